@@ -1,0 +1,167 @@
+//! Storage plumbing shared by the services: which backend a configuration names, opening a
+//! SQLite file (created on first start, WAL) or a PostgreSQL pool, and running migrations.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::config::DatabaseConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error("database url `{0}` must start with postgres://, postgresql:// or sqlite:")]
+    UnknownScheme(String),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// The backend a configuration names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseTarget {
+    /// `file_name` is the default SQLite file under `data_dir` (`engagement-index.sqlite`).
+    pub fn from_config(config: &DatabaseConfig, file_name: &str) -> Result<Self, DatabaseError> {
+        match config.url.as_deref().map(str::trim) {
+            None | Some("") => Ok(Self::Sqlite(config.data_dir.join(file_name))),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Self::Postgres(url.to_owned()))
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                Ok(Self::Sqlite(PathBuf::from(path)))
+            }
+            Some(url) => Err(DatabaseError::UnknownScheme(redact(url))),
+        }
+    }
+
+    /// What to print at start: the file, or the server without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("SQLite {}", path.display()),
+            Self::Postgres(url) => format!("PostgreSQL {}", redact(url)),
+        }
+    }
+}
+
+/// A database URL with any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens (creating when missing) a SQLite database in WAL mode and runs `migrator`.
+pub async fn open_sqlite(
+    path: &std::path::Path,
+    max_connections: u32,
+    migrator: &Migrator,
+) -> Result<SqlitePool, DatabaseError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| DatabaseError::DataDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .connect_with(options)
+        .await
+        .map_err(DatabaseError::Connect)?;
+    migrator.run(&pool).await?;
+    Ok(pool)
+}
+
+/// Connects to PostgreSQL and runs `migrator`.
+pub async fn open_postgres(
+    url: &str,
+    max_connections: u32,
+    migrator: &Migrator,
+) -> Result<PgPool, DatabaseError> {
+    let options = PgConnectOptions::from_str(url).map_err(DatabaseError::Connect)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(DatabaseError::Connect)?;
+    migrator.run(&pool).await?;
+    Ok(pool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: Option<&str>) -> DatabaseConfig {
+        DatabaseConfig {
+            url: url.map(str::to_owned),
+            ..DatabaseConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_url_scheme_chooses_the_backend() {
+        assert_eq!(
+            DatabaseTarget::from_config(&config(None), "x.sqlite").unwrap(),
+            DatabaseTarget::Sqlite(PathBuf::from("data/x.sqlite"))
+        );
+        assert_eq!(
+            DatabaseTarget::from_config(&config(Some("sqlite:///var/lib/x.db")), "x").unwrap(),
+            DatabaseTarget::Sqlite(PathBuf::from("/var/lib/x.db"))
+        );
+        assert!(matches!(
+            DatabaseTarget::from_config(&config(Some("postgres://u@h/db")), "x").unwrap(),
+            DatabaseTarget::Postgres(_)
+        ));
+        let error =
+            DatabaseTarget::from_config(&config(Some("mysql://u:secret@h/db")), "x").unwrap_err();
+        assert!(!error.to_string().contains("secret"), "{error}");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
+    }
+}

@@ -1,0 +1,168 @@
+//! RIV-TA time formats. On the wire all times are Swedish local time without an offset:
+//! the engagement index uses `YYYYMMDDhhmmss`, forms `YYYYMMDDThhmmss`, dates `YYYYMMDD`.
+//! Inside, times are kept in UTC.
+
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Europe::Stockholm;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Input date is not according to expected format \"{format}\": {value}")]
+pub struct TimeFormatError {
+    pub format: &'static str,
+    pub value: String,
+}
+
+pub const EI_TIMESTAMP: &str = "YYYYMMDDhhmmss";
+pub const FORM_TIMESTAMP: &str = "YYYYMMDDThhmmss";
+pub const DATE: &str = "YYYYMMDD";
+
+fn strict(value: &str, format: &'static str) -> Result<(), TimeFormatError> {
+    // chrono accepts signs and short fields; RIV does not, so the shape is checked first.
+    let shape_ok = value.len() == format.len()
+        && value.bytes().zip(format.bytes()).all(|(v, f)| {
+            if f == b'T' {
+                v == b'T'
+            } else {
+                v.is_ascii_digit()
+            }
+        });
+    if shape_ok {
+        Ok(())
+    } else {
+        Err(TimeFormatError {
+            format,
+            value: value.to_owned(),
+        })
+    }
+}
+
+/// Parses an engagement-index timestamp strictly: exactly 14 digits naming a real time.
+pub fn parse_ei_timestamp(value: &str) -> Result<NaiveDateTime, TimeFormatError> {
+    strict(value, EI_TIMESTAMP)?;
+    NaiveDateTime::parse_from_str(value, "%Y%m%d%H%M%S").map_err(|_| TimeFormatError {
+        format: EI_TIMESTAMP,
+        value: value.to_owned(),
+    })
+}
+
+/// Parses a forms timestamp `YYYYMMDDThhmmss` strictly.
+pub fn parse_form_timestamp(value: &str) -> Result<NaiveDateTime, TimeFormatError> {
+    strict(value, FORM_TIMESTAMP)?;
+    NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%S").map_err(|_| TimeFormatError {
+        format: FORM_TIMESTAMP,
+        value: value.to_owned(),
+    })
+}
+
+/// Parses a date `YYYYMMDD` strictly.
+pub fn parse_date(value: &str) -> Result<NaiveDate, TimeFormatError> {
+    strict(value, DATE)?;
+    NaiveDate::parse_from_str(value, "%Y%m%d").map_err(|_| TimeFormatError {
+        format: DATE,
+        value: value.to_owned(),
+    })
+}
+
+/// Swedish local time to UTC. In the autumn hour that occurs twice the earlier instant is
+/// taken; a time in the spring gap (02:00–03:00 does not exist) is read as summer time.
+pub fn stockholm_to_utc(local: NaiveDateTime) -> DateTime<Utc> {
+    match Stockholm.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        LocalResult::None => {
+            let shifted = local + chrono::Duration::hours(1);
+            Stockholm
+                .from_local_datetime(&shifted)
+                .earliest()
+                .map_or_else(|| Utc.from_utc_datetime(&local), |t| t.with_timezone(&Utc))
+        }
+    }
+}
+
+pub fn utc_to_stockholm(instant: DateTime<Utc>) -> NaiveDateTime {
+    instant.with_timezone(&Stockholm).naive_local()
+}
+
+pub fn format_ei_timestamp(instant: DateTime<Utc>) -> String {
+    utc_to_stockholm(instant).format("%Y%m%d%H%M%S").to_string()
+}
+
+pub fn format_form_timestamp(instant: DateTime<Utc>) -> String {
+    utc_to_stockholm(instant)
+        .format("%Y%m%dT%H%M%S")
+        .to_string()
+}
+
+pub fn format_date(date: NaiveDate) -> String {
+    date.format("%Y%m%d").to_string()
+}
+
+/// An engagement-index timestamp on the wire, as UTC.
+pub fn ei_timestamp_to_utc(value: &str) -> Result<DateTime<Utc>, TimeFormatError> {
+    parse_ei_timestamp(value).map(stockholm_to_utc)
+}
+
+/// A forms timestamp on the wire, as UTC.
+pub fn form_timestamp_to_utc(value: &str) -> Result<DateTime<Utc>, TimeFormatError> {
+    parse_form_timestamp(value).map(stockholm_to_utc)
+}
+
+/// Today's date in Sweden.
+pub fn today_in_sweden() -> NaiveDate {
+    utc_to_stockholm(Utc::now()).date()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ei_timestamps_are_strict() {
+        assert!(parse_ei_timestamp("20130528150601").is_ok());
+        for bad in [
+            "2013052815060",
+            "201305281506011",
+            "20130528150601Z",
+            "20131328150601",
+            "20130230150601",
+            "20130528246001",
+            "2013-05-28 15:06:01",
+            " 2013052815060",
+            "",
+            "+2013052815060",
+        ] {
+            let error = parse_ei_timestamp(bad).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("Input date is not according to expected format \"YYYYMMDDhhmmss\": {bad}")
+            );
+        }
+    }
+
+    #[test]
+    fn form_timestamps_and_dates_are_strict() {
+        assert!(parse_form_timestamp("20240101T120000").is_ok());
+        assert!(parse_form_timestamp("20240101120000").is_err());
+        assert!(parse_date("20240229").is_ok());
+        assert!(parse_date("20230229").is_err());
+        assert!(parse_date("2024-01-01").is_err());
+    }
+
+    #[test]
+    fn swedish_local_time_round_trips_through_utc() {
+        let winter = ei_timestamp_to_utc("20240115120000").unwrap();
+        assert_eq!(winter.to_rfc3339(), "2024-01-15T11:00:00+00:00");
+        assert_eq!(format_ei_timestamp(winter), "20240115120000");
+        let summer = form_timestamp_to_utc("20240715T120000").unwrap();
+        assert_eq!(summer.to_rfc3339(), "2024-07-15T10:00:00+00:00");
+        assert_eq!(format_form_timestamp(summer), "20240715T120000");
+    }
+
+    #[test]
+    fn dst_edges_do_not_fail() {
+        // 02:30 on 31 March 2024 does not exist in Stockholm; 02:30 on 27 October 2024 occurs twice.
+        let gap = ei_timestamp_to_utc("20240331023000").unwrap();
+        assert_eq!(gap.to_rfc3339(), "2024-03-31T01:30:00+00:00");
+        let twice = ei_timestamp_to_utc("20241027023000").unwrap();
+        assert_eq!(twice.to_rfc3339(), "2024-10-27T00:30:00+00:00");
+    }
+}

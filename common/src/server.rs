@@ -1,0 +1,233 @@
+//! The HTTP skeleton every service shares: operational endpoints (`/health/live`,
+//! `/health/ready`, `/metrics`, `/openapi.json`, `/docs`), the middleware stack (correlation id,
+//! request span with W3C trace context, metrics, panic guard, timeout, body limit), problem-JSON
+//! fallbacks, and serving with graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use futures::future::BoxFuture;
+use http::StatusCode;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::ToSchema;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::HttpConfig;
+use crate::correlation::{self, CorrelationId};
+use crate::problem::{self, ApiJson, Problem};
+use crate::shutdown::Shutdown;
+use crate::telemetry;
+
+/// Answers whether the service can do its work (its database answers). The error text goes
+/// to the log, not to the caller.
+pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// What the skeleton needs to know of a service.
+pub struct ServiceDescription {
+    /// `form-engine`, `engagement-index`, `patient-portal-stub`: metrics label and log field.
+    pub name: &'static str,
+    /// The service's own API document; the operational endpoints are added to it.
+    pub openapi: OpenApi,
+    pub readiness: ReadinessCheck,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HealthStatus {
+    /// `UP` when the check passed.
+    #[schema(example = "UP")]
+    pub status: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health/live", tag = "operations",
+    responses((status = 200, description = "The process is alive", body = HealthStatus)))]
+async fn live() -> ApiJson<HealthStatus> {
+    ApiJson(HealthStatus { status: "UP" })
+}
+
+/// Readiness: the service's database answers.
+#[utoipa::path(get, path = "/health/ready", tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve", body = HealthStatus),
+        (status = 503, description = "Not ready; the database does not answer", body = Problem,
+            content_type = "application/problem+json")))]
+async fn ready(State(check): State<ReadinessCheck>) -> Result<ApiJson<HealthStatus>, Problem> {
+    match check().await {
+        Ok(()) => Ok(ApiJson(HealthStatus { status: "UP" })),
+        Err(cause) => {
+            tracing::warn!(%cause, "readiness check failed");
+            Err(Problem::unavailable(
+                "NOT_READY",
+                "The service's database does not answer.",
+            ))
+        }
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics() -> Response {
+    crate::metrics::render()
+}
+
+fn operational_routes() -> OpenApiRouter<ReadinessCheck> {
+    OpenApiRouter::new()
+        .routes(routes!(live))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
+}
+
+/// The operational part of a service's OpenAPI document (for services' document builders).
+pub fn operational_openapi() -> OpenApi {
+    let (_, mut document) = operational_routes().split_for_parts();
+    let problem_schema = utoipa::openapi::ComponentsBuilder::new()
+        .schema_from::<Problem>()
+        .build();
+    document.merge(OpenApi::builder().components(Some(problem_schema)).build());
+    document
+}
+
+/// Puts a service's API routes into the shared skeleton.
+pub fn router(service: ServiceDescription, api: Router, http: &HttpConfig) -> Router {
+    let ServiceDescription {
+        name,
+        mut openapi,
+        readiness,
+    } = service;
+    // Install the recorder before the first request so no sample is lost.
+    crate::metrics::handle();
+    openapi.merge(operational_openapi());
+    let (operations, _) = operational_routes().with_state(readiness).split_for_parts();
+    let timeout = http.request_timeout();
+    api.merge(operations)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn(correlation::middleware))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(move |request: &Request| request_span(name, request))
+                        .on_request(())
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(middleware::from_fn_with_state(name, crate::metrics::track))
+                .layer(CatchPanicLayer::custom(|_| {
+                    Problem::internal().into_response()
+                }))
+                .layer(middleware::from_fn_with_state(timeout, time_limit))
+                .layer(DefaultBodyLimit::max(http.body_limit_bytes)),
+        )
+}
+
+fn request_span(service: &'static str, request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    let correlation_id = request
+        .extensions()
+        .get::<CorrelationId>()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let span = tracing::info_span!(
+        "http.request",
+        service,
+        http.method = %request.method(),
+        http.route = route,
+        correlation_id,
+        trace_id = tracing::field::Empty,
+    );
+    telemetry::continue_trace(&span, request.headers());
+    if let Some(trace_id) = telemetry::trace_id(&span) {
+        span.record("trace_id", trace_id);
+    }
+    span
+}
+
+async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    if let Ok(response) = tokio::time::timeout(limit, next.run(request)).await {
+        response
+    } else {
+        tracing::error!(limit_secs = limit.as_secs(), "request timed out");
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TIMEOUT",
+            "The request took too long and was abandoned. Retry later.",
+        )
+        .into_response()
+    }
+}
+
+/// Binds the service's listener (port 0 picks a free one, for tests).
+pub async fn bind(http: &HttpConfig) -> std::io::Result<TcpListener> {
+    TcpListener::bind((http.host, http.port)).await
+}
+
+/// Serves until `shutdown` is cancelled, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+/// A readiness check from an async closure.
+pub fn readiness<F, Fut>(check: F) -> ReadinessCheck
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    Arc::new(move || Box::pin(check()))
+}
+
+/// A service's router in the shared skeleton, bound to its listener and ready to serve.
+pub struct BoundService {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl BoundService {
+    pub async fn bind(
+        service: ServiceDescription,
+        api: Router,
+        http: &HttpConfig,
+    ) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let listener = bind(http)
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", http.host, http.port))?;
+        Ok(Self {
+            listener,
+            router: router(service, api, http),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` is cancelled, then lets requests in flight finish.
+    pub async fn serve(self, shutdown: Shutdown) -> std::io::Result<()> {
+        serve(self.listener, self.router, shutdown).await
+    }
+}

@@ -1,0 +1,145 @@
+//! Test helpers shared by the services' and the workspace's tests (feature `testing`).
+
+use std::str::FromStr;
+
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+/// A PostgreSQL database made for one test from `TEST_DATABASE_URL`, dropped on [`Self::drop_database`].
+pub struct ScratchDatabase {
+    pub url: String,
+    admin: PgConnectOptions,
+    name: String,
+}
+
+impl ScratchDatabase {
+    /// `None` when `TEST_DATABASE_URL` is unset: the caller runs on SQLite only.
+    pub async fn create() -> Option<Self> {
+        let base = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let admin =
+            PgConnectOptions::from_str(&base).expect("TEST_DATABASE_URL is a PostgreSQL URL");
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut connection = PgConnection::connect_with(&admin)
+            .await
+            .expect("TEST_DATABASE_URL must point at a running PostgreSQL server");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut connection)
+            .await
+            .expect("the test user may create databases");
+        let url = admin_url_with_database(&base, &name);
+        Some(Self { url, admin, name })
+    }
+
+    pub async fn drop_database(self) {
+        if let Ok(mut connection) = PgConnection::connect_with(&self.admin).await {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            )))
+            .execute(&mut connection)
+            .await;
+        }
+    }
+}
+
+/// `postgres://u@h:5432/x?opt` with its database replaced by `name`.
+fn admin_url_with_database(base: &str, name: &str) -> String {
+    let (without_query, query) = base
+        .split_once('?')
+        .map_or((base, None), |(a, q)| (a, Some(q)));
+    let authority_start = without_query.find("://").map_or(0, |i| i + 3);
+    let path_start = without_query[authority_start..]
+        .find('/')
+        .map_or(without_query.len(), |i| authority_start + i);
+    let mut url = format!("{}/{name}", &without_query[..path_start]);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            super::admin_url_with_database("postgres://postgres@127.0.0.1:5432/test", "t_1"),
+            "postgres://postgres@127.0.0.1:5432/t_1"
+        );
+        assert_eq!(
+            super::admin_url_with_database("postgres://postgres@localhost?sslmode=disable", "t_1"),
+            "postgres://postgres@localhost/t_1?sslmode=disable"
+        );
+    }
+}
+
+/// Fails when the committed `openapi/<file_name>` differs from `document`; with
+/// `UPDATE_OPENAPI=1` rewrites the file instead.
+pub fn assert_openapi_current(document: &utoipa::openapi::OpenApi, file_name: &str) {
+    let generated = format!(
+        "{}\n",
+        serde_json::to_string_pretty(document).expect("an OpenAPI document serialises")
+    );
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../openapi")
+        .join(file_name);
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &generated).expect("openapi/ is writable");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/{file_name} differs from what the code generates. Regenerate it with \
+         `UPDATE_OPENAPI=1 cargo test --workspace openapi` and commit the result."
+    );
+}
+
+/// Log output captured in memory, for asserting what reaches the log.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer lock")).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .expect("log buffer lock")
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// A subscriber writing every event at TRACE and above, as JSON lines, into `logs`.
+pub fn capturing_subscriber(logs: &CapturedLogs) -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(logs.clone())
+        .finish()
+}
+
+/// An HTTP client for tests (reqwest needs the process's crypto provider installed first).
+pub fn http() -> reqwest::Client {
+    crate::http_client::client(std::time::Duration::from_secs(30))
+}

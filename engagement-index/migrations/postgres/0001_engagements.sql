@@ -1,0 +1,42 @@
+-- Engagements: where a resident has information. The nine-field business key of the
+-- contract is unique; empty categorization, businessObjectInstanceIdentifier and
+-- clinicalProcessInterestId are stored as 'NA'. Times are UTC.
+CREATE TABLE engagement (
+    id                                  BIGSERIAL PRIMARY KEY,
+    registered_resident_identification  VARCHAR(32)  NOT NULL,
+    service_domain                      VARCHAR(255) NOT NULL,
+    categorization                      VARCHAR(255) NOT NULL,
+    logical_address                     VARCHAR(64)  NOT NULL,
+    business_object_instance_identifier VARCHAR(128) NOT NULL,
+    clinical_process_interest_id        VARCHAR(128) NOT NULL,
+    source_system                       VARCHAR(64)  NOT NULL,
+    data_controller                     VARCHAR(64)  NOT NULL,
+    owner                               VARCHAR(64)  NOT NULL,
+    most_recent_content                 TIMESTAMPTZ,
+    creation_time                       TIMESTAMPTZ  NOT NULL,
+    update_time                         TIMESTAMPTZ,
+    -- creation_time or update_time, whichever is later: what GetUpdates pages on.
+    changed_at                          TIMESTAMPTZ  NOT NULL,
+    -- The leading (resident, domain) columns serve FindContent.
+    CONSTRAINT engagement_business_key UNIQUE (
+        registered_resident_identification, service_domain, categorization, logical_address,
+        business_object_instance_identifier, clinical_process_interest_id, source_system,
+        data_controller, owner)
+);
+
+CREATE INDEX engagement_updates ON engagement (service_domain, changed_at, registered_resident_identification);
+
+-- Accepted changes to notify, written in the same transaction as the change (transactional
+-- outbox). `txid` lets a reader wait for transactions still in flight, so rows are read
+-- in commit order without gaps.
+CREATE TABLE notification_outbox (
+    id              BIGSERIAL PRIMARY KEY,
+    txid            XID8        NOT NULL DEFAULT pg_current_xact_id(),
+    -- The engagementTransaction array of a ProcessNotification request.
+    transactions    JSONB       NOT NULL,
+    -- The owner the change came from (ProcessNotification): never notified back.
+    origin_owner    VARCHAR(64),
+    correlation_id  VARCHAR(128),
+    traceparent     VARCHAR(128),
+    created_at      TIMESTAMPTZ NOT NULL DEFAULT now()
+);

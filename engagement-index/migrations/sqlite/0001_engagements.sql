@@ -1,0 +1,40 @@
+-- Engagements: where a resident has information. The nine-field business key of the
+-- contract is unique; empty categorization, businessObjectInstanceIdentifier and
+-- clinicalProcessInterestId are stored as 'NA'. Times are UTC, RFC 3339 text.
+CREATE TABLE engagement (
+    id                                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    registered_resident_identification  TEXT NOT NULL,
+    service_domain                      TEXT NOT NULL,
+    categorization                      TEXT NOT NULL,
+    logical_address                     TEXT NOT NULL,
+    business_object_instance_identifier TEXT NOT NULL,
+    clinical_process_interest_id        TEXT NOT NULL,
+    source_system                       TEXT NOT NULL,
+    data_controller                     TEXT NOT NULL,
+    owner                               TEXT NOT NULL,
+    most_recent_content                 TEXT,
+    creation_time                       TEXT NOT NULL,
+    update_time                         TEXT,
+    -- creation_time or update_time, whichever is later: what GetUpdates pages on.
+    changed_at                          TEXT NOT NULL,
+    -- The leading (resident, domain) columns serve FindContent.
+    CONSTRAINT engagement_business_key UNIQUE (
+        registered_resident_identification, service_domain, categorization, logical_address,
+        business_object_instance_identifier, clinical_process_interest_id, source_system,
+        data_controller, owner)
+);
+
+CREATE INDEX engagement_updates ON engagement (service_domain, changed_at, registered_resident_identification);
+
+-- Accepted changes to notify, written in the same transaction as the change (transactional
+-- outbox). SQLite has one writer at a time, so id order is commit order.
+CREATE TABLE notification_outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- The engagementTransaction array of a ProcessNotification request.
+    transactions    TEXT NOT NULL,
+    -- The owner the change came from (ProcessNotification): never notified back.
+    origin_owner    TEXT,
+    correlation_id  TEXT,
+    traceparent     TEXT,
+    created_at      TEXT NOT NULL
+);

@@ -1,0 +1,1 @@
+//! The rules of the engagement index, free of HTTP and SQL.

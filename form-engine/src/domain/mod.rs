@@ -1,0 +1,1 @@
+//! The rules of this service, free of HTTP and SQL.

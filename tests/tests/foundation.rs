@@ -1,0 +1,119 @@
+//! Every service, started on port 0, answers the operational endpoints and speaks problem JSON.
+
+use nordform_tests::{TestSystem, url};
+
+#[tokio::test]
+async fn every_service_is_live_ready_and_documented() {
+    let system = TestSystem::start().await.unwrap();
+    for (name, address) in system.services() {
+        for path in ["/health/live", "/health/ready"] {
+            let response = system.http.get(url(address, path)).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{name} {path}");
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["status"], "UP", "{name} {path}");
+        }
+        let openapi: serde_json::Value = system
+            .http
+            .get(url(address, "/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(openapi["openapi"], "3.1.0", "{name}");
+        assert!(openapi["paths"]["/health/ready"].is_object(), "{name}");
+        let docs = system
+            .http
+            .get(url(address, "/docs/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(docs.status(), 200, "{name}");
+        assert!(
+            docs.text().await.unwrap().contains("swagger"),
+            "{name} serves its own docs page"
+        );
+        let asset = system
+            .http
+            .get(url(address, "/docs/swagger-ui-bundle.js"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asset.status(), 200, "{name} serves the docs assets itself");
+    }
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_per_route() {
+    let system = TestSystem::start().await.unwrap();
+    for (name, address) in system.services() {
+        system
+            .http
+            .get(url(address, "/health/live"))
+            .send()
+            .await
+            .unwrap();
+        let metrics = system
+            .http
+            .get(url(address, "/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(metrics.status(), 200);
+        assert!(
+            metrics.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        let text = metrics.text().await.unwrap();
+        let counted = text.lines().any(|line| {
+            line.starts_with("http_requests_total{")
+                && line.contains(&format!("service=\"{name}\""))
+                && line.contains("route=\"/health/live\"")
+        });
+        assert!(counted, "{name} counts /health/live:\n{text}");
+        assert!(
+            text.contains("http_request_duration_seconds_bucket"),
+            "{name} has latency histograms"
+        );
+    }
+    system.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_answer_problem_json_and_echo_the_correlation_id() {
+    let system = TestSystem::start().await.unwrap();
+    for (name, address) in system.services() {
+        let response = system
+            .http
+            .post(url(address, "/no/such/endpoint"))
+            .header("x-skltp-correlation-id", "trace-me-1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{name}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{name}"
+        );
+        assert_eq!(
+            response.headers()["x-skltp-correlation-id"],
+            "trace-me-1",
+            "{name}"
+        );
+        let problem: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(problem["status"], 404);
+        assert_eq!(problem["code"], "NOT_FOUND");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("/no/such/endpoint")
+        );
+    }
+    system.stop().await;
+}
