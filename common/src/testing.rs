@@ -76,6 +76,64 @@ mod tests {
     }
 }
 
+/// A database for one test: always a SQLite file in a temporary directory, and in addition a
+/// scratch PostgreSQL database when `TEST_DATABASE_URL` is set. Store tests run their scenario
+/// once for each entry of [`TestDatabase::all`].
+pub struct TestDatabase {
+    /// `sqlite` or `postgres`, for assertion messages.
+    pub backend: &'static str,
+    pub config: crate::config::DatabaseConfig,
+    scratch: Option<ScratchDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDatabase {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let config = crate::config::DatabaseConfig {
+            url: None,
+            data_dir: dir.path().to_owned(),
+            max_connections: 5,
+        };
+        Self {
+            backend: "sqlite",
+            config,
+            scratch: None,
+            _dir: dir,
+        }
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        let scratch = ScratchDatabase::create().await?;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let config = crate::config::DatabaseConfig {
+            url: Some(scratch.url.clone()),
+            data_dir: dir.path().to_owned(),
+            max_connections: 5,
+        };
+        Some(Self {
+            backend: "postgres",
+            config,
+            scratch: Some(scratch),
+            _dir: dir,
+        })
+    }
+
+    /// SQLite, and PostgreSQL when `TEST_DATABASE_URL` is set.
+    pub async fn all() -> Vec<Self> {
+        let mut all = vec![Self::sqlite()];
+        all.extend(Self::postgres().await);
+        all
+    }
+
+    /// Drops the scratch PostgreSQL database (the SQLite directory goes with `self`).
+    pub async fn cleanup(self) {
+        if let Some(scratch) = self.scratch {
+            scratch.drop_database().await;
+        }
+    }
+}
+
 /// Fails when the committed `openapi/<file_name>` differs from `document`; with
 /// `UPDATE_OPENAPI=1` rewrites the file instead.
 pub fn assert_openapi_current(document: &utoipa::openapi::OpenApi, file_name: &str) {
