@@ -32,10 +32,10 @@ CREATE INDEX engagement_updates ON engagement (service_domain, changed_at, regis
 CREATE TABLE notification_outbox (
     id              BIGSERIAL PRIMARY KEY,
     txid            XID8        NOT NULL DEFAULT pg_current_xact_id(),
-    -- The engagementTransaction array of a ProcessNotification request.
+    -- The engagementTransaction array to notify, as a ProcessNotification request carries it
+    -- (every engagement with owner, creationTime and updateTime). A subscriber is never sent
+    -- a transaction whose owner is the subscriber itself.
     transactions    JSONB       NOT NULL,
-    -- The owner the change came from (ProcessNotification): never notified back.
-    origin_owner    VARCHAR(64),
     correlation_id  VARCHAR(128),
     traceparent     VARCHAR(128),
     created_at      TIMESTAMPTZ NOT NULL DEFAULT now()

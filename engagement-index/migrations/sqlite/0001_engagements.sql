@@ -30,10 +30,10 @@ CREATE INDEX engagement_updates ON engagement (service_domain, changed_at, regis
 -- outbox). SQLite has one writer at a time, so id order is commit order.
 CREATE TABLE notification_outbox (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    -- The engagementTransaction array of a ProcessNotification request.
+    -- The engagementTransaction array to notify, as a ProcessNotification request carries it
+    -- (every engagement with owner, creationTime and updateTime). A subscriber is never sent
+    -- a transaction whose owner is the subscriber itself.
     transactions    TEXT NOT NULL,
-    -- The owner the change came from (ProcessNotification): never notified back.
-    origin_owner    TEXT,
     correlation_id  TEXT,
     traceparent     TEXT,
     created_at      TEXT NOT NULL
