@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod correlation;
 pub mod db;
+pub mod delivery;
 pub mod http_client;
 pub mod identity;
 pub mod metrics;

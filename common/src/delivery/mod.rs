@@ -1,0 +1,198 @@
+//! Durable, ordered delivery of JSON messages to HTTP endpoints: the queue a service fills in
+//! the same transaction as the change it reports (transactional outbox), and the worker that
+//! empties it.
+//!
+//! - Per destination, messages go out in queue order, one at a time; a message in back-off
+//!   holds back the ones behind it, so a receiver never sees them out of order.
+//! - Destinations are independent: each is served by its own task, so a slow or dead receiver
+//!   delays nobody else.
+//! - Several processes may share one database: a destination is leased to one worker at a
+//!   time; a worker that dies loses its lease and another takes over (at-least-once; the
+//!   stable `x-notification-id` lets receivers de-duplicate).
+//! - Failures are retried with exponential back-off and jitter, then dead-lettered; an answer
+//!   `ResultCode: ERROR` is dead-lettered at once with its comment. Dead letters can be
+//!   listed and redriven.
+
+mod policy;
+mod postgres;
+mod sqlite;
+mod worker;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use http::HeaderMap;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+pub use policy::DeliveryPolicy;
+pub use postgres::{PgDeliveryStore, enqueue as enqueue_postgres};
+pub use sqlite::{SqliteDeliveryStore, enqueue as enqueue_sqlite};
+pub use worker::DeliveryWorker;
+
+/// The header carrying a message's stable id.
+pub const NOTIFICATION_ID_HEADER: &str = "x-notification-id";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("delivery queue database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("a queued payload is not valid JSON: {0}")]
+    Payload(#[from] serde_json::Error),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Waiting for its turn or for its next attempt.
+    Pending,
+    /// Given up on; stays until redriven.
+    Dead,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Dead => "dead",
+        }
+    }
+
+    fn parse(value: &str) -> Self {
+        if value == "dead" {
+            Self::Dead
+        } else {
+            Self::Pending
+        }
+    }
+}
+
+/// A message to queue.
+#[derive(Clone, Debug)]
+pub struct NewDelivery {
+    pub destination: String,
+    pub payload: serde_json::Value,
+    /// How many items (engagement transactions) the payload holds: for admin views and metrics.
+    pub item_count: i32,
+    pub correlation_id: Option<String>,
+    pub traceparent: Option<String>,
+}
+
+impl NewDelivery {
+    /// A message carrying the current request's correlation id and trace context.
+    pub fn in_current_context(
+        destination: impl Into<String>,
+        payload: serde_json::Value,
+        item_count: usize,
+    ) -> Self {
+        let headers = crate::http_client::propagation_headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Self {
+            destination: destination.into(),
+            payload,
+            item_count: i32::try_from(item_count).unwrap_or(i32::MAX),
+            correlation_id: header(crate::correlation::HEADER),
+            traceparent: header("traceparent"),
+        }
+    }
+}
+
+/// A queued message.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// Queue position; for pull subscribers, the offset.
+    pub id: i64,
+    pub destination: String,
+    pub notification_id: Uuid,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub item_count: i32,
+    pub state: DeliveryState,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub correlation_id: Option<String>,
+    #[serde(skip)]
+    pub traceparent: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Queue figures of one destination, for metrics and admin views.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationStats {
+    pub destination: String,
+    pub pending: i64,
+    pub dead: i64,
+    /// When the oldest pending message was queued.
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
+/// Where messages for a destination go.
+#[derive(Clone, Debug)]
+pub enum Route {
+    /// POST the payload to `url` with these extra headers.
+    Push { url: String, headers: HeaderMap },
+    /// The receiver fetches its messages itself; the worker leaves them alone.
+    Pull,
+}
+
+/// Tells the worker where a destination's messages go; `None` for a destination that no
+/// longer exists (its messages wait, untouched).
+#[async_trait]
+pub trait DestinationResolver: Send + Sync + 'static {
+    async fn route(&self, destination: &str) -> Option<Route>;
+}
+
+/// The delivery queue in a service's database.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync + 'static {
+    /// Destinations whose first pending message is due at `now`.
+    async fn due_destinations(&self, now: DateTime<Utc>) -> Result<Vec<String>, DeliveryError>;
+    /// Takes or renews the lease of `destination` for `worker` until `until`; false when another
+    /// worker holds a lease that has not run out.
+    async fn claim(
+        &self,
+        destination: &str,
+        worker: Uuid,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DeliveryError>;
+    async fn release(&self, destination: &str, worker: Uuid) -> Result<(), DeliveryError>;
+    /// The first pending message of `destination`.
+    async fn head(&self, destination: &str) -> Result<Option<Delivery>, DeliveryError>;
+    /// Delivered: the message leaves the queue.
+    async fn mark_delivered(&self, id: i64) -> Result<(), DeliveryError>;
+    async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), DeliveryError>;
+    async fn mark_dead(&self, id: i64, error: &str) -> Result<(), DeliveryError>;
+    async fn list(
+        &self,
+        destination: &str,
+        state: DeliveryState,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, DeliveryError>;
+    /// Dead messages of `destination` back to pending, due now; returns how many.
+    async fn redrive(&self, destination: &str, now: DateTime<Utc>) -> Result<u64, DeliveryError>;
+    async fn stats(&self) -> Result<Vec<DestinationStats>, DeliveryError>;
+    /// Pull: acknowledges (removes) the messages up to `after_offset`, then returns up to
+    /// `max_items` pending messages after it, in order.
+    async fn pull(
+        &self,
+        destination: &str,
+        after_offset: i64,
+        max_items: i64,
+    ) -> Result<Vec<Delivery>, DeliveryError>;
+    /// Removes every message of a destination that no longer exists; returns how many.
+    async fn remove_destination(&self, destination: &str) -> Result<u64, DeliveryError>;
+}

@@ -1,0 +1,603 @@
+//! The shared delivery worker against real HTTP receivers, on SQLite and (with
+//! `TEST_DATABASE_URL`) PostgreSQL.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use chrono::Utc;
+use common::delivery::{
+    DeliveryPolicy, DeliveryState, DeliveryStore, DeliveryWorker, DestinationResolver, NewDelivery,
+    PgDeliveryStore, Route, SqliteDeliveryStore,
+};
+use common::shutdown::Shutdown;
+use common::testing::TestDatabase;
+use http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use sqlx::migrate::Migrator;
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/delivery/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/delivery/postgres");
+
+/// A queue on one test database, and a way to add messages to it.
+enum Queue {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Queue {
+    async fn open(database: &TestDatabase) -> Self {
+        match &database.config.url {
+            Some(url) => {
+                Self::Postgres(common::db::open_postgres(url, 10, &POSTGRES).await.unwrap())
+            }
+            None => Self::Sqlite(
+                common::db::open_sqlite(&database.config.data_dir.join("queue.sqlite"), 5, &SQLITE)
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
+
+    /// A second connection pool on the same database: another process, as far as the queue can tell.
+    fn open_same(other: &Self) -> Self {
+        match other {
+            Self::Sqlite(pool) => Self::Sqlite(sqlx::SqlitePool::connect_lazy_with(
+                (*pool.connect_options()).clone(),
+            )),
+            Self::Postgres(pool) => Self::Postgres(sqlx::PgPool::connect_lazy_with(
+                (*pool.connect_options()).clone(),
+            )),
+        }
+    }
+
+    fn store(&self) -> Arc<dyn DeliveryStore> {
+        match self {
+            Self::Sqlite(pool) => Arc::new(SqliteDeliveryStore::new(pool.clone())),
+            Self::Postgres(pool) => Arc::new(PgDeliveryStore::new(pool.clone())),
+        }
+    }
+
+    async fn enqueue(&self, destination: &str, sequence: std::ops::Range<usize>) {
+        let deliveries: Vec<NewDelivery> = sequence
+            .map(|n| NewDelivery {
+                destination: destination.to_owned(),
+                payload: json!({ "engagementTransaction": [], "n": n }),
+                item_count: 1,
+                correlation_id: Some(format!("corr-{n}")),
+                traceparent: None,
+            })
+            .collect();
+        match self {
+            Self::Sqlite(pool) => {
+                let mut connection = pool.acquire().await.unwrap();
+                common::delivery::enqueue_sqlite(&mut connection, &deliveries, Utc::now())
+                    .await
+                    .unwrap();
+            }
+            Self::Postgres(pool) => {
+                let mut connection = pool.acquire().await.unwrap();
+                common::delivery::enqueue_postgres(&mut connection, &deliveries, Utc::now())
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// What a receiver does with each request.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    Accept,
+    /// HTTP 500 for the first `n` requests, then accept.
+    FailFirst(usize),
+    /// `ResultCode: ERROR` for the first `n` requests, then accept.
+    RefuseFirst(usize),
+    /// Answers after this long.
+    Slow(Duration),
+}
+
+#[derive(Clone)]
+struct Receiver {
+    behaviour: Behaviour,
+    requests: Arc<AtomicUsize>,
+    received: Arc<Mutex<Vec<(String, Value, HeaderMap)>>>,
+}
+
+impl Receiver {
+    fn new(behaviour: Behaviour) -> Self {
+        Self {
+            behaviour,
+            requests: Arc::default(),
+            received: Arc::default(),
+        }
+    }
+
+    async fn start(&self) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        self.serve(listener)
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) -> SocketAddr {
+        let address = listener.local_addr().unwrap();
+        let app = Router::new()
+            .route("/notify", post(receive))
+            .with_state(self.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        address
+    }
+
+    /// The `n` field of every accepted payload, in arrival order.
+    fn sequence(&self) -> Vec<i64> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, body, _)| body["n"].as_i64().unwrap())
+            .collect()
+    }
+
+    fn notification_ids(&self) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(id, _, _)| id.clone())
+            .collect()
+    }
+}
+
+async fn receive(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> (StatusCode, axum::Json<Value>) {
+    let request = receiver.requests.fetch_add(1, Ordering::SeqCst);
+    match receiver.behaviour {
+        Behaviour::FailFirst(n) if request < n => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({})));
+        }
+        Behaviour::RefuseFirst(n) if request < n => {
+            return (
+                StatusCode::OK,
+                axum::Json(json!({ "ResultCode": "ERROR", "comment": "unknown logical address" })),
+            );
+        }
+        Behaviour::Slow(delay) => tokio::time::sleep(delay).await,
+        _ => {}
+    }
+    let id = headers["x-notification-id"].to_str().unwrap().to_owned();
+    receiver
+        .received
+        .lock()
+        .unwrap()
+        .push((id, body.0, headers));
+    (StatusCode::OK, axum::Json(json!({ "ResultCode": "OK" })))
+}
+
+struct Routes(HashMap<String, String>);
+
+#[async_trait]
+impl DestinationResolver for Routes {
+    async fn route(&self, destination: &str) -> Option<Route> {
+        let url = self.0.get(destination)?.clone();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-rivta-logical-address", destination.parse().unwrap());
+        Some(Route::Push { url, headers })
+    }
+}
+
+fn routes(pairs: &[(&str, SocketAddr)]) -> Arc<Routes> {
+    Arc::new(Routes(
+        pairs
+            .iter()
+            .map(|(d, a)| ((*d).to_owned(), format!("http://{a}/notify")))
+            .collect(),
+    ))
+}
+
+fn fast_policy() -> DeliveryPolicy {
+    DeliveryPolicy {
+        max_attempts: 50,
+        initial_backoff_ms: 20,
+        max_backoff_ms: 200,
+        request_timeout_ms: 3000,
+        poll_interval_ms: 20,
+        lease_secs: 2,
+        ..DeliveryPolicy::default()
+    }
+}
+
+fn start_worker(
+    store: Arc<dyn DeliveryStore>,
+    resolver: Arc<Routes>,
+    policy: DeliveryPolicy,
+) -> (Shutdown, tokio::task::JoinHandle<()>) {
+    let shutdown = Shutdown::new();
+    let worker = DeliveryWorker::new("test", store, resolver, policy);
+    let handle = tokio::spawn(worker.run(shutdown.clone()));
+    (shutdown, handle)
+}
+
+/// Waits until `done` holds, for at most 20 seconds.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn pending(store: &Arc<dyn DeliveryStore>, destination: &str) -> usize {
+    store
+        .list(destination, DeliveryState::Pending, 10_000)
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn delivers_in_queue_order_with_headers() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        let receiver = Receiver::new(Behaviour::Accept);
+        let address = receiver.start().await;
+        queue.enqueue("SUB-A", 0..30).await;
+        let store = queue.store();
+        let (shutdown, handle) = start_worker(
+            Arc::clone(&store),
+            routes(&[("SUB-A", address)]),
+            fast_policy(),
+        );
+        eventually("all 30 arrive", || receiver.sequence().len() == 30).await;
+        assert_eq!(
+            receiver.sequence(),
+            (0..30).collect::<Vec<_>>(),
+            "{}",
+            database.backend
+        );
+        let (_, _, headers) = receiver.received.lock().unwrap()[0].clone();
+        assert_eq!(headers["x-rivta-logical-address"], "SUB-A");
+        assert_eq!(headers["x-skltp-correlation-id"], "corr-0");
+        assert_eq!(
+            pending(&store, "SUB-A").await,
+            0,
+            "delivered messages leave the queue"
+        );
+        shutdown.cancel();
+        handle.await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_receiver_down_for_a_while_gets_everything_in_order_when_it_comes_back() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        // Reserve a port, then close it: the receiver is down.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        drop(listener);
+        queue.enqueue("SUB-DOWN", 0..10).await;
+        let store = queue.store();
+        let (shutdown, handle) = start_worker(
+            Arc::clone(&store),
+            routes(&[("SUB-DOWN", address)]),
+            fast_policy(),
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let head = store.head("SUB-DOWN").await.unwrap().unwrap();
+        assert!(
+            head.attempts >= 2,
+            "retried while down: {} attempts",
+            head.attempts
+        );
+        assert_eq!(
+            head.last_error.as_deref(),
+            Some("cannot connect to the receiver")
+        );
+        queue.enqueue("SUB-DOWN", 10..15).await;
+
+        let receiver = Receiver::new(Behaviour::Accept);
+        receiver.serve(tokio::net::TcpListener::bind(address).await.unwrap());
+        eventually("everything arrives after the receiver is back", || {
+            receiver.sequence().len() == 15
+        })
+        .await;
+        assert_eq!(
+            receiver.sequence(),
+            (0..15).collect::<Vec<_>>(),
+            "{}",
+            database.backend
+        );
+        shutdown.cancel();
+        handle.await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn http_500_is_retried_until_the_receiver_accepts() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        let receiver = Receiver::new(Behaviour::FailFirst(3));
+        let address = receiver.start().await;
+        queue.enqueue("SUB-500", 0..3).await;
+        let store = queue.store();
+        let (shutdown, handle) = start_worker(
+            Arc::clone(&store),
+            routes(&[("SUB-500", address)]),
+            fast_policy(),
+        );
+        eventually("delivered after three 500s", || {
+            receiver.sequence().len() == 3
+        })
+        .await;
+        assert_eq!(receiver.sequence(), vec![0, 1, 2]);
+        assert_eq!(
+            receiver.requests.load(Ordering::SeqCst),
+            6,
+            "3 refused attempts + 3 deliveries"
+        );
+        shutdown.cancel();
+        handle.await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn result_code_error_dead_letters_at_once_and_redrive_delivers() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        let receiver = Receiver::new(Behaviour::RefuseFirst(1));
+        let address = receiver.start().await;
+        queue.enqueue("SUB-ERR", 0..2).await;
+        let store = queue.store();
+        let (shutdown, handle) = start_worker(
+            Arc::clone(&store),
+            routes(&[("SUB-ERR", address)]),
+            fast_policy(),
+        );
+        eventually("the second message passes the dead first one", || {
+            receiver.sequence() == vec![1]
+        })
+        .await;
+        let dead = store
+            .list("SUB-ERR", DeliveryState::Dead, 10)
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1, "{}", database.backend);
+        assert_eq!(dead[0].attempts, 1, "no retry after ResultCode ERROR");
+        assert!(
+            dead[0]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("unknown logical address"),
+            "the comment is kept"
+        );
+
+        assert_eq!(store.redrive("SUB-ERR", Utc::now()).await.unwrap(), 1);
+        eventually("the redriven message arrives", || {
+            receiver.sequence() == vec![1, 0]
+        })
+        .await;
+        assert!(
+            store
+                .list("SUB-ERR", DeliveryState::Dead, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        shutdown.cancel();
+        handle.await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn gives_up_after_the_configured_attempts() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        let receiver = Receiver::new(Behaviour::FailFirst(usize::MAX));
+        let address = receiver.start().await;
+        queue.enqueue("SUB-DEAD", 0..1).await;
+        let store = queue.store();
+        let policy = DeliveryPolicy {
+            max_attempts: 3,
+            ..fast_policy()
+        };
+        let (shutdown, handle) =
+            start_worker(Arc::clone(&store), routes(&[("SUB-DEAD", address)]), policy);
+        let mut dead = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while dead.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            dead = store
+                .list("SUB-DEAD", DeliveryState::Dead, 10)
+                .await
+                .unwrap();
+        }
+        assert_eq!(dead.len(), 1, "{}", database.backend);
+        assert_eq!(dead[0].attempts, 3);
+        assert!(dead[0].last_error.as_deref().unwrap().contains("HTTP 500"));
+        assert_eq!(receiver.requests.load(Ordering::SeqCst), 3);
+        shutdown.cancel();
+        handle.await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_dead_receiver_never_slows_the_others() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        let slow = Receiver::new(Behaviour::Slow(Duration::from_secs(10)));
+        let slow_address = slow.start().await;
+        let healthy = Receiver::new(Behaviour::Accept);
+        let healthy_address = healthy.start().await;
+        queue.enqueue("SUB-SLOW", 0..5).await;
+        queue.enqueue("SUB-OK", 0..20).await;
+        let store = queue.store();
+        let policy = DeliveryPolicy {
+            request_timeout_ms: 10_000,
+            ..fast_policy()
+        };
+        let resolver = routes(&[("SUB-SLOW", slow_address), ("SUB-OK", healthy_address)]);
+        let (shutdown, handle) = start_worker(store, resolver, policy);
+        let started = tokio::time::Instant::now();
+        eventually("the healthy receiver gets everything", || {
+            healthy.sequence().len() == 20
+        })
+        .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "not held up by the slow one: {:?}",
+            started.elapsed()
+        );
+        shutdown.cancel();
+        handle.abort();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn two_workers_on_one_database_deliver_each_message_exactly_once() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        let mut receivers = Vec::new();
+        let mut pairs = Vec::new();
+        for n in 0..4 {
+            let receiver = Receiver::new(Behaviour::Accept);
+            pairs.push((format!("SUB-{n}"), receiver.start().await));
+            receivers.push(receiver);
+        }
+        for (destination, _) in &pairs {
+            queue.enqueue(destination, 0..50).await;
+        }
+        let borrowed: Vec<(&str, SocketAddr)> =
+            pairs.iter().map(|(d, a)| (d.as_str(), *a)).collect();
+        let second_queue = Queue::open_same(&queue);
+        let (first, first_handle) = start_worker(queue.store(), routes(&borrowed), fast_policy());
+        let (second, second_handle) =
+            start_worker(second_queue.store(), routes(&borrowed), fast_policy());
+        for receiver in &receivers {
+            eventually("every receiver has its 50", || {
+                receiver.sequence().len() >= 50
+            })
+            .await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for receiver in &receivers {
+            assert_eq!(
+                receiver.sequence(),
+                (0..50).collect::<Vec<_>>(),
+                "once each, in order ({})",
+                database.backend
+            );
+        }
+        first.cancel();
+        second.cancel();
+        first_handle.await.unwrap();
+        second_handle.await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn killing_a_worker_mid_delivery_loses_nothing() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        let receiver = Receiver::new(Behaviour::Slow(Duration::from_millis(300)));
+        let address = receiver.start().await;
+        queue.enqueue("SUB-KILL", 0..10).await;
+        let store = queue.store();
+        let (_, doomed) = start_worker(
+            Arc::clone(&store),
+            routes(&[("SUB-KILL", address)]),
+            fast_policy(),
+        );
+        eventually("the first worker is mid-delivery", || {
+            receiver.requests.load(Ordering::SeqCst) >= 3
+        })
+        .await;
+        doomed.abort(); // no release, no bookkeeping: as if the process died
+        let (shutdown, handle) = start_worker(
+            Arc::clone(&store),
+            routes(&[("SUB-KILL", address)]),
+            fast_policy(),
+        );
+        eventually("the second worker finishes the queue", || {
+            let mut seen = receiver.sequence();
+            seen.dedup();
+            seen == (0..10).collect::<Vec<_>>()
+        })
+        .await;
+        assert_eq!(pending(&store, "SUB-KILL").await, 0, "{}", database.backend);
+        // At-least-once: a message in flight when the worker died may come twice, with the same id.
+        let ids = receiver.notification_ids();
+        let mut unique = ids.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), 10, "{ids:?}");
+        shutdown.cancel();
+        handle.await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn pull_returns_messages_after_an_offset_and_acknowledges_the_ones_before() {
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        queue.enqueue("SUB-PULL", 0..5).await;
+        let store = queue.store();
+        let first = store.pull("SUB-PULL", 0, 3).await.unwrap();
+        assert_eq!(
+            first
+                .iter()
+                .map(|d| d.payload["n"].as_i64().unwrap())
+                .collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        assert!(
+            first.windows(2).all(|w| w[0].id < w[1].id),
+            "offsets increase"
+        );
+        let again = store.pull("SUB-PULL", 0, 3).await.unwrap();
+        assert_eq!(
+            again.iter().map(|d| d.id).collect::<Vec<_>>(),
+            first.iter().map(|d| d.id).collect::<Vec<_>>()
+        );
+        let last = first.last().unwrap().id;
+        let rest = store.pull("SUB-PULL", last, 10).await.unwrap();
+        assert_eq!(
+            rest.iter()
+                .map(|d| d.payload["n"].as_i64().unwrap())
+                .collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        assert_eq!(
+            pending(&store, "SUB-PULL").await,
+            2,
+            "acknowledged messages are gone"
+        );
+        database.cleanup().await;
+    }
+}
