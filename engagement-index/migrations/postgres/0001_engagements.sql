@@ -1,21 +1,25 @@
 -- Engagements: where a resident has information. The nine-field business key of the
 -- contract is unique; empty categorization, businessObjectInstanceIdentifier and
 -- clinicalProcessInterestId are stored as 'NA'. Times are UTC.
+-- Text columns use the "C" collation: byte order, the same as SQLite's, so FindContent and
+-- GetUpdates order alike on both backends, and index comparisons skip locale rules.
 CREATE TABLE engagement (
     id                                  BIGSERIAL PRIMARY KEY,
-    registered_resident_identification  VARCHAR(32)  NOT NULL,
-    service_domain                      VARCHAR(255) NOT NULL,
-    categorization                      VARCHAR(255) NOT NULL,
-    logical_address                     VARCHAR(64)  NOT NULL,
-    business_object_instance_identifier VARCHAR(128) NOT NULL,
-    clinical_process_interest_id        VARCHAR(128) NOT NULL,
-    source_system                       VARCHAR(64)  NOT NULL,
-    data_controller                     VARCHAR(64)  NOT NULL,
-    owner                               VARCHAR(64)  NOT NULL,
+    registered_resident_identification  VARCHAR(32) COLLATE "C" NOT NULL,
+    service_domain                      VARCHAR(255) COLLATE "C" NOT NULL,
+    categorization                      VARCHAR(255) COLLATE "C" NOT NULL,
+    logical_address                     VARCHAR(64) COLLATE "C" NOT NULL,
+    business_object_instance_identifier VARCHAR(128) COLLATE "C" NOT NULL,
+    clinical_process_interest_id        VARCHAR(128) COLLATE "C" NOT NULL,
+    source_system                       VARCHAR(64) COLLATE "C" NOT NULL,
+    data_controller                     VARCHAR(64) COLLATE "C" NOT NULL,
+    owner                               VARCHAR(64) COLLATE "C" NOT NULL,
     most_recent_content                 TIMESTAMPTZ,
     creation_time                       TIMESTAMPTZ  NOT NULL,
     update_time                         TIMESTAMPTZ,
-    -- creation_time or update_time, whichever is later: what GetUpdates pages on.
+    -- When this index last stored a change to the post (its own clock, also for posts
+    -- received with ProcessNotification, whose times are the sender's): what GetUpdates
+    -- selects on, so a poller never misses a post that arrived late.
     changed_at                          TIMESTAMPTZ  NOT NULL,
     -- The leading (resident, domain) columns serve FindContent.
     CONSTRAINT engagement_business_key UNIQUE (

@@ -1,6 +1,7 @@
 -- Engagements: where a resident has information. The nine-field business key of the
 -- contract is unique; empty categorization, businessObjectInstanceIdentifier and
--- clinicalProcessInterestId are stored as 'NA'. Times are UTC, RFC 3339 text.
+-- clinicalProcessInterestId are stored as 'NA'. Times are UTC, fixed-width RFC 3339 text
+-- (`2024-01-15T11:00:00.000000Z`), so text order is time order.
 CREATE TABLE engagement (
     id                                  INTEGER PRIMARY KEY AUTOINCREMENT,
     registered_resident_identification  TEXT NOT NULL,
@@ -15,7 +16,9 @@ CREATE TABLE engagement (
     most_recent_content                 TEXT,
     creation_time                       TEXT NOT NULL,
     update_time                         TEXT,
-    -- creation_time or update_time, whichever is later: what GetUpdates pages on.
+    -- When this index last stored a change to the post (its own clock, also for posts
+    -- received with ProcessNotification, whose times are the sender's): what GetUpdates
+    -- selects on, so a poller never misses a post that arrived late.
     changed_at                          TEXT NOT NULL,
     -- The leading (resident, domain) columns serve FindContent.
     CONSTRAINT engagement_business_key UNIQUE (

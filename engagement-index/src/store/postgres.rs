@@ -1,9 +1,18 @@
-//! The PostgreSQL store: for production.
+//! The PostgreSQL store: for production. Every request is a fixed number of set-based
+//! statements over `unnest`-ed arrays, whatever its size.
 
 use async_trait::async_trait;
-use sqlx::PgPool;
+use chrono::{DateTime, Utc};
+use common::identity::PersonalIdentityNumber;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row};
 
+use super::outbox::{AppliedChanges, MAX_ATTEMPTS, OutboxContext, transactions_json};
 use super::{EngagementStore, StoreError};
+use crate::domain::{
+    ChangePlan, ChangeRules, ContentQuery, Engagement, EngagementKey, StoredEngagements,
+    UpdatesPage, UpdatesQuery,
+};
 
 pub struct PgStore {
     pool: PgPool,
@@ -15,10 +24,338 @@ impl PgStore {
     }
 }
 
+const COLUMNS: &str = "registered_resident_identification, service_domain, categorization, \
+    logical_address, business_object_instance_identifier, clinical_process_interest_id, \
+    source_system, data_controller, owner, most_recent_content, creation_time, update_time";
+
+/// The nine key columns of `e` equal to those of the unnest-ed `k`.
+const KEY_MATCH: &str = "e.registered_resident_identification = k.r AND e.service_domain = k.d \
+    AND e.categorization = k.c AND e.logical_address = k.l \
+    AND e.business_object_instance_identifier = k.b AND e.clinical_process_interest_id = k.p \
+    AND e.source_system = k.s AND e.data_controller = k.dc AND e.owner = k.o";
+
+const KEYS: &str = "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+    $6::text[], $7::text[], $8::text[], $9::text[]) AS k(r, d, c, l, b, p, s, dc, o)";
+
+const ROWS: &str = "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+    $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], \
+    $12::timestamptz[]) AS k(r, d, c, l, b, p, s, dc, o, m, ct, ut)";
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// Keys as nine parallel arrays, bound as `$1`..`$9`.
+#[derive(Default)]
+struct KeyColumns {
+    columns: [Vec<String>; 9],
+}
+
+impl KeyColumns {
+    fn of<'a>(keys: impl Iterator<Item = &'a EngagementKey>) -> Self {
+        let mut this = Self::default();
+        for key in keys {
+            let values = [
+                key.registered_resident_identification.as_str(),
+                &key.service_domain,
+                &key.categorization,
+                &key.logical_address,
+                &key.business_object_instance_identifier,
+                &key.clinical_process_interest_id,
+                &key.source_system,
+                &key.data_controller,
+                &key.owner,
+            ];
+            for (column, value) in this.columns.iter_mut().zip(values) {
+                column.push(value.to_owned());
+            }
+        }
+        this
+    }
+
+    fn bind(self, mut query: PgQuery<'_>) -> PgQuery<'_> {
+        for column in self.columns {
+            query = query.bind(column);
+        }
+        query
+    }
+}
+
+/// Engagements as twelve parallel arrays, bound as `$1`..`$12`.
+fn bind_rows<'q>(query: PgQuery<'q>, rows: &[Engagement]) -> PgQuery<'q> {
+    let query = KeyColumns::of(rows.iter().map(|e| &e.key)).bind(query);
+    let most_recent: Vec<Option<DateTime<Utc>>> =
+        rows.iter().map(|e| e.most_recent_content).collect();
+    let created: Vec<DateTime<Utc>> = rows.iter().map(|e| e.creation_time).collect();
+    let updated: Vec<Option<DateTime<Utc>>> = rows.iter().map(|e| e.update_time).collect();
+    query.bind(most_recent).bind(created).bind(updated)
+}
+
+fn engagement(row: &PgRow) -> Result<Engagement, StoreError> {
+    let resident: String = row.try_get(0)?;
+    let registered_resident_identification = PersonalIdentityNumber::parse(&resident)
+        .map_err(|e| StoreError::Unreadable(e.to_string()))?;
+    Ok(Engagement {
+        key: EngagementKey {
+            registered_resident_identification,
+            service_domain: row.try_get(1)?,
+            categorization: row.try_get(2)?,
+            logical_address: row.try_get(3)?,
+            business_object_instance_identifier: row.try_get(4)?,
+            clinical_process_interest_id: row.try_get(5)?,
+            source_system: row.try_get(6)?,
+            data_controller: row.try_get(7)?,
+            owner: row.try_get(8)?,
+        },
+        most_recent_content: row.try_get(9)?,
+        creation_time: row.try_get(10)?,
+        update_time: row.try_get(11)?,
+    })
+}
+
+/// Whether the database gave up on this transaction because of another one (deadlock or
+/// serialization failure): planning again from a fresh read resolves it.
+fn is_contention(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(sqlx::error::DatabaseError::code)
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}
+
+enum Attempt {
+    Applied(AppliedChanges),
+    /// A concurrent request inserted a post this plan meant to insert.
+    Raced,
+}
+
+impl PgStore {
+    async fn attempt(
+        &self,
+        rules: &dyn ChangeRules,
+        keys: &[EngagementKey],
+        context: &OutboxContext,
+    ) -> Result<Attempt, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let stored = read_for_update(&mut tx, keys).await?;
+        let now = Utc::now();
+        let plan = rules.plan(&stored, now);
+        let inserted = write(&mut tx, &plan, now).await?;
+        if inserted < plan.insertions.len() {
+            tx.rollback().await?;
+            return Ok(Attempt::Raced);
+        }
+        if !plan.notifications.is_empty() {
+            sqlx::query(
+                "INSERT INTO notification_outbox (transactions, correlation_id, traceparent, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(sqlx::types::Json(transactions_json(&plan.notifications)))
+            .bind(context.correlation_id.as_deref())
+            .bind(context.traceparent.as_deref())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Attempt::Applied(AppliedChanges {
+            changed_rows: plan.deletions.len() + plan.insertions.len() + plan.modifications.len(),
+            notified: plan.notifications.len(),
+        }))
+    }
+}
+
+/// The stored posts with these keys, locked in id order so that concurrent requests lock
+/// in the same order and cannot deadlock each other.
+async fn read_for_update(
+    connection: &mut PgConnection,
+    keys: &[EngagementKey],
+) -> Result<StoredEngagements, sqlx::Error> {
+    let sql = format!(
+        "SELECT {columns} FROM {KEYS} JOIN engagement e ON {KEY_MATCH} ORDER BY e.id FOR UPDATE OF e",
+        columns = prefixed_columns("e"),
+    );
+    let rows = KeyColumns::of(keys.iter())
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .fetch_all(&mut *connection)
+        .await?;
+    let mut stored = StoredEngagements::with_capacity(rows.len());
+    for row in &rows {
+        let engagement =
+            engagement(row).map_err(|e| sqlx::Error::Decode(Box::new(DecodeError(e))))?;
+        stored.insert(engagement.key.clone(), engagement);
+    }
+    Ok(stored)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct DecodeError(StoreError);
+
+/// Applies the plan's row changes; returns how many of its insertions took place.
+async fn write(
+    connection: &mut PgConnection,
+    plan: &ChangePlan,
+    now: DateTime<Utc>,
+) -> Result<usize, sqlx::Error> {
+    if !plan.deletions.is_empty() {
+        let sql = format!("DELETE FROM engagement e USING {KEYS} WHERE {KEY_MATCH}");
+        KeyColumns::of(plan.deletions.iter())
+            .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .execute(&mut *connection)
+            .await?;
+    }
+    if !plan.modifications.is_empty() {
+        let sql = format!(
+            "UPDATE engagement e SET most_recent_content = k.m, creation_time = k.ct, \
+             update_time = k.ut, changed_at = $13 FROM {ROWS} WHERE {KEY_MATCH}"
+        );
+        bind_rows(sqlx::query(sqlx::AssertSqlSafe(sql)), &plan.modifications)
+            .bind(now)
+            .execute(&mut *connection)
+            .await?;
+    }
+    if plan.insertions.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "INSERT INTO engagement ({COLUMNS}, changed_at) \
+         SELECT k.r, k.d, k.c, k.l, k.b, k.p, k.s, k.dc, k.o, k.m, k.ct, k.ut, $13 FROM {ROWS} \
+         ON CONFLICT ON CONSTRAINT engagement_business_key DO NOTHING"
+    );
+    let inserted = bind_rows(sqlx::query(sqlx::AssertSqlSafe(sql)), &plan.insertions)
+        .bind(now)
+        .execute(&mut *connection)
+        .await?
+        .rows_affected();
+    Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+}
+
+fn prefixed_columns(alias: &str) -> String {
+    COLUMNS
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn unwrap_decode(error: sqlx::Error) -> StoreError {
+    match error {
+        sqlx::Error::Decode(inner) => match inner.downcast::<DecodeError>() {
+            Ok(decode) => decode.0,
+            Err(other) => StoreError::Database(sqlx::Error::Decode(other)),
+        },
+        other => StoreError::Database(other),
+    }
+}
+
 #[async_trait]
 impl EngagementStore for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn apply(
+        &self,
+        rules: &dyn ChangeRules,
+        context: &OutboxContext,
+    ) -> Result<AppliedChanges, StoreError> {
+        let keys = rules.keys_to_read();
+        for _ in 0..MAX_ATTEMPTS {
+            match self.attempt(rules, &keys, context).await {
+                Ok(Attempt::Applied(applied)) => return Ok(applied),
+                Ok(Attempt::Raced) => {}
+                Err(error) if is_contention(&error) => {}
+                Err(error) => return Err(unwrap_decode(error)),
+            }
+            tracing::debug!("a concurrent request changed the same engagements; planning again");
+        }
+        Err(StoreError::Contention(MAX_ATTEMPTS))
+    }
+
+    async fn find_content(&self, query: &ContentQuery) -> Result<Vec<Engagement>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM engagement \
+             WHERE registered_resident_identification = $1 AND service_domain = $2 \
+               AND ($3::text IS NULL OR categorization = $3) \
+               AND ($4::text IS NULL OR logical_address = $4) \
+               AND ($5::text IS NULL OR business_object_instance_identifier = $5) \
+               AND ($6::text IS NULL OR clinical_process_interest_id = $6) \
+               AND ($7::timestamptz IS NULL OR most_recent_content >= $7) \
+               AND ($8::text IS NULL OR source_system = $8) \
+               AND ($9::text IS NULL OR data_controller = $9) \
+               AND ($10::text IS NULL OR owner = $10) \
+             ORDER BY creation_time, {KEY_ORDER}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(query.registered_resident_identification.as_str())
+            .bind(&query.service_domain)
+            .bind(query.categorization.as_deref())
+            .bind(query.logical_address.as_deref())
+            .bind(query.business_object_instance_identifier.as_deref())
+            .bind(query.clinical_process_interest_id.as_deref())
+            .bind(query.most_recent_content)
+            .bind(query.source_system.as_deref())
+            .bind(query.data_controller.as_deref())
+            .bind(query.owner.as_deref())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(engagement).collect()
+    }
+
+    async fn get_updates(
+        &self,
+        query: &UpdatesQuery,
+        max_residents: usize,
+    ) -> Result<UpdatesPage, StoreError> {
+        // One snapshot for both statements, so the page is consistent.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        let limit = i64::try_from(max_residents + 1).unwrap_or(i64::MAX);
+        let residents: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT registered_resident_identification FROM engagement \
+             WHERE service_domain = $1 AND changed_at >= $2 \
+               AND ($3::text IS NULL OR registered_resident_identification > $3) \
+             ORDER BY 1 LIMIT $4",
+        )
+        .bind(&query.service_domain)
+        .bind(query.changed_since)
+        .bind(
+            query
+                .after_resident
+                .as_ref()
+                .map(PersonalIdentityNumber::as_str),
+        )
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let complete = residents.len() <= max_residents;
+        let page = &residents[..residents.len().min(max_residents)];
+        let (Some(first), Some(last)) = (page.first(), page.last()) else {
+            tx.commit().await?;
+            return Ok(UpdatesPage::group(Vec::new(), true));
+        };
+        // The page's residents are exactly the matching ones from the first to the last.
+        let sql = format!(
+            "SELECT {COLUMNS} FROM engagement \
+             WHERE service_domain = $1 AND changed_at >= $2 \
+               AND registered_resident_identification BETWEEN $3 AND $4 \
+             ORDER BY registered_resident_identification, creation_time, {KEY_ORDER}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&query.service_domain)
+            .bind(query.changed_since)
+            .bind(first)
+            .bind(last)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let engagements = rows.iter().map(engagement).collect::<Result<_, _>>()?;
+        Ok(UpdatesPage::group(engagements, complete))
+    }
 }
+
+/// The key columns, for a deterministic order among posts created at the same instant.
+const KEY_ORDER: &str = "registered_resident_identification, service_domain, categorization, \
+    logical_address, business_object_instance_identifier, clinical_process_interest_id, \
+    source_system, data_controller, owner";

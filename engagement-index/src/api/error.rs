@@ -1,0 +1,41 @@
+//! The one error type of the engagement index contracts at the edge: validation failures are
+//! 400 problem documents with their EI code; anything else is an opaque 500 whose cause goes
+//! to the log.
+
+use axum::response::{IntoResponse, Response};
+use common::problem::Problem;
+
+use crate::domain::ValidationError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Invalid(error) => {
+                tracing::info!(code = error.code(), "request refused");
+                Problem::bad_request(error.code(), error.to_string()).into_response()
+            }
+            Self::Store(StoreError::Contention(attempts)) => {
+                tracing::warn!(attempts, "concurrent requests kept changing the same engagements");
+                Problem::unavailable(
+                    "CONTENTION",
+                    "Concurrent requests changed the same engagements; nothing was stored. Retry.",
+                )
+                .into_response()
+            }
+            Self::Store(error) => {
+                // Store errors never carry request values, so no identity number is logged.
+                tracing::error!(%error, "engagement store failed");
+                Problem::internal().into_response()
+            }
+        }
+    }
+}

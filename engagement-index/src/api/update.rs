@@ -1,0 +1,67 @@
+//! `POST /engagementindex/v1/Update`: a source system tells where a resident has information.
+
+use axum::extract::State;
+use common::problem::{ApiJson, Problem};
+use http::HeaderMap;
+
+use super::AppState;
+use super::error::ApiError;
+use super::recording::{index_identity, record};
+use crate::domain::{UpdateRules, validate_update};
+use crate::wire::{ResultResponse, UpdateRequest};
+
+/// RIV-TA's LogicalAddress SOAP header.
+pub const LOGICAL_ADDRESS_HEADER: &str = "x-rivta-logical-address";
+
+/// Update: creates, changes or deletes engagements owned by this index.
+///
+/// The owner becomes this index; creationTime and updateTime sent by the client are ignored.
+/// A post changes only when its mostRecentContent is newer than the stored one; an identical
+/// or older one changes nothing and notifies nobody. A delete always applies. `ResultCode: OK`
+/// means committed, with the notifications to subscribers recorded in the same transaction.
+#[utoipa::path(
+    post,
+    path = "/engagementindex/v1/Update",
+    tag = "engagementindex",
+    operation_id = "Update",
+    params(
+        ("x-rivta-logical-address" = Option<String>, Header,
+            description = "When present, this index's HSA-id or its alternative id (else EI003)."),
+    ),
+    request_body = UpdateRequest,
+    responses(
+        (status = 200, description = "Committed", body = ResultResponse),
+        (status = 400, description = "Refused, nothing stored: EI000 (count), EI002 (duplicate key), \
+            EI003 (logical address), EI004 (missing, white space, too long, timestamp or identity \
+            format), EI005/EI006 (reserved HSA-id), or MALFORMED_JSON / INVALID_REQUEST",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Concurrent requests kept changing the same posts; nothing stored, retry",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<UpdateRequest>,
+) -> Result<ApiJson<ResultResponse>, ApiError> {
+    let logical_address = headers
+        .get(LOGICAL_ADDRESS_HEADER)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let transactions = request.engagement_transaction.unwrap_or_default();
+    let reserved = state.config.reserved_hsa_ids();
+    let valid = validate_update(
+        &index_identity(&state.config, &reserved),
+        logical_address.as_deref(),
+        &transactions,
+    )?;
+    let received = valid.len();
+    let applied = record(&state, &UpdateRules::new(valid)).await?;
+    tracing::info!(
+        received,
+        changed = applied.changed_rows,
+        notified = applied.notified,
+        "Update committed"
+    );
+    Ok(ApiJson(ResultResponse::ok()))
+}

@@ -1,0 +1,148 @@
+//! FindContent and GetUpdates: their mandatory fields and what they select.
+
+use chrono::{DateTime, Utc};
+use common::identity::PersonalIdentityNumber;
+
+use super::engagement::Engagement;
+use super::error::ValidationError;
+use super::validation::parse_ei_time;
+use crate::wire::{FindContentRequest, GetUpdatesRequest};
+
+/// FindContent's selection: resident and domain, then exact filters, and mostRecentContent at
+/// or after the given time. Results are ordered by creationTime, then key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentQuery {
+    pub registered_resident_identification: PersonalIdentityNumber,
+    pub service_domain: String,
+    pub categorization: Option<String>,
+    pub logical_address: Option<String>,
+    pub business_object_instance_identifier: Option<String>,
+    pub clinical_process_interest_id: Option<String>,
+    pub most_recent_content: Option<DateTime<Utc>>,
+    pub source_system: Option<String>,
+    pub data_controller: Option<String>,
+    pub owner: Option<String>,
+}
+
+impl ContentQuery {
+    /// registeredResidentIdentification, then serviceDomain, must be given and not blank
+    /// (EI000); the resident's format and the time are checked as in Update (EI004).
+    pub fn from_request(request: &FindContentRequest) -> Result<Self, ValidationError> {
+        let resident = mandatory(
+            "registeredResidentIdentification",
+            request.registered_resident_identification.as_deref(),
+        )?;
+        let service_domain = mandatory("serviceDomain", request.service_domain.as_deref())?;
+        Ok(Self {
+            registered_resident_identification: resident_number(
+                "registeredResidentIdentification",
+                resident,
+            )?,
+            service_domain: service_domain.to_owned(),
+            categorization: request.categorization.clone(),
+            logical_address: request.logical_address.clone(),
+            business_object_instance_identifier: request
+                .business_object_instance_identifier
+                .clone(),
+            clinical_process_interest_id: request.clinical_process_interest_id.clone(),
+            most_recent_content: optional_time(
+                "mostRecentContent",
+                request.most_recent_content.as_deref(),
+            )?,
+            source_system: request.source_system.clone(),
+            data_controller: request.data_controller.clone(),
+            owner: request.owner.clone(),
+        })
+    }
+}
+
+/// At most this many residents in one GetUpdates answer.
+pub const MAX_RESIDENTS_PER_PAGE: usize = 500;
+
+/// GetUpdates' selection: the engagements of a domain created or changed here at or after
+/// `changed_since`, for residents after `after_resident`, in resident order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdatesQuery {
+    pub service_domain: String,
+    pub changed_since: DateTime<Utc>,
+    pub after_resident: Option<PersonalIdentityNumber>,
+}
+
+impl UpdatesQuery {
+    pub fn from_request(request: &GetUpdatesRequest) -> Result<Self, ValidationError> {
+        let service_domain = mandatory("serviceDomain", request.service_domain.as_deref())?;
+        let time_stamp = mandatory("timeStamp", request.time_stamp.as_deref())?;
+        let changed_since = parse_ei_time(time_stamp)
+            .map_err(|error| ValidationError::bad_time("timeStamp", &error))?;
+        let after_resident = match request.registered_resident_last_fetched.as_deref() {
+            None | Some("") => None,
+            Some(value) => Some(resident_number("registeredResidentLastFetched", value)?),
+        };
+        Ok(Self {
+            service_domain: service_domain.to_owned(),
+            changed_since,
+            after_resident,
+        })
+    }
+}
+
+/// One resident's changed engagements.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResidentEngagements {
+    pub registered_resident_identification: PersonalIdentityNumber,
+    pub engagements: Vec<Engagement>,
+}
+
+/// A GetUpdates answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdatesPage {
+    pub residents: Vec<ResidentEngagements>,
+    /// False when more residents remain after the last one of this page.
+    pub complete: bool,
+}
+
+impl UpdatesPage {
+    /// Groups `engagements`, ordered by resident, per resident.
+    pub fn group(engagements: Vec<Engagement>, complete: bool) -> Self {
+        let mut residents: Vec<ResidentEngagements> = Vec::new();
+        for engagement in engagements {
+            let resident = &engagement.key.registered_resident_identification;
+            match residents.last_mut() {
+                Some(last) if &last.registered_resident_identification == resident => {
+                    last.engagements.push(engagement);
+                }
+                _ => residents.push(ResidentEngagements {
+                    registered_resident_identification: resident.clone(),
+                    engagements: vec![engagement],
+                }),
+            }
+        }
+        Self {
+            residents,
+            complete,
+        }
+    }
+}
+
+fn mandatory<'a>(field: &str, value: Option<&'a str>) -> Result<&'a str, ValidationError> {
+    match value {
+        Some(value) if !value.trim().is_empty() => Ok(value),
+        _ => Err(ValidationError::mandatory_but_missing(field)),
+    }
+}
+
+fn resident_number(field: &str, value: &str) -> Result<PersonalIdentityNumber, ValidationError> {
+    PersonalIdentityNumber::parse(value).map_err(|_| ValidationError::not_a_resident(field))
+}
+
+fn optional_time(
+    field: &str,
+    value: Option<&str>,
+) -> Result<Option<DateTime<Utc>>, ValidationError> {
+    match value {
+        None | Some("") => Ok(None),
+        Some(value) => parse_ei_time(value)
+            .map(Some)
+            .map_err(|error| ValidationError::bad_time(field, &error)),
+    }
+}

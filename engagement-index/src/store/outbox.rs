@@ -1,0 +1,35 @@
+//! What a change records beside itself: the outbox row subscribers are notified from.
+
+use crate::domain::NotifiedTransaction;
+use crate::wire::EngagementTransactionRecord;
+
+/// Who caused a change: carried into its outbox row so the notification continues the
+/// request's trace and correlation id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutboxContext {
+    pub correlation_id: Option<String>,
+    pub traceparent: Option<String>,
+}
+
+/// What applying a request did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppliedChanges {
+    /// Rows inserted, modified or deleted.
+    pub changed_rows: usize,
+    /// Transactions recorded in the outbox (0: no outbox row was written).
+    pub notified: usize,
+}
+
+/// The outbox row's `transactions`: the engagementTransaction array of a ProcessNotification
+/// request.
+pub(super) fn transactions_json(notifications: &[NotifiedTransaction]) -> serde_json::Value {
+    let records: Vec<EngagementTransactionRecord> = notifications
+        .iter()
+        .map(EngagementTransactionRecord::from)
+        .collect();
+    serde_json::to_value(records).expect("engagement records serialise")
+}
+
+/// How often a request is planned again when a concurrent request changed the same posts
+/// between reading and writing (or the database chose it as a deadlock victim).
+pub(super) const MAX_ATTEMPTS: usize = 8;
