@@ -1,0 +1,276 @@
+//! Subscriber registry and delivery administration (api.md §2.1), for operators.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use common::delivery::{Delivery, DeliveryState, DestinationStats};
+use common::problem::{ApiJson, Problem};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use crate::domain::subscriber::{DeliveryMode, Subscriber, SubscriberFilter};
+
+/// A subscriber as an operator declares it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "url": "https://care-system.example/engagementindex/ProcessNotification",
+    "delivery": "push",
+    "filter": [{"serviceDomain": "riv:infrastructure:eservicesupply:forminteraction", "categorization": ["FormComplete"]}]
+}))]
+pub struct SubscriberRequest {
+    /// Where ProcessNotification is POSTed; required for push.
+    pub url: Option<String>,
+    /// `push` (default) or `pull`.
+    pub delivery: Option<DeliveryMode>,
+    /// Empty or absent: every change. Otherwise a change is sent when some filter's
+    /// serviceDomain matches and its categorization list is empty or holds the change's.
+    #[serde(default)]
+    pub filter: Vec<SubscriberFilter>,
+}
+
+/// A subscriber with its queue figures.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriberView {
+    pub logical_address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub delivery: DeliveryMode,
+    pub filter: Vec<SubscriberFilter>,
+    /// Notifications waiting (push: not yet delivered; pull: not yet acknowledged).
+    pub pending: i64,
+    /// Notifications given up on, waiting for a redrive.
+    pub dead: i64,
+    /// When the oldest waiting notification was queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_pending: Option<chrono::DateTime<Utc>>,
+}
+
+impl SubscriberView {
+    fn new(subscriber: Subscriber, stats: Option<&DestinationStats>) -> Self {
+        Self {
+            logical_address: subscriber.logical_address,
+            url: subscriber.url,
+            delivery: subscriber.delivery,
+            filter: subscriber.filter,
+            pending: stats.map_or(0, |s| s.pending),
+            dead: stats.map_or(0, |s| s.dead),
+            oldest_pending: stats.and_then(|s| s.oldest_pending),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubscriberList {
+    pub subscribers: Vec<SubscriberView>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeliveryFilter {
+    /// `pending` (default) or `dead`.
+    pub state: Option<String>,
+    /// At most this many, oldest first (default 100, at most 1000).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<Delivery>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Redriven {
+    /// How many dead notifications went back to the queue.
+    pub redriven: u64,
+}
+
+fn internal(error: &impl std::fmt::Display) -> Problem {
+    tracing::error!(%error, "subscriber administration failed");
+    Problem::internal()
+}
+
+fn not_found(logical_address: &str) -> Problem {
+    Problem::not_found(
+        "SUBSCRIBER_NOT_FOUND",
+        format!("No subscriber with logical address {logical_address}."),
+    )
+}
+
+async fn stats_of(
+    state: &AppState,
+    logical_address: &str,
+) -> Result<Option<DestinationStats>, Problem> {
+    let stats = state.deliveries.stats().await.map_err(|e| internal(&e))?;
+    Ok(stats.into_iter().find(|s| s.destination == logical_address))
+}
+
+/// Creates or replaces a subscriber.
+#[utoipa::path(put, path = "/admin/subscribers/{logicalAddress}", tag = "subscribers",
+    params(("logicalAddress" = String, Path, description = "The subscriber's HSA-id: the logical address notifications are sent to")),
+    request_body = SubscriberRequest,
+    responses(
+        (status = 201, description = "Created", body = SubscriberView),
+        (status = 200, description = "Replaced", body = SubscriberView),
+        (status = 400, description = "Invalid subscriber", body = Problem, content_type = "application/problem+json")))]
+pub async fn put_subscriber(
+    State(state): State<AppState>,
+    Path(logical_address): Path<String>,
+    ApiJson(request): ApiJson<SubscriberRequest>,
+) -> Result<(StatusCode, ApiJson<SubscriberView>), Problem> {
+    let subscriber = Subscriber::new(
+        &logical_address,
+        request.url,
+        request.delivery.unwrap_or(DeliveryMode::Push),
+        request.filter,
+    )
+    .map_err(|e| Problem::bad_request("INVALID_SUBSCRIBER", e.to_string()))?;
+    let created = state
+        .subscribers
+        .put(&subscriber)
+        .await
+        .map_err(|e| internal(&e))?;
+    tracing::info!(
+        logical_address,
+        delivery = subscriber.delivery.as_str(),
+        created,
+        "subscriber saved"
+    );
+    let stats = stats_of(&state, &logical_address).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        ApiJson(SubscriberView::new(subscriber, stats.as_ref())),
+    ))
+}
+
+/// Lists the subscribers with their queue figures.
+#[utoipa::path(get, path = "/admin/subscribers", tag = "subscribers",
+    responses((status = 200, description = "The subscribers", body = SubscriberList)))]
+pub async fn list_subscribers(
+    State(state): State<AppState>,
+) -> Result<ApiJson<SubscriberList>, Problem> {
+    let subscribers = state.subscribers.list().await.map_err(|e| internal(&e))?;
+    let stats = state.deliveries.stats().await.map_err(|e| internal(&e))?;
+    let subscribers = subscribers
+        .into_iter()
+        .map(|s| {
+            let figures = stats.iter().find(|f| f.destination == s.logical_address);
+            SubscriberView::new(s, figures)
+        })
+        .collect();
+    Ok(ApiJson(SubscriberList { subscribers }))
+}
+
+/// Reads one subscriber.
+#[utoipa::path(get, path = "/admin/subscribers/{logicalAddress}", tag = "subscribers",
+    params(("logicalAddress" = String, Path, description = "The subscriber's logical address")),
+    responses(
+        (status = 200, description = "The subscriber", body = SubscriberView),
+        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_subscriber(
+    State(state): State<AppState>,
+    Path(logical_address): Path<String>,
+) -> Result<ApiJson<SubscriberView>, Problem> {
+    let subscriber = state
+        .subscribers
+        .get(&logical_address)
+        .await
+        .map_err(|e| internal(&e))?
+        .ok_or_else(|| not_found(&logical_address))?;
+    let stats = stats_of(&state, &logical_address).await?;
+    Ok(ApiJson(SubscriberView::new(subscriber, stats.as_ref())))
+}
+
+/// Removes a subscriber and the notifications queued for it.
+#[utoipa::path(delete, path = "/admin/subscribers/{logicalAddress}", tag = "subscribers",
+    params(("logicalAddress" = String, Path, description = "The subscriber's logical address")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_subscriber(
+    State(state): State<AppState>,
+    Path(logical_address): Path<String>,
+) -> Result<StatusCode, Problem> {
+    if state
+        .subscribers
+        .delete(&logical_address)
+        .await
+        .map_err(|e| internal(&e))?
+    {
+        tracing::info!(logical_address, "subscriber removed");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(&logical_address))
+    }
+}
+
+/// Lists a subscriber's queued (`pending`) or dead-lettered (`dead`) notifications, oldest
+/// first, with attempts and the last error.
+#[utoipa::path(get, path = "/admin/subscribers/{logicalAddress}/deliveries", tag = "subscribers",
+    params(("logicalAddress" = String, Path, description = "The subscriber's logical address"), DeliveryFilter),
+    responses(
+        (status = 200, description = "The notifications", body = DeliveryList),
+        (status = 400, description = "Unknown state", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    Path(logical_address): Path<String>,
+    Query(filter): Query<DeliveryFilter>,
+) -> Result<ApiJson<DeliveryList>, Problem> {
+    let wanted = match filter.state.as_deref() {
+        None | Some("pending") => DeliveryState::Pending,
+        Some("dead") => DeliveryState::Dead,
+        Some(other) => {
+            return Err(Problem::bad_request(
+                "INVALID_REQUEST",
+                format!("state must be pending or dead, not {other}"),
+            ));
+        }
+    };
+    ensure_exists(&state, &logical_address).await?;
+    let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
+    let deliveries = state
+        .deliveries
+        .list(&logical_address, wanted, limit)
+        .await
+        .map_err(|e| internal(&e))?;
+    Ok(ApiJson(DeliveryList { deliveries }))
+}
+
+/// Moves a subscriber's dead-lettered notifications back to the queue, to be delivered next.
+#[utoipa::path(post, path = "/admin/subscribers/{logicalAddress}/redrive", tag = "subscribers",
+    params(("logicalAddress" = String, Path, description = "The subscriber's logical address")),
+    responses(
+        (status = 200, description = "How many were redriven", body = Redriven),
+        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json")))]
+pub async fn redrive(
+    State(state): State<AppState>,
+    Path(logical_address): Path<String>,
+) -> Result<ApiJson<Redriven>, Problem> {
+    ensure_exists(&state, &logical_address).await?;
+    let redriven = state
+        .deliveries
+        .redrive(&logical_address, Utc::now())
+        .await
+        .map_err(|e| internal(&e))?;
+    tracing::info!(logical_address, redriven, "dead notifications redriven");
+    state.delivery_waker.notify_one();
+    Ok(ApiJson(Redriven { redriven }))
+}
+
+pub(super) async fn ensure_exists(
+    state: &AppState,
+    logical_address: &str,
+) -> Result<Subscriber, Problem> {
+    state
+        .subscribers
+        .get(logical_address)
+        .await
+        .map_err(|e| internal(&e))?
+        .ok_or_else(|| not_found(logical_address))
+}

@@ -1,0 +1,367 @@
+//! Subscribers and which accepted changes each one is notified of (skltp-ei §1.6 filters).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubscriberError {
+    #[error("logicalAddress must be 1 to 64 printable characters without spaces")]
+    LogicalAddress,
+    #[error("a push subscriber needs a url starting with http:// or https://")]
+    PushWithoutUrl,
+    #[error("filter #{0}: serviceDomain is mandatory")]
+    FilterWithoutDomain(usize),
+}
+
+/// How a subscriber gets its notifications.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryMode {
+    /// The index POSTs ProcessNotification to the subscriber's url.
+    Push,
+    /// The subscriber fetches from its pull point (for systems behind a firewall).
+    Pull,
+}
+
+impl DeliveryMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Push => "push",
+            Self::Pull => "pull",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "push" => Some(Self::Push),
+            "pull" => Some(Self::Pull),
+            _ => None,
+        }
+    }
+}
+
+/// One filter: a service domain, and optionally the categorizations wanted in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SubscriberFilter {
+    /// Matched case-insensitively.
+    #[serde(rename = "serviceDomain")]
+    #[schema(example = "riv:infrastructure:eservicesupply:forminteraction")]
+    pub service_domain: String,
+    /// Empty: every categorization of the domain. Matched case-insensitively.
+    #[serde(default)]
+    #[schema(example = json!(["FormComplete"]))]
+    pub categorization: Vec<String>,
+}
+
+/// A system notified of accepted changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscriber {
+    pub logical_address: String,
+    pub url: Option<String>,
+    pub delivery: DeliveryMode,
+    pub filter: Vec<SubscriberFilter>,
+}
+
+impl Subscriber {
+    pub fn new(
+        logical_address: &str,
+        url: Option<String>,
+        delivery: DeliveryMode,
+        filter: Vec<SubscriberFilter>,
+    ) -> Result<Self, SubscriberError> {
+        if !(1..=64).contains(&logical_address.len())
+            || !logical_address.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(SubscriberError::LogicalAddress);
+        }
+        let url = url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+        if delivery == DeliveryMode::Push
+            && !url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(SubscriberError::PushWithoutUrl);
+        }
+        if let Some(index) = filter
+            .iter()
+            .position(|f| f.service_domain.trim().is_empty())
+        {
+            return Err(SubscriberError::FilterWithoutDomain(index + 1));
+        }
+        Ok(Self {
+            logical_address: logical_address.to_owned(),
+            url,
+            delivery,
+            filter,
+        })
+    }
+
+    /// skltp-ei §1.6: no filter means everything; otherwise some filter's serviceDomain
+    /// matches and its categorization list is empty or holds the engagement's.
+    pub fn wants(&self, service_domain: &str, categorization: &str) -> bool {
+        self.filter.is_empty()
+            || self.filter.iter().any(|f| {
+                f.service_domain.eq_ignore_ascii_case(service_domain)
+                    && (f.categorization.is_empty()
+                        || f.categorization
+                            .iter()
+                            .any(|c| c.eq_ignore_ascii_case(categorization)))
+            })
+    }
+
+    /// The transactions (ProcessNotification `engagementTransaction` items) this subscriber is
+    /// sent: those its filter wants, except any owned by the subscriber itself (a federated
+    /// index never gets its own changes back).
+    pub fn select<'a>(&self, transactions: impl IntoIterator<Item = &'a Value>) -> Vec<Value> {
+        transactions
+            .into_iter()
+            .filter(|transaction| {
+                let engagement = &transaction["engagement"];
+                let text = |field: &str| engagement[field].as_str().unwrap_or_default();
+                text("owner") != self.logical_address
+                    && self.wants(text("serviceDomain"), text("categorization"))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// Accepted changes of one request, as queued in the outbox.
+#[derive(Clone, Debug)]
+pub struct AcceptedChange {
+    pub transactions: Vec<Value>,
+    pub correlation_id: Option<String>,
+    pub traceparent: Option<String>,
+}
+
+/// One ProcessNotification to send to one subscriber.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedNotification {
+    pub logical_address: String,
+    pub transactions: Vec<Value>,
+    pub correlation_id: Option<String>,
+    pub traceparent: Option<String>,
+}
+
+/// Splits accepted changes, in commit order, into notifications: per subscriber, the
+/// transactions it wants, in order, at most `max_transactions` a notification. Changes that
+/// arrive together travel together (skltp collects small Updates the same way).
+pub fn plan_notifications(
+    subscribers: &[Subscriber],
+    changes: &[AcceptedChange],
+    max_transactions: usize,
+) -> Vec<PlannedNotification> {
+    let max_transactions = max_transactions.max(1);
+    let mut planned = Vec::new();
+    for subscriber in subscribers {
+        let mut current: Option<PlannedNotification> = None;
+        for change in changes {
+            for transaction in subscriber.select(&change.transactions) {
+                let full = current
+                    .as_ref()
+                    .is_some_and(|n| n.transactions.len() >= max_transactions);
+                if full {
+                    planned.extend(current.take());
+                }
+                current
+                    .get_or_insert_with(|| PlannedNotification {
+                        logical_address: subscriber.logical_address.clone(),
+                        transactions: Vec::new(),
+                        correlation_id: change.correlation_id.clone(),
+                        traceparent: change.traceparent.clone(),
+                    })
+                    .transactions
+                    .push(transaction);
+            }
+        }
+        planned.extend(current);
+    }
+    planned
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn transaction(domain: &str, category: &str, owner: &str) -> Value {
+        json!({"deleteFlag": false, "engagement": {
+            "registeredResidentIdentification": "191212121212", "serviceDomain": domain,
+            "categorization": category, "owner": owner }})
+    }
+
+    fn subscriber(address: &str, filter: &[(&str, &[&str])]) -> Subscriber {
+        let filter = filter
+            .iter()
+            .map(|(domain, categories)| SubscriberFilter {
+                service_domain: (*domain).to_owned(),
+                categorization: categories.iter().map(|c| (*c).to_owned()).collect(),
+            })
+            .collect();
+        Subscriber::new(
+            address,
+            Some("http://receiver/notify".into()),
+            DeliveryMode::Push,
+            filter,
+        )
+        .unwrap()
+    }
+
+    fn change(transactions: Vec<Value>) -> AcceptedChange {
+        AcceptedChange {
+            transactions,
+            correlation_id: None,
+            traceparent: None,
+        }
+    }
+
+    #[test]
+    fn t48_no_filters_keep_everything() {
+        let s = subscriber("HSA_ID_A", &[]);
+        let kept = s.select(&[
+            transaction("A", "CATEGORY-A", "EI"),
+            transaction("B", "CATEGORY-B", "EI"),
+        ]);
+        assert_eq!(kept.len(), 2);
+    }
+
+    #[test]
+    fn t49_a_domain_filter_without_categories_keeps_the_domain() {
+        let s = subscriber("HSA_ID_A", &[("SERVICEDOMAIN-A", &[])]);
+        let kept = s.select(&[
+            transaction("servicedomain-a", "CATEGORY-A", "EI"),
+            transaction("B", "CATEGORY-B", "EI"),
+        ]);
+        assert_eq!(
+            kept,
+            vec![transaction("servicedomain-a", "CATEGORY-A", "EI")],
+            "case-insensitive domain"
+        );
+    }
+
+    #[test]
+    fn t50_domain_and_categorization_must_both_match() {
+        let s = subscriber(
+            "HSA_ID_A",
+            &[
+                ("A", &["CATEGORY-A", "CATEGORY-UNKNOWN"]),
+                ("X", &["CATEGORY-A", "CATEGORY-X"]),
+            ],
+        );
+        let kept = s.select(&[
+            transaction("A", "category-a", "EI"),
+            transaction("A", "CATEGORY-B", "EI"),
+            transaction("B", "CATEGORY-A", "EI"),
+        ]);
+        assert_eq!(kept, vec![transaction("A", "category-a", "EI")]);
+    }
+
+    #[test]
+    fn t51_a_wrong_category_keeps_nothing_and_plans_no_notification() {
+        let s = subscriber("HSA_ID_A", &[("A", &["CATEGORY-UNKNOWN"])]);
+        let plan = plan_notifications(
+            &[s],
+            &[change(vec![transaction("A", "CATEGORY-A", "EI")])],
+            1000,
+        );
+        assert!(plan.is_empty());
+    }
+
+    #[test]
+    fn t52_t53_only_matching_subscribers_are_notified() {
+        let subscribers = [
+            subscriber("HSA_ID_A", &[("A", &["CATEGORY-A"])]),
+            subscriber("HSA_ID_B", &[("B", &[])]),
+            subscriber("HSA_ID_C", &[("C", &[])]),
+        ];
+        let plan = plan_notifications(
+            &subscribers,
+            &[change(vec![transaction("A", "CATEGORY-A", "EI")])],
+            1000,
+        );
+        assert_eq!(
+            plan.iter()
+                .map(|n| n.logical_address.as_str())
+                .collect::<Vec<_>>(),
+            vec!["HSA_ID_A"]
+        );
+
+        let subscribers = [
+            subscriber("HSA_ID_A", &[("A", &["CATEGORY-B"])]),
+            subscriber("HSA_ID_B", &[]),
+            subscriber("HSA_ID_C", &[]),
+        ];
+        let plan = plan_notifications(
+            &subscribers,
+            &[change(vec![transaction("A", "CATEGORY-A", "EI")])],
+            1000,
+        );
+        assert_eq!(
+            plan.iter()
+                .map(|n| n.logical_address.as_str())
+                .collect::<Vec<_>>(),
+            vec!["HSA_ID_B", "HSA_ID_C"]
+        );
+    }
+
+    #[test]
+    fn a_subscriber_never_gets_its_own_changes_back() {
+        let s = subscriber("REMOTE-EI", &[]);
+        let kept = s.select(&[
+            transaction("A", "C", "REMOTE-EI"),
+            transaction("A", "C", "OTHER"),
+        ]);
+        assert_eq!(kept, vec![transaction("A", "C", "OTHER")]);
+    }
+
+    #[test]
+    fn changes_travel_together_in_order_and_split_at_the_maximum() {
+        let s = subscriber("HSA_ID_A", &[]);
+        let changes: Vec<AcceptedChange> = (0..5)
+            .map(|n| {
+                change(vec![
+                    transaction("A", &format!("C{n}"), "EI"),
+                    transaction("A", &format!("D{n}"), "EI"),
+                ])
+            })
+            .collect();
+        let plan = plan_notifications(&[s], &changes, 4);
+        let sizes: Vec<usize> = plan.iter().map(|n| n.transactions.len()).collect();
+        assert_eq!(sizes, vec![4, 4, 2]);
+        let order: Vec<&str> = plan
+            .iter()
+            .flat_map(|n| {
+                n.transactions
+                    .iter()
+                    .map(|t| t["engagement"]["categorization"].as_str().unwrap())
+            })
+            .collect();
+        assert_eq!(
+            order,
+            vec!["C0", "D0", "C1", "D1", "C2", "D2", "C3", "D3", "C4", "D4"]
+        );
+    }
+
+    #[test]
+    fn subscribers_are_validated() {
+        assert_eq!(
+            Subscriber::new("LA", None, DeliveryMode::Push, vec![]),
+            Err(SubscriberError::PushWithoutUrl)
+        );
+        assert!(Subscriber::new("LA", None, DeliveryMode::Pull, vec![]).is_ok());
+        assert_eq!(
+            Subscriber::new("has space", None, DeliveryMode::Pull, vec![]),
+            Err(SubscriberError::LogicalAddress)
+        );
+        let empty_domain = SubscriberFilter {
+            service_domain: " ".into(),
+            categorization: vec![],
+        };
+        assert_eq!(
+            Subscriber::new("LA", None, DeliveryMode::Pull, vec![empty_domain]),
+            Err(SubscriberError::FilterWithoutDomain(1))
+        );
+    }
+}

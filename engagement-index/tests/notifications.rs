@@ -1,0 +1,625 @@
+//! Issue 4: the subscriber registry and notification fan-out, through the HTTP API, with real
+//! HTTP receivers, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::post;
+use common::config::HttpConfig;
+use common::shutdown::Shutdown;
+use common::testing::TestDatabase;
+use engagement_index::config::DeclaredSubscriber;
+use engagement_index::domain::subscriber::{DeliveryMode, SubscriberFilter};
+use engagement_index::{Application, Config};
+use http::HeaderMap;
+use serde_json::{Value, json};
+
+const DOMAIN: &str = "TEST-DOMAIN";
+
+struct Index {
+    base: String,
+    http: reqwest::Client,
+    shutdown: Shutdown,
+}
+
+impl Index {
+    async fn start(database: &TestDatabase, declared: Vec<DeclaredSubscriber>) -> Self {
+        common::telemetry::init_for_tests();
+        let mut config = Config {
+            http: HttpConfig::with_port(0),
+            database: database.config.clone(),
+            subscribers: declared,
+            ..Config::default()
+        };
+        config.delivery.initial_backoff_ms = 20;
+        config.delivery.max_backoff_ms = 200;
+        config.delivery.poll_interval_ms = 20;
+        config.delivery.max_attempts = 1000;
+        config.notification.linger_ms = 10;
+        let app = Application::build(config).await.unwrap();
+        let base = format!("http://{}", app.local_addr());
+        let shutdown = Shutdown::new();
+        tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        Self {
+            base,
+            http: common::testing::http(),
+            shutdown,
+        }
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("x-rivta-logical-address", "SE0000000001-EI01")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn update(&self, transactions: Vec<Value>) {
+        let response = self
+            .post(
+                "/engagementindex/v1/Update",
+                &json!({ "engagementTransaction": transactions }),
+            )
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            (status.as_u16(), body["ResultCode"].as_str()),
+            (200, Some("OK")),
+            "{body}"
+        );
+    }
+
+    async fn subscribe(&self, logical_address: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .put(format!("{}/admin/subscribers/{logical_address}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+fn transaction(resident: &str, category: &str, source: &str) -> Value {
+    json!({"deleteFlag": false, "engagement": {
+        "registeredResidentIdentification": resident,
+        "serviceDomain": DOMAIN,
+        "categorization": category,
+        "logicalAddress": "SE0000000003-CU01",
+        "businessObjectInstanceIdentifier": format!("BO-{resident}-{category}"),
+        "clinicalProcessInterestId": "NA",
+        "sourceSystem": source,
+        "dataController": "SE2321000016",
+    }})
+}
+
+/// An HTTP receiver of ProcessNotification.
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<Mutex<Vec<(HeaderMap, Value)>>>,
+}
+
+impl Receiver {
+    async fn start() -> (Self, SocketAddr) {
+        let receiver = Self::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = Router::new()
+            .route("/notify", post(receive))
+            .with_state(receiver.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (receiver, address)
+    }
+
+    /// Every engagement transaction received, in arrival order.
+    fn transactions(&self) -> Vec<Value> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|(_, body)| {
+                body["engagementTransaction"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    fn categories(&self) -> Vec<String> {
+        self.transactions()
+            .iter()
+            .map(|t| {
+                t["engagement"]["categorization"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    fn requests(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+}
+
+async fn receive(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> axum::Json<Value> {
+    receiver.received.lock().unwrap().push((headers, body.0));
+    axum::Json(json!({ "ResultCode": "OK" }))
+}
+
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn push_to(address: SocketAddr, filter: &Value) -> Value {
+    json!({ "url": format!("http://{address}/notify"), "delivery": "push", "filter": filter })
+}
+
+#[tokio::test]
+async fn subscribers_are_created_read_listed_replaced_and_removed() {
+    for database in TestDatabase::all().await {
+        let index = Index::start(&database, Vec::new()).await;
+        let created = index
+            .subscribe(
+                "SUB-A",
+                &json!({"url": "http://127.0.0.1:9/x", "filter": [{"serviceDomain": DOMAIN}]}),
+            )
+            .await;
+        assert_eq!(created.status(), 201, "{}", database.backend);
+        let body: Value = created.json().await.unwrap();
+        assert_eq!(body["logicalAddress"], "SUB-A");
+        assert_eq!(body["delivery"], "push");
+        assert_eq!(body["filter"][0]["categorization"], json!([]));
+        assert_eq!(body["pending"], 0);
+
+        let replaced = index.subscribe("SUB-A", &json!({"delivery": "pull"})).await;
+        assert_eq!(replaced.status(), 200);
+        let read: Value = index
+            .get("/admin/subscribers/SUB-A")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(read["delivery"], "pull");
+        assert!(read.get("url").is_none());
+
+        let list: Value = index.get("/admin/subscribers").await.json().await.unwrap();
+        assert_eq!(list["subscribers"].as_array().unwrap().len(), 1);
+
+        let invalid = index.subscribe("SUB-B", &json!({"delivery": "push"})).await;
+        assert_eq!(invalid.status(), 400);
+        let problem: Value = invalid.json().await.unwrap();
+        assert_eq!(problem["code"], "INVALID_SUBSCRIBER");
+        assert!(problem["detail"].as_str().unwrap().contains("url"));
+
+        let deleted = index
+            .http
+            .delete(format!("{}/admin/subscribers/SUB-A", index.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status(), 204);
+        let missing = index.get("/admin/subscribers/SUB-A").await;
+        assert_eq!(missing.status(), 404);
+        let problem: Value = missing.json().await.unwrap();
+        assert_eq!(problem["code"], "SUBSCRIBER_NOT_FOUND");
+        index.shutdown.cancel();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn t29_t30_an_update_reaches_exactly_the_subscribers_whose_filters_match() {
+    for database in TestDatabase::all().await {
+        let index = Index::start(&database, Vec::new()).await;
+        let (both, both_address) = Receiver::start().await;
+        let (only_two, only_two_address) = Receiver::start().await;
+        let (nobody, nobody_address) = Receiver::start().await;
+        index
+            .subscribe("TEST-LOGICAL-ADDRESS", &push_to(both_address, &json!([{"serviceDomain": DOMAIN, "categorization": ["TEST-CATEGORY", "TEST-CATEGORY-2"]}])))
+            .await;
+        index
+            .subscribe(
+                "TEST-LOGICAL-ADDRESS-2",
+                &push_to(
+                    only_two_address,
+                    &json!([{"serviceDomain": DOMAIN, "categorization": ["TEST-CATEGORY-2"]}]),
+                ),
+            )
+            .await;
+        index
+            .subscribe(
+                "NO-SUBSCRIPTION",
+                &push_to(nobody_address, &json!([{"serviceDomain": "OTHER-DOMAIN"}])),
+            )
+            .await;
+
+        index
+            .update(vec![
+                transaction("191212121212", "TEST-CATEGORY", "SRC-1"),
+                transaction("191212121213", "TEST-CATEGORY", "SRC-1"),
+            ])
+            .await;
+        index
+            .update(vec![transaction(
+                "191212121212",
+                "TEST-CATEGORY-2",
+                "SRC-1",
+            )])
+            .await;
+
+        eventually(
+            "both changes reach the subscriber of both categories",
+            || both.transactions().len() == 3,
+        )
+        .await;
+        eventually(
+            "the second change reaches the subscriber of one category",
+            || only_two.transactions().len() == 1,
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(nobody.requests(), 0, "{}", database.backend);
+        assert_eq!(only_two.categories(), vec!["TEST-CATEGORY-2"]);
+
+        let (headers, body) = both.received.lock().unwrap()[0].clone();
+        assert_eq!(headers["x-rivta-logical-address"], "TEST-LOGICAL-ADDRESS");
+        assert!(headers.contains_key("x-notification-id"));
+        let engagement = &body["engagementTransaction"][0]["engagement"];
+        assert_eq!(
+            engagement["owner"], "SE0000000001-EI01",
+            "T31: owner is this index"
+        );
+        assert_eq!(engagement["creationTime"].as_str().unwrap().len(), 14);
+        index.shutdown.cancel();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn notifications_arrive_in_commit_order() {
+    for database in TestDatabase::all().await {
+        let index = Index::start(&database, Vec::new()).await;
+        let (receiver, address) = Receiver::start().await;
+        index
+            .subscribe("SUB-ORDER", &push_to(address, &json!([])))
+            .await;
+        let categories: Vec<String> = (0..25).map(|n| format!("C{n:02}")).collect();
+        for category in &categories {
+            index
+                .update(vec![transaction("191212121212", category, "SRC-1")])
+                .await;
+        }
+        eventually("all 25 arrive", || receiver.transactions().len() == 25).await;
+        assert_eq!(receiver.categories(), categories, "{}", database.backend);
+        index.shutdown.cancel();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_pull_subscriber_fetches_and_acknowledges_by_offset() {
+    for database in TestDatabase::all().await {
+        let index = Index::start(&database, Vec::new()).await;
+        index
+            .subscribe(
+                "SUB-PULL",
+                &json!({"delivery": "pull", "filter": [{"serviceDomain": DOMAIN}]}),
+            )
+            .await;
+        index
+            .update(vec![transaction("191212121212", "A", "SRC-1")])
+            .await;
+        index
+            .update(vec![transaction("191212121212", "B", "SRC-1")])
+            .await;
+
+        let pull = async |after: i64| -> Value {
+            let response = index
+                .post(
+                    "/engagementindex/v1/subscribers/SUB-PULL/notifications",
+                    &json!({"afterOffset": after, "maxItems": 10}),
+                )
+                .await;
+            assert_eq!(response.status(), 200);
+            response.json().await.unwrap()
+        };
+        // Changes committed close together may travel in one notification: count transactions.
+        let categories = |answer: &Value| -> Vec<String> {
+            answer["notification"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|n| n["engagementTransaction"].as_array().unwrap().clone())
+                .map(|t| {
+                    t["engagement"]["categorization"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect()
+        };
+        let mut first = pull(0).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while categories(&first).len() < 2 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            first = pull(0).await;
+        }
+        assert_eq!(
+            categories(&first),
+            vec!["A", "B"],
+            "{} {first}",
+            database.backend
+        );
+        let offsets: Vec<i64> = first["notification"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["offset"].as_i64().unwrap())
+            .collect();
+        assert!(
+            offsets.windows(2).all(|w| w[0] < w[1]),
+            "offsets increase: {offsets:?}"
+        );
+        let last = first["lastOffset"].as_i64().unwrap();
+        assert_eq!(Some(&last), offsets.last());
+
+        // Not acknowledged yet: asking again from 0 returns the same.
+        assert_eq!(categories(&pull(0).await), vec!["A", "B"]);
+        index
+            .update(vec![transaction("191212121212", "C", "SRC-1")])
+            .await;
+        let mut next = pull(last).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while categories(&next).is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            next = pull(last).await;
+        }
+        assert_eq!(categories(&next), vec!["C"]);
+        let last = next["lastOffset"].as_i64().unwrap();
+
+        let again = pull(last).await;
+        assert_eq!(again["notification"], json!([]));
+        assert_eq!(again["lastOffset"], last);
+        let subscriber: Value = index
+            .get("/admin/subscribers/SUB-PULL")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(subscriber["pending"], 0, "acknowledged");
+
+        let pushed = index
+            .subscribe("SUB-PUSH", &json!({"url": "http://127.0.0.1:9/x"}))
+            .await;
+        assert_eq!(pushed.status(), 201);
+        let refused = index
+            .post(
+                "/engagementindex/v1/subscribers/SUB-PUSH/notifications",
+                &json!({"afterOffset": 0}),
+            )
+            .await;
+        assert_eq!(refused.status(), 409);
+        index.shutdown.cancel();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn process_notification_is_forwarded_but_never_back_to_its_owner() {
+    for database in TestDatabase::all().await {
+        let index = Index::start(&database, Vec::new()).await;
+        let (remote, remote_address) = Receiver::start().await;
+        let (local, local_address) = Receiver::start().await;
+        index
+            .subscribe("REMOTE-EI", &push_to(remote_address, &json!([])))
+            .await;
+        index
+            .subscribe("LOCAL-SYSTEM", &push_to(local_address, &json!([])))
+            .await;
+
+        let mut incoming = transaction("191414141414", "TEST-CATEGORY", "SRC-REMOTE");
+        incoming["engagement"]["owner"] = json!("REMOTE-EI");
+        incoming["engagement"]["creationTime"] = json!("20240101120000");
+        incoming["engagement"]["updateTime"] = json!("20240102120000");
+        let response = index
+            .post(
+                "/engagementindex/v1/ProcessNotification",
+                &json!({ "engagementTransaction": [incoming] }),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+
+        eventually("the local subscriber is notified", || {
+            local.transactions().len() == 1
+        })
+        .await;
+        let forwarded = &local.transactions()[0]["engagement"];
+        assert_eq!(forwarded["owner"], "REMOTE-EI");
+        assert_eq!(forwarded["creationTime"], "20240101120000");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            remote.requests(),
+            0,
+            "never back to the owner ({})",
+            database.backend
+        );
+        index.shutdown.cancel();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_notification_is_dead_lettered_listed_and_redriven() {
+    for database in TestDatabase::all().await {
+        let index = Index::start(&database, Vec::new()).await;
+        // A receiver that refuses everything until told otherwise.
+        let refusing = Arc::new(Mutex::new(true));
+        let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let (flag, sink) = (Arc::clone(&refusing), Arc::clone(&received));
+        let app = Router::new().route(
+            "/notify",
+            post(move |body: axum::Json<Value>| {
+                let (flag, sink) = (Arc::clone(&flag), Arc::clone(&sink));
+                async move {
+                    if *flag.lock().unwrap() {
+                        axum::Json(
+                            json!({"ResultCode": "ERROR", "comment": "patient unknown here"}),
+                        )
+                    } else {
+                        sink.lock().unwrap().push(body.0);
+                        axum::Json(json!({"ResultCode": "OK"}))
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        index
+            .subscribe("SUB-ERR", &push_to(address, &json!([])))
+            .await;
+        index
+            .update(vec![transaction("191212121212", "TEST-CATEGORY", "SRC-1")])
+            .await;
+
+        let mut dead = json!({});
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while dead["deliveries"].as_array().is_none_or(Vec::is_empty)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            dead = index
+                .get("/admin/subscribers/SUB-ERR/deliveries?state=dead")
+                .await
+                .json()
+                .await
+                .unwrap();
+        }
+        let entry = &dead["deliveries"][0];
+        assert_eq!(entry["attempts"], 1, "{} {dead}", database.backend);
+        assert!(
+            entry["lastError"]
+                .as_str()
+                .unwrap()
+                .contains("patient unknown here")
+        );
+        let pending: Value = index
+            .get("/admin/subscribers/SUB-ERR/deliveries")
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(pending["deliveries"], json!([]));
+
+        *refusing.lock().unwrap() = false;
+        let redriven: Value = index
+            .post("/admin/subscribers/SUB-ERR/redrive", &json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(redriven["redriven"], 1);
+        eventually("the redriven notification arrives", || {
+            received.lock().unwrap().len() == 1
+        })
+        .await;
+        let bad_state = index
+            .get("/admin/subscribers/SUB-ERR/deliveries?state=lost")
+            .await;
+        assert_eq!(bad_state.status(), 400);
+        index.shutdown.cancel();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn subscribers_declared_in_the_configuration_are_applied_at_start() {
+    for database in TestDatabase::all().await {
+        let (receiver, address) = Receiver::start().await;
+        let declared = vec![DeclaredSubscriber {
+            logical_address: "DECLARED".into(),
+            url: Some(format!("http://{address}/notify")),
+            delivery: DeliveryMode::Push,
+            filter: vec![SubscriberFilter {
+                service_domain: DOMAIN.into(),
+                categorization: vec![],
+            }],
+        }];
+        let index = Index::start(&database, declared).await;
+        let list: Value = index.get("/admin/subscribers").await.json().await.unwrap();
+        assert_eq!(
+            list["subscribers"][0]["logicalAddress"], "DECLARED",
+            "{}",
+            database.backend
+        );
+        index
+            .update(vec![transaction("191212121212", "TEST-CATEGORY", "SRC-1")])
+            .await;
+        eventually("the declared subscriber is notified", || {
+            receiver.transactions().len() == 1
+        })
+        .await;
+        index.shutdown.cancel();
+        // Restarting without the declaration removes it; an API-made subscriber would stay.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let index = Index::start(&database, Vec::new()).await;
+        let list: Value = index.get("/admin/subscribers").await.json().await.unwrap();
+        assert_eq!(list["subscribers"], json!([]));
+        index.shutdown.cancel();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn queue_figures_are_exposed_as_metrics() {
+    let database = TestDatabase::sqlite();
+    let index = Index::start(&database, Vec::new()).await;
+    // A subscriber that is down: its queue grows.
+    index
+        .subscribe("SUB-DOWN", &json!({"url": "http://127.0.0.1:9/notify"}))
+        .await;
+    index
+        .update(vec![transaction("191212121212", "TEST-CATEGORY", "SRC-1")])
+        .await;
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !text.contains("delivery_queue_depth{") && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        text = index.get("/metrics").await.text().await.unwrap();
+    }
+    let depth = text
+        .lines()
+        .find(|l| l.starts_with("delivery_queue_depth{") && l.contains("destination=\"SUB-DOWN\""))
+        .unwrap_or_else(|| panic!("queue depth of SUB-DOWN:\n{text}"));
+    assert!(depth.ends_with(" 1"), "{depth}");
+    assert!(text.contains("delivery_oldest_pending_age_seconds{"));
+    assert!(text.contains("delivery_attempts_total{") && text.contains("outcome=\"failed\""));
+    index.shutdown.cancel();
+}
