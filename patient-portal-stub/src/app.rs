@@ -4,12 +4,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use chrono::Utc;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 
 use crate::api::{self, AppState};
 use crate::config::Config;
-use crate::{SERVICE_NAME, store};
+use crate::domain::truncate_to_micros;
+use crate::{SERVICE_NAME, store, web};
 
 pub struct Application {
     server: BoundService,
@@ -22,6 +24,11 @@ impl Application {
         let (store, database) = store::open(&config.database)
             .await
             .context("the patient portal cannot open its database")?;
+        let citizens = config.test_citizens()?;
+        store
+            .apply_configured_citizens(&citizens, truncate_to_micros(Utc::now()))
+            .await
+            .context("the patient portal cannot store its test citizens")?;
         let readiness = {
             let store = Arc::clone(&store);
             common::server::readiness(move || {
@@ -30,17 +37,24 @@ impl Application {
             })
         };
         let http = config.http.clone();
-        let (routes, openapi) = api::router(AppState {
+        let state = AppState {
             config: Arc::new(config),
             store,
-        });
+        };
+        let (routes, openapi) = api::router(state.clone());
+        let routes = routes.merge(web::router(state));
         let service = ServiceDescription {
             name: SERVICE_NAME,
             openapi,
             readiness,
         };
         let server = BoundService::bind(service, routes, &http).await?;
-        tracing::info!(address = %server.local_addr(), %database, "patient portal ready");
+        tracing::info!(
+            address = %server.local_addr(),
+            %database,
+            test_citizens = citizens.len(),
+            "patient portal ready"
+        );
         Ok(Self { server })
     }
 

@@ -6,6 +6,7 @@ mod app;
 pub mod config;
 pub mod domain;
 pub mod store;
+pub mod web;
 
 pub use app::Application;
 pub use config::Config;

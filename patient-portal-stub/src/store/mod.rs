@@ -1,15 +1,22 @@
-//! Where test citizens, inbox messages and simulated notifications are kept: one trait, a SQLite and
-//! a PostgreSQL implementation, chosen by the database URL.
+//! Where test citizens, inbox messages, simulated notifications and web sessions are kept: one
+//! trait, a SQLite and a PostgreSQL implementation, chosen by the database URL.
 
 mod postgres;
+mod rows;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
 use common::config::DatabaseConfig;
 use common::db::{DatabaseError, DatabaseTarget};
+use common::identity::PersonalIdentityNumber;
 use sqlx::migrate::Migrator;
+
+use crate::domain::citizen::{Citizen, CitizenId, CitizenProfile};
+use crate::domain::message::{InboxMessage, MessageId};
+use crate::domain::notification::Notification;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -21,12 +28,114 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A create collided with an existing row (a citizen's personal identity number is taken).
+    #[error("already exists")]
+    Conflict,
+    /// A stored value no longer reads as its type: a bug or a hand-edited database.
+    #[error("unreadable stored value in {0}")]
+    Corrupt(&'static str),
+}
+
+/// A signed-in citizen's session as kept: the hash of the cookie value, never the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebSession {
+    pub session_hash: String,
+    pub citizen_id: CitizenId,
+    /// The synchroniser token every form of this session carries.
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 #[async_trait]
 pub trait PortalStore: Send + Sync + 'static {
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates each configured citizen that is missing and resets the others (matched by
+    /// personal identity number, keeping their ids) to their configured values. Citizens the
+    /// configuration does not name are left alone.
+    async fn apply_configured_citizens(
+        &self,
+        profiles: &[CitizenProfile],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Every citizen, by name.
+    async fn citizens(&self) -> Result<Vec<Citizen>, StoreError>;
+
+    async fn citizen(&self, id: CitizenId) -> Result<Option<Citizen>, StoreError>;
+
+    async fn citizen_by_personal_identity_number(
+        &self,
+        number: &PersonalIdentityNumber,
+    ) -> Result<Option<Citizen>, StoreError>;
+
+    /// [`StoreError::Conflict`] when the personal identity number is taken.
+    async fn create_citizen(&self, citizen: &Citizen, now: DateTime<Utc>)
+    -> Result<(), StoreError>;
+
+    /// Replaces everything but the id and the personal identity number; false when unknown.
+    async fn update_citizen(
+        &self,
+        citizen: &Citizen,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes the citizen with their messages, notifications and sessions; false when unknown.
+    async fn delete_citizen(&self, id: CitizenId) -> Result<bool, StoreError>;
+
+    /// Keeps a message and the notifications it causes, in one transaction.
+    async fn add_message(
+        &self,
+        message: &InboxMessage,
+        notifications: &[Notification],
+    ) -> Result<(), StoreError>;
+
+    /// The citizen's messages not expired on `today`, newest first.
+    async fn inbox(
+        &self,
+        citizen: CitizenId,
+        today: NaiveDate,
+    ) -> Result<Vec<InboxMessage>, StoreError>;
+
+    /// The citizen's message, marked read at `now` the first time it is opened; `None` when
+    /// it is not theirs, unknown or expired on `today`.
+    async fn open_message(
+        &self,
+        citizen: CitizenId,
+        message: MessageId,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Option<InboxMessage>, StoreError>;
+
+    /// The newest `limit` simulated notifications, of one citizen or of all.
+    async fn notifications(
+        &self,
+        citizen: Option<CitizenId>,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError>;
+
+    async fn create_session(&self, session: &WebSession) -> Result<(), StoreError>;
+
+    /// The session with this hash unless it has expired at `now`.
+    async fn session(
+        &self,
+        session_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<WebSession>, StoreError>;
+
+    /// Moves a session's expiry (each page a citizen opens keeps the session alive).
+    async fn extend_session(
+        &self,
+        session_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn delete_session(&self, session_hash: &str) -> Result<(), StoreError>;
+
+    /// Removes sessions expired at `now`; how many.
+    async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

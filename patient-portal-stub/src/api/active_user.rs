@@ -1,0 +1,84 @@
+//! IsActiveUser: whether a person uses the portal and has switched on SMS or e-mail
+//! notification. Only the status is answered, never a phone number or address.
+
+use axum::extract::State;
+use common::problem::{ApiJson, Problem};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::contract::{self, ResultCode};
+
+const NOT_A_USER: &str = "No patient portal user has this personal identity number.";
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"subjectOfCare": "191212121212"}))]
+pub struct IsActiveUserRequest {
+    /// The person's personal identity number: 12 characters, `^[0-9]{8}[0-9A-Zptf]{4}$`.
+    #[schema(value_type = String, required = true, pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", example = "191212121212")]
+    subject_of_care: Option<String>,
+}
+
+/// The person's status. Notifications count only for an active user: an inactive one is told
+/// nothing, whatever the switches say.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"resultCode": "OK", "isActive": true, "notificationSms": true, "notificationEmail": true}))]
+pub struct IsActiveUserResponse {
+    /// `OK` for a known person; `INFO` (with a comment) when the portal does not know the person.
+    result_code: ResultCode,
+    /// Present with `INFO`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+    /// Uses the portal: messages can be delivered.
+    is_active: bool,
+    /// A new message is announced by SMS.
+    notification_sms: bool,
+    /// A new message is announced by e-mail.
+    notification_email: bool,
+}
+
+/// IsActiveUser: does this person use the patient portal, and will they be notified?
+#[utoipa::path(
+    post,
+    path = "/patientportal/v1/IsActiveUser",
+    tag = "patientportal",
+    request_body = IsActiveUserRequest,
+    responses(
+        (status = 200, description = "The person's status", body = IsActiveUserResponse),
+        (status = 400, description = "Malformed request or invalid `subjectOfCare`", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 500, description = "A bug or an outage; the cause is logged", body = Problem,
+            content_type = "application/problem+json")
+    )
+)]
+pub async fn is_active_user(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<IsActiveUserRequest>,
+) -> Result<ApiJson<IsActiveUserResponse>, Problem> {
+    let number =
+        contract::personal_identity_number(request.subject_of_care.as_deref(), "subjectOfCare")?;
+    let citizen = state
+        .store
+        .citizen_by_personal_identity_number(&number)
+        .await?;
+    let response = match citizen {
+        Some(citizen) => IsActiveUserResponse {
+            result_code: ResultCode::Ok,
+            comment: None,
+            is_active: citizen.profile.active,
+            notification_sms: citizen.notified_by_sms(),
+            notification_email: citizen.notified_by_email(),
+        },
+        None => IsActiveUserResponse {
+            result_code: ResultCode::Info,
+            comment: Some(NOT_A_USER.to_owned()),
+            is_active: false,
+            notification_sms: false,
+            notification_email: false,
+        },
+    };
+    tracing::debug!(subject_of_care = %number, is_active = response.is_active, "IsActiveUser");
+    Ok(ApiJson(response))
+}

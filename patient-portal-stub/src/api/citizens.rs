@@ -1,0 +1,292 @@
+//! Admin endpoints for the test citizens. A citizen is addressed by its opaque `citizenId`;
+//! the personal identity number travels only in bodies (api.md §1: never in URLs).
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use common::problem::{ApiJson, Problem};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::AppState;
+use super::contract::{self, invalid};
+use crate::domain::citizen::{Citizen, CitizenId, CitizenProfile};
+use crate::domain::truncate_to_micros;
+use crate::store::StoreError;
+
+/// A test citizen.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "citizenId": "5f0c7a8e-2a4b-4c1d-9e3f-1a2b3c4d5e6f",
+    "personalIdentityNumber": "191212121212",
+    "name": "Tolvan Tolvansson",
+    "active": true,
+    "notificationSms": true,
+    "notificationEmail": true,
+    "phone": "+46701740605",
+    "email": "tolvan.tolvansson@example.com"
+}))]
+pub struct CitizenResource {
+    /// Opaque id: what the admin URLs carry.
+    citizen_id: Uuid,
+    personal_identity_number: String,
+    name: String,
+    /// Uses the portal: messages can be delivered.
+    active: bool,
+    /// New messages are announced by SMS (to `phone`).
+    notification_sms: bool,
+    /// New messages are announced by e-mail (to `email`).
+    notification_email: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+}
+
+impl From<Citizen> for CitizenResource {
+    fn from(citizen: Citizen) -> Self {
+        let profile = citizen.profile;
+        Self {
+            citizen_id: citizen.id.as_uuid(),
+            personal_identity_number: profile.personal_identity_number.as_str().to_owned(),
+            name: profile.name,
+            active: profile.active,
+            notification_sms: profile.notification_sms,
+            notification_email: profile.notification_email,
+            phone: profile.phone,
+            email: profile.email,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CitizenList {
+    /// By name.
+    citizens: Vec<CitizenResource>,
+}
+
+/// A new test citizen. A notification switched on needs its phone number or e-mail address.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "personalIdentityNumber": "199001012385",
+    "name": "Lena Andersson",
+    "active": true,
+    "notificationSms": true,
+    "phone": "+46701740606"
+}))]
+pub struct NewCitizen {
+    #[schema(value_type = String, required = true, pattern = "^[0-9]{8}[0-9A-Zptf]{4}$")]
+    personal_identity_number: Option<String>,
+    #[serde(flatten)]
+    details: CitizenDetails,
+}
+
+/// A test citizen's details, replaced as a whole. The personal identity number cannot change:
+/// when given it must be the citizen's own (delete and create to change it).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "name": "Tolvan Tolvansson",
+    "active": true,
+    "notificationSms": false,
+    "notificationEmail": true,
+    "email": "tolvan.tolvansson@example.com"
+}))]
+pub struct CitizenChange {
+    #[schema(pattern = "^[0-9]{8}[0-9A-Zptf]{4}$")]
+    personal_identity_number: Option<String>,
+    #[serde(flatten)]
+    details: CitizenDetails,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CitizenDetails {
+    /// The name shown on the pages (at most 200 characters).
+    #[schema(value_type = String, required = true, max_length = 200)]
+    name: Option<String>,
+    /// Uses the portal; default true.
+    #[serde(default = "yes")]
+    active: bool,
+    /// Default false.
+    #[serde(default)]
+    notification_sms: bool,
+    /// Default false.
+    #[serde(default)]
+    notification_email: bool,
+    /// Needed when `notificationSms` is on.
+    phone: Option<String>,
+    /// Needed when `notificationEmail` is on.
+    email: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl CitizenDetails {
+    fn into_profile(
+        self,
+        personal_identity_number: common::identity::PersonalIdentityNumber,
+    ) -> Result<CitizenProfile, Problem> {
+        CitizenProfile {
+            personal_identity_number,
+            name: contract::required(self.name, "name")?,
+            active: self.active,
+            notification_sms: self.notification_sms,
+            notification_email: self.notification_email,
+            phone: self.phone,
+            email: self.email,
+        }
+        .validated()
+        .map_err(|error| {
+            // The domain's message starts with the field's domain name; the contract's is camel case.
+            let reason = error.to_string();
+            let reason = reason.split_once(": ").map_or(reason.as_str(), |(_, r)| r);
+            invalid(error.field(), reason)
+        })
+    }
+}
+
+fn not_found() -> Problem {
+    Problem::not_found("CITIZEN_NOT_FOUND", "No test citizen has this citizenId.")
+}
+
+/// A path id that is not a UUID names no citizen.
+fn citizen_id(value: &str) -> Result<CitizenId, Problem> {
+    CitizenId::parse(value).ok_or_else(not_found)
+}
+
+/// List the test citizens.
+#[utoipa::path(get, path = "/admin/citizens", tag = "admin",
+    responses((status = 200, description = "Every test citizen, by name", body = CitizenList)))]
+pub async fn list_citizens(State(state): State<AppState>) -> Result<ApiJson<CitizenList>, Problem> {
+    let citizens = state.store.citizens().await?;
+    Ok(ApiJson(CitizenList {
+        citizens: citizens.into_iter().map(CitizenResource::from).collect(),
+    }))
+}
+
+/// Add a test citizen.
+#[utoipa::path(post, path = "/admin/citizens", tag = "admin", request_body = NewCitizen,
+    responses(
+        (status = 201, description = "Created; `Location` is its URL", body = CitizenResource,
+            headers(("Location" = String, description = "/admin/citizens/{citizenId}"))),
+        (status = 400, description = "Invalid; `detail` names the field", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "`CITIZEN_EXISTS`: a citizen has this personal identity number",
+            body = Problem, content_type = "application/problem+json")))]
+pub async fn create_citizen(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<NewCitizen>,
+) -> Result<Response, Problem> {
+    let number = contract::personal_identity_number(
+        request.personal_identity_number.as_deref(),
+        "personalIdentityNumber",
+    )?;
+    let citizen = Citizen {
+        id: CitizenId::new(),
+        profile: request.details.into_profile(number)?,
+    };
+    let now = truncate_to_micros(Utc::now());
+    match state.store.create_citizen(&citizen, now).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            return Err(Problem::conflict(
+                "CITIZEN_EXISTS",
+                "A test citizen has this personal identity number; change it with PUT /admin/citizens/{citizenId}.",
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    tracing::info!(citizen_id = %citizen.id, "test citizen created");
+    let location = format!("/admin/citizens/{}", citizen.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        ApiJson(CitizenResource::from(citizen)),
+    )
+        .into_response())
+}
+
+/// Read a test citizen.
+#[utoipa::path(get, path = "/admin/citizens/{citizenId}", tag = "admin",
+    params(("citizenId" = String, Path, description = "The citizen's opaque id")),
+    responses(
+        (status = 200, description = "The citizen", body = CitizenResource),
+        (status = 404, description = "`CITIZEN_NOT_FOUND`", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_citizen(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<CitizenResource>, Problem> {
+    let citizen = state
+        .store
+        .citizen(citizen_id(&id)?)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(ApiJson(citizen.into()))
+}
+
+/// Replace a test citizen's details (name, active, notifications, phone, e-mail).
+#[utoipa::path(put, path = "/admin/citizens/{citizenId}", tag = "admin", request_body = CitizenChange,
+    params(("citizenId" = String, Path, description = "The citizen's opaque id")),
+    responses(
+        (status = 200, description = "The citizen as now kept", body = CitizenResource),
+        (status = 400, description = "Invalid; `detail` names the field", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 404, description = "`CITIZEN_NOT_FOUND`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`PERSONAL_IDENTITY_NUMBER_FIXED`: the body names another number",
+            body = Problem, content_type = "application/problem+json")))]
+pub async fn replace_citizen(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<CitizenChange>,
+) -> Result<ApiJson<CitizenResource>, Problem> {
+    let stored = state
+        .store
+        .citizen(citizen_id(&id)?)
+        .await?
+        .ok_or_else(not_found)?;
+    let number = stored.profile.personal_identity_number;
+    if let Some(given) = contract::optional(request.personal_identity_number)
+        && given != number.as_str()
+    {
+        return Err(Problem::conflict(
+            "PERSONAL_IDENTITY_NUMBER_FIXED",
+            "A test citizen's personal identity number cannot change; delete the citizen and create a new one.",
+        ));
+    }
+    let citizen = Citizen {
+        id: stored.id,
+        profile: request.details.into_profile(number)?,
+    };
+    let now = truncate_to_micros(Utc::now());
+    if !state.store.update_citizen(&citizen, now).await? {
+        return Err(not_found());
+    }
+    tracing::info!(citizen_id = %citizen.id, "test citizen changed");
+    Ok(ApiJson(citizen.into()))
+}
+
+/// Delete a test citizen with their messages, notifications and sessions.
+#[utoipa::path(delete, path = "/admin/citizens/{citizenId}", tag = "admin",
+    params(("citizenId" = String, Path, description = "The citizen's opaque id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "`CITIZEN_NOT_FOUND`", body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_citizen(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let id = citizen_id(&id)?;
+    if state.store.delete_citizen(id).await? {
+        tracing::info!(citizen_id = %id, "test citizen deleted");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found())
+    }
+}

@@ -1,0 +1,214 @@
+//! AddMessageToPatientPortalInbox: a care system puts a message in a citizen's inbox.
+
+use axum::extract::State;
+use chrono::{NaiveDate, Utc};
+use common::identity::{HsaId, PersonalIdentityNumber};
+use common::problem::{ApiJson, Problem};
+use common::riv_time;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::AppState;
+use super::contract::{self, ResultCode, invalid, required};
+use crate::domain::message::{
+    self, BODY_MAX_CHARS, CARE_UNIT_NAME_MAX_CHARS, InboxMessage, MessageId, SUBJECT_MAX_CHARS,
+};
+use crate::domain::{notification, truncate_to_micros};
+
+/// What INFO says when the message is delivered but nobody is told.
+const DELIVERED_SILENTLY: &str = "The message was delivered. The citizen has no SMS or e-mail \
+     notification switched on and sees it at the next sign-in.";
+
+/// A message for a citizen's inbox.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "subjectOfCare": "191212121212",
+    "healthcare_facility_CareUnit": "SE2321000016-1HZ3",
+    "careUnitName": "Vårdcentralen Tolvhälsan",
+    "subject": "Hälsodeklaration inför operation",
+    "body": "Hej!\nFyll i hälsodeklarationen senast en vecka före ditt besök.",
+    "url": "http://127.0.0.1:8083/forms/8d3f2c1e-4b7a-4f0e-9a51-2f1f7c9b0a11",
+    "sourceSystem": "SE2321000016-SYS1",
+    "expireDate": "20991231"
+}))]
+pub struct AddMessageToPatientPortalInboxRequest {
+    /// The citizen's personal identity number: 12 characters, `^[0-9]{8}[0-9A-Zptf]{4}$`.
+    #[schema(value_type = String, required = true, pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", example = "191212121212")]
+    subject_of_care: Option<String>,
+    /// HSA-id of the care unit sending the message. `healthcare_Facility_CareUnit` is accepted too.
+    #[serde(
+        rename = "healthcare_facility_CareUnit",
+        alias = "healthcare_Facility_CareUnit"
+    )]
+    #[schema(value_type = String, required = true, example = "SE2321000016-1HZ3")]
+    healthcare_facility_care_unit: Option<String>,
+    /// The care unit's name as the citizen sees it (at most 255 characters).
+    #[schema(value_type = String, required = true, max_length = 255, example = "Vårdcentralen Tolvhälsan")]
+    care_unit_name: Option<String>,
+    /// The message's subject (at most 255 characters). Never sent by SMS or e-mail.
+    #[schema(value_type = String, required = true, max_length = 255, example = "Hälsodeklaration inför operation")]
+    subject: Option<String>,
+    /// The message text; line breaks are kept (at most 100 000 characters). Never sent by SMS or e-mail.
+    #[schema(value_type = String, required = true, max_length = 100_000)]
+    body: Option<String>,
+    /// A link shown with the message, typically to a form: an absolute `http://` or `https://` URL.
+    #[schema(
+        max_length = 2048,
+        example = "http://127.0.0.1:8083/forms/8d3f2c1e-4b7a-4f0e-9a51-2f1f7c9b0a11"
+    )]
+    url: Option<String>,
+    /// HSA-id of the system that sends the message.
+    #[schema(value_type = String, required = true, example = "SE2321000016-SYS1")]
+    source_system: Option<String>,
+    /// Last day (`YYYYMMDD`, Swedish calendar) the message is shown; after it, it leaves the inbox.
+    #[schema(pattern = "^[0-9]{8}$", example = "20991231")]
+    expire_date: Option<String>,
+}
+
+/// The message as checked at the edge.
+struct ValidRequest {
+    subject_of_care: PersonalIdentityNumber,
+    care_unit: HsaId,
+    care_unit_name: String,
+    subject: String,
+    body: String,
+    url: Option<String>,
+    source_system: HsaId,
+    expire_date: Option<NaiveDate>,
+}
+
+fn text(value: Option<String>, field: &str, max: usize) -> Result<String, Problem> {
+    let value = required(value, field)?;
+    message::required_text(&value, max).map_err(|error| invalid(field, error))?;
+    Ok(value)
+}
+
+impl AddMessageToPatientPortalInboxRequest {
+    fn validated(self) -> Result<ValidRequest, Problem> {
+        let subject_of_care =
+            contract::personal_identity_number(self.subject_of_care.as_deref(), "subjectOfCare")?;
+        let care_unit = contract::hsa_id(
+            self.healthcare_facility_care_unit.as_deref(),
+            "healthcare_facility_CareUnit",
+        )?;
+        let care_unit_name = text(
+            self.care_unit_name,
+            "careUnitName",
+            CARE_UNIT_NAME_MAX_CHARS,
+        )?;
+        let subject = text(self.subject, "subject", SUBJECT_MAX_CHARS)?;
+        let body = text(self.body, "body", BODY_MAX_CHARS)?;
+        let url = contract::optional(self.url);
+        if let Some(url) = &url {
+            message::link(url).map_err(|error| invalid("url", error))?;
+        }
+        let source_system = contract::hsa_id(self.source_system.as_deref(), "sourceSystem")?;
+        let expire_date = contract::optional(self.expire_date)
+            .map(|date| riv_time::parse_date(&date))
+            .transpose()
+            .map_err(|_| invalid("expireDate", "a date is YYYYMMDD"))?;
+        Ok(ValidRequest {
+            subject_of_care,
+            care_unit,
+            care_unit_name,
+            subject,
+            body,
+            url,
+            source_system,
+            expire_date,
+        })
+    }
+}
+
+/// The outcome: `OK` delivered and the citizen notified; `INFO` delivered, nobody notified;
+/// `ERROR` not delivered (unknown or inactive citizen, already expired).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"resultCode": "OK", "messageId": "0b6f1d5e-3c1a-4e8e-9d0a-6a0c2b1f4e77"}))]
+pub struct AddMessageToPatientPortalInboxResponse {
+    result_code: ResultCode,
+    /// Why the message was refused (`ERROR`) or what to know about it (`INFO`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+    /// The message's id; absent when it was not delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<Uuid>,
+}
+
+/// AddMessageToPatientPortalInbox: put a message in a citizen's inbox.
+///
+/// The message is delivered only to a citizen who uses the portal (an active user). For each
+/// notification the citizen has switched on, a simulated SMS or e-mail saying "Du har ett nytt
+/// meddelande i din inkorg." is recorded (see `GET /admin/notifications`); it never carries the
+/// subject or the body.
+#[utoipa::path(
+    post,
+    path = "/patientportal/v1/AddMessageToPatientPortalInbox",
+    tag = "patientportal",
+    request_body = AddMessageToPatientPortalInboxRequest,
+    responses(
+        (status = 200, description = "Delivered (`OK`, `INFO`) or refused (`ERROR` with a comment)",
+            body = AddMessageToPatientPortalInboxResponse),
+        (status = 400, description = "Malformed or invalid request; `detail` names the field",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "A bug or an outage; the cause is logged", body = Problem,
+            content_type = "application/problem+json")
+    )
+)]
+pub async fn add_message_to_patient_portal_inbox(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<AddMessageToPatientPortalInboxRequest>,
+) -> Result<ApiJson<AddMessageToPatientPortalInboxResponse>, Problem> {
+    let request = request.validated()?;
+    let citizen = state
+        .store
+        .citizen_by_personal_identity_number(&request.subject_of_care)
+        .await?;
+    let today = riv_time::today_in_sweden();
+    let citizen = match message::may_deliver(citizen.as_ref(), request.expire_date, today) {
+        Ok(citizen) => citizen,
+        Err(refusal) => {
+            tracing::info!(subject_of_care = %request.subject_of_care, %refusal, "inbox message refused");
+            return Ok(ApiJson(AddMessageToPatientPortalInboxResponse {
+                result_code: ResultCode::Error,
+                comment: Some(refusal.to_string()),
+                message_id: None,
+            }));
+        }
+    };
+    let now = truncate_to_micros(Utc::now());
+    let message = InboxMessage {
+        id: MessageId::new(),
+        citizen_id: citizen.id,
+        care_unit: request.care_unit,
+        care_unit_name: request.care_unit_name,
+        subject: request.subject,
+        body: request.body,
+        url: request.url,
+        source_system: request.source_system,
+        expire_date: request.expire_date,
+        received_at: now,
+        read_at: None,
+    };
+    let notifications = notification::for_new_message(citizen, message.id, now);
+    state.store.add_message(&message, &notifications).await?;
+    tracing::info!(
+        subject_of_care = %request.subject_of_care,
+        message_id = %message.id,
+        notifications = notifications.len(),
+        "inbox message delivered"
+    );
+    let (result_code, comment) = if notifications.is_empty() {
+        (ResultCode::Info, Some(DELIVERED_SILENTLY.to_owned()))
+    } else {
+        (ResultCode::Ok, None)
+    };
+    Ok(ApiJson(AddMessageToPatientPortalInboxResponse {
+        result_code,
+        comment,
+        message_id: Some(message.id.as_uuid()),
+    }))
+}

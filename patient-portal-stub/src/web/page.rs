@@ -1,0 +1,110 @@
+//! Turning a template into a response, and the error pages.
+
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+use http::StatusCode;
+
+use super::context::PageContext;
+use super::layout::{Layout, Section};
+use super::session::SignedIn;
+use super::texts::Texts;
+
+/// The page, or a bare 500 when the template fails (a bug: the cause goes to the log).
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "rendering a page failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Html("<!DOCTYPE html><html lang=\"sv\"><title>Fel</title><h1>Något gick fel</h1></html>"),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    t: &'static Texts,
+    heading: &'a str,
+    text: &'a str,
+    link_href: &'a str,
+    link_text: &'a str,
+}
+
+fn error_page(
+    context: &PageContext,
+    user: Option<&SignedIn>,
+    status: StatusCode,
+    heading: &str,
+    text: &str,
+) -> Response {
+    let t = context.texts();
+    let (link_href, link_text) = if user.is_some() {
+        ("/inbox", t.back_to_inbox)
+    } else {
+        ("/", t.to_start)
+    };
+    render(
+        status,
+        &ErrorPage {
+            layout: Layout::new(context, heading, user, Section::None),
+            t,
+            heading,
+            text,
+            link_href,
+            link_text,
+        },
+    )
+}
+
+pub fn not_found(context: &PageContext, user: Option<&SignedIn>) -> Response {
+    let t = context.texts();
+    error_page(
+        context,
+        user,
+        StatusCode::NOT_FOUND,
+        t.not_found_title,
+        t.not_found_text,
+    )
+}
+
+/// A form POST whose CSRF token is missing or wrong (forged, or from an ended session).
+pub fn form_expired(context: &PageContext, user: Option<&SignedIn>) -> Response {
+    let t = context.texts();
+    error_page(
+        context,
+        user,
+        StatusCode::FORBIDDEN,
+        t.expired_form_title,
+        t.expired_form_text,
+    )
+}
+
+/// A form body that is not a form.
+pub fn bad_form(context: &PageContext, user: Option<&SignedIn>) -> Response {
+    let t = context.texts();
+    error_page(
+        context,
+        user,
+        StatusCode::BAD_REQUEST,
+        t.bad_form_title,
+        t.bad_form_text,
+    )
+}
+
+/// A bug or an outage: the page says nothing of the cause, which goes to the log.
+pub fn internal(context: &PageContext, cause: &dyn std::fmt::Display) -> Response {
+    tracing::error!(%cause, "a page failed");
+    let t = context.texts();
+    error_page(
+        context,
+        None,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        t.internal_error_title,
+        t.internal_error_text,
+    )
+}
