@@ -26,7 +26,12 @@ use crate::domain::{Engagement, NotifiedTransaction};
 }))]
 pub struct SubmittedEngagement {
     /// The resident's personal identity number (12 characters). Part of the unique key.
-    #[schema(pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", min_length = 12, max_length = 12, example = "191212121212")]
+    #[schema(
+        pattern = "^[0-9]{8}[0-9A-Zptf]{4}$",
+        min_length = 12,
+        max_length = 12,
+        example = "191212121212"
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_resident_identification: Option<String>,
     /// The service domain the information belongs to, e.g. `riv:crm:scheduling`. Part of the key.
@@ -52,7 +57,11 @@ pub struct SubmittedEngagement {
     pub clinical_process_interest_id: Option<String>,
     /// When the newest content behind this engagement was made, Swedish local time. An Update
     /// with an older value than the stored one is ignored.
-    #[schema(pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$", max_length = 14, example = "20240115120000")]
+    #[schema(
+        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
+        max_length = 14,
+        example = "20240115120000"
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub most_recent_content: Option<String>,
     /// The HSA-id of the system that posts the engagement. Part of the key; reserved HSA-ids
@@ -62,12 +71,20 @@ pub struct SubmittedEngagement {
     pub source_system: Option<String>,
     /// When the post was created, Swedish local time. Ignored in Update; mandatory in
     /// ProcessNotification and stored as sent.
-    #[schema(pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$", max_length = 14, example = "20240115120000")]
+    #[schema(
+        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
+        max_length = 14,
+        example = "20240115120000"
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_time: Option<String>,
     /// When the post last changed, Swedish local time. Ignored in Update; mandatory in
     /// ProcessNotification and stored as sent.
-    #[schema(pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$", max_length = 14, example = "20240115120000")]
+    #[schema(
+        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
+        max_length = 14,
+        example = "20240115120000"
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// The organisation number or HSA-id of the data controller. Part of the key.
@@ -123,17 +140,26 @@ pub struct EngagementRecord {
     #[schema(max_length = 128)]
     pub clinical_process_interest_id: String,
     /// Absent when the source never sent one.
-    #[schema(pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$", max_length = 14)]
+    #[schema(
+        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
+        max_length = 14
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub most_recent_content: Option<String>,
     #[schema(max_length = 64)]
     pub source_system: String,
     /// When the post was created, Swedish local time.
-    #[schema(pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$", max_length = 14)]
+    #[schema(
+        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
+        max_length = 14
+    )]
     pub creation_time: String,
     /// When the post last changed, Swedish local time; absent in FindContent and GetUpdates
     /// answers until the post has changed. Always present in notifications.
-    #[schema(pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$", max_length = 14)]
+    #[schema(
+        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
+        max_length = 14
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     #[schema(max_length = 64)]
@@ -272,7 +298,12 @@ impl ResultResponse {
     "serviceDomain": "riv:crm:scheduling"
 }))]
 pub struct FindContentRequest {
-    #[schema(pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", min_length = 12, max_length = 12, example = "191212121212")]
+    #[schema(
+        pattern = "^[0-9]{8}[0-9A-Zptf]{4}$",
+        min_length = 12,
+        max_length = 12,
+        example = "191212121212"
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_resident_identification: Option<String>,
     #[schema(max_length = 255, example = "riv:crm:scheduling")]
@@ -292,7 +323,11 @@ pub struct FindContentRequest {
     pub clinical_process_interest_id: Option<String>,
     /// Only posts whose mostRecentContent is at or after this time (posts without one are
     /// not returned).
-    #[schema(pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$", max_length = 14, example = "20240101000000")]
+    #[schema(
+        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
+        max_length = 14,
+        example = "20240101000000"
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub most_recent_content: Option<String>,
     #[schema(max_length = 64)]
@@ -322,11 +357,20 @@ pub struct GetUpdatesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_domain: Option<String>,
     /// Posts created or changed in this index at or after this time, Swedish local time.
-    #[schema(pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$", max_length = 14, example = "20240101000000")]
+    #[schema(
+        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
+        max_length = 14,
+        example = "20240101000000"
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<String>,
     /// The last resident of the previous page: this page continues after it.
-    #[schema(pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", min_length = 12, max_length = 12, example = "191212121212")]
+    #[schema(
+        pattern = "^[0-9]{8}[0-9A-Zptf]{4}$",
+        min_length = 12,
+        max_length = 12,
+        example = "191212121212"
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_resident_last_fetched: Option<String>,
 }

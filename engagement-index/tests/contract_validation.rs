@@ -318,7 +318,13 @@ async fn t17_update_with_two_engagements_answers_ok() {
         let answer = index.update(&[save(&first), save(&second)]).await;
         answer.assert_ok();
         assert_eq!(answer.headers["content-type"], "application/json");
-        assert_eq!(index.find("191212121212", "TEST-DOMAIN", json!({})).await.len(), 2);
+        assert_eq!(
+            index
+                .find("191212121212", "TEST-DOMAIN", json!({}))
+                .await
+                .len(),
+            2
+        );
     })
     .await;
 }
@@ -332,7 +338,10 @@ async fn t18_unrelated_headers_are_ignored() {
             .post_with(
                 UPDATE,
                 &json!({"engagementTransaction": [save(&engagement(1))]}),
-                &[("SOAPAction", "wrongsoapaction"), ("x-rivta-logical-address", EI)],
+                &[
+                    ("SOAPAction", "wrongsoapaction"),
+                    ("x-rivta-logical-address", EI),
+                ],
             )
             .await
             .assert_ok();
@@ -442,7 +451,10 @@ async fn t25_process_notification_duplicate_answers_ei002() {
 async fn t26_process_notification_ok_then_without_logical_address_ei004() {
     on_each_backend(|index| async move {
         let remote = notified(&engagement(1), "remote-owner");
-        index.process_notification(&[save(&remote)]).await.assert_ok();
+        index
+            .process_notification(&[save(&remote)])
+            .await
+            .assert_ok();
         let without = with(&remote, json!({"logicalAddress": null}));
         index
             .process_notification(&[save(&without)])
@@ -466,7 +478,12 @@ async fn t27_process_notification_drops_transactions_owned_by_this_index() {
         let stored = index.find(&resident(1), "TEST-DOMAIN-2", json!({})).await;
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0]["owner"], "Inera");
-        assert!(index.find(&resident(2), "TEST-DOMAIN-3", json!({})).await.is_empty());
+        assert!(
+            index
+                .find(&resident(2), "TEST-DOMAIN-3", json!({}))
+                .await
+                .is_empty()
+        );
         let outbox = index.outbox().await;
         assert_eq!(outbox.len(), 1);
         assert_eq!(outbox[0], json!([save(&theirs)]));

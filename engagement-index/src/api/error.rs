@@ -24,7 +24,10 @@ impl IntoResponse for ApiError {
                 Problem::bad_request(error.code(), error.to_string()).into_response()
             }
             Self::Store(StoreError::Contention(attempts)) => {
-                tracing::warn!(attempts, "concurrent requests kept changing the same engagements");
+                tracing::warn!(
+                    attempts,
+                    "concurrent requests kept changing the same engagements"
+                );
                 Problem::unavailable(
                     "CONTENTION",
                     "Concurrent requests changed the same engagements; nothing was stored. Retry.",

@@ -42,7 +42,10 @@ pub async fn process_notification(
     let received = valid.len();
     let rules = NotificationRules::new(state.config.hsa_id.as_str(), valid);
     if rules.is_empty() {
-        tracing::info!(received, "ProcessNotification held only this index's own posts (R4)");
+        tracing::info!(
+            received,
+            "ProcessNotification held only this index's own posts (R4)"
+        );
         return Ok(ApiJson(ResultResponse::ok()));
     }
     let kept = rules.len();

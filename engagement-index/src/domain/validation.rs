@@ -411,8 +411,12 @@ mod tests {
         first.owner = Some("a".into());
         let mut second = engagement(1);
         second.owner = Some("b".into());
-        let error = validate_update(&index(), None, &[Some(transaction(first)), Some(transaction(second))])
-            .unwrap_err();
+        let error = validate_update(
+            &index(),
+            None,
+            &[Some(transaction(first)), Some(transaction(second))],
+        )
+        .unwrap_err();
         assert_eq!(error.code(), "EI002");
     }
 

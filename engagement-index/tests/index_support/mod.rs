@@ -134,20 +134,21 @@ impl TestIndex {
         let stores = engagement_index::store::open(&config.database)
             .await
             .expect("the test database opens");
-        let inspector = match DatabaseTarget::from_config(&config.database, "engagement-index.sqlite")
-            .expect("a database target")
-        {
-            DatabaseTarget::Sqlite(path) => Inspector::Sqlite(
-                SqlitePool::connect_with(
-                    sqlx::sqlite::SqliteConnectOptions::new().filename(path),
-                )
-                .await
-                .expect("the SQLite file opens"),
-            ),
-            DatabaseTarget::Postgres(url) => {
-                Inspector::Postgres(PgPool::connect(&url).await.expect("PostgreSQL answers"))
-            }
-        };
+        let inspector =
+            match DatabaseTarget::from_config(&config.database, "engagement-index.sqlite")
+                .expect("a database target")
+            {
+                DatabaseTarget::Sqlite(path) => Inspector::Sqlite(
+                    SqlitePool::connect_with(
+                        sqlx::sqlite::SqliteConnectOptions::new().filename(path),
+                    )
+                    .await
+                    .expect("the SQLite file opens"),
+                ),
+                DatabaseTarget::Postgres(url) => {
+                    Inspector::Postgres(PgPool::connect(&url).await.expect("PostgreSQL answers"))
+                }
+            };
         let http = config.http.clone();
         let state = AppState {
             config: Arc::new(config),
@@ -204,9 +205,8 @@ impl TestIndex {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                panic!("a JSON body: {}", String::from_utf8_lossy(&bytes))
-            })
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("a JSON body: {}", String::from_utf8_lossy(&bytes)))
         };
         Answer {
             status,
@@ -311,7 +311,11 @@ pub struct OutboxRow {
 }
 
 impl OutboxRow {
-    fn of(transactions: String, correlation_id: Option<String>, traceparent: Option<String>) -> Self {
+    fn of(
+        transactions: String,
+        correlation_id: Option<String>,
+        traceparent: Option<String>,
+    ) -> Self {
         Self {
             transactions: serde_json::from_str(&transactions).expect("the outbox holds JSON"),
             correlation_id,
