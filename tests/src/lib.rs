@@ -2,6 +2,8 @@
 //! each on its own SQLite file in a temporary directory, or on its own scratch PostgreSQL
 //! database when `TEST_DATABASE_URL` is set.
 
+pub mod demo_care_system;
+
 use std::net::SocketAddr;
 
 use common::config::{DatabaseConfig, HttpConfig};
