@@ -30,6 +30,7 @@ pub struct IsActiveUserResponse {
     result_code: ResultCode,
     /// Present with `INFO`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     comment: Option<String>,
     /// Uses the portal: messages can be delivered.
     is_active: bool,

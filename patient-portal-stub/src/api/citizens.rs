@@ -41,8 +41,10 @@ pub struct CitizenResource {
     /// New messages are announced by e-mail (to `email`).
     notification_email: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     phone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     email: Option<String>,
 }
 

@@ -131,9 +131,11 @@ pub struct AddMessageToPatientPortalInboxResponse {
     result_code: ResultCode,
     /// Why the message was refused (`ERROR`) or what to know about it (`INFO`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     comment: Option<String>,
     /// The message's id; absent when it was not delivered.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     message_id: Option<Uuid>,
 }
 
