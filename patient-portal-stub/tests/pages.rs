@@ -123,7 +123,7 @@ async fn a_citizen_signs_in_and_reads_a_message() {
             ["Oläst", "Oläst"],
             "{backend}"
         );
-        assert!(inbox.body.contains("2 olästa av 2"), "{}", inbox.body);
+        assert!(inbox.body.contains("Olästa: 2 av 2"), "{}", inbox.body);
         assert_eq!(inbox.attributes("a[aria-current=page]", "href"), ["/inbox"]);
 
         let message = browser.get(&format!("/inbox/{first_id}")).await;
@@ -147,7 +147,7 @@ async fn a_citizen_signs_in_and_reads_a_message() {
             ["Hälsodeklaration"],
             "{backend}: read now"
         );
-        assert!(inbox.body.contains("1 olästa av 2"));
+        assert!(inbox.body.contains("Olästa: 1 av 2"));
 
         // Markup in a message is shown as text, never interpreted.
         let second_id = second["messageId"].as_str().unwrap();

@@ -82,7 +82,9 @@ pub struct Texts {
     pub inbox_empty: &'static str,
     pub inbox_inactive: &'static str,
     pub unread: &'static str,
-    pub unread_of_total: &'static str,
+    /// Before the count of unread messages ("Olästa: 1 av 2").
+    pub unread_count: &'static str,
+    pub of: &'static str,
     pub from: &'static str,
     pub received: &'static str,
     pub shown_until: &'static str,
