@@ -1,7 +1,11 @@
 //! What the three services truly share: configuration loading, telemetry, the problem-JSON
 //! error type, the correlation id, identity-number and HSA-id types, RIV timestamps, storage
-//! plumbing and the HTTP server skeleton (operational endpoints, middleware, graceful shutdown).
+//! plumbing, the HTTP server skeleton (operational endpoints, middleware, graceful shutdown,
+//! TLS), and security: caller authentication, permissions, the audit log, rate limiting and
+//! security headers (`docs/security.md`).
 
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod correlation;
@@ -10,10 +14,14 @@ pub mod delivery;
 pub mod http_client;
 pub mod identity;
 pub mod metrics;
+pub mod permissions;
 pub mod problem;
+pub mod rate_limit;
 pub mod riv_time;
+pub mod security_headers;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;

@@ -198,10 +198,12 @@ where
     Arc::new(move || Box::pin(check()))
 }
 
-/// A service's router in the shared skeleton, bound to its listener and ready to serve.
+/// A service's router in the shared skeleton, bound to its listener and ready to serve: plain
+/// HTTP, or TLS after [`BoundService::with_tls`].
 pub struct BoundService {
     listener: TcpListener,
     router: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl BoundService {
@@ -217,7 +219,21 @@ impl BoundService {
         Ok(Self {
             listener,
             router: router(service, api, http),
+            tls: None,
         })
+    }
+
+    /// Serves over TLS with `tls` (from [`crate::auth::Authenticator::tls`] or
+    /// [`crate::tls::TlsConfig::server_config`]); `None` keeps plain HTTP.
+    #[must_use]
+    pub fn with_tls(mut self, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// `https` when serving over TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     pub fn local_addr(&self) -> std::net::SocketAddr {
@@ -228,6 +244,9 @@ impl BoundService {
 
     /// Serves until `shutdown` is cancelled, then lets requests in flight finish.
     pub async fn serve(self, shutdown: Shutdown) -> std::io::Result<()> {
-        serve(self.listener, self.router, shutdown).await
+        match self.tls {
+            Some(tls) => crate::tls::serve_tls(self.listener, self.router, tls, shutdown).await,
+            None => serve(self.listener, self.router, shutdown).await,
+        }
     }
 }

@@ -1,0 +1,102 @@
+//! The audit log on PostgreSQL.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgPool, Row as _};
+
+use crate::identity::PersonalIdentityNumber;
+use crate::permissions::Role;
+
+use super::{
+    AuditError, AuditEvent, AuditOutcome, AuditQuery, AuditRecord, AuditStore, AuditSubject,
+    clamp_limit, parse_method, parse_patient, parse_role,
+};
+
+const COLUMNS: &str = "id, at, caller, gateway, auth_method, role, action, patient, care_unit, \
+    resource, correlation_id, outcome";
+
+pub struct PgAuditStore {
+    pool: PgPool,
+}
+
+impl PgAuditStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// Appends `event` on the caller's connection, inside the caller's transaction.
+pub async fn append(
+    connection: &mut PgConnection,
+    event: &AuditEvent,
+    at: DateTime<Utc>,
+) -> Result<i64, AuditError> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO audit_event (at, caller, gateway, auth_method, role, action, patient, \
+             care_unit, resource, correlation_id, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(at)
+    .bind(&event.caller)
+    .bind(&event.gateway)
+    .bind(event.auth_method.as_str())
+    .bind(event.role.map(Role::as_str))
+    .bind(&event.action)
+    .bind(event.patient.as_ref().map(PersonalIdentityNumber::as_str))
+    .bind(&event.care_unit)
+    .bind(&event.resource)
+    .bind(&event.correlation_id)
+    .bind(event.outcome.as_str())
+    .fetch_one(connection)
+    .await?;
+    Ok(id)
+}
+
+fn record(row: &PgRow) -> Result<AuditRecord, AuditError> {
+    let method: String = row.try_get("auth_method")?;
+    let outcome: String = row.try_get("outcome")?;
+    Ok(AuditRecord {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        caller: row.try_get("caller")?,
+        gateway: row.try_get("gateway")?,
+        auth_method: parse_method(&method)?,
+        role: parse_role(row.try_get("role")?)?,
+        action: row.try_get("action")?,
+        patient: parse_patient(row.try_get("patient")?)?,
+        care_unit: row.try_get("care_unit")?,
+        resource: row.try_get("resource")?,
+        correlation_id: row.try_get("correlation_id")?,
+        outcome: AuditOutcome::parse(&outcome),
+    })
+}
+
+#[async_trait]
+impl AuditStore for PgAuditStore {
+    async fn append(&self, event: &AuditEvent, at: DateTime<Utc>) -> Result<i64, AuditError> {
+        let mut connection = self.pool.acquire().await?;
+        append(&mut connection, event, at).await
+    }
+
+    async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
+        let (column, value) = match &query.subject {
+            AuditSubject::Patient(patient) => ("patient", patient.as_str()),
+            AuditSubject::Caller(caller) => ("caller", caller.as_str()),
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_event WHERE {column} = $1 \
+             AND ($2::timestamptz IS NULL OR at >= $2) AND ($3::timestamptz IS NULL OR at < $3) \
+             AND id > $4 ORDER BY id LIMIT $5"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(value)
+            .bind(query.from)
+            .bind(query.to)
+            .bind(query.after.unwrap_or(0))
+            .bind(clamp_limit(query.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(record).collect()
+    }
+}

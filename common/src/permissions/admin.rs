@@ -1,0 +1,185 @@
+//! `/admin/permissions`: list, grant and revoke, for callers holding `admin`.
+
+use axum::extract::{FromRef, Path, Query, State};
+use chrono::Utc;
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{GrantSource, Permission, PermissionGrant, Permissions, Removal, Role};
+use crate::auth::Caller;
+use crate::identity::HsaId;
+use crate::problem::{ApiJson, Problem};
+
+/// The admin routes of the permission table, for a service whose state holds its
+/// [`Permissions`] (`impl FromRef<AppState> for Permissions`). Wrap them with
+/// [`crate::auth::Authenticator::protect`] like the other API routes.
+pub fn admin_routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Permissions: FromRef<S>,
+{
+    OpenApiRouter::new()
+        .routes(routes!(list_permissions))
+        .routes(routes!(put_permission, delete_permission))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PermissionFilter {
+    /// Only the grants of this caller HSA-id.
+    pub caller: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PermissionList {
+    pub permissions: Vec<Permission>,
+}
+
+fn internal(error: &impl std::fmt::Display) -> Problem {
+    tracing::error!(%error, "permission administration failed");
+    Problem::internal()
+}
+
+fn grant(caller: &str, role: &str, scope: String) -> Result<PermissionGrant, Problem> {
+    let caller = HsaId::parse(caller)
+        .map_err(|e| Problem::bad_request("INVALID_PERMISSION", format!("caller: {e}")))?;
+    let role = Role::parse(role).ok_or_else(|| {
+        Problem::bad_request(
+            "INVALID_PERMISSION",
+            format!(
+                "role: `{}` is not one of care_system, eservice, source_system, reader, admin",
+                role.chars().take(32).collect::<String>()
+            ),
+        )
+    })?;
+    let grant = PermissionGrant::new(caller, role, scope);
+    grant
+        .validate()
+        .map_err(|e| Problem::bad_request("INVALID_PERMISSION", format!("scope: {e}")))?;
+    Ok(grant)
+}
+
+/// Lists the grants.
+#[utoipa::path(get, path = "/admin/permissions", tag = "security",
+    params(PermissionFilter),
+    responses(
+        (status = 200, description = "The grants, by caller, role and scope", body = PermissionList),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_permissions(
+    State(permissions): State<Permissions>,
+    caller: Caller,
+    Query(filter): Query<PermissionFilter>,
+) -> Result<ApiJson<PermissionList>, Problem> {
+    permissions.require_admin(&caller).await?;
+    let of = match filter.caller.as_deref() {
+        Some(value) => Some(
+            HsaId::parse(value)
+                .map_err(|e| Problem::bad_request("INVALID_REQUEST", format!("caller: {e}")))?,
+        ),
+        None => None,
+    };
+    let list = permissions
+        .store()
+        .list(of.as_ref())
+        .await
+        .map_err(|e| internal(&e))?;
+    Ok(ApiJson(PermissionList { permissions: list }))
+}
+
+/// Grants `caller` the `role` within `scope` (`*` for every scope).
+#[utoipa::path(put, path = "/admin/permissions/{caller}/{role}/{scope}", tag = "security",
+    params(
+        ("caller" = String, Path, description = "The caller's HSA-id"),
+        ("role" = String, Path, description = "care_system, eservice, source_system, reader or admin"),
+        ("scope" = String, Path, description = "A care-unit HSA-id, sourceSystem, serviceDomain, or `*`")),
+    responses(
+        (status = 201, description = "Granted", body = Permission),
+        (status = 200, description = "Already granted", body = Permission),
+        (status = 400, description = "Invalid caller, role or scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json")))]
+pub async fn put_permission(
+    State(permissions): State<Permissions>,
+    caller: Caller,
+    Path((grantee, role, scope)): Path<(String, String, String)>,
+) -> Result<(StatusCode, ApiJson<Permission>), Problem> {
+    permissions.require_admin(&caller).await?;
+    let grant = grant(&grantee, &role, scope)?;
+    let created = permissions
+        .store()
+        .put(&grant, GrantSource::Admin, Utc::now())
+        .await
+        .map_err(|e| internal(&e))?;
+    let stored = permissions
+        .store()
+        .list(Some(&grant.caller))
+        .await
+        .map_err(|e| internal(&e))?
+        .into_iter()
+        .find(|p| p.role == grant.role && p.scope == grant.scope)
+        .ok_or_else(Problem::internal)?;
+    tracing::info!(
+        admin = %caller,
+        grantee = %grant.caller,
+        role = grant.role.as_str(),
+        scope = %grant.scope,
+        created,
+        "permission granted"
+    );
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, ApiJson(stored)))
+}
+
+/// Revokes a grant made through this API (grants from the configuration are changed there).
+#[utoipa::path(delete, path = "/admin/permissions/{caller}/{role}/{scope}", tag = "security",
+    params(
+        ("caller" = String, Path, description = "The caller's HSA-id"),
+        ("role" = String, Path, description = "care_system, eservice, source_system, reader or admin"),
+        ("scope" = String, Path, description = "The scope of the grant")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such grant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Declared in the configuration", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_permission(
+    State(permissions): State<Permissions>,
+    caller: Caller,
+    Path((grantee, role, scope)): Path<(String, String, String)>,
+) -> Result<StatusCode, Problem> {
+    permissions.require_admin(&caller).await?;
+    let grant = grant(&grantee, &role, scope)?;
+    match permissions
+        .store()
+        .delete(&grant)
+        .await
+        .map_err(|e| internal(&e))?
+    {
+        Removal::Removed => {
+            tracing::info!(
+                admin = %caller,
+                grantee = %grant.caller,
+                role = grant.role.as_str(),
+                scope = %grant.scope,
+                "permission revoked"
+            );
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Removal::NotFound => Err(Problem::not_found(
+            "PERMISSION_NOT_FOUND",
+            format!(
+                "{} holds no {} grant for scope {}.",
+                grant.caller, grant.role, grant.scope
+            ),
+        )),
+        Removal::FromConfig => Err(Problem::conflict(
+            "PERMISSION_FROM_CONFIG",
+            "This grant is declared in the configuration ([[auth.permissions]]); remove it there.",
+        )),
+    }
+}

@@ -1,0 +1,253 @@
+//! Serving a service over TLS (rustls, ring provider), with or without client certificates,
+//! and the client certificate's identity handed to the handlers.
+//!
+//! [`serve_tls`] is the TLS sibling of [`crate::server::serve`]: same router, same graceful
+//! shutdown (no new connections once `shutdown` is cancelled; requests in flight finish). When
+//! the client presented a certificate, every request of the connection carries a
+//! [`ClientCertificate`] extension; [`crate::auth`] turns it into the caller.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use rustls::RootCertStore;
+use rustls::server::WebPkiClientVerifier;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt as _;
+
+use crate::identity::HsaId;
+use crate::shutdown::Shutdown;
+
+/// A TLS handshake that takes longer than this is abandoned.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long requests in flight may take to finish after shutdown before their connections
+/// are closed anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether a client must present a certificate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientCertificateMode {
+    /// The handshake fails without a certificate signed by `client_ca`.
+    #[default]
+    Required,
+    /// A client may connect without a certificate (health probes, token callers); one it does
+    /// present must be signed by `client_ca`. Authentication then refuses API calls that lack one.
+    Optional,
+}
+
+/// `[auth.tls]`: the server's certificate and, for mutual TLS, the CA bundle client
+/// certificates must chain to. Files are PEM.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The server's certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// The server's private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: PathBuf,
+    /// CA certificates client certificates must chain to (for SITHS: the SITHS CA chain).
+    /// Absent: clients are not asked for a certificate.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// `required` (default) or `optional`; only with `client_ca`.
+    #[serde(default)]
+    pub client_certificate: ClientCertificateMode,
+    /// Certificate revocation lists (PEM) checked for client certificates.
+    #[serde(default)]
+    pub client_crls: Vec<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {what} from {path}: {reason}")]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("invalid TLS configuration: {0}")]
+    Config(String),
+}
+
+fn file_error(what: &'static str, path: &Path, reason: impl std::fmt::Display) -> TlsError {
+    TlsError::File {
+        what,
+        path: path.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+fn read_certificates(
+    what: &'static str,
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certificates = CertificateDer::pem_file_iter(path)
+        .map_err(|e| file_error(what, path, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_error(what, path, e))?;
+    if certificates.is_empty() {
+        return Err(file_error(what, path, "the file holds no PEM certificate"));
+    }
+    Ok(certificates)
+}
+
+impl TlsConfig {
+    /// The rustls server configuration (ALPN h2 and http/1.1). Reads the files now: a missing
+    /// or invalid file stops the start. The private key is never logged.
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let chain = read_certificates("the server certificate", &self.certificate)?;
+        let key = PrivateKeyDer::from_pem_file(&self.private_key)
+            .map_err(|e| file_error("the server private key", &self.private_key, e))?;
+        let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        let builder = match &self.client_ca {
+            Some(ca) => {
+                let mut roots = RootCertStore::empty();
+                for certificate in read_certificates("the client CA bundle", ca)? {
+                    roots
+                        .add(certificate)
+                        .map_err(|e| file_error("the client CA bundle", ca, e))?;
+                }
+                let mut crls = Vec::new();
+                for path in &self.client_crls {
+                    let list = CertificateRevocationListDer::pem_file_iter(path)
+                        .map_err(|e| file_error("a revocation list", path, e))?
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| file_error("a revocation list", path, e))?;
+                    crls.extend(list);
+                }
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                        .with_crls(crls);
+                let verifier = match self.client_certificate {
+                    ClientCertificateMode::Required => verifier,
+                    ClientCertificateMode::Optional => verifier.allow_unauthenticated(),
+                };
+                let verifier = verifier
+                    .build()
+                    .map_err(|e| TlsError::Config(format!("client certificate verifier: {e}")))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let mut config = builder
+            .with_single_cert(chain, key)
+            .map_err(|e| TlsError::Config(format!("the server certificate and key: {e}")))?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+}
+
+/// The verified client certificate of the connection a request came on (a request
+/// extension). Only present when the client presented a certificate the CA bundle accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// The subject's serialNumber attribute (OID 2.5.4.5), where SITHS certificates carry the
+    /// holder's HSA-id; `None` when absent or not a valid HSA-id.
+    pub hsa_id: Option<HsaId>,
+    /// The subject distinguished name, for logs.
+    pub subject: String,
+}
+
+impl ClientCertificate {
+    /// Reads the subject of a DER certificate (already verified by the TLS layer).
+    pub fn from_der(der: &[u8]) -> Option<Self> {
+        let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
+        let subject = certificate.subject();
+        let hsa_id = subject
+            .iter_by_oid(&x509_parser::oid_registry::OID_X509_SERIALNUMBER)
+            .find_map(|attribute| attribute.as_str().ok())
+            .and_then(|value| HsaId::parse(value.trim()).ok());
+        Some(Self {
+            hsa_id,
+            subject: subject.to_string(),
+        })
+    }
+}
+
+/// Serves `router` over TLS until `shutdown` is cancelled, then lets requests in flight finish
+/// (at most 30 s). Each request carries the client's [`ClientCertificate`], when it presented
+/// one, and its `ConnectInfo<SocketAddr>`.
+pub async fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: Shutdown,
+) -> io::Result<()> {
+    let acceptor = TlsAcceptor::from(tls);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let stream =
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(error)) => {
+                        tracing::info!(%peer, %error, "TLS handshake refused");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::info!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+            let certificate = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|leaf| ClientCertificate::from_der(leaf));
+            let service =
+                hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+                    let extensions = request.extensions_mut();
+                    extensions.insert(ConnectInfo(peer));
+                    if let Some(certificate) = &certificate {
+                        extensions.insert(certificate.clone());
+                    }
+                    router.clone().oneshot(request.map(Body::new))
+                });
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            if let Err(error) = watcher.watch(connection.into_owned()).await {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after 30 s; closing their connections");
+    }
+    Ok(())
+}
