@@ -11,6 +11,7 @@ use common::shutdown::Shutdown;
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::domain::truncate_to_micros;
+use crate::engine::FormEngine;
 use crate::{SERVICE_NAME, store, web};
 
 pub struct Application {
@@ -37,9 +38,11 @@ impl Application {
             })
         };
         let http = config.http.clone();
+        let engine = FormEngine::new(&config.form_engine_url, config.hsa_id.clone());
         let state = AppState {
             config: Arc::new(config),
             store,
+            engine,
         };
         let (routes, openapi) = api::router(state.clone());
         let routes = routes.merge(web::router(state));

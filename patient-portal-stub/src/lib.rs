@@ -5,6 +5,7 @@ pub mod api;
 mod app;
 pub mod config;
 pub mod domain;
+pub mod engine;
 pub mod store;
 pub mod web;
 

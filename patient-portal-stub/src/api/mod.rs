@@ -17,6 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::Config;
+use crate::engine::FormEngine;
 use crate::store::PortalStore;
 
 pub use contract::ResultCode;
@@ -26,6 +27,8 @@ pub use contract::ResultCode;
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn PortalStore>,
+    /// The form engine's citizen contracts, which the form pages call.
+    pub engine: FormEngine,
 }
 
 #[derive(OpenApi)]

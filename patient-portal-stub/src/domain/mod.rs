@@ -1,5 +1,6 @@
 //! The rules of this service, free of HTTP and SQL.
 
+pub mod answer;
 pub mod citizen;
 pub mod message;
 pub mod notification;

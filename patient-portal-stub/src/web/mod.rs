@@ -9,8 +9,9 @@
 //! | `GET /inbox` | the messages, unread ones marked |
 //! | `GET /inbox/{messageId}` | a message and its link; marks it read |
 //! | `GET /notifications` | the simulated SMS/e-mail sent to the citizen |
+//! | `/forms/{formId}...` | a form: its pages, summary, receipt and cancelling ([`forms`]) |
 //!
-//! Adding pages (the form pages will): a handler takes [`session::SignedIn`] (which sends a
+//! Adding pages: a handler takes [`session::SignedIn`] (which sends a
 //! signed-out visitor to the sign-in page and back) and [`context::PageContext`] (language);
 //! it renders a template that extends `base.html` with a [`layout::Layout`]; every form it
 //! shows carries the session's CSRF token (`layout.user.csrf_token`) and its POST handler
@@ -21,6 +22,7 @@
 mod assets;
 pub mod context;
 mod cookies;
+mod forms;
 mod inbox;
 pub mod layout;
 mod notifications;
@@ -48,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/inbox", get(inbox::list))
         .route("/inbox/{message_id}", get(inbox::show))
         .route("/notifications", get(notifications::list))
+        .merge(forms::router())
         .route(assets::STYLESHEET_PATH, routing::get(assets::stylesheet))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -43,16 +43,28 @@ fn error_page(
     text: &str,
 ) -> Response {
     let t = context.texts();
-    let (link_href, link_text) = if user.is_some() {
+    let link = if user.is_some() {
         ("/inbox", t.back_to_inbox)
     } else {
         ("/", t.to_start)
     };
+    message(context, user, status, heading, text, link)
+}
+
+/// A page that only says something: a heading, a text and one link onwards.
+pub fn message(
+    context: &PageContext,
+    user: Option<&SignedIn>,
+    status: StatusCode,
+    heading: &str,
+    text: &str,
+    (link_href, link_text): (&str, &str),
+) -> Response {
     render(
         status,
         &ErrorPage {
             layout: Layout::new(context, heading, user, Section::None),
-            t,
+            t: context.texts(),
             heading,
             text,
             link_href,

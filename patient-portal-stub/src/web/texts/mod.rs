@@ -113,4 +113,78 @@ pub struct Texts {
     pub internal_error_title: &'static str,
     pub internal_error_text: &'static str,
     pub to_start: &'static str,
+
+    // The form pages.
+    /// Quotation marks around a quoted question or answer.
+    pub quote_open: &'static str,
+    pub quote_close: &'static str,
+    /// Joins the last two of a list of choices.
+    pub or: &'static str,
+    /// When the engine names no form.
+    pub form_default_name: &'static str,
+    /// Before a page's number, for a page without a subject ("Sida 2").
+    pub form_page: &'static str,
+    pub form_answer_by: &'static str,
+    pub form_last_saved: &'static str,
+    pub form_required_note: &'static str,
+    pub form_optional: &'static str,
+    pub form_more_information: &'static str,
+    /// The empty first option of a drop-down list.
+    pub form_choose: &'static str,
+    /// A follow-up question's hint; `{answers}` and `{question}` are replaced.
+    pub form_condition: &'static str,
+    pub form_condition_any: &'static str,
+    /// A follow-up to a question on an earlier page.
+    pub form_condition_elsewhere: &'static str,
+    /// `{n}` is replaced.
+    pub form_max_length: &'static str,
+    pub form_max_choices: &'static str,
+    pub form_month_hint: &'static str,
+    pub form_week_hint: &'static str,
+    /// When the engine refuses an answer without saying why.
+    pub form_error_fallback: &'static str,
+    pub form_next: &'static str,
+    /// The last page's next button.
+    pub form_to_summary: &'static str,
+    pub form_previous: &'static str,
+    pub form_save_later: &'static str,
+    pub form_saved: &'static str,
+    pub form_cancel_link: &'static str,
+    pub back_to_form: &'static str,
+    pub summary_title: &'static str,
+    pub summary_intro: &'static str,
+    pub summary_change: &'static str,
+    /// Read after "Ändra" by screen readers: which page's answers.
+    pub summary_change_suffix: &'static str,
+    pub summary_no_answer: &'static str,
+    /// Before a week number ("vecka 18, 2025").
+    pub summary_week: &'static str,
+    pub summary_term_legend: &'static str,
+    pub summary_term_error: &'static str,
+    pub summary_send: &'static str,
+    pub receipt_title: &'static str,
+    /// When the template gives no text of its own.
+    pub receipt_text: &'static str,
+    pub receipt_sent: &'static str,
+    pub receipt_answers: &'static str,
+    pub cancel_title: &'static str,
+    pub cancel_text: &'static str,
+    pub cancel_confirm: &'static str,
+    pub cancel_keep: &'static str,
+    pub cancelled_title: &'static str,
+    pub cancelled_text: &'static str,
+    pub cancel_not_possible: &'static str,
+    pub form_expired_title: &'static str,
+    /// `{date}` is replaced.
+    pub form_expired_text: &'static str,
+    pub form_not_found_title: &'static str,
+    pub form_not_found_text: &'static str,
+    pub form_forbidden_title: &'static str,
+    pub form_forbidden_text: &'static str,
+    pub form_conflict_title: &'static str,
+    pub form_conflict_text: &'static str,
+    pub form_refused_title: &'static str,
+    pub form_refused_text: &'static str,
+    pub form_unavailable_title: &'static str,
+    pub form_unavailable_text: &'static str,
 }

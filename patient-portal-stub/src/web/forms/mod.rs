@@ -1,0 +1,439 @@
+//! The citizen's form pages, driven by the form engine's citizen contracts (api.md §3).
+//!
+//! | Page | Contract | What |
+//! |---|---|---|
+//! | `GET /forms/{formId}` | GetForm | the page the form is on (ONGOING), the summary (PENDING_COMPLETION), the receipt (COMPLETED), or that the time to answer has run out |
+//! | `POST /forms/{formId}` | SaveFormPage | `action=next`: save and go on (the engine's routing picks the page); `save`: save for later without validation; `back`: save for later, then the page before |
+//! | `GET /forms/{formId}/navigate?from=N&direction=back\|forward` | GetFormQuestionPage | the page before or after page N on the citizen's way (the summary's "change" links) |
+//! | `POST /forms/{formId}/submit` | SaveForm | send the form, after the terms are accepted |
+//! | `GET/POST /forms/{formId}/cancel` | CancelForm | confirm, then cancel |
+//! | `GET /forms/{formId}/cancelled` | – | the form is cancelled |
+//!
+//! A page that saves answers redirects to a page that reads them (so reloading never saves
+//! twice), except where the engine's answer is the page to show: a page it refused (shown
+//! with its messages and what the citizen sent) and a page saved for later.
+
+mod answers;
+mod failure;
+mod posted;
+mod question;
+mod views;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use common::identity::PersonalIdentityNumber;
+use http::StatusCode;
+use serde::Deserialize;
+
+use crate::api::AppState;
+use crate::engine::EngineError;
+use crate::engine::wire::{Direction, Form as EngineForm, FormStatus, ResultCode};
+use crate::web::context::PageContext;
+use crate::web::page;
+use crate::web::session::SignedIn;
+use posted::PostedQuestion;
+use views::PageState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/forms/{form_id}", get(show).post(answer_page))
+        .route("/forms/{form_id}/navigate", get(navigate))
+        .route("/forms/{form_id}/submit", post(submit))
+        .route("/forms/{form_id}/cancel", get(confirm_cancel).post(cancel))
+        .route("/forms/{form_id}/cancelled", get(cancelled))
+}
+
+/// A form id as the engine makes them (a GUID); anything else is not asked about: it cannot
+/// name a form, and it goes into the links the pages build.
+fn form_id(raw: &str) -> Option<&str> {
+    let ok = (1..=64).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then_some(raw)
+}
+
+fn citizen(signed_in: &SignedIn) -> &PersonalIdentityNumber {
+    &signed_in.citizen.profile.personal_identity_number
+}
+
+type Fields = Vec<(String, String)>;
+
+fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+/// `GET /forms/{formId}`: where the form is.
+pub async fn show(
+    State(state): State<AppState>,
+    context: PageContext,
+    signed_in: SignedIn,
+    Path(raw_id): Path<String>,
+) -> Response {
+    let Some(id) = form_id(&raw_id) else {
+        return page::not_found(&context, Some(&signed_in));
+    };
+    match state.engine.get_form(citizen(&signed_in), id).await {
+        Ok(form) => views::form(&state, &context, &signed_in, &form, PageState::default()).await,
+        Err(error) => failure::page(&context, &signed_in, id, &error),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NavigateQuery {
+    from: Option<String>,
+    direction: Option<String>,
+}
+
+/// `GET /forms/{formId}/navigate?from=N&direction=back|forward`: GetFormQuestionPage.
+pub async fn navigate(
+    State(state): State<AppState>,
+    context: PageContext,
+    signed_in: SignedIn,
+    Path(raw_id): Path<String>,
+    query: Result<Query<NavigateQuery>, QueryRejection>,
+) -> Response {
+    let Some(id) = form_id(&raw_id) else {
+        return page::not_found(&context, Some(&signed_in));
+    };
+    let query = query.ok().map(|Query(q)| q);
+    let from = query
+        .as_ref()
+        .and_then(|q| q.from.as_deref())
+        .and_then(|from| from.parse::<u32>().ok());
+    let direction = query
+        .as_ref()
+        .and_then(|q| q.direction.as_deref())
+        .and_then(|d| match d.to_ascii_lowercase().as_str() {
+            "back" => Some(Direction::Back),
+            "forward" => Some(Direction::Forward),
+            _ => None,
+        });
+    let (Some(from), Some(direction)) = (from, direction) else {
+        // A hand-edited link: the form as it is.
+        return Redirect::to(&format!("/forms/{id}")).into_response();
+    };
+    match state
+        .engine
+        .get_form_question_page(citizen(&signed_in), id, from, direction)
+        .await
+    {
+        Ok(form) => views::form(&state, &context, &signed_in, &form, PageState::default()).await,
+        Err(error) => failure::page(&context, &signed_in, id, &error),
+    }
+}
+
+/// What a question page's buttons ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    Next,
+    SaveForLater,
+    Back,
+}
+
+impl Action {
+    fn parse(value: Option<&str>) -> Self {
+        match value {
+            Some("save") => Self::SaveForLater,
+            Some("back") => Self::Back,
+            // Enter in a text field submits with the first button: next.
+            _ => Self::Next,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::SaveForLater => "save",
+            Self::Back => "back",
+        }
+    }
+}
+
+/// `POST /forms/{formId}`: SaveFormPage with the page's answers.
+pub async fn answer_page(
+    State(state): State<AppState>,
+    context: PageContext,
+    signed_in: SignedIn,
+    Path(raw_id): Path<String>,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Response {
+    let Some(id) = form_id(&raw_id) else {
+        return page::not_found(&context, Some(&signed_in));
+    };
+    let Ok(Form(fields)) = form else {
+        return page::bad_form(&context, Some(&signed_in));
+    };
+    if !signed_in.accepts(field(&fields, "csrf_token")) {
+        tracing::info!(citizen_id = %signed_in.citizen.id, "a form page refused: CSRF token missing or wrong");
+        return page::form_expired(&context, Some(&signed_in));
+    }
+    let page_number = field(&fields, "page_number").and_then(|n| n.parse::<u32>().ok());
+    let layout = field(&fields, "questions")
+        .and_then(|json| serde_json::from_str::<Vec<PostedQuestion>>(json).ok());
+    let (Some(page_number), Some(layout)) = (page_number, layout) else {
+        return page::bad_form(&context, Some(&signed_in));
+    };
+    let action = Action::parse(field(&fields, "action"));
+    let posted = posted::read(page_number, &layout, &fields);
+
+    let saved = state
+        .engine
+        .save_form_page(
+            citizen(&signed_in),
+            id,
+            &posted.answers,
+            action != Action::Next,
+        )
+        .await;
+    let outcome = match saved {
+        Ok(outcome) => outcome,
+        Err(error) => return failure::page(&context, &signed_in, id, &error),
+    };
+    // Which form, page and outcome; never the answers.
+    tracing::info!(
+        form_id = id,
+        page = page_number,
+        action = action.as_str(),
+        result = ?outcome.result_code,
+        "form page saved"
+    );
+
+    if outcome.result_code == ResultCode::Error {
+        let form = match with_page(&state, &signed_in, id, outcome.form).await {
+            Ok(form) => form,
+            Err(error) => return failure::page(&context, &signed_in, id, &error),
+        };
+        let page_state = PageState {
+            sent: Some(posted.sent),
+            comment: outcome.comment.filter(|c| !c.is_empty()),
+            saved: false,
+        };
+        return views::form(&state, &context, &signed_in, &form, page_state).await;
+    }
+    match action {
+        Action::Next => Redirect::to(&format!("/forms/{id}")).into_response(),
+        Action::Back => Redirect::to(&format!(
+            "/forms/{id}/navigate?from={page_number}&direction=back"
+        ))
+        .into_response(),
+        Action::SaveForLater => {
+            let form = match with_page(&state, &signed_in, id, outcome.form).await {
+                Ok(form) => form,
+                Err(error) => return failure::page(&context, &signed_in, id, &error),
+            };
+            let page_state = PageState {
+                sent: Some(posted.sent),
+                comment: None,
+                saved: true,
+            };
+            views::form(&state, &context, &signed_in, &form, page_state).await
+        }
+    }
+}
+
+/// The form the engine answered with when it carries a page, else the form as GetForm
+/// gives it (an ERROR for an expired or already sent form comes without one).
+async fn with_page(
+    state: &AppState,
+    signed_in: &SignedIn,
+    id: &str,
+    answered: Option<EngineForm>,
+) -> Result<EngineForm, EngineError> {
+    match answered.filter(|f| f.current_page.is_some()) {
+        Some(form) => Ok(form),
+        None => state.engine.get_form(citizen(signed_in), id).await,
+    }
+}
+
+/// `POST /forms/{formId}/submit`: SaveForm, once the citizen has accepted the terms.
+pub async fn submit(
+    State(state): State<AppState>,
+    context: PageContext,
+    signed_in: SignedIn,
+    Path(raw_id): Path<String>,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Response {
+    let Some(id) = form_id(&raw_id) else {
+        return page::not_found(&context, Some(&signed_in));
+    };
+    let Ok(Form(fields)) = form else {
+        return page::bad_form(&context, Some(&signed_in));
+    };
+    if !signed_in.accepts(field(&fields, "csrf_token")) {
+        tracing::info!(citizen_id = %signed_in.citizen.id, "sending a form refused: CSRF token missing or wrong");
+        return page::form_expired(&context, Some(&signed_in));
+    }
+    let current = match state.engine.get_form(citizen(&signed_in), id).await {
+        Ok(form) => form,
+        Err(error) => return failure::page(&context, &signed_in, id, &error),
+    };
+    if current.form_status != FormStatus::PendingCompletion || views::is_expired(&current) {
+        // Sent already, or not ready to send: the page for the form's state says so.
+        return views::form(&state, &context, &signed_in, &current, PageState::default()).await;
+    }
+    let template = match views::template(&state, &current).await {
+        Ok(template) => template,
+        Err(error) => return failure::page(&context, &signed_in, id, &error),
+    };
+    let has_term = template.term.as_ref().is_some_and(|t| !t.is_empty());
+    if has_term && field(&fields, "accept_term") != Some("yes") {
+        return views::summary(
+            &context,
+            &signed_in,
+            &current,
+            Some(&template),
+            None,
+            true,
+        );
+    }
+    let outcome = match state.engine.save_form(citizen(&signed_in), id).await {
+        Ok(outcome) => outcome,
+        Err(error) => return failure::page(&context, &signed_in, id, &error),
+    };
+    tracing::info!(form_id = id, result = ?outcome.result_code, "form sent");
+    if outcome.result_code == ResultCode::Error {
+        let form = match state.engine.get_form(citizen(&signed_in), id).await {
+            Ok(form) => form,
+            Err(error) => return failure::page(&context, &signed_in, id, &error),
+        };
+        let page_state = PageState {
+            comment: outcome.comment.filter(|c| !c.is_empty()),
+            ..PageState::default()
+        };
+        return views::form(&state, &context, &signed_in, &form, page_state).await;
+    }
+    Redirect::to(&format!("/forms/{id}")).into_response()
+}
+
+/// `GET /forms/{formId}/cancel`: are you sure?
+pub async fn confirm_cancel(
+    State(state): State<AppState>,
+    context: PageContext,
+    signed_in: SignedIn,
+    Path(raw_id): Path<String>,
+) -> Response {
+    let Some(id) = form_id(&raw_id) else {
+        return page::not_found(&context, Some(&signed_in));
+    };
+    let form = match state.engine.get_form(citizen(&signed_in), id).await {
+        Ok(form) => form,
+        Err(error) => return failure::page(&context, &signed_in, id, &error),
+    };
+    if form.form_status == FormStatus::Completed {
+        return cannot_cancel(&context, &signed_in, id);
+    }
+    views::cancel_confirmation(&context, &signed_in, &form, None)
+}
+
+/// A sent form: CancelForm would be a request for revocation, which a citizen makes by
+/// contacting the clinic, not with a button.
+fn cannot_cancel(context: &PageContext, signed_in: &SignedIn, id: &str) -> Response {
+    let t = context.texts();
+    let href = format!("/forms/{id}");
+    page::message(
+        context,
+        Some(signed_in),
+        StatusCode::CONFLICT,
+        t.form_cancel_link,
+        t.cancel_not_possible,
+        (&href, t.back_to_form),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf_token: Option<String>,
+}
+
+/// `POST /forms/{formId}/cancel`: CancelForm.
+pub async fn cancel(
+    State(state): State<AppState>,
+    context: PageContext,
+    signed_in: SignedIn,
+    Path(raw_id): Path<String>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Response {
+    let Some(id) = form_id(&raw_id) else {
+        return page::not_found(&context, Some(&signed_in));
+    };
+    let Ok(Form(form)) = form else {
+        return page::bad_form(&context, Some(&signed_in));
+    };
+    if !signed_in.accepts(form.csrf_token.as_deref()) {
+        tracing::info!(citizen_id = %signed_in.citizen.id, "cancelling a form refused: CSRF token missing or wrong");
+        return page::form_expired(&context, Some(&signed_in));
+    }
+    let outcome = match state.engine.cancel_form(citizen(&signed_in), id).await {
+        Ok(outcome) => outcome,
+        Err(error) => return failure::page(&context, &signed_in, id, &error),
+    };
+    tracing::info!(form_id = id, result = ?outcome.result_code, "form cancelled");
+    if outcome.result_code == ResultCode::Error {
+        return match state.engine.get_form(citizen(&signed_in), id).await {
+            Ok(form) if form.form_status == FormStatus::Completed => {
+                cannot_cancel(&context, &signed_in, id)
+            }
+            Ok(form) => views::cancel_confirmation(
+                &context,
+                &signed_in,
+                &form,
+                Some(
+                    outcome
+                        .comment
+                        .filter(|c| !c.is_empty())
+                        .unwrap_or_else(|| context.texts().form_refused_text.to_owned()),
+                ),
+            ),
+            Err(error) => failure::page(&context, &signed_in, id, &error),
+        };
+    }
+    Redirect::to(&format!("/forms/{id}/cancelled")).into_response()
+}
+
+/// `GET /forms/{formId}/cancelled`: the form is gone.
+pub async fn cancelled(context: PageContext, signed_in: SignedIn, Path(raw_id): Path<String>) -> Response {
+    if form_id(&raw_id).is_none() {
+        return page::not_found(&context, Some(&signed_in));
+    }
+    let t = context.texts();
+    page::message(
+        &context,
+        Some(&signed_in),
+        StatusCode::OK,
+        t.cancelled_title,
+        t.cancelled_text,
+        ("/inbox", t.back_to_inbox),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_engine_like_ids_name_forms() {
+        assert_eq!(
+            form_id("8d3f2c1e-4b7a-4f0e-9a51-2f1f7c9b0a11"),
+            Some("8d3f2c1e-4b7a-4f0e-9a51-2f1f7c9b0a11")
+        );
+        for bad in ["", "a/b", "a b", "<x>", &"a".repeat(65)] {
+            assert_eq!(form_id(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_button_names_its_action_and_enter_means_next() {
+        assert_eq!(Action::parse(Some("save")), Action::SaveForLater);
+        assert_eq!(Action::parse(Some("back")), Action::Back);
+        assert_eq!(Action::parse(None), Action::Next);
+        assert_eq!(Action::parse(Some("delete")), Action::Next);
+    }
+}

@@ -1,0 +1,429 @@
+//! The form pages as templates: a question page, the summary, the receipt, the cancel
+//! confirmation, and the one function that picks which a form's state calls for.
+
+use askama::Template;
+use axum::response::Response;
+use chrono::NaiveDate;
+use common::riv_time;
+use http::StatusCode;
+
+use super::answers::{self, AnsweredPage};
+use super::failure;
+use super::question::{self, BlockView, Sent};
+use crate::api::AppState;
+use crate::engine::wire::{Form, FormStatus, FormTemplate, Page};
+use crate::web::context::PageContext;
+use crate::web::inbox::Shown;
+use crate::web::layout::{Layout, Section};
+use crate::web::page;
+use crate::web::session::SignedIn;
+use crate::web::texts::Texts;
+
+/// What every form page shows above its content.
+pub struct Heading {
+    pub name: String,
+    pub care_unit: Option<String>,
+    pub form_text: Option<String>,
+    pub answer_by: Option<Shown>,
+    pub last_saved: Option<Shown>,
+    /// The `lang` of the form's own texts when it is not the page's (a Swedish form on the
+    /// English pages): screen readers then pronounce them right (WCAG 3.1.2).
+    pub content_lang: Option<String>,
+}
+
+pub struct ErrorLink {
+    pub target: String,
+    pub text: String,
+}
+
+/// How a question page is shown besides its questions.
+#[derive(Default)]
+pub struct PageState {
+    /// What the citizen just sent, shown instead of the saved answers.
+    pub sent: Option<Sent>,
+    /// The engine's comment on a refused save.
+    pub comment: Option<String>,
+    /// The answers were just saved for later.
+    pub saved: bool,
+}
+
+#[derive(Template)]
+#[template(path = "form_page.html")]
+struct QuestionPage {
+    layout: Layout,
+    t: &'static Texts,
+    form_id: String,
+    csrf_token: String,
+    heading: Heading,
+    page_number: u32,
+    page_title: String,
+    page_description: Option<String>,
+    information_url: Option<String>,
+    blocks: Vec<BlockView>,
+    questions_field: String,
+    first_page: bool,
+    last_page: bool,
+    errors: Vec<ErrorLink>,
+    comment: Option<String>,
+    saved: bool,
+}
+
+#[derive(Template)]
+#[template(path = "form_summary.html")]
+struct SummaryPage {
+    layout: Layout,
+    t: &'static Texts,
+    form_id: String,
+    csrf_token: String,
+    heading: Heading,
+    pages: Vec<AnsweredPage>,
+    answers_level: u8,
+    changeable: bool,
+    term: Option<String>,
+    term_error: bool,
+    comment: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "form_receipt.html")]
+struct ReceiptPage {
+    layout: Layout,
+    t: &'static Texts,
+    heading: Heading,
+    complete_text: String,
+    sent: Option<Shown>,
+    pages: Vec<AnsweredPage>,
+    answers_level: u8,
+    changeable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "form_cancel.html")]
+struct CancelPage {
+    layout: Layout,
+    t: &'static Texts,
+    form_id: String,
+    csrf_token: String,
+    heading: Heading,
+    comment: Option<String>,
+}
+
+/// ISO 639-2 (the template's `language`) to the BCP 47 tag of a `lang` attribute.
+fn bcp47(language: &str) -> String {
+    let language = language.to_ascii_lowercase();
+    let tag = match language.as_str() {
+        "swe" => "sv",
+        "eng" => "en",
+        "fin" => "fi",
+        "nob" => "nb",
+        "nno" => "nn",
+        "nor" => "no",
+        "dan" => "da",
+        "deu" | "ger" => "de",
+        "fra" | "fre" => "fr",
+        "spa" => "es",
+        "ara" => "ar",
+        "som" => "so",
+        "pol" => "pl",
+        "fas" | "per" => "fa",
+        "tir" => "ti",
+        "tur" => "tr",
+        // Languages without a two-letter code keep the three-letter one, which BCP 47 takes.
+        _ => return language,
+    };
+    tag.to_owned()
+}
+
+fn date(value: Option<&str>) -> Option<NaiveDate> {
+    value.and_then(|v| riv_time::parse_date(v).ok())
+}
+
+/// A contract timestamp (Swedish local time) as the pages show times.
+fn local_time(value: Option<&str>) -> Option<Shown> {
+    let local = riv_time::parse_form_timestamp(value?).ok()?;
+    Some(Shown {
+        text: local.format("%Y-%m-%d %H:%M").to_string(),
+        machine: local.format("%Y-%m-%dT%H:%M").to_string(),
+    })
+}
+
+pub fn heading(form: &Form, template: Option<&FormTemplate>, context: &PageContext) -> Heading {
+    let t = context.texts();
+    let name = form
+        .form_template
+        .as_ref()
+        .and_then(|r| r.form_name.clone())
+        .or_else(|| template.and_then(|t| t.form_name.clone()))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| t.form_default_name.to_owned());
+    let content_lang = template
+        .and_then(|t| t.language.as_deref())
+        .map(bcp47)
+        .filter(|lang| lang != context.lang.code());
+    Heading {
+        name,
+        care_unit: form.care_unit_name.clone().filter(|n| !n.is_empty()),
+        form_text: form.form_text.clone().filter(|n| !n.is_empty()),
+        answer_by: date(form.expire_date.as_deref()).map(Shown::date),
+        last_saved: local_time(form.last_saved_date.as_deref()),
+        content_lang,
+    }
+}
+
+/// Past its last day: "can be filled in up to and including this date" (contracts §2.4).
+pub fn is_expired(form: &Form) -> bool {
+    form.form_status != FormStatus::Completed
+        && date(form.expire_date.as_deref()).is_some_and(|last| riv_time::today_in_sweden() > last)
+}
+
+fn csrf(signed_in: &SignedIn) -> String {
+    signed_in.session.csrf_token.clone()
+}
+
+/// The page a form's state calls for: the question page it is on, the summary, the receipt,
+/// or the notice that the time to answer has run out.
+pub async fn form(
+    state: &AppState,
+    context: &PageContext,
+    signed_in: &SignedIn,
+    form: &Form,
+    page_state: PageState,
+) -> Response {
+    if is_expired(form) {
+        return expired(context, signed_in, form);
+    }
+    let template = match template(state, form).await {
+        Ok(template) => Some(template),
+        // The question pages can do without it (it gives only the language); the others cannot.
+        Err(error) if form.current_page.is_some() && form.form_status != FormStatus::Completed => {
+            tracing::warn!(%error, "the form's template could not be read");
+            None
+        }
+        Err(error) => return failure::page(context, signed_in, &form.form_id, &error),
+    };
+    match (&form.current_page, form.form_status) {
+        (_, FormStatus::Completed) => receipt(context, signed_in, form, template.as_deref()),
+        (Some(page), _) => question_page(context, signed_in, form, page, template.as_deref(), page_state),
+        (None, _) => summary(
+            context,
+            signed_in,
+            form,
+            template.as_deref(),
+            page_state.comment,
+            false,
+        ),
+    }
+}
+
+pub async fn template(
+    state: &AppState,
+    form: &Form,
+) -> Result<std::sync::Arc<FormTemplate>, crate::engine::EngineError> {
+    let Some(reference) = &form.form_template else {
+        return Err(crate::engine::EngineError::Unreadable {
+            contract: "GetForm",
+            cause: String::from("the form names no template"),
+        });
+    };
+    state
+        .engine
+        .template(&reference.template_id, reference.template_version)
+        .await
+}
+
+fn page_title(page: &Page, t: &Texts) -> String {
+    page.subject
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("{} {}", t.form_page, page.page_number))
+}
+
+fn question_page(
+    context: &PageContext,
+    signed_in: &SignedIn,
+    form: &Form,
+    page: &Page,
+    template: Option<&FormTemplate>,
+    page_state: PageState,
+) -> Response {
+    let t = context.texts();
+    let view = question::page_view(page, page_state.sent.as_ref(), t);
+    let errors: Vec<ErrorLink> = view
+        .blocks
+        .iter()
+        .flat_map(|b| b.questions.iter())
+        .filter_map(|q| {
+            q.error.as_ref().map(|text| ErrorLink {
+                target: q.focus_id.clone(),
+                text: text.clone(),
+            })
+        })
+        .collect();
+    let has_errors = !errors.is_empty() || page_state.comment.is_some();
+    let heading = heading(form, template, context);
+    let page_title = page_title(page, t);
+    let mut layout = Layout::new(
+        context,
+        format!("{page_title} – {}", heading.name),
+        Some(signed_in),
+        Section::None,
+    );
+    if has_errors {
+        layout = layout.with_error(t.error_prefix);
+    }
+    let status = if has_errors {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    page::render(
+        status,
+        &QuestionPage {
+            layout,
+            t,
+            form_id: form.form_id.clone(),
+            csrf_token: csrf(signed_in),
+            heading,
+            page_number: page.page_number,
+            page_title,
+            page_description: page.description.clone().filter(|d| !d.is_empty()),
+            information_url: page
+                .information_url
+                .clone()
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+            questions_field: serde_json::to_string(&view.layout).unwrap_or_default(),
+            blocks: view.blocks,
+            first_page: page.page_number <= 1,
+            last_page: page.last_page,
+            errors,
+            comment: page_state.comment,
+            saved: page_state.saved,
+        },
+    )
+}
+
+/// PENDING_COMPLETION: every answer, each page with a link to change it, and the button
+/// that sends the form.
+pub fn summary(
+    context: &PageContext,
+    signed_in: &SignedIn,
+    form: &Form,
+    template: Option<&FormTemplate>,
+    comment: Option<String>,
+    term_error: bool,
+) -> Response {
+    let t = context.texts();
+    let Some(template) = template else {
+        return page::internal(context, &"a summary without its template");
+    };
+    let mut layout = Layout::new(context, t.summary_title, Some(signed_in), Section::None);
+    let has_error = term_error || comment.is_some();
+    if has_error {
+        layout = layout.with_error(t.error_prefix);
+    }
+    page::render(
+        if has_error {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        &SummaryPage {
+            layout,
+            t,
+            form_id: form.form_id.clone(),
+            csrf_token: csrf(signed_in),
+            heading: heading(form, Some(template), context),
+            pages: answers::pages(&form.form_id, &form.page_answers, template, context.lang),
+            answers_level: 2,
+            changeable: true,
+            term: template.term.clone().filter(|term| !term.is_empty()),
+            term_error,
+            comment,
+        },
+    )
+}
+
+/// COMPLETED: what was sent, read-only.
+fn receipt(
+    context: &PageContext,
+    signed_in: &SignedIn,
+    form: &Form,
+    template: Option<&FormTemplate>,
+) -> Response {
+    let t = context.texts();
+    let Some(template) = template else {
+        return page::internal(context, &"a receipt without its template");
+    };
+    page::render(
+        StatusCode::OK,
+        &ReceiptPage {
+            layout: Layout::new(context, t.receipt_title, Some(signed_in), Section::None),
+            t,
+            heading: heading(form, Some(template), context),
+            complete_text: template
+                .form_complete_text
+                .clone()
+                .filter(|text| !text.is_empty())
+                .unwrap_or_else(|| t.receipt_text.to_owned()),
+            sent: local_time(form.last_saved_date.as_deref()),
+            pages: answers::pages(&form.form_id, &form.page_answers, template, context.lang),
+            answers_level: 3,
+            changeable: false,
+        },
+    )
+}
+
+fn expired(context: &PageContext, signed_in: &SignedIn, form: &Form) -> Response {
+    let t = context.texts();
+    let last_day = date(form.expire_date.as_deref())
+        .map(|d| Shown::date(d).text)
+        .unwrap_or_default();
+    page::message(
+        context,
+        Some(signed_in),
+        StatusCode::GONE,
+        t.form_expired_title,
+        &t.form_expired_text.replace("{date}", &last_day),
+        ("/inbox", t.back_to_inbox),
+    )
+}
+
+pub fn cancel_confirmation(
+    context: &PageContext,
+    signed_in: &SignedIn,
+    form: &Form,
+    comment: Option<String>,
+) -> Response {
+    let t = context.texts();
+    let mut layout = Layout::new(context, t.cancel_title, Some(signed_in), Section::None);
+    if comment.is_some() {
+        layout = layout.with_error(t.error_prefix);
+    }
+    page::render(
+        if comment.is_some() {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::OK
+        },
+        &CancelPage {
+            layout,
+            t,
+            form_id: form.form_id.clone(),
+            csrf_token: csrf(signed_in),
+            heading: heading(form, None, context),
+            comment,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_languages_become_lang_attributes() {
+        assert_eq!(bcp47("swe"), "sv");
+        assert_eq!(bcp47("ENG"), "en");
+        assert_eq!(bcp47("smj"), "smj", "Lule Sami has no two-letter code");
+    }
+}
