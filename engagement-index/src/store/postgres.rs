@@ -34,12 +34,28 @@ const KEY_MATCH: &str = "e.registered_resident_identification = k.r AND e.servic
     AND e.business_object_instance_identifier = k.b AND e.clinical_process_interest_id = k.p \
     AND e.source_system = k.s AND e.data_controller = k.dc AND e.owner = k.o";
 
-const KEYS: &str = "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-    $6::text[], $7::text[], $8::text[], $9::text[]) AS k(r, d, c, l, b, p, s, dc, o)";
+/// Nine key arrays from `$first` on, unnest-ed as `k`.
+fn keys_from(first: usize) -> String {
+    let arrays: Vec<String> = (first..first + 9)
+        .map(|n| format!("${n}::text[]"))
+        .collect();
+    format!(
+        "unnest({}) AS k(r, d, c, l, b, p, s, dc, o)",
+        arrays.join(", ")
+    )
+}
 
-const ROWS: &str = "unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-    $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[], \
-    $12::timestamptz[]) AS k(r, d, c, l, b, p, s, dc, o, m, ct, ut)";
+/// Nine key arrays and three time arrays from `$first` on, unnest-ed as `k`.
+fn rows_from(first: usize) -> String {
+    let mut arrays: Vec<String> = (first..first + 9)
+        .map(|n| format!("${n}::text[]"))
+        .collect();
+    arrays.extend((first + 9..first + 12).map(|n| format!("${n}::timestamptz[]")));
+    format!(
+        "unnest({}) AS k(r, d, c, l, b, p, s, dc, o, m, ct, ut)",
+        arrays.join(", ")
+    )
+}
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
@@ -137,22 +153,12 @@ impl PgStore {
         let stored = read_for_update(&mut tx, keys).await?;
         let now = Utc::now();
         let plan = rules.plan(&stored, now);
-        let inserted = write(&mut tx, &plan, now).await?;
-        if inserted < plan.insertions.len() {
-            tx.rollback().await?;
-            return Ok(Attempt::Raced);
-        }
-        if !plan.notifications.is_empty() {
-            sqlx::query(
-                "INSERT INTO notification_outbox (transactions, correlation_id, traceparent, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(sqlx::types::Json(transactions_json(&plan.notifications)))
-            .bind(context.correlation_id.as_deref())
-            .bind(context.traceparent.as_deref())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        if !plan.is_empty() || !plan.notifications.is_empty() {
+            let inserted = write(&mut tx, &plan, context, now).await?;
+            if inserted < plan.insertions.len() {
+                tx.rollback().await?;
+                return Ok(Attempt::Raced);
+            }
         }
         tx.commit().await?;
         Ok(Attempt::Applied(AppliedChanges {
@@ -169,8 +175,9 @@ async fn read_for_update(
     keys: &[EngagementKey],
 ) -> Result<StoredEngagements, sqlx::Error> {
     let sql = format!(
-        "SELECT {columns} FROM {KEYS} JOIN engagement e ON {KEY_MATCH} ORDER BY e.id FOR UPDATE OF e",
+        "SELECT {columns} FROM {keys} JOIN engagement e ON {KEY_MATCH} ORDER BY e.id FOR UPDATE OF e",
         columns = prefixed_columns("e"),
+        keys = keys_from(1),
     );
     let rows = KeyColumns::of(keys.iter())
         .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
@@ -189,43 +196,78 @@ async fn read_for_update(
 #[error("{0}")]
 struct DecodeError(StoreError);
 
-/// Applies the plan's row changes; returns how many of its insertions took place.
+/// Applies the plan's row changes and writes its outbox row in one statement (one round
+/// trip, whatever the plan holds); returns how many of its insertions took place. The parts
+/// never touch the same key (a request's keys are distinct, and R5 only deletes this
+/// index's own copies, which ProcessNotification never inserts), so running them as
+/// data-modifying CTEs of one statement is safe.
 async fn write(
     connection: &mut PgConnection,
     plan: &ChangePlan,
+    context: &OutboxContext,
     now: DateTime<Utc>,
 ) -> Result<usize, sqlx::Error> {
+    // $1 now, $2-$4 the outbox row, then the arrays of each part in turn.
+    let mut parts = Vec::new();
+    let mut next = 5;
     if !plan.deletions.is_empty() {
-        let sql = format!("DELETE FROM engagement e USING {KEYS} WHERE {KEY_MATCH}");
-        KeyColumns::of(plan.deletions.iter())
-            .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
-            .execute(&mut *connection)
-            .await?;
+        parts.push(format!(
+            "deleted AS (DELETE FROM engagement e USING {} WHERE {KEY_MATCH})",
+            keys_from(next)
+        ));
+        next += 9;
     }
     if !plan.modifications.is_empty() {
-        let sql = format!(
-            "UPDATE engagement e SET most_recent_content = k.m, creation_time = k.ct, \
-             update_time = k.ut, changed_at = $13 FROM {ROWS} WHERE {KEY_MATCH}"
-        );
-        bind_rows(sqlx::query(sqlx::AssertSqlSafe(sql)), &plan.modifications)
-            .bind(now)
-            .execute(&mut *connection)
-            .await?;
+        parts.push(format!(
+            "modified AS (UPDATE engagement e SET most_recent_content = k.m, \
+             creation_time = k.ct, update_time = k.ut, changed_at = $1 FROM {} WHERE {KEY_MATCH})",
+            rows_from(next)
+        ));
+        next += 12;
     }
-    if plan.insertions.is_empty() {
-        return Ok(0);
+    if !plan.insertions.is_empty() {
+        parts.push(format!(
+            "inserted AS (INSERT INTO engagement ({COLUMNS}, changed_at) \
+             SELECT k.r, k.d, k.c, k.l, k.b, k.p, k.s, k.dc, k.o, k.m, k.ct, k.ut, $1 FROM {} \
+             ON CONFLICT ON CONSTRAINT engagement_business_key DO NOTHING RETURNING 1)",
+            rows_from(next)
+        ));
     }
+    if !plan.notifications.is_empty() {
+        parts.push(String::from(
+            "recorded AS (INSERT INTO notification_outbox \
+             (transactions, correlation_id, traceparent, created_at) VALUES ($2, $3, $4, $1))",
+        ));
+    }
+    let count = if plan.insertions.is_empty() {
+        "0::bigint"
+    } else {
+        "(SELECT count(*) FROM inserted)"
+    };
+    // Unused parameters still need a type: cast them in a harmless select list.
     let sql = format!(
-        "INSERT INTO engagement ({COLUMNS}, changed_at) \
-         SELECT k.r, k.d, k.c, k.l, k.b, k.p, k.s, k.dc, k.o, k.m, k.ct, k.ut, $13 FROM {ROWS} \
-         ON CONFLICT ON CONSTRAINT engagement_business_key DO NOTHING"
+        "WITH {} SELECT {count}, $1::timestamptz IS NULL, $2::jsonb IS NULL, \
+         $3::text IS NULL, $4::text IS NULL",
+        parts.join(", ")
     );
-    let inserted = bind_rows(sqlx::query(sqlx::AssertSqlSafe(sql)), &plan.insertions)
+    let transactions = (!plan.notifications.is_empty())
+        .then(|| sqlx::types::Json(transactions_json(&plan.notifications)));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(now)
-        .execute(&mut *connection)
-        .await?
-        .rows_affected();
-    Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+        .bind(transactions)
+        .bind(context.correlation_id.as_deref())
+        .bind(context.traceparent.as_deref());
+    if !plan.deletions.is_empty() {
+        query = KeyColumns::of(plan.deletions.iter()).bind(query);
+    }
+    if !plan.modifications.is_empty() {
+        query = bind_rows(query, &plan.modifications);
+    }
+    if !plan.insertions.is_empty() {
+        query = bind_rows(query, &plan.insertions);
+    }
+    let inserted: i64 = query.fetch_one(&mut *connection).await?.try_get(0)?;
+    Ok(usize::try_from(inserted).unwrap_or(0))
 }
 
 fn prefixed_columns(alias: &str) -> String {

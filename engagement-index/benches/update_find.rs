@@ -1,0 +1,296 @@
+//! Update and FindContent against one million stored engagements on PostgreSQL.
+//!
+//! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p engagement-index --bench update_find`
+//!
+//! Makes a scratch database (dropped at the end), loads 1,000,000 engagements (20,000
+//! residents × 5 domains × 10 posts) with one INSERT ... SELECT, starts the index as it runs
+//! in production (HTTP on loopback, fan-out and delivery workers running), then measures, one
+//! request at a time: Update of 1, 10, 100 and 1000 new engagements, Update of 1000 changed
+//! engagements (newer mostRecentContent), FindContent; and, with `BENCH_CLIENTS` (default 32)
+//! concurrent clients for `BENCH_SECONDS` (default 10), single-engagement Updates a second.
+//! `BENCH_POOL` sets the index's connection pool (default 10, the configuration default).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::config::HttpConfig;
+use common::shutdown::Shutdown;
+use common::testing::TestDatabase;
+use engagement_index::{Application, Config};
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+
+const RESIDENTS: u64 = 20_000;
+const DOMAINS: u64 = 5;
+const POSTS_PER_DOMAIN: u64 = 10;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn resident(n: u64) -> String {
+    format!("19{:010}", n % RESIDENTS)
+}
+
+/// A new engagement (never stored before): a category nobody else uses.
+fn fresh(serial: u64) -> Value {
+    json!({
+        "deleteFlag": false,
+        "engagement": {
+            "registeredResidentIdentification": resident(serial.wrapping_mul(7919)),
+            "serviceDomain": format!("riv:bench:domain{}", serial % DOMAINS),
+            "categorization": format!("new-{serial}"),
+            "logicalAddress": "SE2321000016-BENCH",
+            "businessObjectInstanceIdentifier": format!("object-{serial}"),
+            "clinicalProcessInterestId": "NA",
+            "mostRecentContent": "20240101120000",
+            "sourceSystem": "SE2321000016-SRC1",
+            "dataController": "SE2321000016-DC01"
+        }
+    })
+}
+
+/// A loaded engagement, with a mostRecentContent newer than any before (`round` grows).
+fn changed(n: u64, round: u64) -> Value {
+    let r = n % RESIDENTS;
+    let d = (n / RESIDENTS) % DOMAINS;
+    let p = (n / (RESIDENTS * DOMAINS)) % POSTS_PER_DOMAIN;
+    json!({
+        "deleteFlag": false,
+        "engagement": {
+            "registeredResidentIdentification": resident(r),
+            "serviceDomain": format!("riv:bench:domain{d}"),
+            "categorization": format!("category-{p}"),
+            "logicalAddress": "SE2321000016-BENCH",
+            "businessObjectInstanceIdentifier": format!("object-{r}-{d}-{p}"),
+            "clinicalProcessInterestId": "NA",
+            "mostRecentContent": format!("2025010112{:02}{:02}", round / 60 % 60, round % 60),
+            "sourceSystem": "SE2321000016-SRC1",
+            "dataController": "SE2321000016-DC01"
+        }
+    })
+}
+
+async fn load(url: &str) {
+    let started = Instant::now();
+    let mut connection = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
+    sqlx::query(
+        "INSERT INTO engagement (registered_resident_identification, service_domain, categorization, \
+             logical_address, business_object_instance_identifier, clinical_process_interest_id, \
+             source_system, data_controller, owner, most_recent_content, creation_time, update_time, changed_at) \
+         SELECT '19' || lpad((n % $1)::text, 10, '0'), \
+                'riv:bench:domain' || ((n / $1) % $2), \
+                'category-' || ((n / ($1 * $2)) % $3), \
+                'SE2321000016-BENCH', \
+                'object-' || (n % $1) || '-' || ((n / $1) % $2) || '-' || ((n / ($1 * $2)) % $3), \
+                'NA', 'SE2321000016-SRC1', 'SE2321000016-DC01', 'SE0000000001-EI01', \
+                timestamptz '2024-01-01 11:00:00+00', now() - interval '1 day', NULL, now() - interval '1 day' \
+         FROM generate_series(0, $1 * $2 * $3 - 1) AS n",
+    )
+    .bind(i64::try_from(RESIDENTS).unwrap())
+    .bind(i64::try_from(DOMAINS).unwrap())
+    .bind(i64::try_from(POSTS_PER_DOMAIN).unwrap())
+    .execute(&mut connection)
+    .await
+    .expect("the engagements load");
+    sqlx::query("VACUUM ANALYZE engagement")
+        .execute(&mut connection)
+        .await
+        .expect("analyze");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM engagement")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    println!(
+        "loaded {count} engagements in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+struct Summary {
+    median: Duration,
+    p99: Duration,
+}
+
+fn summarise(mut samples: Vec<Duration>) -> Summary {
+    samples.sort();
+    let at = |p: f64| {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+        samples[index]
+    };
+    Summary {
+        median: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+fn report(name: &str, count: usize, summary: &Summary) {
+    println!(
+        "| {name} | {count} | {:.2} ms | {:.2} ms |",
+        summary.median.as_secs_f64() * 1000.0,
+        summary.p99.as_secs_f64() * 1000.0
+    );
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Duration {
+    let started = Instant::now();
+    let response = client.post(url).json(body).send().await.expect("an answer");
+    let status = response.status();
+    let text = response.text().await.expect("a body");
+    assert!(status.is_success(), "{status}: {text}");
+    started.elapsed()
+}
+
+#[tokio::main]
+async fn main() {
+    let Some(database) = TestDatabase::postgres().await else {
+        eprintln!("set TEST_DATABASE_URL to a PostgreSQL server to run this benchmark");
+        return;
+    };
+    common::telemetry::init_for_tests();
+    let url = database.config.url.clone().expect("a PostgreSQL URL");
+    let mut config = Config {
+        http: HttpConfig::with_port(0),
+        database: database.config.clone(),
+        ..Config::default()
+    };
+    // The index's own default pool (10) unless BENCH_POOL says otherwise.
+    config.database.max_connections = u32::try_from(env_number("BENCH_POOL", 10)).unwrap_or(10);
+    // Migrations first (Application::build runs them), then the load.
+    let app = Application::build(config.clone())
+        .await
+        .expect("the index starts");
+    let base = format!("http://{}", app.local_addr());
+    let shutdown = Shutdown::new();
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    load(&url).await;
+
+    let client = common::testing::http();
+    let update = format!("{base}/engagementindex/v1/Update");
+    let find = format!("{base}/engagementindex/v1/FindContent");
+    let serial = AtomicU64::new(0);
+
+    // Warm up connections and plans.
+    for _ in 0..50 {
+        let n = serial.fetch_add(1, Ordering::Relaxed);
+        post(
+            &client,
+            &update,
+            &json!({"engagementTransaction": [fresh(n)]}),
+        )
+        .await;
+    }
+
+    println!("| Request | Requests | Median | p99 |");
+    println!("|---|---|---|---|");
+    for (size, requests) in [(1_u64, 1000_usize), (10, 300), (100, 100), (1000, 40)] {
+        let mut samples = Vec::with_capacity(requests);
+        for _ in 0..requests {
+            let transactions: Vec<Value> = (0..size)
+                .map(|_| fresh(serial.fetch_add(1, Ordering::Relaxed)))
+                .collect();
+            samples.push(
+                post(
+                    &client,
+                    &update,
+                    &json!({"engagementTransaction": transactions}),
+                )
+                .await,
+            );
+        }
+        report(
+            &format!("Update, {size} new"),
+            requests,
+            &summarise(samples),
+        );
+    }
+    let mut samples = Vec::new();
+    for round in 1..=40_u64 {
+        let start = round * 24_989;
+        let transactions: Vec<Value> = (0..1000).map(|i| changed(start + i * 997, round)).collect();
+        samples.push(
+            post(
+                &client,
+                &update,
+                &json!({"engagementTransaction": transactions}),
+            )
+            .await,
+        );
+    }
+    report(
+        "Update, 1000 changed (newer mostRecentContent)",
+        40,
+        &summarise(samples),
+    );
+
+    let mut samples = Vec::new();
+    for i in 0..2000_u64 {
+        let body = json!({
+            "registeredResidentIdentification": resident(i * 7),
+            "serviceDomain": format!("riv:bench:domain{}", i % DOMAINS),
+        });
+        samples.push(post(&client, &find, &body).await);
+    }
+    report(
+        "FindContent (10 of 1,000,000 match)",
+        2000,
+        &summarise(samples),
+    );
+
+    let clients = env_number("BENCH_CLIENTS", 32);
+    let seconds = env_number("BENCH_SECONDS", 10);
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let serial = Arc::new(serial);
+    let mut workers = Vec::new();
+    for _ in 0..clients {
+        let (client, update, done, serial) = (
+            client.clone(),
+            update.clone(),
+            Arc::clone(&done),
+            Arc::clone(&serial),
+        );
+        workers.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while Instant::now() < deadline {
+                let n = serial.fetch_add(1, Ordering::Relaxed);
+                samples.push(
+                    post(
+                        &client,
+                        &update,
+                        &json!({"engagementTransaction": [fresh(n)]}),
+                    )
+                    .await,
+                );
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            samples
+        }));
+    }
+    let mut samples = Vec::new();
+    for worker in workers {
+        samples.extend(worker.await.expect("a worker"));
+    }
+    let total = done.load(Ordering::Relaxed);
+    #[allow(clippy::cast_precision_loss)]
+    let rate = total as f64 / seconds as f64;
+    report(
+        &format!("Update, 1 new, {clients} concurrent clients"),
+        samples.len(),
+        &summarise(samples),
+    );
+    println!("single-engagement Updates per second with {clients} clients: {rate:.0}");
+
+    shutdown.cancel();
+    let _ = server.await;
+    database.cleanup().await;
+}
