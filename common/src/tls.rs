@@ -172,7 +172,7 @@ impl ClientCertificate {
         let hsa_id = subject
             .iter_by_oid(&x509_parser::oid_registry::OID_X509_SERIALNUMBER)
             .find_map(|attribute| attribute.as_str().ok())
-            .and_then(|value| HsaId::parse(value.trim()).ok());
+            .and_then(crate::auth::caller_hsa_id);
         Some(Self {
             hsa_id,
             subject: subject.to_string(),

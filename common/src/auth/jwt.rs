@@ -261,7 +261,7 @@ impl JwtVerifier {
             .ok_or_else(|| TokenError::MissingClaim(claim.clone()))?;
         value
             .as_str()
-            .and_then(|v| HsaId::parse(v).ok())
+            .and_then(super::caller_hsa_id)
             .ok_or_else(|| TokenError::InvalidHsaId(claim.clone()))
     }
 }

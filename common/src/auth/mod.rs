@@ -369,7 +369,7 @@ impl Authenticator {
             let consumer = value
                 .to_str()
                 .ok()
-                .and_then(|v| HsaId::parse(v.trim()).ok())
+                .and_then(caller_hsa_id)
                 .ok_or_else(|| Unauthorized {
                     detail: format!(
                         "The gateway {authenticated} sent an {CONSUMER_HEADER} that is not a valid HSA-id."
@@ -440,12 +440,19 @@ impl Authenticator {
     }
 }
 
+/// An HSA-id naming a caller: a valid HSA-id that is not shaped like a personal identity
+/// number (a caller id ends up in logs and metrics; a personal number must not).
+pub fn caller_hsa_id(value: &str) -> Option<HsaId> {
+    let value = value.trim();
+    if crate::identity::is_personal_identity_number(value) {
+        return None;
+    }
+    HsaId::parse(value).ok()
+}
+
 fn open_caller(claimed: Option<&HeaderValue>) -> Caller {
     let hsa_id = claimed.and_then(|value| {
-        let parsed = value
-            .to_str()
-            .ok()
-            .and_then(|v| HsaId::parse(v.trim()).ok());
+        let parsed = value.to_str().ok().and_then(caller_hsa_id);
         if parsed.is_none() {
             tracing::warn!("ignoring an {CONSUMER_HEADER} that is not a valid HSA-id");
         }
