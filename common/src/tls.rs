@@ -251,3 +251,50 @@ pub async fn serve_tls(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{CertificateParams, DnType, DnValue, KeyPair};
+
+    use super::*;
+
+    fn certificate(serial_number: Option<DnValue>) -> Vec<u8> {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "Journal system");
+        if let Some(value) = serial_number {
+            params
+                .distinguished_name
+                .push(DnType::CustomDnType(vec![2, 5, 4, 5]), value);
+        }
+        let key = KeyPair::generate().unwrap();
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn the_hsa_id_is_read_from_printable_or_utf8_serial_numbers() {
+        let printable = certificate(Some(DnValue::PrintableString(
+            "SE2321000016-1HZ3".try_into().unwrap(),
+        )));
+        let utf8 = certificate(Some(DnValue::Utf8String("SE2321000016-1HZ3".into())));
+        for der in [printable, utf8] {
+            let read = ClientCertificate::from_der(&der).unwrap();
+            assert_eq!(read.hsa_id.unwrap().as_str(), "SE2321000016-1HZ3");
+            assert!(read.subject.contains("Journal system"), "{}", read.subject);
+        }
+    }
+
+    #[test]
+    fn no_or_odd_serial_numbers_name_nobody() {
+        assert_eq!(
+            ClientCertificate::from_der(&certificate(None))
+                .unwrap()
+                .hsa_id,
+            None
+        );
+        let personal = certificate(Some(DnValue::Utf8String("191212121212".into())));
+        assert_eq!(ClientCertificate::from_der(&personal).unwrap().hsa_id, None);
+        assert!(ClientCertificate::from_der(b"not a certificate").is_none());
+    }
+}

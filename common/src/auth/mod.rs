@@ -604,6 +604,67 @@ mod tests {
         assert!(no_id.unwrap_err().detail.contains("serialNumber"));
     }
 
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Service {
+        auth: AuthConfig,
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's test jail returns its own large error type
+    fn loads_from_toml_and_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "svc.toml",
+                r#"
+[auth]
+mode = "jwt"
+gateways = ["SE2321000016-GW01"]
+
+[auth.jwt]
+jwks_url = "https://idp.example/jwks.json"
+issuer = "https://idp.example"
+audience = "nordform-form-engine"
+
+[auth.rate_limit]
+enabled = true
+
+[[auth.permissions]]
+caller = "SE2321000016-CS01"
+role = "care_system"
+scope = "SE2321000016-CU01"
+"#,
+            )?;
+            jail.set_env("SVC__AUTH__RATE_LIMIT__BURST", "7");
+            jail.set_env(
+                "SVC__AUTH__PERMISSIONS",
+                r#"[{caller="SE2321000016-AD01", role="admin", scope="*"}]"#,
+            );
+            let defaults = Service {
+                auth: AuthConfig::default(),
+            };
+            let loaded: Service =
+                crate::config::load(&defaults, "SVC", Some(std::path::Path::new("svc.toml")))
+                    .expect("loads");
+            let auth = loaded.auth;
+            assert_eq!(auth.mode, AuthMode::Jwt);
+            assert_eq!(auth.gateways, vec![hsa("SE2321000016-GW01")]);
+            let jwt = auth.jwt.clone().unwrap();
+            assert_eq!(jwt.hsa_id_claim, "hsa_id");
+            assert_eq!(jwt.leeway_secs, 30);
+            assert!(auth.rate_limit.enabled);
+            assert_eq!(auth.rate_limit.burst, 7);
+            assert_eq!(auth.rate_limit.requests_per_second, 50);
+            assert_eq!(auth.permissions.len(), 1);
+            assert_eq!(auth.permissions[0].role, crate::permissions::Role::Admin);
+            auth.validate().expect("valid");
+
+            let defaults_only: Service = crate::config::load(&defaults, "NONE", None).unwrap();
+            assert_eq!(defaults_only.auth, AuthConfig::default());
+            Ok(())
+        });
+    }
+
     #[test]
     fn validation_names_the_missing_keys() {
         let mtls = AuthConfig {
