@@ -78,6 +78,8 @@ mod tests {
             ("color-on-badge", "color-badge"),
             ("color-on-banner", "color-banner"),
             ("color-error", "color-background"),
+            // The cancel button's text.
+            ("color-on-primary", "color-error"),
         ];
         for (foreground, background) in text_pairs {
             let ratio = contrast(foreground, background);
@@ -98,6 +100,8 @@ mod tests {
             ("color-border", "color-background"),
             ("color-error", "color-background"),
             ("color-badge", "color-unread-background"),
+            // Form controls are outlined in the text colour.
+            ("color-text", "color-background"),
         ] {
             let ratio = contrast(part, background);
             assert!(

@@ -5,6 +5,7 @@
 
 pub mod accessibility;
 pub mod browser;
+pub mod fake_engine;
 
 use common::config::{DatabaseConfig, HttpConfig};
 use common::shutdown::Shutdown;
