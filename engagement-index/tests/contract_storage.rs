@@ -668,8 +668,14 @@ async fn t58_a_post_without_time_never_replaces_one_with_a_time() {
     on_each_backend(|index| async move {
         let valued = at("20150610120001");
         let without = save(&engagement(0));
-        index.update(&[valued.clone()]).await.assert_ok();
-        index.update(&[without.clone()]).await.assert_ok();
+        index
+            .update(std::slice::from_ref(&valued))
+            .await
+            .assert_ok();
+        index
+            .update(std::slice::from_ref(&without))
+            .await
+            .assert_ok();
         let found = index.find(&resident(0), "TEST-DOMAIN", json!({})).await;
         assert_eq!(found[0]["mostRecentContent"], "20150610120001");
 

@@ -261,23 +261,22 @@ impl TestIndex {
     pub async fn outbox_rows(&self) -> Vec<OutboxRow> {
         const SQL: &str = "SELECT CAST(transactions AS TEXT), correlation_id, traceparent \
                            FROM notification_outbox ORDER BY id";
-        let rows = match &self.inspector {
+        match &self.inspector {
             Inspector::Sqlite(pool) => sqlx::query(SQL)
                 .fetch_all(pool)
                 .await
                 .expect("the outbox is readable")
                 .iter()
-                .map(|row| OutboxRow::of(row.get(0), row.get(1), row.get(2)))
+                .map(|row| OutboxRow::of(row.get::<&str, _>(0), row.get(1), row.get(2)))
                 .collect(),
             Inspector::Postgres(pool) => sqlx::query(SQL)
                 .fetch_all(pool)
                 .await
                 .expect("the outbox is readable")
                 .iter()
-                .map(|row| OutboxRow::of(row.get(0), row.get(1), row.get(2)))
+                .map(|row| OutboxRow::of(row.get::<&str, _>(0), row.get(1), row.get(2)))
                 .collect(),
-        };
-        rows
+        }
     }
 
     /// How many engagements are stored.
@@ -311,13 +310,9 @@ pub struct OutboxRow {
 }
 
 impl OutboxRow {
-    fn of(
-        transactions: String,
-        correlation_id: Option<String>,
-        traceparent: Option<String>,
-    ) -> Self {
+    fn of(transactions: &str, correlation_id: Option<String>, traceparent: Option<String>) -> Self {
         Self {
-            transactions: serde_json::from_str(&transactions).expect("the outbox holds JSON"),
+            transactions: serde_json::from_str(transactions).expect("the outbox holds JSON"),
             correlation_id,
             traceparent,
         }
