@@ -210,6 +210,10 @@ impl JwtVerifier {
     /// Re-reads the key set; a failure keeps the last good keys.
     pub async fn refresh(&self) {
         *self.last_refresh.lock().await = Instant::now();
+        self.reload().await;
+    }
+
+    async fn reload(&self) {
         match self.load().await {
             Ok(keys) => {
                 tracing::debug!(source = %self.source, keys = keys.len(), "JWKS refreshed");
@@ -221,12 +225,21 @@ impl JwtVerifier {
         }
     }
 
-    /// Refreshes unless a refresh started less than the cooldown ago.
+    /// Refreshes unless a refresh started less than the cooldown ago (so tokens naming random
+    /// key ids cannot make the service hammer the identity provider).
     async fn refresh_on_demand(&self) {
         let cooldown =
             Duration::from_secs(self.config.refresh_secs.max(1)).min(MAX_ON_DEMAND_COOLDOWN);
-        if self.last_refresh.lock().await.elapsed() >= cooldown {
-            self.refresh().await;
+        let due = {
+            let mut last = self.last_refresh.lock().await;
+            let due = last.elapsed() >= cooldown;
+            if due {
+                *last = Instant::now();
+            }
+            due
+        };
+        if due {
+            self.reload().await;
         }
     }
 
