@@ -67,10 +67,9 @@ fn filled_in(page: &Page) -> Vec<(String, String)> {
                 .and_then(|o| o.value().attr("value"))
                 .map(str::to_owned),
             _ => match e.attr("type") {
-                Some("radio" | "checkbox") => e
-                    .attr("checked")
-                    .and(e.attr("value"))
-                    .map(str::to_owned),
+                Some("radio" | "checkbox") => {
+                    e.attr("checked").and(e.attr("value")).map(str::to_owned)
+                }
                 _ => e.attr("value").map(str::to_owned),
             },
         };
@@ -108,7 +107,9 @@ async fn post_page(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    browser.post_form(&format!("/forms/{form_id}"), &pairs).await
+    browser
+        .post_form(&format!("/forms/{form_id}"), &pairs)
+        .await
 }
 
 /// Every call from the portal names the citizen and the portal, and carries a correlation id.
@@ -611,7 +612,10 @@ async fn cancelling_a_form_asks_first() {
 
         let token = confirm.form_token(&format!("/forms/{form_id}/cancel"));
         let cancelled = browser
-            .post_form(&format!("/forms/{form_id}/cancel"), &[("csrf_token", &token)])
+            .post_form(
+                &format!("/forms/{form_id}/cancel"),
+                &[("csrf_token", &token)],
+            )
             .await;
         assert_eq!(cancelled.status, StatusCode::SEE_OTHER, "{backend}");
         assert_eq!(
@@ -644,7 +648,12 @@ async fn a_sent_form_cannot_be_cancelled_or_changed() {
         ];
         for page_answers in answers {
             let next = post_page(&mut browser, &page, &form_id, page_answers, "next").await;
-            assert_eq!(next.status, StatusCode::SEE_OTHER, "{backend}: {}", next.body);
+            assert_eq!(
+                next.status,
+                StatusCode::SEE_OTHER,
+                "{backend}: {}",
+                next.body
+            );
             page = browser.get(next.location()).await;
         }
         let token = page.form_token(&format!("/forms/{form_id}/submit"));
@@ -659,7 +668,11 @@ async fn a_sent_form_cannot_be_cancelled_or_changed() {
         let cancel = browser.get(&format!("/forms/{form_id}/cancel")).await;
         assert_eq!(cancel.status, StatusCode::CONFLICT, "{backend}");
         assert_accessible(&cancel.body);
-        assert!(cancel.body.contains("Ett skickat formulär kan inte avbrytas."));
+        assert!(
+            cancel
+                .body
+                .contains("Ett skickat formulär kan inte avbrytas.")
+        );
         assert!(cancel.texts("main button").is_empty());
         // Sending again shows the receipt, and the engine is not asked to send twice.
         let again = browser
@@ -684,10 +697,26 @@ async fn engine_problems_become_pages_a_citizen_understands() {
 
         let unknown = uuid::Uuid::new_v4();
         for (path, status, heading) in [
-            (format!("/forms/{unknown}"), StatusCode::NOT_FOUND, "Formuläret finns inte"),
-            (format!("/forms/{lenas}"), StatusCode::FORBIDDEN, "Du kan inte öppna formuläret"),
-            (format!("/forms/{unknown}/cancel"), StatusCode::NOT_FOUND, "Formuläret finns inte"),
-            ("/forms/not%20an%20id".to_owned(), StatusCode::NOT_FOUND, "Sidan finns inte"),
+            (
+                format!("/forms/{unknown}"),
+                StatusCode::NOT_FOUND,
+                "Formuläret finns inte",
+            ),
+            (
+                format!("/forms/{lenas}"),
+                StatusCode::FORBIDDEN,
+                "Du kan inte öppna formuläret",
+            ),
+            (
+                format!("/forms/{unknown}/cancel"),
+                StatusCode::NOT_FOUND,
+                "Formuläret finns inte",
+            ),
+            (
+                "/forms/not%20an%20id".to_owned(),
+                StatusCode::NOT_FOUND,
+                "Sidan finns inte",
+            ),
             (
                 format!("/forms/{tolvans}/navigate?from=1&direction=back"),
                 StatusCode::BAD_REQUEST,
@@ -698,19 +727,40 @@ async fn engine_problems_become_pages_a_citizen_understands() {
             assert_eq!(page.status, status, "{backend} {path}");
             assert_accessible(&page.body);
             assert_eq!(page.texts("h1"), [heading], "{path}");
-            assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
-            for leak in ["FORM_NOT_FOUND", "NOT_YOUR_FORM", "problem", "191212121212", "199001012385"] {
+            assert!(
+                page.headers["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/html")
+            );
+            for leak in [
+                "FORM_NOT_FOUND",
+                "NOT_YOUR_FORM",
+                "problem",
+                "191212121212",
+                "199001012385",
+            ] {
                 assert!(!page.body.contains(leak), "{path}: {leak}");
             }
         }
 
-        for failure in [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::SERVICE_UNAVAILABLE] {
+        for failure in [
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ] {
             engine.fail_next(failure);
             let page = browser.get(&format!("/forms/{tolvans}")).await;
-            assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{backend} {failure}");
+            assert_eq!(
+                page.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{backend} {failure}"
+            );
             assert_accessible(&page.body);
             assert_eq!(page.texts("h1"), ["Formulären kan inte visas just nu"]);
-            assert_eq!(page.attributes("main a", "href"), [format!("/forms/{tolvans}")]);
+            assert_eq!(
+                page.attributes("main a", "href"),
+                [format!("/forms/{tolvans}")]
+            );
         }
         let page = browser.get(&format!("/forms/{tolvans}")).await;
         engine.fail_next(StatusCode::BAD_GATEWAY);
@@ -732,7 +782,13 @@ async fn a_form_engine_that_does_not_answer_is_an_outage_page() {
     })
     .await;
     let mut browser = Browser::new(&portal.base);
-    let page = open_form(&portal, &mut browser, TOLVAN, &uuid::Uuid::new_v4().to_string()).await;
+    let page = open_form(
+        &portal,
+        &mut browser,
+        TOLVAN,
+        &uuid::Uuid::new_v4().to_string(),
+    )
+    .await;
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_accessible(&page.body);
     assert_eq!(page.texts("h1"), ["Formulären kan inte visas just nu"]);
@@ -756,7 +812,10 @@ async fn the_form_pages_need_a_signed_in_citizen_and_the_session_token() {
         }
         let signed_out = browser.post_form(&format!("/forms/{form_id}"), &[]).await;
         assert_eq!(signed_out.location(), "/sign-in");
-        assert!(engine.all_calls().is_empty(), "nothing asked while signed out");
+        assert!(
+            engine.all_calls().is_empty(),
+            "nothing asked while signed out"
+        );
 
         let page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
         let mut fields = vec![
@@ -769,7 +828,9 @@ async fn the_form_pages_need_a_signed_in_citizen_and_the_session_token() {
                 fields.push(("csrf_token", token));
             }
             let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let refused = browser.post_form(&format!("/forms/{form_id}"), &pairs).await;
+            let refused = browser
+                .post_form(&format!("/forms/{form_id}"), &pairs)
+                .await;
             assert_eq!(refused.status, StatusCode::FORBIDDEN, "{backend}");
             assert_accessible(&refused.body);
             let refused = browser
@@ -783,7 +844,10 @@ async fn the_form_pages_need_a_signed_in_citizen_and_the_session_token() {
         // A page without its layout is not a form page.
         let token = page.hidden("csrf_token");
         let bad = browser
-            .post_form(&format!("/forms/{form_id}"), &[("csrf_token", &token), ("page_number", "1")])
+            .post_form(
+                &format!("/forms/{form_id}"),
+                &[("csrf_token", &token), ("page_number", "1")],
+            )
             .await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{backend}");
         assert!(engine.calls("SaveFormPage").is_empty());
@@ -821,14 +885,20 @@ async fn the_form_pages_are_available_in_english_with_the_form_in_its_own_langua
             ["Next", "Save and continue later"]
         );
         assert_eq!(page.attributes("div.form-title", "lang"), ["sv"]);
-        assert_eq!(page.attributes("section.question-block", "lang"), ["sv", "sv"]);
+        assert_eq!(
+            page.attributes("section.question-block", "lang"),
+            ["sv", "sv"]
+        );
         assert_eq!(page.attributes("label[for=q5] .optional", "lang"), ["en"]);
         assert_eq!(page.texts("label[for=q5] .optional"), ["(optional)"]);
         assert_eq!(
             page.texts("#q3-hint"),
             ["Answer only if you answered “Ja” to the question “Röker du?”."]
         );
-        assert_eq!(page.texts("#q3-hint p"), [page.texts("#q3-hint")[0].clone()]);
+        assert_eq!(
+            page.texts("#q3-hint p"),
+            [page.texts("#q3-hint")[0].clone()]
+        );
         assert_eq!(page.attributes("#q3-hint p", "lang"), ["en"]);
     })
     .await;

@@ -104,9 +104,10 @@ pub fn encode(input: InputType, sent: &[&str]) -> Option<Value> {
             }
             (!numbers.is_empty()).then_some(Value::Array(numbers))
         }
-        InputType::Radio | InputType::Select => {
-            first.map(|v| v.parse::<u32>().map_or_else(|_| Value::from(v), Value::from))
-        }
+        InputType::Radio | InputType::Select => first.map(|v| {
+            v.parse::<u32>()
+                .map_or_else(|_| Value::from(v), Value::from)
+        }),
         // A textarea's line breaks arrive as CRLF; the text is kept as written otherwise.
         InputType::Textarea => sent
             .first()
@@ -114,7 +115,9 @@ pub fn encode(input: InputType, sent: &[&str]) -> Option<Value> {
             .filter(|v| !v.trim().is_empty())
             .map(Value::from),
         InputType::Text | InputType::Url | InputType::Unknown => first.map(Value::from),
-        InputType::Number | InputType::Range => first.map(|v| number(v).unwrap_or_else(|| v.into())),
+        InputType::Number | InputType::Range => {
+            first.map(|v| number(v).unwrap_or_else(|| v.into()))
+        }
         InputType::Date => first.map(|v| Value::from(date(v).unwrap_or_else(|| v.to_owned()))),
         InputType::Time => first.map(|v| Value::from(time(v).unwrap_or_else(|| v.to_owned()))),
         InputType::Datetime | InputType::DatetimeLocal => {
@@ -226,7 +229,10 @@ pub fn control_value(input: InputType, value: &Value) -> String {
             format!("{}-{}", &text[..4], &text[4..])
         }
         InputType::Datetime | InputType::DatetimeLocal
-            if b.len() == 15 && b[8] == b'T' && all_digits(&text[..8]) && all_digits(&text[9..]) =>
+            if b.len() == 15
+                && b[8] == b'T'
+                && all_digits(&text[..8])
+                && all_digits(&text[9..]) =>
         {
             let seconds = &text[13..];
             let seconds = if seconds == "00" {
@@ -282,9 +288,21 @@ mod tests {
             (Date, vec!["20240503"], json!("20240503")),
             (Time, vec!["7:30"], json!("07:30")),
             (Time, vec!["14:30:00"], json!("14:30")),
-            (DatetimeLocal, vec!["2024-05-03T14:30"], json!("20240503T143000")),
-            (Datetime, vec!["2024-05-03T14:30:15"], json!("20240503T143015")),
-            (DatetimeLocal, vec!["20240503T143000"], json!("20240503T143000")),
+            (
+                DatetimeLocal,
+                vec!["2024-05-03T14:30"],
+                json!("20240503T143000"),
+            ),
+            (
+                Datetime,
+                vec!["2024-05-03T14:30:15"],
+                json!("20240503T143015"),
+            ),
+            (
+                DatetimeLocal,
+                vec!["20240503T143000"],
+                json!("20240503T143000"),
+            ),
             (Month, vec!["2024-05"], json!("202405")),
             (Week, vec!["2024-w18"], json!("2024-W18")),
             (Unknown, vec!["svar"], json!("svar")),

@@ -29,6 +29,9 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 
 const MAX_CACHED_TEMPLATES: usize = 256;
 
+/// Template versions by (templateId, templateVersion).
+type TemplateCache = HashMap<(String, u32), Arc<FormTemplate>>;
+
 /// Why a call gave no answer the pages can use.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -68,7 +71,7 @@ pub struct FormEngine {
     base: String,
     consumer: HsaId,
     /// Published template versions never change (api.md §3), so each is fetched once.
-    templates: Arc<Mutex<HashMap<(String, u32), Arc<FormTemplate>>>>,
+    templates: Arc<Mutex<TemplateCache>>,
 }
 
 impl FormEngine {
@@ -216,7 +219,7 @@ impl FormEngine {
         version: Option<u32>,
     ) -> Result<Arc<FormTemplate>, EngineError> {
         if let Some(version) = version
-            && let Some(cached) = self.cached((template_id.to_owned(), version))
+            && let Some(cached) = self.cached(&(template_id.to_owned(), version))
         {
             return Ok(cached);
         }
@@ -250,11 +253,11 @@ impl FormEngine {
         Ok(template)
     }
 
-    fn cached(&self, key: (String, u32)) -> Option<Arc<FormTemplate>> {
+    fn cached(&self, key: &(String, u32)) -> Option<Arc<FormTemplate>> {
         self.templates
             .lock()
             .expect("the template cache lock is never poisoned")
-            .get(&key)
+            .get(key)
             .cloned()
     }
 }

@@ -130,7 +130,7 @@ fn questions(page: &Value) -> Vec<(u32, Value)> {
         .into_iter()
         .flatten()
         .flat_map(|b| {
-            let block = b["blockNumber"].as_u64().unwrap_or(1) as u32;
+            let block = number(&b["blockNumber"], 1);
             b["questions"]
                 .as_array()
                 .into_iter()
@@ -141,6 +141,14 @@ fn questions(page: &Value) -> Vec<(u32, Value)> {
 }
 
 const LAST_PAGE: u32 = 3;
+
+/// A small JSON number as u32 (`default` when absent or too big).
+fn number(value: &Value, default: u32) -> u32 {
+    value
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .unwrap_or(default)
+}
 
 fn problem(status: StatusCode, code: &str) -> Response {
     (
@@ -195,12 +203,17 @@ fn check(question: &Value, value: Option<&Value>, superior_shown: bool) -> Optio
         "radio" | "select" if !value.is_u64() => return Some(text_of(question, "answerFormat")),
         "checkbox" => {
             let count = value.as_array().map_or(0, Vec::len);
-            if question["maxNumberOfChoices"].as_u64().is_some_and(|max| count as u64 > max) {
+            if question["maxNumberOfChoices"]
+                .as_u64()
+                .is_some_and(|max| count as u64 > max)
+            {
                 return Some(text_of(question, "maxNumberOfChoises"));
             }
         }
         "date" => {
-            let ok = value.as_str().is_some_and(|d| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()));
+            let ok = value
+                .as_str()
+                .is_some_and(|d| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()));
             if !ok {
                 return Some(text_of(question, "answerFormat"));
             }
@@ -266,7 +279,12 @@ impl FakeEngine {
     }
 
     pub fn status(&self, form_id: &str) -> Option<&'static str> {
-        self.inner.lock().unwrap().forms.get(form_id).map(|f| f.status)
+        self.inner
+            .lock()
+            .unwrap()
+            .forms
+            .get(form_id)
+            .map(|f| f.status)
     }
 
     pub fn fail_next(&self, status: StatusCode) {
@@ -305,8 +323,10 @@ async fn handle(
         "SaveFormPage" => save_page(&id, form, &body),
         "SaveForm" => {
             if form.status != "PENDING_COMPLETION" {
-                return Json(json!({"resultCode": "ERROR", "comment": "Formuläret kan inte skickas nu."}))
-                    .into_response();
+                return Json(
+                    json!({"resultCode": "ERROR", "comment": "Formuläret kan inte skickas nu."}),
+                )
+                .into_response();
             }
             form.status = "COMPLETED";
             form.last_saved = Some("20250503T143000".into());
@@ -325,7 +345,7 @@ async fn handle(
 }
 
 fn navigate(id: &str, form: &mut FakeForm, body: &Value) -> Response {
-    let from = body["pageNumber"].as_u64().unwrap_or(0) as u32;
+    let from = number(&body["pageNumber"], 0);
     let back = body["direction"] == "BACK";
     let target = match (from, back) {
         (0, false) => form.path.first().copied(),
@@ -360,22 +380,28 @@ fn navigate(id: &str, form: &mut FakeForm, body: &Value) -> Response {
 
 fn save_page(id: &str, form: &mut FakeForm, body: &Value) -> Response {
     if form.status != "ONGOING" {
-        return Json(json!({"resultCode": "ERROR", "comment": "Formuläret kan inte ändras."})).into_response();
+        return Json(json!({"resultCode": "ERROR", "comment": "Formuläret kan inte ändras."}))
+            .into_response();
     }
     if form.expire_date.as_str() < "20250101" {
-        return Json(json!({"resultCode": "ERROR", "comment": "the form has expired"})).into_response();
+        return Json(json!({"resultCode": "ERROR", "comment": "the form has expired"}))
+            .into_response();
     }
-    let page_number = body["pageAnswers"]["pageNumber"].as_u64().unwrap_or(0) as u32;
+    let page_number = number(&body["pageAnswers"]["pageNumber"], 0);
     let temporary = body["temporarySave"].as_bool().unwrap_or(false);
     let Some(page) = template_page(page_number) else {
         return problem(StatusCode::BAD_REQUEST, "NO_SUCH_PAGE");
     };
     let mut given: Vec<(u32, String, Value)> = Vec::new();
-    for block in body["pageAnswers"]["questionAnswerBlocks"].as_array().into_iter().flatten() {
-        let number = block["blockNumber"].as_u64().unwrap_or(0) as u32;
+    for block in body["pageAnswers"]["questionAnswerBlocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let block_number = number(&block["blockNumber"], 0);
         for answer in block["answers"].as_array().into_iter().flatten() {
             given.push((
-                number,
+                block_number,
                 answer["valueID"].as_str().unwrap_or_default().to_owned(),
                 answer["value"].clone(),
             ));
@@ -385,9 +411,15 @@ fn save_page(id: &str, form: &mut FakeForm, body: &Value) -> Response {
     if temporary {
         form.answers.insert(page_number, given);
         form.current = page_number;
-        return Json(json!({"resultCode": "OK", "form": form_json(id, form, None)})).into_response();
+        return Json(json!({"resultCode": "OK", "form": form_json(id, form, None)}))
+            .into_response();
     }
-    let value_of = |qid: &str| given.iter().find(|(_, v, _)| v == qid).map(|(_, _, value)| value);
+    let value_of = |qid: &str| {
+        given
+            .iter()
+            .find(|(_, v, _)| v == qid)
+            .map(|(_, _, value)| value)
+    };
     let mut errors = HashMap::new();
     for (_, question) in questions(&page) {
         let qid = question["questionId"].as_str().unwrap_or_default();
@@ -422,13 +454,19 @@ fn save_page(id: &str, form: &mut FakeForm, body: &Value) -> Response {
     if !errors.is_empty() {
         form.current = page_number;
         let rejected = (given.clone(), errors);
-        return Json(json!({"resultCode": "ERROR", "comment": "Några svar behöver rättas.",
-                           "form": form_json(id, form, Some(&rejected))}))
+        return Json(
+            json!({"resultCode": "ERROR", "comment": "Några svar behöver rättas.",
+                           "form": form_json(id, form, Some(&rejected))}),
+        )
         .into_response();
     }
     form.answers.insert(page_number, given);
     // Routing: the next page in number order; the way on is what the citizen passes now.
-    let position = form.path.iter().position(|p| *p == page_number).unwrap_or(form.path.len());
+    let position = form
+        .path
+        .iter()
+        .position(|p| *p == page_number)
+        .unwrap_or(form.path.len());
     form.path.truncate(position + 1);
     if form.path.last() != Some(&page_number) {
         form.path.push(page_number);
@@ -465,10 +503,15 @@ fn form_json(id: &str, form: &FakeForm, rejected: Option<&Rejected>) -> Value {
                 let qid = question["questionId"].as_str().unwrap().to_owned();
                 let answer = match rejected {
                     Some((given, errors)) => {
-                        let value = given.iter().find(|(_, v, _)| *v == qid).map(|(_, _, v)| v.clone());
+                        let value = given
+                            .iter()
+                            .find(|(_, v, _)| *v == qid)
+                            .map(|(_, _, v)| v.clone());
                         match (value, errors.get(&qid)) {
-                            (value, Some(text)) => Some(json!({"valueID": qid, "value": value.unwrap_or(Value::Null),
-                                "answerStatus": {"resultCode": "ERROR", "resultCodeText": text}})),
+                            (value, Some(text)) => Some(
+                                json!({"valueID": qid, "value": value.unwrap_or(Value::Null),
+                                "answerStatus": {"resultCode": "ERROR", "resultCodeText": text}}),
+                            ),
                             (Some(value), None) => Some(json!({"valueID": qid, "value": value,
                                 "answerStatus": {"resultCode": "OK"}})),
                             (None, None) => None,
@@ -493,7 +536,10 @@ fn form_json(id: &str, form: &FakeForm, rejected: Option<&Rejected>) -> Value {
                 .map(|(page, answers)| {
                     let mut blocks: BTreeMap<u32, Vec<Value>> = BTreeMap::new();
                     for (block, qid, value) in answers {
-                        blocks.entry(*block).or_default().push(json!({"valueID": qid, "value": value}));
+                        blocks
+                            .entry(*block)
+                            .or_default()
+                            .push(json!({"valueID": qid, "value": value}));
                     }
                     json!({"pageNumber": page, "questionAnswerBlocks": blocks.into_iter()
                         .map(|(b, a)| json!({"blockNumber": b, "answers": a})).collect::<Vec<_>>()})

@@ -79,9 +79,7 @@ pub fn pages(
             let shown = AnsweredPage {
                 page_number: page_answers.page_number,
                 subject,
-                change_href: format!(
-                    "/forms/{form_id}/navigate?from={previous}&direction=forward"
-                ),
+                change_href: format!("/forms/{form_id}/navigate?from={previous}&direction=forward"),
                 rows,
             };
             previous = page_answers.page_number;
@@ -130,7 +128,11 @@ pub fn shown(question: &Question, value: &Value, lang: Lang) -> String {
     match (input, value) {
         (InputType::Number | InputType::Range, Value::Number(n)) => {
             let n = n.to_string();
-            let n = if lang == Lang::Sv { n.replace('.', ",") } else { n };
+            let n = if lang == Lang::Sv {
+                n.replace('.', ",")
+            } else {
+                n
+            };
             match question.input_unit.as_deref().filter(|u| !u.is_empty()) {
                 Some(unit) => format!("{n} {unit}"),
                 None => n,
@@ -181,15 +183,51 @@ mod tests {
             {"answerAlternativeNumber": 2, "alternativeValue": "Nej"}]});
         for (input, extra, value, sv, en) in [
             ("radio", &alternatives, json!(2), "Nej", "Nej"),
-            ("checkbox", &alternatives, json!([1, 2]), "Ja\nNej", "Ja\nNej"),
-            ("number", &json!({"inputUnit": "kg"}), json!(72.5), "72,5 kg", "72.5 kg"),
+            (
+                "checkbox",
+                &alternatives,
+                json!([1, 2]),
+                "Ja\nNej",
+                "Ja\nNej",
+            ),
+            (
+                "number",
+                &json!({"inputUnit": "kg"}),
+                json!(72.5),
+                "72,5 kg",
+                "72.5 kg",
+            ),
             ("range", &json!({}), json!(7), "7", "7"),
-            ("date", &json!({}), json!("20250503"), "2025-05-03", "2025-05-03"),
-            ("datetime-local", &json!({}), json!("20250503T143000"), "2025-05-03 14:30", "2025-05-03 14:30"),
+            (
+                "date",
+                &json!({}),
+                json!("20250503"),
+                "2025-05-03",
+                "2025-05-03",
+            ),
+            (
+                "datetime-local",
+                &json!({}),
+                json!("20250503T143000"),
+                "2025-05-03 14:30",
+                "2025-05-03 14:30",
+            ),
             ("month", &json!({}), json!("202505"), "2025-05", "2025-05"),
-            ("week", &json!({}), json!("2025-W08"), "vecka 8, 2025", "week 8, 2025"),
+            (
+                "week",
+                &json!({}),
+                json!("2025-W08"),
+                "vecka 8, 2025",
+                "week 8, 2025",
+            ),
             ("time", &json!({}), json!("07:30"), "07:30", "07:30"),
-            ("textarea", &json!({}), json!("Rad 1\nRad 2"), "Rad 1\nRad 2", "Rad 1\nRad 2"),
+            (
+                "textarea",
+                &json!({}),
+                json!("Rad 1\nRad 2"),
+                "Rad 1\nRad 2",
+                "Rad 1\nRad 2",
+            ),
         ] {
             let q = question(input, extra);
             assert_eq!(shown(&q, &value, Lang::Sv), sv, "{input}");
@@ -219,7 +257,10 @@ mod tests {
         let pages = pages("F1", &saved, &template, Lang::Sv);
         assert_eq!(pages.len(), 2);
         assert_eq!(pages[0].subject, "Om dig");
-        assert_eq!(pages[0].change_href, "/forms/F1/navigate?from=0&direction=forward");
+        assert_eq!(
+            pages[0].change_href,
+            "/forms/F1/navigate?from=0&direction=forward"
+        );
         let rows: Vec<(&str, &str)> = pages[0]
             .rows
             .iter()
@@ -227,6 +268,9 @@ mod tests {
             .collect();
         assert_eq!(rows, [("Röker du?", "Nej"), ("Övrigt", "Inget svar")]);
         assert_eq!(pages[1].subject, "Sida 3");
-        assert_eq!(pages[1].change_href, "/forms/F1/navigate?from=1&direction=forward");
+        assert_eq!(
+            pages[1].change_href,
+            "/forms/F1/navigate?from=1&direction=forward"
+        );
     }
 }

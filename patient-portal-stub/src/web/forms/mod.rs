@@ -285,14 +285,7 @@ pub async fn submit(
     };
     let has_term = template.term.as_ref().is_some_and(|t| !t.is_empty());
     if has_term && field(&fields, "accept_term") != Some("yes") {
-        return views::summary(
-            &context,
-            &signed_in,
-            &current,
-            Some(&template),
-            None,
-            true,
-        );
+        return views::summary(&context, &signed_in, &current, Some(&template), None, true);
     }
     let outcome = match state.engine.save_form(citizen(&signed_in), id).await {
         Ok(outcome) => outcome,
@@ -399,7 +392,11 @@ pub async fn cancel(
 }
 
 /// `GET /forms/{formId}/cancelled`: the form is gone.
-pub async fn cancelled(context: PageContext, signed_in: SignedIn, Path(raw_id): Path<String>) -> Response {
+pub async fn cancelled(
+    context: PageContext,
+    signed_in: SignedIn,
+    Path(raw_id): Path<String>,
+) -> Response {
     if form_id(&raw_id).is_none() {
         return page::not_found(&context, Some(&signed_in));
     }

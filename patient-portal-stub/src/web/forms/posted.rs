@@ -186,7 +186,11 @@ mod tests {
         let smoker = read(
             1,
             &layout,
-            &fields(&[("answer-0", "1"), ("answer-1", "12"), ("answer-2", "2001-01-01")]),
+            &fields(&[
+                ("answer-0", "1"),
+                ("answer-1", "12"),
+                ("answer-2", "2001-01-01"),
+            ]),
         );
         assert_eq!(smoker.answers.answers().count(), 3);
 
@@ -194,7 +198,11 @@ mod tests {
         let non_smoker = read(
             1,
             &layout,
-            &fields(&[("answer-0", "2"), ("answer-1", "12"), ("answer-2", "2001-01-01")]),
+            &fields(&[
+                ("answer-0", "2"),
+                ("answer-1", "12"),
+                ("answer-2", "2001-01-01"),
+            ]),
         );
         let ids: Vec<&str> = non_smoker
             .answers

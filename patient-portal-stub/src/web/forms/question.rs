@@ -11,9 +11,9 @@ use crate::domain::answer::{self, InputType};
 use crate::engine::wire::{Page, Question};
 use crate::web::texts::Texts;
 
-/// Ranges with at most this many steps are asked as a row of radio buttons (a scale): a
+/// Ranges with at most this many values are asked as a row of radio buttons (a scale): a
 /// slider shows no value without a script and cannot be left unanswered.
-const MAX_SCALE_STEPS: usize = 11;
+const MAX_SCALE_VALUES: u32 = 11;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
@@ -180,7 +180,13 @@ pub fn page_view(page: &Page, sent: Option<&Sent>, t: &Texts) -> PageView {
             };
             let error = saved
                 .and_then(|a| a.error_text())
-                .map(|text| if text.is_empty() { t.form_error_fallback } else { text })
+                .map(|text| {
+                    if text.is_empty() {
+                        t.form_error_fallback
+                    } else {
+                        text
+                    }
+                })
                 .map(str::to_owned);
             let condition = question.question_superior.as_ref().map(|s| {
                 condition_hint(
@@ -279,7 +285,10 @@ fn base(question: &Question, position: usize, field: usize) -> QuestionView {
         step: None,
         max_length: None,
         pattern: None,
-        placeholder: question.answer_placeholder.clone().filter(|p| !p.is_empty()),
+        placeholder: question
+            .answer_placeholder
+            .clone()
+            .filter(|p| !p.is_empty()),
         width: "",
         described_by: String::new(),
     }
@@ -330,8 +339,8 @@ fn view(
                 ));
             }
         }
-        InputType::Range => match scale(question) {
-            Some(steps) => {
+        InputType::Range => {
+            if let Some(steps) = scale(question) {
                 let current = value.map(|v| answer::control_value(input, v));
                 view.control = Control::Radio;
                 view.scale = true;
@@ -346,13 +355,11 @@ fn view(
                         help: None,
                     })
                     .collect();
-                scale_labels(question, &mut view);
-            }
-            None => {
+            } else {
                 number_input(question, &mut view);
-                scale_labels(question, &mut view);
             }
-        },
+            scale_labels(question, &mut view);
+        }
         InputType::Number => number_input(question, &mut view),
         InputType::Textarea => {
             view.control = Control::Textarea;
@@ -360,7 +367,11 @@ fn view(
         }
         InputType::Image => view.control = Control::Display,
         InputType::Text | InputType::Url | InputType::Unknown => {
-            view.html_type = if input == InputType::Url { "url" } else { "text" };
+            view.html_type = if input == InputType::Url {
+                "url"
+            } else {
+                "text"
+            };
             view.max_length = question.answer_max_length;
             view.pattern = question.answer_pattern.clone().filter(|p| !p.is_empty());
             view.width = if question.answer_max_length.is_some_and(|n| n <= 20) {
@@ -410,10 +421,10 @@ fn view(
             t.form_max_length.replace("{n}", &max.to_string()),
         ));
     }
-    if view.control == Control::Radio || view.control == Control::Checkbox {
-        if let Some(first) = view.choices.first() {
-            view.focus_id = first.id.clone();
-        }
+    if view.is_group()
+        && let Some(first) = view.choices.first()
+    {
+        view.focus_id.clone_from(&first.id);
     }
     view.described_by = described_by(&view);
     view
@@ -464,15 +475,15 @@ fn scale(question: &Question) -> Option<Vec<String>> {
     if max < min {
         return None;
     }
-    let count = ((max - min) / step).floor();
-    if !count.is_finite() || count >= MAX_SCALE_STEPS as f64 {
+    let intervals = ((max - min) / step).floor();
+    if !intervals.is_finite() || intervals >= f64::from(MAX_SCALE_VALUES) {
         return None;
     }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 0..11, checked above
-    let count = count as usize;
+    let intervals = intervals as u32;
     Some(
-        (0..=count)
-            .map(|i| number_text(min + step * i as f64))
+        (0..=intervals)
+            .map(|i| number_text(min + step * f64::from(i)))
             .collect(),
     )
 }
@@ -483,7 +494,10 @@ fn scale_labels(question: &Question, view: &mut QuestionView) {
         (&question.answer_min, &question.answer_min_label),
         (&question.answer_max, &question.answer_max_label),
     ] {
-        if let (Some(n), Some(label)) = (number(bound.as_ref()), label.as_ref().filter(|l| !l.is_empty())) {
+        if let (Some(n), Some(label)) = (
+            number(bound.as_ref()),
+            label.as_ref().filter(|l| !l.is_empty()),
+        ) {
             view.hints
                 .push(Hint::form(format!("{} = {label}", number_text(n))));
         }

@@ -203,7 +203,14 @@ pub async fn form(
     };
     match (&form.current_page, form.form_status) {
         (_, FormStatus::Completed) => receipt(context, signed_in, form, template.as_deref()),
-        (Some(page), _) => question_page(context, signed_in, form, page, template.as_deref(), page_state),
+        (Some(page), _) => question_page(
+            context,
+            signed_in,
+            form,
+            page,
+            template.as_deref(),
+            page_state,
+        ),
         (None, _) => summary(
             context,
             signed_in,
