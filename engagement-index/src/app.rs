@@ -1,58 +1,109 @@
-//! Building and running the service: database, routes, listener.
+//! Building and running the service: database, routes, listener, and the background work
+//! that notifies subscribers.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
+use common::delivery::DeliveryWorker;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 
 use crate::api::{self, AppState};
 use crate::config::Config;
+use crate::notification::{FanOut, SubscriberRoutes};
 use crate::{SERVICE_NAME, store};
 
 pub struct Application {
     server: BoundService,
+    fan_out: FanOut,
+    delivery: DeliveryWorker,
 }
 
 impl Application {
-    /// Opens and migrates the database and binds the listener; serving starts with
-    /// [`Self::run_until_stopped`].
+    /// Opens and migrates the database, applies the declared subscribers and binds the
+    /// listener; serving and delivering start with [`Self::run_until_stopped`].
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let (store, database) = store::open(&config.database)
+        let stores = store::open(&config.database)
             .await
             .context("the engagement index cannot open its database")?;
+        let declared = config
+            .subscribers
+            .iter()
+            .map(crate::config::DeclaredSubscriber::to_subscriber)
+            .collect::<Result<Vec<_>, _>>()
+            .context("a subscriber in the configuration is invalid")?;
+        stores
+            .subscribers
+            .declare(&declared)
+            .await
+            .context("cannot apply the subscribers of the configuration")?;
+
+        let delivery = DeliveryWorker::new(
+            SERVICE_NAME,
+            Arc::clone(&stores.deliveries),
+            Arc::new(SubscriberRoutes::new(Arc::clone(&stores.subscribers))),
+            config.delivery.clone(),
+        );
+        let fan_out = FanOut::new(
+            Arc::clone(&stores.subscribers),
+            config.notification.max_transactions,
+            Duration::from_millis(config.notification.linger_ms),
+            delivery.waker(),
+        );
         let readiness = {
-            let store = Arc::clone(&store);
+            let engagements = Arc::clone(&stores.engagements);
             common::server::readiness(move || {
-                let store = Arc::clone(&store);
-                async move { store.ping().await.map_err(|e| e.to_string()) }
+                let engagements = Arc::clone(&engagements);
+                async move { engagements.ping().await.map_err(|e| e.to_string()) }
             })
         };
         let http = config.http.clone();
-        let (routes, openapi) = api::router(AppState {
+        let state = AppState {
             config: Arc::new(config),
-            store,
-        });
+            store: stores.engagements,
+            subscribers: stores.subscribers,
+            deliveries: stores.deliveries,
+            changes_waker: fan_out.waker(),
+            delivery_waker: delivery.waker(),
+        };
+        let (routes, openapi) = api::router(state);
         let service = ServiceDescription {
             name: SERVICE_NAME,
             openapi,
             readiness,
         };
         let server = BoundService::bind(service, routes, &http).await?;
-        tracing::info!(address = %server.local_addr(), %database, "engagement index ready");
-        Ok(Self { server })
+        tracing::info!(
+            address = %server.local_addr(),
+            database = %stores.description,
+            declared_subscribers = declared.len(),
+            "engagement index ready"
+        );
+        Ok(Self {
+            server,
+            fan_out,
+            delivery,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
     }
 
-    /// Serves until `shutdown` is cancelled.
+    /// Serves and notifies subscribers until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        self.server
-            .serve(shutdown)
+        let fan_out = tokio::spawn(self.fan_out.run(shutdown.clone()));
+        let delivery = tokio::spawn(self.delivery.run(shutdown.clone()));
+        let served = self
+            .server
+            .serve(shutdown.clone())
             .await
-            .context("the engagement index server failed")
+            .context("the engagement index server failed");
+        // The server stopping for any reason stops the background work too.
+        shutdown.cancel();
+        let _ = tokio::join!(fan_out, delivery);
+        served
     }
 }

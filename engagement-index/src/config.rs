@@ -3,8 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use common::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig};
+use common::delivery::DeliveryPolicy;
 use common::identity::HsaId;
 use serde::{Deserialize, Serialize};
+
+use crate::domain::subscriber::{DeliveryMode, Subscriber, SubscriberError, SubscriberFilter};
 
 pub const ENV_PREFIX: &str = "ENGAGEMENT_INDEX";
 
@@ -22,6 +25,58 @@ pub struct Config {
     /// HSA-ids that may not be used as logicalAddress (EI005) or sourceSystem (EI006).
     /// Absent: this index's own HSA-id. An empty list turns the check off.
     pub reserved_hsa_ids: Option<Vec<String>>,
+    /// How accepted changes are batched into notifications.
+    pub notification: NotificationConfig,
+    /// How hard push deliveries are tried.
+    pub delivery: DeliveryPolicy,
+    /// Subscribers declared by the deployment, applied at every start (`[[subscribers]]`).
+    pub subscribers: Vec<DeclaredSubscriber>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationConfig {
+    /// Most engagement transactions in one ProcessNotification.
+    pub max_transactions: usize,
+    /// How long accepted changes wait to travel together before they are fanned out.
+    pub linger_ms: u64,
+}
+
+impl Default for NotificationConfig {
+    fn default() -> Self {
+        Self {
+            max_transactions: 1000,
+            linger_ms: 25,
+        }
+    }
+}
+
+/// A subscriber in the configuration file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredSubscriber {
+    pub logical_address: String,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default = "push")]
+    pub delivery: DeliveryMode,
+    #[serde(default)]
+    pub filter: Vec<SubscriberFilter>,
+}
+
+fn push() -> DeliveryMode {
+    DeliveryMode::Push
+}
+
+impl DeclaredSubscriber {
+    pub fn to_subscriber(&self) -> Result<Subscriber, SubscriberError> {
+        Subscriber::new(
+            &self.logical_address,
+            self.url.clone(),
+            self.delivery,
+            self.filter.clone(),
+        )
+    }
 }
 
 impl Default for Config {
@@ -33,6 +88,9 @@ impl Default for Config {
             hsa_id: HsaId::parse("SE0000000001-EI01").expect("a valid HSA-id"),
             alternative_hsa_id: None,
             reserved_hsa_ids: None,
+            notification: NotificationConfig::default(),
+            delivery: DeliveryPolicy::default(),
+            subscribers: Vec::new(),
         }
     }
 }
@@ -43,6 +101,14 @@ impl Config {
         let mut config = common::config::load(&Self::default(), ENV_PREFIX, file)?;
         if let Some(dir) = data_dir {
             config.database.data_dir = dir;
+        }
+        for (index, declared) in config.subscribers.iter().enumerate() {
+            declared.to_subscriber().map_err(|error| {
+                ConfigError(format!(
+                    "key `subscribers[{index}]` ({}): {error}",
+                    declared.logical_address
+                ))
+            })?;
         }
         Ok(config)
     }

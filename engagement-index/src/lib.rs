@@ -5,7 +5,9 @@ pub mod api;
 mod app;
 pub mod config;
 pub mod domain;
+pub mod notification;
 pub mod store;
+pub mod wire;
 
 pub use app::Application;
 pub use config::Config;

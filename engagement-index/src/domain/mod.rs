@@ -1,1 +1,20 @@
 //! The rules of the engagement index, free of HTTP and SQL.
+
+mod changes;
+mod engagement;
+mod error;
+mod query;
+mod validation;
+
+pub use changes::{ChangePlan, ChangeRules, NotificationRules, StoredEngagements, UpdateRules};
+pub use engagement::{Engagement, EngagementKey, NOT_APPLICABLE, NotifiedTransaction, is_older};
+pub use error::ValidationError;
+pub use query::{
+    ContentQuery, MAX_RESIDENTS_PER_PAGE, ResidentEngagements, UpdatesPage, UpdatesQuery,
+};
+pub use validation::{
+    IndexIdentity, MAX_TRANSACTIONS, ValidTransaction, parse_ei_time,
+    validate_process_notification, validate_update,
+};
+
+pub mod subscriber;

@@ -1,18 +1,25 @@
 //! Where engagements, subscribers and pending notifications are kept: one trait, a SQLite and
 //! a PostgreSQL implementation, chosen by the database URL.
 
+mod outbox;
 mod postgres;
 mod sqlite;
+pub mod subscribers;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use common::config::DatabaseConfig;
 use common::db::{DatabaseError, DatabaseTarget};
+use common::delivery::{DeliveryStore, PgDeliveryStore, SqliteDeliveryStore};
 use sqlx::migrate::Migrator;
 
+use crate::domain::{ChangeRules, ContentQuery, Engagement, UpdatesPage, UpdatesQuery};
+
+pub use outbox::{AppliedChanges, OutboxContext};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use subscribers::{PgSubscribers, SqliteSubscribers, SubscriberStore};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -21,27 +28,74 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A stored value the index cannot read back (a bug or a hand-edited row).
+    #[error("unreadable stored engagement: {0}")]
+    Unreadable(String),
+    /// Concurrent requests kept changing the same posts; the caller may retry.
+    #[error("the change could not be applied after {0} attempts")]
+    Contention(usize),
 }
 
 #[async_trait]
 pub trait EngagementStore: Send + Sync + 'static {
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Reads and locks the posts `rules` name, applies their plan and, when it notifies
+    /// anything, writes one outbox row, all in one transaction.
+    async fn apply(
+        &self,
+        rules: &dyn ChangeRules,
+        context: &OutboxContext,
+    ) -> Result<AppliedChanges, StoreError>;
+
+    /// FindContent: ordered by creationTime, then key.
+    async fn find_content(&self, query: &ContentQuery) -> Result<Vec<Engagement>, StoreError>;
+
+    /// GetUpdates: at most `max_residents` residents, in resident order.
+    async fn get_updates(
+        &self,
+        query: &UpdatesQuery,
+        max_residents: usize,
+    ) -> Result<UpdatesPage, StoreError>;
+}
+
+/// Everything the engagement index keeps, on one database.
+#[derive(Clone)]
+pub struct Stores {
+    pub engagements: Arc<dyn EngagementStore>,
+    pub subscribers: Arc<dyn SubscriberStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
+    /// The database, for the start-up log line (no password).
+    pub description: String,
 }
 
 /// Opens the configured database, creating and migrating it as needed.
-pub async fn open(
-    config: &DatabaseConfig,
-) -> Result<(Arc<dyn EngagementStore>, String), DatabaseError> {
+pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
     let target = DatabaseTarget::from_config(config, "engagement-index.sqlite")?;
     let description = target.describe();
-    let store: Arc<dyn EngagementStore> = match target {
-        DatabaseTarget::Sqlite(path) => Arc::new(SqliteStore::new(
-            common::db::open_sqlite(&path, config.max_connections, &SQLITE_MIGRATIONS).await?,
-        )),
-        DatabaseTarget::Postgres(url) => Arc::new(PgStore::new(
-            common::db::open_postgres(&url, config.max_connections, &POSTGRES_MIGRATIONS).await?,
-        )),
+    let stores = match target {
+        DatabaseTarget::Sqlite(path) => {
+            let pool =
+                common::db::open_sqlite(&path, config.max_connections, &SQLITE_MIGRATIONS).await?;
+            Stores {
+                engagements: Arc::new(SqliteStore::new(pool.clone())),
+                subscribers: Arc::new(SqliteSubscribers::new(pool.clone())),
+                deliveries: Arc::new(SqliteDeliveryStore::new(pool)),
+                description,
+            }
+        }
+        DatabaseTarget::Postgres(url) => {
+            let pool =
+                common::db::open_postgres(&url, config.max_connections, &POSTGRES_MIGRATIONS)
+                    .await?;
+            Stores {
+                engagements: Arc::new(PgStore::new(pool.clone())),
+                subscribers: Arc::new(PgSubscribers::new(pool.clone())),
+                deliveries: Arc::new(PgDeliveryStore::new(pool)),
+                description,
+            }
+        }
     };
-    Ok((store, description))
+    Ok(stores)
 }
