@@ -30,10 +30,7 @@ impl Application {
             })
         };
         let http = config.http.clone();
-        let (routes, openapi) = api::router(AppState {
-            config: Arc::new(config),
-            store,
-        });
+        let (routes, openapi) = api::router(AppState::new(config, store));
         let service = ServiceDescription {
             name: SERVICE_NAME,
             openapi,

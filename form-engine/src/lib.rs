@@ -4,6 +4,7 @@
 pub mod api;
 mod app;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod store;
 

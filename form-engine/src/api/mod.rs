@@ -1,13 +1,19 @@
 //! The HTTP edge: routes, the OpenAPI document, error mapping.
 
+pub mod error;
+pub mod templates;
+pub mod wire;
+
 use std::sync::Arc;
 
 use axum::Router;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as OpenApiDocument;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::Config;
+use crate::domain::template::service::TemplateService;
 use crate::store::FormStore;
 
 /// What every handler can reach.
@@ -15,6 +21,17 @@ use crate::store::FormStore;
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn FormStore>,
+    pub templates: Arc<TemplateService>,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Arc<dyn FormStore>) -> Self {
+        Self {
+            config: Arc::new(config),
+            templates: Arc::new(TemplateService::new(Arc::clone(&store))),
+            store,
+        }
+    }
 }
 
 #[derive(OpenApi)]
@@ -34,6 +51,11 @@ struct ApiDoc;
 
 fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(templates::save_form_template))
+        .routes(routes!(templates::get_form_template))
+        .routes(routes!(templates::get_form_templates))
+        .routes(routes!(templates::delete_form_template))
+        .routes(routes!(templates::get_form_template_schema))
 }
 
 /// The routes of this service with their state, and its OpenAPI document.

@@ -1,1 +1,3 @@
 //! The rules of this service, free of HTTP and SQL.
+
+pub mod template;

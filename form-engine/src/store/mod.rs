@@ -3,6 +3,7 @@
 
 mod postgres;
 mod sqlite;
+mod templates;
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use sqlx::migrate::Migrator;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use templates::{StoredTemplate, TemplateHead, TemplateKey, TemplateQuery};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -21,12 +23,55 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The row was changed or created by someone else since it was read.
+    #[error("the row changed concurrently")]
+    Conflict,
+    /// A stored document no longer reads as the model (a bug or a hand-edited row).
+    #[error("a stored document does not read: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// A unique-key violation is a concurrent insert of the same key.
+    pub(crate) fn from_insert(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(e) if e.is_unique_violation() => Self::Conflict,
+            _ => Self::Database(error),
+        }
+    }
 }
 
 #[async_trait]
 pub trait FormStore: Send + Sync + 'static {
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Every stored version of a template id, deleted ones included, in version order,
+    /// without their documents.
+    async fn template_versions(&self, template_id: &str) -> Result<Vec<TemplateHead>, StoreError>;
+
+    /// One version, deleted or not.
+    async fn template(&self, key: &TemplateKey) -> Result<Option<StoredTemplate>, StoreError>;
+
+    /// Stores a new version; [`StoreError::Conflict`] when the version exists.
+    async fn insert_template(&self, template: &StoredTemplate) -> Result<(), StoreError>;
+
+    /// Replaces a version's document and status if its revision is still
+    /// `template.revision - 1`; else [`StoreError::Conflict`].
+    async fn update_template(&self, template: &StoredTemplate) -> Result<(), StoreError>;
+
+    /// Marks a version deleted if its revision is still `revision`; else
+    /// [`StoreError::Conflict`].
+    async fn delete_template(&self, key: &TemplateKey, revision: i64) -> Result<(), StoreError>;
+
+    /// How many forms made from a template version are not completed yet.
+    async fn active_forms(&self, key: &TemplateKey) -> Result<u64, StoreError>;
+
+    /// Versions that are not deleted and match `query`, by template id then version.
+    async fn find_templates(
+        &self,
+        query: &TemplateQuery,
+    ) -> Result<Vec<StoredTemplate>, StoreError>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

@@ -1,0 +1,19 @@
+//! Form templates: the model, the checks a template must pass, its routing, and the JSON
+//! Schema of its answers.
+
+pub mod check;
+pub mod finding;
+pub mod graph;
+pub mod input;
+pub mod model;
+pub mod normalize;
+pub mod schema;
+
+pub use finding::{Finding, FindingCode, Severity};
+pub use model::{FormTemplate, PublishStatus};
+pub mod cache;
+pub mod compiled;
+pub mod lifecycle;
+pub mod route;
+pub mod service;
+pub mod texts;
