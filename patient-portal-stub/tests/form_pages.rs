@@ -322,6 +322,7 @@ async fn a_citizen_answers_a_form_from_the_first_page_to_the_receipt() {
         );
         assert_eq!(page.attributes("input#q4", "type"), ["number"]);
         assert_eq!(page.attributes("input#q4", "step"), ["5"]);
+        assert_eq!(page.texts("#q4-hint"), ["Välj ett tal från 0 till 100."]);
         assert_eq!(
             page.texts("form.form-page button"),
             ["Nästa", "Föregående", "Spara och fortsätt senare"]

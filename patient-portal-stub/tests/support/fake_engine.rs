@@ -407,8 +407,8 @@ fn save_page(id: &str, form: &mut FakeForm, body: &Value) -> Response {
             ));
         }
     }
-    form.last_saved = Some("20250502T101500".into());
     if temporary {
+        form.last_saved = Some("20250502T101500".into());
         form.answers.insert(page_number, given);
         form.current = page_number;
         return Json(json!({"resultCode": "OK", "form": form_json(id, form, None)}))
@@ -461,6 +461,7 @@ fn save_page(id: &str, form: &mut FakeForm, body: &Value) -> Response {
         .into_response();
     }
     form.answers.insert(page_number, given);
+    form.last_saved = Some("20250502T101500".into());
     // Routing: the next page in number order; the way on is what the citizen passes now.
     let position = form
         .path

@@ -357,6 +357,13 @@ fn view(
                     .collect();
             } else {
                 number_input(question, &mut view);
+                if let (Some(min), Some(max)) = (&view.min, &view.max) {
+                    let hint = t
+                        .form_range_hint
+                        .replace("{min}", min)
+                        .replace("{max}", max);
+                    view.hints.push(Hint::portal(hint));
+                }
             }
             scale_labels(question, &mut view);
         }
@@ -400,7 +407,11 @@ fn view(
             };
             view.min = bound(&question.answer_min);
             view.max = bound(&question.answer_max);
-            view.width = "width-date";
+            view.width = if view.html_type == "datetime-local" {
+                "width-datetime"
+            } else {
+                "width-date"
+            };
             // Browsers without a month or week picker show a text box: say how to write it.
             match input {
                 InputType::Month => view.hints.push(Hint::portal(t.form_month_hint.to_owned())),

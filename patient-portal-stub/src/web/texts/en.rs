@@ -80,6 +80,7 @@ pub static TEXTS: Texts = Texts {
     form_max_length: "You can write at most {n} characters.",
     form_max_choices: "Choose at most {n}.",
     form_month_hint: "Write the year and month, for example 2025-03.",
+    form_range_hint: "Choose a number from {min} to {max}.",
     form_week_hint: "Write the year and week, for example 2025-W12.",
     form_error_fallback: "Check your answer.",
     form_next: "Next",

@@ -141,6 +141,8 @@ pub struct Texts {
     pub form_max_choices: &'static str,
     pub form_month_hint: &'static str,
     pub form_week_hint: &'static str,
+    /// A range with many values, asked as a number: `{min}` and `{max}` are replaced.
+    pub form_range_hint: &'static str,
     /// When the engine refuses an answer without saying why.
     pub form_error_fallback: &'static str,
     pub form_next: &'static str,

@@ -80,6 +80,7 @@ pub static TEXTS: Texts = Texts {
     form_max_length: "Du kan skriva högst {n} tecken.",
     form_max_choices: "Välj högst {n}.",
     form_month_hint: "Skriv år och månad, till exempel 2025-03.",
+    form_range_hint: "Välj ett tal från {min} till {max}.",
     form_week_hint: "Skriv år och vecka, till exempel 2025-W12.",
     form_error_fallback: "Kontrollera svaret.",
     form_next: "Nästa",
