@@ -39,8 +39,9 @@ pub struct AppState {
             test citizens and the citizen's web pages.\n\n\
             A refused business operation answers HTTP 200 with `resultCode` `ERROR` and a `comment`; `INFO` \
             means done, with a comment to show. Malformed or invalid requests answer an RFC 9457 problem \
-            document naming the field. The citizen's web pages (`/sign-in`, `/inbox`, `/notifications`) are \
-            HTML and not described here.",
+            document naming the field. The citizen's web pages (`/sign-in`, `/inbox`, `/notifications`, \
+            `/forms/{formId}`) are HTML and not described here; the form pages call the form engine's \
+            citizen contracts.",
         license(name = "Apache-2.0")
     ),
     tags(
