@@ -273,6 +273,7 @@ async fn a_citizen_answers_a_form_from_the_first_page_to_the_receipt() {
             ["q1-unit q1-error"]
         );
         assert_eq!(refused.attributes("#q1", "value"), ["20"], "kept as typed");
+        assert_eq!(refused.attributes("[aria-invalid=true]", "id"), ["q1", "q3", "q4"]);
         assert_eq!(refused.attributes("#q2-1", "checked"), [""]);
 
         // Corrected; the count typed while answering Ja does not apply to Nej and is not sent.
