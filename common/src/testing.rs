@@ -1,5 +1,7 @@
 //! Test helpers shared by the services' and the workspace's tests (feature `testing`).
 
+pub mod security;
+
 use std::str::FromStr;
 
 use sqlx::Connection;

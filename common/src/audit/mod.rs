@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use admin::{AuditPage, ByPatientQuery, admin_routes};
-pub use postgres::{PgAuditStore, append as append_postgres};
-pub use sqlite::{SqliteAuditStore, append as append_sqlite};
+pub use postgres::{PgAuditStore, append as append_postgres, append_all as append_all_postgres};
+pub use sqlite::{SqliteAuditStore, append as append_sqlite, append_all as append_all_sqlite};
 
 use crate::auth::{AuthMethod, Caller};
 use crate::identity::{HsaId, PersonalIdentityNumber};
@@ -230,6 +230,14 @@ pub enum AuditError {
 pub trait AuditStore: Send + Sync + 'static {
     /// Appends `event` at `at`; returns its id.
     async fn append(&self, event: &AuditEvent, at: DateTime<Utc>) -> Result<i64, AuditError>;
+    /// Appends `events` at `at`, in order (the SQLite and PostgreSQL stores do it in one
+    /// statement: a request touching many patients writes one row per patient).
+    async fn append_all(&self, events: &[AuditEvent], at: DateTime<Utc>) -> Result<(), AuditError> {
+        for event in events {
+            self.append(event, at).await?;
+        }
+        Ok(())
+    }
     async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError>;
 }
 
@@ -256,6 +264,20 @@ impl AuditLog {
             Ok(_) => Ok(()),
             Err(error) => {
                 tracing::error!(%error, action = %event.action, caller = %event.caller, "cannot write the audit log");
+                Err(Problem::internal())
+            }
+        }
+    }
+
+    /// Appends `events` (one per patient of a request), as [`Self::record`] does one.
+    pub async fn record_all(&self, events: &[AuditEvent]) -> Result<(), Problem> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        match self.store.append_all(events, Utc::now()).await {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                tracing::error!(%error, action = %events[0].action, caller = %events[0].caller, events = events.len(), "cannot write the audit log");
                 Err(Problem::internal())
             }
         }

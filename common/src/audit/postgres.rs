@@ -53,6 +53,48 @@ pub async fn append(
     Ok(id)
 }
 
+/// Appends `events` on the caller's connection in one statement, in order, inside the
+/// caller's transaction.
+pub async fn append_all(
+    connection: &mut PgConnection,
+    events: &[AuditEvent],
+    at: DateTime<Utc>,
+) -> Result<(), AuditError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let column = |value: fn(&AuditEvent) -> Option<String>| -> Vec<Option<String>> {
+        events.iter().map(value).collect()
+    };
+    sqlx::query(
+        "INSERT INTO audit_event (at, caller, gateway, auth_method, role, action, patient, \
+             care_unit, resource, correlation_id, outcome) \
+         SELECT $1, e.caller, e.gateway, e.auth_method, e.role, e.action, e.patient, \
+             e.care_unit, e.resource, e.correlation_id, e.outcome \
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+             $8::text[], $9::text[], $10::text[], $11::text[]) WITH ORDINALITY \
+             AS e(caller, gateway, auth_method, role, action, patient, care_unit, resource, \
+                  correlation_id, outcome, n) \
+         ORDER BY e.n",
+    )
+    .bind(at)
+    .bind(column(|e| Some(e.caller.clone())))
+    .bind(column(|e| e.gateway.clone()))
+    .bind(column(|e| Some(e.auth_method.as_str().to_owned())))
+    .bind(column(|e| e.role.map(|r| r.as_str().to_owned())))
+    .bind(column(|e| Some(e.action.clone())))
+    .bind(column(|e| {
+        e.patient.as_ref().map(|p| p.as_str().to_owned())
+    }))
+    .bind(column(|e| e.care_unit.clone()))
+    .bind(column(|e| e.resource.clone()))
+    .bind(column(|e| e.correlation_id.clone()))
+    .bind(column(|e| Some(e.outcome.as_str().to_owned())))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 fn record(row: &PgRow) -> Result<AuditRecord, AuditError> {
     let method: String = row.try_get("auth_method")?;
     let outcome: String = row.try_get("outcome")?;
@@ -77,6 +119,11 @@ impl AuditStore for PgAuditStore {
     async fn append(&self, event: &AuditEvent, at: DateTime<Utc>) -> Result<i64, AuditError> {
         let mut connection = self.pool.acquire().await?;
         append(&mut connection, event, at).await
+    }
+
+    async fn append_all(&self, events: &[AuditEvent], at: DateTime<Utc>) -> Result<(), AuditError> {
+        let mut connection = self.pool.acquire().await?;
+        append_all(&mut connection, events, at).await
     }
 
     async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {

@@ -53,6 +53,47 @@ pub async fn append(
     Ok(id)
 }
 
+/// Appends `events` on the caller's connection in one statement, in order, inside the
+/// caller's transaction.
+pub async fn append_all(
+    connection: &mut SqliteConnection,
+    events: &[AuditEvent],
+    at: DateTime<Utc>,
+) -> Result<(), AuditError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = events
+        .iter()
+        .map(|event| {
+            serde_json::json!([
+                event.caller,
+                event.gateway,
+                event.auth_method.as_str(),
+                event.role.map(Role::as_str),
+                event.action,
+                event.patient.as_ref().map(PersonalIdentityNumber::as_str),
+                event.care_unit,
+                event.resource,
+                event.correlation_id,
+                event.outcome.as_str(),
+            ])
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO audit_event (at, caller, gateway, auth_method, role, action, patient, \
+             care_unit, resource, correlation_id, outcome) \
+         SELECT ?1, e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, \
+             e.value ->> 5, e.value ->> 6, e.value ->> 7, e.value ->> 8, e.value ->> 9 \
+         FROM json_each(?2) AS e ORDER BY e.key",
+    )
+    .bind(at.timestamp_millis())
+    .bind(serde_json::Value::Array(rows).to_string())
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 fn record(row: &SqliteRow) -> Result<AuditRecord, AuditError> {
     let at: i64 = row.try_get("at")?;
     let method: String = row.try_get("auth_method")?;
@@ -78,6 +119,11 @@ impl AuditStore for SqliteAuditStore {
     async fn append(&self, event: &AuditEvent, at: DateTime<Utc>) -> Result<i64, AuditError> {
         let mut connection = self.pool.acquire().await?;
         append(&mut connection, event, at).await
+    }
+
+    async fn append_all(&self, events: &[AuditEvent], at: DateTime<Utc>) -> Result<(), AuditError> {
+        let mut connection = self.pool.acquire().await?;
+        append_all(&mut connection, events, at).await
     }
 
     async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {

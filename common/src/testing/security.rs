@@ -1,0 +1,219 @@
+//! Credentials made in the test, for the services' security tests: a CA issuing a server
+//! certificate and SITHS-like client certificates (the HSA-id in the subject's serialNumber),
+//! ES256 signing keys with their JWKS and tokens, the `[auth]` configurations that use them,
+//! and HTTP clients presenting them.
+
+use std::path::{Path, PathBuf};
+
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer,
+    KeyPair, KeyUsagePurpose,
+};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::{Value, json};
+
+use crate::auth::{AuthConfig, AuthMode, JwtConfig};
+use crate::identity::HsaId;
+use crate::permissions::{PermissionGrant, Role};
+use crate::tls::{ClientCertificateMode, TlsConfig};
+
+/// The issuer of the test tokens.
+pub const TEST_ISSUER: &str = "https://idp.test";
+/// The audience of the test tokens.
+pub const TEST_AUDIENCE: &str = "nordform-test";
+
+/// A certificate and its private key, PEM.
+#[derive(Clone, Debug)]
+pub struct TestIdentity {
+    pub certificate_pem: String,
+    pub key_pem: String,
+}
+
+/// A CA that signs a server certificate for `localhost` and client certificates.
+pub struct TestCa {
+    params: CertificateParams,
+    key: KeyPair,
+    /// The CA certificate, PEM: the client CA bundle of the server, and the root clients trust.
+    pub pem: String,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate().expect("a P-256 key");
+        let pem = params.self_signed(&key).expect("a CA certificate").pem();
+        Self { params, key, pem }
+    }
+
+    fn issue(&self, params: &CertificateParams) -> TestIdentity {
+        let key = KeyPair::generate().expect("a P-256 key");
+        let issuer = Issuer::from_params(&self.params, &self.key);
+        let certificate = params.signed_by(&key, &issuer).expect("a certificate");
+        TestIdentity {
+            certificate_pem: certificate.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    /// A server certificate for `localhost` and `127.0.0.1`.
+    pub fn server(&self) -> TestIdentity {
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+                .expect("server parameters");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        self.issue(&params)
+    }
+
+    /// A client certificate as SITHS issues them: `hsa_id` in the subject's serialNumber.
+    pub fn client(&self, hsa_id: &str) -> TestIdentity {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("client parameters");
+        params.distinguished_name.push(
+            DnType::CountryName,
+            DnValue::PrintableString("SE".try_into().expect("printable")),
+        );
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "Region Testland");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "Test system");
+        params.distinguished_name.push(
+            DnType::CustomDnType(vec![2, 5, 4, 5]),
+            DnValue::PrintableString(hsa_id.try_into().expect("a printable HSA-id")),
+        );
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        self.issue(&params)
+    }
+
+    /// `[auth]` for mutual TLS with this CA: the server's certificate, key and the CA bundle
+    /// are written into `dir`.
+    pub fn mtls_config(&self, dir: &Path, grants: Vec<PermissionGrant>) -> AuthConfig {
+        let server = self.server();
+        AuthConfig {
+            mode: AuthMode::Mtls,
+            tls: Some(TlsConfig {
+                certificate: write(dir, "server.pem", &server.certificate_pem),
+                private_key: write(dir, "server.key", &server.key_pem),
+                client_ca: Some(write(dir, "client-ca.pem", &self.pem)),
+                client_certificate: ClientCertificateMode::Required,
+                client_crls: Vec::new(),
+            }),
+            permissions: grants,
+            ..AuthConfig::default()
+        }
+    }
+
+    /// An HTTPS client trusting this CA and presenting `identity` when given. `localhost`
+    /// resolves to 127.0.0.1.
+    pub fn https_client(&self, identity: Option<&TestIdentity>) -> reqwest::Client {
+        crate::http_client::install_crypto_provider();
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(self.pem.as_bytes()).expect("the CA certificate"))
+            .expect("a valid root");
+        let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+        let config = match identity {
+            Some(identity) => builder
+                .with_client_auth_cert(
+                    vec![
+                        CertificateDer::from_pem_slice(identity.certificate_pem.as_bytes())
+                            .expect("the client certificate"),
+                    ],
+                    PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes())
+                        .expect("the client key"),
+                )
+                .expect("a client identity"),
+            None => builder.with_no_client_auth(),
+        };
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(config)
+            .resolve("localhost", ([127, 0, 0, 1], 0).into())
+            .build()
+            .expect("a client")
+    }
+}
+
+/// Writes `text` to `dir/name`.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("the test directory is writable");
+    path
+}
+
+/// An ES256 key that signs test tokens, and its public JWK.
+#[derive(Clone)]
+pub struct TestSigner {
+    kid: String,
+    encoding: EncodingKey,
+    jwk: Jwk,
+}
+
+impl TestSigner {
+    pub fn new(kid: &str) -> Self {
+        let key = KeyPair::generate().expect("a P-256 key");
+        let encoding = EncodingKey::from_ec_der(&key.serialize_der());
+        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256).expect("a JWK");
+        jwk.common.key_id = Some(kid.to_owned());
+        Self {
+            kid: kid.to_owned(),
+            encoding,
+            jwk,
+        }
+    }
+
+    /// The key set holding this key's public part.
+    pub fn jwks(&self) -> String {
+        serde_json::to_string(&JwkSet {
+            keys: vec![self.jwk.clone()],
+        })
+        .expect("a JWKS serialises")
+    }
+
+    /// A valid token for `hsa_id` (issuer [`TEST_ISSUER`], audience [`TEST_AUDIENCE`], five
+    /// minutes).
+    pub fn token(&self, hsa_id: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.sign(&json!({
+            "iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "iat": now, "exp": now + 300, "hsa_id": hsa_id
+        }))
+    }
+
+    /// A token with exactly `claims`.
+    pub fn sign(&self, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding).expect("a signed token")
+    }
+
+    /// `[auth]` for bearer tokens signed by this key: the JWKS file is written into `dir`.
+    pub fn jwt_config(&self, dir: &Path, grants: Vec<PermissionGrant>) -> AuthConfig {
+        AuthConfig {
+            mode: AuthMode::Jwt,
+            jwt: Some(JwtConfig {
+                jwks_file: Some(write(dir, "jwks.json", &self.jwks())),
+                jwks_url: None,
+                refresh_secs: 300,
+                issuer: TEST_ISSUER.to_owned(),
+                audience: TEST_AUDIENCE.to_owned(),
+                hsa_id_claim: "hsa_id".to_owned(),
+                leeway_secs: 30,
+            }),
+            permissions: grants,
+            ..AuthConfig::default()
+        }
+    }
+}
+
+/// A grant, for test configurations.
+pub fn grant(caller: &str, role: Role, scope: &str) -> PermissionGrant {
+    PermissionGrant::new(HsaId::parse(caller).expect("a valid HSA-id"), role, scope)
+}
