@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use common::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig};
+use common::delivery::DeliveryPolicy;
 use common::identity::HsaId;
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,42 @@ pub struct Config {
     pub log: LogConfig,
     /// The engine's HSA-id: logicalAddress and sourceSystem of its engagement-index posts.
     pub hsa_id: HsaId,
+    /// Base URL of the engagement index; posts go to `{url}/engagementindex/v1/Update`.
+    pub engagement_index_url: String,
+    /// Sent as `x-rivta-logical-address` on Update when set (the index's HSA-id).
+    pub engagement_index_hsa_id: Option<HsaId>,
+    /// serviceDomain of the engine's engagement-index posts.
+    pub service_domain: String,
+    /// How the engagement-index posts are delivered (retries, back-off, dead letters).
+    pub delivery: DeliveryPolicy,
+    pub forms: FormsConfig,
+}
+
+/// Rules for forms the contracts leave to the engine.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormsConfig {
+    /// expireDate of a form a citizen starts (CreateForm), in days from the start; none =
+    /// never expires.
+    pub citizen_expire_days: Option<u32>,
+    /// keepUntil of a form a citizen starts, in days from the start; none = kept until the
+    /// care unit deletes it.
+    pub citizen_keep_days: Option<u32>,
+    /// How often the background job expires and purges forms.
+    pub sweep_interval_secs: u64,
+    /// How long the answer to a request with an Idempotency-Key is kept for retries.
+    pub idempotency_hours: u32,
+}
+
+impl Default for FormsConfig {
+    fn default() -> Self {
+        Self {
+            citizen_expire_days: Some(30),
+            citizen_keep_days: None,
+            sweep_interval_secs: 60,
+            idempotency_hours: 24,
+        }
+    }
 }
 
 impl Default for Config {
@@ -25,6 +62,11 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             log: LogConfig::default(),
             hsa_id: HsaId::parse("SE0000000001-FE01").expect("a valid HSA-id"),
+            engagement_index_url: String::from("http://127.0.0.1:8082"),
+            engagement_index_hsa_id: None,
+            service_domain: String::from("riv:infrastructure:eservicesupply:forminteraction"),
+            delivery: DeliveryPolicy::default(),
+            forms: FormsConfig::default(),
         }
     }
 }
@@ -37,5 +79,13 @@ impl Config {
             config.database.data_dir = dir;
         }
         Ok(config)
+    }
+
+    /// Where the engagement index's Update endpoint is.
+    pub fn engagement_index_update_url(&self) -> String {
+        format!(
+            "{}/engagementindex/v1/Update",
+            self.engagement_index_url.trim_end_matches('/')
+        )
     }
 }

@@ -6,6 +6,7 @@ mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod outbox;
 pub mod store;
 
 pub use app::Application;

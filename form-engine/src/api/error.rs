@@ -5,6 +5,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use common::problem::Problem;
 
+use crate::domain::form::answering::SaveError;
+use crate::domain::form::navigation::NavigationError;
+use crate::domain::form::service::FormError;
 use crate::domain::template::service::TemplateError;
 
 #[derive(Debug)]
@@ -59,6 +62,54 @@ impl From<TemplateError> for ApiError {
             TemplateError::Store(_) | TemplateError::Compile(_) => Self::internal(error),
         }
     }
+}
+
+impl From<FormError> for ApiError {
+    fn from(error: FormError) -> Self {
+        let detail = format!("{error}.");
+        match error {
+            FormError::NotFound(_) => Self::not_found("FORM_NOT_FOUND", capitalized(&detail)),
+            FormError::TemplateNotFound(_) => {
+                Self::not_found("TEMPLATE_NOT_FOUND", capitalized(&detail))
+            }
+            FormError::SubjectMismatch => {
+                Self::forbidden("SUBJECT_OF_CARE_MISMATCH", capitalized(&detail))
+            }
+            FormError::SubjectRequired | FormError::SubjectNotAllowed | FormError::Invalid(_) => {
+                Self::invalid(detail)
+            }
+            FormError::Navigation(NavigationError::Completed) => {
+                Self::conflict("FORM_COMPLETED", capitalized(&detail))
+            }
+            FormError::Navigation(_) => Self::Problem(Problem::bad_request(
+                "NAVIGATION_NOT_ALLOWED",
+                capitalized(&detail),
+            )),
+            FormError::Save(SaveError::NotReached { .. }) => Self::Problem(Problem::bad_request(
+                "PAGE_NOT_REACHED",
+                capitalized(&detail),
+            )),
+            FormError::Save(_) => Self::Problem(Problem::bad_request(
+                "ANSWERS_DO_NOT_FIT_PAGE",
+                format!("pageAnswers: {detail}"),
+            )),
+            FormError::IdempotencyKeyReused => Self::conflict(
+                "IDEMPOTENCY_KEY_REUSED",
+                "The Idempotency-Key was used before for a different request; use a new key for a new request.",
+            ),
+            FormError::Busy => Self::conflict("CONCURRENT_CHANGE", capitalized(&detail)),
+            FormError::Template(inner) => inner.into(),
+            FormError::Store(_) | FormError::Compile(_) => Self::internal(error),
+        }
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 impl IntoResponse for ApiError {

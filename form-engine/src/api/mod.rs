@@ -1,18 +1,26 @@
 //! The HTTP edge: routes, the OpenAPI document, error mapping.
 
+pub mod admin;
 pub mod error;
+pub mod form_requests;
+pub mod form_wire;
+pub mod forms;
+pub mod headers;
 pub mod templates;
 pub mod wire;
 
 use std::sync::Arc;
 
 use axum::Router;
+use tokio::sync::Notify;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as OpenApiDocument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::Config;
+use crate::domain::form::engagement::Poster;
+use crate::domain::form::service::FormService;
 use crate::domain::template::service::TemplateService;
 use crate::store::FormStore;
 
@@ -22,15 +30,36 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Arc<dyn FormStore>,
     pub templates: Arc<TemplateService>,
+    pub forms: Arc<FormService>,
+    /// Wakes the delivery worker when a post was written to the outbox.
+    pub outbox: Arc<Notify>,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Arc<dyn FormStore>) -> Self {
+    pub fn new(config: Config, store: Arc<dyn FormStore>, outbox: Arc<Notify>) -> Self {
+        let templates = Arc::new(TemplateService::new(Arc::clone(&store)));
+        let forms = Arc::new(FormService::new(
+            Arc::clone(&store),
+            Arc::clone(&templates),
+            poster(&config),
+            config.forms.clone(),
+            Arc::clone(&outbox),
+        ));
         Self {
             config: Arc::new(config),
-            templates: Arc::new(TemplateService::new(Arc::clone(&store))),
             store,
+            templates,
+            forms,
+            outbox,
         }
+    }
+}
+
+/// Who the engine's engagement-index posts are from.
+pub fn poster(config: &Config) -> Poster {
+    Poster {
+        engine: config.hsa_id.clone(),
+        service_domain: config.service_domain.clone(),
     }
 }
 
@@ -44,6 +73,7 @@ impl AppState {
     ),
     tags(
         (name = "forminteraction", description = "The form interaction contracts"),
+        (name = "admin", description = "The outbox of engagement-index posts, for operators"),
         (name = "operations", description = "Health, metrics and documentation")
     )
 )]
@@ -56,6 +86,17 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(templates::get_form_templates))
         .routes(routes!(templates::delete_form_template))
         .routes(routes!(templates::get_form_template_schema))
+        .routes(routes!(form_requests::create_form_request))
+        .routes(routes!(forms::create_form))
+        .routes(routes!(forms::get_forms))
+        .routes(routes!(forms::get_form))
+        .routes(routes!(forms::get_form_question_page))
+        .routes(routes!(forms::save_form_page))
+        .routes(routes!(forms::save_form))
+        .routes(routes!(forms::cancel_form))
+        .routes(routes!(admin::overview))
+        .routes(routes!(admin::deliveries))
+        .routes(routes!(admin::redrive))
 }
 
 /// The routes of this service with their state, and its OpenAPI document.

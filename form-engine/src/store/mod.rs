@@ -1,6 +1,7 @@
 //! Where templates, forms and pending index posts are kept: one trait, a SQLite and
 //! a PostgreSQL implementation, chosen by the database URL.
 
+mod forms;
 mod postgres;
 mod sqlite;
 mod templates;
@@ -8,10 +9,16 @@ mod templates;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use common::delivery::{DeliveryStore, NewDelivery};
+use uuid::Uuid;
+
+use crate::domain::form::model::Form;
 use common::config::DatabaseConfig;
 use common::db::{DatabaseError, DatabaseTarget};
 use sqlx::migrate::Migrator;
 
+pub use forms::{Created, Due, FormQuery, IdempotentAnswer, NewForms};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use templates::{StoredTemplate, TemplateHead, TemplateKey, TemplateQuery};
@@ -72,6 +79,47 @@ pub trait FormStore: Send + Sync + 'static {
         &self,
         query: &TemplateQuery,
     ) -> Result<Vec<StoredTemplate>, StoreError>;
+
+    /// Stores new forms, their outbox row and the idempotent answer in one transaction.
+    async fn create_forms(&self, new: &NewForms) -> Result<Created, StoreError>;
+
+    /// The earlier answer to a request with this Idempotency-Key, and that request.
+    async fn idempotent_answer(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentAnswer>, StoreError>;
+
+    async fn form(&self, id: Uuid) -> Result<Option<Form>, StoreError>;
+
+    /// Writes a changed form if its stored revision is still `form.revision - 1`, with its
+    /// outbox row in the same transaction; else [`StoreError::Conflict`].
+    async fn update_form(
+        &self,
+        form: &Form,
+        delivery: Option<&NewDelivery>,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes a form if its stored revision is still `revision`, with its outbox row in the
+    /// same transaction; else [`StoreError::Conflict`].
+    async fn delete_form(
+        &self,
+        id: Uuid,
+        revision: i64,
+        delivery: Option<&NewDelivery>,
+    ) -> Result<(), StoreError>;
+
+    /// Forms matching `query`, newest first, at most `query.limit`.
+    async fn find_forms(&self, query: &FormQuery) -> Result<Vec<Form>, StoreError>;
+
+    /// Up to `limit` forms the background job should handle.
+    async fn due_forms(&self, due: Due, limit: u32) -> Result<Vec<Form>, StoreError>;
+
+    /// Forgets idempotent answers given before `before`; returns how many.
+    async fn forget_idempotent_answers(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// The delivery queue in the same database (the outbox of engagement-index posts).
+    fn deliveries(&self) -> Arc<dyn DeliveryStore>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

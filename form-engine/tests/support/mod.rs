@@ -100,3 +100,210 @@ pub fn example_with(changes: &Value) -> Value {
     }
     template
 }
+
+/// A stand-in for the engagement index's Update endpoint: keeps every Update body it is sent
+/// and answers `ResultCode: OK`. It can be stopped and started again on the same port.
+pub struct FakeIndex {
+    pub port: u16,
+    pub updates: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    stop: Option<Shutdown>,
+}
+
+impl FakeIndex {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut index = Self {
+            port,
+            updates: std::sync::Arc::default(),
+            stop: None,
+        };
+        index.serve(listener);
+        index
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let updates = std::sync::Arc::clone(&self.updates);
+        let app = axum::Router::new().route(
+            "/engagementindex/v1/Update",
+            axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+                let updates = std::sync::Arc::clone(&updates);
+                async move {
+                    updates.lock().unwrap().push(body);
+                    axum::Json(json!({"ResultCode": "OK"}))
+                }
+            }),
+        );
+        let stop = Shutdown::new();
+        let until = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(until.cancelled_owned())
+                .await;
+        });
+        self.stop = Some(stop);
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.cancel();
+        }
+    }
+
+    pub async fn restart(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("the port is free again");
+        self.serve(listener);
+    }
+
+    /// Every engagement transaction received so far, in order.
+    pub fn transactions(&self) -> Vec<Value> {
+        self.updates
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|u| {
+                u["engagementTransaction"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Waits until at least `count` transactions have arrived (at most 10 s).
+    pub async fn wait_for(&self, count: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let got = self.transactions();
+            if got.len() >= count || std::time::Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// (categorization, deleteFlag, formId) of a transaction.
+pub fn post(transaction: &Value) -> (String, bool, String) {
+    (
+        transaction["engagement"]["categorization"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        transaction["deleteFlag"].as_bool().unwrap_or_default(),
+        transaction["engagement"]["businessObjectInstanceIdentifier"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+/// An engine configuration on `database` posting to `index_url`, with quick delivery retries.
+pub fn config(database: &DatabaseConfig, index_url: &str) -> Config {
+    let mut config = Config {
+        database: database.clone(),
+        engagement_index_url: index_url.to_owned(),
+        ..Config::default()
+    };
+    config.delivery.initial_backoff_ms = 50;
+    config.delivery.max_backoff_ms = 200;
+    config.delivery.poll_interval_ms = 50;
+    config
+}
+
+/// A CreateFormRequest item for the example template.
+pub fn form_request(subject: &str) -> Value {
+    let today = common::riv_time::today_in_sweden();
+    let later = |days| common::riv_time::format_date(today + chrono::Days::new(days));
+    json!({
+        "healthcare_Facility_CareUnit": CARE_UNIT,
+        "healthcare_systemID": "SE0000000001-CS01",
+        "subjectOfCare": subject,
+        "templateId": "HALSA-1",
+        "formText": "Hälsodeklaration inför din operation",
+        "expireDate": later(30),
+        "keepUntil": later(365),
+    })
+}
+
+impl Engine {
+    /// Requests one form of the example template for `subject` and returns its id.
+    pub async fn request_form(&self, subject: &str) -> String {
+        let (status, body) = self
+            .call(
+                "CreateFormRequest",
+                &json!({"formRequests": [form_request(subject)]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["resultCode"], "OK", "{body}");
+        body["formRequestResponses"][0]["formId"]
+            .as_str()
+            .expect("a form id")
+            .to_owned()
+    }
+
+    /// SaveFormPage with answers grouped as `[(block, [(valueID, value)])]`.
+    pub async fn save_page(
+        &self,
+        form_id: &str,
+        subject: &str,
+        page: u32,
+        blocks: &[(u32, Vec<(&str, Value)>)],
+        temporary: bool,
+    ) -> (StatusCode, Value) {
+        let blocks: Vec<Value> = blocks
+            .iter()
+            .map(|(block, answers)| {
+                json!({"blockNumber": block, "answers": answers.iter()
+                    .map(|(id, value)| json!({"valueID": id, "value": value})).collect::<Vec<_>>()})
+            })
+            .collect();
+        self.call(
+            "SaveFormPage",
+            &json!({"formId": form_id, "subjectOfCare": subject, "temporarySave": temporary,
+                    "pageAnswers": {"pageNumber": page, "questionAnswerBlocks": blocks}}),
+        )
+        .await
+    }
+
+    pub async fn get_form(&self, form_id: &str, subject: &str) -> Value {
+        let (status, body) = self
+            .call(
+                "GetForm",
+                &json!({"formId": form_id, "subjectOfCare": subject}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["form"].clone()
+    }
+}
+
+/// valueID → (value, resultCode, resultCodeText) of the answers on a page view.
+pub fn answer_statuses(page: &Value) -> Vec<(String, Option<Value>, String, Option<String>)> {
+    let mut found = Vec::new();
+    for block in page["questionBlocks"].as_array().into_iter().flatten() {
+        for question in block["questions"].as_array().into_iter().flatten() {
+            for answer in question["answers"].as_array().into_iter().flatten() {
+                found.push((
+                    answer["valueID"].as_str().unwrap_or_default().to_owned(),
+                    answer.get("value").cloned(),
+                    answer["answerStatus"]["resultCode"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    answer["answerStatus"]["resultCodeText"]
+                        .as_str()
+                        .map(str::to_owned),
+                ));
+            }
+        }
+    }
+    found
+}

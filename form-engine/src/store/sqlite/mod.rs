@@ -1,20 +1,33 @@
 //! The SQLite store: the embedded default.
 
+mod forms;
 mod templates;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
+use common::delivery::{DeliveryStore, NewDelivery, SqliteDeliveryStore};
 use sqlx::SqlitePool;
+use uuid::Uuid;
 
-use super::{FormStore, StoreError, StoredTemplate, TemplateHead, TemplateKey, TemplateQuery};
+use super::{
+    Created, Due, FormQuery, FormStore, IdempotentAnswer, NewForms, StoreError, StoredTemplate,
+    TemplateHead, TemplateKey, TemplateQuery,
+};
+use crate::domain::form::model::Form;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    deliveries: Arc<SqliteDeliveryStore>,
 }
 
 impl SqliteStore {
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+        Self {
+            deliveries: Arc::new(SqliteDeliveryStore::new(pool.clone())),
+            pool,
+        }
     }
 }
 
@@ -56,9 +69,8 @@ impl FormStore for SqliteStore {
         templates::delete(&self.pool, key, revision).await
     }
 
-    async fn active_forms(&self, _key: &TemplateKey) -> Result<u64, StoreError> {
-        // Forms are not stored yet (the forms table comes with the form lifecycle).
-        Ok(0)
+    async fn active_forms(&self, key: &TemplateKey) -> Result<u64, StoreError> {
+        forms::active(&self.pool, key).await
     }
 
     async fn find_templates(
@@ -66,5 +78,54 @@ impl FormStore for SqliteStore {
         query: &TemplateQuery,
     ) -> Result<Vec<StoredTemplate>, StoreError> {
         templates::find(&self.pool, query).await
+    }
+
+    async fn create_forms(&self, new: &NewForms) -> Result<Created, StoreError> {
+        forms::create(&self.pool, new).await
+    }
+
+    async fn idempotent_answer(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<IdempotentAnswer>, StoreError> {
+        forms::idempotent_answer(&self.pool, scope, key).await
+    }
+
+    async fn form(&self, id: Uuid) -> Result<Option<Form>, StoreError> {
+        forms::one(&self.pool, id).await
+    }
+
+    async fn update_form(
+        &self,
+        form: &Form,
+        delivery: Option<&NewDelivery>,
+    ) -> Result<(), StoreError> {
+        forms::update(&self.pool, form, delivery).await
+    }
+
+    async fn delete_form(
+        &self,
+        id: Uuid,
+        revision: i64,
+        delivery: Option<&NewDelivery>,
+    ) -> Result<(), StoreError> {
+        forms::delete(&self.pool, id, revision, delivery).await
+    }
+
+    async fn find_forms(&self, query: &FormQuery) -> Result<Vec<Form>, StoreError> {
+        forms::find(&self.pool, query).await
+    }
+
+    async fn due_forms(&self, due: Due, limit: u32) -> Result<Vec<Form>, StoreError> {
+        forms::due(&self.pool, due, limit).await
+    }
+
+    async fn forget_idempotent_answers(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        forms::forget(&self.pool, before).await
+    }
+
+    fn deliveries(&self) -> Arc<dyn DeliveryStore> {
+        Arc::clone(&self.deliveries) as Arc<dyn DeliveryStore>
     }
 }

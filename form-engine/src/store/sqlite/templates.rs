@@ -168,7 +168,7 @@ pub(super) async fn find(
     rows.iter().map(read).collect()
 }
 
-fn json_list<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
+pub(super) fn json_list<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
     serde_json::Value::Array(
         items
             .into_iter()

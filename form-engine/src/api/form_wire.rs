@@ -1,0 +1,371 @@
+//! How a form travels (FormType, PageType, QuestionType, AnswerType, api.md §3.1), and how one
+//! is drawn from a stored form and the template version it is pinned to.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::wire::ResultCode;
+use crate::domain::form::model::{Actor, Form, FormStatus};
+use crate::domain::template::compiled::{AnswerProblem, Answers, CompiledTemplate};
+use crate::domain::template::model::TemplateQuestion;
+
+/// FormType.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FormView {
+    #[serde(rename = "formId")]
+    #[schema(example = "0b7e5a1c-2f4d-4c1e-9a57-3f1d2b8c9e10")]
+    pub form_id: String,
+    #[serde(rename = "formStatus")]
+    pub form_status: FormStatus,
+    /// The citizen; absent for an anonymous form.
+    #[serde(rename = "subjectOfCare", skip_serializing_if = "Option::is_none")]
+    pub subject_of_care: Option<String>,
+    /// The care unit that offers and owns the form.
+    #[serde(rename = "healthcare_facility_CareUnit")]
+    pub care_unit: String,
+    #[serde(rename = "healthcare_facility_CareUnitName")]
+    pub care_unit_name: String,
+    #[serde(
+        rename = "healthcare_CareGiver",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub care_giver: Option<String>,
+    #[serde(rename = "healthcare_MedUnit", skip_serializing_if = "Option::is_none")]
+    pub med_unit: Option<String>,
+    #[serde(
+        rename = "healthcare_systemID",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub system_id: Option<String>,
+    /// YYYYMMDDThhmmss, Swedish time.
+    #[serde(rename = "createdDateTime")]
+    pub created_date_time: String,
+    /// YYYYMMDD: the last day the form can be answered.
+    #[serde(rename = "expireDate", skip_serializing_if = "Option::is_none")]
+    pub expire_date: Option<String>,
+    /// YYYYMMDD: the form is deleted after this day.
+    #[serde(rename = "keepUntil", skip_serializing_if = "Option::is_none")]
+    pub keep_until: Option<String>,
+    /// YYYYMMDDThhmmss: the last save.
+    #[serde(rename = "lastSavedDate", skip_serializing_if = "Option::is_none")]
+    pub last_saved_date: Option<String>,
+    #[serde(rename = "formText", skip_serializing_if = "Option::is_none")]
+    pub form_text: Option<String>,
+    #[serde(
+        rename = "clinicalProcessInterestId",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub clinical_process_interest_id: Option<String>,
+    #[serde(rename = "formTemplate")]
+    pub form_template: TemplateRef,
+    /// ONGOING: the page to show, with any saved answers.
+    #[serde(rename = "currentPage", skip_serializing_if = "Option::is_none")]
+    pub current_page: Option<PageView>,
+    /// PENDING_COMPLETION (the summary) and COMPLETED: the answers of every page.
+    #[serde(rename = "pageAnswers", skip_serializing_if = "Vec::is_empty")]
+    pub page_answers: Vec<PageAnswers>,
+    /// Who last saved (2.1 extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
+    /// Extension: when the form was sent (YYYYMMDDThhmmss).
+    #[serde(rename = "completedDateTime", skip_serializing_if = "Option::is_none")]
+    pub completed_date_time: Option<String>,
+    /// Extension: true once expireDate has passed without the form being sent.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub expired: bool,
+    /// Extension: true when CancelForm asked for a completed form to be revoked.
+    #[serde(
+        rename = "revocationRequested",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub revocation_requested: bool,
+}
+
+/// The template version a form is pinned to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateRef {
+    pub template_id: String,
+    pub template_version: u32,
+    pub form_name: String,
+}
+
+/// PageType: one page with its questions and any answers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PageView {
+    pub page_number: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "informationURL", skip_serializing_if = "Option::is_none")]
+    pub information_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub media: Option<Value>,
+    /// True: after this page the form is complete (show "finish and send").
+    pub last_page: bool,
+    pub question_blocks: Vec<BlockView>,
+}
+
+/// QuestionBlockType.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockView {
+    pub block_number: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "informationURL", skip_serializing_if = "Option::is_none")]
+    pub information_url: Option<String>,
+    pub number_of_questions: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub grid_config: Option<Value>,
+    pub questions: Vec<QuestionView>,
+}
+
+/// QuestionType: the question as the template gives it, with its answer. Show exactly these
+/// questions; a question with `questionSuperior` is shown only while its condition holds.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuestionView {
+    #[serde(flatten)]
+    pub question: TemplateQuestion,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<AnswerView>,
+}
+
+/// AnswerType.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AnswerView {
+    /// The questionId.
+    #[serde(rename = "valueID")]
+    pub value_id: String,
+    /// Absent when the question has no answer (its status then says why it needs one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub value: Option<Value>,
+    #[serde(rename = "answerStatus", skip_serializing_if = "Option::is_none")]
+    pub answer_status: Option<AnswerStatus>,
+}
+
+/// AnswerStatusType: whether the answer passed its rules, with the text to show.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AnswerStatus {
+    #[serde(rename = "resultCode")]
+    pub result_code: ResultCode,
+    #[serde(rename = "resultCodeText", skip_serializing_if = "Option::is_none")]
+    pub result_code_text: Option<String>,
+}
+
+/// PageAnswerType: the answers of one page, by block.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PageAnswers {
+    pub page_number: u32,
+    pub question_answer_blocks: Vec<BlockAnswers>,
+}
+
+/// QuestionBlockAnswerType.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockAnswers {
+    pub block_number: u32,
+    pub answers: Vec<GivenAnswer>,
+}
+
+/// An answer as given: the questionId and the value (its shape per the question's input).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GivenAnswer {
+    #[serde(rename = "valueID")]
+    #[schema(example = "smoker")]
+    pub value_id: String,
+    #[schema(value_type = Object, example = 1)]
+    pub value: Value,
+}
+
+/// What to draw of a form.
+#[derive(Debug, Clone, Default)]
+pub enum Content {
+    /// Only the form's own fields (GetForms).
+    #[default]
+    Summary,
+    /// As its status says: ONGOING its current page; otherwise every page's answers.
+    AsStored,
+    /// This page with these answers and these broken rules (an answer per question gets a
+    /// status).
+    Checked {
+        page: u32,
+        answers: Answers,
+        problems: Vec<AnswerProblem>,
+    },
+    /// This page with its saved answers.
+    Page(u32),
+}
+
+pub fn form_view(form: &Form, template: &CompiledTemplate, content: Content) -> FormView {
+    let time = |t| common::riv_time::format_form_timestamp(t);
+    let mut view = FormView {
+        form_id: form.id.to_string(),
+        form_status: form.status,
+        subject_of_care: form.subject_of_care.as_ref().map(|s| s.as_str().to_owned()),
+        care_unit: form.care_unit.to_string(),
+        care_unit_name: form
+            .care_unit_name
+            .clone()
+            .unwrap_or_else(|| form.care_unit.to_string()),
+        care_giver: form.care_giver.as_ref().map(ToString::to_string),
+        med_unit: form.med_unit.as_ref().map(ToString::to_string),
+        system_id: form.system_id.as_ref().map(ToString::to_string),
+        created_date_time: time(form.created_at),
+        expire_date: form.expire_date.map(common::riv_time::format_date),
+        keep_until: form.keep_until.map(common::riv_time::format_date),
+        last_saved_date: form.last_saved_at.map(time),
+        form_text: form.form_text.clone(),
+        clinical_process_interest_id: form.clinical_process_interest_id.clone(),
+        form_template: TemplateRef {
+            template_id: form.template.template_id.clone(),
+            template_version: form.template.template_version,
+            form_name: form.form_name.clone(),
+        },
+        current_page: None,
+        page_answers: Vec::new(),
+        actor: form.progress.actor.clone(),
+        completed_date_time: form.completed_at.map(time),
+        expired: form.expired_at.is_some(),
+        revocation_requested: form.revocation_requested_at.is_some(),
+    };
+    match content {
+        Content::Summary => {}
+        Content::AsStored => match (form.status, form.current_page) {
+            (FormStatus::Ongoing, Some(page)) => {
+                view.current_page = page_view(form, template, page, None, &[]);
+            }
+            _ => view.page_answers = all_page_answers(form, template),
+        },
+        Content::Page(page) => view.current_page = page_view(form, template, page, None, &[]),
+        Content::Checked {
+            page,
+            answers,
+            problems,
+        } => view.current_page = page_view(form, template, page, Some(&answers), &problems),
+    }
+    view
+}
+
+/// One page with its answers: `given` (a checked submission, every answer gets a status)
+/// or the saved ones.
+fn page_view(
+    form: &Form,
+    template: &CompiledTemplate,
+    page: u32,
+    given: Option<&Answers>,
+    problems: &[AnswerProblem],
+) -> Option<PageView> {
+    let routed = template.template().page(page)?;
+    let saved = form.progress.answers.get(&page);
+    let answers = given.or(saved);
+    let problems: BTreeMap<&str, &AnswerProblem> = problems
+        .iter()
+        .map(|p| (p.question_id.as_str(), p))
+        .collect();
+    let mut known = form.answers_before(page);
+    if let Some(answers) = answers {
+        known.extend(answers.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let blocks = routed
+        .page
+        .question_blocks
+        .iter()
+        .map(|block| BlockView {
+            block_number: block.block_number,
+            subject: block.subject.clone(),
+            description: block.description.clone(),
+            information_url: block.information_url.clone(),
+            number_of_questions: u32::try_from(block.questions.len()).unwrap_or(u32::MAX),
+            grid_config: block.grid_config.clone(),
+            questions: block
+                .questions
+                .iter()
+                .map(|question| {
+                    let id = question.id();
+                    let value = answers.and_then(|a| a.get(&id)).cloned();
+                    let problem = problems.get(id.as_str());
+                    let status = match (given.is_some(), problem) {
+                        (_, Some(problem)) => Some(AnswerStatus {
+                            result_code: ResultCode::Error,
+                            result_code_text: Some(problem.text.clone()),
+                        }),
+                        (true, None) if value.is_some() => Some(AnswerStatus {
+                            result_code: ResultCode::Ok,
+                            result_code_text: None,
+                        }),
+                        _ => None,
+                    };
+                    let answers = if value.is_some() || status.is_some() {
+                        vec![AnswerView {
+                            value_id: id,
+                            value,
+                            answer_status: status,
+                        }]
+                    } else {
+                        Vec::new()
+                    };
+                    QuestionView {
+                        question: question.clone(),
+                        answers,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    Some(PageView {
+        page_number: page,
+        subject: routed.page.subject.clone(),
+        description: routed.page.description.clone(),
+        information_url: routed.page.information_url.clone(),
+        media: routed.page.media.clone(),
+        last_page: template.next_page(page, &known).is_none(),
+        question_blocks: blocks,
+    })
+}
+
+/// The saved answers of every page on the path, by block, in page order.
+pub fn all_page_answers(form: &Form, template: &CompiledTemplate) -> Vec<PageAnswers> {
+    form.progress
+        .path
+        .iter()
+        .filter_map(|page| {
+            let answers = form.progress.answers.get(page)?;
+            let mut blocks: BTreeMap<u32, Vec<GivenAnswer>> = BTreeMap::new();
+            for id in template.page_questions(*page) {
+                let (Some(value), Some((_, placement))) = (answers.get(id), template.question(id))
+                else {
+                    continue;
+                };
+                blocks
+                    .entry(placement.block)
+                    .or_default()
+                    .push(GivenAnswer {
+                        value_id: id.clone(),
+                        value: value.clone(),
+                    });
+            }
+            Some(PageAnswers {
+                page_number: *page,
+                question_answer_blocks: blocks
+                    .into_iter()
+                    .map(|(block_number, answers)| BlockAnswers {
+                        block_number,
+                        answers,
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,591 @@
+//! The form contracts after creation: CreateForm, GetForms, GetForm, GetFormQuestionPage,
+//! SaveFormPage, SaveForm and CancelForm (api.md §3).
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use common::identity::{HsaId, PersonalIdentityNumber};
+use common::problem::{ApiJson, Problem};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::ApiError;
+use super::form_wire::{Content, FormView, PageAnswers, form_view};
+use super::headers::idempotency;
+use super::wire::ResultCode;
+use crate::domain::form::answering::{Given, PageSave};
+use crate::domain::form::model::{Actor, FormStatus};
+use crate::domain::form::navigation::Direction;
+use crate::domain::form::service::{
+    Cancelled, CitizenStart, Listing, PageSaved, Sent, Started, Viewed,
+};
+use crate::store::FormQuery;
+
+/// GetForms' page size when none is asked for, and the largest.
+pub const DEFAULT_LIMIT: u32 = 100;
+pub const MAX_LIMIT: u32 = 1000;
+
+fn form_id(value: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(value.trim())
+        .map_err(|_| ApiError::invalid(format!("formId: `{value}` is not a form id (a GUID).")))
+}
+
+/// A form with its status and a comment, as the write contracts answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FormResult {
+    #[serde(rename = "resultCode")]
+    pub result_code: ResultCode,
+    /// For the citizen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<FormView>,
+}
+
+/// A result without a form (SaveForm, CancelForm).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResultOnly {
+    #[serde(rename = "resultCode")]
+    pub result_code: ResultCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// CreateForm request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"healthcare_facility_CareUnit": "SE0000000001-CU01", "subjectOfCare": "191212121212", "templateId": "HALSA-1"}))]
+pub struct CreateFormRequestBody {
+    /// The care unit offering the form (`healthcare_Facility_CareUnit` accepted too).
+    #[serde(
+        rename = "healthcare_facility_CareUnit",
+        alias = "healthcare_Facility_CareUnit"
+    )]
+    #[schema(value_type = String)]
+    pub care_unit: HsaId,
+    #[serde(default, rename = "clinicalProcessInterestId")]
+    pub clinical_process_interest_id: Option<String>,
+    /// The citizen; left out for an anonymous template.
+    #[serde(default, rename = "subjectOfCare")]
+    #[schema(value_type = Option<String>)]
+    pub subject_of_care: Option<PersonalIdentityNumber>,
+    #[serde(rename = "templateId")]
+    pub template_id: String,
+    /// Left out: the newest Published version.
+    #[serde(default, rename = "templateVersion")]
+    pub template_version: Option<u32>,
+    #[serde(default)]
+    pub actor: Option<Actor>,
+}
+
+/// A citizen starts a form from a Published template; the form comes with its first page.
+///
+/// Posted to the engagement index as FormCreated unless anonymous. With an `Idempotency-Key`
+/// header, a retry returns the first answer.
+#[utoipa::path(post, path = "/forminteraction/v2/CreateForm", tag = "forminteraction",
+    request_body = CreateFormRequestBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    responses(
+        (status = 200, description = "Created (OK, with the form) or refused (ERROR)", body = FormResult),
+        (status = 400, description = "Invalid request (subjectOfCare given for an anonymous template or missing for another)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such template", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The Idempotency-Key was used for a different request", body = Problem, content_type = "application/problem+json")))]
+pub async fn create_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<Value>,
+) -> Result<ApiJson<Value>, ApiError> {
+    let idempotency = idempotency(&headers, "CreateForm", &request)?;
+    let body: CreateFormRequestBody = serde_path_to_error::deserialize(request).map_err(|e| {
+        ApiError::invalid(format!(
+            "The body does not match the contract: {}: {}",
+            e.path(),
+            e.inner()
+        ))
+    })?;
+    let start = CitizenStart {
+        care_unit: body.care_unit,
+        clinical_process_interest_id: body
+            .clinical_process_interest_id
+            .filter(|c| !c.trim().is_empty()),
+        subject_of_care: body.subject_of_care,
+        template_id: body.template_id,
+        template_version: body.template_version,
+        actor: body.actor,
+    };
+    let response = state
+        .forms
+        .start(start, idempotency, |started| {
+            let result = match started {
+                Started::Created(form, template) => FormResult {
+                    result_code: ResultCode::Ok,
+                    comment: None,
+                    form: Some(form_view(form, template, Content::AsStored)),
+                },
+                Started::Refused(reason) => FormResult {
+                    result_code: ResultCode::Error,
+                    comment: Some(reason.clone()),
+                    form: None,
+                },
+            };
+            serde_json::to_value(result).unwrap_or_default()
+        })
+        .await?;
+    Ok(ApiJson(response))
+}
+
+/// GetForms request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"subjectOfCare": "191212121212", "formStatus": ["ONGOING"], "limit": 20}))]
+pub struct GetFormsRequest {
+    #[serde(default, rename = "clinicalProcessInterestIds")]
+    pub clinical_process_interest_ids: Vec<String>,
+    /// At least one of the care unit and subjectOfCare is required.
+    #[serde(
+        default,
+        rename = "healthcare_facility_CareUnit",
+        alias = "healthcare_Facility_CareUnit"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub care_unit: Option<HsaId>,
+    #[serde(default, rename = "subjectOfCare")]
+    #[schema(value_type = Option<String>)]
+    pub subject_of_care: Option<PersonalIdentityNumber>,
+    #[serde(default, rename = "templateIds")]
+    pub template_ids: Vec<String>,
+    /// Extension: only forms in these statuses.
+    #[serde(default, rename = "formStatus")]
+    pub form_status: Vec<FormStatus>,
+    /// Extension: created on or after this day (YYYYMMDD, Swedish time).
+    #[serde(default, rename = "createdFrom")]
+    pub created_from: Option<String>,
+    /// Extension: created on or before this day (YYYYMMDD, Swedish time).
+    #[serde(default, rename = "createdTo")]
+    pub created_to: Option<String>,
+    /// Extension: forms a page, default 100, at most 1000.
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Extension: `nextPageToken` of the page before.
+    #[serde(default, rename = "pageToken")]
+    pub page_token: Option<String>,
+    /// Extension: include forms whose expireDate has passed unanswered (left out by default:
+    /// they are out of the citizen's active list).
+    #[serde(default, rename = "includeExpired")]
+    pub include_expired: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GetFormsResponse {
+    /// Newest first; without pages.
+    pub forms: Vec<FormView>,
+    /// Extension: pass it as `pageToken` for the next page; absent on the last page.
+    #[serde(rename = "nextPageToken", skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+/// Midnight at the start of `day` in Sweden.
+fn start_of(day: NaiveDate) -> DateTime<Utc> {
+    common::riv_time::stockholm_to_utc(day.and_hms_opt(0, 0, 0).unwrap_or_default())
+}
+
+fn day(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            common::riv_time::parse_date(v).map_err(|e| ApiError::invalid(format!("{field}: {e}")))
+        })
+        .transpose()
+}
+
+/// Lists forms by care unit and/or citizen, newest first, a page at a time.
+#[utoipa::path(post, path = "/forminteraction/v2/GetForms", tag = "forminteraction",
+    request_body = GetFormsRequest,
+    responses(
+        (status = 200, description = "The forms", body = GetFormsResponse),
+        (status = 400, description = "Invalid request (no care unit and no subjectOfCare, a bad date, limit or pageToken)", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_forms(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<GetFormsRequest>,
+) -> Result<ApiJson<GetFormsResponse>, ApiError> {
+    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid(format!("limit: give 1 to {MAX_LIMIT}.")));
+    }
+    let from = day("createdFrom", request.created_from.as_deref())?;
+    let to = day("createdTo", request.created_to.as_deref())?;
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        return Err(ApiError::invalid("createdFrom is after createdTo."));
+    }
+    let listing = Listing {
+        query: FormQuery {
+            subject_of_care: request.subject_of_care.map(|s| s.as_str().to_owned()),
+            care_unit: request.care_unit.map(|c| c.to_string()),
+            clinical_process_interest_ids: request.clinical_process_interest_ids,
+            template_ids: request.template_ids,
+            statuses: request.form_status,
+            created_from: from.map(start_of),
+            created_before: to
+                .and_then(|t| t.checked_add_days(Days::new(1)))
+                .map(start_of),
+            include_expired: request.include_expired,
+            after: None,
+            limit,
+        },
+        page_token: request.page_token.filter(|t| !t.is_empty()),
+    };
+    let (forms, next) = state.forms.list(listing).await?;
+    let mut views = Vec::with_capacity(forms.len());
+    for form in forms {
+        let template = state.templates.compiled_for_form(&form.template).await?;
+        views.push(form_view(&form, &template, Content::Summary));
+    }
+    Ok(ApiJson(GetFormsResponse {
+        forms: views,
+        next_page_token: next,
+    }))
+}
+
+/// GetForm request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"formId": "0b7e5a1c-2f4d-4c1e-9a57-3f1d2b8c9e10", "subjectOfCare": "191212121212"}))]
+pub struct GetFormRequest {
+    #[serde(rename = "formId")]
+    pub form_id: String,
+    /// On behalf of a citizen: the form must be theirs. Left out by care systems.
+    #[serde(default, rename = "subjectOfCare")]
+    #[schema(value_type = Option<String>)]
+    pub subject_of_care: Option<PersonalIdentityNumber>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GetFormResponse {
+    pub form: FormView,
+}
+
+/// Gets one form: ONGOING with its current page, PENDING_COMPLETION and COMPLETED with every
+/// page's answers.
+#[utoipa::path(post, path = "/forminteraction/v2/GetForm", tag = "forminteraction",
+    request_body = GetFormRequest,
+    responses(
+        (status = 200, description = "The form", body = GetFormResponse),
+        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_form(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<GetFormRequest>,
+) -> Result<ApiJson<GetFormResponse>, ApiError> {
+    let id = form_id(&request.form_id)?;
+    let Viewed { form, template } = state
+        .forms
+        .get(id, request.subject_of_care.as_ref())
+        .await?;
+    Ok(ApiJson(GetFormResponse {
+        form: form_view(&form, &template, Content::AsStored),
+    }))
+}
+
+/// Direction of GetFormQuestionPage.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum DirectionWire {
+    Forward,
+    Back,
+}
+
+/// GetFormQuestionPage request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"formId": "0b7e5a1c-2f4d-4c1e-9a57-3f1d2b8c9e10", "pageNumber": 2, "direction": "BACK", "subjectOfCare": "191212121212"}))]
+pub struct GetFormQuestionPageRequest {
+    #[serde(rename = "formId")]
+    pub form_id: String,
+    /// The page to move from; 0 with FORWARD is the first page, 0 with BACK the last page
+    /// reached.
+    #[serde(rename = "pageNumber")]
+    pub page_number: u32,
+    pub direction: DirectionWire,
+    #[serde(default, rename = "subjectOfCare")]
+    #[schema(value_type = Option<String>)]
+    pub subject_of_care: Option<PersonalIdentityNumber>,
+}
+
+/// Moves FORWARD or BACK among the pages the citizen has reached.
+///
+/// Leaving the summary of a PENDING_COMPLETION form reopens it (ONGOING) until its last page
+/// is saved again.
+#[utoipa::path(post, path = "/forminteraction/v2/GetFormQuestionPage", tag = "forminteraction",
+    request_body = GetFormQuestionPageRequest,
+    responses(
+        (status = 200, description = "The form on the page moved to", body = GetFormResponse),
+        (status = 400, description = "The move is not allowed (NAVIGATION_NOT_ALLOWED), or an invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The form is completed (FORM_COMPLETED)", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_form_question_page(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<GetFormQuestionPageRequest>,
+) -> Result<ApiJson<GetFormResponse>, ApiError> {
+    let id = form_id(&request.form_id)?;
+    let direction = match request.direction {
+        DirectionWire::Forward => Direction::Forward,
+        DirectionWire::Back => Direction::Back,
+    };
+    let Viewed { form, template } = state
+        .forms
+        .navigate(
+            id,
+            request.subject_of_care.as_ref(),
+            request.page_number,
+            direction,
+        )
+        .await?;
+    Ok(ApiJson(GetFormResponse {
+        form: form_view(&form, &template, Content::AsStored),
+    }))
+}
+
+/// SaveFormPage request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"formId": "0b7e5a1c-2f4d-4c1e-9a57-3f1d2b8c9e10", "subjectOfCare": "191212121212",
+    "temporarySave": false, "pageAnswers": {"pageNumber": 1, "questionAnswerBlocks": [
+        {"blockNumber": 1, "answers": [{"valueID": "height", "value": 178}, {"valueID": "weight", "value": 72.5}]},
+        {"blockNumber": 2, "answers": [{"valueID": "smoker", "value": 2}]}]}}))]
+pub struct SaveFormPageRequest {
+    #[serde(rename = "formId")]
+    pub form_id: String,
+    #[serde(default, rename = "subjectOfCare")]
+    #[schema(value_type = Option<String>)]
+    pub subject_of_care: Option<PersonalIdentityNumber>,
+    /// True: keep the answers as given, without checking them, and stay on the page.
+    #[serde(default, rename = "temporarySave")]
+    pub temporary_save: bool,
+    #[serde(rename = "pageAnswers")]
+    pub page_answers: PageAnswers,
+    #[serde(default)]
+    pub actor: Option<Actor>,
+}
+
+fn comment_for_problems(count: usize, swedish: bool) -> String {
+    match (count, swedish) {
+        (1, true) => String::from("Ett svar behöver ändras."),
+        (n, true) => format!("{n} svar behöver ändras."),
+        (1, false) => String::from("One answer needs changing."),
+        (n, false) => format!("{n} answers need changing."),
+    }
+}
+
+/// Saves one page of answers and gives the next page.
+///
+/// The answers are checked against the page's JSON Schema (GetFormTemplateSchema). Broken
+/// rules: `resultCode: ERROR`, nothing kept, the page back with an `answerStatus` per answer
+/// (the question's validation text). Valid: kept, and the routing chooses the next page;
+/// after the last page the form is PENDING_COMPLETION and `form` is left out.
+/// `temporarySave: true` keeps the answers unchecked and stays on the page.
+#[utoipa::path(post, path = "/forminteraction/v2/SaveFormPage", tag = "forminteraction",
+    request_body = SaveFormPageRequest,
+    responses(
+        (status = 200, description = "Saved (OK: the next page, or no form when complete) or not (ERROR, with the page and a status per answer)", body = FormResult),
+        (status = 400, description = "The answers do not fit the page (unknown valueID, wrong block, a page not reached), or an invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form", body = Problem, content_type = "application/problem+json")))]
+pub async fn save_form_page(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SaveFormPageRequest>,
+) -> Result<ApiJson<FormResult>, ApiError> {
+    let id = form_id(&request.form_id)?;
+    let page = request.page_answers.page_number;
+    let given: Vec<Given> = request
+        .page_answers
+        .question_answer_blocks
+        .into_iter()
+        .flat_map(|block| {
+            block.answers.into_iter().map(move |a| Given {
+                block: block.block_number,
+                value_id: a.value_id,
+                value: a.value,
+            })
+        })
+        .collect();
+    let saved = state
+        .forms
+        .save_page(
+            id,
+            request.subject_of_care.as_ref(),
+            page,
+            &given,
+            request.temporary_save,
+            request.actor,
+        )
+        .await?;
+    let result = match saved {
+        PageSaved::Refused(reason, Viewed { form, template }) => FormResult {
+            result_code: ResultCode::Error,
+            comment: Some(reason),
+            form: Some(form_view(&form, &template, Content::AsStored)),
+        },
+        PageSaved::Done {
+            outcome,
+            form: stored,
+            template,
+        } => {
+            let swedish = template.template().language == "swe";
+            match outcome {
+                PageSave::Next { form, .. } | PageSave::Temporary { form, .. } => FormResult {
+                    result_code: ResultCode::Ok,
+                    comment: None,
+                    form: Some(form_view(&form, &template, Content::AsStored)),
+                },
+                PageSave::Complete { .. } => FormResult {
+                    result_code: ResultCode::Ok,
+                    comment: None,
+                    form: None,
+                },
+                PageSave::Invalid {
+                    page,
+                    answers,
+                    problems,
+                } => {
+                    let form = stored;
+                    FormResult {
+                        result_code: ResultCode::Error,
+                        comment: Some(comment_for_problems(problems.len(), swedish)),
+                        form: Some(form_view(
+                            &form,
+                            &template,
+                            Content::Checked {
+                                page,
+                                answers,
+                                problems,
+                            },
+                        )),
+                    }
+                }
+                PageSave::EarlierPageInvalid {
+                    form,
+                    page,
+                    problems,
+                } => {
+                    let answers = form
+                        .progress
+                        .answers
+                        .get(&page)
+                        .cloned()
+                        .unwrap_or_default();
+                    FormResult {
+                        result_code: ResultCode::Error,
+                        comment: Some(if swedish {
+                            format!("Sidan {page} behöver ändras innan formuläret kan skickas.")
+                        } else {
+                            format!("Page {page} needs changes before the form can be sent.")
+                        }),
+                        form: Some(form_view(
+                            &form,
+                            &template,
+                            Content::Checked {
+                                page,
+                                answers,
+                                problems,
+                            },
+                        )),
+                    }
+                }
+            }
+        }
+    };
+    Ok(ApiJson(result))
+}
+
+/// SaveForm request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"formId": "0b7e5a1c-2f4d-4c1e-9a57-3f1d2b8c9e10", "subjectOfCare": "191212121212"}))]
+pub struct SaveFormRequest {
+    #[serde(rename = "formId")]
+    pub form_id: String,
+    #[serde(default, rename = "subjectOfCare")]
+    #[schema(value_type = Option<String>)]
+    pub subject_of_care: Option<PersonalIdentityNumber>,
+    #[serde(default)]
+    pub actor: Option<Actor>,
+}
+
+/// Sends a form whose pages are all answered (PENDING_COMPLETION → COMPLETED, read-only).
+///
+/// Posted to the engagement index as FormComplete, the FormCreated post deleted in the same
+/// Update. `comment` carries the template's formCompleteText.
+#[utoipa::path(post, path = "/forminteraction/v2/SaveForm", tag = "forminteraction",
+    request_body = SaveFormRequest,
+    responses(
+        (status = 200, description = "Sent (OK) or not (ERROR: not every page answered, already sent, expired)", body = ResultOnly),
+        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form", body = Problem, content_type = "application/problem+json")))]
+pub async fn save_form(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SaveFormRequest>,
+) -> Result<ApiJson<ResultOnly>, ApiError> {
+    let id = form_id(&request.form_id)?;
+    let sent = state
+        .forms
+        .send(id, request.subject_of_care.as_ref(), request.actor)
+        .await?;
+    Ok(ApiJson(match sent {
+        Sent::Completed(Viewed { template, .. }) => ResultOnly {
+            result_code: ResultCode::Ok,
+            comment: template.template().form_complete_text.clone(),
+        },
+        Sent::Refused(reason, _) => ResultOnly {
+            result_code: ResultCode::Error,
+            comment: Some(reason),
+        },
+    }))
+}
+
+/// CancelForm request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"formId": "0b7e5a1c-2f4d-4c1e-9a57-3f1d2b8c9e10"}))]
+pub struct CancelFormRequest {
+    #[serde(rename = "formId")]
+    pub form_id: String,
+    #[serde(default, rename = "subjectOfCare")]
+    #[schema(value_type = Option<String>)]
+    pub subject_of_care: Option<PersonalIdentityNumber>,
+}
+
+/// Cancels a form: ONGOING and PENDING_COMPLETION forms are deleted (with their
+/// engagement-index post); for a COMPLETED form a request for revocation is recorded (INFO).
+#[utoipa::path(post, path = "/forminteraction/v2/CancelForm", tag = "forminteraction",
+    request_body = CancelFormRequest,
+    responses(
+        (status = 200, description = "Deleted (OK) or revocation requested (INFO)", body = ResultOnly),
+        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form", body = Problem, content_type = "application/problem+json")))]
+pub async fn cancel_form(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<CancelFormRequest>,
+) -> Result<ApiJson<ResultOnly>, ApiError> {
+    let id = form_id(&request.form_id)?;
+    let cancelled = state
+        .forms
+        .cancel(id, request.subject_of_care.as_ref())
+        .await?;
+    Ok(ApiJson(match cancelled {
+        Cancelled::Deleted => ResultOnly {
+            result_code: ResultCode::Ok,
+            comment: None,
+        },
+        Cancelled::RevocationRequested { first } => ResultOnly {
+            result_code: ResultCode::Info,
+            comment: Some(String::from(if first {
+                "The form has been sent and cannot be deleted; a request to revoke it has been recorded for the care unit."
+            } else {
+                "The form has been sent and cannot be deleted; a request to revoke it was already recorded."
+            })),
+        },
+    }))
+}

@@ -1,0 +1,10 @@
+//! Forms: requested by care systems or started by citizens, answered page by page, sent, and
+//! posted to the engagement index.
+
+pub mod answering;
+pub mod engagement;
+pub mod model;
+pub mod navigation;
+pub mod paging;
+pub mod service;
+pub mod sweeper;

@@ -1,0 +1,149 @@
+//! The background job: forms whose expireDate has passed leave the citizen's active list (and
+//! their FormCreated post goes); forms whose keepUntil has passed are deleted (with their
+//! post); idempotent answers older than their retention are forgotten.
+//!
+//! Safe with several engine processes on one database: each change is a conditional write
+//! naming the revision it read, with its post in the same transaction, so a form is expired
+//! or purged, and posted about, exactly once whoever gets there first.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use common::shutdown::Shutdown;
+use tokio::sync::Notify;
+
+use super::engagement::{self, Poster};
+use crate::config::FormsConfig;
+use crate::store::{Due, FormStore, StoreError};
+
+/// Forms handled per read.
+const BATCH: u32 = 200;
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub expired: u64,
+    pub purged: u64,
+    pub forgotten_answers: u64,
+}
+
+pub struct Sweeper {
+    store: Arc<dyn FormStore>,
+    poster: Poster,
+    rules: FormsConfig,
+    outbox: Arc<Notify>,
+}
+
+impl Sweeper {
+    pub fn new(
+        store: Arc<dyn FormStore>,
+        poster: Poster,
+        rules: FormsConfig,
+        outbox: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            poster,
+            rules,
+            outbox,
+        }
+    }
+
+    /// Sweeps every `sweep_interval_secs` until `shutdown`.
+    pub async fn run(self, shutdown: Shutdown) {
+        let interval = Duration::from_secs(self.rules.sweep_interval_secs.max(1));
+        loop {
+            match self.sweep(common::riv_time::today_in_sweden()).await {
+                Ok(swept) if swept != Swept::default() => {
+                    tracing::info!(
+                        expired = swept.expired,
+                        purged = swept.purged,
+                        forgotten_answers = swept.forgotten_answers,
+                        "forms swept"
+                    );
+                }
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "the form sweep failed"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+
+    /// One sweep as of `today` (a Swedish date).
+    pub async fn sweep(&self, today: NaiveDate) -> Result<Swept, StoreError> {
+        let mut swept = Swept {
+            expired: self.expire(today).await?,
+            purged: self.purge(today).await?,
+            ..Swept::default()
+        };
+        let retention = chrono::Duration::hours(i64::from(self.rules.idempotency_hours));
+        swept.forgotten_answers = self
+            .store
+            .forget_idempotent_answers(Utc::now() - retention)
+            .await?;
+        if swept.expired + swept.purged > 0 {
+            self.outbox.notify_one();
+        }
+        Ok(swept)
+    }
+
+    async fn expire(&self, today: NaiveDate) -> Result<u64, StoreError> {
+        let mut done = 0;
+        loop {
+            let due = self.store.due_forms(Due::Expiry(today), BATCH).await?;
+            let mut progressed = false;
+            for form in &due {
+                // The post to delete is the one the form has before it expires.
+                let delivery = engagement::update(self.poster.removed(form));
+                let mut expired = form.clone();
+                expired.expired_at = Some(Utc::now());
+                expired.revision += 1;
+                match self.store.update_form(&expired, delivery.as_ref()).await {
+                    Ok(()) => {
+                        done += 1;
+                        progressed = true;
+                        tracing::info!(form_id = %form.id, "form expired");
+                    }
+                    // Another process (or the citizen) changed it first; the next sweep
+                    // looks again.
+                    Err(StoreError::Conflict) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+            if !progressed || due.len() < usize::try_from(BATCH).unwrap_or(usize::MAX) {
+                return Ok(done);
+            }
+        }
+    }
+
+    async fn purge(&self, today: NaiveDate) -> Result<u64, StoreError> {
+        let mut done = 0;
+        loop {
+            let due = self.store.due_forms(Due::Purge(today), BATCH).await?;
+            let mut progressed = false;
+            for form in &due {
+                let delivery = engagement::update(self.poster.removed(form));
+                match self
+                    .store
+                    .delete_form(form.id, form.revision, delivery.as_ref())
+                    .await
+                {
+                    Ok(()) => {
+                        done += 1;
+                        progressed = true;
+                        tracing::info!(form_id = %form.id, "form purged after keepUntil");
+                    }
+                    Err(StoreError::Conflict) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+            if !progressed || due.len() < usize::try_from(BATCH).unwrap_or(usize::MAX) {
+                return Ok(done);
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! What the store needs to know to keep forms: lookups, and the writes that go together in
+//! one transaction (forms, their outbox row, the idempotent answer).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use common::delivery::NewDelivery;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::form::model::{Form, FormStatus};
+
+/// GetForms' criteria; every given one must hold. Newest first.
+#[derive(Clone, Debug, Default)]
+pub struct FormQuery {
+    pub subject_of_care: Option<String>,
+    pub care_unit: Option<String>,
+    /// Any of these; empty = any.
+    pub clinical_process_interest_ids: Vec<String>,
+    pub template_ids: Vec<String>,
+    pub statuses: Vec<FormStatus>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Forms whose expireDate has passed are left out unless asked for.
+    pub include_expired: bool,
+    /// Continue after this form (created_at, form_id) of an earlier page.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: u32,
+}
+
+/// The first answer given to a request with an Idempotency-Key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IdempotentAnswer {
+    /// The contract and the caller: the same key from two callers are two keys.
+    pub scope: String,
+    pub key: String,
+    pub request: Value,
+    pub response: Value,
+}
+
+/// Forms created by one request, stored together with their outbox row and the answer.
+#[derive(Clone, Debug, Default)]
+pub struct NewForms {
+    pub forms: Vec<Form>,
+    pub delivery: Option<NewDelivery>,
+    pub idempotency: Option<IdempotentAnswer>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Created {
+    Stored,
+    /// The key was used before (perhaps a moment ago by a concurrent retry): nothing was
+    /// stored, and this is the earlier request and answer.
+    AlreadyAnswered {
+        request: Value,
+        response: Value,
+    },
+}
+
+/// Which forms the background job handles next.
+#[derive(Clone, Copy, Debug)]
+pub enum Due {
+    /// Not completed, not yet marked expired, and expireDate before this day.
+    Expiry(NaiveDate),
+    /// keepUntil before this day.
+    Purge(NaiveDate),
+}
