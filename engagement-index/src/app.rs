@@ -6,11 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use common::audit::AuditLog;
+use common::auth::Authenticator;
 use common::delivery::DeliveryWorker;
+use common::permissions::Permissions;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 
-use crate::api::{self, AppState};
+use crate::api::{self, AppState, Security};
 use crate::config::Config;
 use crate::notification::{FanOut, SubscriberRoutes};
 use crate::{SERVICE_NAME, store};
@@ -22,12 +25,27 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens and migrates the database, applies the declared subscribers and binds the
-    /// listener; serving and delivering start with [`Self::run_until_stopped`].
+    /// Opens and migrates the database, sets up caller authentication (`[auth]`), applies the
+    /// declared grants and subscribers and binds the listener; serving and delivering start
+    /// with [`Self::run_until_stopped`].
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let authenticator = Authenticator::from_config(&config.auth)
+            .await
+            .context("the engagement index cannot set up caller authentication ([auth])")?;
+        authenticator.log_start(SERVICE_NAME);
         let stores = store::open(&config.database)
             .await
             .context("the engagement index cannot open its database")?;
+        let permissions = Permissions::new(stores.engagements.permission_store(), &authenticator);
+        permissions
+            .declare(&config.auth.permissions)
+            .await
+            .context("cannot apply the grants of the configuration ([[auth.permissions]])")?;
+        let security = Security {
+            authenticator: authenticator.clone(),
+            permissions,
+            audit: AuditLog::new(stores.engagements.audit_store()),
+        };
         let declared = config
             .subscribers
             .iter()
@@ -68,15 +86,18 @@ impl Application {
             changes_waker: fan_out.waker(),
             delivery_waker: delivery.waker(),
         };
-        let (routes, openapi) = api::router(state);
+        let (routes, openapi) = api::secured_router(state, security);
         let service = ServiceDescription {
             name: SERVICE_NAME,
             openapi,
             readiness,
         };
-        let server = BoundService::bind(service, routes, &http).await?;
+        let server = BoundService::bind(service, routes, &http)
+            .await?
+            .with_tls(authenticator.tls());
         tracing::info!(
             address = %server.local_addr(),
+            scheme = server.scheme(),
             database = %stores.description,
             declared_subscribers = declared.len(),
             "engagement index ready"
@@ -90,6 +111,11 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// `https` when `[auth.tls]` is configured, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        self.server.scheme()
     }
 
     /// Serves and notifies subscribers until `shutdown` is cancelled.

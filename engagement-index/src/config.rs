@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use common::auth::AuthConfig;
 use common::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig};
 use common::delivery::DeliveryPolicy;
 use common::identity::HsaId;
@@ -31,6 +32,9 @@ pub struct Config {
     pub delivery: DeliveryPolicy,
     /// Subscribers declared by the deployment, applied at every start (`[[subscribers]]`).
     pub subscribers: Vec<DeclaredSubscriber>,
+    /// `[auth]`: who may call and what each caller may reach (docs/security.md). The default
+    /// is open mode, for a developer machine only: a WARNING is logged at start.
+    pub auth: AuthConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -91,6 +95,7 @@ impl Default for Config {
             notification: NotificationConfig::default(),
             delivery: DeliveryPolicy::default(),
             subscribers: Vec::new(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -102,6 +107,7 @@ impl Config {
         if let Some(dir) = data_dir {
             config.database.data_dir = dir;
         }
+        config.auth.validate()?;
         for (index, declared) in config.subscribers.iter().enumerate() {
             declared.to_subscriber().map_err(|error| {
                 ConfigError(format!(

@@ -1,6 +1,6 @@
 //! The one error type of the engagement index contracts at the edge: validation failures are
-//! 400 problem documents with their EI code; anything else is an opaque 500 whose cause goes
-//! to the log.
+//! 400 problem documents with their EI code; refusals (401, 403) are problem documents as the
+//! permission check made them; anything else is an opaque 500 whose cause goes to the log.
 
 use axum::response::{IntoResponse, Response};
 use common::problem::Problem;
@@ -14,6 +14,15 @@ pub enum ApiError {
     Invalid(#[from] ValidationError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Refused (or the audit log failed): already the answer to give.
+    #[error("{}", .0.detail)]
+    Refused(Problem),
+}
+
+impl From<Problem> for ApiError {
+    fn from(problem: Problem) -> Self {
+        Self::Refused(problem)
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -23,6 +32,7 @@ impl IntoResponse for ApiError {
                 tracing::info!(code = error.code(), "request refused");
                 Problem::bad_request(error.code(), error.to_string()).into_response()
             }
+            Self::Refused(problem) => problem.into_response(),
             Self::Store(StoreError::Contention(attempts)) => {
                 tracing::warn!(
                     attempts,

@@ -1,9 +1,13 @@
 //! `POST /engagementindex/v1/FindContent`: where a resident has information in a domain.
 
 use axum::extract::State;
+use common::audit::{AuditEvent, AuditLog, AuditOutcome};
+use common::auth::Caller;
+use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, Problem};
 
 use super::AppState;
+use super::access::refused;
 use super::error::ApiError;
 use crate::domain::ContentQuery;
 use crate::wire::{EngagementRecord, FindContentRequest, FindContentResponse};
@@ -14,6 +18,9 @@ use crate::wire::{EngagementRecord, FindContentRequest, FindContentResponse};
 /// field is an exact-match filter, except mostRecentContent, which matches posts at or after
 /// it (posts without one do not match). Ordered by creationTime, then key. POST because the
 /// body carries a personal identity number, which must never appear in a URL.
+///
+/// The caller needs the role `reader` for the serviceDomain (else 403 `FORBIDDEN_READER`).
+/// Every search is audited with the patient, refused ones included.
 #[utoipa::path(
     post,
     path = "/engagementindex/v1/FindContent",
@@ -25,15 +32,42 @@ use crate::wire::{EngagementRecord, FindContentRequest, FindContentResponse};
         (status = 400, description = "EI000 (resident or domain missing), EI004 (identity or \
             timestamp format), or MALFORMED_JSON / INVALID_REQUEST",
             body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_READER: the caller may not search this serviceDomain",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "RATE_LIMITED: too many requests from this caller",
+            body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn find_content(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     ApiJson(request): ApiJson<FindContentRequest>,
 ) -> Result<ApiJson<FindContentResponse>, ApiError> {
     let query = ContentQuery::from_request(&request)?;
-    let found = state.store.find_content(&query).await?;
+    let event = AuditEvent::new(&caller, "FindContent", AuditOutcome::Success)
+        .role(Role::Reader)
+        .patient(&query.registered_resident_identification)
+        .resource(query.service_domain.as_str());
+    if let Err(refusal) = permissions
+        .require(&caller, Role::Reader, &query.service_domain)
+        .await
+    {
+        return Err(refused(&audit, vec![event], refusal).await.into());
+    }
+    let found = match state.store.find_content(&query).await {
+        Ok(found) => found,
+        Err(error) => {
+            audit.record(event.outcome(AuditOutcome::Failed)).await?;
+            return Err(error.into());
+        }
+    };
+    // Recorded before the answer leaves: no patient data is handed out unrecorded.
+    audit.record(event).await?;
     tracing::debug!(
         resident = %query.registered_resident_identification,
         found = found.len(),

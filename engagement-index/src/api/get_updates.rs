@@ -1,9 +1,13 @@
 //! `POST /engagementindex/v1/GetUpdates`: what changed in a domain since a time, per resident.
 
 use axum::extract::State;
+use common::audit::{AuditEvent, AuditLog, AuditOutcome};
+use common::auth::Caller;
+use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, Problem};
 
 use super::AppState;
+use super::access::{of_engagements, patient_events, refused};
 use super::error::ApiError;
 use crate::domain::{MAX_RESIDENTS_PER_PAGE, UpdatesQuery};
 use crate::wire::{
@@ -15,6 +19,9 @@ use crate::wire::{
 /// Grouped per resident in resident order, at most 500 residents a page. When
 /// responseIsComplete is false, ask again with registeredResidentLastFetched set to the last
 /// resident of the page. Deleted posts are not reported (they are gone).
+///
+/// The caller needs the role `reader` for the serviceDomain (else 403 `FORBIDDEN_READER`).
+/// Every resident of the page is audited.
 #[utoipa::path(
     post,
     path = "/engagementindex/v1/GetUpdates",
@@ -26,17 +33,46 @@ use crate::wire::{
         (status = 400, description = "EI000 (serviceDomain or timeStamp missing), EI004 (timestamp \
             or identity format), or MALFORMED_JSON / INVALID_REQUEST",
             body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_READER: the caller may not read this serviceDomain",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "RATE_LIMITED: too many requests from this caller",
+            body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_updates(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     ApiJson(request): ApiJson<GetUpdatesRequest>,
 ) -> Result<ApiJson<GetUpdatesResponse>, ApiError> {
     let query = UpdatesQuery::from_request(&request)?;
+    if let Err(refusal) = permissions
+        .require(&caller, Role::Reader, &query.service_domain)
+        .await
+    {
+        // No patient is named: the refusal is recorded without one.
+        let event = AuditEvent::new(&caller, "GetUpdates", AuditOutcome::Refused)
+            .role(Role::Reader)
+            .resource(query.service_domain.as_str());
+        return Err(refused(&audit, vec![event], refusal).await.into());
+    }
     let page = state
         .store
         .get_updates(&query, MAX_RESIDENTS_PER_PAGE)
+        .await?;
+    // Recorded before the answer leaves: no patient data is handed out unrecorded.
+    audit
+        .record_all(&patient_events(
+            &caller,
+            "GetUpdates",
+            Some(Role::Reader),
+            AuditOutcome::Success,
+            of_engagements(page.residents.iter().flat_map(|r| &r.engagements)),
+        ))
         .await?;
     Ok(ApiJson(GetUpdatesResponse {
         response_is_complete: page.complete,

@@ -1,5 +1,6 @@
-//! The HTTP edge: routes, the OpenAPI document, error mapping.
+//! The HTTP edge: routes, the OpenAPI document, error mapping, who may call what.
 
+mod access;
 mod error;
 mod find_content;
 mod get_updates;
@@ -12,7 +13,11 @@ mod update;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
+use common::audit::AuditLog;
+use common::auth::Authenticator;
 use common::delivery::DeliveryStore;
+use common::permissions::Permissions;
 use tokio::sync::Notify;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as OpenApiDocument;
@@ -35,23 +40,58 @@ pub struct AppState {
     pub delivery_waker: Arc<Notify>,
 }
 
+/// Who may call and what is recorded: the caller's authentication, the permission table and
+/// the audit log.
+#[derive(Clone)]
+pub struct Security {
+    pub authenticator: Authenticator,
+    pub permissions: Permissions,
+    pub audit: AuditLog,
+}
+
+impl Security {
+    /// Open mode on `store`'s database (tests, tools): no proof asked, every permission check
+    /// passes, and every access to patient data is still audited.
+    pub fn open(store: &dyn EngagementStore) -> Self {
+        let authenticator = Authenticator::open();
+        Self {
+            permissions: Permissions::new(store.permission_store(), &authenticator),
+            audit: AuditLog::new(store.audit_store()),
+            authenticator,
+        }
+    }
+}
+
+/// The routes' state: the service's, and the security handlers and the admin routes of
+/// `common` need.
+#[derive(Clone, FromRef)]
+struct ApiState {
+    app: AppState,
+    permissions: Permissions,
+    audit: AuditLog,
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Engagement index",
         description = "RIV-TA itintegration:engagementindex 1.0 over HTTP/JSON: Update, FindContent, \
-            ProcessNotification, GetUpdates, and the subscriber registry with notification delivery.",
+            ProcessNotification, GetUpdates, and the subscriber registry with notification delivery. \
+            Callers authenticate as the deployment configures (mutual TLS, bearer token, or open on a \
+            developer machine); Update and ProcessNotification need the role source_system, FindContent \
+            and GetUpdates the role reader, /admin the role admin (docs/security.md).",
         license(name = "Apache-2.0")
     ),
     tags(
         (name = "engagementindex", description = "The engagement index contracts"),
         (name = "subscribers", description = "Subscriber registry, notification delivery and the pull point"),
+        (name = "security", description = "The permission table and the audit log (role admin)"),
         (name = "operations", description = "Health, metrics and documentation")
     )
 )]
 struct ApiDoc;
 
-fn routes() -> OpenApiRouter<AppState> {
+fn routes() -> OpenApiRouter<ApiState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(update::update))
         .routes(routes!(find_content::find_content))
@@ -66,11 +106,32 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(subscribers::list_deliveries))
         .routes(routes!(subscribers::redrive))
         .routes(routes!(pull::pull_notifications))
+        .merge(common::permissions::admin_routes())
+        .merge(common::audit::admin_routes())
 }
 
-/// The routes of this service with their state, and its OpenAPI document.
+/// The routes of this service in open mode on its own database, and its OpenAPI document.
 pub fn router(state: AppState) -> (Router, OpenApiDocument) {
-    routes().with_state(state).split_for_parts()
+    let security = Security::open(state.store.as_ref());
+    secured_router(state, security)
+}
+
+/// The routes of this service, every one behind `security`'s authentication (and rate
+/// limit), and its OpenAPI document.
+pub fn secured_router(state: AppState, security: Security) -> (Router, OpenApiDocument) {
+    let Security {
+        authenticator,
+        permissions,
+        audit,
+    } = security;
+    let (routes, document) = routes()
+        .with_state(ApiState {
+            app: state,
+            permissions,
+            audit,
+        })
+        .split_for_parts();
+    (authenticator.protect(routes), document)
 }
 
 /// The complete OpenAPI document as served at `/openapi.json`.

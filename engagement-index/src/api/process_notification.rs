@@ -1,9 +1,15 @@
 //! `POST /engagementindex/v1/ProcessNotification`: a federated index tells of its changes.
 
+use std::collections::BTreeSet;
+
 use axum::extract::State;
+use common::audit::{AuditLog, AuditOutcome};
+use common::auth::Caller;
+use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, Problem};
 
 use super::AppState;
+use super::access::{of_transactions, patient_events, refused, require_every};
 use super::error::ApiError;
 use super::recording::{index_identity, record};
 use crate::domain::{NotificationRules, validate_process_notification};
@@ -15,6 +21,13 @@ use crate::wire::{ProcessNotificationRequest, ResultResponse};
 /// owned by this index are dropped (loop guard); this index's own post with the same key is
 /// replaced by the received one (owner change). What changes something here is forwarded to
 /// this index's subscribers.
+///
+/// The caller (a federated index) needs the role `source_system` for the owner of every
+/// transaction it delivers, i.e. the index that recorded the post (else 403
+/// `FORBIDDEN_SOURCE_SYSTEM`, nothing stored): grant a peer index its own HSA-id, and the
+/// HSA-ids of the indexes whose posts it relays (or `*` for a hub). Transactions dropped by
+/// the loop guard need no grant. Each patient of the kept transactions is audited in the same
+/// transaction.
 #[utoipa::path(
     post,
     path = "/engagementindex/v1/ProcessNotification",
@@ -26,6 +39,13 @@ use crate::wire::{ProcessNotificationRequest, ResultResponse};
         (status = 400, description = "Refused, nothing stored: EI000, EI002, EI004, EI005, EI006, \
             or MALFORMED_JSON / INVALID_REQUEST",
             body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_SOURCE_SYSTEM: the caller may not deliver posts of one of \
+            the transactions' owners; nothing stored",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "RATE_LIMITED: too many requests from this caller",
+            body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Concurrent requests kept changing the same posts; nothing stored, retry",
             body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
@@ -33,6 +53,9 @@ use crate::wire::{ProcessNotificationRequest, ResultResponse};
 )]
 pub async fn process_notification(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     ApiJson(request): ApiJson<ProcessNotificationRequest>,
 ) -> Result<ApiJson<ResultResponse>, ApiError> {
     let transactions = request.engagement_transaction.unwrap_or_default();
@@ -40,7 +63,21 @@ pub async fn process_notification(
     let valid =
         validate_process_notification(&index_identity(&state.config, &reserved), &transactions)?;
     let received = valid.len();
-    let rules = NotificationRules::new(state.config.hsa_id.as_str(), valid);
+    let own = state.config.hsa_id.as_str();
+    // What the loop guard keeps (NotificationRules drops the rest): checked and audited.
+    let kept: Vec<_> = valid.iter().filter(|t| t.key.owner != own).collect();
+    let owners: BTreeSet<&str> = kept.iter().map(|t| t.key.owner.as_str()).collect();
+    let events = patient_events(
+        &caller,
+        "ProcessNotification",
+        Some(Role::SourceSystem),
+        AuditOutcome::Success,
+        of_transactions(kept.iter().copied()),
+    );
+    if let Err(refusal) = require_every(&permissions, &caller, Role::SourceSystem, &owners).await {
+        return Err(refused(&audit, events, refusal).await.into());
+    }
+    let rules = NotificationRules::new(own, valid);
     if rules.is_empty() {
         tracing::info!(
             received,
@@ -49,7 +86,7 @@ pub async fn process_notification(
         return Ok(ApiJson(ResultResponse::ok()));
     }
     let kept = rules.len();
-    let applied = record(&state, &rules).await?;
+    let applied = record(&state, &rules, events).await?;
     tracing::info!(
         received,
         kept,

@@ -2,12 +2,16 @@
 //! them by asking again after the last offset it has processed.
 
 use axum::extract::{Path, State};
+use common::audit::{AuditLog, AuditOutcome};
+use common::auth::Caller;
+use common::permissions::Permissions;
 use common::problem::{ApiJson, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::access::{of_payloads, patient_events, require_subscriber_or_admin};
 use super::subscribers::ensure_exists;
 use crate::domain::subscriber::DeliveryMode;
 
@@ -46,18 +50,27 @@ pub struct PullResponse {
 }
 
 /// Fetches a pull subscriber's notifications after an offset, acknowledging those up to it.
+///
+/// Only the subscriber itself (the caller's HSA-id is the logical address) or an admin may
+/// (else 403 `FORBIDDEN_SUBSCRIBER`). Every patient of the fetched notifications is audited.
 #[utoipa::path(post, path = "/engagementindex/v1/subscribers/{logicalAddress}/notifications", tag = "subscribers",
     params(("logicalAddress" = String, Path, description = "The pull subscriber's logical address")),
     request_body = PullRequest,
     responses(
         (status = 200, description = "Notifications after the offset, in order", body = PullResponse),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_SUBSCRIBER: neither the subscriber itself nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The subscriber gets its notifications pushed", body = Problem, content_type = "application/problem+json")))]
 pub async fn pull_notifications(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     Path(logical_address): Path<String>,
     ApiJson(request): ApiJson<PullRequest>,
 ) -> Result<ApiJson<PullResponse>, Problem> {
+    let role = require_subscriber_or_admin(&permissions, &caller, &logical_address).await?;
     let subscriber = ensure_exists(&state, &logical_address).await?;
     if subscriber.delivery != DeliveryMode::Pull {
         return Err(Problem::conflict(
@@ -77,6 +90,19 @@ pub async fn pull_notifications(
             Problem::internal()
         })?;
     let last_offset = deliveries.last().map_or(request.after_offset, |d| d.id);
+    // Recorded before the answer leaves: no patient data is handed out unrecorded.
+    let touched = of_payloads(deliveries.iter().map(|d| &d.payload));
+    // One row per patient; the resource is the subscriber whose queue was read.
+    let events = patient_events(
+        &caller,
+        "PullNotifications",
+        role,
+        AuditOutcome::Success,
+        touched
+            .iter()
+            .map(|(patient, _)| (patient, logical_address.as_str())),
+    );
+    audit.record_all(&events).await?;
     let notification = deliveries
         .into_iter()
         .map(|d| PulledNotification {

@@ -1,5 +1,6 @@
 //! Applying a validated change request and waking the fan-out once it is committed.
 
+use common::audit::AuditEvent;
 use common::identity::HsaId;
 
 use crate::config::Config;
@@ -17,10 +18,12 @@ pub(super) fn index_identity<'a>(config: &'a Config, reserved: &'a [String]) -> 
     }
 }
 
-/// Commits the change with its outbox row, carrying this request's correlation id and trace.
+/// Commits the change with its outbox row, carrying this request's correlation id and trace,
+/// and its audit rows.
 pub(super) async fn record(
     state: &AppState,
     rules: &dyn ChangeRules,
+    audit: Vec<AuditEvent>,
 ) -> Result<AppliedChanges, StoreError> {
     let traceparent = common::http_client::propagation_headers()
         .get("traceparent")
@@ -29,6 +32,7 @@ pub(super) async fn record(
     let context = OutboxContext {
         correlation_id: common::correlation::current().map(|id| id.as_str().to_owned()),
         traceparent,
+        audit,
     };
     let applied = state.store.apply(rules, &context).await?;
     if applied.notified > 0 {

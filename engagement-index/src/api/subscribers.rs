@@ -1,14 +1,19 @@
-//! Subscriber registry and delivery administration (api.md §2.1), for operators.
+//! Subscriber registry and delivery administration (api.md §2.1), for operators: every route
+//! needs the role `admin` (else 403 `FORBIDDEN_ADMIN`).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::Utc;
+use common::audit::{AuditLog, AuditOutcome};
+use common::auth::Caller;
 use common::delivery::{Delivery, DeliveryState, DestinationStats};
+use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
+use super::access::{of_payloads, patient_events, require_admin};
 use crate::domain::subscriber::{DeliveryMode, Subscriber, SubscriberFilter};
 
 /// A subscriber as an operator declares it.
@@ -112,12 +117,17 @@ async fn stats_of(
     responses(
         (status = 201, description = "Created", body = SubscriberView),
         (status = 200, description = "Replaced", body = SubscriberView),
-        (status = 400, description = "Invalid subscriber", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Invalid subscriber", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_subscriber(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    caller: Caller,
     Path(logical_address): Path<String>,
     ApiJson(request): ApiJson<SubscriberRequest>,
 ) -> Result<(StatusCode, ApiJson<SubscriberView>), Problem> {
+    require_admin(&permissions, &caller).await?;
     let subscriber = Subscriber::new(
         &logical_address,
         request.url,
@@ -150,10 +160,16 @@ pub async fn put_subscriber(
 
 /// Lists the subscribers with their queue figures.
 #[utoipa::path(get, path = "/admin/subscribers", tag = "subscribers",
-    responses((status = 200, description = "The subscribers", body = SubscriberList)))]
+    responses(
+        (status = 200, description = "The subscribers", body = SubscriberList),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_subscribers(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    caller: Caller,
 ) -> Result<ApiJson<SubscriberList>, Problem> {
+    require_admin(&permissions, &caller).await?;
     let subscribers = state.subscribers.list().await.map_err(|e| internal(&e))?;
     let stats = state.deliveries.stats().await.map_err(|e| internal(&e))?;
     let subscribers = subscribers
@@ -171,11 +187,16 @@ pub async fn list_subscribers(
     params(("logicalAddress" = String, Path, description = "The subscriber's logical address")),
     responses(
         (status = 200, description = "The subscriber", body = SubscriberView),
-        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_subscriber(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    caller: Caller,
     Path(logical_address): Path<String>,
 ) -> Result<ApiJson<SubscriberView>, Problem> {
+    require_admin(&permissions, &caller).await?;
     let subscriber = state
         .subscribers
         .get(&logical_address)
@@ -191,11 +212,16 @@ pub async fn get_subscriber(
     params(("logicalAddress" = String, Path, description = "The subscriber's logical address")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_subscriber(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    caller: Caller,
     Path(logical_address): Path<String>,
 ) -> Result<StatusCode, Problem> {
+    require_admin(&permissions, &caller).await?;
     if state
         .subscribers
         .delete(&logical_address)
@@ -216,12 +242,18 @@ pub async fn delete_subscriber(
     responses(
         (status = 200, description = "The notifications", body = DeliveryList),
         (status = 400, description = "Unknown state", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_deliveries(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     Path(logical_address): Path<String>,
     Query(filter): Query<DeliveryFilter>,
 ) -> Result<ApiJson<DeliveryList>, Problem> {
+    require_admin(&permissions, &caller).await?;
     let wanted = match filter.state.as_deref() {
         None | Some("pending") => DeliveryState::Pending,
         Some("dead") => DeliveryState::Dead,
@@ -239,6 +271,19 @@ pub async fn list_deliveries(
         .list(&logical_address, wanted, limit)
         .await
         .map_err(|e| internal(&e))?;
+    // The queued notifications name patients: each one is audited, the subscriber as resource.
+    let touched = of_payloads(deliveries.iter().map(|d| &d.payload));
+    audit
+        .record_all(&patient_events(
+            &caller,
+            "ListDeliveries",
+            Some(Role::Admin),
+            AuditOutcome::Success,
+            touched
+                .iter()
+                .map(|(patient, _)| (patient, logical_address.as_str())),
+        ))
+        .await?;
     Ok(ApiJson(DeliveryList { deliveries }))
 }
 
@@ -247,11 +292,16 @@ pub async fn list_deliveries(
     params(("logicalAddress" = String, Path, description = "The subscriber's logical address")),
     responses(
         (status = 200, description = "How many were redriven", body = Redriven),
-        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn redrive(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    caller: Caller,
     Path(logical_address): Path<String>,
 ) -> Result<ApiJson<Redriven>, Problem> {
+    require_admin(&permissions, &caller).await?;
     ensure_exists(&state, &logical_address).await?;
     let redriven = state
         .deliveries

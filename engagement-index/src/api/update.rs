@@ -1,10 +1,16 @@
 //! `POST /engagementindex/v1/Update`: a source system tells where a resident has information.
 
+use std::collections::BTreeSet;
+
 use axum::extract::State;
+use common::audit::{AuditLog, AuditOutcome};
+use common::auth::Caller;
+use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, Problem};
 use http::HeaderMap;
 
 use super::AppState;
+use super::access::{of_transactions, patient_events, refused, require_every};
 use super::error::ApiError;
 use super::recording::{index_identity, record};
 use crate::domain::{UpdateRules, validate_update};
@@ -19,6 +25,10 @@ pub const LOGICAL_ADDRESS_HEADER: &str = "x-rivta-logical-address";
 /// A post changes only when its mostRecentContent is newer than the stored one; an identical
 /// or older one changes nothing and notifies nobody. A delete always applies. `ResultCode: OK`
 /// means committed, with the notifications to subscribers recorded in the same transaction.
+///
+/// The caller needs the role `source_system` for every sourceSystem of the request (else 403
+/// `FORBIDDEN_SOURCE_SYSTEM`, nothing stored). Each patient of the request is audited in the
+/// same transaction.
 #[utoipa::path(
     post,
     path = "/engagementindex/v1/Update",
@@ -35,6 +45,13 @@ pub const LOGICAL_ADDRESS_HEADER: &str = "x-rivta-logical-address";
             EI003 (logical address), EI004 (missing, white space, too long, timestamp or identity \
             format), EI005/EI006 (reserved HSA-id), or MALFORMED_JSON / INVALID_REQUEST",
             body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_SOURCE_SYSTEM: the caller may not post as one of the \
+            request's sourceSystems; nothing stored",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "RATE_LIMITED: too many requests from this caller",
+            body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Concurrent requests kept changing the same posts; nothing stored, retry",
             body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal error", body = Problem, content_type = "application/problem+json"),
@@ -42,6 +59,9 @@ pub const LOGICAL_ADDRESS_HEADER: &str = "x-rivta-logical-address";
 )]
 pub async fn update(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     headers: HeaderMap,
     ApiJson(request): ApiJson<UpdateRequest>,
 ) -> Result<ApiJson<ResultResponse>, ApiError> {
@@ -56,7 +76,21 @@ pub async fn update(
         &transactions,
     )?;
     let received = valid.len();
-    let applied = record(&state, &UpdateRules::new(valid)).await?;
+    let events = patient_events(
+        &caller,
+        "Update",
+        Some(Role::SourceSystem),
+        AuditOutcome::Success,
+        of_transactions(&valid),
+    );
+    let source_systems: BTreeSet<&str> =
+        valid.iter().map(|t| t.key.source_system.as_str()).collect();
+    if let Err(refusal) =
+        require_every(&permissions, &caller, Role::SourceSystem, &source_systems).await
+    {
+        return Err(refused(&audit, events, refusal).await.into());
+    }
+    let applied = record(&state, &UpdateRules::new(valid), events).await?;
     tracing::info!(
         received,
         changed = applied.changed_rows,

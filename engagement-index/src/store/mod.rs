@@ -9,9 +9,11 @@ pub mod subscribers;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use common::audit::{AuditError, AuditStore};
 use common::config::DatabaseConfig;
 use common::db::{DatabaseError, DatabaseTarget};
 use common::delivery::{DeliveryStore, PgDeliveryStore, SqliteDeliveryStore};
+use common::permissions::PermissionStore;
 use sqlx::migrate::Migrator;
 
 use crate::domain::{ChangeRules, ContentQuery, Engagement, UpdatesPage, UpdatesQuery};
@@ -34,6 +36,9 @@ pub enum StoreError {
     /// Concurrent requests kept changing the same posts; the caller may retry.
     #[error("the change could not be applied after {0} attempts")]
     Contention(usize),
+    /// The audit rows of the change could not be written (nothing was stored).
+    #[error(transparent)]
+    Audit(#[from] AuditError),
 }
 
 #[async_trait]
@@ -41,8 +46,9 @@ pub trait EngagementStore: Send + Sync + 'static {
     /// Whether the database answers (readiness).
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Reads and locks the posts `rules` name, applies their plan and, when it notifies
-    /// anything, writes one outbox row, all in one transaction.
+    /// Reads and locks the posts `rules` name, applies their plan, writes one outbox row when
+    /// it notifies anything and appends the context's audit rows (one per patient of the
+    /// request), all in one transaction.
     async fn apply(
         &self,
         rules: &dyn ChangeRules,
@@ -58,6 +64,12 @@ pub trait EngagementStore: Send + Sync + 'static {
         query: &UpdatesQuery,
         max_residents: usize,
     ) -> Result<UpdatesPage, StoreError>;
+
+    /// The permission table (`auth_permission`) on the same database.
+    fn permission_store(&self) -> Arc<dyn PermissionStore>;
+
+    /// The audit log (`audit_event`) on the same database.
+    fn audit_store(&self) -> Arc<dyn AuditStore>;
 }
 
 /// Everything the engagement index keeps, on one database.

@@ -4,11 +4,14 @@ use crate::domain::NotifiedTransaction;
 use crate::wire::EngagementTransactionRecord;
 
 /// Who caused a change: carried into its outbox row so the notification continues the
-/// request's trace and correlation id.
+/// request's trace and correlation id, and into the audit log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutboxContext {
     pub correlation_id: Option<String>,
     pub traceparent: Option<String>,
+    /// The audit rows of the request (one per patient it touches), appended in the same
+    /// transaction as the change: a change is never committed unrecorded.
+    pub audit: Vec<common::audit::AuditEvent>,
 }
 
 /// What applying a request did.

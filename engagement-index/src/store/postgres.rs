@@ -1,9 +1,13 @@
 //! The PostgreSQL store: for production. Every request is a fixed number of set-based
 //! statements over `unnest`-ed arrays, whatever its size.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use common::audit::{AuditError, AuditStore, PgAuditStore};
 use common::identity::PersonalIdentityNumber;
+use common::permissions::{PermissionStore, PgPermissionStore};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
@@ -160,6 +164,12 @@ impl PgStore {
                 return Ok(Attempt::Raced);
             }
         }
+        common::audit::append_all_postgres(&mut tx, &context.audit, now)
+            .await
+            .map_err(|error| match error {
+                AuditError::Database(error) => error,
+                other @ AuditError::Corrupt(_) => sqlx::Error::Protocol(other.to_string()),
+            })?;
         tx.commit().await?;
         Ok(Attempt::Applied(AppliedChanges {
             changed_rows: plan.deletions.len() + plan.insertions.len() + plan.modifications.len(),
@@ -394,6 +404,14 @@ impl EngagementStore for PgStore {
         tx.commit().await?;
         let engagements = rows.iter().map(engagement).collect::<Result<_, _>>()?;
         Ok(UpdatesPage::group(engagements, complete))
+    }
+
+    fn permission_store(&self) -> Arc<dyn PermissionStore> {
+        Arc::new(PgPermissionStore::new(self.pool.clone()))
+    }
+
+    fn audit_store(&self) -> Arc<dyn AuditStore> {
+        Arc::new(PgAuditStore::new(self.pool.clone()))
     }
 }
 

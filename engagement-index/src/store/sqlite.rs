@@ -2,9 +2,13 @@
 //! statements over a JSON array (`json_each`), whatever its size. Times are stored as
 //! fixed-width RFC 3339 UTC text, so text order is time order.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
+use common::audit::{AuditStore, SqliteAuditStore};
 use common::identity::PersonalIdentityNumber;
+use common::permissions::{PermissionStore, SqlitePermissionStore};
 use serde_json::{Value, json};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
@@ -216,6 +220,7 @@ impl EngagementStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        common::audit::append_all_sqlite(&mut tx, &context.audit, now).await?;
         tx.commit().await?;
         Ok(AppliedChanges {
             changed_rows: plan.deletions.len() + plan.insertions.len() + plan.modifications.len(),
@@ -301,5 +306,13 @@ impl EngagementStore for SqliteStore {
         tx.commit().await?;
         let engagements = rows.iter().map(engagement).collect::<Result<_, _>>()?;
         Ok(UpdatesPage::group(engagements, complete))
+    }
+
+    fn permission_store(&self) -> Arc<dyn PermissionStore> {
+        Arc::new(SqlitePermissionStore::new(self.pool.clone()))
+    }
+
+    fn audit_store(&self) -> Arc<dyn AuditStore> {
+        Arc::new(SqliteAuditStore::new(self.pool.clone()))
     }
 }
