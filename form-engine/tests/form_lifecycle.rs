@@ -413,3 +413,37 @@ async fn going_back_from_the_summary_reopens_the_form_for_changes() {
         database.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn forms_are_made_while_the_index_is_down_and_the_posts_arrive_when_it_is_back() {
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let mut index = FakeIndex::start().await;
+        let engine = Engine::start_with(config(&database.config, &index.url())).await;
+        engine.save_template(&example()).await;
+        index.stop();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let first = engine.request_form(TOLVAN).await;
+        let second = engine.request_form(support::LENA).await;
+        let (_, body) = engine.call("CancelForm", &json!({"formId": first})).await;
+        assert_eq!(
+            body["resultCode"], "OK",
+            "{backend}: the engine works without the index"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(index.transactions().is_empty());
+        index.restart().await;
+        let posts: Vec<_> = index.wait_for(3).await.iter().map(post).collect();
+        assert_eq!(
+            posts,
+            [
+                ("FormCreated".to_owned(), false, first.clone()),
+                ("FormCreated".to_owned(), false, second),
+                ("FormCreated".to_owned(), true, first),
+            ],
+            "{backend}: every post, in order"
+        );
+        engine.stop();
+        database.cleanup().await;
+    }
+}
