@@ -19,6 +19,70 @@ pub trait ChangeRules: Send + Sync {
     /// What to change, given what is stored now. Must be pure: the store may call it again
     /// when a concurrent request got in first.
     fn plan(&self, stored: &StoredEngagements, now: DateTime<Utc>) -> ChangePlan;
+
+    /// How many transactions the request holds (small requests may be committed together).
+    fn transaction_count(&self) -> usize;
+
+    /// An owned copy, to hand the request to a committer.
+    fn to_shared(&self) -> std::sync::Arc<dyn ChangeRules>;
+}
+
+/// Several requests committed in one transaction: the net row changes, and each request's
+/// notifications.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CombinedPlan {
+    /// Net of all requests; its `notifications` is empty.
+    pub rows: ChangePlan,
+    /// Per request, in the order given.
+    pub notifications: Vec<Vec<NotifiedTransaction>>,
+    /// Per request: the rows it inserted, changed or deleted, seen on its own.
+    pub changed_rows: Vec<usize>,
+}
+
+/// Plans `requests` in turn, each seeing what those before it changed, exactly as if they
+/// had been committed one after another; the row changes are then netted against `stored`
+/// (a post inserted by one request and changed by the next is one insertion).
+pub fn plan_in_turn(
+    requests: &[&dyn ChangeRules],
+    stored: &StoredEngagements,
+    now: DateTime<Utc>,
+) -> CombinedPlan {
+    let mut view = stored.clone();
+    let mut touched: Vec<EngagementKey> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut notifications = Vec::with_capacity(requests.len());
+    let mut changed_rows = Vec::with_capacity(requests.len());
+    for rules in requests {
+        let plan = rules.plan(&view, now);
+        changed_rows.push(plan.deletions.len() + plan.insertions.len() + plan.modifications.len());
+        for key in &plan.deletions {
+            view.remove(key);
+            if seen.insert(key.clone()) {
+                touched.push(key.clone());
+            }
+        }
+        for engagement in plan.insertions.into_iter().chain(plan.modifications) {
+            if seen.insert(engagement.key.clone()) {
+                touched.push(engagement.key.clone());
+            }
+            view.insert(engagement.key.clone(), engagement);
+        }
+        notifications.push(plan.notifications);
+    }
+    let mut rows = ChangePlan::default();
+    for key in touched {
+        match (stored.get(&key), view.remove(&key)) {
+            (Some(_), None) => rows.deletions.push(key),
+            (None, Some(now_stored)) => rows.insertions.push(now_stored),
+            (Some(before), Some(after)) if *before != after => rows.modifications.push(after),
+            _ => {}
+        }
+    }
+    CombinedPlan {
+        rows,
+        notifications,
+        changed_rows,
+    }
 }
 
 /// Row changes and the notifications they cause. Keys are distinct within each list.
@@ -49,6 +113,7 @@ impl ChangePlan {
 /// by validation); a delete always applies and is always notified; a new post gets
 /// creationTime now; a stored post changes only when mostRecentContent is newer, and then
 /// gets updateTime now; an identical or older one changes nothing and notifies nobody.
+#[derive(Clone)]
 pub struct UpdateRules {
     transactions: Vec<super::ValidTransaction>,
 }
@@ -62,6 +127,14 @@ impl UpdateRules {
 impl ChangeRules for UpdateRules {
     fn keys_to_read(&self) -> Vec<EngagementKey> {
         self.transactions.iter().map(|t| t.key.clone()).collect()
+    }
+
+    fn transaction_count(&self) -> usize {
+        self.transactions.len()
+    }
+
+    fn to_shared(&self) -> std::sync::Arc<dyn ChangeRules> {
+        std::sync::Arc::new(self.clone())
     }
 
     fn plan(&self, stored: &StoredEngagements, now: DateTime<Utc>) -> ChangePlan {
@@ -135,6 +208,7 @@ impl ChangeRules for UpdateRules {
 ///
 /// Only what changes something here is forwarded: two indexes that subscribe to each other
 /// would otherwise send the same post back and forth for ever.
+#[derive(Clone)]
 pub struct NotificationRules {
     own_hsa_id: String,
     transactions: Vec<super::ValidTransaction>,
@@ -164,6 +238,14 @@ impl NotificationRules {
 }
 
 impl ChangeRules for NotificationRules {
+    fn transaction_count(&self) -> usize {
+        self.transactions.len()
+    }
+
+    fn to_shared(&self) -> std::sync::Arc<dyn ChangeRules> {
+        std::sync::Arc::new(self.clone())
+    }
+
     fn keys_to_read(&self) -> Vec<EngagementKey> {
         self.transactions
             .iter()
@@ -220,5 +302,96 @@ impl ChangeRules for NotificationRules {
             }
         }
         plan
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use common::identity::PersonalIdentityNumber;
+
+    use super::*;
+    use crate::domain::ValidTransaction;
+
+    fn key(n: u32) -> EngagementKey {
+        EngagementKey {
+            registered_resident_identification: PersonalIdentityNumber::parse(&format!(
+                "19121212{n:04}"
+            ))
+            .unwrap(),
+            service_domain: "D".into(),
+            categorization: "C".into(),
+            logical_address: "L".into(),
+            business_object_instance_identifier: "B".into(),
+            clinical_process_interest_id: "NA".into(),
+            source_system: "S".into(),
+            data_controller: "DC".into(),
+            owner: "ei".into(),
+        }
+    }
+
+    fn update(n: u32, delete: bool, most_recent_content: Option<DateTime<Utc>>) -> UpdateRules {
+        UpdateRules::new(vec![ValidTransaction {
+            delete,
+            key: key(n),
+            most_recent_content,
+            creation_time: None,
+            update_time: None,
+        }])
+    }
+
+    fn time(minutes: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + Duration::minutes(minutes)
+    }
+
+    #[test]
+    fn requests_in_turn_net_to_one_row_change_per_key() {
+        let now = time(100);
+        let first = update(1, false, Some(time(1)));
+        let second = update(1, false, Some(time(2)));
+        let third = update(2, false, None);
+        let fourth = update(2, true, None);
+        let combined = plan_in_turn(
+            &[&first, &second, &third, &fourth],
+            &StoredEngagements::new(),
+            now,
+        );
+        assert_eq!(combined.rows.deletions, Vec::<EngagementKey>::new());
+        assert_eq!(combined.rows.modifications, Vec::<Engagement>::new());
+        assert_eq!(
+            combined.rows.insertions,
+            vec![Engagement {
+                key: key(1),
+                most_recent_content: Some(time(2)),
+                creation_time: now,
+                update_time: Some(now),
+            }]
+        );
+        let counts: Vec<usize> = combined.notifications.iter().map(Vec::len).collect();
+        assert_eq!(counts, [1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn an_ignored_request_in_a_group_notifies_nobody() {
+        let stored: StoredEngagements = [(
+            key(1),
+            Engagement {
+                key: key(1),
+                most_recent_content: Some(time(5)),
+                creation_time: time(0),
+                update_time: None,
+            },
+        )]
+        .into_iter()
+        .collect();
+        let older = update(1, false, Some(time(4)));
+        let delete = update(1, true, None);
+        let combined = plan_in_turn(&[&older, &delete], &stored, time(100));
+        assert!(combined.notifications[0].is_empty());
+        assert_eq!(combined.notifications[1].len(), 1);
+        assert_eq!(combined.rows.deletions, vec![key(1)]);
     }
 }

@@ -6,7 +6,10 @@ mod error;
 mod query;
 mod validation;
 
-pub use changes::{ChangePlan, ChangeRules, NotificationRules, StoredEngagements, UpdateRules};
+pub use changes::{
+    ChangePlan, ChangeRules, CombinedPlan, NotificationRules, StoredEngagements, UpdateRules,
+    plan_in_turn,
+};
 pub use engagement::{Engagement, EngagementKey, NOT_APPLICABLE, NotifiedTransaction, is_older};
 pub use error::ValidationError;
 pub use query::{

@@ -1,6 +1,7 @@
 //! Where engagements, subscribers and pending notifications are kept: one trait, a SQLite and
 //! a PostgreSQL implementation, chosen by the database URL.
 
+mod group_commit;
 mod outbox;
 mod postgres;
 mod sqlite;
@@ -36,6 +37,9 @@ pub enum StoreError {
     /// Concurrent requests kept changing the same posts; the caller may retry.
     #[error("the change could not be applied after {0} attempts")]
     Contention(usize),
+    /// The committer of a group stopped before answering (the service is stopping).
+    #[error("the commit was interrupted")]
+    Interrupted,
     /// The audit rows of the change could not be written (nothing was stored).
     #[error(transparent)]
     Audit(#[from] AuditError),

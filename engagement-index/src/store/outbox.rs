@@ -24,13 +24,37 @@ pub struct AppliedChanges {
 }
 
 /// The outbox row's `transactions`: the engagementTransaction array of a ProcessNotification
-/// request.
-pub(super) fn transactions_json(notifications: &[NotifiedTransaction]) -> serde_json::Value {
+/// request, as JSON text.
+pub(super) fn transactions_json(notifications: &[NotifiedTransaction]) -> String {
     let records: Vec<EngagementTransactionRecord> = notifications
         .iter()
         .map(EngagementTransactionRecord::from)
         .collect();
-    serde_json::to_value(records).expect("engagement records serialise")
+    serde_json::to_string(&records).expect("engagement records serialise")
+}
+
+/// One outbox row to write.
+pub(super) struct OutboxRow<'a> {
+    pub transactions: String,
+    pub correlation_id: Option<&'a str>,
+    pub traceparent: Option<&'a str>,
+}
+
+/// One row per request that notifies anything, in request order.
+pub(super) fn outbox_rows<'a>(
+    notifications: &[Vec<NotifiedTransaction>],
+    contexts: &[&'a OutboxContext],
+) -> Vec<OutboxRow<'a>> {
+    notifications
+        .iter()
+        .zip(contexts)
+        .filter(|(notifications, _)| !notifications.is_empty())
+        .map(|(notifications, context)| OutboxRow {
+            transactions: transactions_json(notifications),
+            correlation_id: context.correlation_id.as_deref(),
+            traceparent: context.traceparent.as_deref(),
+        })
+        .collect()
 }
 
 /// How often a request is planned again when a concurrent request changed the same posts

@@ -1,5 +1,6 @@
-//! The PostgreSQL store: for production. Every request is a fixed number of set-based
-//! statements over `unnest`-ed arrays, whatever its size.
+//! The PostgreSQL store: for production. Every commit is a fixed number of set-based
+//! statements over `unnest`-ed arrays, whatever its size; small requests arriving together
+//! share one commit (group commit).
 
 use std::sync::Arc;
 
@@ -11,21 +12,33 @@ use common::permissions::{PermissionStore, PgPermissionStore};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
-use super::outbox::{AppliedChanges, MAX_ATTEMPTS, OutboxContext, transactions_json};
+use super::group_commit::{ApplyInTurn, GroupCommit, Request};
+use super::outbox::{AppliedChanges, MAX_ATTEMPTS, OutboxContext, OutboxRow, outbox_rows};
 use super::{EngagementStore, StoreError};
 use crate::domain::{
     ChangePlan, ChangeRules, ContentQuery, Engagement, EngagementKey, StoredEngagements,
-    UpdatesPage, UpdatesQuery,
+    UpdatesPage, UpdatesQuery, plan_in_turn,
 };
 
 pub struct PgStore {
     pool: PgPool,
+    group: GroupCommit<PgWriter>,
 }
 
 impl PgStore {
+    /// Must be called inside the Tokio runtime: it starts the group committers.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        let writer = Arc::new(PgWriter { pool: pool.clone() });
+        Self {
+            pool,
+            group: GroupCommit::start(writer),
+        }
     }
+}
+
+/// What commits changes.
+struct PgWriter {
+    pool: PgPool,
 }
 
 const COLUMNS: &str = "registered_resident_identification, service_domain, categorization, \
@@ -141,40 +154,72 @@ fn is_contention(error: &sqlx::Error) -> bool {
 }
 
 enum Attempt {
-    Applied(AppliedChanges),
+    Applied(Vec<AppliedChanges>),
     /// A concurrent request inserted a post this plan meant to insert.
     Raced,
 }
 
-impl PgStore {
-    async fn attempt(
-        &self,
-        rules: &dyn ChangeRules,
-        keys: &[EngagementKey],
-        context: &OutboxContext,
-    ) -> Result<Attempt, sqlx::Error> {
+impl PgWriter {
+    async fn attempt(&self, requests: &[Request<'_>]) -> Result<Attempt, sqlx::Error> {
+        let keys: Vec<EngagementKey> = requests
+            .iter()
+            .flat_map(|(rules, _)| rules.keys_to_read())
+            .collect();
         let mut tx = self.pool.begin().await?;
-        let stored = read_for_update(&mut tx, keys).await?;
+        let stored = read_for_update(&mut tx, &keys).await?;
         let now = Utc::now();
-        let plan = rules.plan(&stored, now);
-        if !plan.is_empty() || !plan.notifications.is_empty() {
-            let inserted = write(&mut tx, &plan, context, now).await?;
-            if inserted < plan.insertions.len() {
+        let rules: Vec<&dyn ChangeRules> = requests.iter().map(|(rules, _)| *rules).collect();
+        let combined = plan_in_turn(&rules, &stored, now);
+        let contexts: Vec<&OutboxContext> = requests.iter().map(|(_, context)| *context).collect();
+        let outbox = outbox_rows(&combined.notifications, &contexts);
+        if !combined.rows.is_empty() || !outbox.is_empty() {
+            let inserted = write(&mut tx, &combined.rows, &outbox, now).await?;
+            if inserted < combined.rows.insertions.len() {
                 tx.rollback().await?;
                 return Ok(Attempt::Raced);
             }
         }
-        common::audit::append_all_postgres(&mut tx, &context.audit, now)
+        let audit: Vec<common::audit::AuditEvent> = contexts
+            .iter()
+            .flat_map(|context| context.audit.iter().cloned())
+            .collect();
+        common::audit::append_all_postgres(&mut tx, &audit, now)
             .await
             .map_err(|error| match error {
                 AuditError::Database(error) => error,
                 other @ AuditError::Corrupt(_) => sqlx::Error::Protocol(other.to_string()),
             })?;
         tx.commit().await?;
-        Ok(Attempt::Applied(AppliedChanges {
-            changed_rows: plan.deletions.len() + plan.insertions.len() + plan.modifications.len(),
-            notified: plan.notifications.len(),
-        }))
+        Ok(Attempt::Applied(
+            combined
+                .changed_rows
+                .iter()
+                .zip(&combined.notifications)
+                .map(|(changed_rows, notifications)| AppliedChanges {
+                    changed_rows: *changed_rows,
+                    notified: notifications.len(),
+                })
+                .collect(),
+        ))
+    }
+}
+
+#[async_trait]
+impl ApplyInTurn for PgWriter {
+    async fn apply_in_turn(
+        &self,
+        requests: &[Request<'_>],
+    ) -> Result<Vec<AppliedChanges>, StoreError> {
+        for _ in 0..MAX_ATTEMPTS {
+            match self.attempt(requests).await {
+                Ok(Attempt::Applied(applied)) => return Ok(applied),
+                Ok(Attempt::Raced) => {}
+                Err(error) if is_contention(&error) => {}
+                Err(error) => return Err(unwrap_decode(error)),
+            }
+            tracing::debug!("a concurrent request changed the same engagements; planning again");
+        }
+        Err(StoreError::Contention(MAX_ATTEMPTS))
     }
 }
 
@@ -206,18 +251,16 @@ async fn read_for_update(
 #[error("{0}")]
 struct DecodeError(StoreError);
 
-/// Applies the plan's row changes and writes its outbox row in one statement (one round
-/// trip, whatever the plan holds); returns how many of its insertions took place. The parts
-/// never touch the same key (a request's keys are distinct, and R5 only deletes this
-/// index's own copies, which ProcessNotification never inserts), so running them as
-/// data-modifying CTEs of one statement is safe.
+/// Applies the net row changes and writes the outbox rows in one statement (one round trip,
+/// whatever the plan holds); returns how many of its insertions took place. Net changes
+/// touch each key once, so running them as data-modifying CTEs of one statement is safe.
 async fn write(
     connection: &mut PgConnection,
     plan: &ChangePlan,
-    context: &OutboxContext,
+    outbox: &[OutboxRow<'_>],
     now: DateTime<Utc>,
 ) -> Result<usize, sqlx::Error> {
-    // $1 now, $2-$4 the outbox row, then the arrays of each part in turn.
+    // $1 now, $2-$4 the outbox rows' arrays, then the arrays of each part in turn.
     let mut parts = Vec::new();
     let mut next = 5;
     if !plan.deletions.is_empty() {
@@ -243,10 +286,14 @@ async fn write(
             rows_from(next)
         ));
     }
-    if !plan.notifications.is_empty() {
+    if !outbox.is_empty() {
+        // In request order, so ids follow the order the requests were planned in.
         parts.push(String::from(
             "recorded AS (INSERT INTO notification_outbox \
-             (transactions, correlation_id, traceparent, created_at) VALUES ($2, $3, $4, $1))",
+             (transactions, correlation_id, traceparent, created_at) \
+             SELECT o.t::jsonb, o.c, o.tp, $1 \
+             FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS o(t, c, tp, n) \
+             ORDER BY o.n)",
         ));
     }
     let count = if plan.insertions.is_empty() {
@@ -256,17 +303,18 @@ async fn write(
     };
     // Unused parameters still need a type: cast them in a harmless select list.
     let sql = format!(
-        "WITH {} SELECT {count}, $1::timestamptz IS NULL, $2::jsonb IS NULL, \
-         $3::text IS NULL, $4::text IS NULL",
+        "WITH {} SELECT {count}, $1::timestamptz IS NULL, $2::text[] IS NULL, \
+         $3::text[] IS NULL, $4::text[] IS NULL",
         parts.join(", ")
     );
-    let transactions = (!plan.notifications.is_empty())
-        .then(|| sqlx::types::Json(transactions_json(&plan.notifications)));
+    let transactions: Vec<&str> = outbox.iter().map(|row| row.transactions.as_str()).collect();
+    let correlation_ids: Vec<Option<&str>> = outbox.iter().map(|row| row.correlation_id).collect();
+    let traceparents: Vec<Option<&str>> = outbox.iter().map(|row| row.traceparent).collect();
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(now)
         .bind(transactions)
-        .bind(context.correlation_id.as_deref())
-        .bind(context.traceparent.as_deref());
+        .bind(correlation_ids)
+        .bind(traceparents);
     if !plan.deletions.is_empty() {
         query = KeyColumns::of(plan.deletions.iter()).bind(query);
     }
@@ -310,17 +358,7 @@ impl EngagementStore for PgStore {
         rules: &dyn ChangeRules,
         context: &OutboxContext,
     ) -> Result<AppliedChanges, StoreError> {
-        let keys = rules.keys_to_read();
-        for _ in 0..MAX_ATTEMPTS {
-            match self.attempt(rules, &keys, context).await {
-                Ok(Attempt::Applied(applied)) => return Ok(applied),
-                Ok(Attempt::Raced) => {}
-                Err(error) if is_contention(&error) => {}
-                Err(error) => return Err(unwrap_decode(error)),
-            }
-            tracing::debug!("a concurrent request changed the same engagements; planning again");
-        }
-        Err(StoreError::Contention(MAX_ATTEMPTS))
+        self.group.apply(rules, context).await
     }
 
     async fn find_content(&self, query: &ContentQuery) -> Result<Vec<Engagement>, StoreError> {

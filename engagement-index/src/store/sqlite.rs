@@ -13,20 +13,82 @@ use serde_json::{Value, json};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
-use super::outbox::{AppliedChanges, OutboxContext, transactions_json};
+use super::group_commit::{ApplyInTurn, GroupCommit, Request};
+use super::outbox::{AppliedChanges, OutboxContext, outbox_rows};
 use super::{EngagementStore, StoreError};
 use crate::domain::{
     ChangePlan, ChangeRules, ContentQuery, Engagement, EngagementKey, StoredEngagements,
-    UpdatesPage, UpdatesQuery,
+    UpdatesPage, UpdatesQuery, plan_in_turn,
 };
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    group: GroupCommit<SqliteWriter>,
 }
 
 impl SqliteStore {
+    /// Must be called inside the Tokio runtime: it starts the group committers.
     pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+        let writer = Arc::new(SqliteWriter { pool: pool.clone() });
+        Self {
+            pool,
+            group: GroupCommit::start(writer),
+        }
+    }
+}
+
+/// What commits changes. SQLite has one writer at a time; grouping saves a commit (and its
+/// lock hand-over) per request.
+struct SqliteWriter {
+    pool: SqlitePool,
+}
+
+#[async_trait]
+impl ApplyInTurn for SqliteWriter {
+    async fn apply_in_turn(
+        &self,
+        requests: &[Request<'_>],
+    ) -> Result<Vec<AppliedChanges>, StoreError> {
+        let keys: Vec<EngagementKey> = requests
+            .iter()
+            .flat_map(|(rules, _)| rules.keys_to_read())
+            .collect();
+        // IMMEDIATE takes the write lock now: what is read cannot change before the write,
+        // and two writers never deadlock upgrading their locks.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let stored = read(&mut tx, &keys).await?;
+        let now = Utc::now();
+        let rules: Vec<&dyn ChangeRules> = requests.iter().map(|(rules, _)| *rules).collect();
+        let combined = plan_in_turn(&rules, &stored, now);
+        write(&mut tx, &combined.rows, now).await?;
+        let contexts: Vec<&OutboxContext> = requests.iter().map(|(_, context)| *context).collect();
+        for row in outbox_rows(&combined.notifications, &contexts) {
+            sqlx::query(
+                "INSERT INTO notification_outbox (transactions, correlation_id, traceparent, created_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .bind(row.transactions)
+            .bind(row.correlation_id)
+            .bind(row.traceparent)
+            .bind(text(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let audit: Vec<common::audit::AuditEvent> = contexts
+            .iter()
+            .flat_map(|context| context.audit.iter().cloned())
+            .collect();
+        common::audit::append_all_sqlite(&mut tx, &audit, now).await?;
+        tx.commit().await?;
+        Ok(combined
+            .changed_rows
+            .iter()
+            .zip(&combined.notifications)
+            .map(|(changed_rows, notifications)| AppliedChanges {
+                changed_rows: *changed_rows,
+                notified: notifications.len(),
+            })
+            .collect())
     }
 }
 
@@ -200,32 +262,7 @@ impl EngagementStore for SqliteStore {
         rules: &dyn ChangeRules,
         context: &OutboxContext,
     ) -> Result<AppliedChanges, StoreError> {
-        let keys = rules.keys_to_read();
-        // IMMEDIATE takes the write lock now: what is read cannot change before the write,
-        // and two writers never deadlock upgrading their locks.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let stored = read(&mut tx, &keys).await?;
-        let now = Utc::now();
-        let plan = rules.plan(&stored, now);
-        write(&mut tx, &plan, now).await?;
-        if !plan.notifications.is_empty() {
-            sqlx::query(
-                "INSERT INTO notification_outbox (transactions, correlation_id, traceparent, created_at) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )
-            .bind(transactions_json(&plan.notifications).to_string())
-            .bind(context.correlation_id.as_deref())
-            .bind(context.traceparent.as_deref())
-            .bind(text(now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        common::audit::append_all_sqlite(&mut tx, &context.audit, now).await?;
-        tx.commit().await?;
-        Ok(AppliedChanges {
-            changed_rows: plan.deletions.len() + plan.insertions.len() + plan.modifications.len(),
-            notified: plan.notifications.len(),
-        })
+        self.group.apply(rules, context).await
     }
 
     async fn find_content(&self, query: &ContentQuery) -> Result<Vec<Engagement>, StoreError> {

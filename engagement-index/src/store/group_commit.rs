@@ -1,0 +1,143 @@
+//! Group commit: small requests that arrive while others are committing are committed
+//! together, in one transaction, planned in arrival order exactly as if committed one after
+//! another. Each is answered only after that commit, so durability is unchanged; the database
+//! flushes its log once for many requests instead of once each, which is what bounds the
+//! rate of single-engagement Updates. An idle index commits a lone request at once.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::StoreError;
+use super::outbox::{AppliedChanges, OutboxContext};
+use crate::domain::ChangeRules;
+
+/// One request to commit: its rules and who caused it.
+pub(super) type Request<'a> = (&'a dyn ChangeRules, &'a OutboxContext);
+
+/// A store that commits several requests in one transaction, in turn.
+#[async_trait]
+pub(super) trait ApplyInTurn: Send + Sync + 'static {
+    async fn apply_in_turn(
+        &self,
+        requests: &[Request<'_>],
+    ) -> Result<Vec<AppliedChanges>, StoreError>;
+}
+
+/// Requests with at most this many transactions are grouped; larger ones commit alone (they
+/// already amortise the commit).
+const SMALL_REQUEST: usize = 10;
+/// A group stops growing at about this many transactions.
+const MAX_GROUP_TRANSACTIONS: usize = 1000;
+/// Groups being committed at once: one can gather while another waits for its flush.
+const COMMITTERS: usize = 2;
+
+struct Job {
+    rules: Arc<dyn ChangeRules>,
+    context: OutboxContext,
+    reply: oneshot::Sender<Result<AppliedChanges, StoreError>>,
+}
+
+pub(super) struct GroupCommit<S> {
+    writer: Arc<S>,
+    queue: mpsc::UnboundedSender<Job>,
+}
+
+impl<S: ApplyInTurn> GroupCommit<S> {
+    /// Starts the committers; they stop when this is dropped.
+    pub(super) fn start(writer: Arc<S>) -> Self {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..COMMITTERS {
+            tokio::spawn(commit_groups(Arc::clone(&writer), Arc::clone(&receiver)));
+        }
+        Self { writer, queue }
+    }
+
+    pub(super) async fn apply(
+        &self,
+        rules: &dyn ChangeRules,
+        context: &OutboxContext,
+    ) -> Result<AppliedChanges, StoreError> {
+        if rules.transaction_count() > SMALL_REQUEST {
+            return alone(&*self.writer, rules, context).await;
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            rules: rules.to_shared(),
+            context: context.clone(),
+            reply,
+        };
+        if self.queue.send(job).is_err() {
+            return alone(&*self.writer, rules, context).await;
+        }
+        answer.await.map_err(|_| StoreError::Interrupted)?
+    }
+}
+
+async fn alone<S: ApplyInTurn>(
+    writer: &S,
+    rules: &dyn ChangeRules,
+    context: &OutboxContext,
+) -> Result<AppliedChanges, StoreError> {
+    let mut applied = writer.apply_in_turn(&[(rules, context)]).await?;
+    applied.pop().ok_or(StoreError::Interrupted)
+}
+
+async fn commit_groups<S: ApplyInTurn>(
+    writer: Arc<S>,
+    receiver: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
+) {
+    loop {
+        let group = {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else {
+                return;
+            };
+            let mut size = first.rules.transaction_count();
+            let mut group = vec![first];
+            while size < MAX_GROUP_TRANSACTIONS {
+                match receiver.try_recv() {
+                    Ok(job) => {
+                        size += job.rules.transaction_count();
+                        group.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            group
+        };
+        commit(&*writer, group).await;
+    }
+}
+
+async fn commit<S: ApplyInTurn>(writer: &S, group: Vec<Job>) {
+    let outcome = {
+        let requests: Vec<Request<'_>> = group
+            .iter()
+            .map(|job| (&*job.rules, &job.context))
+            .collect();
+        writer.apply_in_turn(&requests).await
+    };
+    match outcome {
+        Ok(applied) => {
+            for (job, applied) in group.into_iter().zip(applied) {
+                let _ = job.reply.send(Ok(applied));
+            }
+        }
+        Err(error) if group.len() == 1 => {
+            if let Some(job) = group.into_iter().next() {
+                let _ = job.reply.send(Err(error));
+            }
+        }
+        Err(error) => {
+            // One request must not fail the others: each is tried on its own.
+            tracing::warn!(%error, requests = group.len(), "a group commit failed; committing its requests one by one");
+            for job in group {
+                let result = alone(writer, &*job.rules, &job.context).await;
+                let _ = job.reply.send(result);
+            }
+        }
+    }
+}
