@@ -62,6 +62,12 @@ pub struct Form {
     /// `YYYYMMDDThhmmss`.
     #[serde(default)]
     pub last_saved_date: Option<String>,
+    /// Extension of this project's engine: when the form was sent (`YYYYMMDDThhmmss`).
+    #[serde(default)]
+    pub completed_date_time: Option<String>,
+    /// Extension of this project's engine: expireDate has passed without the form being sent.
+    #[serde(default)]
+    pub expired: bool,
     #[serde(default)]
     pub form_text: Option<String>,
     #[serde(default)]

@@ -369,6 +369,11 @@ pub async fn cancel(
         Err(error) => return failure::page(&context, &signed_in, id, &error),
     };
     tracing::info!(form_id = id, result = ?outcome.result_code, "form cancelled");
+    if outcome.result_code == ResultCode::Info {
+        // The form was sent meanwhile (in another tab): the engine recorded a request to
+        // revoke it instead. The receipt shows what was sent.
+        return Redirect::to(&format!("/forms/{id}")).into_response();
+    }
     if outcome.result_code == ResultCode::Error {
         return match state.engine.get_form(citizen(&signed_in), id).await {
             Ok(form) if form.form_status == FormStatus::Completed => {

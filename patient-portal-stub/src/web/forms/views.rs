@@ -173,7 +173,9 @@ pub fn heading(form: &Form, template: Option<&FormTemplate>, context: &PageConte
 /// Past its last day: "can be filled in up to and including this date" (contracts §2.4).
 pub fn is_expired(form: &Form) -> bool {
     form.form_status != FormStatus::Completed
-        && date(form.expire_date.as_deref()).is_some_and(|last| riv_time::today_in_sweden() > last)
+        && (form.expired
+            || date(form.expire_date.as_deref())
+                .is_some_and(|last| riv_time::today_in_sweden() > last))
 }
 
 fn csrf(signed_in: &SignedIn) -> String {
@@ -372,7 +374,12 @@ fn receipt(
                 .clone()
                 .filter(|text| !text.is_empty())
                 .unwrap_or_else(|| t.receipt_text.to_owned()),
-            sent: local_time(form.last_saved_date.as_deref()),
+            // When it was sent where the engine says so, else its last save (which sending is).
+            sent: local_time(
+                form.completed_date_time
+                    .as_deref()
+                    .or(form.last_saved_date.as_deref()),
+            ),
             pages: answers::pages(&form.form_id, &form.page_answers, template, context.lang),
             answers_level: 3,
             changeable: false,
