@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
-use common::config::{LogConfig, LogFormat};
+use common::config::{HttpConfig, LogConfig, LogFormat};
 use common::shutdown::Shutdown;
+use nordform_tests::demo_care_system::{DemoCareSystem, DemoCareSystemConfig};
 
 /// Runs the form engine, the engagement index and the patient portal stub in one process.
 ///
@@ -43,6 +44,13 @@ struct Args {
     /// TOML configuration file of the patient portal stub.
     #[arg(long, value_name = "FILE")]
     portal_config: Option<PathBuf>,
+    /// Start the demo care system (on --care-system-port) with the example template: the other
+    /// party of the flow, to walk it end to end in a browser. `--demo false` leaves it out.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    demo: bool,
+    /// Port of the demo care system [default: 8084].
+    #[arg(long, value_name = "PORT", default_value_t = 8084)]
+    care_system_port: u16,
     /// Log output: `pretty` for a terminal, `json` for a log collector.
     #[arg(long, value_name = "FORMAT", default_value = "pretty", value_parser = parse_log_format)]
     log_format: LogFormat,
@@ -86,11 +94,44 @@ fn configs(args: &Args) -> anyhow::Result<Configs> {
     if let Some(port) = args.portal_port {
         portal.http.port = port;
     }
+    connect(&mut form_engine, &engagement_index, &mut portal);
     Ok(Configs {
         form_engine,
         engagement_index,
         portal,
     })
+}
+
+/// The address another local service reaches `http` at (a wildcard listen address is not one).
+fn reachable(http: &HttpConfig) -> String {
+    let host = if http.host.is_unspecified() {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        http.host
+    };
+    format!("http://{}", std::net::SocketAddr::new(host, http.port))
+}
+
+/// Points the services at each other where their configuration still has the defaults, so
+/// changed ports keep the flow working; an explicitly configured address is kept.
+fn connect(
+    form_engine: &mut form_engine::Config,
+    engagement_index: &engagement_index::Config,
+    portal: &mut patient_portal_stub::Config,
+) {
+    let defaults = (
+        form_engine::Config::default(),
+        patient_portal_stub::Config::default(),
+    );
+    if form_engine.engagement_index_url == defaults.0.engagement_index_url {
+        form_engine.engagement_index_url = reachable(&engagement_index.http);
+    }
+    if form_engine.engagement_index_hsa_id.is_none() {
+        form_engine.engagement_index_hsa_id = Some(engagement_index.hsa_id.clone());
+    }
+    if portal.form_engine_url == defaults.1.form_engine_url {
+        portal.form_engine_url = reachable(&form_engine.http);
+    }
 }
 
 #[tokio::main]
@@ -119,18 +160,69 @@ async fn main() -> ExitCode {
 
 async fn run(args: &Args) -> anyhow::Result<()> {
     let configs = configs(args)?;
+    let urls = (
+        reachable(&configs.form_engine.http),
+        reachable(&configs.engagement_index.http),
+        reachable(&configs.portal.http),
+    );
     let engagement_index = engagement_index::Application::build(configs.engagement_index).await?;
     let form_engine = form_engine::Application::build(configs.form_engine).await?;
     let portal = patient_portal_stub::Application::build(configs.portal).await?;
+    let care_system = if args.demo {
+        let mut config = DemoCareSystemConfig::new(
+            &urls.0,
+            &urls.1,
+            &urls.2,
+            form_engine::demo::health_declaration_json(),
+        );
+        config.http = HttpConfig {
+            port: args.care_system_port,
+            ..config.http
+        };
+        if let Some(host) = args.host {
+            config.http.host = host;
+        }
+        Some(DemoCareSystem::build(config).await?)
+    } else {
+        None
+    };
+
+    let shutdown = Shutdown::new();
+    common::shutdown::cancel_on_signal(shutdown.clone());
+    let mut services = tokio::task::JoinSet::new();
+    let addresses = (
+        engagement_index.local_addr(),
+        form_engine.local_addr(),
+        portal.local_addr(),
+    );
+    services.spawn(engagement_index.run_until_stopped(shutdown.clone()));
+    services.spawn(form_engine.run_until_stopped(shutdown.clone()));
+    services.spawn(portal.run_until_stopped(shutdown.clone()));
 
     println!();
-    println!("nordform is running. Open:");
-    for (name, addr) in [
-        ("form engine        ", form_engine.local_addr()),
-        ("engagement index   ", engagement_index.local_addr()),
-        ("patient portal stub", portal.local_addr()),
+    println!("nordform is running.");
+    if let Some(care_system) = care_system {
+        let address = care_system.local_addr();
+        set_up_demo(&care_system).await?;
+        services.spawn(care_system.run_until_stopped(shutdown.clone()));
+        println!();
+        println!("Walk the flow (details in the README):");
+        println!("  1. Care system: request a form for 191212121212   http://{address}/");
+        println!("  2. Citizen: sign in as Tolvan Tolvansson, open the message, answer the form");
+        println!(
+            "                                                    {}/sign-in",
+            urls.2
+        );
+        println!("  3. Care system: see FormComplete and read the answers   http://{address}/");
+    }
+    println!();
+    println!("API documentation and health:");
+    for (name, address) in [
+        ("form engine        ", addresses.1),
+        ("engagement index   ", addresses.0),
+        ("patient portal stub", addresses.2),
     ] {
-        println!("  {name}  http://{addr}/docs   (health: http://{addr}/health/ready)");
+        println!("  {name}  http://{address}/docs   (health: http://{address}/health/ready)");
     }
     println!(
         "Data is kept under {}. Press Ctrl-C to stop.",
@@ -138,12 +230,6 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     );
     println!();
 
-    let shutdown = Shutdown::new();
-    common::shutdown::cancel_on_signal(shutdown.clone());
-    let mut services = tokio::task::JoinSet::new();
-    services.spawn(engagement_index.run_until_stopped(shutdown.clone()));
-    services.spawn(form_engine.run_until_stopped(shutdown.clone()));
-    services.spawn(portal.run_until_stopped(shutdown.clone()));
     let mut outcome = Ok(());
     while let Some(joined) = services.join_next().await {
         let result = joined.map_err(anyhow::Error::from).and_then(|r| r);
@@ -156,4 +242,20 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
     outcome
+}
+
+/// Saves the example template and subscribes the demo care system, once the services answer.
+async fn set_up_demo(care_system: &DemoCareSystem) -> anyhow::Result<()> {
+    let mut attempts = 0;
+    loop {
+        match care_system.set_up().await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempts < 20 => {
+                attempts += 1;
+                tracing::debug!("the demo care system waits for the services: {error:#}");
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(error) => return Err(error.context("the demo care system could not set itself up")),
+        }
+    }
 }

@@ -1,14 +1,17 @@
 //! Starts the whole system in-process for end-to-end tests: the three services on port 0,
-//! each on its own SQLite file in a temporary directory, or on its own scratch PostgreSQL
-//! database when `TEST_DATABASE_URL` is set.
+//! connected to each other as in production, each on its own SQLite file in a temporary
+//! directory, or on its own scratch PostgreSQL database when `TEST_DATABASE_URL` is set; and,
+//! when a test asks for it, the demo care system.
 
 pub mod demo_care_system;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use common::config::{DatabaseConfig, HttpConfig};
 use common::shutdown::Shutdown;
 use common::testing::ScratchDatabase;
+use demo_care_system::{DemoCareSystem, DemoCareSystemConfig, DemoCareSystemHandle};
 
 pub struct TestSystem {
     pub form_engine: SocketAddr,
@@ -16,8 +19,19 @@ pub struct TestSystem {
     pub portal: SocketAddr,
     pub http: reqwest::Client,
     shutdown: Shutdown,
+    index_shutdown: Shutdown,
+    index_stopped: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    index_config: engagement_index::Config,
     databases: Vec<ScratchDatabase>,
     _data_dir: tempfile::TempDir,
+}
+
+/// Delivery settings that keep tests fast: quick polls and short back-off.
+fn quick_delivery(policy: &mut common::delivery::DeliveryPolicy) {
+    policy.poll_interval_ms = 20;
+    policy.initial_backoff_ms = 50;
+    policy.max_backoff_ms = 500;
+    policy.max_attempts = 1000;
 }
 
 impl TestSystem {
@@ -36,39 +50,50 @@ impl TestSystem {
             }
             config
         };
-        let engagement_index = engagement_index::Config {
+        let mut index_config = engagement_index::Config {
             http: HttpConfig::with_port(0),
             database: database().await,
             ..engagement_index::Config::default()
         };
-        let form_engine = form_engine::Config {
+        quick_delivery(&mut index_config.delivery);
+        index_config.notification.linger_ms = 10;
+        let mut form_engine = form_engine::Config {
             http: HttpConfig::with_port(0),
             database: database().await,
             ..form_engine::Config::default()
         };
-        let portal = patient_portal_stub::Config {
+        quick_delivery(&mut form_engine.delivery);
+        let mut portal = patient_portal_stub::Config {
             http: HttpConfig::with_port(0),
             database: database().await,
             ..patient_portal_stub::Config::default()
         };
+
         let shutdown = Shutdown::new();
-        let engagement_index = engagement_index::Application::build(engagement_index).await?;
+        let index_shutdown = Shutdown::new();
+        let index = engagement_index::Application::build(index_config.clone()).await?;
+        let engagement_index = index.local_addr();
+        // A restart must come back on the same port, where the form engine posts.
+        index_config.http.port = engagement_index.port();
+        let index_stopped = tokio::spawn(index.run_until_stopped(index_shutdown.clone()));
+
+        form_engine.engagement_index_url = format!("http://{engagement_index}");
+        form_engine.engagement_index_hsa_id = Some(index_config.hsa_id.clone());
         let form_engine = form_engine::Application::build(form_engine).await?;
+        portal.form_engine_url = format!("http://{}", form_engine.local_addr());
         let portal = patient_portal_stub::Application::build(portal).await?;
-        let addresses = (
-            form_engine.local_addr(),
-            engagement_index.local_addr(),
-            portal.local_addr(),
-        );
-        tokio::spawn(engagement_index.run_until_stopped(shutdown.clone()));
+        let addresses = (form_engine.local_addr(), portal.local_addr());
         tokio::spawn(form_engine.run_until_stopped(shutdown.clone()));
         tokio::spawn(portal.run_until_stopped(shutdown.clone()));
         Ok(Self {
             form_engine: addresses.0,
-            engagement_index: addresses.1,
-            portal: addresses.2,
+            engagement_index,
+            portal: addresses.1,
             http: common::testing::http(),
             shutdown,
+            index_shutdown,
+            index_stopped: Some(index_stopped),
+            index_config,
             databases,
             _data_dir: data_dir,
         })
@@ -83,9 +108,46 @@ impl TestSystem {
         ]
     }
 
+    /// Starts the demo care system on port 0, set up (template saved, subscribed).
+    pub async fn start_care_system(&self) -> anyhow::Result<(DemoCareSystemHandle, SocketAddr)> {
+        let mut config = DemoCareSystemConfig::new(
+            &url(self.form_engine, ""),
+            &url(self.engagement_index, ""),
+            &url(self.portal, ""),
+            form_engine::demo::health_declaration_json(),
+        );
+        config.http = HttpConfig::with_port(0);
+        let care_system = DemoCareSystem::build(config).await?;
+        let address = care_system.local_addr();
+        care_system.set_up().await?;
+        let handle = care_system.handle();
+        tokio::spawn(care_system.run_until_stopped(self.shutdown.clone()));
+        Ok((handle, address))
+    }
+
+    /// Stops the engagement index (its port refuses connections until it is started again).
+    pub async fn stop_engagement_index(&mut self) {
+        self.index_shutdown.cancel();
+        if let Some(stopped) = self.index_stopped.take() {
+            let _ = stopped.await;
+        }
+    }
+
+    /// Starts the engagement index again, on the same port and database.
+    pub async fn start_engagement_index(&mut self) -> anyhow::Result<()> {
+        self.index_shutdown = Shutdown::new();
+        let index = engagement_index::Application::build(self.index_config.clone()).await?;
+        self.index_stopped = Some(tokio::spawn(
+            index.run_until_stopped(self.index_shutdown.clone()),
+        ));
+        Ok(())
+    }
+
     /// Stops the services and drops any scratch databases.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.shutdown.cancel();
+        self.stop_engagement_index().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
         for database in self.databases {
             database.drop_database().await;
         }
