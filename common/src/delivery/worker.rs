@@ -51,6 +51,19 @@ impl DeliveryWorker {
         policy: DeliveryPolicy,
     ) -> Self {
         let client = crate::http_client::client(policy.request_timeout());
+        Self::with_client(service, store, resolver, policy, client)
+    }
+
+    /// As [`Self::new`], delivering with `client`: one that presents this service's client
+    /// certificate ([`crate::http_client::ClientAuthConfig::client`]) when the receivers
+    /// require mutual TLS. Its timeout should be the policy's `request_timeout()`.
+    pub fn with_client(
+        service: &'static str,
+        store: Arc<dyn DeliveryStore>,
+        resolver: Arc<dyn DestinationResolver>,
+        policy: DeliveryPolicy,
+        client: reqwest::Client,
+    ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 service,
