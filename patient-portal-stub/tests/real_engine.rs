@@ -297,6 +297,42 @@ async fn a_citizen_answers_the_example_form_in_the_portal_and_the_care_system_re
             ["Om dig", "Din hälsa", "Inför operationen"],
             "{backend}: the pages passed, in order"
         );
+
+        // Change the second page from the summary, and back through the third to it.
+        let change = summary.attributes(".answers-heading a", "href");
+        let page = browser.get(&change[1]).await;
+        assert_eq!(page.status, StatusCode::OK, "{backend}: {}", page.body);
+        assert_eq!(page.texts("h1"), ["Din hälsa"], "{backend}");
+        let next = post_page(
+            &mut browser,
+            &page,
+            &form_id,
+            &[("conditions", "2")],
+            "next",
+        )
+        .await;
+        let page = follow(&mut browser, &next, backend).await;
+        assert_eq!(
+            page.texts("h1"),
+            ["Inför operationen"],
+            "{backend}: answers kept"
+        );
+        let next = post_page(&mut browser, &page, &form_id, &[], "next").await;
+        let summary = follow(&mut browser, &next, backend).await;
+        assert!(
+            summary
+                .texts(".answer-row")
+                .iter()
+                .any(|a| a == "Har du eller har du haft något av följande? Diabetes"),
+            "{backend}: changed"
+        );
+
+        // Nobody else can open it.
+        let mut lena = Browser::new(&portal.base);
+        lena.sign_in(&portal.citizen_id(support::LENA).await).await;
+        let refused = lena.get(&format!("/forms/{form_id}")).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{backend}");
+        assert_accessible(&refused.body);
         let token = summary.form_token(&format!("/forms/{form_id}/submit"));
         let sent = browser
             .post_form(

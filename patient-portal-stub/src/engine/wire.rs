@@ -47,6 +47,13 @@ pub struct Form {
     pub form_status: FormStatus,
     #[serde(default)]
     pub subject_of_care: Option<String>,
+    /// The care unit's HSA-id.
+    #[serde(
+        default,
+        rename = "healthcare_facility_CareUnit",
+        alias = "healthcare_Facility_CareUnit"
+    )]
+    pub care_unit: Option<String>,
     #[serde(
         default,
         rename = "healthcare_facility_CareUnitName",

@@ -162,7 +162,11 @@ pub fn heading(form: &Form, template: Option<&FormTemplate>, context: &PageConte
         .filter(|lang| lang != context.lang.code());
     Heading {
         name,
-        care_unit: form.care_unit_name.clone().filter(|n| !n.is_empty()),
+        // An engine that knows no name gives the HSA-id, which means nothing to a citizen.
+        care_unit: form
+            .care_unit_name
+            .clone()
+            .filter(|n| !n.is_empty() && Some(n) != form.care_unit.as_ref()),
         form_text: form.form_text.clone().filter(|n| !n.is_empty()),
         answer_by: date(form.expire_date.as_deref()).map(Shown::date),
         last_saved: local_time(form.last_saved_date.as_deref()),
@@ -433,6 +437,51 @@ pub fn cancel_confirmation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn form(json: serde_json::Value) -> Form {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn the_heading_names_the_care_unit_by_name_only() {
+        let (parts, ()) = http::Request::builder()
+            .uri("/forms/x")
+            .body(())
+            .unwrap()
+            .into_parts();
+        let context = PageContext::from_parts(&parts);
+        let named = form(serde_json::json!({"formId": "x", "formStatus": "ONGOING",
+            "healthcare_facility_CareUnit": "SE1-CU", "healthcare_facility_CareUnitName": "Vårdcentralen"}));
+        assert_eq!(
+            heading(&named, None, &context).care_unit.as_deref(),
+            Some("Vårdcentralen")
+        );
+        let unnamed = form(serde_json::json!({"formId": "x", "formStatus": "ONGOING",
+            "healthcare_facility_CareUnit": "SE1-CU", "healthcare_facility_CareUnitName": "SE1-CU"}));
+        assert_eq!(heading(&unnamed, None, &context).care_unit, None);
+        assert_eq!(heading(&unnamed, None, &context).name, "Formulär");
+    }
+
+    #[test]
+    fn a_form_past_its_last_day_or_marked_expired_has_expired() {
+        let ongoing = |extra: serde_json::Value| {
+            let mut json = serde_json::json!({"formId": "x", "formStatus": "ONGOING"});
+            for (k, v) in extra.as_object().unwrap() {
+                json[k] = v.clone();
+            }
+            form(json)
+        };
+        assert!(is_expired(&ongoing(
+            serde_json::json!({"expireDate": "20200101"})
+        )));
+        assert!(is_expired(&ongoing(serde_json::json!({"expired": true}))));
+        assert!(!is_expired(&ongoing(
+            serde_json::json!({"expireDate": "20991231"})
+        )));
+        let mut sent = ongoing(serde_json::json!({"expireDate": "20200101"}));
+        sent.form_status = FormStatus::Completed;
+        assert!(!is_expired(&sent), "a sent form stays readable");
+    }
 
     #[test]
     fn template_languages_become_lang_attributes() {
