@@ -58,11 +58,20 @@ impl Application {
             .await
             .context("cannot apply the subscribers of the configuration")?;
 
-        let delivery = DeliveryWorker::new(
+        let client = &config.subscriber_client;
+        let routes = SubscriberRoutes::new(Arc::clone(&stores.subscribers)).with_bearer(
+            client
+                .bearer_token()
+                .context("cannot read this index's bearer token ([subscriber_client])")?,
+        );
+        let delivery = DeliveryWorker::with_client(
             SERVICE_NAME,
             Arc::clone(&stores.deliveries),
-            Arc::new(SubscriberRoutes::new(Arc::clone(&stores.subscribers))),
+            Arc::new(routes),
             config.delivery.clone(),
+            client
+                .client(config.delivery.request_timeout())
+                .context("cannot set up this index's client credentials ([subscriber_client])")?,
         );
         let fan_out = FanOut::new(
             Arc::clone(&stores.subscribers),

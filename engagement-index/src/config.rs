@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use common::auth::AuthConfig;
 use common::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig};
 use common::delivery::DeliveryPolicy;
+use common::http_client::ClientAuthConfig;
 use common::identity::HsaId;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +36,9 @@ pub struct Config {
     /// `[auth]`: who may call and what each caller may reach (docs/security.md). The default
     /// is open mode, for a developer machine only: a WARNING is logged at start.
     pub auth: AuthConfig,
+    /// `[subscriber_client]`: this index's own credentials on its push deliveries (a client
+    /// certificate, or a bearer token file), for subscribers that authenticate their callers.
+    pub subscriber_client: ClientAuthConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -96,6 +100,7 @@ impl Default for Config {
             delivery: DeliveryPolicy::default(),
             subscribers: Vec::new(),
             auth: AuthConfig::default(),
+            subscriber_client: ClientAuthConfig::default(),
         }
     }
 }
@@ -108,6 +113,7 @@ impl Config {
             config.database.data_dir = dir;
         }
         config.auth.validate()?;
+        config.subscriber_client.validate("subscriber_client")?;
         for (index, declared) in config.subscribers.iter().enumerate() {
             declared.to_subscriber().map_err(|error| {
                 ConfigError(format!(

@@ -1018,3 +1018,102 @@ async fn open_mode_answers_everyone_and_still_audits() {
     assert_eq!(anonymous_events.len(), 1);
     assert_eq!(anonymous_events[0]["action"], "FindContent");
 }
+
+/// A subscriber that takes notifications only from callers with a certificate of `ca`, and
+/// records who sent each.
+async fn receiver_requiring_certificates(
+    ca: &TestCa,
+    dir: &std::path::Path,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    Shutdown,
+) {
+    use axum::routing::post;
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
+    let record = {
+        let seen = std::sync::Arc::clone(&seen);
+        move |caller: common::auth::Caller| {
+            let seen = std::sync::Arc::clone(&seen);
+            async move {
+                seen.lock().unwrap().push(caller.name().to_owned());
+                axum::Json(json!({"ResultCode": "OK"}))
+            }
+        }
+    };
+    let authenticator = common::auth::Authenticator::from_config(&ca.mtls_config(dir, Vec::new()))
+        .await
+        .unwrap();
+    let api = authenticator.protect(axum::Router::new().route("/notify", post(record)));
+    let service = common::server::ServiceDescription {
+        name: "subscriber",
+        openapi: utoipa::openapi::OpenApi::default(),
+        readiness: common::server::readiness(|| async { Ok(()) }),
+    };
+    let bound = common::server::BoundService::bind(service, api, &HttpConfig::with_port(0))
+        .await
+        .unwrap()
+        .with_tls(authenticator.tls());
+    let url = format!("https://127.0.0.1:{}/notify", bound.local_addr().port());
+    let shutdown = Shutdown::new();
+    tokio::spawn(bound.serve(shutdown.clone()));
+    (url, seen, shutdown)
+}
+
+#[tokio::test]
+async fn push_deliveries_present_the_index_certificate_to_a_subscriber_requiring_one() {
+    let database = TestDatabase::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("Test SITHS CA");
+    let (url, seen, receiver) = receiver_requiring_certificates(&ca, dir.path()).await;
+    let identity = ca.client(EI);
+    let mut config = Index::config(&database, AuthConfig::default());
+    config.subscribers.push(DeclaredSubscriber {
+        logical_address: "SE1-CARE-SYSTEM".to_owned(),
+        url: Some(url),
+        delivery: DeliveryMode::Push,
+        filter: Vec::new(),
+    });
+    config.subscriber_client = common::http_client::ClientAuthConfig {
+        certificate: Some(common::testing::security::write(
+            dir.path(),
+            "ei.pem",
+            &identity.certificate_pem,
+        )),
+        private_key: Some(common::testing::security::write(
+            dir.path(),
+            "ei.key",
+            &identity.key_pem,
+        )),
+        server_ca: Some(common::testing::security::write(
+            dir.path(),
+            "ca.pem",
+            &ca.pem,
+        )),
+        bearer_token_file: None,
+    };
+    config.delivery.poll_interval_ms = 20;
+    let index = Index::start(
+        config,
+        common::testing::http(),
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    let update = transactions(vec![engagement(PATIENT_A, DOMAIN_X, SRC_A, "push-1")]);
+    assert_eq!(
+        index.call(None, &post(UPDATE, update)).await.status,
+        StatusCode::OK
+    );
+    for _ in 0..200 {
+        if !seen.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [EI],
+        "the subscriber saw the index's certificate"
+    );
+    receiver.cancel();
+}

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use common::delivery::{DestinationResolver, Route};
-use http::{HeaderMap, HeaderValue};
+use common::http_client::BearerToken;
+use http::{HeaderMap, HeaderValue, header};
 
 use crate::domain::subscriber::DeliveryMode;
 use crate::store::SubscriberStore;
@@ -12,11 +13,22 @@ use crate::store::SubscriberStore;
 /// Looks the subscriber up at every delivery, so a changed url applies to what is queued.
 pub struct SubscriberRoutes {
     store: Arc<dyn SubscriberStore>,
+    bearer: Option<BearerToken>,
 }
 
 impl SubscriberRoutes {
     pub fn new(store: Arc<dyn SubscriberStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            bearer: None,
+        }
+    }
+
+    /// Pushes carry `Authorization: Bearer` with this index's token (`[subscriber_client]`).
+    #[must_use]
+    pub fn with_bearer(mut self, bearer: Option<BearerToken>) -> Self {
+        self.bearer = bearer;
+        self
     }
 }
 
@@ -39,6 +51,20 @@ impl DestinationResolver for SubscriberRoutes {
                     "x-rivta-logical-address",
                     HeaderValue::from_str(destination).ok()?,
                 );
+                if let Some(bearer) = &self.bearer {
+                    match bearer.get() {
+                        Ok(token) => {
+                            let mut value =
+                                HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
+                            value.set_sensitive(true);
+                            headers.insert(header::AUTHORIZATION, value);
+                        }
+                        // Sent without: the subscriber refuses it and the delivery is retried.
+                        Err(error) => {
+                            tracing::error!(%error, "cannot read this index's bearer token");
+                        }
+                    }
+                }
                 Some(Route::Push { url, headers })
             }
         }
