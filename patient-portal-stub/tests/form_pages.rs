@@ -905,3 +905,40 @@ async fn the_form_pages_are_available_in_english_with_the_form_in_its_own_langua
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_engine_that_keeps_the_portal_to_e_service_contracts_still_gives_the_summary() {
+    each_backend(|portal, engine, backend| async move {
+        engine.refuse_care_system_contracts();
+        let form_id = engine.add_form(TOLVAN);
+        let mut browser = Browser::new(&portal.base);
+        let mut page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
+        assert_eq!(page.status, StatusCode::OK, "{backend}: {}", page.body);
+        let answers: [&[(&str, &str)]; 3] = [
+            &[("height", "170"), ("smoker", "2"), ("contact", "2")],
+            &[("conditions", "3"), ("pain", "0")],
+            &[("visitDate", "2026-01-10")],
+        ];
+        for page_answers in answers {
+            let next = post_page(&mut browser, &page, &form_id, page_answers, "next").await;
+            assert_eq!(
+                next.status,
+                StatusCode::SEE_OTHER,
+                "{backend}: {}",
+                next.body
+            );
+            page = browser.get(next.location()).await;
+        }
+        assert_eq!(page.status, StatusCode::OK, "{backend}: {}", page.body);
+        assert_eq!(page.texts("h1"), ["Kontrollera dina svar"]);
+        assert!(summary_rows(&page).contains(&("Röker du?".to_owned(), "Nej".to_owned())));
+        let fallback = engine.last("GetFormTemplates").body;
+        assert_eq!(
+            fallback,
+            json!({"healthcare_Facility_CareUnit": support::fake_engine::CARE_UNIT,
+                   "subjectOfCare": TOLVAN, "templateIds": ["ALLA-TYPER"],
+                   "publishedStatus": ["Published", "Archived"]})
+        );
+    })
+    .await;
+}

@@ -355,6 +355,21 @@ async fn a_citizen_answers_the_example_form_in_the_portal_and_the_care_system_re
                 .any(|a| a == "Röker du? Nej")
         );
 
+        // The portal's way to the template should the engine refuse it GetFormTemplate (a
+        // care-system contract): GetFormTemplates as the portal asks it.
+        let listed = engine
+            .call(
+                "GetFormTemplates",
+                &json!({"healthcare_Facility_CareUnit": template["healthCareFacilityUnit"],
+                        "subjectOfCare": TOLVAN, "templateIds": [template["templateId"]],
+                        "publishedStatus": ["Published", "Archived"]}),
+            )
+            .await;
+        assert_eq!(
+            listed["formTemplate"][0]["term"], template["term"],
+            "{backend}: {listed}"
+        );
+
         // The care system reads the completed form.
         let read = engine.call("GetForm", &json!({"formId": form_id})).await;
         assert_eq!(read["form"]["formStatus"], "COMPLETED", "{backend}: {read}");

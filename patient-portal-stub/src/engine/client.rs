@@ -16,8 +16,8 @@ use serde::de::DeserializeOwned;
 
 use super::wire::{
     Direction, Form, FormIdRequest, FormResponse, FormTemplate, GetFormQuestionPageRequest,
-    GetFormRequest, GetFormTemplateRequest, GetFormTemplateResponse, PageAnswers, ResultResponse,
-    SaveFormPageRequest,
+    GetFormRequest, GetFormTemplateRequest, GetFormTemplateResponse, GetFormTemplatesRequest,
+    GetFormTemplatesResponse, PageAnswers, ResultResponse, SaveFormPageRequest,
 };
 
 /// The header naming the calling system (api.md §1).
@@ -211,13 +211,26 @@ impl FormEngine {
         self.call("CancelForm", &request).await
     }
 
-    /// GetFormTemplate for one version: the question texts of the summary and the receipt,
-    /// the terms and the text shown when the form is sent.
+    /// The template version `form` was made from: the question texts of the summary and the
+    /// receipt, the terms, and the text shown when the form is sent.
+    ///
+    /// GetFormTemplate gives that very version. It is listed for care systems, so an engine
+    /// that holds the portal to the e-service's contracts refuses it (403); then
+    /// GetFormTemplates, the e-service's own, gives the newest version of the template
+    /// (answers name their questions by id, which a new version keeps).
     pub async fn template(
         &self,
-        template_id: &str,
-        version: Option<u32>,
+        citizen: &PersonalIdentityNumber,
+        form: &Form,
     ) -> Result<Arc<FormTemplate>, EngineError> {
+        let Some(reference) = &form.form_template else {
+            return Err(EngineError::Unreadable {
+                contract: "GetForm",
+                cause: String::from("the form names no template"),
+            });
+        };
+        let template_id = reference.template_id.as_str();
+        let version = reference.template_version;
         if let Some(version) = version
             && let Some(cached) = self.cached(&(template_id.to_owned(), version))
         {
@@ -227,19 +240,34 @@ impl FormEngine {
             template_id,
             template_version: version,
         };
-        let response: GetFormTemplateResponse = self.call("GetFormTemplate", &request).await?;
-        let template = response
-            .form_templates
-            .into_iter()
-            .filter(|t| t.template_id == template_id)
-            .filter(|t| version.is_none() || t.template_version == version)
-            .max_by_key(|t| t.template_version)
-            .map(Arc::new)
-            .ok_or_else(|| EngineError::Unreadable {
-                contract: "GetFormTemplate",
-                cause: String::from("the form's template version was not in the answer"),
-            })?;
-        if let Some(version) = template.template_version {
+        let found = match self
+            .call::<_, GetFormTemplateResponse>("GetFormTemplate", &request)
+            .await
+        {
+            Ok(response) => pick(response.form_templates, template_id, version),
+            Err(error) if error.status() == Some(StatusCode::FORBIDDEN) => {
+                let Some(care_unit) = form.care_unit.as_deref() else {
+                    return Err(error);
+                };
+                let request = GetFormTemplatesRequest {
+                    care_unit,
+                    subject_of_care: citizen.as_str(),
+                    template_ids: [template_id],
+                    published_status: ["Published", "Archived"],
+                };
+                let response: GetFormTemplatesResponse =
+                    self.call("GetFormTemplates", &request).await?;
+                pick(response.form_template, template_id, None)
+            }
+            Err(error) => return Err(error),
+        };
+        let template = found.map(Arc::new).ok_or_else(|| EngineError::Unreadable {
+            contract: "GetFormTemplate",
+            cause: String::from("the form's template was not in the answer"),
+        })?;
+        if let Some(found_version) = template.template_version
+            && (version.is_none() || version == Some(found_version))
+        {
             let mut cache = self
                 .templates
                 .lock()
@@ -248,7 +276,10 @@ impl FormEngine {
             if cache.len() >= MAX_CACHED_TEMPLATES {
                 cache.clear();
             }
-            cache.insert((template_id.to_owned(), version), Arc::clone(&template));
+            cache.insert(
+                (template_id.to_owned(), found_version),
+                Arc::clone(&template),
+            );
         }
         Ok(template)
     }
@@ -260,6 +291,15 @@ impl FormEngine {
             .get(key)
             .cloned()
     }
+}
+
+/// The template with `id` (and `version`, when given; else the newest) among `templates`.
+fn pick(templates: Vec<FormTemplate>, id: &str, version: Option<u32>) -> Option<FormTemplate> {
+    templates
+        .into_iter()
+        .filter(|t| t.template_id == id)
+        .filter(|t| version.is_none() || t.template_version == version)
+        .max_by_key(|t| t.template_version)
 }
 
 fn missing_form(contract: &'static str) -> EngineError {

@@ -322,6 +322,27 @@ pub struct GetFormTemplateRequest<'a> {
     pub template_version: Option<u32>,
 }
 
+/// GetFormTemplates: the e-service's way to a template.
+#[derive(Debug, Serialize)]
+pub struct GetFormTemplatesRequest<'a> {
+    #[serde(rename = "healthcare_Facility_CareUnit")]
+    pub care_unit: &'a str,
+    #[serde(rename = "subjectOfCare")]
+    pub subject_of_care: &'a str,
+    #[serde(rename = "templateIds")]
+    pub template_ids: [&'a str; 1],
+    /// A form's template may have been archived since the form was made.
+    #[serde(rename = "publishedStatus")]
+    pub published_status: [&'static str; 2],
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetFormTemplatesResponse {
+    #[serde(default)]
+    pub form_template: Vec<FormTemplate>,
+}
+
 /// GetForm and GetFormQuestionPage answer the form, or nothing.
 #[derive(Debug, Deserialize)]
 pub struct FormResponse {

@@ -43,6 +43,9 @@ struct Inner {
     calls: Vec<Call>,
     /// The next call is answered with this status and a problem document.
     fail_next: Option<StatusCode>,
+    /// GetFormTemplate is for care systems: refuse it to the portal, as an engine holding
+    /// callers to their role would.
+    care_system_contracts_refused: bool,
 }
 
 #[derive(Clone)]
@@ -287,6 +290,10 @@ impl FakeEngine {
             .map(|f| f.status)
     }
 
+    pub fn refuse_care_system_contracts(&self) {
+        self.inner.lock().unwrap().care_system_contracts_refused = true;
+    }
+
     pub fn fail_next(&self, status: StatusCode) {
         self.inner.lock().unwrap().fail_next = Some(status);
     }
@@ -308,7 +315,20 @@ async fn handle(
         return problem(status, "INTERNAL_ERROR");
     }
     if contract == "GetFormTemplate" {
+        if inner.care_system_contracts_refused {
+            return problem(StatusCode::FORBIDDEN, "NOT_PERMITTED");
+        }
         return Json(json!({"formTemplates": [template()]})).into_response();
+    }
+    if contract == "GetFormTemplates" {
+        let asked = body["templateIds"]
+            .as_array()
+            .is_some_and(|ids| ids.iter().any(|id| id == "ALLA-TYPER"));
+        let found = body["healthcare_Facility_CareUnit"] == CARE_UNIT
+            && body["subjectOfCare"].is_string()
+            && asked;
+        let templates = if found { vec![template()] } else { Vec::new() };
+        return Json(json!({"formTemplate": templates})).into_response();
     }
     let id = body["formId"].as_str().unwrap_or_default().to_owned();
     let Some(form) = inner.forms.get_mut(&id) else {

@@ -279,7 +279,7 @@ pub async fn submit(
         // Sent already, or not ready to send: the page for the form's state says so.
         return views::form(&state, &context, &signed_in, &current, PageState::default()).await;
     }
-    let template = match views::template(&state, &current).await {
+    let template = match views::template(&state, &signed_in, &current).await {
         Ok(template) => template,
         Err(error) => return failure::page(&context, &signed_in, id, &error),
     };

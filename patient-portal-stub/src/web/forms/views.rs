@@ -198,7 +198,7 @@ pub async fn form(
     if is_expired(form) {
         return expired(context, signed_in, form);
     }
-    let template = match template(state, form).await {
+    let template = match template(state, signed_in, form).await {
         Ok(template) => Some(template),
         // The question pages can do without it (it gives only the language); the others cannot.
         Err(error) if form.current_page.is_some() && form.form_status != FormStatus::Completed => {
@@ -230,17 +230,12 @@ pub async fn form(
 
 pub async fn template(
     state: &AppState,
+    signed_in: &SignedIn,
     form: &Form,
 ) -> Result<std::sync::Arc<FormTemplate>, crate::engine::EngineError> {
-    let Some(reference) = &form.form_template else {
-        return Err(crate::engine::EngineError::Unreadable {
-            contract: "GetForm",
-            cause: String::from("the form names no template"),
-        });
-    };
     state
         .engine
-        .template(&reference.template_id, reference.template_version)
+        .template(&signed_in.citizen.profile.personal_identity_number, form)
         .await
 }
 
