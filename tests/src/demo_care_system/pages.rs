@@ -5,6 +5,8 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use http::StatusCode;
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -97,6 +99,7 @@ pub(super) async fn form(State(state): State<DemoState>, Path(form_id): Path<Str
         Ok(form) => form,
         Err(error) => return render(&overview_page(&state, Some(format!("{error:#}")))),
     };
+    let questions = questions_of(&state.config.template);
     let mut answers = Vec::new();
     for page in form["pageAnswers"].as_array().into_iter().flatten() {
         for block in page["questionAnswerBlocks"]
@@ -105,14 +108,8 @@ pub(super) async fn form(State(state): State<DemoState>, Path(form_id): Path<Str
             .flatten()
         {
             for answer in block["answers"].as_array().into_iter().flatten() {
-                let value = match &answer["value"] {
-                    Value::String(text) => text.clone(),
-                    other => other.to_string(),
-                };
-                answers.push((
-                    answer["valueID"].as_str().unwrap_or_default().to_owned(),
-                    value,
-                ));
+                let id = answer["valueID"].as_str().unwrap_or_default();
+                answers.push(readable(questions.get(id), id, &answer["value"]));
             }
         }
     }
@@ -122,4 +119,74 @@ pub(super) async fn form(State(state): State<DemoState>, Path(form_id): Path<Str
         status: form["formStatus"].as_str().unwrap_or("—").to_owned(),
         answers,
     })
+}
+
+/// A question's wording and its alternatives' texts by number, from the template.
+struct QuestionText {
+    subject: String,
+    alternatives: HashMap<i64, String>,
+    unit: Option<String>,
+}
+
+fn questions_of(template: &Value) -> HashMap<String, QuestionText> {
+    let mut questions = HashMap::new();
+    for page in template["pages"].as_array().into_iter().flatten() {
+        for block in page["page"]["questionBlocks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for question in block["questions"].as_array().into_iter().flatten() {
+                let id = question["questionId"]
+                    .as_str()
+                    .map_or_else(|| format!("q{}", question["questionNumber"]), str::to_owned);
+                let alternatives = question["answerAlternatives"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| {
+                        Some((
+                            a["answerAlternativeNumber"].as_i64()?,
+                            a["alternativeValue"].as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect();
+                questions.insert(
+                    id,
+                    QuestionText {
+                        subject: question["subject"].as_str().unwrap_or_default().to_owned(),
+                        alternatives,
+                        unit: question["inputUnit"].as_str().map(str::to_owned),
+                    },
+                );
+            }
+        }
+    }
+    questions
+}
+
+/// An answer as a person reads it: the question's wording, alternatives by their text.
+fn readable(question: Option<&QuestionText>, id: &str, value: &Value) -> (String, String) {
+    let Some(question) = question else {
+        return (id.to_owned(), value.to_string());
+    };
+    let alternative = |n: &Value| {
+        n.as_i64()
+            .and_then(|n| question.alternatives.get(&n).cloned())
+            .unwrap_or_else(|| n.to_string())
+    };
+    let text = match value {
+        Value::Array(chosen) => chosen
+            .iter()
+            .map(alternative)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Number(_) if !question.alternatives.is_empty() => alternative(value),
+        Value::String(text) => text.clone(),
+        other => match &question.unit {
+            Some(unit) => format!("{other} {unit}"),
+            None => other.to_string(),
+        },
+    };
+    (question.subject.clone(), text)
 }
