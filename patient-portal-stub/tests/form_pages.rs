@@ -358,10 +358,7 @@ async fn a_citizen_answers_a_form_from_the_first_page_to_the_receipt() {
         // Back: what is typed is kept (saved for later), then the page before.
         let back = post_page(&mut browser, &saved, &form_id, &[("conditions", "1"), ("conditions", "2")], "back").await;
         assert_eq!(back.status, StatusCode::SEE_OTHER, "{backend}: {}", back.body);
-        assert_eq!(
-            back.location(),
-            format!("/forms/{form_id}/navigate?from=2&direction=back")
-        );
+        assert_eq!(back.location(), format!("/forms/{form_id}"));
         assert_eq!(engine.last("SaveFormPage").body["temporarySave"], true);
         let page = browser.get(back.location()).await;
         assert_eq!(page.status, StatusCode::OK, "{backend}: {}", page.body);
@@ -490,22 +487,35 @@ async fn a_citizen_answers_a_form_from_the_first_page_to_the_receipt() {
             !rows.iter().any(|(q, _)| q.contains("cigaretter")),
             "a follow-up that did not apply is left out"
         );
-        let change = summary.attributes(".answers-heading a", "href");
+        let navigate = format!("/forms/{form_id}/navigate");
         assert_eq!(
-            change,
-            [
-                format!("/forms/{form_id}/navigate?from=0&direction=forward"),
-                format!("/forms/{form_id}/navigate?from=1&direction=forward"),
-                format!("/forms/{form_id}/navigate?from=2&direction=forward"),
-            ]
+            summary.attributes(".answers-heading form", "action"),
+            [navigate.as_str(); 3]
         );
         assert_eq!(
-            summary.texts(".answers-heading a")[1],
+            summary.attributes(".answers-heading input[name=from]", "value"),
+            ["0", "1", "2"],
+            "each page's change moves forward from the page before it"
+        );
+        assert_eq!(
+            summary.texts(".answers-heading button")[1],
             "Ändra svaren på sidan Din hälsa"
         );
 
         // Change page 2, then back through page 3 to the summary.
-        let page = browser.get(&change[1]).await;
+        let token = summary.form_token(&navigate);
+        let change = browser
+            .post_form(
+                &navigate,
+                &[("csrf_token", &token), ("from", "1"), ("direction", "forward")],
+            )
+            .await;
+        assert_eq!(change.location(), format!("/forms/{form_id}"), "{backend}");
+        assert_eq!(
+            engine.last("GetFormQuestionPage").body,
+            json!({"formId": form_id, "pageNumber": 1, "direction": "FORWARD", "subjectOfCare": TOLVAN})
+        );
+        let page = browser.get(change.location()).await;
         assert_eq!(page.status, StatusCode::OK, "{backend}: {}", page.body);
         assert_eq!(page.texts("h1"), ["Din hälsa"]);
         assert_eq!(page.attributes("fieldset#q3 input[checked]", "value"), ["3"]);
@@ -719,11 +729,6 @@ async fn engine_problems_become_pages_a_citizen_understands() {
                 StatusCode::NOT_FOUND,
                 "Sidan finns inte",
             ),
-            (
-                format!("/forms/{tolvans}/navigate?from=1&direction=back"),
-                StatusCode::BAD_REQUEST,
-                "Det gick inte att visa sidan",
-            ),
         ] {
             let page = browser.get(&path).await;
             assert_eq!(page.status, status, "{backend} {path}");
@@ -745,6 +750,27 @@ async fn engine_problems_become_pages_a_citizen_understands() {
                 assert!(!page.body.contains(leak), "{path}: {leak}");
             }
         }
+
+        // A move the engine does not allow (BACK from the first page).
+        let page = browser.get(&format!("/forms/{tolvans}")).await;
+        let navigate = format!("/forms/{tolvans}/navigate");
+        let refused = browser
+            .post_form(
+                &navigate,
+                &[
+                    ("csrf_token", &page.hidden("csrf_token")),
+                    ("from", "1"),
+                    ("direction", "back"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{backend}");
+        assert_accessible(&refused.body);
+        assert_eq!(refused.texts("h1"), ["Det gick inte att visa sidan"]);
+        assert_eq!(
+            refused.attributes("main a", "href"),
+            [format!("/forms/{tolvans}")]
+        );
 
         for failure in [
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -806,7 +832,6 @@ async fn the_form_pages_need_a_signed_in_citizen_and_the_session_token() {
         for path in [
             format!("/forms/{form_id}"),
             format!("/forms/{form_id}/cancel"),
-            format!("/forms/{form_id}/navigate?from=0&direction=forward"),
         ] {
             let page = browser.get(&path).await;
             assert_eq!(page.status, StatusCode::SEE_OTHER, "{backend} {path}");
@@ -835,12 +860,16 @@ async fn the_form_pages_need_a_signed_in_citizen_and_the_session_token() {
                 .await;
             assert_eq!(refused.status, StatusCode::FORBIDDEN, "{backend}");
             assert_accessible(&refused.body);
-            let refused = browser
-                .post_form(&format!("/forms/{form_id}/submit"), &pairs)
-                .await;
-            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{backend}");
+            for action in ["submit", "navigate", "cancel"] {
+                let refused = browser
+                    .post_form(&format!("/forms/{form_id}/{action}"), &pairs)
+                    .await;
+                assert_eq!(refused.status, StatusCode::FORBIDDEN, "{backend} {action}");
+            }
         }
         assert!(engine.calls("SaveFormPage").is_empty());
+        assert!(engine.calls("GetFormQuestionPage").is_empty());
+        assert!(engine.calls("CancelForm").is_empty());
         assert!(engine.calls("SaveForm").is_empty());
 
         // A page without its layout is not a form page.

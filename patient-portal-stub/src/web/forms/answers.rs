@@ -13,8 +13,9 @@ use crate::web::texts::Lang;
 pub struct AnsweredPage {
     pub page_number: u32,
     pub subject: String,
-    /// Where "change" leads: the page after the previous one on the citizen's way.
-    pub change_href: String,
+    /// "Change" moves FORWARD from this page (the one before on the citizen's way; 0 for
+    /// the first page).
+    pub change_from: u32,
     pub rows: Vec<AnswerRow>,
 }
 
@@ -26,12 +27,7 @@ pub struct AnswerRow {
 }
 
 /// The pages in the order the citizen answered them.
-pub fn pages(
-    form_id: &str,
-    saved: &[PageAnswers],
-    template: &FormTemplate,
-    lang: Lang,
-) -> Vec<AnsweredPage> {
+pub fn pages(saved: &[PageAnswers], template: &FormTemplate, lang: Lang) -> Vec<AnsweredPage> {
     let t = lang.texts();
     let mut previous = 0;
     saved
@@ -79,7 +75,7 @@ pub fn pages(
             let shown = AnsweredPage {
                 page_number: page_answers.page_number,
                 subject,
-                change_href: format!("/forms/{form_id}/navigate?from={previous}&direction=forward"),
+                change_from: previous,
                 rows,
             };
             previous = page_answers.page_number;
@@ -254,13 +250,10 @@ mod tests {
             {"pageNumber": 1, "questionAnswerBlocks": [{"blockNumber": 1, "answers": [{"valueID": "smoker", "value": 2}]}]},
             {"pageNumber": 3, "questionAnswerBlocks": [{"blockNumber": 1, "answers": [{"valueID": "pain", "value": 4}]}]}
         ])).unwrap();
-        let pages = pages("F1", &saved, &template, Lang::Sv);
+        let pages = pages(&saved, &template, Lang::Sv);
         assert_eq!(pages.len(), 2);
         assert_eq!(pages[0].subject, "Om dig");
-        assert_eq!(
-            pages[0].change_href,
-            "/forms/F1/navigate?from=0&direction=forward"
-        );
+        assert_eq!(pages[0].change_from, 0);
         let rows: Vec<(&str, &str)> = pages[0]
             .rows
             .iter()
@@ -268,9 +261,6 @@ mod tests {
             .collect();
         assert_eq!(rows, [("Röker du?", "Nej"), ("Övrigt", "Inget svar")]);
         assert_eq!(pages[1].subject, "Sida 3");
-        assert_eq!(
-            pages[1].change_href,
-            "/forms/F1/navigate?from=1&direction=forward"
-        );
+        assert_eq!(pages[1].change_from, 1);
     }
 }

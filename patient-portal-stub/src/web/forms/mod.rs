@@ -3,15 +3,16 @@
 //! | Page | Contract | What |
 //! |---|---|---|
 //! | `GET /forms/{formId}` | GetForm | the page the form is on (ONGOING), the summary (PENDING_COMPLETION), the receipt (COMPLETED), or that the time to answer has run out |
-//! | `POST /forms/{formId}` | SaveFormPage | `action=next`: save and go on (the engine's routing picks the page); `save`: save for later without validation; `back`: save for later, then the page before |
-//! | `GET /forms/{formId}/navigate?from=N&direction=back\|forward` | GetFormQuestionPage | the page before or after page N on the citizen's way (the summary's "change" links) |
+//! | `POST /forms/{formId}` | SaveFormPage | `action=next`: save and go on (the engine's routing picks the page); `save`: save for later without validation; `back`: save for later, then GetFormQuestionPage BACK |
+//! | `POST /forms/{formId}/navigate` | GetFormQuestionPage | `from=N`, `direction=back\|forward`: the page before or after page N on the citizen's way (the summary's "change" buttons) |
 //! | `POST /forms/{formId}/submit` | SaveForm | send the form, after the terms are accepted |
 //! | `GET/POST /forms/{formId}/cancel` | CancelForm | confirm, then cancel |
 //! | `GET /forms/{formId}/cancelled` | – | the form is cancelled |
 //!
-//! A page that saves answers redirects to a page that reads them (so reloading never saves
-//! twice), except where the engine's answer is the page to show: a page it refused (shown
-//! with its messages and what the citizen sent) and a page saved for later.
+//! Every GET only reads (GetForm); every change is a POST with the session's CSRF token. A
+//! POST that saves or moves redirects to the form's page (so reloading never saves twice),
+//! except where the engine's answer is the page to show: a page it refused (shown with its
+//! messages and what the citizen sent) and a page saved for later.
 
 mod answers;
 mod failure;
@@ -21,8 +22,8 @@ mod views;
 
 use axum::Form;
 use axum::Router;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use common::identity::PersonalIdentityNumber;
@@ -41,7 +42,7 @@ use views::PageState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/forms/{form_id}", get(show).post(answer_page))
-        .route("/forms/{form_id}/navigate", get(navigate))
+        .route("/forms/{form_id}/navigate", post(navigate))
         .route("/forms/{form_id}/submit", post(submit))
         .route("/forms/{form_id}/cancel", get(confirm_cancel).post(cancel))
         .route("/forms/{form_id}/cancelled", get(cancelled))
@@ -87,46 +88,63 @@ pub async fn show(
 }
 
 #[derive(Deserialize)]
-pub struct NavigateQuery {
+pub struct NavigateForm {
+    csrf_token: Option<String>,
     from: Option<String>,
     direction: Option<String>,
 }
 
-/// `GET /forms/{formId}/navigate?from=N&direction=back|forward`: GetFormQuestionPage.
+/// `POST /forms/{formId}/navigate` (`from`, `direction`): GetFormQuestionPage. A POST, not a
+/// link: the engine moves the form to the page it answers with (and reopens a form waiting
+/// on its summary), so moving is a change, and the form's own page then shows where it is.
 pub async fn navigate(
     State(state): State<AppState>,
     context: PageContext,
     signed_in: SignedIn,
     Path(raw_id): Path<String>,
-    query: Result<Query<NavigateQuery>, QueryRejection>,
+    form: Result<Form<NavigateForm>, FormRejection>,
 ) -> Response {
     let Some(id) = form_id(&raw_id) else {
         return page::not_found(&context, Some(&signed_in));
     };
-    let query = query.ok().map(|Query(q)| q);
-    let from = query
-        .as_ref()
-        .and_then(|q| q.from.as_deref())
-        .and_then(|from| from.parse::<u32>().ok());
-    let direction = query
-        .as_ref()
-        .and_then(|q| q.direction.as_deref())
-        .and_then(|d| match d.to_ascii_lowercase().as_str() {
-            "back" => Some(Direction::Back),
-            "forward" => Some(Direction::Forward),
-            _ => None,
-        });
-    let (Some(from), Some(direction)) = (from, direction) else {
-        // A hand-edited link: the form as it is.
-        return Redirect::to(&format!("/forms/{id}")).into_response();
+    let Ok(Form(form)) = form else {
+        return page::bad_form(&context, Some(&signed_in));
     };
+    if !signed_in.accepts(form.csrf_token.as_deref()) {
+        tracing::info!(citizen_id = %signed_in.citizen.id, "moving in a form refused: CSRF token missing or wrong");
+        return page::form_expired(&context, Some(&signed_in));
+    }
+    let from = form
+        .from
+        .as_deref()
+        .and_then(|from| from.parse::<u32>().ok());
+    let direction = match form.direction.as_deref() {
+        Some("back") => Some(Direction::Back),
+        Some("forward") => Some(Direction::Forward),
+        _ => None,
+    };
+    let (Some(from), Some(direction)) = (from, direction) else {
+        return page::bad_form(&context, Some(&signed_in));
+    };
+    go(&state, &context, &signed_in, id, from, direction).await
+}
+
+/// Moves the form from page `from` and shows where it is.
+async fn go(
+    state: &AppState,
+    context: &PageContext,
+    signed_in: &SignedIn,
+    id: &str,
+    from: u32,
+    direction: Direction,
+) -> Response {
     match state
         .engine
-        .get_form_question_page(citizen(&signed_in), id, from, direction)
+        .get_form_question_page(citizen(signed_in), id, from, direction)
         .await
     {
-        Ok(form) => views::form(&state, &context, &signed_in, &form, PageState::default()).await,
-        Err(error) => failure::page(&context, &signed_in, id, &error),
+        Ok(_) => Redirect::to(&format!("/forms/{id}")).into_response(),
+        Err(error) => failure::page(context, signed_in, id, &error),
     }
 }
 
@@ -220,10 +238,17 @@ pub async fn answer_page(
     }
     match action {
         Action::Next => Redirect::to(&format!("/forms/{id}")).into_response(),
-        Action::Back => Redirect::to(&format!(
-            "/forms/{id}/navigate?from={page_number}&direction=back"
-        ))
-        .into_response(),
+        Action::Back => {
+            go(
+                &state,
+                &context,
+                &signed_in,
+                id,
+                page_number,
+                Direction::Back,
+            )
+            .await
+        }
         Action::SaveForLater => {
             let form = match with_page(&state, &signed_in, id, outcome.form).await {
                 Ok(form) => form,

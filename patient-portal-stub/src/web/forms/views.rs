@@ -89,6 +89,9 @@ struct SummaryPage {
 struct ReceiptPage {
     layout: Layout,
     t: &'static Texts,
+    /// The answers' partial names them; a receipt has no change buttons to use them in.
+    form_id: String,
+    csrf_token: String,
     heading: Heading,
     complete_text: String,
     sent: Option<Shown>,
@@ -341,7 +344,7 @@ pub fn summary(
             form_id: form.form_id.clone(),
             csrf_token: csrf(signed_in),
             heading: heading(form, Some(template), context),
-            pages: answers::pages(&form.form_id, &form.page_answers, template, context.lang),
+            pages: answers::pages(&form.page_answers, template, context.lang),
             answers_level: 2,
             changeable: true,
             term: template.term.clone().filter(|term| !term.is_empty()),
@@ -367,6 +370,8 @@ fn receipt(
         &ReceiptPage {
             layout: Layout::new(context, t.receipt_title, Some(signed_in), Section::None),
             t,
+            form_id: form.form_id.clone(),
+            csrf_token: String::new(),
             heading: heading(form, Some(template), context),
             complete_text: template
                 .form_complete_text
@@ -379,7 +384,7 @@ fn receipt(
                     .as_deref()
                     .or(form.last_saved_date.as_deref()),
             ),
-            pages: answers::pages(&form.form_id, &form.page_answers, template, context.lang),
+            pages: answers::pages(&form.page_answers, template, context.lang),
             answers_level: 3,
             changeable: false,
         },
