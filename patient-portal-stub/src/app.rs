@@ -5,6 +5,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::Utc;
+use common::audit::AuditLog;
+use common::auth::Authenticator;
+use common::permissions::Permissions;
+use common::security_headers::SecurityHeaders;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 
@@ -19,12 +23,22 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens and migrates the database and binds the listener; serving starts with
-    /// [`Self::run_until_stopped`].
+    /// Sets up caller authentication (`[auth]`), opens and migrates the database, applies the
+    /// declared grants and binds the listener; serving starts with [`Self::run_until_stopped`].
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let authenticator = Authenticator::from_config(&config.auth)
+            .await
+            .context("the patient portal cannot set up caller authentication ([auth])")?;
+        authenticator.log_start(SERVICE_NAME);
         let (store, database) = store::open(&config.database)
             .await
             .context("the patient portal cannot open its database")?;
+        let permissions = Permissions::new(store.permission_store(), &authenticator);
+        permissions
+            .declare(&config.auth.permissions)
+            .await
+            .context("cannot apply the grants of the configuration ([[auth.permissions]])")?;
+        let audit = AuditLog::new(store.audit_store());
         let citizens = config.test_citizens()?;
         store
             .apply_configured_citizens(&citizens, truncate_to_micros(Utc::now()))
@@ -38,22 +52,37 @@ impl Application {
             })
         };
         let http = config.http.clone();
-        let engine = FormEngine::new(&config.form_engine_url, config.hsa_id.clone());
+        let engine = FormEngine::with_credentials(
+            &config.form_engine_url,
+            config.hsa_id.clone(),
+            &config.form_engine_client,
+        )
+        .context(
+            "cannot set up the portal's credentials for the form engine ([form_engine_client])",
+        )?;
         let state = AppState {
             config: Arc::new(config),
             store,
             engine,
+            permissions,
+            audit,
         };
-        let (routes, openapi) = api::router(state.clone());
-        let routes = routes.merge(web::router(state));
+        // The contracts and admin endpoints authenticate their callers; the citizen's pages
+        // do not (citizens sign in there) and get the security headers, HSTS over TLS.
+        let (routes, openapi) = api::router(state.clone(), &authenticator);
+        let pages = SecurityHeaders::new(authenticator.tls().is_some()).apply(web::router(state));
+        let routes = routes.merge(pages);
         let service = ServiceDescription {
             name: SERVICE_NAME,
             openapi,
             readiness,
         };
-        let server = BoundService::bind(service, routes, &http).await?;
+        let server = BoundService::bind(service, routes, &http)
+            .await?
+            .with_tls(authenticator.tls());
         tracing::info!(
             address = %server.local_addr(),
+            scheme = server.scheme(),
             %database,
             test_citizens = citizens.len(),
             "patient portal ready"
@@ -63,6 +92,11 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// `https` when `[auth.tls]` is configured, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        self.server.scheme()
     }
 
     /// Serves until `shutdown` is cancelled.

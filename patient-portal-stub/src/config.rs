@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use common::auth::AuthConfig;
 use common::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig};
+use common::http_client::ClientAuthConfig;
 use common::identity::{HsaId, PersonalIdentityNumber};
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,14 @@ pub struct Config {
     /// when it exists. A list given in a file or variable replaces the built-in one.
     pub citizens: Vec<TestCitizen>,
     pub web: WebConfig,
+    /// `[auth]`: who may call the contracts and the admin endpoints (docs/security.md). The
+    /// default is open mode, for a developer machine only: a WARNING is logged at start. The
+    /// citizen's pages are not behind it (citizens sign in on the pages).
+    pub auth: AuthConfig,
+    /// `[form_engine_client]`: the portal's own credentials on its calls to the form engine
+    /// (a client certificate for mutual TLS, or a bearer token file), when the engine
+    /// authenticates its callers.
+    pub form_engine_client: ClientAuthConfig,
 }
 
 /// One test citizen as configured (`[[citizens]]` in TOML).
@@ -111,6 +121,8 @@ impl Default for Config {
                 .map(TestCitizen::from)
                 .collect(),
             web: WebConfig::default(),
+            auth: AuthConfig::default(),
+            form_engine_client: ClientAuthConfig::default(),
         }
     }
 }
@@ -128,6 +140,8 @@ impl Config {
 
     /// The rules serde cannot express: sane test citizens, no number twice, a usable engine URL.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.auth.validate()?;
+        self.form_engine_client.validate("form_engine_client")?;
         self.test_citizens().map(|_| ())?;
         let url = self.form_engine_url.to_ascii_lowercase();
         if !(url.starts_with("http://") || url.starts_with("https://")) {

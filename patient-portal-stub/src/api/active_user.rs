@@ -2,11 +2,15 @@
 //! notification. Only the status is answered, never a phone number or address.
 
 use axum::extract::State;
+use common::audit::{AuditEvent, AuditLog, AuditOutcome};
+use common::auth::Caller;
+use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::access::{refused, require_some_care_unit};
 use super::contract::{self, ResultCode};
 
 const NOT_A_USER: &str = "No patient portal user has this personal identity number.";
@@ -41,6 +45,9 @@ pub struct IsActiveUserResponse {
 }
 
 /// IsActiveUser: does this person use the patient portal, and will they be notified?
+///
+/// The caller needs the role `care_system` for some care unit (the request names none). Every
+/// call is audited with the person asked about.
 #[utoipa::path(
     post,
     path = "/patientportal/v1/IsActiveUser",
@@ -50,20 +57,40 @@ pub struct IsActiveUserResponse {
         (status = 200, description = "The person's status", body = IsActiveUserResponse),
         (status = 400, description = "Malformed request or invalid `subjectOfCare`", body = Problem,
             content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT: the caller has no agreement for any care unit",
+            body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "A bug or an outage; the cause is logged", body = Problem,
             content_type = "application/problem+json")
     )
 )]
 pub async fn is_active_user(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     ApiJson(request): ApiJson<IsActiveUserRequest>,
 ) -> Result<ApiJson<IsActiveUserResponse>, Problem> {
     let number =
         contract::personal_identity_number(request.subject_of_care.as_deref(), "subjectOfCare")?;
+    let event = AuditEvent::new(&caller, "IsActiveUser", AuditOutcome::Success)
+        .role(Role::CareSystem)
+        .patient(&number);
+    if let Err(refusal) = require_some_care_unit(&permissions, &caller).await {
+        return Err(refused(&audit, event, refusal).await);
+    }
     let citizen = state
         .store
         .citizen_by_personal_identity_number(&number)
         .await?;
+    // Recorded before the answer leaves; an unknown person is `not_found`.
+    let outcome = if citizen.is_some() {
+        AuditOutcome::Success
+    } else {
+        AuditOutcome::NotFound
+    };
+    audit.record(event.outcome(outcome)).await?;
     let response = match citizen {
         Some(citizen) => IsActiveUserResponse {
             result_code: ResultCode::Ok,

@@ -5,6 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use common::audit::{AuditEvent, AuditLog, AuditOutcome};
+use common::auth::Caller;
+use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -154,6 +157,15 @@ impl CitizenDetails {
     }
 }
 
+/// The audit row of an admin's access to a test citizen: the citizen is the patient, the
+/// opaque citizenId the resource.
+fn admin_event(caller: &Caller, action: &str, citizen: &Citizen) -> AuditEvent {
+    AuditEvent::new(caller, action, AuditOutcome::Success)
+        .role(Role::Admin)
+        .patient(&citizen.profile.personal_identity_number)
+        .resource(citizen.id.to_string())
+}
+
 fn not_found() -> Problem {
     Problem::not_found("CITIZEN_NOT_FOUND", "No test citizen has this citizenId.")
 }
@@ -165,9 +177,23 @@ fn citizen_id(value: &str) -> Result<CitizenId, Problem> {
 
 /// List the test citizens.
 #[utoipa::path(get, path = "/admin/citizens", tag = "admin",
-    responses((status = 200, description = "Every test citizen, by name", body = CitizenList)))]
-pub async fn list_citizens(State(state): State<AppState>) -> Result<ApiJson<CitizenList>, Problem> {
+    responses(
+        (status = 200, description = "Every test citizen, by name", body = CitizenList),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
+pub async fn list_citizens(
+    State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
+) -> Result<ApiJson<CitizenList>, Problem> {
+    permissions.require_admin(&caller).await?;
     let citizens = state.store.citizens().await?;
+    let events: Vec<AuditEvent> = citizens
+        .iter()
+        .map(|citizen| admin_event(&caller, "ListTestCitizens", citizen))
+        .collect();
+    audit.record_all(&events).await?;
     Ok(ApiJson(CitizenList {
         citizens: citizens.into_iter().map(CitizenResource::from).collect(),
     }))
@@ -181,11 +207,17 @@ pub async fn list_citizens(State(state): State<AppState>) -> Result<ApiJson<Citi
         (status = 400, description = "Invalid; `detail` names the field", body = Problem,
             content_type = "application/problem+json"),
         (status = 409, description = "`CITIZEN_EXISTS`: a citizen has this personal identity number",
-            body = Problem, content_type = "application/problem+json")))]
+            body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_citizen(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     ApiJson(request): ApiJson<NewCitizen>,
 ) -> Result<Response, Problem> {
+    permissions.require_admin(&caller).await?;
     let number = contract::personal_identity_number(
         request.personal_identity_number.as_deref(),
         "personalIdentityNumber",
@@ -206,6 +238,9 @@ pub async fn create_citizen(
         Err(error) => return Err(error.into()),
     }
     tracing::info!(citizen_id = %citizen.id, "test citizen created");
+    audit
+        .record(admin_event(&caller, "CreateTestCitizen", &citizen))
+        .await?;
     let location = format!("/admin/citizens/{}", citizen.id);
     Ok((
         StatusCode::CREATED,
@@ -220,16 +255,25 @@ pub async fn create_citizen(
     params(("citizenId" = String, Path, description = "The citizen's opaque id")),
     responses(
         (status = 200, description = "The citizen", body = CitizenResource),
-        (status = 404, description = "`CITIZEN_NOT_FOUND`", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "`CITIZEN_NOT_FOUND`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_citizen(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<ApiJson<CitizenResource>, Problem> {
+    permissions.require_admin(&caller).await?;
     let citizen = state
         .store
         .citizen(citizen_id(&id)?)
         .await?
         .ok_or_else(not_found)?;
+    audit
+        .record(admin_event(&caller, "GetTestCitizen", &citizen))
+        .await?;
     Ok(ApiJson(citizen.into()))
 }
 
@@ -242,12 +286,18 @@ pub async fn get_citizen(
             content_type = "application/problem+json"),
         (status = 404, description = "`CITIZEN_NOT_FOUND`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`PERSONAL_IDENTITY_NUMBER_FIXED`: the body names another number",
-            body = Problem, content_type = "application/problem+json")))]
+            body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn replace_citizen(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<CitizenChange>,
 ) -> Result<ApiJson<CitizenResource>, Problem> {
+    permissions.require_admin(&caller).await?;
     let stored = state
         .store
         .citizen(citizen_id(&id)?)
@@ -271,6 +321,9 @@ pub async fn replace_citizen(
         return Err(not_found());
     }
     tracing::info!(citizen_id = %citizen.id, "test citizen changed");
+    audit
+        .record(admin_event(&caller, "ChangeTestCitizen", &citizen))
+        .await?;
     Ok(ApiJson(citizen.into()))
 }
 
@@ -279,14 +332,24 @@ pub async fn replace_citizen(
     params(("citizenId" = String, Path, description = "The citizen's opaque id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "`CITIZEN_NOT_FOUND`", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "`CITIZEN_NOT_FOUND`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_citizen(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
+    permissions.require_admin(&caller).await?;
     let id = citizen_id(&id)?;
+    let citizen = state.store.citizen(id).await?.ok_or_else(not_found)?;
     if state.store.delete_citizen(id).await? {
         tracing::info!(citizen_id = %id, "test citizen deleted");
+        audit
+            .record(admin_event(&caller, "DeleteTestCitizen", &citizen))
+            .await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found())

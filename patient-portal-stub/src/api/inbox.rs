@@ -2,7 +2,10 @@
 
 use axum::extract::State;
 use chrono::{NaiveDate, Utc};
+use common::audit::{AuditEvent, AuditLog, AuditOutcome};
+use common::auth::Caller;
 use common::identity::{HsaId, PersonalIdentityNumber};
+use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, Problem};
 use common::riv_time;
 use serde::{Deserialize, Serialize};
@@ -10,6 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
+use super::access::refused;
 use super::contract::{self, ResultCode, invalid, required};
 use crate::domain::message::{
     self, BODY_MAX_CHARS, CARE_UNIT_NAME_MAX_CHARS, InboxMessage, MessageId, SUBJECT_MAX_CHARS,
@@ -145,6 +149,9 @@ pub struct AddMessageToPatientPortalInboxResponse {
 /// notification the citizen has switched on, a simulated SMS or e-mail saying "Du har ett nytt
 /// meddelande i din inkorg." is recorded (see `GET /admin/notifications`); it never carries the
 /// subject or the body.
+///
+/// The caller needs the role `care_system` for the message's care unit. Every call is audited
+/// with the citizen and the care unit (a delivered message in the same transaction).
 #[utoipa::path(
     post,
     path = "/patientportal/v1/AddMessageToPatientPortalInbox",
@@ -155,6 +162,10 @@ pub struct AddMessageToPatientPortalInboxResponse {
             body = AddMessageToPatientPortalInboxResponse),
         (status = 400, description = "Malformed or invalid request; `detail` names the field",
             body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT: the caller has no agreement for the message's care unit",
+            body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "A bug or an outage; the cause is logged", body = Problem,
             content_type = "application/problem+json")
@@ -162,9 +173,26 @@ pub struct AddMessageToPatientPortalInboxResponse {
 )]
 pub async fn add_message_to_patient_portal_inbox(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    State(audit): State<AuditLog>,
+    caller: Caller,
     ApiJson(request): ApiJson<AddMessageToPatientPortalInboxRequest>,
 ) -> Result<ApiJson<AddMessageToPatientPortalInboxResponse>, Problem> {
     let request = request.validated()?;
+    let event = AuditEvent::new(
+        &caller,
+        "AddMessageToPatientPortalInbox",
+        AuditOutcome::Success,
+    )
+    .role(Role::CareSystem)
+    .patient(&request.subject_of_care)
+    .care_unit(&request.care_unit);
+    if let Err(refusal) = permissions
+        .require(&caller, Role::CareSystem, request.care_unit.as_str())
+        .await
+    {
+        return Err(refused(&audit, event, refusal).await);
+    }
     let citizen = state
         .store
         .citizen_by_personal_identity_number(&request.subject_of_care)
@@ -174,6 +202,7 @@ pub async fn add_message_to_patient_portal_inbox(
         Ok(citizen) => citizen,
         Err(refusal) => {
             tracing::info!(subject_of_care = %request.subject_of_care, %refusal, "inbox message refused");
+            audit.record(event.outcome(AuditOutcome::Failed)).await?;
             return Ok(ApiJson(AddMessageToPatientPortalInboxResponse {
                 result_code: ResultCode::Error,
                 comment: Some(refusal.to_string()),
@@ -196,7 +225,11 @@ pub async fn add_message_to_patient_portal_inbox(
         read_at: None,
     };
     let notifications = notification::for_new_message(citizen, message.id, now);
-    state.store.add_message(&message, &notifications).await?;
+    let event = event.resource(message.id.to_string());
+    state
+        .store
+        .add_message_audited(&message, &notifications, &[event])
+        .await?;
     tracing::info!(
         subject_of_care = %request.subject_of_care,
         message_id = %message.id,

@@ -1,6 +1,7 @@
 //! The HTTP edge of the contracts and the admin endpoints: routes, the OpenAPI document,
 //! error mapping. The citizen's pages are in [`crate::web`].
 
+mod access;
 mod active_user;
 mod citizens;
 mod contract;
@@ -11,6 +12,10 @@ mod notifications;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
+use common::audit::AuditLog;
+use common::auth::Authenticator;
+use common::permissions::Permissions;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as OpenApiDocument;
 use utoipa_axum::router::OpenApiRouter;
@@ -29,6 +34,22 @@ pub struct AppState {
     pub store: Arc<dyn PortalStore>,
     /// The form engine's citizen contracts, which the form pages call.
     pub engine: FormEngine,
+    /// The permission table the contracts and admin endpoints check.
+    pub permissions: Permissions,
+    /// The audit log of the citizens' data.
+    pub audit: AuditLog,
+}
+
+impl FromRef<AppState> for Permissions {
+    fn from_ref(state: &AppState) -> Self {
+        state.permissions.clone()
+    }
+}
+
+impl FromRef<AppState> for AuditLog {
+    fn from_ref(state: &AppState) -> Self {
+        state.audit.clone()
+    }
 }
 
 #[derive(OpenApi)]
@@ -41,13 +62,18 @@ pub struct AppState {
             means done, with a comment to show. Malformed or invalid requests answer an RFC 9457 problem \
             document naming the field. The citizen's web pages (`/sign-in`, `/inbox`, `/notifications`, \
             `/forms/{formId}`) are HTML and not described here; the form pages call the form engine's \
-            citizen contracts.",
+            citizen contracts.\n\n\
+            Callers authenticate as the deployment configures (mutual TLS, bearer token, or open on a \
+            developer machine). AddMessageToPatientPortalInbox needs the role care_system for the message's \
+            care unit, IsActiveUser care_system for some care unit, /admin the role admin \
+            (docs/security.md).",
         license(name = "Apache-2.0")
     ),
     tags(
         (name = "patientportal", description = "The patient portal contracts"),
         (name = "admin", description = "Test citizens and the simulated SMS/e-mail log, for operators and tests. \
             Citizens are addressed by an opaque `citizenId`: personal identity numbers never appear in URLs."),
+        (name = "security", description = "The permission table and the audit log (role admin)"),
         (name = "operations", description = "Health, metrics and documentation")
     )
 )]
@@ -64,11 +90,15 @@ fn routes() -> OpenApiRouter<AppState> {
             citizens::delete_citizen
         ))
         .routes(routes!(notifications::list_notifications))
+        .merge(common::permissions::admin_routes())
+        .merge(common::audit::admin_routes())
 }
 
-/// The routes of this service with their state, and its OpenAPI document.
-pub fn router(state: AppState) -> (Router, OpenApiDocument) {
-    routes().with_state(state).split_for_parts()
+/// The routes of the contracts and admin endpoints, behind `authenticator` (and its rate
+/// limit), and their OpenAPI document. The citizen's pages are added beside them.
+pub fn router(state: AppState, authenticator: &Authenticator) -> (Router, OpenApiDocument) {
+    let (routes, document) = routes().with_state(state).split_for_parts();
+    (authenticator.protect(routes), document)
 }
 
 /// The complete OpenAPI document as served at `/openapi.json`.

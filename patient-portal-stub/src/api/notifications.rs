@@ -2,6 +2,8 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use common::auth::Caller;
+use common::permissions::Permissions;
 use common::problem::{ApiJson, Problem};
 use common::riv_time;
 use serde::{Deserialize, Serialize};
@@ -86,11 +88,16 @@ pub struct NotificationList {
     responses(
         (status = 200, description = "The log, newest first", body = NotificationList),
         (status = 400, description = "`citizenId` or `limit` is malformed", body = Problem,
-            content_type = "application/problem+json")))]
+            content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_notifications(
     State(state): State<AppState>,
+    State(permissions): State<Permissions>,
+    caller: Caller,
     filter: Result<Query<NotificationFilter>, QueryRejection>,
 ) -> Result<ApiJson<NotificationList>, Problem> {
+    permissions.require_admin(&caller).await?;
     let Query(filter) = filter.map_err(|rejection| invalid("query", rejection.body_text()))?;
     let citizen = filter
         .citizen_id

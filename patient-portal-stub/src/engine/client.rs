@@ -1,5 +1,6 @@
 //! Calls to the form engine: `POST {form_engine_url}/forminteraction/v2/<Contract>` with JSON,
-//! as the citizen e-service (`x-rivta-original-serviceconsumer-hsaid` = the portal's HSA-id)
+//! as the citizen e-service (`x-rivta-original-serviceconsumer-hsaid` = the portal's HSA-id,
+//! and in mutual-TLS or token deployments the portal's credentials, `[form_engine_client]`)
 //! on behalf of the signed-in citizen (`subjectOfCare`), carrying the trace and correlation id.
 //!
 //! Nothing here logs a request or answer body: they hold the citizen's answers.
@@ -8,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::http_client::{self, Propagate as _};
+use common::http_client::{self, BearerToken, ClientAuthConfig, ClientAuthError, Propagate as _};
 use common::identity::{HsaId, PersonalIdentityNumber};
 use http::StatusCode;
 use serde::Serialize;
@@ -70,6 +71,8 @@ pub struct FormEngine {
     http: reqwest::Client,
     base: String,
     consumer: HsaId,
+    /// The portal's token, sent as `Authorization: Bearer` when configured.
+    bearer: Option<BearerToken>,
     /// Published template versions never change (api.md §3), so each is fetched once.
     templates: Arc<Mutex<TemplateCache>>,
 }
@@ -80,8 +83,23 @@ impl FormEngine {
             http: http_client::client(TIMEOUT),
             base: base_url.trim_end_matches('/').to_owned(),
             consumer,
+            bearer: None,
             templates: Arc::default(),
         }
+    }
+
+    /// The engine called with the portal's credentials: its client certificate (and the CA
+    /// the engine's certificate chains to), or its bearer token. Reads the files now.
+    pub fn with_credentials(
+        base_url: &str,
+        consumer: HsaId,
+        credentials: &ClientAuthConfig,
+    ) -> Result<Self, ClientAuthError> {
+        Ok(Self {
+            http: credentials.client(TIMEOUT)?,
+            bearer: credentials.bearer_token()?,
+            ..Self::new(base_url, consumer)
+        })
     }
 
     async fn call<Req: Serialize, Res: DeserializeOwned>(
@@ -90,9 +108,15 @@ impl FormEngine {
         request: &Req,
     ) -> Result<Res, EngineError> {
         let url = format!("{}/forminteraction/v2/{contract}", self.base);
-        let response = self
-            .http
-            .post(&url)
+        let mut call = self.http.post(&url);
+        if let Some(bearer) = &self.bearer {
+            let token = bearer.get().map_err(|error| EngineError::Unreachable {
+                contract,
+                cause: error.to_string(),
+            })?;
+            call = call.bearer_auth(token);
+        }
+        let response = call
             .propagate()
             .header(CONSUMER_HEADER, self.consumer.as_str())
             .json(request)

@@ -9,9 +9,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use common::audit::{AuditError, AuditEvent, AuditStore};
 use common::config::DatabaseConfig;
 use common::db::{DatabaseError, DatabaseTarget};
 use common::identity::PersonalIdentityNumber;
+use common::permissions::PermissionStore;
 use sqlx::migrate::Migrator;
 
 use crate::domain::citizen::{Citizen, CitizenId, CitizenProfile};
@@ -34,6 +36,9 @@ pub enum StoreError {
     /// A stored value no longer reads as its type: a bug or a hand-edited database.
     #[error("unreadable stored value in {0}")]
     Corrupt(&'static str),
+    /// The audit rows of a change could not be written (nothing was kept).
+    #[error(transparent)]
+    Audit(#[from] AuditError),
 }
 
 /// A signed-in citizen's session as kept: the hash of the cookie value, never the value.
@@ -90,6 +95,17 @@ pub trait PortalStore: Send + Sync + 'static {
         &self,
         message: &InboxMessage,
         notifications: &[Notification],
+    ) -> Result<(), StoreError> {
+        self.add_message_audited(message, notifications, &[]).await
+    }
+
+    /// Keeps a message, the notifications it causes and the audit rows of the request, in
+    /// one transaction.
+    async fn add_message_audited(
+        &self,
+        message: &InboxMessage,
+        notifications: &[Notification],
+        audit: &[AuditEvent],
     ) -> Result<(), StoreError>;
 
     /// The citizen's messages not expired on `today`, newest first.
@@ -136,6 +152,12 @@ pub trait PortalStore: Send + Sync + 'static {
 
     /// Removes sessions expired at `now`; how many.
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// The permission table (`auth_permission`) on the same database.
+    fn permission_store(&self) -> Arc<dyn PermissionStore>;
+
+    /// The audit log (`audit_event`) on the same database.
+    fn audit_store(&self) -> Arc<dyn AuditStore>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

@@ -1,8 +1,12 @@
 //! The PostgreSQL store: for production.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use common::audit::{AuditEvent, AuditStore, PgAuditStore};
 use common::identity::PersonalIdentityNumber;
+use common::permissions::{PermissionStore, PgPermissionStore};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgPool, Row};
 use uuid::Uuid;
@@ -220,10 +224,11 @@ impl PortalStore for PgStore {
         Ok(deleted > 0)
     }
 
-    async fn add_message(
+    async fn add_message_audited(
         &self,
         message: &InboxMessage,
         notifications: &[Notification],
+        audit: &[AuditEvent],
     ) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await?;
         sqlx::query(AssertSqlSafe(format!(
@@ -256,6 +261,7 @@ impl PortalStore for PgStore {
             .execute(&mut *transaction)
             .await?;
         }
+        common::audit::append_all_postgres(&mut transaction, audit, Utc::now()).await?;
         transaction.commit().await?;
         Ok(())
     }
@@ -371,6 +377,14 @@ impl PortalStore for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    fn permission_store(&self) -> Arc<dyn PermissionStore> {
+        Arc::new(PgPermissionStore::new(self.pool.clone()))
+    }
+
+    fn audit_store(&self) -> Arc<dyn AuditStore> {
+        Arc::new(PgAuditStore::new(self.pool.clone()))
     }
 
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {

@@ -1,8 +1,12 @@
 //! The SQLite store: the embedded default. Ids are kept as UUID text.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use common::audit::{AuditEvent, AuditStore, SqliteAuditStore};
 use common::identity::PersonalIdentityNumber;
+use common::permissions::{PermissionStore, SqlitePermissionStore};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
@@ -222,10 +226,11 @@ impl PortalStore for SqliteStore {
         Ok(deleted > 0)
     }
 
-    async fn add_message(
+    async fn add_message_audited(
         &self,
         message: &InboxMessage,
         notifications: &[Notification],
+        audit: &[AuditEvent],
     ) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await?;
         sqlx::query(AssertSqlSafe(format!(
@@ -258,6 +263,7 @@ impl PortalStore for SqliteStore {
             .execute(&mut *transaction)
             .await?;
         }
+        common::audit::append_all_sqlite(&mut transaction, audit, Utc::now()).await?;
         transaction.commit().await?;
         Ok(())
     }
@@ -373,6 +379,14 @@ impl PortalStore for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    fn permission_store(&self) -> Arc<dyn PermissionStore> {
+        Arc::new(SqlitePermissionStore::new(self.pool.clone()))
+    }
+
+    fn audit_store(&self) -> Arc<dyn AuditStore> {
+        Arc::new(SqliteAuditStore::new(self.pool.clone()))
     }
 
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
