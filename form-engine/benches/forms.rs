@@ -188,8 +188,7 @@ async fn main() {
     // Every FormCreated post reaches the index: how fast the outbox drains.
     let from = received.load(Ordering::Relaxed);
     let wait = Instant::now();
-    while received.load(Ordering::Relaxed) < forms_made && wait.elapsed() < Duration::from_secs(300)
-    {
+    while received.load(Ordering::Relaxed) < forms_made && wait.elapsed() < Duration::from_mins(5) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let drained = wait.elapsed().as_secs_f64();
