@@ -1,0 +1,544 @@
+//! Issue 8 in the patient portal stub: the portal (the application, over HTTP) with bearer
+//! tokens signed by a key made in the test, on SQLite and (with `TEST_DATABASE_URL`)
+//! PostgreSQL. A matrix of callers and endpoints shows each caller reaching exactly its care
+//! units and nothing else, and the audit log (read through `/admin/audit`) holding one row per
+//! access. Also: mutual TLS end to end (the citizen's pages stay reachable without a
+//! certificate and carry HSTS), and the portal's own credentials on its calls to the form
+//! engine.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::post;
+use common::auth::{AuthConfig, Authenticator, Caller};
+use common::config::HttpConfig;
+use common::http_client::ClientAuthConfig;
+use common::identity::{HsaId, PersonalIdentityNumber};
+use common::permissions::{PermissionGrant, Role};
+use common::server::{BoundService, ServiceDescription};
+use common::shutdown::Shutdown;
+use common::testing::TestDatabase;
+use common::testing::security::{TestCa, TestSigner, grant, write};
+use common::tls::ClientCertificateMode;
+use http::StatusCode;
+use patient_portal_stub::engine::FormEngine;
+use patient_portal_stub::{Application, Config};
+use serde_json::{Value, json};
+
+const TOLVAN: &str = "191212121212";
+const INBOX: &str = "/patientportal/v1/AddMessageToPatientPortalInbox";
+const IS_ACTIVE_USER: &str = "/patientportal/v1/IsActiveUser";
+const PORTAL: &str = "SE0000000001-PP01";
+
+const CS1: &str = "SE1-CS1";
+const CS2: &str = "SE1-CS2";
+const ESERVICE: &str = "SE1-ESERVICE";
+const ADMIN: &str = "SE1-ADMIN";
+const NOBODY: &str = "SE1-NOBODY";
+const CALLERS: [&str; 5] = [CS1, CS2, ESERVICE, ADMIN, NOBODY];
+const CU1: &str = "SE1-CU1";
+const CU2: &str = "SE1-CU2";
+
+fn grants() -> Vec<PermissionGrant> {
+    vec![
+        grant(CS1, Role::CareSystem, CU1),
+        grant(CS2, Role::CareSystem, CU2),
+        grant(ESERVICE, Role::Eservice, "*"),
+        grant(ADMIN, Role::Admin, "*"),
+    ]
+}
+
+struct Portal {
+    base: String,
+    client: reqwest::Client,
+    signer: Option<TestSigner>,
+    shutdown: Shutdown,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Portal {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Portal {
+    async fn start(
+        database: &TestDatabase,
+        auth: AuthConfig,
+        client: reqwest::Client,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        common::telemetry::init_for_tests();
+        let config = Config {
+            http: HttpConfig::with_port(0),
+            database: database.config.clone(),
+            auth,
+            ..Config::default()
+        };
+        let app = Application::build(config).await.unwrap();
+        let base = format!("{}://localhost:{}", app.scheme(), app.local_addr().port());
+        let shutdown = Shutdown::new();
+        tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        Self {
+            base,
+            client,
+            signer: None,
+            shutdown,
+            _dir: dir,
+        }
+    }
+
+    async fn with_tokens(database: &TestDatabase) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = TestSigner::new("portal-test-key");
+        let auth = signer.jwt_config(dir.path(), grants());
+        common::http_client::install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .resolve("localhost", ([127, 0, 0, 1], 0).into())
+            .build()
+            .unwrap();
+        let mut portal = Self::start(database, auth, client, dir).await;
+        portal.signer = Some(signer);
+        portal
+    }
+
+    async fn call(
+        &self,
+        caller: Option<&str>,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let (Some(caller), Some(signer)) = (caller, &self.signer) {
+            request = request.bearer_auth(signer.token(caller));
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn audit_of(&self, caller: &str) -> Vec<Value> {
+        let (status, page) = self
+            .call(
+                Some(ADMIN),
+                http::Method::GET,
+                &format!("/admin/audit/by-caller/{caller}?limit=1000"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page["events"].as_array().cloned().unwrap()
+    }
+}
+
+fn message(care_unit: &str) -> Value {
+    json!({
+        "subjectOfCare": TOLVAN,
+        "healthcare_facility_CareUnit": care_unit,
+        "careUnitName": "Vårdcentralen Test",
+        "subject": "Kallelse",
+        "body": "Välkommen.",
+        "sourceSystem": "SE1-SYS1",
+    })
+}
+
+struct Case {
+    name: &'static str,
+    method: http::Method,
+    path: &'static str,
+    body: Option<Value>,
+    allowed: &'static [&'static str],
+    refusal: &'static str,
+    /// The audit action of the call, when it touches a citizen's data named in the request.
+    audited: Option<&'static str>,
+}
+
+fn matrix() -> Vec<Case> {
+    vec![
+        Case {
+            name: "AddMessageToPatientPortalInbox for care unit 1",
+            method: http::Method::POST,
+            path: INBOX,
+            body: Some(message(CU1)),
+            allowed: &[CS1],
+            refusal: "FORBIDDEN_CARE_UNIT",
+            audited: Some("AddMessageToPatientPortalInbox"),
+        },
+        Case {
+            name: "AddMessageToPatientPortalInbox for care unit 2",
+            method: http::Method::POST,
+            path: INBOX,
+            body: Some(message(CU2)),
+            allowed: &[CS2],
+            refusal: "FORBIDDEN_CARE_UNIT",
+            audited: Some("AddMessageToPatientPortalInbox"),
+        },
+        Case {
+            name: "IsActiveUser",
+            method: http::Method::POST,
+            path: IS_ACTIVE_USER,
+            body: Some(json!({"subjectOfCare": TOLVAN})),
+            allowed: &[CS1, CS2],
+            refusal: "FORBIDDEN_CARE_UNIT",
+            audited: Some("IsActiveUser"),
+        },
+        Case {
+            name: "list the test citizens",
+            method: http::Method::GET,
+            path: "/admin/citizens",
+            body: None,
+            allowed: &[ADMIN],
+            refusal: "FORBIDDEN_ADMIN",
+            audited: None,
+        },
+        Case {
+            name: "list the simulated notifications",
+            method: http::Method::GET,
+            path: "/admin/notifications",
+            body: None,
+            allowed: &[ADMIN],
+            refusal: "FORBIDDEN_ADMIN",
+            audited: None,
+        },
+        Case {
+            name: "add a test citizen",
+            method: http::Method::POST,
+            path: "/admin/citizens",
+            body: Some(json!({"personalIdentityNumber": "194004048897", "name": "Test Testsson"})),
+            allowed: &[ADMIN],
+            refusal: "FORBIDDEN_ADMIN",
+            audited: None,
+        },
+        Case {
+            name: "list the grants",
+            method: http::Method::GET,
+            path: "/admin/permissions",
+            body: None,
+            allowed: &[ADMIN],
+            refusal: "FORBIDDEN_ADMIN",
+            audited: None,
+        },
+        Case {
+            name: "read the audit log",
+            method: http::Method::GET,
+            path: "/admin/audit/by-caller/SE1-NOBODY",
+            body: None,
+            allowed: &[ADMIN],
+            refusal: "FORBIDDEN_ADMIN",
+            audited: None,
+        },
+    ]
+}
+
+#[tokio::test]
+async fn each_caller_reaches_exactly_its_care_units() {
+    for database in TestDatabase::all().await {
+        let portal = Portal::with_tokens(&database).await;
+        let backend = database.backend;
+        let mut expected: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+        for case in matrix() {
+            for caller in CALLERS {
+                let (status, body) = portal
+                    .call(
+                        Some(caller),
+                        case.method.clone(),
+                        case.path,
+                        case.body.as_ref(),
+                    )
+                    .await;
+                let allowed = case.allowed.contains(&caller);
+                if allowed {
+                    assert!(
+                        status.is_success(),
+                        "{backend}: {caller} may {}: {status} {body}",
+                        case.name
+                    );
+                } else {
+                    assert_eq!(
+                        status,
+                        StatusCode::FORBIDDEN,
+                        "{backend}: {caller} may not {}: {body}",
+                        case.name
+                    );
+                    assert_eq!(body["code"], case.refusal, "{}", case.name);
+                    assert!(body["detail"].as_str().unwrap().contains(caller));
+                }
+                if let Some(action) = case.audited {
+                    let outcome = if allowed { "success" } else { "refused" };
+                    expected
+                        .entry(caller)
+                        .or_default()
+                        .push((action.to_owned(), outcome.to_owned()));
+                }
+            }
+        }
+        // One audit row per call naming the citizen, with the citizen and the outcome.
+        for caller in CALLERS {
+            let events = portal.audit_of(caller).await;
+            let mut seen: Vec<(String, String)> = events
+                .iter()
+                .filter(|e| {
+                    e["action"] == "AddMessageToPatientPortalInbox" || e["action"] == "IsActiveUser"
+                })
+                .map(|e| {
+                    assert_eq!(e["patient"], TOLVAN);
+                    assert_eq!(e["authMethod"], "bearer_token");
+                    (
+                        e["action"].as_str().unwrap().to_owned(),
+                        e["outcome"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+            seen.sort();
+            let mut wanted = expected.remove(caller).unwrap_or_default();
+            wanted.sort();
+            assert_eq!(seen, wanted, "{backend}: {caller}");
+        }
+        let delivered = portal
+            .audit_of(CS1)
+            .await
+            .into_iter()
+            .find(|e| e["action"] == "AddMessageToPatientPortalInbox" && e["outcome"] == "success")
+            .unwrap();
+        assert_eq!(delivered["careUnit"], CU1);
+        assert_eq!(delivered["role"], "care_system");
+        assert!(delivered["resource"].as_str().is_some(), "the message id");
+        // The admin's reads of test citizens are audited with the citizen.
+        let admin = portal.audit_of(ADMIN).await;
+        assert!(
+            admin
+                .iter()
+                .any(|e| e["action"] == "ListTestCitizens" && e["patient"] == TOLVAN),
+            "{backend}"
+        );
+        assert!(
+            admin
+                .iter()
+                .any(|e| e["action"] == "CreateTestCitizen" && e["patient"] == "194004048897")
+        );
+        drop(portal);
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn without_a_token_the_contracts_refuse_and_the_pages_answer() {
+    let database = TestDatabase::sqlite();
+    let portal = Portal::with_tokens(&database).await;
+    for case in matrix() {
+        let (status, body) = portal
+            .call(None, case.method.clone(), case.path, case.body.as_ref())
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{}", case.name);
+        assert_eq!(body["code"], "UNAUTHORIZED");
+    }
+    let page = portal
+        .client
+        .get(format!("{}/sign-in", portal.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.starts_with("default-src 'none'"),
+        "the stricter policy: {policy}"
+    );
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(
+        !page.headers().contains_key("strict-transport-security"),
+        "no HSTS over plain HTTP"
+    );
+}
+
+#[tokio::test]
+async fn mutual_tls_end_to_end_with_the_pages_open_to_browsers() {
+    for database in TestDatabase::all().await {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = TestCa::new("Test SITHS CA");
+        let mut auth = ca.mtls_config(dir.path(), grants());
+        // Browsers have no client certificate: the API refuses them, the pages do not.
+        auth.tls.as_mut().unwrap().client_certificate = ClientCertificateMode::Optional;
+        let care_system = ca.https_client(Some(&ca.client(CS1)));
+        let portal = Portal::start(&database, auth, care_system.clone(), dir).await;
+        assert!(portal.base.starts_with("https://"));
+
+        let (status, answer) = portal
+            .call(None, http::Method::POST, INBOX, Some(&message(CU1)))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let (status, refused) = portal
+            .call(None, http::Method::POST, INBOX, Some(&message(CU2)))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(refused["code"], "FORBIDDEN_CARE_UNIT");
+
+        let browser = ca.https_client(None);
+        let page = browser
+            .get(format!("{}/sign-in", portal.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert!(
+            page.headers()["strict-transport-security"]
+                .to_str()
+                .unwrap()
+                .starts_with("max-age="),
+            "HSTS over TLS"
+        );
+        let without = browser
+            .post(format!("{}{INBOX}", portal.base))
+            .json(&message(CU1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(without.status(), StatusCode::UNAUTHORIZED);
+
+        let admin = ca.https_client(Some(&ca.client(ADMIN)));
+        let page: Value = admin
+            .post(format!("{}/admin/audit/by-patient", portal.base))
+            .json(&json!({"patient": TOLVAN}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let seen: Vec<(&str, &str, &str)> = page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["caller"].as_str().unwrap(),
+                    e["outcome"].as_str().unwrap(),
+                    e["authMethod"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (CS1, "success", "mutual_tls"),
+                (CS1, "refused", "mutual_tls")
+            ],
+            "{}",
+            database.backend
+        );
+        drop(portal);
+        database.cleanup().await;
+    }
+}
+
+/// A form engine that authenticates its callers as `auth` says and records, for every
+/// GetForm, the caller and the subjectOfCare; it answers that the form does not exist.
+async fn recording_engine(
+    auth: &AuthConfig,
+) -> (String, Arc<Mutex<Vec<(String, String)>>>, Shutdown) {
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let record = {
+        let seen = Arc::clone(&seen);
+        move |caller: Caller, axum::Json(body): axum::Json<Value>| {
+            let seen = Arc::clone(&seen);
+            async move {
+                seen.lock().unwrap().push((
+                    caller.name().to_owned(),
+                    body["subjectOfCare"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ));
+                common::problem::Problem::not_found("FORM_NOT_FOUND", "No such form.")
+            }
+        }
+    };
+    let authenticator = Authenticator::from_config(auth).await.unwrap();
+    let api =
+        authenticator.protect(Router::new().route("/forminteraction/v2/GetForm", post(record)));
+    let service = ServiceDescription {
+        name: "engine",
+        openapi: utoipa::openapi::OpenApi::default(),
+        readiness: common::server::readiness(|| async { Ok(()) }),
+    };
+    let bound = BoundService::bind(service, api, &HttpConfig::with_port(0))
+        .await
+        .unwrap()
+        .with_tls(authenticator.tls());
+    let base = format!(
+        "{}://127.0.0.1:{}",
+        bound.scheme(),
+        bound.local_addr().port()
+    );
+    let shutdown = Shutdown::new();
+    tokio::spawn(bound.serve(shutdown.clone()));
+    (base, seen, shutdown)
+}
+
+#[tokio::test]
+async fn the_portal_calls_the_engine_with_its_certificate_or_its_token() {
+    let tolvan = PersonalIdentityNumber::parse(TOLVAN).unwrap();
+    let portal = HsaId::parse(PORTAL).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+
+    // Mutual TLS: the portal's certificate names it.
+    let ca = TestCa::new("Test SITHS CA");
+    let (base, seen, engine) = recording_engine(&ca.mtls_config(dir.path(), Vec::new())).await;
+    let identity = ca.client(PORTAL);
+    let credentials = ClientAuthConfig {
+        certificate: Some(write(dir.path(), "portal.pem", &identity.certificate_pem)),
+        private_key: Some(write(dir.path(), "portal.key", &identity.key_pem)),
+        server_ca: Some(write(dir.path(), "ca.pem", &ca.pem)),
+        bearer_token_file: None,
+    };
+    let client = FormEngine::with_credentials(&base, portal.clone(), &credentials).unwrap();
+    let refused = client.get_form(&tolvan, "no-such-form").await.unwrap_err();
+    assert_eq!(refused.status(), Some(StatusCode::NOT_FOUND));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(PORTAL.to_owned(), TOLVAN.to_owned())]
+    );
+    // Without the certificate there is no connection.
+    let plain = FormEngine::with_credentials(
+        &base,
+        portal.clone(),
+        &ClientAuthConfig {
+            server_ca: credentials.server_ca.clone(),
+            ..ClientAuthConfig::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        plain.get_form(&tolvan, "x").await.unwrap_err().status(),
+        None
+    );
+    engine.cancel();
+
+    // Bearer token: the token file names it.
+    let token_dir = tempfile::tempdir().unwrap();
+    let signer = TestSigner::new("engine-key");
+    let (base, seen, engine) =
+        recording_engine(&signer.jwt_config(token_dir.path(), Vec::new())).await;
+    let credentials = ClientAuthConfig {
+        bearer_token_file: Some(write(
+            token_dir.path(),
+            "portal.token",
+            &signer.token(PORTAL),
+        )),
+        ..ClientAuthConfig::default()
+    };
+    let client = FormEngine::with_credentials(&base, portal, &credentials).unwrap();
+    let refused = client.get_form(&tolvan, "no-such-form").await.unwrap_err();
+    assert_eq!(refused.status(), Some(StatusCode::NOT_FOUND));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(PORTAL.to_owned(), TOLVAN.to_owned())]
+    );
+    engine.cancel();
+}
