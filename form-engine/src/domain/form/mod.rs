@@ -2,6 +2,7 @@
 //! posted to the engagement index.
 
 pub mod answering;
+pub mod creation;
 pub mod engagement;
 pub mod model;
 pub mod navigation;
