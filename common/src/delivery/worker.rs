@@ -199,8 +199,9 @@ impl Shared {
         let outcome = correlation::scope(correlation_id, self.post(delivery, url, headers))
             .instrument(span.clone())
             .await;
-        let _entered = span.enter();
-        self.record(delivery, outcome).await
+        // Instrumented, not entered: a span entered across an await leaks into whatever the
+        // executor runs next on this thread.
+        self.record(delivery, outcome).instrument(span).await
     }
 
     async fn post(&self, delivery: &Delivery, url: &str, headers: HeaderMap) -> Outcome {
