@@ -68,7 +68,7 @@ impl Queue {
         let deliveries: Vec<NewDelivery> = sequence
             .map(|n| NewDelivery {
                 destination: destination.to_owned(),
-                payload: json!({ "engagementTransaction": [], "n": n }),
+                payload: json!({ "engagementTransaction": [{ "n": n }], "n": n }),
                 item_count: 1,
                 correlation_id: Some(format!("corr-{n}")),
                 traceparent: None,
@@ -101,6 +101,8 @@ enum Behaviour {
     RefuseFirst(usize),
     /// Answers after this long.
     Slow(Duration),
+    /// `ResultCode: ERROR` for any body holding the item `{"n": n}`.
+    RefuseItem(i64),
 }
 
 #[derive(Clone)]
@@ -170,6 +172,18 @@ async fn receive(
             );
         }
         Behaviour::Slow(delay) => tokio::time::sleep(delay).await,
+        Behaviour::RefuseItem(n)
+            if body.0["engagementTransaction"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|i| i["n"] == json!(n))) =>
+        {
+            return (
+                StatusCode::OK,
+                axum::Json(
+                    json!({ "ResultCode": "ERROR", "comment": format!("item {n} is wrong") }),
+                ),
+            );
+        }
         _ => {}
     }
     let id = headers["x-notification-id"].to_str().unwrap().to_owned();
@@ -212,6 +226,23 @@ fn fast_policy() -> DeliveryPolicy {
         lease_secs: 2,
         ..DeliveryPolicy::default()
     }
+}
+
+/// Every item of every accepted body, in arrival order.
+fn items(receiver: &Receiver) -> Vec<i64> {
+    receiver
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|(_, body, _)| {
+            body["engagementTransaction"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|item| item["n"].as_i64().unwrap())
+        .collect()
 }
 
 fn start_worker(
@@ -606,6 +637,78 @@ async fn pull_returns_messages_after_an_offset_and_acknowledges_the_ones_before(
             2,
             "acknowledged messages are gone"
         );
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn merging_sends_consecutive_messages_in_one_post_in_order() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        let receiver = Receiver::new(Behaviour::Accept);
+        let address = receiver.start().await;
+        queue.enqueue("INDEX", 0..10).await;
+        let store = queue.store();
+        let shutdown = Shutdown::new();
+        let worker = DeliveryWorker::new(
+            "test",
+            Arc::clone(&store),
+            routes(&[("INDEX", address)]),
+            fast_policy(),
+        )
+        .merging("engagementTransaction", 4);
+        let handle = tokio::spawn(worker.run(shutdown.clone()));
+        eventually("all ten items arrive", || items(&receiver).len() == 10).await;
+        assert_eq!(
+            items(&receiver),
+            (0..10).collect::<Vec<_>>(),
+            "{}",
+            database.backend
+        );
+        let posts = receiver.requests.load(Ordering::SeqCst);
+        assert_eq!(posts, 3, "4 + 4 + 2 items");
+        wait_until_empty(&store, "INDEX").await;
+        shutdown.cancel();
+        handle.await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_merged_post_is_retried_one_message_at_a_time() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        let receiver = Receiver::new(Behaviour::RefuseItem(2));
+        let address = receiver.start().await;
+        queue.enqueue("INDEX", 0..5).await;
+        let store = queue.store();
+        let shutdown = Shutdown::new();
+        let worker = DeliveryWorker::new(
+            "test",
+            Arc::clone(&store),
+            routes(&[("INDEX", address)]),
+            fast_policy(),
+        )
+        .merging("engagementTransaction", 100);
+        let handle = tokio::spawn(worker.run(shutdown.clone()));
+        eventually("everything but the refused item arrives", || {
+            items(&receiver) == vec![0, 1, 3, 4]
+        })
+        .await;
+        let dead = store.list("INDEX", DeliveryState::Dead, 10).await.unwrap();
+        assert_eq!(dead.len(), 1, "{}", database.backend);
+        assert_eq!(dead[0].payload["n"], 2);
+        assert!(
+            dead[0]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("item 2 is wrong")
+        );
+        shutdown.cancel();
+        handle.await.unwrap();
         database.cleanup().await;
     }
 }

@@ -33,7 +33,10 @@ impl Application {
             store.deliveries(),
             Arc::new(EngagementIndexRoute::new(&config)),
             config.delivery.clone(),
-        );
+        )
+        // Update is idempotent per engagement: posts queued together go in one request, so
+        // a busy engine keeps up with its own form changes.
+        .merging("engagementTransaction", 1000);
         let sweeper = Sweeper::new(
             Arc::clone(&store),
             api::poster(&config),

@@ -167,15 +167,21 @@ pub trait DeliveryStore: Send + Sync + 'static {
     async fn release(&self, destination: &str, worker: Uuid) -> Result<(), DeliveryError>;
     /// The first pending message of `destination`.
     async fn head(&self, destination: &str) -> Result<Option<Delivery>, DeliveryError>;
-    /// Delivered: the message leaves the queue.
-    async fn mark_delivered(&self, id: i64) -> Result<(), DeliveryError>;
+    /// The first `limit` pending messages of `destination`, in order.
+    async fn pending_run(
+        &self,
+        destination: &str,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, DeliveryError>;
+    /// Delivered: the messages leave the queue.
+    async fn mark_delivered(&self, ids: &[i64]) -> Result<(), DeliveryError>;
     async fn mark_failed(
         &self,
-        id: i64,
+        ids: &[i64],
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<(), DeliveryError>;
-    async fn mark_dead(&self, id: i64, error: &str) -> Result<(), DeliveryError>;
+    async fn mark_dead(&self, ids: &[i64], error: &str) -> Result<(), DeliveryError>;
     async fn list(
         &self,
         destination: &str,

@@ -140,9 +140,25 @@ impl DeliveryStore for PgDeliveryStore {
         row.as_ref().map(delivery).transpose()
     }
 
-    async fn mark_delivered(&self, id: i64) -> Result<(), DeliveryError> {
-        sqlx::query("DELETE FROM delivery WHERE id = $1")
-            .bind(id)
+    async fn pending_run(
+        &self,
+        destination: &str,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, DeliveryError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM delivery WHERE destination = $1 AND state = 'pending' ORDER BY id LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(destination)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(delivery).collect()
+    }
+
+    async fn mark_delivered(&self, ids: &[i64]) -> Result<(), DeliveryError> {
+        sqlx::query("DELETE FROM delivery WHERE id = ANY($1)")
+            .bind(ids)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -150,22 +166,24 @@ impl DeliveryStore for PgDeliveryStore {
 
     async fn mark_failed(
         &self,
-        id: i64,
+        ids: &[i64],
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<(), DeliveryError> {
-        sqlx::query("UPDATE delivery SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(error)
-            .bind(next_attempt_at)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE delivery SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = ANY($1)",
+        )
+        .bind(ids)
+        .bind(error)
+        .bind(next_attempt_at)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    async fn mark_dead(&self, id: i64, error: &str) -> Result<(), DeliveryError> {
-        sqlx::query("UPDATE delivery SET attempts = attempts + 1, last_error = $2, state = 'dead' WHERE id = $1")
-            .bind(id)
+    async fn mark_dead(&self, ids: &[i64], error: &str) -> Result<(), DeliveryError> {
+        sqlx::query("UPDATE delivery SET attempts = attempts + 1, last_error = $2, state = 'dead' WHERE id = ANY($1)")
+            .bind(ids)
             .bind(error)
             .execute(&self.pool)
             .await?;

@@ -28,6 +28,11 @@ fn millis(time: DateTime<Utc>) -> i64 {
     time.timestamp_millis()
 }
 
+/// Ids as a JSON array, for `json_each` (SQLite has no array parameters).
+fn id_list(ids: &[i64]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| String::from("[]"))
+}
+
 fn time(millis: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(millis).unwrap_or_default()
 }
@@ -135,9 +140,25 @@ impl DeliveryStore for SqliteDeliveryStore {
         row.as_ref().map(delivery).transpose()
     }
 
-    async fn mark_delivered(&self, id: i64) -> Result<(), DeliveryError> {
-        sqlx::query("DELETE FROM delivery WHERE id = ?1")
-            .bind(id)
+    async fn pending_run(
+        &self,
+        destination: &str,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, DeliveryError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM delivery WHERE destination = ?1 AND state = 'pending' ORDER BY id LIMIT ?2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(destination)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(delivery).collect()
+    }
+
+    async fn mark_delivered(&self, ids: &[i64]) -> Result<(), DeliveryError> {
+        sqlx::query("DELETE FROM delivery WHERE id IN (SELECT value FROM json_each(?1))")
+            .bind(id_list(ids))
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -145,25 +166,31 @@ impl DeliveryStore for SqliteDeliveryStore {
 
     async fn mark_failed(
         &self,
-        id: i64,
+        ids: &[i64],
         error: &str,
         next_attempt_at: DateTime<Utc>,
     ) -> Result<(), DeliveryError> {
-        sqlx::query("UPDATE delivery SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1")
-            .bind(id)
-            .bind(error)
-            .bind(millis(next_attempt_at))
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE delivery SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 \
+             WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(id_list(ids))
+        .bind(error)
+        .bind(millis(next_attempt_at))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    async fn mark_dead(&self, id: i64, error: &str) -> Result<(), DeliveryError> {
-        sqlx::query("UPDATE delivery SET attempts = attempts + 1, last_error = ?2, state = 'dead' WHERE id = ?1")
-            .bind(id)
-            .bind(error)
-            .execute(&self.pool)
-            .await?;
+    async fn mark_dead(&self, ids: &[i64], error: &str) -> Result<(), DeliveryError> {
+        sqlx::query(
+            "UPDATE delivery SET attempts = attempts + 1, last_error = ?2, state = 'dead' \
+             WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(id_list(ids))
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

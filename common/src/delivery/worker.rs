@@ -32,6 +32,68 @@ struct Shared {
     policy: DeliveryPolicy,
     client: reqwest::Client,
     wake: Arc<Notify>,
+    merge: Option<Merge>,
+}
+
+/// Consecutive queued payloads whose `field` arrays may travel in one POST.
+#[derive(Clone, Copy)]
+struct Merge {
+    field: &'static str,
+    max_items: usize,
+}
+
+/// What one POST carries: the first queued message, and with merging those after it.
+struct Batch {
+    head: Delivery,
+    ids: Vec<i64>,
+    payload: serde_json::Value,
+    items: i32,
+}
+
+impl Batch {
+    fn single(head: Delivery) -> Self {
+        Self {
+            ids: vec![head.id],
+            payload: head.payload.clone(),
+            items: head.item_count,
+            head,
+        }
+    }
+
+    /// Merges `run` (the queue from its head on) while the items fit in `merge.max_items`.
+    fn merged(run: Vec<Delivery>, merge: Merge) -> Option<Self> {
+        let mut run = run.into_iter();
+        let mut batch = Self::single(run.next()?);
+        if !batch.payload[merge.field].is_array() {
+            return Some(batch);
+        }
+        for next in run {
+            let Some(items) = next.payload[merge.field].as_array() else {
+                break;
+            };
+            let total = batch.payload[merge.field].as_array().map_or(0, Vec::len) + items.len();
+            if total > merge.max_items {
+                break;
+            }
+            let items = items.clone();
+            if let Some(array) = batch.payload[merge.field].as_array_mut() {
+                array.extend(items);
+            }
+            batch.ids.push(next.id);
+            batch.items = batch.items.saturating_add(next.item_count);
+        }
+        Some(batch)
+    }
+}
+
+/// What the queue of a destination does after an attempt.
+enum Next {
+    /// Go on with the next message.
+    Continue,
+    /// The head waits for its next attempt, and the rest wait behind it.
+    Wait,
+    /// A merged batch was refused: send one message at a time to find the one refused.
+    OneByOne,
 }
 
 enum Outcome {
@@ -73,8 +135,25 @@ impl DeliveryWorker {
                 policy,
                 client,
                 wake: Arc::new(Notify::new()),
+                merge: None,
             }),
         }
+    }
+
+    /// Sends consecutive queued messages in one POST, their `field` arrays concatenated up to
+    /// `max_items` items, for receivers whose contract is idempotent per item (engagement-index
+    /// Update). The `x-notification-id` is then the first message's. A merged POST refused with
+    /// `ResultCode: ERROR` is retried one message at a time, so only the refused one is
+    /// dead-lettered.
+    #[must_use]
+    pub fn merging(mut self, field: &'static str, max_items: usize) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.merge = Some(Merge {
+                field,
+                max_items: max_items.max(1),
+            });
+        }
+        self
     }
 
     /// Notifying it makes the worker look at the queue now rather than at the next poll.
@@ -136,6 +215,7 @@ impl Shared {
     async fn serve_destination(&self, destination: &str, shutdown: &Shutdown) {
         let lease = chrono::Duration::from_std(self.policy.lease())
             .unwrap_or(chrono::Duration::seconds(30));
+        let mut one_by_one = false;
         loop {
             if shutdown.is_cancelled() {
                 break;
@@ -153,8 +233,8 @@ impl Shared {
                     return;
                 }
             }
-            let head = match self.store.head(destination).await {
-                Ok(Some(head)) if head.next_attempt_at <= Utc::now() => head,
+            let batch = match self.next_batch(destination, one_by_one).await {
+                Ok(Some(batch)) if batch.head.next_attempt_at <= Utc::now() => batch,
                 Ok(_) => break,
                 Err(error) => {
                     tracing::error!(service = self.service, destination, %error, "cannot read the delivery queue");
@@ -164,8 +244,10 @@ impl Shared {
             let Some(Route::Push { url, headers }) = self.resolver.route(destination).await else {
                 break;
             };
-            if !self.attempt(&head, &url, headers).await {
-                break; // the head waits for its next attempt; the rest wait behind it
+            match self.attempt(&batch, &url, headers).await {
+                Next::Continue => {}
+                Next::Wait => break,
+                Next::OneByOne => one_by_one = true,
             }
         }
         if let Err(error) = self.store.release(destination, self.id).await {
@@ -173,14 +255,34 @@ impl Shared {
         }
     }
 
-    /// One attempt at `delivery`; true when the queue may move on.
-    async fn attempt(&self, delivery: &Delivery, url: &str, headers: HeaderMap) -> bool {
+    /// The next POST's worth of `destination`'s queue.
+    async fn next_batch(
+        &self,
+        destination: &str,
+        one_by_one: bool,
+    ) -> Result<Option<Batch>, super::DeliveryError> {
+        match self.merge {
+            Some(merge) if !one_by_one => {
+                let limit = i64::try_from(merge.max_items).unwrap_or(i64::MAX);
+                Ok(Batch::merged(
+                    self.store.pending_run(destination, limit).await?,
+                    merge,
+                ))
+            }
+            _ => Ok(self.store.head(destination).await?.map(Batch::single)),
+        }
+    }
+
+    /// One attempt at `batch`.
+    async fn attempt(&self, batch: &Batch, url: &str, headers: HeaderMap) -> Next {
+        let delivery = &batch.head;
         let span = tracing::info_span!(
             "delivery",
             service = self.service,
             destination = %delivery.destination,
             notification_id = %delivery.notification_id,
             attempt = delivery.attempts + 1,
+            messages = batch.ids.len(),
         );
         if let Some(traceparent) = delivery
             .traceparent
@@ -196,22 +298,23 @@ impl Shared {
             .as_deref()
             .and_then(|id| CorrelationId::from_header(&HeaderValue::from_str(id).ok()?))
             .unwrap_or_default();
-        let outcome = correlation::scope(correlation_id, self.post(delivery, url, headers))
+        let outcome = correlation::scope(correlation_id, self.post(batch, url, headers))
             .instrument(span.clone())
             .await;
         // Instrumented, not entered: a span entered across an await leaks into whatever the
         // executor runs next on this thread.
-        self.record(delivery, outcome).instrument(span).await
+        self.record(batch, outcome).instrument(span).await
     }
 
-    async fn post(&self, delivery: &Delivery, url: &str, headers: HeaderMap) -> Outcome {
+    async fn post(&self, batch: &Batch, url: &str, headers: HeaderMap) -> Outcome {
+        let delivery = &batch.head;
         let mut request = self
             .client
             .post(url)
             .headers(crate::http_client::propagation_headers())
             .headers(headers)
             .header(NOTIFICATION_ID_HEADER, delivery.notification_id.to_string())
-            .json(&delivery.payload);
+            .json(&batch.payload);
         if let Ok(value) = HeaderValue::from_str(&delivery.created_at.to_rfc3339()) {
             request = request.header("x-notification-created", value);
         }
@@ -243,7 +346,8 @@ impl Shared {
         }
     }
 
-    async fn record(&self, delivery: &Delivery, outcome: Outcome) -> bool {
+    async fn record(&self, batch: &Batch, outcome: Outcome) -> Next {
+        let delivery = &batch.head;
         let destination = delivery.destination.clone();
         let count = |outcome: &'static str| {
             metrics::counter!(
@@ -264,18 +368,26 @@ impl Shared {
                     .record(latency.as_secs_f64());
                 tracing::info!(
                     latency_ms = latency.as_millis(),
-                    items = delivery.item_count,
+                    items = batch.items,
                     "delivered"
                 );
-                self.store.mark_delivered(delivery.id).await.map(|()| true)
+                self.store
+                    .mark_delivered(&batch.ids)
+                    .await
+                    .map(|()| Next::Continue)
+            }
+            Outcome::Refused(reason) if batch.ids.len() > 1 => {
+                count("refused_batch");
+                tracing::warn!(%reason, "a merged delivery was refused; sending one message at a time");
+                Ok(Next::OneByOne)
             }
             Outcome::Refused(reason) => {
                 count("dead");
                 tracing::warn!(%reason, "dead-lettered: refused by the receiver");
                 self.store
-                    .mark_dead(delivery.id, &reason)
+                    .mark_dead(&batch.ids, &reason)
                     .await
-                    .map(|()| true)
+                    .map(|()| Next::Continue)
             }
             Outcome::Failed(reason) => {
                 let attempts = u32::try_from(delivery.attempts).unwrap_or(0) + 1;
@@ -287,26 +399,26 @@ impl Shared {
                     tracing::error!(%reason, attempts, "dead-lettered: gave up");
                     self.store
                         .mark_dead(
-                            delivery.id,
+                            &batch.ids,
                             &format!("{reason} (gave up after {attempts} attempts)"),
                         )
                         .await
-                        .map(|()| true)
+                        .map(|()| Next::Continue)
                 } else {
                     count("failed");
                     let wait = self.policy.backoff(attempts);
                     tracing::warn!(%reason, attempts, retry_in_ms = wait.as_millis(), "delivery failed, will retry");
                     let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
                     self.store
-                        .mark_failed(delivery.id, &reason, next)
+                        .mark_failed(&batch.ids, &reason, next)
                         .await
-                        .map(|()| false)
+                        .map(|()| Next::Wait)
                 }
             }
         };
         stored.unwrap_or_else(|error| {
             tracing::error!(%error, "cannot record the delivery outcome; it will be attempted again");
-            false
+            Next::Wait
         })
     }
 
