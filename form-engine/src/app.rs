@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use common::auth::Authenticator;
 use common::delivery::DeliveryWorker;
+use common::permissions::Permissions;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 
@@ -22,17 +24,36 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens and migrates the database and binds the listener; serving, delivering and
-    /// sweeping start with [`Self::run_until_stopped`].
+    /// Sets up caller authentication (`[auth]`), opens and migrates the database, applies the
+    /// declared grants and binds the listener; serving, delivering and sweeping start with
+    /// [`Self::run_until_stopped`].
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let authenticator = Authenticator::from_config(&config.auth)
+            .await
+            .context("the form engine cannot set up caller authentication ([auth])")?;
+        authenticator.log_start(SERVICE_NAME);
         let (store, database) = store::open(&config.database)
             .await
             .context("the form engine cannot open its database")?;
-        let delivery = DeliveryWorker::new(
+        let permissions = Permissions::new(store.permission_store(), &authenticator);
+        permissions
+            .declare(&config.auth.permissions)
+            .await
+            .context("cannot apply the grants of the configuration ([[auth.permissions]])")?;
+        let client = &config.engagement_index_client;
+        let route = EngagementIndexRoute::new(&config).with_bearer(
+            client
+                .bearer_token()
+                .context("cannot read the engine's bearer token ([engagement_index_client])")?,
+        );
+        let delivery = DeliveryWorker::with_client(
             SERVICE_NAME,
             store.deliveries(),
-            Arc::new(EngagementIndexRoute::new(&config)),
+            Arc::new(route),
             config.delivery.clone(),
+            client.client(config.delivery.request_timeout()).context(
+                "cannot set up the engine's client credentials ([engagement_index_client])",
+            )?,
         )
         // Update is idempotent per engagement: posts queued together go in one request, so
         // a busy engine keeps up with its own form changes.
@@ -52,14 +73,17 @@ impl Application {
         };
         let http = config.http.clone();
         let index = config.engagement_index_update_url();
-        let (routes, openapi) = api::router(AppState::new(config, store, delivery.waker()));
+        let state = AppState::with_security(config, store, delivery.waker(), permissions);
+        let (routes, openapi) = api::secured_router(state, &authenticator);
         let service = ServiceDescription {
             name: SERVICE_NAME,
             openapi,
             readiness,
         };
-        let server = BoundService::bind(service, routes, &http).await?;
-        tracing::info!(address = %server.local_addr(), %database, engagement_index = %index, "form engine ready");
+        let server = BoundService::bind(service, routes, &http)
+            .await?
+            .with_tls(authenticator.tls());
+        tracing::info!(address = %server.local_addr(), scheme = server.scheme(), %database, engagement_index = %index, "form engine ready");
         Ok(Self {
             server,
             delivery,
@@ -69,6 +93,11 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// `https` when `[auth.tls]` is configured, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        self.server.scheme()
     }
 
     /// Serves, delivers and sweeps until `shutdown` is cancelled.

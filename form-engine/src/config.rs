@@ -2,8 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use common::auth::AuthConfig;
 use common::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig};
 use common::delivery::DeliveryPolicy;
+use common::http_client::ClientAuthConfig;
 use common::identity::HsaId;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,13 @@ pub struct Config {
     /// How the engagement-index posts are delivered (retries, back-off, dead letters).
     pub delivery: DeliveryPolicy,
     pub forms: FormsConfig,
+    /// `[auth]`: who may call and which care units each caller may reach
+    /// (docs/security.md). The default is open mode, for a developer machine only: a WARNING
+    /// is logged at start.
+    pub auth: AuthConfig,
+    /// `[engagement_index_client]`: the engine's own credentials on its posts to the
+    /// engagement index (a client certificate, or a bearer token file).
+    pub engagement_index_client: ClientAuthConfig,
 }
 
 /// Rules for forms the contracts leave to the engine.
@@ -67,6 +76,8 @@ impl Default for Config {
             service_domain: String::from("riv:infrastructure:eservicesupply:forminteraction"),
             delivery: DeliveryPolicy::default(),
             forms: FormsConfig::default(),
+            auth: AuthConfig::default(),
+            engagement_index_client: ClientAuthConfig::default(),
         }
     }
 }
@@ -78,6 +89,10 @@ impl Config {
         if let Some(dir) = data_dir {
             config.database.data_dir = dir;
         }
+        config.auth.validate()?;
+        config
+            .engagement_index_client
+            .validate("engagement_index_client")?;
         Ok(config)
     }
 

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use common::delivery::{DestinationResolver, Route};
-use http::{HeaderMap, HeaderValue};
+use common::http_client::BearerToken;
+use http::{HeaderMap, HeaderValue, header};
 
 use crate::config::Config;
 use crate::domain::form::engagement::ENGAGEMENT_INDEX;
@@ -10,6 +11,8 @@ use crate::domain::form::engagement::ENGAGEMENT_INDEX;
 pub struct EngagementIndexRoute {
     url: String,
     headers: HeaderMap,
+    /// The engine's token, sent as `Authorization: Bearer` (`[engagement_index_client]`).
+    bearer: Option<BearerToken>,
 }
 
 impl EngagementIndexRoute {
@@ -27,16 +30,39 @@ impl EngagementIndexRoute {
         Self {
             url: config.engagement_index_update_url(),
             headers,
+            bearer: None,
         }
+    }
+
+    /// Posts carry `Authorization: Bearer` with the engine's token.
+    #[must_use]
+    pub fn with_bearer(mut self, bearer: Option<BearerToken>) -> Self {
+        self.bearer = bearer;
+        self
     }
 }
 
 #[async_trait]
 impl DestinationResolver for EngagementIndexRoute {
     async fn route(&self, destination: &str) -> Option<Route> {
-        (destination == ENGAGEMENT_INDEX).then(|| Route::Push {
+        if destination != ENGAGEMENT_INDEX {
+            return None;
+        }
+        let mut headers = self.headers.clone();
+        if let Some(bearer) = &self.bearer {
+            match bearer.get() {
+                Ok(token) => {
+                    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).ok()?;
+                    value.set_sensitive(true);
+                    headers.insert(header::AUTHORIZATION, value);
+                }
+                // Sent without: the index refuses it and the post is retried.
+                Err(error) => tracing::error!(%error, "cannot read the engine's bearer token"),
+            }
+        }
+        Some(Route::Push {
             url: self.url.clone(),
-            headers: self.headers.clone(),
+            headers,
         })
     }
 }

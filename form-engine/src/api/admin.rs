@@ -1,9 +1,14 @@
 //! Operators' view of the engine's outbox: the engagement-index posts waiting or given up on,
-//! and putting given-up posts back in line once the cause is fixed.
+//! and putting given-up posts back in line once the cause is fixed. Every route needs the role
+//! `admin` (else 403 `FORBIDDEN_ADMIN`); listing posts is audited per patient they name.
 
 use axum::extract::{Query, State};
 use chrono::Utc;
+use common::audit::{AuditEvent, AuditOutcome};
+use common::auth::Caller;
 use common::delivery::{Delivery, DeliveryState, DestinationStats};
+use common::identity::PersonalIdentityNumber;
+use common::permissions::Role;
 use common::problem::{ApiJson, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -27,8 +32,15 @@ pub struct OutboxOverview {
 
 /// The outbox at a glance.
 #[utoipa::path(get, path = "/admin/engagement-index", tag = "admin",
-    responses((status = 200, description = "The outbox of engagement-index posts", body = OutboxOverview)))]
-pub async fn overview(State(state): State<AppState>) -> Result<ApiJson<OutboxOverview>, ApiError> {
+    responses(
+        (status = 200, description = "The outbox of engagement-index posts", body = OutboxOverview),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
+pub async fn overview(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<ApiJson<OutboxOverview>, ApiError> {
+    state.permissions.require_admin(&caller).await?;
     let stats = state
         .store
         .deliveries()
@@ -61,11 +73,15 @@ pub struct PostList {
     params(ListParams),
     responses(
         (status = 200, description = "The posts, oldest first", body = PostList),
-        (status = 400, description = "Unknown state or limit out of range", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Unknown state or limit out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn deliveries(
     State(state): State<AppState>,
+    caller: Caller,
     Query(params): Query<ListParams>,
 ) -> Result<ApiJson<PostList>, ApiError> {
+    state.permissions.require_admin(&caller).await?;
     let which = match params.state.as_deref().unwrap_or("pending") {
         "pending" => DeliveryState::Pending,
         "dead" => DeliveryState::Dead,
@@ -85,6 +101,28 @@ pub async fn deliveries(
         .list(ENGAGEMENT_INDEX, which, limit)
         .await
         .map_err(ApiError::internal)?;
+    // The posts name patients: each one is audited.
+    let mut patients: Vec<PersonalIdentityNumber> = deliveries
+        .iter()
+        .filter_map(|d| d.payload.get("engagementTransaction")?.as_array())
+        .flatten()
+        .filter_map(|t| {
+            let number = t["engagement"]["registeredResidentIdentification"].as_str()?;
+            PersonalIdentityNumber::parse(number).ok()
+        })
+        .collect();
+    patients.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    patients.dedup();
+    let events: Vec<AuditEvent> = patients
+        .iter()
+        .map(|patient| {
+            AuditEvent::new(&caller, "ListIndexPosts", AuditOutcome::Success)
+                .role(Role::Admin)
+                .patient(patient)
+                .resource(ENGAGEMENT_INDEX)
+        })
+        .collect();
+    state.audit.record_all(&events).await?;
     Ok(ApiJson(PostList { deliveries }))
 }
 
@@ -95,8 +133,15 @@ pub struct Redriven {
 
 /// Puts every given-up post back in line, due now.
 #[utoipa::path(post, path = "/admin/engagement-index/redrive", tag = "admin",
-    responses((status = 200, description = "How many posts were put back", body = Redriven)))]
-pub async fn redrive(State(state): State<AppState>) -> Result<ApiJson<Redriven>, ApiError> {
+    responses(
+        (status = 200, description = "How many posts were put back", body = Redriven),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
+pub async fn redrive(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<ApiJson<Redriven>, ApiError> {
+    state.permissions.require_admin(&caller).await?;
     let redriven = state
         .store
         .deliveries()

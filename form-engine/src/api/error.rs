@@ -99,6 +99,7 @@ impl From<FormError> for ApiError {
             ),
             FormError::Busy => Self::conflict("CONCURRENT_CHANGE", capitalized(&detail)),
             FormError::Template(inner) => inner.into(),
+            FormError::Problem(problem) => Self::Problem(problem),
             FormError::Store(_) | FormError::Compile(_) => Self::internal(error),
         }
     }

@@ -3,7 +3,10 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
+use common::audit::{AuditEvent, AuditOutcome};
+use common::auth::Caller;
 use common::identity::{HsaId, PersonalIdentityNumber};
+use common::permissions::Role;
 use common::problem::{ApiJson, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,6 +16,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::headers::idempotency;
 use super::wire::ResultCode;
+use crate::access::Access;
 use crate::domain::form::service::{FormOrder, ItemOutcome};
 
 /// Most items one request may carry (as an engagement-index Update).
@@ -243,19 +247,26 @@ fn render(outcomes: &[ItemOutcome]) -> Value {
 /// reported in `comment` and `formRequestResults` without failing the others. With an
 /// `Idempotency-Key` header, a retry of the same request returns the first answer and creates
 /// nothing; the same key with a different request is refused (409).
+///
+/// The caller needs the role `care_system` for the care unit of every item (else 403
+/// `FORBIDDEN_CARE_UNIT` and nothing is created). Every created form is audited in its
+/// transaction.
 #[utoipa::path(post, path = "/forminteraction/v2/CreateFormRequest", tag = "forminteraction",
     request_body = CreateFormRequestBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer (kept for 24 hours)")),
     responses(
         (status = 200, description = "The forms created (OK/INFO) or none (ERROR)", body = CreateFormRequestResponse),
         (status = 400, description = "Not a request: no items, more than 1000, malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT: no agreement for the care unit of an item; nothing created", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The Idempotency-Key was used for a different request", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_form_request(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     ApiJson(request): ApiJson<Value>,
 ) -> Result<ApiJson<Value>, ApiError> {
-    let idempotency = idempotency(&headers, "CreateFormRequest", &request)?;
+    let idempotency = idempotency(&headers, &caller, "CreateFormRequest", &request)?;
     let raw: RawCreateFormRequest = serde_json::from_value(request)
         .map_err(|e| ApiError::invalid(format!("The body does not match the contract: {e}")))?;
     if raw.form_requests.is_empty() {
@@ -274,10 +285,60 @@ pub async fn create_form_request(
         .into_iter()
         .enumerate()
         .map(|(index, item)| order(index, item))
-        .collect();
+        .collect::<Vec<_>>();
+    let access = Access::new(
+        caller,
+        &state.permissions,
+        &state.audit,
+        "CreateFormRequest",
+    );
+    if let Err(refusal) = require_every_care_unit(&access, &orders).await {
+        // Nothing is created: each item is recorded as refused.
+        let events: Vec<AuditEvent> = orders
+            .iter()
+            .flatten()
+            .map(|item| {
+                let event = access
+                    .event(AuditOutcome::Refused)
+                    .role(Role::CareSystem)
+                    .care_unit(&item.care_unit);
+                match &item.subject_of_care {
+                    Some(subject) => event.patient(subject),
+                    None => event,
+                }
+            })
+            .collect();
+        state.audit.record_all(&events).await?;
+        return Err(refusal.into());
+    }
     let response = state
         .forms
-        .request_forms(orders, idempotency, render)
+        .request_forms_as(orders, idempotency, render, &access)
         .await?;
     Ok(ApiJson(response))
+}
+
+/// `Ok` when the caller holds `care_system` for the care unit of every item (one lookup of its
+/// grants); else the refusal of the first care unit it lacks, logged.
+async fn require_every_care_unit(
+    access: &Access,
+    orders: &[Result<FormOrder, String>],
+) -> Result<(), Problem> {
+    let permissions = access.permissions();
+    let allowed = permissions
+        .allowed_scopes(access.caller(), Role::CareSystem)
+        .await?;
+    let units: std::collections::BTreeSet<&str> = orders
+        .iter()
+        .flatten()
+        .map(|item| item.care_unit.as_str())
+        .collect();
+    for unit in units {
+        if !allowed.contains(unit) {
+            permissions
+                .require(access.caller(), Role::CareSystem, unit)
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -4,7 +4,10 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use chrono::{DateTime, Days, NaiveDate, Utc};
+use common::audit::AuditOutcome;
+use common::auth::Caller;
 use common::identity::{HsaId, PersonalIdentityNumber};
+use common::permissions::{AllowedScopes, Permissions, Role};
 use common::problem::{ApiJson, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -16,6 +19,7 @@ use super::error::ApiError;
 use super::form_wire::{Content, FormView, PageAnswers, form_view};
 use super::headers::idempotency;
 use super::wire::ResultCode;
+use crate::access::Access;
 use crate::domain::form::answering::{Given, PageSave};
 use crate::domain::form::model::{Actor, FormStatus};
 use crate::domain::form::navigation::Direction;
@@ -91,13 +95,16 @@ pub struct CreateFormRequestBody {
         (status = 200, description = "Created (OK, with the form) or refused (ERROR)", body = FormResult),
         (status = 400, description = "Invalid request (subjectOfCare given for an anonymous template or missing for another)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such template", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for a different request", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "The Idempotency-Key was used for a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ESERVICE: the caller may not act as the e-service for this care unit", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_form(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     ApiJson(request): ApiJson<Value>,
 ) -> Result<ApiJson<Value>, ApiError> {
-    let idempotency = idempotency(&headers, "CreateForm", &request)?;
+    let idempotency = idempotency(&headers, &caller, "CreateForm", &request)?;
     let body: CreateFormRequestBody = serde_path_to_error::deserialize(request).map_err(|e| {
         ApiError::invalid(format!(
             "The body does not match the contract: {}: {}",
@@ -105,6 +112,22 @@ pub async fn create_form(
             e.inner()
         ))
     })?;
+    let access = Access::new(caller, &state.permissions, &state.audit, "CreateForm");
+    if let Err(refusal) = state
+        .permissions
+        .require(access.caller(), Role::Eservice, body.care_unit.as_str())
+        .await
+    {
+        let mut event = access
+            .event(AuditOutcome::Refused)
+            .role(Role::Eservice)
+            .care_unit(&body.care_unit);
+        if let Some(subject) = &body.subject_of_care {
+            event = event.patient(subject);
+        }
+        state.audit.record(event).await?;
+        return Err(refusal.into());
+    }
     let start = CitizenStart {
         care_unit: body.care_unit,
         clinical_process_interest_id: body
@@ -117,21 +140,26 @@ pub async fn create_form(
     };
     let response = state
         .forms
-        .start(start, idempotency, |started| {
-            let result = match started {
-                Started::Created(form, template) => FormResult {
-                    result_code: ResultCode::Ok,
-                    comment: None,
-                    form: Some(form_view(form, template, Content::AsStored)),
-                },
-                Started::Refused(reason) => FormResult {
-                    result_code: ResultCode::Error,
-                    comment: Some(reason.clone()),
-                    form: None,
-                },
-            };
-            serde_json::to_value(result).unwrap_or_default()
-        })
+        .start_as(
+            start,
+            idempotency,
+            |started| {
+                let result = match started {
+                    Started::Created(form, template) => FormResult {
+                        result_code: ResultCode::Ok,
+                        comment: None,
+                        form: Some(form_view(form, template, Content::AsStored)),
+                    },
+                    Started::Refused(reason) => FormResult {
+                        result_code: ResultCode::Error,
+                        comment: Some(reason.clone()),
+                        form: None,
+                    },
+                };
+                serde_json::to_value(result).unwrap_or_default()
+            },
+            &access,
+        )
         .await?;
     Ok(ApiJson(response))
 }
@@ -201,15 +229,44 @@ fn day(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> 
 }
 
 /// Lists forms by care unit and/or citizen, newest first, a page at a time.
+///
+/// A care system sees the forms of the care units it has an agreement for (without a care unit
+/// in the request, the list is narrowed to them); the e-service sees the forms of the citizen
+/// it names in `subjectOfCare`. Every form listed is audited.
 #[utoipa::path(post, path = "/forminteraction/v2/GetForms", tag = "forminteraction",
     request_body = GetFormsRequest,
     responses(
         (status = 200, description = "The forms", body = GetFormsResponse),
-        (status = 400, description = "Invalid request (no care unit and no subjectOfCare, a bad date, limit or pageToken)", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Invalid request (no care unit and no subjectOfCare, a bad date, limit or pageToken)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT: no agreement for the care unit asked for (or for any); FORBIDDEN_ESERVICE: the e-service did not name the citizen", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_forms(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<GetFormsRequest>,
 ) -> Result<ApiJson<GetFormsResponse>, ApiError> {
+    let access = Access::new(caller, &state.permissions, &state.audit, "GetForms");
+    let (role, care_units) = match lister(
+        &state.permissions,
+        &access,
+        request.care_unit.as_ref(),
+        request.subject_of_care.as_ref(),
+    )
+    .await
+    {
+        Ok(allowed) => allowed,
+        Err(refusal) => {
+            let mut event = access.event(AuditOutcome::Refused);
+            if let Some(subject) = &request.subject_of_care {
+                event = event.patient(subject);
+            }
+            if let Some(unit) = &request.care_unit {
+                event = event.care_unit(unit);
+            }
+            state.audit.record(event).await?;
+            return Err(refusal.into());
+        }
+    };
     let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid(format!("limit: give 1 to {MAX_LIMIT}.")));
@@ -233,12 +290,19 @@ pub async fn get_forms(
                 .and_then(|t| t.checked_add_days(Days::new(1)))
                 .map(start_of),
             include_expired: request.include_expired,
+            care_units,
             after: None,
             limit,
         },
         page_token: request.page_token.filter(|t| !t.is_empty()),
     };
     let (forms, next) = state.forms.list(listing).await?;
+    // Recorded before the answer leaves: one row per form listed.
+    let events: Vec<_> = forms
+        .iter()
+        .map(|form| access.form_event(form, role, AuditOutcome::Success))
+        .collect();
+    state.audit.record_all(&events).await?;
     let mut views = Vec::with_capacity(forms.len());
     for form in forms {
         let template = state.templates.compiled_for_form(&form.template).await?;
@@ -274,16 +338,19 @@ pub struct GetFormResponse {
     responses(
         (status = 200, description = "The form", body = GetFormResponse),
         (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such form", body = Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles; SUBJECT_OF_CARE_MISMATCH: in open mode, or a care system naming another citizen, the form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's): FORM_NOT_FOUND either way", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_form(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<GetFormRequest>,
 ) -> Result<ApiJson<GetFormResponse>, ApiError> {
     let id = form_id(&request.form_id)?;
+    let access = Access::new(caller, &state.permissions, &state.audit, "GetForm");
     let Viewed { form, template } = state
         .forms
-        .get(id, request.subject_of_care.as_ref())
+        .get_as(id, request.subject_of_care.as_ref(), &access)
         .await?;
     Ok(ApiJson(GetFormResponse {
         form: form_view(&form, &template, Content::AsStored),
@@ -323,25 +390,34 @@ pub struct GetFormQuestionPageRequest {
     responses(
         (status = 200, description = "The form on the page moved to", body = GetFormResponse),
         (status = 400, description = "The move is not allowed (NAVIGATION_NOT_ALLOWED), or an invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such form", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The form is completed (FORM_COMPLETED)", body = Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles; SUBJECT_OF_CARE_MISMATCH: in open mode, or a care system naming another citizen, the form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's): FORM_NOT_FOUND either way", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The form is completed (FORM_COMPLETED)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_form_question_page(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<GetFormQuestionPageRequest>,
 ) -> Result<ApiJson<GetFormResponse>, ApiError> {
     let id = form_id(&request.form_id)?;
+    let access = Access::new(
+        caller,
+        &state.permissions,
+        &state.audit,
+        "GetFormQuestionPage",
+    );
     let direction = match request.direction {
         DirectionWire::Forward => Direction::Forward,
         DirectionWire::Back => Direction::Back,
     };
     let Viewed { form, template } = state
         .forms
-        .navigate(
+        .navigate_as(
             id,
             request.subject_of_care.as_ref(),
             request.page_number,
             direction,
+            &access,
         )
         .await?;
     Ok(ApiJson(GetFormResponse {
@@ -391,13 +467,16 @@ fn comment_for_problems(count: usize, swedish: bool) -> String {
     responses(
         (status = 200, description = "Saved (OK: the next page, or no form when complete) or not (ERROR, with the page and a status per answer)", body = FormResult),
         (status = 400, description = "The answers do not fit the page (unknown valueID, wrong block, a page not reached), or an invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such form", body = Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles; SUBJECT_OF_CARE_MISMATCH: in open mode, or a care system naming another citizen, the form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's): FORM_NOT_FOUND either way", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn save_form_page(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<SaveFormPageRequest>,
 ) -> Result<ApiJson<FormResult>, ApiError> {
     let id = form_id(&request.form_id)?;
+    let access = Access::new(caller, &state.permissions, &state.audit, "SaveFormPage");
     let page = request.page_answers.page_number;
     let given: Vec<Given> = request
         .page_answers
@@ -413,13 +492,14 @@ pub async fn save_form_page(
         .collect();
     let saved = state
         .forms
-        .save_page(
+        .save_page_as(
             id,
             request.subject_of_care.as_ref(),
             page,
             &given,
             request.temporary_save,
             request.actor,
+            &access,
         )
         .await?;
     let result = match saved {
@@ -522,16 +602,19 @@ pub struct SaveFormRequest {
     responses(
         (status = 200, description = "Sent (OK) or not (ERROR: not every page answered, already sent, expired)", body = ResultOnly),
         (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such form", body = Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles; SUBJECT_OF_CARE_MISMATCH: in open mode, or a care system naming another citizen, the form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's): FORM_NOT_FOUND either way", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn save_form(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<SaveFormRequest>,
 ) -> Result<ApiJson<ResultOnly>, ApiError> {
     let id = form_id(&request.form_id)?;
+    let access = Access::new(caller, &state.permissions, &state.audit, "SaveForm");
     let sent = state
         .forms
-        .send(id, request.subject_of_care.as_ref(), request.actor)
+        .send_as(id, request.subject_of_care.as_ref(), request.actor, &access)
         .await?;
     Ok(ApiJson(match sent {
         Sent::Completed(Viewed { template, .. }) => ResultOnly {
@@ -563,16 +646,19 @@ pub struct CancelFormRequest {
     responses(
         (status = 200, description = "Deleted (OK) or revocation requested (INFO)", body = ResultOnly),
         (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such form", body = Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles; SUBJECT_OF_CARE_MISMATCH: in open mode, or a care system naming another citizen, the form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's): FORM_NOT_FOUND either way", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel_form(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<CancelFormRequest>,
 ) -> Result<ApiJson<ResultOnly>, ApiError> {
     let id = form_id(&request.form_id)?;
+    let access = Access::new(caller, &state.permissions, &state.audit, "CancelForm");
     let cancelled = state
         .forms
-        .cancel(id, request.subject_of_care.as_ref())
+        .cancel_as(id, request.subject_of_care.as_ref(), &access)
         .await?;
     Ok(ApiJson(match cancelled {
         Cancelled::Deleted => ResultOnly {
@@ -588,4 +674,59 @@ pub async fn cancel_form(
             })),
         },
     }))
+}
+
+/// Who lists forms as what, and the care units the list is narrowed to (empty: any).
+async fn lister(
+    permissions: &Permissions,
+    access: &Access,
+    care_unit: Option<&HsaId>,
+    subject: Option<&PersonalIdentityNumber>,
+) -> Result<(Role, Vec<String>), Problem> {
+    let caller = access.caller();
+    if !permissions.is_enforced() {
+        let role = if subject.is_some() {
+            Role::Eservice
+        } else {
+            Role::CareSystem
+        };
+        return Ok((role, Vec::new()));
+    }
+    let narrowed = |scopes: AllowedScopes| match scopes {
+        AllowedScopes::All => Vec::new(),
+        AllowedScopes::Only(units) => units.into_iter().collect(),
+    };
+    let eservice = permissions.allowed_scopes(caller, Role::Eservice).await?;
+    let care_system = permissions.allowed_scopes(caller, Role::CareSystem).await?;
+    let none = |scopes: &AllowedScopes| matches!(scopes, AllowedScopes::Only(s) if s.is_empty());
+    if subject.is_some() && !none(&eservice) {
+        if let Some(unit) = care_unit {
+            permissions
+                .require(caller, Role::Eservice, unit.as_str())
+                .await?;
+        }
+        return Ok((Role::Eservice, narrowed(eservice)));
+    }
+    if !none(&care_system) {
+        if let Some(unit) = care_unit {
+            permissions
+                .require(caller, Role::CareSystem, unit.as_str())
+                .await?;
+        }
+        return Ok((Role::CareSystem, narrowed(care_system)));
+    }
+    if !none(&eservice) {
+        tracing::warn!(caller = %caller, "the e-service listed forms without naming the citizen");
+        return Err(Problem::forbidden(
+            "FORBIDDEN_ESERVICE",
+            format!(
+                "The caller {} lists forms as the e-service only for the citizen it acts for: give subjectOfCare.",
+                caller.name()
+            ),
+        ));
+    }
+    access
+        .require_some(&[Role::CareSystem, Role::Eservice])
+        .await?;
+    Ok((Role::CareSystem, Vec::new()))
 }

@@ -1,6 +1,7 @@
 //! Request headers the form contracts read.
 
 use axum::http::HeaderMap;
+use common::auth::Caller;
 use serde_json::Value;
 
 use super::error::ApiError;
@@ -8,16 +9,17 @@ use crate::domain::form::service::Idempotency;
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-/// The RIV-TA header naming the calling system.
+/// The RIV-TA header naming the calling system (trusted only as `common::auth` says).
 pub const CONSUMER: &str = "x-rivta-original-serviceconsumer-hsaid";
 
 /// Longest Idempotency-Key accepted.
 const MAX_KEY_LEN: usize = 255;
 
 /// The request's Idempotency-Key, scoped to the contract and the calling system (the same key
-/// from two systems is two keys).
+/// from two systems is two keys): the authenticated caller, `-` for an anonymous one.
 pub fn idempotency(
     headers: &HeaderMap,
+    caller: &Caller,
     contract: &str,
     request: &Value,
 ) -> Result<Option<Idempotency>, ApiError> {
@@ -34,10 +36,7 @@ pub fn idempotency(
                 "Idempotency-Key: give 1 to {MAX_KEY_LEN} printable ASCII characters without spaces (a UUID, say)."
             ))
         })?;
-    let caller = headers
-        .get(CONSUMER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
+    let caller = caller.hsa_id.as_ref().map_or("-", |id| id.as_str());
     Ok(Some(Idempotency {
         scope: format!("{contract}:{caller}"),
         key: key.to_owned(),

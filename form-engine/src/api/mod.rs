@@ -12,6 +12,10 @@ pub mod wire;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
+use common::audit::AuditLog;
+use common::auth::Authenticator;
+use common::permissions::Permissions;
 use tokio::sync::Notify;
 use utoipa::OpenApi;
 use utoipa::openapi::OpenApi as OpenApiDocument;
@@ -33,10 +37,38 @@ pub struct AppState {
     pub forms: Arc<FormService>,
     /// Wakes the delivery worker when a post was written to the outbox.
     pub outbox: Arc<Notify>,
+    /// The permission table every contract checks.
+    pub permissions: Permissions,
+    /// The audit log of every access to a form.
+    pub audit: AuditLog,
+}
+
+impl FromRef<AppState> for Permissions {
+    fn from_ref(state: &AppState) -> Self {
+        state.permissions.clone()
+    }
+}
+
+impl FromRef<AppState> for AuditLog {
+    fn from_ref(state: &AppState) -> Self {
+        state.audit.clone()
+    }
 }
 
 impl AppState {
+    /// The state in open mode (every permission check passes; accesses are still audited).
     pub fn new(config: Config, store: Arc<dyn FormStore>, outbox: Arc<Notify>) -> Self {
+        let permissions = Permissions::new(store.permission_store(), &Authenticator::open());
+        Self::with_security(config, store, outbox, permissions)
+    }
+
+    /// The state with `permissions` (enforced unless the authenticator is open).
+    pub fn with_security(
+        config: Config,
+        store: Arc<dyn FormStore>,
+        outbox: Arc<Notify>,
+        permissions: Permissions,
+    ) -> Self {
         let templates = Arc::new(TemplateService::new(Arc::clone(&store)));
         let forms = Arc::new(FormService::new(
             Arc::clone(&store),
@@ -47,10 +79,12 @@ impl AppState {
         ));
         Self {
             config: Arc::new(config),
+            audit: AuditLog::new(store.audit_store()),
             store,
             templates,
             forms,
             outbox,
+            permissions,
         }
     }
 }
@@ -68,12 +102,18 @@ pub fn poster(config: &Config) -> Poster {
     info(
         title = "Form engine",
         description = "RIV-TA infrastructure:eservicesupply:forminteraction 2.x over HTTP/JSON: form templates, \
-            form requests and the citizen's form lifecycle.",
+            form requests and the citizen's form lifecycle. \
+            Callers authenticate as the deployment configures (mutual TLS, bearer token, or open on a \
+            developer machine). Template contracts and CreateFormRequest need the role care_system for the \
+            care unit; the citizen's contracts the role eservice, with the citizen as subjectOfCare; GetForms, \
+            GetForm and CancelForm either. A form of another care unit or another citizen answers exactly \
+            like an unknown one (404 FORM_NOT_FOUND). /admin needs the role admin (docs/security.md).",
         license(name = "Apache-2.0")
     ),
     tags(
         (name = "forminteraction", description = "The form interaction contracts"),
         (name = "admin", description = "The outbox of engagement-index posts, for operators"),
+        (name = "security", description = "The permission table and the audit log (role admin)"),
         (name = "operations", description = "Health, metrics and documentation")
     )
 )]
@@ -97,11 +137,20 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::overview))
         .routes(routes!(admin::deliveries))
         .routes(routes!(admin::redrive))
+        .merge(common::permissions::admin_routes())
+        .merge(common::audit::admin_routes())
 }
 
-/// The routes of this service with their state, and its OpenAPI document.
+/// The routes of this service in open mode, and its OpenAPI document.
 pub fn router(state: AppState) -> (Router, OpenApiDocument) {
-    routes().with_state(state).split_for_parts()
+    secured_router(state, &Authenticator::open())
+}
+
+/// The routes of this service behind `authenticator` (and its rate limit), and its OpenAPI
+/// document.
+pub fn secured_router(state: AppState, authenticator: &Authenticator) -> (Router, OpenApiDocument) {
+    let (routes, document) = routes().with_state(state).split_for_parts();
+    (authenticator.protect(routes), document)
 }
 
 /// The complete OpenAPI document as served at `/openapi.json`.

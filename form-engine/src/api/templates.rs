@@ -2,7 +2,9 @@
 //! DeleteFormTemplate, and GetFormTemplateSchema (api.md §3).
 
 use axum::extract::State;
+use common::auth::Caller;
 use common::identity::{HsaId, PersonalIdentityNumber};
+use common::permissions::{AllowedScopes, Role};
 use common::problem::{ApiJson, Problem};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,6 +13,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::error::ApiError;
 use super::wire::ResultCode;
+use crate::access::Access;
 use crate::domain::template::finding::{self, Finding};
 use crate::domain::template::service::{CitizenLookup, DeleteOutcome, SaveOutcome, TemplateLookup};
 use crate::domain::template::{FormTemplate, PublishStatus};
@@ -56,11 +59,22 @@ pub struct SaveFormTemplateResponse {
     responses(
         (status = 200, description = "Saved (OK/INFO) or refused with findings (ERROR)", body = SaveFormTemplateResponse),
         (status = 400, description = "Not a template: malformed JSON or a field of the wrong type", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another process kept changing the same template", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Another process kept changing the same template", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT: no agreement for the template's care unit (healthCareFacilityUnit)", body = Problem, content_type = "application/problem+json")))]
 pub async fn save_form_template(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<SaveFormTemplateRequest>,
 ) -> Result<ApiJson<SaveFormTemplateResponse>, ApiError> {
+    state
+        .permissions
+        .require(
+            &caller,
+            Role::CareSystem,
+            request.form_template.health_care_facility_unit.as_str(),
+        )
+        .await?;
     let outcome = state.templates.save(request.form_template).await?;
     let response = match outcome {
         SaveOutcome::Saved { template, warnings } => SaveFormTemplateResponse {
@@ -126,11 +140,28 @@ pub struct GetFormTemplateResponse {
     responses(
         (status = 200, description = "The matching template versions", body = GetFormTemplateResponse),
         (status = 400, description = "Neither care unit nor templateId given", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No template with that id (or no such version)", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No template with that id (or no such version)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT: no agreement for the care unit asked for (or for any)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_form_template(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<GetFormTemplateRequest>,
 ) -> Result<ApiJson<GetFormTemplateResponse>, ApiError> {
+    let permissions = &state.permissions;
+    let allowed = if let Some(unit) = &request.care_unit {
+        permissions
+            .require(&caller, Role::CareSystem, unit.as_str())
+            .await?;
+        AllowedScopes::All
+    } else {
+        Access::new(caller.clone(), permissions, &state.audit, "GetFormTemplate")
+            .require_some(&[Role::CareSystem])
+            .await?;
+        permissions
+            .allowed_scopes(&caller, Role::CareSystem)
+            .await?
+    };
     let found = state
         .templates
         .lookup(&TemplateLookup {
@@ -139,6 +170,14 @@ pub async fn get_form_template(
             template_version: request.template_version,
         })
         .await?;
+    // By id alone: the templates of the caller's care units, and those shared with others.
+    let found = found
+        .into_iter()
+        .filter(|t| {
+            allowed.contains(t.health_care_facility_unit.as_str())
+                || t.template_propagate.iter().any(|p| p.propagate)
+        })
+        .collect();
     Ok(ApiJson(GetFormTemplateResponse {
         form_templates: found,
     }))
@@ -183,11 +222,18 @@ pub struct GetFormTemplatesResponse {
     request_body = GetFormTemplatesRequest,
     responses(
         (status = 200, description = "The templates available", body = GetFormTemplatesResponse),
-        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json")))]
+        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_ESERVICE: the caller may not act as the e-service for this care unit", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_form_templates(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<GetFormTemplatesRequest>,
 ) -> Result<ApiJson<GetFormTemplatesResponse>, ApiError> {
+    state
+        .permissions
+        .require(&caller, Role::Eservice, request.care_unit.as_str())
+        .await?;
     let found = state
         .templates
         .for_citizen(&CitizenLookup {
@@ -232,12 +278,22 @@ pub struct DeleteFormTemplateResponse {
     responses(
         (status = 200, description = "Deleted (OK) or refused (ERROR, with resultText)", body = DeleteFormTemplateResponse),
         (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The template belongs to another care unit", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such template version", body = Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "FORBIDDEN_CARE_UNIT: no agreement for healthCareFacilityUnit; CARE_UNIT_MISMATCH: the template belongs to another care unit", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such template version", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_form_template(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<DeleteFormTemplateRequest>,
 ) -> Result<ApiJson<DeleteFormTemplateResponse>, ApiError> {
+    state
+        .permissions
+        .require(
+            &caller,
+            Role::CareSystem,
+            request.health_care_facility_unit.as_str(),
+        )
+        .await?;
     let key = TemplateKey {
         template_id: request.template_id,
         template_version: request.template_version,
@@ -301,11 +357,22 @@ pub struct GetFormTemplateSchemaResponse {
     responses(
         (status = 200, description = "The schemas of the form and of each page", body = GetFormTemplateSchemaResponse),
         (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such template version", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such template version", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT: the caller is neither a care system nor the e-service", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_form_template_schema(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<GetFormTemplateSchemaRequest>,
 ) -> Result<ApiJson<GetFormTemplateSchemaResponse>, ApiError> {
+    Access::new(
+        caller,
+        &state.permissions,
+        &state.audit,
+        "GetFormTemplateSchema",
+    )
+    .require_some(&[Role::CareSystem, Role::Eservice])
+    .await?;
     let version = match request.template_version {
         Some(version) => version,
         None => state

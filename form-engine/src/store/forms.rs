@@ -13,6 +13,8 @@ use crate::domain::form::model::{Form, FormStatus};
 pub struct FormQuery {
     pub subject_of_care: Option<String>,
     pub care_unit: Option<String>,
+    /// Any of these care units; empty = any (the care units a caller may see).
+    pub care_units: Vec<String>,
     /// Any of these; empty = any.
     pub clinical_process_interest_ids: Vec<String>,
     pub template_ids: Vec<String>,

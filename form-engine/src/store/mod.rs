@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use common::audit::{AuditError, AuditEvent, AuditStore};
 use common::delivery::{DeliveryStore, NewDelivery};
+use common::permissions::PermissionStore;
 use uuid::Uuid;
 
 use crate::domain::form::model::Form;
@@ -36,6 +38,9 @@ pub enum StoreError {
     /// A stored document no longer reads as the model (a bug or a hand-edited row).
     #[error("a stored document does not read: {0}")]
     Corrupt(String),
+    /// The audit rows of a change could not be written (nothing was stored).
+    #[error(transparent)]
+    Audit(#[from] AuditError),
 }
 
 impl StoreError {
@@ -81,7 +86,16 @@ pub trait FormStore: Send + Sync + 'static {
     ) -> Result<Vec<StoredTemplate>, StoreError>;
 
     /// Stores new forms, their outbox row and the idempotent answer in one transaction.
-    async fn create_forms(&self, new: &NewForms) -> Result<Created, StoreError>;
+    async fn create_forms(&self, new: &NewForms) -> Result<Created, StoreError> {
+        self.create_forms_audited(new, &[]).await
+    }
+
+    /// As [`Self::create_forms`], with the audit rows of the request in the same transaction.
+    async fn create_forms_audited(
+        &self,
+        new: &NewForms,
+        audit: &[AuditEvent],
+    ) -> Result<Created, StoreError>;
 
     /// The earlier answer to a request with this Idempotency-Key, and that request.
     async fn idempotent_answer(
@@ -98,6 +112,16 @@ pub trait FormStore: Send + Sync + 'static {
         &self,
         form: &Form,
         delivery: Option<&NewDelivery>,
+    ) -> Result<(), StoreError> {
+        self.update_form_audited(form, delivery, &[]).await
+    }
+
+    /// As [`Self::update_form`], with the audit rows of the request in the same transaction.
+    async fn update_form_audited(
+        &self,
+        form: &Form,
+        delivery: Option<&NewDelivery>,
+        audit: &[AuditEvent],
     ) -> Result<(), StoreError>;
 
     /// Deletes a form if its stored revision is still `revision`, with its outbox row in the
@@ -107,6 +131,17 @@ pub trait FormStore: Send + Sync + 'static {
         id: Uuid,
         revision: i64,
         delivery: Option<&NewDelivery>,
+    ) -> Result<(), StoreError> {
+        self.delete_form_audited(id, revision, delivery, &[]).await
+    }
+
+    /// As [`Self::delete_form`], with the audit rows of the request in the same transaction.
+    async fn delete_form_audited(
+        &self,
+        id: Uuid,
+        revision: i64,
+        delivery: Option<&NewDelivery>,
+        audit: &[AuditEvent],
     ) -> Result<(), StoreError>;
 
     /// Forms matching `query`, newest first, at most `query.limit`.
@@ -120,6 +155,12 @@ pub trait FormStore: Send + Sync + 'static {
 
     /// The delivery queue in the same database (the outbox of engagement-index posts).
     fn deliveries(&self) -> Arc<dyn DeliveryStore>;
+
+    /// The permission table (`auth_permission`) on the same database.
+    fn permission_store(&self) -> Arc<dyn PermissionStore>;
+
+    /// The audit log (`audit_event`) on the same database.
+    fn audit_store(&self) -> Arc<dyn AuditStore>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

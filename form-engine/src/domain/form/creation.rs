@@ -6,13 +6,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use common::audit::AuditOutcome;
 use common::identity::{HsaId, PersonalIdentityNumber};
+use common::permissions::Role;
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::engagement;
 use super::model::{Actor, Form, FormStatus, Origin, Progress};
 use super::service::{FormError, FormService};
+use crate::access::Access;
 use crate::domain::template::PublishStatus;
 use crate::domain::template::compiled::CompiledTemplate;
 use crate::store::{Created, IdempotentAnswer, NewForms, TemplateKey};
@@ -70,13 +73,38 @@ pub enum Started {
 }
 
 impl FormService {
-    /// CreateFormRequest: creates the forms of the items that can be served; the others are
-    /// refused with a reason. `render` makes the response, kept for retries with the same key.
+    /// CreateFormRequest as an anonymous open-mode caller ([`Self::request_forms_as`]).
     pub async fn request_forms(
         &self,
         orders: Vec<Result<FormOrder, String>>,
         idempotency: Option<Idempotency>,
         render: impl Fn(&[ItemOutcome]) -> Value,
+    ) -> Result<Value, FormError> {
+        let access = self.open_access("CreateFormRequest");
+        self.request_forms_as(orders, idempotency, render, &access)
+            .await
+    }
+
+    /// CreateForm as an anonymous open-mode caller ([`Self::start_as`]).
+    pub async fn start(
+        &self,
+        start: CitizenStart,
+        idempotency: Option<Idempotency>,
+        render: impl Fn(&Started) -> Value,
+    ) -> Result<Value, FormError> {
+        let access = self.open_access("CreateForm");
+        self.start_as(start, idempotency, render, &access).await
+    }
+
+    /// CreateFormRequest: creates the forms of the items that can be served; the others are
+    /// refused with a reason. `render` makes the response, kept for retries with the same key.
+    /// The created forms are audited, as made by a care system, in their transaction.
+    pub async fn request_forms_as(
+        &self,
+        orders: Vec<Result<FormOrder, String>>,
+        idempotency: Option<Idempotency>,
+        render: impl Fn(&[ItemOutcome]) -> Value,
+        access: &Access,
     ) -> Result<Value, FormError> {
         if let Some(earlier) = self.earlier_answer(idempotency.as_ref()).await? {
             return Ok(earlier);
@@ -111,15 +139,18 @@ impl FormService {
                 response: response.clone(),
             }),
         };
-        self.store_new(&new, response).await
+        self.store_new(&new, response, access, Role::CareSystem)
+            .await
     }
 
-    /// CreateForm: a citizen starts a form from a Published template.
-    pub async fn start(
+    /// CreateForm: a citizen starts a form from a Published template. The form is audited,
+    /// as made by the e-service, in its transaction.
+    pub async fn start_as(
         &self,
         start: CitizenStart,
         idempotency: Option<Idempotency>,
         render: impl Fn(&Started) -> Value,
+        access: &Access,
     ) -> Result<Value, FormError> {
         if let Some(earlier) = self.earlier_answer(idempotency.as_ref()).await? {
             return Ok(earlier);
@@ -180,7 +211,7 @@ impl FormService {
                 response: response.clone(),
             }),
         };
-        self.store_new(&new, response).await
+        self.store_new(&new, response, access, Role::Eservice).await
     }
 
     async fn earlier_answer(
@@ -201,8 +232,19 @@ impl FormService {
         }
     }
 
-    async fn store_new(&self, new: &NewForms, response: Value) -> Result<Value, FormError> {
-        match self.store.create_forms(new).await? {
+    async fn store_new(
+        &self,
+        new: &NewForms,
+        response: Value,
+        access: &Access,
+        role: Role,
+    ) -> Result<Value, FormError> {
+        let audit: Vec<_> = new
+            .forms
+            .iter()
+            .map(|form| access.form_event(form, role, AuditOutcome::Success))
+            .collect();
+        match self.store.create_forms_audited(new, &audit).await? {
             Created::Stored => {
                 if new.delivery.is_some() {
                     self.outbox.notify_one();

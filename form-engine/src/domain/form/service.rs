@@ -6,7 +6,10 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use common::audit::AuditLog;
+use common::auth::{Authenticator, Caller};
 use common::identity::PersonalIdentityNumber;
+use common::permissions::{Permissions, Role};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -16,6 +19,7 @@ use super::engagement::{self, Poster};
 use super::model::{Actor, Form, FormStatus};
 use super::navigation::{self, Direction, NavigationError};
 use super::paging::{decode_token, encode_token};
+use crate::access::{Access, Trail};
 use crate::config::FormsConfig;
 use crate::domain::template::compiled::{CompileError, CompiledTemplate};
 use crate::domain::template::service::{TemplateError, TemplateService};
@@ -52,6 +56,10 @@ pub enum FormError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Compile(#[from] CompileError),
+    /// Refused by a permission check, or the audit log could not be written: already the
+    /// answer to give.
+    #[error("{}", .0.detail)]
+    Problem(common::problem::Problem),
 }
 
 /// A form with the template version it is pinned to.
@@ -128,6 +136,75 @@ impl FormService {
         &self.poster
     }
 
+    /// An anonymous open-mode caller: for tools and tests that use the service directly.
+    /// Every permission check passes; accesses are audited as `anonymous`.
+    pub fn open_access(&self, action: &'static str) -> Access {
+        Access::new(
+            Caller::anonymous(),
+            &Permissions::new(self.store.permission_store(), &Authenticator::open()),
+            &AuditLog::new(self.store.audit_store()),
+            action,
+        )
+    }
+
+    /// GetForm as an anonymous open-mode caller ([`Self::get_as`]).
+    pub async fn get(
+        &self,
+        id: Uuid,
+        subject: Option<&PersonalIdentityNumber>,
+    ) -> Result<Viewed, FormError> {
+        self.get_as(id, subject, &self.open_access("GetForm")).await
+    }
+
+    /// GetFormQuestionPage as an anonymous open-mode caller ([`Self::navigate_as`]).
+    pub async fn navigate(
+        &self,
+        id: Uuid,
+        subject: Option<&PersonalIdentityNumber>,
+        page: u32,
+        direction: Direction,
+    ) -> Result<Viewed, FormError> {
+        let access = self.open_access("GetFormQuestionPage");
+        self.navigate_as(id, subject, page, direction, &access)
+            .await
+    }
+
+    /// SaveFormPage as an anonymous open-mode caller ([`Self::save_page_as`]).
+    pub async fn save_page(
+        &self,
+        id: Uuid,
+        subject: Option<&PersonalIdentityNumber>,
+        page: u32,
+        given: &[Given],
+        temporary: bool,
+        actor: Option<Actor>,
+    ) -> Result<PageSaved, FormError> {
+        let access = self.open_access("SaveFormPage");
+        self.save_page_as(id, subject, page, given, temporary, actor, &access)
+            .await
+    }
+
+    /// SaveForm as an anonymous open-mode caller ([`Self::send_as`]).
+    pub async fn send(
+        &self,
+        id: Uuid,
+        subject: Option<&PersonalIdentityNumber>,
+        actor: Option<Actor>,
+    ) -> Result<Sent, FormError> {
+        self.send_as(id, subject, actor, &self.open_access("SaveForm"))
+            .await
+    }
+
+    /// CancelForm as an anonymous open-mode caller ([`Self::cancel_as`]).
+    pub async fn cancel(
+        &self,
+        id: Uuid,
+        subject: Option<&PersonalIdentityNumber>,
+    ) -> Result<Cancelled, FormError> {
+        self.cancel_as(id, subject, &self.open_access("CancelForm"))
+            .await
+    }
+
     /// GetForms: newest first, a page at a time.
     pub async fn list(&self, listing: Listing) -> Result<(Vec<Form>, Option<String>), FormError> {
         let mut query = listing.query;
@@ -156,13 +233,33 @@ impl FormService {
         Ok((forms, next))
     }
 
-    /// GetForm.
-    pub async fn get(
+    /// GetForm: for a care system of the form's care unit, or the e-service for the form's
+    /// citizen (`access`, audited).
+    pub async fn get_as(
         &self,
         id: Uuid,
         subject: Option<&PersonalIdentityNumber>,
+        access: &Access,
     ) -> Result<Viewed, FormError> {
+        let mut trail = Trail::default();
+        let result = self.get_in(id, subject, access, &mut trail).await;
+        access.settle(id, trail, result).await
+    }
+
+    async fn get_in(
+        &self,
+        id: Uuid,
+        subject: Option<&PersonalIdentityNumber>,
+        access: &Access,
+        trail: &mut Trail,
+    ) -> Result<Viewed, FormError> {
+        const ROLES: &[Role] = &[Role::CareSystem, Role::Eservice];
+        access
+            .require_some(ROLES)
+            .await
+            .map_err(FormError::Problem)?;
         let form = self.load(id).await?;
+        access.admit(&form, subject, ROLES, trail).await?;
         check_subject(&form, subject, false)?;
         self.view(form).await
     }
@@ -176,16 +273,39 @@ impl FormService {
         self.store.form(id).await?.ok_or(FormError::NotFound(id))
     }
 
-    /// GetFormQuestionPage.
-    pub async fn navigate(
+    /// GetFormQuestionPage: for the e-service, for the form's citizen (`access`, audited).
+    pub async fn navigate_as(
         &self,
         id: Uuid,
         subject: Option<&PersonalIdentityNumber>,
         page: u32,
         direction: Direction,
+        access: &Access,
     ) -> Result<Viewed, FormError> {
+        let mut trail = Trail::default();
+        let result = self
+            .navigate_in(id, subject, page, direction, access, &mut trail)
+            .await;
+        access.settle(id, trail, result).await
+    }
+
+    async fn navigate_in(
+        &self,
+        id: Uuid,
+        subject: Option<&PersonalIdentityNumber>,
+        page: u32,
+        direction: Direction,
+        access: &Access,
+        trail: &mut Trail,
+    ) -> Result<Viewed, FormError> {
+        const ROLES: &[Role] = &[Role::Eservice];
+        access
+            .require_some(ROLES)
+            .await
+            .map_err(FormError::Problem)?;
         for _ in 0..ATTEMPTS {
             let form = self.load(id).await?;
+            access.admit(&form, subject, ROLES, trail).await?;
             check_subject(&form, subject, true)?;
             let template = self.templates.compiled_for_form(&form.template).await?;
             let (_, mut moved) = navigation::navigate(&form, page, direction, |p| {
@@ -198,7 +318,11 @@ impl FormService {
                 });
             }
             moved.revision += 1;
-            match self.store.update_form(&moved, None).await {
+            match self
+                .store
+                .update_form_audited(&moved, None, &trail.for_change())
+                .await
+            {
                 Ok(()) => {
                     return Ok(Viewed {
                         form: moved,
@@ -212,8 +336,9 @@ impl FormService {
         Err(FormError::Busy)
     }
 
-    /// SaveFormPage.
-    pub async fn save_page(
+    /// SaveFormPage: for the e-service, for the form's citizen (`access`, audited).
+    #[allow(clippy::too_many_arguments)] // the contract's fields, and who asks
+    pub async fn save_page_as(
         &self,
         id: Uuid,
         subject: Option<&PersonalIdentityNumber>,
@@ -221,9 +346,37 @@ impl FormService {
         given: &[Given],
         temporary: bool,
         actor: Option<Actor>,
+        access: &Access,
     ) -> Result<PageSaved, FormError> {
+        let mut trail = Trail::default();
+        let result = self
+            .save_page_in(
+                id, subject, page, given, temporary, actor, access, &mut trail,
+            )
+            .await;
+        access.settle(id, trail, result).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn save_page_in(
+        &self,
+        id: Uuid,
+        subject: Option<&PersonalIdentityNumber>,
+        page: u32,
+        given: &[Given],
+        temporary: bool,
+        actor: Option<Actor>,
+        access: &Access,
+        trail: &mut Trail,
+    ) -> Result<PageSaved, FormError> {
+        const ROLES: &[Role] = &[Role::Eservice];
+        access
+            .require_some(ROLES)
+            .await
+            .map_err(FormError::Problem)?;
         for _ in 0..ATTEMPTS {
             let form = self.load(id).await?;
+            access.admit(&form, subject, ROLES, trail).await?;
             check_subject(&form, subject, true)?;
             let template = self.templates.compiled_for_form(&form.template).await?;
             if let Some(reason) = refusal_to_answer(&form, &template) {
@@ -254,7 +407,11 @@ impl FormService {
             };
             let mut changed = changed.clone();
             changed.revision += 1;
-            match self.store.update_form(&changed, None).await {
+            match self
+                .store
+                .update_form_audited(&changed, None, &trail.for_change())
+                .await
+            {
                 Ok(()) => {
                     tracing::info!(form_id = %id, page, temporary, status = %changed.status, "form page saved");
                     return Ok(PageSaved::Done {
@@ -272,14 +429,34 @@ impl FormService {
 
     /// SaveForm: a form waiting to be sent becomes COMPLETED and read-only; its FormCreated
     /// post is replaced by a FormComplete post.
-    pub async fn send(
+    pub async fn send_as(
         &self,
         id: Uuid,
         subject: Option<&PersonalIdentityNumber>,
         actor: Option<Actor>,
+        access: &Access,
     ) -> Result<Sent, FormError> {
+        let mut trail = Trail::default();
+        let result = self.send_in(id, subject, actor, access, &mut trail).await;
+        access.settle(id, trail, result).await
+    }
+
+    async fn send_in(
+        &self,
+        id: Uuid,
+        subject: Option<&PersonalIdentityNumber>,
+        actor: Option<Actor>,
+        access: &Access,
+        trail: &mut Trail,
+    ) -> Result<Sent, FormError> {
+        const ROLES: &[Role] = &[Role::Eservice];
+        access
+            .require_some(ROLES)
+            .await
+            .map_err(FormError::Problem)?;
         for _ in 0..ATTEMPTS {
             let form = self.load(id).await?;
+            access.admit(&form, subject, ROLES, trail).await?;
             check_subject(&form, subject, true)?;
             let template = self.templates.compiled_for_form(&form.template).await?;
             let swedish = template.template().language == "swe";
@@ -320,7 +497,11 @@ impl FormService {
             }
             completed.revision += 1;
             let delivery = engagement::update(self.poster.completed(&completed));
-            match self.store.update_form(&completed, delivery.as_ref()).await {
+            match self
+                .store
+                .update_form_audited(&completed, delivery.as_ref(), &trail.for_change())
+                .await
+            {
                 Ok(()) => {
                     if delivery.is_some() {
                         self.outbox.notify_one();
@@ -340,13 +521,32 @@ impl FormService {
 
     /// CancelForm: deletes a form that is not completed (and its post); a completed form
     /// gets a request for revocation recorded.
-    pub async fn cancel(
+    pub async fn cancel_as(
         &self,
         id: Uuid,
         subject: Option<&PersonalIdentityNumber>,
+        access: &Access,
     ) -> Result<Cancelled, FormError> {
+        let mut trail = Trail::default();
+        let result = self.cancel_in(id, subject, access, &mut trail).await;
+        access.settle(id, trail, result).await
+    }
+
+    async fn cancel_in(
+        &self,
+        id: Uuid,
+        subject: Option<&PersonalIdentityNumber>,
+        access: &Access,
+        trail: &mut Trail,
+    ) -> Result<Cancelled, FormError> {
+        const ROLES: &[Role] = &[Role::CareSystem, Role::Eservice];
+        access
+            .require_some(ROLES)
+            .await
+            .map_err(FormError::Problem)?;
         for _ in 0..ATTEMPTS {
             let form = self.load(id).await?;
+            access.admit(&form, subject, ROLES, trail).await?;
             check_subject(&form, subject, false)?;
             let written = if form.status == FormStatus::Completed {
                 if form.revocation_requested_at.is_some() {
@@ -356,14 +556,14 @@ impl FormService {
                 revoked.revocation_requested_at = Some(Utc::now());
                 revoked.revision += 1;
                 self.store
-                    .update_form(&revoked, None)
+                    .update_form_audited(&revoked, None, &trail.for_change())
                     .await
                     .map(|()| Cancelled::RevocationRequested { first: true })
             } else {
                 let delivery = engagement::update(self.poster.removed(&form));
                 let deleted = self
                     .store
-                    .delete_form(id, form.revision, delivery.as_ref())
+                    .delete_form_audited(id, form.revision, delivery.as_ref(), &trail.for_change())
                     .await;
                 if deleted.is_ok() && delivery.is_some() {
                     self.outbox.notify_one();

@@ -1,6 +1,7 @@
 //! Forms, idempotent answers and the outbox in PostgreSQL.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use common::audit::AuditEvent;
 use common::delivery::NewDelivery;
 use common::identity::{HsaId, PersonalIdentityNumber};
 use sqlx::postgres::PgRow;
@@ -125,7 +126,11 @@ async fn enqueue(
     Ok(())
 }
 
-pub(super) async fn create(pool: &PgPool, new: &NewForms) -> Result<Created, StoreError> {
+pub(super) async fn create(
+    pool: &PgPool,
+    new: &NewForms,
+    audit: &[AuditEvent],
+) -> Result<Created, StoreError> {
     let mut tx = pool.begin().await?;
     if let Some(answer) = &new.idempotency {
         // A concurrent request with the same key waits here until the first commits.
@@ -152,6 +157,7 @@ pub(super) async fn create(pool: &PgPool, new: &NewForms) -> Result<Created, Sto
     }
     insert_forms(&mut tx, &new.forms).await?;
     enqueue(&mut tx, new.delivery.as_ref()).await?;
+    common::audit::append_all_postgres(&mut tx, audit, Utc::now()).await?;
     tx.commit().await?;
     Ok(Created::Stored)
 }
@@ -190,6 +196,7 @@ pub(super) async fn update(
     pool: &PgPool,
     form: &Form,
     delivery: Option<&NewDelivery>,
+    audit: &[AuditEvent],
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let done = sqlx::query(
@@ -213,6 +220,7 @@ pub(super) async fn update(
         return Err(StoreError::Conflict);
     }
     enqueue(&mut tx, delivery).await?;
+    common::audit::append_all_postgres(&mut tx, audit, Utc::now()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -222,6 +230,7 @@ pub(super) async fn delete(
     id: Uuid,
     revision: i64,
     delivery: Option<&NewDelivery>,
+    audit: &[AuditEvent],
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let done = sqlx::query("DELETE FROM form WHERE form_id = $1 AND revision = $2")
@@ -233,6 +242,7 @@ pub(super) async fn delete(
         return Err(StoreError::Conflict);
     }
     enqueue(&mut tx, delivery).await?;
+    common::audit::append_all_postgres(&mut tx, audit, Utc::now()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -258,6 +268,7 @@ pub(super) async fn find(pool: &PgPool, query: &FormQuery) -> Result<Vec<Form>, 
            AND ($7::timestamptz IS NULL OR created_at < $7) \
            AND ($8 OR expired_at IS NULL) \
            AND ($9::timestamptz IS NULL OR (created_at, form_id) < ($9, $10::uuid)) \
+           AND ($12::text[] IS NULL OR care_unit = ANY($12)) \
          ORDER BY created_at DESC, form_id DESC LIMIT $11"
     )))
     .bind(query.subject_of_care.as_deref())
@@ -271,6 +282,7 @@ pub(super) async fn find(pool: &PgPool, query: &FormQuery) -> Result<Vec<Form>, 
     .bind(after_time)
     .bind(after_id)
     .bind(i64::from(query.limit))
+    .bind(list(&query.care_units))
     .fetch_all(pool)
     .await?;
     rows.iter().map(read).collect()

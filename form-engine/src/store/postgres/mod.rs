@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use common::audit::{AuditEvent, AuditStore, PgAuditStore};
 use common::delivery::{DeliveryStore, NewDelivery, PgDeliveryStore};
+use common::permissions::{PermissionStore, PgPermissionStore};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -69,8 +71,12 @@ impl FormStore for PgStore {
         templates::find(&self.pool, query).await
     }
 
-    async fn create_forms(&self, new: &NewForms) -> Result<Created, StoreError> {
-        forms::create(&self.pool, new).await
+    async fn create_forms_audited(
+        &self,
+        new: &NewForms,
+        audit: &[AuditEvent],
+    ) -> Result<Created, StoreError> {
+        forms::create(&self.pool, new, audit).await
     }
 
     async fn idempotent_answer(
@@ -85,21 +91,23 @@ impl FormStore for PgStore {
         forms::one(&self.pool, id).await
     }
 
-    async fn update_form(
+    async fn update_form_audited(
         &self,
         form: &Form,
         delivery: Option<&NewDelivery>,
+        audit: &[AuditEvent],
     ) -> Result<(), StoreError> {
-        forms::update(&self.pool, form, delivery).await
+        forms::update(&self.pool, form, delivery, audit).await
     }
 
-    async fn delete_form(
+    async fn delete_form_audited(
         &self,
         id: Uuid,
         revision: i64,
         delivery: Option<&NewDelivery>,
+        audit: &[AuditEvent],
     ) -> Result<(), StoreError> {
-        forms::delete(&self.pool, id, revision, delivery).await
+        forms::delete(&self.pool, id, revision, delivery, audit).await
     }
 
     async fn find_forms(&self, query: &FormQuery) -> Result<Vec<Form>, StoreError> {
@@ -116,5 +124,13 @@ impl FormStore for PgStore {
 
     fn deliveries(&self) -> Arc<dyn DeliveryStore> {
         Arc::clone(&self.deliveries) as Arc<dyn DeliveryStore>
+    }
+
+    fn permission_store(&self) -> Arc<dyn PermissionStore> {
+        Arc::new(PgPermissionStore::new(self.pool.clone()))
+    }
+
+    fn audit_store(&self) -> Arc<dyn AuditStore> {
+        Arc::new(PgAuditStore::new(self.pool.clone()))
     }
 }

@@ -1,6 +1,7 @@
 //! Forms, idempotent answers and the outbox in SQLite.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use common::audit::AuditEvent;
 use common::delivery::NewDelivery;
 use common::identity::{HsaId, PersonalIdentityNumber};
 use serde_json::Value;
@@ -155,7 +156,11 @@ async fn enqueue(
     Ok(())
 }
 
-pub(super) async fn create(pool: &SqlitePool, new: &NewForms) -> Result<Created, StoreError> {
+pub(super) async fn create(
+    pool: &SqlitePool,
+    new: &NewForms,
+    audit: &[AuditEvent],
+) -> Result<Created, StoreError> {
     let mut tx = pool.begin().await?;
     if let Some(answer) = &new.idempotency {
         let inserted = sqlx::query(
@@ -182,6 +187,7 @@ pub(super) async fn create(pool: &SqlitePool, new: &NewForms) -> Result<Created,
     }
     insert_forms(&mut tx, &new.forms).await?;
     enqueue(&mut tx, new.delivery.as_ref()).await?;
+    common::audit::append_all_sqlite(&mut tx, audit, Utc::now()).await?;
     tx.commit().await?;
     Ok(Created::Stored)
 }
@@ -225,6 +231,7 @@ pub(super) async fn update(
     pool: &SqlitePool,
     form: &Form,
     delivery: Option<&NewDelivery>,
+    audit: &[AuditEvent],
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let done = sqlx::query(
@@ -248,6 +255,7 @@ pub(super) async fn update(
         return Err(StoreError::Conflict);
     }
     enqueue(&mut tx, delivery).await?;
+    common::audit::append_all_sqlite(&mut tx, audit, Utc::now()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -257,6 +265,7 @@ pub(super) async fn delete(
     id: Uuid,
     revision: i64,
     delivery: Option<&NewDelivery>,
+    audit: &[AuditEvent],
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
     let done = sqlx::query("DELETE FROM form WHERE form_id = ? AND revision = ?")
@@ -268,6 +277,7 @@ pub(super) async fn delete(
         return Err(StoreError::Conflict);
     }
     enqueue(&mut tx, delivery).await?;
+    common::audit::append_all_sqlite(&mut tx, audit, Utc::now()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -293,6 +303,7 @@ pub(super) async fn find(pool: &SqlitePool, query: &FormQuery) -> Result<Vec<For
            AND (?7 IS NULL OR created_at < ?7) \
            AND (?8 OR expired_at IS NULL) \
            AND (?9 IS NULL OR created_at < ?9 OR (created_at = ?9 AND form_id < ?10)) \
+           AND (?12 IS NULL OR care_unit IN (SELECT value FROM json_each(?12))) \
          ORDER BY created_at DESC, form_id DESC LIMIT ?11"
     )))
     .bind(query.subject_of_care.as_deref())
@@ -306,6 +317,7 @@ pub(super) async fn find(pool: &SqlitePool, query: &FormQuery) -> Result<Vec<For
     .bind(after_time)
     .bind(after_id)
     .bind(i64::from(query.limit))
+    .bind(list(&query.care_units))
     .fetch_all(pool)
     .await?;
     rows.iter().map(read).collect()
