@@ -160,14 +160,19 @@ impl Access {
             trail.hidden = false;
             return Ok(role);
         }
-        let first = *roles.first().expect("at least one role");
+        // The role the refused access was asked as: the e-service's when it named a citizen.
+        let asked_as = if subject.is_some() && roles.contains(&Role::Eservice) {
+            Role::Eservice
+        } else {
+            *roles.first().expect("at least one role")
+        };
         tracing::warn!(
             caller = %self.caller,
             action = self.action,
             form_id = %form.id,
             "a form was asked for that is not the caller's to see; answered as unknown"
         );
-        trail.event = Some(self.form_event(form, first, AuditOutcome::Refused));
+        trail.event = Some(self.form_event(form, asked_as, AuditOutcome::Refused));
         trail.hidden = true;
         Err(FormError::NotFound(form.id))
     }

@@ -3,8 +3,10 @@
 //! PostgreSQL. A matrix of callers and endpoints shows each caller reaching exactly its care
 //! units and nothing else, and the audit log (read through `/admin/audit`) holding one row per
 //! access. Also: mutual TLS end to end (the citizen's pages stay reachable without a
-//! certificate and carry HSTS), and the portal's own credentials on its calls to the form
-//! engine.
+//! certificate and carry HSTS), the portal's own credentials on its calls to the form
+//! engine, and the form pages against a real engine that takes bearer tokens.
+
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -541,4 +543,152 @@ async fn the_portal_calls_the_engine_with_its_certificate_or_its_token() {
         [(PORTAL.to_owned(), TOLVAN.to_owned())]
     );
     engine.cancel();
+}
+
+/// The real form engine taking bearer tokens of `signer`: the care system, the portal (as the
+/// e-service) and an admin have grants.
+async fn engine_with_tokens(
+    database: &TestDatabase,
+    signer: &TestSigner,
+    dir: &std::path::Path,
+) -> (String, Shutdown) {
+    let care_system = "SE1-CS1";
+    let auth = signer.jwt_config(
+        dir,
+        vec![
+            grant(care_system, Role::CareSystem, "SE0000000001-CU01"),
+            grant(PORTAL, Role::Eservice, "*"),
+            grant(ADMIN, Role::Admin, "*"),
+        ],
+    );
+    let config = form_engine::Config {
+        http: HttpConfig::with_port(0),
+        database: database.config.clone(),
+        // No engagement index here: the posts wait in the engine's outbox.
+        engagement_index_url: "http://127.0.0.1:9".into(),
+        auth,
+        ..form_engine::Config::default()
+    };
+    let app = form_engine::Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let shutdown = Shutdown::new();
+    tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    (base, shutdown)
+}
+
+#[tokio::test]
+async fn the_form_pages_work_against_an_engine_that_takes_tokens_and_show_each_citizen_only_their_own()
+ {
+    for database in TestDatabase::all().await {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = TestSigner::new("engine-key");
+        // The engine keeps its own database, on the same backend.
+        let engine_database = if database.config.url.is_some() {
+            TestDatabase::postgres().await.unwrap()
+        } else {
+            TestDatabase::sqlite()
+        };
+        let (engine, stop_engine) = engine_with_tokens(&engine_database, &signer, dir.path()).await;
+        let http = common::testing::http();
+        let as_care_system = |contract: &str, body: Value| {
+            let request = http
+                .post(format!("{engine}/forminteraction/v2/{contract}"))
+                .bearer_auth(signer.token("SE1-CS1"))
+                .json(&body);
+            async move {
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                response.json::<Value>().await.unwrap()
+            }
+        };
+        as_care_system(
+            "SaveFormTemplate",
+            json!({"formTemplate": form_engine::demo::health_declaration_json()}),
+        )
+        .await;
+        let today = common::riv_time::today_in_sweden();
+        let answer = as_care_system(
+            "CreateFormRequest",
+            json!({"formRequests": [{
+                "healthcare_Facility_CareUnit": "SE0000000001-CU01",
+                "subjectOfCare": TOLVAN,
+                "templateId": "HALSA-1",
+                "expireDate": common::riv_time::format_date(today + chrono::Days::new(30)),
+            }]}),
+        )
+        .await;
+        let form_id = answer["formRequestResponses"][0]["formId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        // The portal (open to its own callers here) calls the engine with its token.
+        let portal = support::Portal::start_with(Config {
+            database: database.config.clone(),
+            form_engine_url: engine.clone(),
+            form_engine_client: ClientAuthConfig {
+                bearer_token_file: Some(write(dir.path(), "portal.token", &signer.token(PORTAL))),
+                ..ClientAuthConfig::default()
+            },
+            ..Config::default()
+        })
+        .await;
+        let mut tolvan = support::browser::Browser::new(&portal.base);
+        tolvan.sign_in(&portal.citizen_id(TOLVAN).await).await;
+        let page = tolvan.get(&format!("/forms/{form_id}")).await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "{}: {}",
+            database.backend,
+            page.body
+        );
+        let mut lena = support::browser::Browser::new(&portal.base);
+        lena.sign_in(&portal.citizen_id(support::LENA).await).await;
+        let refused = lena.get(&format!("/forms/{form_id}")).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::NOT_FOUND,
+            "{}",
+            database.backend
+        );
+
+        // The engine's audit log: the portal as the e-service, Tolvan's read and Lena's probe.
+        let page: Value = http
+            .post(format!("{engine}/admin/audit/by-patient"))
+            .bearer_auth(signer.token(ADMIN))
+            .json(&json!({"patient": TOLVAN}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let by_portal: Vec<(&str, &str)> = page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["caller"] == PORTAL && e["action"] == "GetForm")
+            .map(|e| {
+                assert_eq!(e["role"], "eservice");
+                assert_eq!(e["authMethod"], "bearer_token");
+                (
+                    e["outcome"].as_str().unwrap(),
+                    e["resource"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert!(
+            by_portal.contains(&("success", form_id.as_str())),
+            "{by_portal:?}"
+        );
+        assert!(
+            by_portal.contains(&("refused", form_id.as_str())),
+            "{by_portal:?}"
+        );
+        portal.stop();
+        stop_engine.cancel();
+        engine_database.cleanup().await;
+        database.cleanup().await;
+    }
 }
