@@ -3,8 +3,10 @@
 -- clinicalProcessInterestId are stored as 'NA'. Times are UTC.
 -- Text columns use the "C" collation: byte order, the same as SQLite's, so FindContent and
 -- GetUpdates order alike on both backends, and index comparisons skip locale rules.
+-- The business key is the primary key, with no surrogate id: every change of a post (a new
+-- mostRecentContent moves changed_at, so no update is HOT) writes an entry into every index,
+-- and a surrogate key would be one more index to write on every change.
 CREATE TABLE engagement (
-    id                                  BIGSERIAL PRIMARY KEY,
     registered_resident_identification  VARCHAR(32) COLLATE "C" NOT NULL,
     service_domain                      VARCHAR(255) COLLATE "C" NOT NULL,
     categorization                      VARCHAR(255) COLLATE "C" NOT NULL,
@@ -22,7 +24,7 @@ CREATE TABLE engagement (
     -- selects on, so a poller never misses a post that arrived late.
     changed_at                          TIMESTAMPTZ  NOT NULL,
     -- The leading (resident, domain) columns serve FindContent.
-    CONSTRAINT engagement_business_key UNIQUE (
+    CONSTRAINT engagement_business_key PRIMARY KEY (
         registered_resident_identification, service_domain, categorization, logical_address,
         business_object_instance_identifier, clinical_process_interest_id, source_system,
         data_controller, owner)

@@ -223,16 +223,22 @@ impl ApplyInTurn for PgWriter {
     }
 }
 
-/// The stored posts with these keys, locked in id order so that concurrent requests lock
+/// The stored posts with these keys, locked in key order so that concurrent requests lock
 /// in the same order and cannot deadlock each other.
 async fn read_for_update(
     connection: &mut PgConnection,
     keys: &[EngagementKey],
 ) -> Result<StoredEngagements, sqlx::Error> {
     let sql = format!(
-        "SELECT {columns} FROM {keys} JOIN engagement e ON {KEY_MATCH} ORDER BY e.id FOR UPDATE OF e",
+        "SELECT {columns} FROM {keys} JOIN engagement e ON {KEY_MATCH} \
+         ORDER BY {order} FOR UPDATE OF e",
         columns = prefixed_columns("e"),
         keys = keys_from(1),
+        order = KEY_ORDER
+            .split(',')
+            .map(|c| format!("e.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     let rows = KeyColumns::of(keys.iter())
         .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
