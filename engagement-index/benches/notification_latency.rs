@@ -25,19 +25,32 @@ type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 async fn receive(State(arrivals): State<Arrivals>, body: axum::Json<Value>) -> axum::Json<Value> {
     let now = Instant::now();
     let mut arrivals = arrivals.lock().unwrap();
-    for transaction in body["engagementTransaction"].as_array().into_iter().flatten() {
-        let id = transaction["engagement"]["businessObjectInstanceIdentifier"].as_str().unwrap_or_default();
+    for transaction in body["engagementTransaction"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let id = transaction["engagement"]["businessObjectInstanceIdentifier"]
+            .as_str()
+            .unwrap_or_default();
         arrivals.insert(id.to_owned(), now);
     }
     axum::Json(json!({ "ResultCode": "OK" }))
 }
 
 fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index]
 }
@@ -54,7 +67,9 @@ async fn main() {
     let arrivals: Arrivals = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let receiver = listener.local_addr().unwrap();
-    let app = Router::new().route("/notify", post(receive)).with_state(Arc::clone(&arrivals));
+    let app = Router::new()
+        .route("/notify", post(receive))
+        .with_state(Arc::clone(&arrivals));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let config = Config {
@@ -74,7 +89,10 @@ async fn main() {
     tokio::spawn(index.run_until_stopped(shutdown.clone()));
     let client = common::testing::http();
 
-    println!("notification latency: {} backend, {rate} Updates/s for {seconds} s", database.backend);
+    println!(
+        "notification latency: {} backend, {rate} Updates/s for {seconds} s",
+        database.backend
+    );
     let committed: Arc<Mutex<HashMap<String, (Instant, Instant)>>> = Arc::default();
     let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
     let total = rate * seconds;
@@ -104,7 +122,9 @@ async fn main() {
     }
     while requests.join_next().await.is_some() {}
     let deadline = Instant::now() + Duration::from_secs(30);
-    while arrivals.lock().unwrap().len() < usize::try_from(total).unwrap() && Instant::now() < deadline {
+    while arrivals.lock().unwrap().len() < usize::try_from(total).unwrap()
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     shutdown.cancel();
@@ -123,7 +143,10 @@ async fn main() {
     from_answer.sort();
     from_request.sort();
     println!("delivered {} of {total}", from_answer.len());
-    for (name, values) in [("commit (OK answer) -> receiver", &from_answer), ("Update sent -> receiver", &from_request)] {
+    for (name, values) in [
+        ("commit (OK answer) -> receiver", &from_answer),
+        ("Update sent -> receiver", &from_request),
+    ] {
         println!(
             "{name}: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             percentile(values, 0.5).as_secs_f64() * 1000.0,
