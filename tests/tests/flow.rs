@@ -109,5 +109,46 @@ async fn a_requested_form_is_answered_and_the_care_system_reads_the_answers() {
         answers.contains("\"height\"") && answers.contains("180"),
         "{answered}"
     );
+
+    // Every access to the citizen's data along the way is in the services' audit logs.
+    let expectations: [(&str, std::net::SocketAddr, &[&str]); 3] = [
+        (
+            "form engine",
+            system.form_engine,
+            &["CreateFormRequest", "GetForm", "SaveFormPage", "SaveForm"],
+        ),
+        (
+            "engagement index",
+            system.engagement_index,
+            &["Update", "FindContent"],
+        ),
+        (
+            "patient portal",
+            system.portal,
+            &["AddMessageToPatientPortalInbox", "IsActiveUser"],
+        ),
+    ];
+    for (service, address, expected) in expectations {
+        let query = json!({"patient": CITIZEN, "limit": 1000});
+        let (status, audit) = post(&system, address, "/admin/audit/by-patient", &query, None).await;
+        assert_eq!(status, 200, "{service}: {audit}");
+        let events = audit["events"].as_array().unwrap();
+        let actions: Vec<&str> = events
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        for action in expected {
+            assert!(
+                actions.contains(action),
+                "{service} audited {action}: {actions:?}"
+            );
+        }
+        assert!(
+            events.iter().all(|e| e["at"].is_string()
+                && e["outcome"].is_string()
+                && e["caller"].is_string()),
+            "{service}: every event says who, when and the outcome: {audit}"
+        );
+    }
     system.stop().await;
 }
