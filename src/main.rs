@@ -102,14 +102,16 @@ fn configs(args: &Args) -> anyhow::Result<Configs> {
     })
 }
 
-/// The address another local service reaches `http` at (a wildcard listen address is not one).
-fn reachable(http: &HttpConfig) -> String {
+/// The URL another local service reaches a service at: https when its `[auth.tls]` is set,
+/// and a wildcard listen address replaced by loopback.
+fn reachable(http: &HttpConfig, tls: bool) -> String {
     let host = if http.host.is_unspecified() {
         IpAddr::from([127, 0, 0, 1])
     } else {
         http.host
     };
-    format!("http://{}", std::net::SocketAddr::new(host, http.port))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", std::net::SocketAddr::new(host, http.port))
 }
 
 /// Points the services at each other where their configuration still has the defaults, so
@@ -124,13 +126,14 @@ fn connect(
         patient_portal_stub::Config::default(),
     );
     if form_engine.engagement_index_url == defaults.0.engagement_index_url {
-        form_engine.engagement_index_url = reachable(&engagement_index.http);
+        form_engine.engagement_index_url =
+            reachable(&engagement_index.http, engagement_index.auth.tls.is_some());
     }
     if form_engine.engagement_index_hsa_id.is_none() {
         form_engine.engagement_index_hsa_id = Some(engagement_index.hsa_id.clone());
     }
     if portal.form_engine_url == defaults.1.form_engine_url {
-        portal.form_engine_url = reachable(&form_engine.http);
+        portal.form_engine_url = reachable(&form_engine.http, form_engine.auth.tls.is_some());
     }
 }
 
@@ -161,9 +164,15 @@ async fn main() -> ExitCode {
 async fn run(args: &Args) -> anyhow::Result<()> {
     let configs = configs(args)?;
     let urls = (
-        reachable(&configs.form_engine.http),
-        reachable(&configs.engagement_index.http),
-        reachable(&configs.portal.http),
+        reachable(
+            &configs.form_engine.http,
+            configs.form_engine.auth.tls.is_some(),
+        ),
+        reachable(
+            &configs.engagement_index.http,
+            configs.engagement_index.auth.tls.is_some(),
+        ),
+        reachable(&configs.portal.http, configs.portal.auth.tls.is_some()),
     );
     let engagement_index = engagement_index::Application::build(configs.engagement_index).await?;
     let form_engine = form_engine::Application::build(configs.form_engine).await?;
@@ -191,9 +200,13 @@ async fn run(args: &Args) -> anyhow::Result<()> {
     common::shutdown::cancel_on_signal(shutdown.clone());
     let mut services = tokio::task::JoinSet::new();
     let addresses = (
-        engagement_index.local_addr(),
-        form_engine.local_addr(),
-        portal.local_addr(),
+        format!(
+            "{}://{}",
+            engagement_index.scheme(),
+            engagement_index.local_addr()
+        ),
+        format!("{}://{}", form_engine.scheme(), form_engine.local_addr()),
+        format!("{}://{}", portal.scheme(), portal.local_addr()),
     );
     services.spawn(engagement_index.run_until_stopped(shutdown.clone()));
     services.spawn(form_engine.run_until_stopped(shutdown.clone()));
@@ -222,7 +235,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         ("engagement index   ", addresses.0),
         ("patient portal stub", addresses.2),
     ] {
-        println!("  {name}  http://{address}/docs   (health: http://{address}/health/ready)");
+        println!("  {name}  {address}/docs   (health: {address}/health/ready)");
     }
     println!(
         "Data is kept under {}. Press Ctrl-C to stop.",
