@@ -193,11 +193,18 @@ async fn main() {
     }
     let drained = wait.elapsed().as_secs_f64();
     let delivered = received.load(Ordering::Relaxed);
-    #[allow(clippy::cast_precision_loss)]
-    let drain_rate = (delivered - from) as f64 / drained.max(0.001);
-    println!(
-        "engagement-index posts: {delivered} of {forms_made} delivered; the backlog drained at {drain_rate:.0} posts/s"
-    );
+    if from >= forms_made {
+        println!(
+            "engagement-index posts: {delivered} of {forms_made} delivered; no backlog: every post reached the index while the load ran"
+        );
+    } else {
+        #[allow(clippy::cast_precision_loss)]
+        let drain_rate = (delivered - from) as f64 / drained.max(0.001);
+        println!(
+            "engagement-index posts: {delivered} of {forms_made} delivered; {} were still queued after the load and drained at {drain_rate:.0} posts/s",
+            forms_made - from
+        );
+    }
     shutdown.cancel();
     database.cleanup().await;
 }
