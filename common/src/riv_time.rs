@@ -36,9 +36,16 @@ fn strict(value: &str, format: &'static str) -> Result<(), TimeFormatError> {
     }
 }
 
-/// Parses an engagement-index timestamp strictly: exactly 14 digits naming a real time.
+/// Parses an engagement-index timestamp strictly: exactly 14 digits naming a real time, the
+/// year starting with 1-9 as the XSD's `TS` pattern demands.
 pub fn parse_ei_timestamp(value: &str) -> Result<NaiveDateTime, TimeFormatError> {
     strict(value, EI_TIMESTAMP)?;
+    if value.starts_with('0') {
+        return Err(TimeFormatError {
+            format: EI_TIMESTAMP,
+            value: value.to_owned(),
+        });
+    }
     NaiveDateTime::parse_from_str(value, "%Y%m%d%H%M%S").map_err(|_| TimeFormatError {
         format: EI_TIMESTAMP,
         value: value.to_owned(),
@@ -129,6 +136,7 @@ mod tests {
             " 2013052815060",
             "",
             "+2013052815060",
+            "09990101000000",
         ] {
             let error = parse_ei_timestamp(bad).unwrap_err();
             assert_eq!(

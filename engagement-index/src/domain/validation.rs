@@ -335,15 +335,8 @@ fn parse_time(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, 
     }
 }
 
-/// A wire timestamp as UTC. The XSD's `TS` pattern starts the year with 1-9, which chrono
-/// alone would not demand.
+/// A wire timestamp as UTC (strict: common::riv_time checks the XSD's `TS` pattern).
 pub fn parse_ei_time(value: &str) -> Result<DateTime<Utc>, TimeFormatError> {
-    if value.starts_with('0') {
-        return Err(TimeFormatError {
-            format: riv_time::EI_TIMESTAMP,
-            value: value.to_owned(),
-        });
-    }
     riv_time::ei_timestamp_to_utc(value)
 }
 
