@@ -1,9 +1,11 @@
 //! RFC 9457 problem documents, the error body of api.md §1: `{"type","title","status","detail","code"}`
 //! with `Content-Type: application/problem+json`. `code` is the stable machine code callers test on.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, MissingJsonContentType, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
+use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -131,7 +133,9 @@ impl From<JsonRejection> for Problem {
     }
 }
 
-/// `axum::Json`, but a body that cannot be read answers with a problem document.
+/// `axum::Json`, but a body that cannot be read answers with a problem document, and a body
+/// whose strings carry a control character (api.md §5) is refused, naming the member, before
+/// anything reads it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -143,10 +147,162 @@ where
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(Problem::from(rejection)),
+        let bytes = json_body(request, state).await?;
+        refuse_control_characters(&bytes)?;
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// `ApiJson` without the control-character check, for handlers whose contract words that
+/// refusal itself (the engagement index answers it as EI004 in skltp's validation order).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UncheckedJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for UncheckedJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_body(request, state).await?;
+        parse_json(&bytes).map(Self)
+    }
+}
+
+fn is_json_content_type(headers: &http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+async fn json_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, Problem> {
+    if !is_json_content_type(request.headers()) {
+        return Err(Problem::from(JsonRejection::MissingJsonContentType(
+            MissingJsonContentType::default(),
+        )));
+    }
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    "The request body is larger than this service accepts.",
+                )
+            } else {
+                Problem::bad_request("INVALID_REQUEST", rejection.body_text())
+            }
+        })
+}
+
+fn refuse_control_characters(bytes: &[u8]) -> Result<(), Problem> {
+    if !crate::hygiene::json_may_carry_control(bytes) {
+        return Ok(());
+    }
+    // Malformed JSON is left to the parser, which says so.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    crate::hygiene::check_json(&value, &crate::hygiene::default_kind).map_err(|error| {
+        Problem::bad_request(
+            "INVALID_REQUEST",
+            format!("The body does not match the contract: {error}"),
+        )
+    })
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    axum::Json::<T>::from_bytes(bytes)
+        .map(|axum::Json(value)| value)
+        .map_err(Problem::from)
+}
+
+/// `axum::extract::Query`, but a query string that cannot be read, or whose values carry a
+/// control character, answers with a problem document naming the parameter.
+#[derive(Debug, Clone, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let invalid = |detail: String| {
+            Problem::bad_request(
+                "INVALID_REQUEST",
+                format!("The query string is not valid: {detail}"),
+            )
+        };
+        let axum::extract::Query(pairs) =
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+                .map_err(|rejection| invalid(rejection.body_text()))?;
+        for (name, value) in &pairs {
+            crate::hygiene::check(name, name, crate::hygiene::TextKind::Identifier)
+                .and_then(|()| {
+                    crate::hygiene::check(name, value, crate::hygiene::TextKind::Identifier)
+                })
+                .map_err(|error| invalid(error.to_string()))?;
         }
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| invalid(rejection.body_text()))
+    }
+}
+
+/// `axum::extract::Path`, but a path segment that cannot be read, or that carries a control
+/// character, answers with a problem document naming the parameter.
+#[derive(Debug, Clone, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let path_error = |rejection: PathRejection| {
+            Problem::bad_request(
+                "INVALID_REQUEST",
+                format!("The path is not valid: {}", rejection.body_text()),
+            )
+        };
+        let axum::extract::Path(segments) =
+            axum::extract::Path::<Vec<(String, String)>>::from_request_parts(parts, state)
+                .await
+                .map_err(path_error)?;
+        for (name, value) in &segments {
+            crate::hygiene::check(name, value, crate::hygiene::TextKind::Identifier).map_err(
+                |error| {
+                    Problem::bad_request(
+                        "INVALID_REQUEST",
+                        format!("The path is not valid: {error}"),
+                    )
+                },
+            )?;
+        }
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(path_error)
     }
 }
 
@@ -154,6 +310,76 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
     }
+}
+
+/// Middleware: an error answer that is not already a problem document (a rejection written by
+/// a library, as plain text or with no body) becomes one, so every refusal has one shape
+/// (api.md §5). Pages for browsers (HTML) are left as they are.
+pub async fn every_refusal_a_problem(request: Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with(CONTENT_TYPE) || content_type.starts_with("text/html") {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let (code, detail) = match status {
+        StatusCode::BAD_REQUEST => ("INVALID_REQUEST", text),
+        StatusCode::NOT_FOUND => ("NOT_FOUND", text),
+        StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", text),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "PAYLOAD_TOO_LARGE",
+            "The request body is larger than this service accepts.".to_owned(),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", text),
+        // A server error's text may name internals: it goes to the log, not to the caller.
+        status if status.is_server_error() => {
+            tracing::error!(%status, body = %text, "an error answer without a problem document");
+            let mut problem = Problem::internal();
+            if status != StatusCode::INTERNAL_SERVER_ERROR {
+                problem = Problem::new(
+                    status,
+                    "UNAVAILABLE",
+                    "The service cannot answer now; try again later.",
+                );
+            }
+            return with_headers(problem.into_response(), &parts.headers);
+        }
+        _ => ("REFUSED", text),
+    };
+    let detail = if detail.is_empty() {
+        status.canonical_reason().unwrap_or("Refused").to_owned()
+    } else {
+        detail
+    };
+    with_headers(
+        Problem::new(status, code, detail).into_response(),
+        &parts.headers,
+    )
+}
+
+/// Keeps the headers of the answer being replaced (correlation id, Retry-After, Allow...),
+/// except those describing its old body.
+fn with_headers(mut response: Response, original: &http::HeaderMap) -> Response {
+    let own: Vec<header::HeaderName> = response.headers().keys().cloned().collect();
+    for (name, value) in original {
+        if !own.contains(name) && name != header::CONTENT_LENGTH {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    response
 }
 
 /// Fallback for paths no route serves.

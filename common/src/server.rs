@@ -104,12 +104,12 @@ pub fn operational_openapi() -> OpenApi {
 pub fn router(service: ServiceDescription, api: Router, http: &HttpConfig) -> Router {
     let ServiceDescription {
         name,
-        mut openapi,
+        openapi,
         readiness,
     } = service;
     // Install the recorder before the first request so no sample is lost.
     crate::metrics::handle();
-    openapi.merge(operational_openapi());
+    let openapi = crate::openapi::complete(openapi);
     let (operations, _) = operational_routes().with_state(readiness).split_for_parts();
     let timeout = http.request_timeout();
     api.merge(operations)
@@ -126,6 +126,7 @@ pub fn router(service: ServiceDescription, api: Router, http: &HttpConfig) -> Ro
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(middleware::from_fn_with_state(name, crate::metrics::track))
+                .layer(middleware::from_fn(problem::every_refusal_a_problem))
                 .layer(CatchPanicLayer::custom(|_| {
                     Problem::internal().into_response()
                 }))

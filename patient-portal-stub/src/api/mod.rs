@@ -103,7 +103,6 @@ pub fn router(state: AppState, authenticator: &Authenticator) -> (Router, OpenAp
 
 /// The complete OpenAPI document as served at `/openapi.json`.
 pub fn openapi() -> OpenApiDocument {
-    let (_, mut document) = routes().split_for_parts();
-    document.merge(common::server::operational_openapi());
-    document
+    let (_, document) = routes().split_for_parts();
+    common::openapi::complete(document)
 }
