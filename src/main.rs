@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use common::config::{HttpConfig, LogConfig, LogFormat};
 use common::shutdown::Shutdown;
-use nordform_tests::demo_care_system::{DemoCareSystem, DemoCareSystemConfig};
+use demo_care_system::{DemoCareSystem, DemoCareSystemConfig};
 
 /// Runs the form engine, the engagement index and the patient portal stub in one process.
 ///

@@ -3,8 +3,6 @@
 //! directory, or on its own scratch PostgreSQL database when `TEST_DATABASE_URL` is set; and,
 //! when a test asks for it, the demo care system.
 
-pub mod demo_care_system;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -12,6 +10,7 @@ use common::config::{DatabaseConfig, HttpConfig};
 use common::shutdown::Shutdown;
 use common::testing::ScratchDatabase;
 use demo_care_system::{DemoCareSystem, DemoCareSystemConfig, DemoCareSystemHandle};
+pub use demo_care_system;
 
 pub struct TestSystem {
     pub form_engine: SocketAddr,
