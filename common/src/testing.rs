@@ -7,11 +7,13 @@ use std::str::FromStr;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
-/// A PostgreSQL database made for one test from `TEST_DATABASE_URL`, dropped on [`Self::drop_database`].
+/// A PostgreSQL database made for one test from `TEST_DATABASE_URL`, dropped on
+/// [`Self::drop_database`], or when the value is dropped (a test that panicked never gets there).
 pub struct ScratchDatabase {
     pub url: String,
     admin: PgConnectOptions,
     name: String,
+    dropped: bool,
 }
 
 impl ScratchDatabase {
@@ -31,18 +33,48 @@ impl ScratchDatabase {
             .await
             .expect("the test user may create databases");
         let url = admin_url_with_database(&base, &name);
-        Some(Self { url, admin, name })
+        Some(Self {
+            url,
+            admin,
+            name,
+            dropped: false,
+        })
     }
 
-    pub async fn drop_database(self) {
-        if let Ok(mut connection) = PgConnection::connect_with(&self.admin).await {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut connection)
-            .await;
+    pub async fn drop_database(mut self) {
+        drop_named(&self.admin, &self.name).await;
+        self.dropped = true;
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
         }
+        // Drop cannot await and may run inside a runtime: drop the database from a thread of
+        // its own with a runtime of its own.
+        let admin = self.admin.clone();
+        let name = std::mem::take(&mut self.name);
+        let _ = std::thread::spawn(move || {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                runtime.block_on(drop_named(&admin, &name));
+            }
+        })
+        .join();
+    }
+}
+
+async fn drop_named(admin: &PgConnectOptions, name: &str) {
+    if let Ok(mut connection) = PgConnection::connect_with(admin).await {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+        )))
+        .execute(&mut connection)
+        .await;
     }
 }
 
@@ -65,6 +97,24 @@ fn admin_url_with_database(base: &str, name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_scratch_database_left_without_cleanup_is_dropped_with_its_value() {
+        let Some(scratch) = ScratchDatabase::create().await else {
+            return; // SQLite only: nothing to drop.
+        };
+        let (admin, name) = (scratch.admin.clone(), scratch.name.clone());
+        drop(scratch);
+        let mut connection = PgConnection::connect_with(&admin).await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
+            .bind(&name)
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "{name} is still there");
+    }
+
     #[test]
     fn replaces_the_database_name() {
         assert_eq!(
