@@ -13,3 +13,43 @@ pub struct ServiceArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }
+
+/// The whole `main` of a service binary: reads the command line and the configuration, starts
+/// telemetry, runs the service until SIGTERM or Ctrl-C, and turns any failure into a message
+/// on stderr (and the log) and a failing exit code.
+pub async fn run_service<C, Run, Fut>(
+    name: &'static str,
+    load: fn(Option<&std::path::Path>, Option<PathBuf>) -> Result<C, crate::config::ConfigError>,
+    log: fn(&C) -> &crate::config::LogConfig,
+    run: Run,
+) -> std::process::ExitCode
+where
+    Run: FnOnce(C, crate::shutdown::Shutdown) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let args = ServiceArgs::parse();
+    let config = match load(args.config.as_deref(), args.data_dir) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{name}: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let _telemetry = match crate::telemetry::init(name, log(&config)) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("{name}: {error:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let shutdown = crate::shutdown::Shutdown::new();
+    crate::shutdown::cancel_on_signal(shutdown.clone());
+    match run(config, shutdown).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{name} stopped: {error:#}");
+            eprintln!("{name}: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
