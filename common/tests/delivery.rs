@@ -5,16 +5,17 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use axum::Router;
 use axum::extract::State;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::post;
 use chrono::Utc;
 use common::delivery::{
-    DeliveryPolicy, DeliveryState, DeliveryStore, DeliveryWorker, DestinationResolver, NewDelivery,
-    PgDeliveryStore, Route, SqliteDeliveryStore,
+    Delivery, DeliveryPolicy, DeliveryState, DeliveryStore, DeliveryWorker, DestinationResolver,
+    NewDelivery, PgDeliveryStore, Route, SqliteDeliveryStore,
 };
 use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
@@ -103,6 +104,22 @@ enum Behaviour {
     Slow(Duration),
     /// `ResultCode: ERROR` for any body holding the item `{"n": n}`.
     RefuseItem(i64),
+    /// A 400 problem document (as the engagement index answers EI004) for any body holding an
+    /// item whose `n` is listed.
+    RejectItems(&'static [i64]),
+    /// This status, with this `Retry-After` when given, for the first `n` requests; then accept.
+    StatusFirst {
+        status: u16,
+        n: usize,
+        retry_after: Option<RetryAfter>,
+    },
+}
+
+#[derive(Clone, Copy)]
+enum RetryAfter {
+    Seconds(u64),
+    /// An HTTP date this many seconds after the answer.
+    DateIn(i64),
 }
 
 #[derive(Clone)]
@@ -110,6 +127,8 @@ struct Receiver {
     behaviour: Behaviour,
     requests: Arc<AtomicUsize>,
     received: Arc<Mutex<Vec<(String, Value, HeaderMap)>>>,
+    /// When each request arrived, accepted or not.
+    arrivals: Arc<Mutex<Vec<Instant>>>,
 }
 
 impl Receiver {
@@ -118,6 +137,7 @@ impl Receiver {
             behaviour,
             requests: Arc::default(),
             received: Arc::default(),
+            arrivals: Arc::default(),
         }
     }
 
@@ -155,34 +175,71 @@ impl Receiver {
     }
 }
 
+fn holds_item(body: &Value, n: i64) -> bool {
+    body["engagementTransaction"]
+        .as_array()
+        .is_some_and(|items| items.iter().any(|i| i["n"] == json!(n)))
+}
+
 async fn receive(
     State(receiver): State<Receiver>,
     headers: HeaderMap,
     body: axum::Json<Value>,
-) -> (StatusCode, axum::Json<Value>) {
+) -> Response {
     let request = receiver.requests.fetch_add(1, Ordering::SeqCst);
+    receiver.arrivals.lock().unwrap().push(Instant::now());
     match receiver.behaviour {
         Behaviour::FailFirst(n) if request < n => {
-            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({})));
+            return (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({}))).into_response();
         }
         Behaviour::RefuseFirst(n) if request < n => {
-            return (
-                StatusCode::OK,
-                axum::Json(json!({ "ResultCode": "ERROR", "comment": "unknown logical address" })),
-            );
+            return axum::Json(
+                json!({ "ResultCode": "ERROR", "comment": "unknown logical address" }),
+            )
+            .into_response();
         }
         Behaviour::Slow(delay) => tokio::time::sleep(delay).await,
-        Behaviour::RefuseItem(n)
-            if body.0["engagementTransaction"]
-                .as_array()
-                .is_some_and(|items| items.iter().any(|i| i["n"] == json!(n))) =>
-        {
-            return (
-                StatusCode::OK,
-                axum::Json(
-                    json!({ "ResultCode": "ERROR", "comment": format!("item {n} is wrong") }),
+        Behaviour::RefuseItem(n) if holds_item(&body.0, n) => {
+            return axum::Json(
+                json!({ "ResultCode": "ERROR", "comment": format!("item {n} is wrong") }),
+            )
+            .into_response();
+        }
+        Behaviour::RejectItems(refused) => {
+            if let Some(n) = refused.iter().find(|n| holds_item(&body.0, **n)) {
+                // The receiver quotes the resident, as a careless one might.
+                let detail = format!("EI004: item {n} of 191212121212 has trailing whitespace");
+                return (
+                    StatusCode::BAD_REQUEST,
+                    [("content-type", "application/problem+json")],
+                    json!({"type": "about:blank", "title": "Bad Request", "status": 400,
+                           "detail": detail, "code": "EI004"})
+                    .to_string(),
+                )
+                    .into_response();
+            }
+        }
+        Behaviour::StatusFirst {
+            status,
+            n,
+            retry_after,
+        } if request < n => {
+            let mut response = StatusCode::from_u16(status).unwrap().into_response();
+            let value = match retry_after {
+                Some(RetryAfter::Seconds(seconds)) => Some(seconds.to_string()),
+                Some(RetryAfter::DateIn(seconds)) => Some(
+                    (Utc::now() + chrono::Duration::seconds(seconds))
+                        .format("%a, %d %b %Y %H:%M:%S GMT")
+                        .to_string(),
                 ),
-            );
+                None => None,
+            };
+            if let Some(value) = value {
+                response
+                    .headers_mut()
+                    .insert("retry-after", value.parse().unwrap());
+            }
+            return response;
         }
         _ => {}
     }
@@ -192,7 +249,7 @@ async fn receive(
         .lock()
         .unwrap()
         .push((id, body.0, headers));
-    (StatusCode::OK, axum::Json(json!({ "ResultCode": "OK" })))
+    axum::Json(json!({ "ResultCode": "OK" })).into_response()
 }
 
 struct Routes(HashMap<String, String>);
@@ -250,6 +307,8 @@ fn start_worker(
     resolver: Arc<Routes>,
     policy: DeliveryPolicy,
 ) -> (Shutdown, tokio::task::JoinHandle<()>) {
+    // The recorder, before anything is counted (a counter of no recorder is lost).
+    common::metrics::handle();
     let shutdown = Shutdown::new();
     let worker = DeliveryWorker::new("test", store, resolver, policy);
     let handle = tokio::spawn(worker.run(shutdown.clone()));
@@ -711,4 +770,345 @@ async fn a_refused_merged_post_is_retried_one_message_at_a_time() {
         handle.await.unwrap();
         database.cleanup().await;
     }
+}
+
+fn start_merging_worker(
+    store: Arc<dyn DeliveryStore>,
+    resolver: Arc<Routes>,
+    policy: DeliveryPolicy,
+) -> (Shutdown, tokio::task::JoinHandle<()>) {
+    // The recorder, before anything is counted (a counter of no recorder is lost).
+    common::metrics::handle();
+    let shutdown = Shutdown::new();
+    let worker =
+        DeliveryWorker::new("test", store, resolver, policy).merging("engagementTransaction", 100);
+    let handle = tokio::spawn(worker.run(shutdown.clone()));
+    (shutdown, handle)
+}
+
+/// A policy whose back-off is far longer than any test waits: whatever is delivered was
+/// delivered without one.
+fn no_backoff_expected() -> DeliveryPolicy {
+    DeliveryPolicy {
+        initial_backoff_ms: 60_000,
+        max_backoff_ms: 60_000,
+        ..fast_policy()
+    }
+}
+
+/// `deliveries_dead_lettered_total` of `destination` with this `cause` (the recorder is the
+/// process's: every test uses destinations of its own).
+fn dead_lettered(destination: &str, cause: &str) -> u64 {
+    let text = common::metrics::handle().render();
+    text.lines()
+        .find(|line| {
+            line.starts_with("deliveries_dead_lettered_total{")
+                && line.contains("service=\"test\"")
+                && line.contains(&format!("destination=\"{destination}\""))
+                && line.contains(&format!("cause=\"{cause}\""))
+        })
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn dead_letters(store: &Arc<dyn DeliveryStore>, destination: &str) -> Vec<Delivery> {
+    store
+        .list(destination, DeliveryState::Dead, 100)
+        .await
+        .unwrap()
+}
+
+/// Waits until `destination` has `count` dead letters and no pending message.
+async fn settled(store: &Arc<dyn DeliveryStore>, destination: &str, count: usize) -> Vec<Delivery> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let dead = dead_letters(store, destination).await;
+        if dead.len() == count && pending(store, destination).await == 0 {
+            return dead;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{destination}: {} dead, {} pending",
+            dead.len(),
+            pending(store, destination).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_merged_post_refused_with_400_dead_letters_only_the_message_at_fault_at_once() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let destination = format!("INDEX-400-{backend}");
+        let queue = Queue::open(&database).await;
+        let receiver = Receiver::new(Behaviour::RejectItems(&[1]));
+        let address = receiver.start().await;
+        // One refused between two good ones, queued before the worker starts: one merged POST.
+        queue.enqueue(&destination, 0..3).await;
+        let store = queue.store();
+        let started = Instant::now();
+        let (shutdown, handle) = start_merging_worker(
+            Arc::clone(&store),
+            routes(&[(&destination, address)]),
+            no_backoff_expected(),
+        );
+        let dead = settled(&store, &destination, 1).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{backend}: no back-off"
+        );
+        assert_eq!(
+            items(&receiver),
+            vec![0, 2],
+            "{backend}: the good ones, in order"
+        );
+        assert_eq!(
+            receiver.requests.load(Ordering::SeqCst),
+            4,
+            "{backend}: the merged POST, then each message alone"
+        );
+        assert_eq!(dead[0].payload["n"], 1, "{backend}");
+        assert_eq!(dead[0].attempts, 1, "{backend}: dead-lettered at once");
+        let answer = dead[0].last_error.as_deref().unwrap();
+        assert!(
+            answer.starts_with("refused by the receiver: HTTP 400 Bad Request: {")
+                && answer.contains("\"code\":\"EI004\"")
+                && answer.contains("trailing whitespace"),
+            "{backend}: the receiver's answer is kept: {answer}"
+        );
+        assert_eq!(dead_lettered(&destination, "refused"), 1, "{backend}");
+
+        // Merging resumes once the split batch is through.
+        queue.enqueue(&destination, 3..6).await;
+        eventually("the next three arrive", || items(&receiver).len() == 5).await;
+        assert_eq!(items(&receiver), vec![0, 2, 3, 4, 5], "{backend}");
+        assert_eq!(
+            receiver.requests.load(Ordering::SeqCst),
+            5,
+            "{backend}: in one POST"
+        );
+        wait_until_empty(&store, &destination).await;
+        shutdown.cancel();
+        handle.await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_merged_post_answered_result_code_error_is_split_too() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let destination = format!("INDEX-ERROR-{backend}");
+        let queue = Queue::open(&database).await;
+        let receiver = Receiver::new(Behaviour::RefuseItem(1));
+        let address = receiver.start().await;
+        queue.enqueue(&destination, 0..3).await;
+        let store = queue.store();
+        let (shutdown, handle) = start_merging_worker(
+            Arc::clone(&store),
+            routes(&[(&destination, address)]),
+            no_backoff_expected(),
+        );
+        let dead = settled(&store, &destination, 1).await;
+        assert_eq!(items(&receiver), vec![0, 2], "{backend}");
+        assert_eq!(dead[0].payload["n"], 1);
+        assert_eq!(dead[0].attempts, 1);
+        assert_eq!(
+            dead[0].last_error.as_deref(),
+            Some("refused by the receiver: HTTP 200 OK, ResultCode ERROR: item 1 is wrong")
+        );
+        assert_eq!(dead_lettered(&destination, "refused"), 1, "{backend}");
+        shutdown.cancel();
+        handle.await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn dead_letters_never_hold_up_the_messages_after_them_and_order_is_kept() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let queue = Queue::open(&database).await;
+        let store = queue.store();
+        for merging in [false, true] {
+            let destination = format!("ORDER-{merging}-{backend}");
+            let receiver = Receiver::new(Behaviour::RejectItems(&[0, 3, 4, 9]));
+            let address = receiver.start().await;
+            queue.enqueue(&destination, 0..10).await;
+            let resolver = routes(&[(&destination, address)]);
+            let (shutdown, handle) = if merging {
+                start_merging_worker(Arc::clone(&store), resolver, no_backoff_expected())
+            } else {
+                start_worker(Arc::clone(&store), resolver, no_backoff_expected())
+            };
+            let dead = settled(&store, &destination, 4).await;
+            assert_eq!(
+                items(&receiver),
+                vec![1, 2, 5, 6, 7, 8],
+                "{backend}, merging {merging}"
+            );
+            assert_eq!(
+                dead.iter()
+                    .map(|d| d.payload["n"].as_i64().unwrap())
+                    .collect::<Vec<_>>(),
+                vec![0, 3, 4, 9]
+            );
+            assert_eq!(dead_lettered(&destination, "refused"), 4);
+            shutdown.cancel();
+            handle.await.unwrap();
+        }
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn client_errors_are_permanent_server_errors_and_too_many_requests_are_retried() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let queue = Queue::open(&database).await;
+        let store = queue.store();
+        let mut pairs = Vec::new();
+        let mut receivers = HashMap::new();
+        for (name, status) in [("C400", 400), ("C404", 404), ("C503", 503), ("C408", 408)] {
+            let destination = format!("{name}-{backend}");
+            let receiver = Receiver::new(Behaviour::StatusFirst {
+                status,
+                n: 2,
+                retry_after: None,
+            });
+            pairs.push((destination.clone(), receiver.start().await));
+            receivers.insert(name, (destination, receiver));
+        }
+        for (destination, _) in &pairs {
+            queue.enqueue(destination, 0..3).await;
+        }
+        let borrowed: Vec<(&str, SocketAddr)> =
+            pairs.iter().map(|(d, a)| (d.as_str(), *a)).collect();
+        let (shutdown, handle) = start_worker(Arc::clone(&store), routes(&borrowed), fast_policy());
+
+        for name in ["C400", "C404"] {
+            let (destination, receiver) = &receivers[name];
+            let dead = settled(&store, destination, 2).await;
+            assert_eq!(receiver.sequence(), vec![2], "{backend} {name}");
+            assert!(dead.iter().all(|d| d.attempts == 1), "{backend} {name}");
+            assert!(
+                dead[0]
+                    .last_error
+                    .as_deref()
+                    .unwrap()
+                    .starts_with(&format!("refused by the receiver: HTTP {}", &name[1..])),
+                "{dead:?}"
+            );
+            assert_eq!(dead_lettered(destination, "refused"), 2, "{backend} {name}");
+        }
+        for name in ["C503", "C408"] {
+            let (destination, receiver) = &receivers[name];
+            eventually("retried until accepted", || receiver.sequence().len() == 3).await;
+            assert_eq!(receiver.sequence(), vec![0, 1, 2], "{backend} {name}");
+            assert_eq!(receiver.requests.load(Ordering::SeqCst), 5);
+            wait_until_empty(&store, destination).await;
+            assert!(dead_letters(&store, destination).await.is_empty());
+            assert_eq!(dead_lettered(destination, "refused"), 0);
+        }
+        shutdown.cancel();
+        handle.await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_in_seconds_and_as_an_http_date() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let queue = Queue::open(&database).await;
+        let store = queue.store();
+        let cases = [
+            (
+                "R429",
+                429,
+                RetryAfter::Seconds(1),
+                Duration::from_millis(950),
+            ),
+            // An HTTP date has whole seconds: two seconds ahead is more than one from now.
+            (
+                "R503",
+                503,
+                RetryAfter::DateIn(2),
+                Duration::from_millis(950),
+            ),
+        ];
+        let mut running = Vec::new();
+        for (name, status, retry_after, at_least) in cases {
+            let destination = format!("{name}-{backend}");
+            let receiver = Receiver::new(Behaviour::StatusFirst {
+                status,
+                n: 1,
+                retry_after: Some(retry_after),
+            });
+            let address = receiver.start().await;
+            queue.enqueue(&destination, 0..2).await;
+            // Back-off alone would try again after 10 to 20 ms.
+            let policy = DeliveryPolicy {
+                initial_backoff_ms: 20,
+                ..fast_policy()
+            };
+            let worker = start_worker(
+                Arc::clone(&store),
+                routes(&[(&destination, address)]),
+                policy,
+            );
+            running.push((name, destination, receiver, at_least, worker));
+        }
+        for (name, destination, receiver, at_least, (shutdown, handle)) in running {
+            eventually("delivered after the wait asked for", || {
+                receiver.sequence().len() == 2
+            })
+            .await;
+            assert_eq!(receiver.sequence(), vec![0, 1], "{backend} {name}");
+            let arrivals = receiver.arrivals.lock().unwrap().clone();
+            let waited = arrivals[1] - arrivals[0];
+            assert!(
+                waited >= at_least,
+                "{backend} {name}: tried again after {waited:?}"
+            );
+            assert!(
+                waited < Duration::from_secs(5),
+                "{backend} {name}: {waited:?}"
+            );
+            wait_until_empty(&store, &destination).await;
+            shutdown.cancel();
+            handle.await.unwrap();
+        }
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn giving_up_is_counted_as_a_dead_letter_too() {
+    common::telemetry::init_for_tests();
+    let database = TestDatabase::sqlite();
+    let queue = Queue::open(&database).await;
+    let receiver = Receiver::new(Behaviour::FailFirst(usize::MAX));
+    let address = receiver.start().await;
+    queue.enqueue("GIVE-UP", 0..1).await;
+    let store = queue.store();
+    let policy = DeliveryPolicy {
+        max_attempts: 2,
+        ..fast_policy()
+    };
+    let (shutdown, handle) =
+        start_worker(Arc::clone(&store), routes(&[("GIVE-UP", address)]), policy);
+    let dead = settled(&store, "GIVE-UP", 1).await;
+    assert_eq!(dead[0].attempts, 2);
+    assert_eq!(dead_lettered("GIVE-UP", "gave_up"), 1);
+    assert_eq!(dead_lettered("GIVE-UP", "refused"), 0);
+    shutdown.cancel();
+    handle.await.unwrap();
+    database.cleanup().await;
 }

@@ -9,10 +9,24 @@
 //! - Several processes may share one database: a destination is leased to one worker at a
 //!   time; a worker that dies loses its lease and another takes over (at-least-once; the
 //!   stable `x-notification-id` lets receivers de-duplicate).
-//! - Failures are retried with exponential back-off and jitter, then dead-lettered; an answer
-//!   `ResultCode: ERROR` is dead-lettered at once with its comment. Dead letters can be
-//!   listed and redriven.
+//! - The receiver's answer decides (api.md §5):
+//!   - delivered: HTTP 2xx with `ResultCode`/`resultCode` OK or INFO;
+//!   - refused for good: 2xx with `ResultCode: ERROR`, or 4xx other than 408, 425 and 429. The
+//!     message is dead-lettered at once, with the status and an excerpt of the answer (or its
+//!     `comment`) kept as its last error. A merged POST ([`DeliveryWorker::merging`]) refused
+//!     so is split first: its messages are sent again one at a time, at once, so only the
+//!     one at fault is dead-lettered and the others are delivered in order;
+//!   - worth another try: transport errors, timeouts, 408, 425, 429, 5xx (and a 2xx that is no
+//!     contract answer). Retried with exponential back-off and jitter, never sooner than the
+//!     receiver's `Retry-After` (seconds or HTTP date), until the policy's attempts or age run
+//!     out; then dead-lettered.
+//! - A dead letter never holds up the messages after it: per destination, order is kept among
+//!   the messages delivered. Each dead letter is logged once, with its notification id, the
+//!   status and the problem's `code`, never the answer's text (it may quote personal data),
+//!   and counted in `deliveries_dead_lettered_total{service,destination,cause}` (`cause` =
+//!   `refused` or `gave_up`). Dead letters can be listed and redriven.
 
+mod answer;
 mod policy;
 mod postgres;
 mod sqlite;

@@ -1,7 +1,7 @@
 //! The worker that empties the delivery queue.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
+use super::answer::{self, Outcome, Refusal};
 use super::{
     Delivery, DeliveryPolicy, DeliveryStore, DestinationResolver, NOTIFICATION_ID_HEADER, Route,
 };
@@ -33,6 +34,9 @@ struct Shared {
     client: reqwest::Client,
     wake: Arc<Notify>,
     merge: Option<Merge>,
+    /// Per destination, the messages of a merged POST refused for good: each is sent alone
+    /// before merging resumes, so only the one at fault is dead-lettered.
+    split: Mutex<HashMap<String, BTreeSet<i64>>>,
 }
 
 /// Consecutive queued payloads whose `field` arrays may travel in one POST.
@@ -46,6 +50,8 @@ struct Merge {
 struct Batch {
     head: Delivery,
     ids: Vec<i64>,
+    /// The messages' stable ids, in `ids` order: what the log names.
+    notification_ids: Vec<Uuid>,
     payload: serde_json::Value,
     items: i32,
 }
@@ -54,20 +60,25 @@ impl Batch {
     fn single(head: Delivery) -> Self {
         Self {
             ids: vec![head.id],
+            notification_ids: vec![head.notification_id],
             payload: head.payload.clone(),
             items: head.item_count,
             head,
         }
     }
 
-    /// Merges `run` (the queue from its head on) while the items fit in `merge.max_items`.
-    fn merged(run: Vec<Delivery>, merge: Merge) -> Option<Self> {
+    /// Merges `run` (the queue from its head on) while the items fit in `merge.max_items`,
+    /// stopping before any message that must go alone.
+    fn merged(run: Vec<Delivery>, merge: Merge, alone: &BTreeSet<i64>) -> Option<Self> {
         let mut run = run.into_iter();
         let mut batch = Self::single(run.next()?);
-        if !batch.payload[merge.field].is_array() {
+        if alone.contains(&batch.head.id) || !batch.payload[merge.field].is_array() {
             return Some(batch);
         }
         for next in run {
+            if alone.contains(&next.id) {
+                break;
+            }
             let Some(items) = next.payload[merge.field].as_array() else {
                 break;
             };
@@ -80,6 +91,7 @@ impl Batch {
                 array.extend(items);
             }
             batch.ids.push(next.id);
+            batch.notification_ids.push(next.notification_id);
             batch.items = batch.items.saturating_add(next.item_count);
         }
         Some(batch)
@@ -88,20 +100,28 @@ impl Batch {
 
 /// What the queue of a destination does after an attempt.
 enum Next {
-    /// Go on with the next message.
+    /// Go on with the next message (or, after a split, the first of the refused batch alone).
     Continue,
     /// The head waits for its next attempt, and the rest wait behind it.
     Wait,
-    /// A merged batch was refused: send one message at a time to find the one refused.
-    OneByOne,
 }
 
-enum Outcome {
-    Delivered,
-    /// Worth trying again.
-    Failed(String),
-    /// The receiver refused it (`ResultCode: ERROR`): trying again would not help.
-    Refused(String),
+/// Why a message became a dead letter: the `cause` label of `deliveries_dead_lettered_total`.
+#[derive(Clone, Copy)]
+enum Cause {
+    /// The receiver refused it (4xx, `ResultCode: ERROR`).
+    Refused,
+    /// Transient failures until the policy's attempts or age ran out.
+    GaveUp,
+}
+
+impl Cause {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Refused => "refused",
+            Self::GaveUp => "gave_up",
+        }
+    }
 }
 
 impl DeliveryWorker {
@@ -136,15 +156,16 @@ impl DeliveryWorker {
                 client,
                 wake: Arc::new(Notify::new()),
                 merge: None,
+                split: Mutex::default(),
             }),
         }
     }
 
     /// Sends consecutive queued messages in one POST, their `field` arrays concatenated up to
     /// `max_items` items, for receivers whose contract is idempotent per item (engagement-index
-    /// Update). The `x-notification-id` is then the first message's. A merged POST refused with
-    /// `ResultCode: ERROR` is retried one message at a time, so only the refused one is
-    /// dead-lettered.
+    /// Update). The `x-notification-id` is then the first message's. A merged POST refused for
+    /// good (4xx, `ResultCode: ERROR`) is split: its messages are sent again one at a time, at
+    /// once, so only the refused one is dead-lettered and the others are delivered in order.
     #[must_use]
     pub fn merging(mut self, field: &'static str, max_items: usize) -> Self {
         if let Some(shared) = Arc::get_mut(&mut self.shared) {
@@ -215,7 +236,6 @@ impl Shared {
     async fn serve_destination(&self, destination: &str, shutdown: &Shutdown) {
         let lease = chrono::Duration::from_std(self.policy.lease())
             .unwrap_or(chrono::Duration::seconds(30));
-        let mut one_by_one = false;
         loop {
             if shutdown.is_cancelled() {
                 break;
@@ -233,7 +253,7 @@ impl Shared {
                     return;
                 }
             }
-            let batch = match self.next_batch(destination, one_by_one).await {
+            let batch = match self.next_batch(destination).await {
                 Ok(Some(batch)) if batch.head.next_attempt_at <= Utc::now() => batch,
                 Ok(_) => break,
                 Err(error) => {
@@ -247,7 +267,6 @@ impl Shared {
             match self.attempt(&batch, &url, headers).await {
                 Next::Continue => {}
                 Next::Wait => break,
-                Next::OneByOne => one_by_one = true,
             }
         }
         if let Err(error) = self.store.release(destination, self.id).await {
@@ -256,21 +275,45 @@ impl Shared {
     }
 
     /// The next POST's worth of `destination`'s queue.
-    async fn next_batch(
-        &self,
-        destination: &str,
-        one_by_one: bool,
-    ) -> Result<Option<Batch>, super::DeliveryError> {
-        match self.merge {
-            Some(merge) if !one_by_one => {
-                let limit = i64::try_from(merge.max_items).unwrap_or(i64::MAX);
-                Ok(Batch::merged(
-                    self.store.pending_run(destination, limit).await?,
-                    merge,
-                ))
-            }
-            _ => Ok(self.store.head(destination).await?.map(Batch::single)),
+    async fn next_batch(&self, destination: &str) -> Result<Option<Batch>, super::DeliveryError> {
+        let Some(merge) = self.merge else {
+            return Ok(self.store.head(destination).await?.map(Batch::single));
+        };
+        let limit = i64::try_from(merge.max_items).unwrap_or(i64::MAX);
+        let run = self.store.pending_run(destination, limit).await?;
+        let alone = self.alone(destination, run.first().map(|head| head.id));
+        Ok(Batch::merged(run, merge, &alone))
+    }
+
+    /// The messages of `destination` still to be sent alone after a split; those before the
+    /// queue's `head` have left the queue and are forgotten.
+    fn alone(&self, destination: &str, head: Option<i64>) -> BTreeSet<i64> {
+        let mut split = self
+            .split
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(ids) = split.get_mut(destination) else {
+            return BTreeSet::new();
+        };
+        match head {
+            Some(head) => *ids = ids.split_off(&head),
+            None => ids.clear(),
         }
+        if ids.is_empty() {
+            split.remove(destination);
+            return BTreeSet::new();
+        }
+        ids.clone()
+    }
+
+    /// Remembers that the messages of `batch` go alone from now on.
+    fn split(&self, batch: &Batch) {
+        self.split
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(batch.head.destination.clone())
+            .or_default()
+            .extend(&batch.ids);
     }
 
     /// One attempt at `batch`.
@@ -318,32 +361,19 @@ impl Shared {
         if let Ok(value) = HeaderValue::from_str(&delivery.created_at.to_rfc3339()) {
             request = request.header("x-notification-created", value);
         }
-        let response = match request.send().await {
+        let mut response = match request.send().await {
             Ok(response) => response,
-            Err(error) => return Outcome::Failed(transport_error(&error)),
+            Err(error) => {
+                return Outcome::Transient {
+                    reason: transport_error(&error),
+                    retry_after: None,
+                };
+            }
         };
         let status = response.status();
-        if !status.is_success() {
-            return Outcome::Failed(format!("the receiver answered HTTP {status}"));
-        }
-        let body: serde_json::Value = response.json().await.unwrap_or_default();
-        let result_code = body
-            .get("ResultCode")
-            .or_else(|| body.get("resultCode"))
-            .and_then(serde_json::Value::as_str);
-        match result_code {
-            Some("OK" | "INFO") => Outcome::Delivered,
-            Some("ERROR") => {
-                let comment = body
-                    .get("comment")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or("no comment");
-                Outcome::Refused(format!("the receiver answered ResultCode ERROR: {comment}"))
-            }
-            _ => Outcome::Failed(format!(
-                "the receiver answered HTTP {status} without ResultCode OK or INFO"
-            )),
-        }
+        let headers = std::mem::take(response.headers_mut());
+        let body = read_body(response, answer::BODY_LIMIT).await;
+        answer::classify(status, &headers, &body, Utc::now())
     }
 
     async fn record(&self, batch: &Batch, outcome: Outcome) -> Next {
@@ -376,37 +406,47 @@ impl Shared {
                     .await
                     .map(|()| Next::Continue)
             }
-            Outcome::Refused(reason) if batch.ids.len() > 1 => {
+            Outcome::Permanent(refusal) if batch.ids.len() > 1 => {
+                // Which message is at fault is unknown: each goes alone, at once, in order.
                 count("refused_batch");
-                tracing::warn!(%reason, "a merged delivery was refused; sending one message at a time");
-                Ok(Next::OneByOne)
+                tracing::warn!(
+                    status = refusal.status,
+                    code = refusal.code.as_deref(),
+                    "a merged delivery was refused; sending its messages one at a time"
+                );
+                self.split(batch);
+                Ok(Next::Continue)
             }
-            Outcome::Refused(reason) => {
+            Outcome::Permanent(refusal) => {
                 count("dead");
-                tracing::warn!(%reason, "dead-lettered: refused by the receiver");
-                self.store
-                    .mark_dead(&batch.ids, &reason)
+                self.dead_letter(batch, &refusal.answer, Some(&refusal))
                     .await
                     .map(|()| Next::Continue)
             }
-            Outcome::Failed(reason) => {
+            Outcome::Transient {
+                reason,
+                retry_after,
+            } => {
                 let attempts = u32::try_from(delivery.attempts).unwrap_or(0) + 1;
                 let age = (Utc::now() - delivery.created_at)
                     .to_std()
                     .unwrap_or_default();
                 if attempts >= self.policy.max_attempts || age >= self.policy.max_age() {
                     count("dead");
-                    tracing::error!(%reason, attempts, "dead-lettered: gave up");
-                    self.store
-                        .mark_dead(
-                            &batch.ids,
-                            &format!("{reason} (gave up after {attempts} attempts)"),
-                        )
+                    let answer = format!("{reason} (gave up after {attempts} attempts)");
+                    self.dead_letter(batch, &answer, None)
                         .await
                         .map(|()| Next::Continue)
                 } else {
                     count("failed");
-                    let wait = self.policy.backoff(attempts);
+                    // Never sooner than the receiver asked; never later than the message
+                    // may live (it is given up on then anyway).
+                    let wait = retry_after
+                        .map_or_else(
+                            || self.policy.backoff(attempts),
+                            |asked| asked.max(self.policy.backoff(attempts)),
+                        )
+                        .min(self.policy.max_age());
                     tracing::warn!(%reason, attempts, retry_in_ms = wait.as_millis(), "delivery failed, will retry");
                     let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
                     self.store
@@ -420,6 +460,54 @@ impl Shared {
             tracing::error!(%error, "cannot record the delivery outcome; it will be attempted again");
             Next::Wait
         })
+    }
+
+    /// Dead-letters the messages of `batch` with `answer` kept for operators; logs it once,
+    /// without the answer (it may quote personal data), and counts it. `refusal` is the
+    /// receiver's when it refused them, `None` when they were given up on.
+    async fn dead_letter(
+        &self,
+        batch: &Batch,
+        answer: &str,
+        refusal: Option<&Refusal>,
+    ) -> Result<(), super::DeliveryError> {
+        let cause = if refusal.is_some() {
+            Cause::Refused
+        } else {
+            Cause::GaveUp
+        };
+        self.store.mark_dead(&batch.ids, answer).await?;
+        metrics::counter!(
+            "deliveries_dead_lettered_total",
+            "service" => self.service,
+            "destination" => batch.head.destination.clone(),
+            "cause" => cause.as_str()
+        )
+        .increment(u64::try_from(batch.ids.len()).unwrap_or(u64::MAX));
+        let notification_ids = batch
+            .notification_ids
+            .iter()
+            .map(Uuid::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        if let Some(refusal) = refusal {
+            tracing::warn!(
+                cause = cause.as_str(),
+                status = refusal.status,
+                code = refusal.code.as_deref(),
+                notification_ids,
+                "dead-lettered: refused by the receiver"
+            );
+        } else {
+            tracing::error!(
+                cause = cause.as_str(),
+                attempts = batch.head.attempts + 1,
+                messages = batch.ids.len(),
+                notification_ids,
+                "dead-lettered: gave up"
+            );
+        }
+        Ok(())
     }
 
     async fn publish_stats(&self, seen: &mut HashSet<String>) {
@@ -460,6 +548,19 @@ impl Shared {
             seen.insert(destination);
         }
     }
+}
+
+/// At most `limit` bytes of an answer's body; what could not be read is left out.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = limit - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == limit {
+            break;
+        }
+    }
+    body
 }
 
 /// A transport error as an operator needs it, without the payload.
