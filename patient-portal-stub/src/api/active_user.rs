@@ -5,7 +5,7 @@ use axum::extract::State;
 use common::audit::{AuditEvent, AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::permissions::{Permissions, Role};
-use common::problem::{ApiJson, Problem};
+use common::problem::{ApiJson, Problem, UncheckedJson};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,6 +18,7 @@ const NOT_A_USER: &str = "No patient portal user has this personal identity numb
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"subjectOfCare": "191212121212"}))]
+/// Unknown members are ignored (api.md §1).
 pub struct IsActiveUserRequest {
     /// The person's personal identity number: 12 characters, `^[0-9]{8}[0-9A-Zptf]{4}$`.
     #[schema(value_type = String, required = true, pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", example = "191212121212")]
@@ -55,14 +56,23 @@ pub struct IsActiveUserResponse {
     request_body = IsActiveUserRequest,
     responses(
         (status = 200, description = "The person's status", body = IsActiveUserResponse),
-        (status = 400, description = "Malformed request or invalid `subjectOfCare`", body = Problem,
+        (status = 400, description = "INVALID_REQUEST: `subjectOfCare` is missing, malformed or carries a \
+            control character. MALFORMED_JSON: the body is not JSON.", body = Problem,
             content_type = "application/problem+json"),
-        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem,
+        (status = 401, description = "UNAUTHORIZED: the caller is not authenticated", body = Problem,
             content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT: the caller has no agreement for any care unit",
             body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "A bug or an outage; the cause is logged", body = Problem,
-            content_type = "application/problem+json")
+        (status = 413, description = "PAYLOAD_TOO_LARGE: the body is larger than the service accepts",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE: the body is not sent as JSON",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "RATE_LIMITED: too many requests; see Retry-After",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "INTERNAL_ERROR: a bug or an outage; the cause is logged", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 503, description = "TIMEOUT, NOT_READY: the service cannot answer now; retry after Retry-After",
+            body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn is_active_user(
@@ -70,7 +80,9 @@ pub async fn is_active_user(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    ApiJson(request): ApiJson<IsActiveUserRequest>,
+    // `subjectOfCare` is checked for control characters below; unknown members are ignored
+    // whatever they carry (api.md §1), as the document says.
+    UncheckedJson(request): UncheckedJson<IsActiveUserRequest>,
 ) -> Result<ApiJson<IsActiveUserResponse>, Problem> {
     let number =
         contract::personal_identity_number(request.subject_of_care.as_deref(), "subjectOfCare")?;

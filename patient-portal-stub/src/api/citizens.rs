@@ -1,14 +1,15 @@
 //! Admin endpoints for the test citizens. A citizen is addressed by its opaque `citizenId`;
 //! the personal identity number travels only in bodies (api.md §1: never in URLs).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use common::audit::{AuditEvent, AuditLog, AuditOutcome};
 use common::auth::Caller;
+use common::hygiene::TextKind;
 use common::permissions::{Permissions, Role};
-use common::problem::{ApiJson, Problem};
+use common::problem::{ApiJson, ApiPath, Problem, UncheckedJson};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -74,6 +75,7 @@ pub struct CitizenList {
 }
 
 /// A new test citizen. A notification switched on needs its phone number or e-mail address.
+/// Unknown members are ignored (api.md §1).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
@@ -86,12 +88,34 @@ pub struct CitizenList {
 pub struct NewCitizen {
     #[schema(value_type = String, required = true, pattern = "^[0-9]{8}[0-9A-Zptf]{4}$")]
     personal_identity_number: Option<String>,
-    #[serde(flatten)]
-    details: CitizenDetails,
+    /// The name shown on the pages: not blank, no control character, at most 200 characters
+    /// (kept trimmed).
+    #[schema(value_type = String, required = true, max_length = 200, pattern = "^[\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u0020\\u007F\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u001F\\u007F]*$")]
+    name: Option<String>,
+    /// Uses the portal; default true.
+    #[serde(default = "yes")]
+    active: bool,
+    /// Default false. When true, `phone` is needed.
+    #[serde(default)]
+    notification_sms: bool,
+    /// Default false. When true, `email` is needed.
+    #[serde(default)]
+    notification_email: bool,
+    /// 5 to 20 digits, optionally starting with +, grouped by single spaces or hyphens.
+    /// Empty or null: none.
+    #[schema(pattern = "^(?:\\+?[0-9](?:[ -]?[0-9]){4,19})?$")]
+    phone: Option<String>,
+    /// `local@domain` (at most 254 characters). Empty or null: none.
+    #[schema(
+        max_length = 254,
+        pattern = "^(?:[^\\u0000-\\u0020\\u007F@]+@[^\\u0000-\\u0020\\u007F@.]+(?:\\.[^\\u0000-\\u0020\\u007F@.]+)+)?$"
+    )]
+    email: Option<String>,
 }
 
 /// A test citizen's details, replaced as a whole. The personal identity number cannot change:
-/// when given it must be the citizen's own (delete and create to change it).
+/// when given it must be the citizen's own (delete and create to change it). Unknown members
+/// are ignored (api.md §1).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
@@ -102,31 +126,74 @@ pub struct NewCitizen {
     "email": "tolvan.tolvansson@example.com"
 }))]
 pub struct CitizenChange {
-    #[schema(pattern = "^[0-9]{8}[0-9A-Zptf]{4}$")]
+    /// When given (not empty), the citizen's own number; another answers 409.
+    #[schema(pattern = "^(?:[0-9]{8}[0-9A-Zptf]{4})?$")]
     personal_identity_number: Option<String>,
-    #[serde(flatten)]
-    details: CitizenDetails,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CitizenDetails {
-    /// The name shown on the pages (at most 200 characters).
-    #[schema(value_type = String, required = true, max_length = 200)]
+    /// The name shown on the pages: not blank, no control character, at most 200 characters
+    /// (kept trimmed).
+    #[schema(value_type = String, required = true, max_length = 200, pattern = "^[\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u0020\\u007F\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u001F\\u007F]*$")]
     name: Option<String>,
     /// Uses the portal; default true.
     #[serde(default = "yes")]
     active: bool,
-    /// Default false.
+    /// Default false. When true, `phone` is needed.
     #[serde(default)]
     notification_sms: bool,
-    /// Default false.
+    /// Default false. When true, `email` is needed.
     #[serde(default)]
     notification_email: bool,
-    /// Needed when `notificationSms` is on.
+    /// 5 to 20 digits, optionally starting with +, grouped by single spaces or hyphens.
+    /// Empty or null: none.
+    #[schema(pattern = "^(?:\\+?[0-9](?:[ -]?[0-9]){4,19})?$")]
     phone: Option<String>,
-    /// Needed when `notificationEmail` is on.
+    /// `local@domain` (at most 254 characters). Empty or null: none.
+    #[schema(
+        max_length = 254,
+        pattern = "^(?:[^\\u0000-\\u0020\\u007F@]+@[^\\u0000-\\u0020\\u007F@.]+(?:\\.[^\\u0000-\\u0020\\u007F@.]+)+)?$"
+    )]
     email: Option<String>,
+}
+
+/// What both requests say about the citizen besides the number.
+struct CitizenDetails {
+    name: Option<String>,
+    active: bool,
+    notification_sms: bool,
+    notification_email: bool,
+    phone: Option<String>,
+    email: Option<String>,
+}
+
+impl NewCitizen {
+    fn details(self) -> (Option<String>, CitizenDetails) {
+        (
+            self.personal_identity_number,
+            CitizenDetails {
+                name: self.name,
+                active: self.active,
+                notification_sms: self.notification_sms,
+                notification_email: self.notification_email,
+                phone: self.phone,
+                email: self.email,
+            },
+        )
+    }
+}
+
+impl CitizenChange {
+    fn details(self) -> (Option<String>, CitizenDetails) {
+        (
+            self.personal_identity_number,
+            CitizenDetails {
+                name: self.name,
+                active: self.active,
+                notification_sms: self.notification_sms,
+                notification_email: self.notification_email,
+                phone: self.phone,
+                email: self.email,
+            },
+        )
+    }
 }
 
 fn yes() -> bool {
@@ -138,6 +205,13 @@ impl CitizenDetails {
         self,
         personal_identity_number: common::identity::PersonalIdentityNumber,
     ) -> Result<CitizenProfile, Problem> {
+        for (field, value) in [
+            ("name", self.name.as_deref()),
+            ("phone", self.phone.as_deref()),
+            ("email", self.email.as_deref()),
+        ] {
+            contract::clean(field, value, TextKind::Identifier)?;
+        }
         CitizenProfile {
             personal_identity_number,
             name: contract::required(self.name, "name")?,
@@ -215,16 +289,14 @@ pub async fn create_citizen(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    ApiJson(request): ApiJson<NewCitizen>,
+    UncheckedJson(request): UncheckedJson<NewCitizen>,
 ) -> Result<Response, Problem> {
     permissions.require_admin(&caller).await?;
-    let number = contract::personal_identity_number(
-        request.personal_identity_number.as_deref(),
-        "personalIdentityNumber",
-    )?;
+    let (number, details) = request.details();
+    let number = contract::personal_identity_number(number.as_deref(), "personalIdentityNumber")?;
     let citizen = Citizen {
         id: CitizenId::new(),
-        profile: request.details.into_profile(number)?,
+        profile: details.into_profile(number)?,
     };
     let now = truncate_to_micros(Utc::now());
     match state.store.create_citizen(&citizen, now).await {
@@ -252,7 +324,7 @@ pub async fn create_citizen(
 
 /// Read a test citizen.
 #[utoipa::path(get, path = "/admin/citizens/{citizenId}", tag = "admin",
-    params(("citizenId" = String, Path, description = "The citizen's opaque id")),
+    params(("citizenId" = Uuid, Path, description = "The citizen's opaque id; any other value names no citizen (404)")),
     responses(
         (status = 200, description = "The citizen", body = CitizenResource),
         (status = 404, description = "`CITIZEN_NOT_FOUND`", body = Problem, content_type = "application/problem+json"),
@@ -263,7 +335,7 @@ pub async fn get_citizen(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<CitizenResource>, Problem> {
     permissions.require_admin(&caller).await?;
     let citizen = state
@@ -279,7 +351,7 @@ pub async fn get_citizen(
 
 /// Replace a test citizen's details (name, active, notifications, phone, e-mail).
 #[utoipa::path(put, path = "/admin/citizens/{citizenId}", tag = "admin", request_body = CitizenChange,
-    params(("citizenId" = String, Path, description = "The citizen's opaque id")),
+    params(("citizenId" = Uuid, Path, description = "The citizen's opaque id; any other value names no citizen (404)")),
     responses(
         (status = 200, description = "The citizen as now kept", body = CitizenResource),
         (status = 400, description = "Invalid; `detail` names the field", body = Problem,
@@ -294,18 +366,29 @@ pub async fn replace_citizen(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    Path(id): Path<String>,
-    ApiJson(request): ApiJson<CitizenChange>,
+    ApiPath(id): ApiPath<String>,
+    UncheckedJson(request): UncheckedJson<CitizenChange>,
 ) -> Result<ApiJson<CitizenResource>, Problem> {
     permissions.require_admin(&caller).await?;
+    let (given, details) = request.details();
+    // The body is checked before the citizen is looked up: a malformed body is 400 whoever
+    // it names.
+    contract::clean(
+        "personalIdentityNumber",
+        given.as_deref(),
+        TextKind::Identifier,
+    )?;
+    let given = contract::optional(given)
+        .map(|number| contract::personal_identity_number(Some(&number), "personalIdentityNumber"))
+        .transpose()?;
     let stored = state
         .store
         .citizen(citizen_id(&id)?)
         .await?
         .ok_or_else(not_found)?;
     let number = stored.profile.personal_identity_number;
-    if let Some(given) = contract::optional(request.personal_identity_number)
-        && given != number.as_str()
+    if let Some(given) = given
+        && given != number
     {
         return Err(Problem::conflict(
             "PERSONAL_IDENTITY_NUMBER_FIXED",
@@ -314,7 +397,7 @@ pub async fn replace_citizen(
     }
     let citizen = Citizen {
         id: stored.id,
-        profile: request.details.into_profile(number)?,
+        profile: details.into_profile(number)?,
     };
     let now = truncate_to_micros(Utc::now());
     if !state.store.update_citizen(&citizen, now).await? {
@@ -329,7 +412,7 @@ pub async fn replace_citizen(
 
 /// Delete a test citizen with their messages, notifications and sessions.
 #[utoipa::path(delete, path = "/admin/citizens/{citizenId}", tag = "admin",
-    params(("citizenId" = String, Path, description = "The citizen's opaque id")),
+    params(("citizenId" = Uuid, Path, description = "The citizen's opaque id; any other value names no citizen (404)")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 404, description = "`CITIZEN_NOT_FOUND`", body = Problem, content_type = "application/problem+json"),
@@ -340,7 +423,7 @@ pub async fn delete_citizen(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, Problem> {
     permissions.require_admin(&caller).await?;
     let id = citizen_id(&id)?;

@@ -4,9 +4,10 @@ use axum::extract::State;
 use chrono::{NaiveDate, Utc};
 use common::audit::{AuditEvent, AuditLog, AuditOutcome};
 use common::auth::Caller;
+use common::hygiene::TextKind;
 use common::identity::{HsaId, PersonalIdentityNumber};
 use common::permissions::{Permissions, Role};
-use common::problem::{ApiJson, Problem};
+use common::problem::{ApiJson, Problem, UncheckedJson};
 use common::riv_time;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,7 +25,7 @@ use crate::domain::{notification, truncate_to_micros};
 const DELIVERED_SILENTLY: &str = "The message was delivered. The citizen has no SMS or e-mail \
      notification switched on and sees it at the next sign-in.";
 
-/// A message for a citizen's inbox.
+/// A message for a citizen's inbox. Unknown members are ignored (api.md §1).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
@@ -41,33 +42,44 @@ pub struct AddMessageToPatientPortalInboxRequest {
     /// The citizen's personal identity number: 12 characters, `^[0-9]{8}[0-9A-Zptf]{4}$`.
     #[schema(value_type = String, required = true, pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", example = "191212121212")]
     subject_of_care: Option<String>,
-    /// HSA-id of the care unit sending the message. `healthcare_Facility_CareUnit` is accepted too.
+    /// HSA-id of the care unit sending the message: 1 to 64 printable ASCII characters
+    /// without spaces. (`healthcare_Facility_CareUnit` is read as this member too.)
     #[serde(
         rename = "healthcare_facility_CareUnit",
         alias = "healthcare_Facility_CareUnit"
     )]
-    #[schema(value_type = String, required = true, example = "SE2321000016-1HZ3")]
+    #[schema(value_type = String, required = true, pattern = "^[!-~]{1,64}$", example = "SE2321000016-1HZ3")]
     healthcare_facility_care_unit: Option<String>,
-    /// The care unit's name as the citizen sees it (at most 255 characters).
-    #[schema(value_type = String, required = true, max_length = 255, example = "Vårdcentralen Tolvhälsan")]
+    /// The care unit's name as the citizen sees it: not blank, no control character, at most
+    /// 255 characters.
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u0020\\u007F\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u001F\\u007F]*$", example = "Vårdcentralen Tolvhälsan")]
     care_unit_name: Option<String>,
-    /// The message's subject (at most 255 characters). Never sent by SMS or e-mail.
-    #[schema(value_type = String, required = true, max_length = 255, example = "Hälsodeklaration inför operation")]
+    /// The message's subject: not blank, no control character, at most 255 characters. Never
+    /// sent by SMS or e-mail.
+    #[schema(value_type = String, required = true, max_length = 255, pattern = "^[\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u0020\\u007F\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u001F\\u007F]*$", example = "Hälsodeklaration inför operation")]
     subject: Option<String>,
-    /// The message text; line breaks are kept (at most 100 000 characters). Never sent by SMS or e-mail.
-    #[schema(value_type = String, required = true, max_length = 100_000)]
+    /// The message text: not blank, at most 100 000 characters; TAB and line breaks are kept,
+    /// no other control character. Never sent by SMS or e-mail.
+    #[schema(value_type = String, required = true, max_length = 100_000, pattern = "^[\\u0009\\u000A\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u0020\\u007F\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$")]
     body: Option<String>,
-    /// A link shown with the message, typically to a form: an absolute `http://` or `https://` URL.
+    /// A link shown with the message, typically to a form: an absolute `http://` or `https://`
+    /// URL of printable ASCII (at most 2048 characters). Empty or null: no link.
     #[schema(
         max_length = 2048,
+        pattern = "^(?:[Hh][Tt][Tt][Pp][Ss]?://[!-.0-~][!-~]*)?$",
         example = "http://127.0.0.1:8083/forms/8d3f2c1e-4b7a-4f0e-9a51-2f1f7c9b0a11"
     )]
     url: Option<String>,
-    /// HSA-id of the system that sends the message.
-    #[schema(value_type = String, required = true, example = "SE2321000016-SYS1")]
+    /// HSA-id of the system that sends the message: 1 to 64 printable ASCII characters
+    /// without spaces.
+    #[schema(value_type = String, required = true, pattern = "^[!-~]{1,64}$", example = "SE2321000016-SYS1")]
     source_system: Option<String>,
-    /// Last day (`YYYYMMDD`, Swedish calendar) the message is shown; after it, it leaves the inbox.
-    #[schema(pattern = "^[0-9]{8}$", example = "20991231")]
+    /// Last day (`YYYYMMDD`, a real date of the Swedish calendar) the message is shown; after
+    /// it, it leaves the inbox. Empty or null: no last day.
+    #[schema(
+        pattern = "^(?:[0-9]{4}(?:(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)|02(?:0[1-9]|1[0-9]|2[0-8]))|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)0229)?$",
+        example = "20991231"
+    )]
     expire_date: Option<String>,
 }
 
@@ -83,7 +95,8 @@ struct ValidRequest {
     expire_date: Option<NaiveDate>,
 }
 
-fn text(value: Option<String>, field: &str, max: usize) -> Result<String, Problem> {
+fn text(value: Option<String>, field: &str, kind: TextKind, max: usize) -> Result<String, Problem> {
+    contract::clean(field, value.as_deref(), kind)?;
     let value = required(value, field)?;
     message::required_text(&value, max).map_err(|error| invalid(field, error))?;
     Ok(value)
@@ -100,15 +113,27 @@ impl AddMessageToPatientPortalInboxRequest {
         let care_unit_name = text(
             self.care_unit_name,
             "careUnitName",
+            TextKind::Identifier,
             CARE_UNIT_NAME_MAX_CHARS,
         )?;
-        let subject = text(self.subject, "subject", SUBJECT_MAX_CHARS)?;
-        let body = text(self.body, "body", BODY_MAX_CHARS)?;
+        let subject = text(
+            self.subject,
+            "subject",
+            TextKind::Identifier,
+            SUBJECT_MAX_CHARS,
+        )?;
+        let body = text(self.body, "body", TextKind::FreeText, BODY_MAX_CHARS)?;
+        contract::clean("url", self.url.as_deref(), TextKind::Identifier)?;
         let url = contract::optional(self.url);
         if let Some(url) = &url {
             message::link(url).map_err(|error| invalid("url", error))?;
         }
         let source_system = contract::hsa_id(self.source_system.as_deref(), "sourceSystem")?;
+        contract::clean(
+            "expireDate",
+            self.expire_date.as_deref(),
+            TextKind::Identifier,
+        )?;
         let expire_date = contract::optional(self.expire_date)
             .map(|date| riv_time::parse_date(&date))
             .transpose()
@@ -160,15 +185,23 @@ pub struct AddMessageToPatientPortalInboxResponse {
     responses(
         (status = 200, description = "Delivered (`OK`, `INFO`) or refused (`ERROR` with a comment)",
             body = AddMessageToPatientPortalInboxResponse),
-        (status = 400, description = "Malformed or invalid request; `detail` names the field",
+        (status = 400, description = "INVALID_REQUEST: a field is missing, malformed, too long or carries a \
+            control character; `detail` names it. MALFORMED_JSON: the body is not JSON.",
             body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)",
+        (status = 401, description = "UNAUTHORIZED: the caller is not authenticated",
             body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT: the caller has no agreement for the message's care unit",
             body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "A bug or an outage; the cause is logged", body = Problem,
-            content_type = "application/problem+json")
+        (status = 413, description = "PAYLOAD_TOO_LARGE: the body is larger than the service accepts",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE: the body is not sent as JSON",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "RATE_LIMITED: too many requests; see Retry-After",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "INTERNAL_ERROR: a bug or an outage; the cause is logged", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 503, description = "TIMEOUT, NOT_READY: the service cannot answer now; retry after Retry-After",
+            body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn add_message_to_patient_portal_inbox(
@@ -176,7 +209,9 @@ pub async fn add_message_to_patient_portal_inbox(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    ApiJson(request): ApiJson<AddMessageToPatientPortalInboxRequest>,
+    // Each known field is checked for control characters by its own kind in `validated`;
+    // unknown members are ignored whatever they carry (api.md §1), as the document says.
+    UncheckedJson(request): UncheckedJson<AddMessageToPatientPortalInboxRequest>,
 ) -> Result<ApiJson<AddMessageToPatientPortalInboxResponse>, Problem> {
     let request = request.validated()?;
     let event = AuditEvent::new(

@@ -98,11 +98,45 @@ fn routes() -> OpenApiRouter<AppState> {
 /// limit), and their OpenAPI document. The citizen's pages are added beside them.
 pub fn router(state: AppState, authenticator: &Authenticator) -> (Router, OpenApiDocument) {
     let (routes, document) = routes().with_state(state).split_for_parts();
-    (authenticator.protect(routes), document)
+    (authenticator.protect(routes), refined(&document))
 }
 
 /// The complete OpenAPI document as served at `/openapi.json`.
 pub fn openapi() -> OpenApiDocument {
     let (_, document) = routes().split_for_parts();
-    common::openapi::complete(document)
+    common::openapi::complete(refined(&document))
+}
+
+/// What the schema attributes cannot say: a notification switched on needs its address
+/// (`notificationSms: true` needs a `phone`, `notificationEmail: true` an `email`). Said with
+/// `anyOf` (switch off or absent, or the address given), which the document model keeps.
+fn refined(document: &OpenApiDocument) -> OpenApiDocument {
+    use serde_json::{Value, json};
+    let mut value = serde_json::to_value(document).expect("an OpenAPI document serialises");
+    let needs = |switch: &str, address: &str| {
+        json!({"anyOf": [
+            {"type": "object", "properties": {switch: {"type": "boolean", "enum": [false]}}},
+            {"type": "object", "required": [address],
+             "properties": {address: {"type": "string", "minLength": 1}}}
+        ]})
+    };
+    for name in ["NewCitizen", "CitizenChange"] {
+        if let Some(schema) = value.pointer_mut(&format!("/components/schemas/{name}")) {
+            let object = schema.take();
+            *schema = json!({"allOf": [
+                object,
+                needs("notificationSms", "phone"),
+                needs("notificationEmail", "email")
+            ]});
+        }
+    }
+    let refined: OpenApiDocument =
+        serde_json::from_value(value).expect("the refined OpenAPI document reads back");
+    debug_assert!(
+        serde_json::to_value(&refined).is_ok_and(|v| v
+            .pointer("/components/schemas/NewCitizen/allOf/1/anyOf/1/required")
+            .is_some_and(Value::is_array)),
+        "the document model keeps the rule"
+    );
+    refined
 }

@@ -1,10 +1,9 @@
 //! The simulated SMS/e-mail log, for operators and tests.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use common::auth::Caller;
 use common::permissions::Permissions;
-use common::problem::{ApiJson, Problem};
+use common::problem::{ApiJson, ApiQuery, Problem};
 use common::riv_time;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,8 +22,9 @@ const MAX_LIMIT: u32 = 1000;
 #[into_params(parameter_in = Query)]
 pub struct NotificationFilter {
     /// Only this citizen's notifications.
-    citizen_id: Option<String>,
-    /// How many, newest first: default 100, at most 1000.
+    citizen_id: Option<Uuid>,
+    /// How many, newest first: default 100, at least 1, at most 1000.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -87,7 +87,8 @@ pub struct NotificationList {
 #[utoipa::path(get, path = "/admin/notifications", tag = "admin", params(NotificationFilter),
     responses(
         (status = 200, description = "The log, newest first", body = NotificationList),
-        (status = 400, description = "`citizenId` or `limit` is malformed", body = Problem,
+        (status = 400, description = "INVALID_REQUEST: `citizenId` is not a UUID, `limit` not an integer from 1 to 1000, \
+            or a value carries a control character", body = Problem,
             content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
@@ -95,14 +96,10 @@ pub async fn list_notifications(
     State(state): State<AppState>,
     State(permissions): State<Permissions>,
     caller: Caller,
-    filter: Result<Query<NotificationFilter>, QueryRejection>,
+    ApiQuery(filter): ApiQuery<NotificationFilter>,
 ) -> Result<ApiJson<NotificationList>, Problem> {
     permissions.require_admin(&caller).await?;
-    let Query(filter) = filter.map_err(|rejection| invalid("query", rejection.body_text()))?;
-    let citizen = filter
-        .citizen_id
-        .map(|id| CitizenId::parse(&id).ok_or_else(|| invalid("citizenId", "not a citizen id")))
-        .transpose()?;
+    let citizen = filter.citizen_id.map(CitizenId::from);
     let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(invalid("limit", format!("between 1 and {MAX_LIMIT}")));

@@ -94,17 +94,18 @@ pub struct CitizenProfile {
 }
 
 impl CitizenProfile {
-    /// Checks the details and trims the free text; empty phone or e-mail means none.
+    /// Checks the details and trims the name; an empty phone or e-mail means none. The
+    /// lengths are of what was given, before trimming, as the contract's schema says.
     pub fn validated(mut self) -> Result<Self, CitizenError> {
+        if self.name.chars().count() > NAME_MAX_CHARS {
+            return Err(CitizenError::NameTooLong);
+        }
         self.name = self.name.trim().to_owned();
         if self.name.is_empty() {
             return Err(CitizenError::EmptyName);
         }
-        if self.name.chars().count() > NAME_MAX_CHARS {
-            return Err(CitizenError::NameTooLong);
-        }
-        self.phone = normalised(self.phone);
-        self.email = normalised(self.email);
+        self.phone = self.phone.filter(|v| !v.is_empty());
+        self.email = self.email.filter(|v| !v.is_empty());
         if let Some(phone) = &self.phone
             && !is_phone_number(phone)
         {
@@ -125,30 +126,37 @@ impl CitizenProfile {
     }
 }
 
-fn normalised(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
+/// 5 to 20 digits, optionally starting with +, digits grouped by single spaces or hyphens:
+/// `^\+?[0-9](?:[ -]?[0-9]){4,19}$`.
 fn is_phone_number(value: &str) -> bool {
-    let digits = value.chars().filter(char::is_ascii_digit).count();
     let body = value.strip_prefix('+').unwrap_or(value);
+    let bytes = body.as_bytes();
+    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
     (5..=20).contains(&digits)
-        && value.len() <= 32
-        && body
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+        && bytes.first().is_some_and(u8::is_ascii_digit)
+        && bytes.last().is_some_and(u8::is_ascii_digit)
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_digit() || *b == b' ' || *b == b'-')
+        && !bytes
+            .windows(2)
+            .any(|pair| !pair[0].is_ascii_digit() && !pair[1].is_ascii_digit())
 }
 
+/// `local@domain`: no space, control character or second `@`; the domain has at least two
+/// labels, none empty.
 fn is_email_address(value: &str) -> bool {
-    let Some((local, domain)) = value.rsplit_once('@') else {
+    let Some((local, domain)) = value.split_once('@') else {
         return false;
     };
+    let allowed = |c: char| c > ' ' && c != '\u{7F}' && c != '@';
     value.chars().count() <= EMAIL_MAX_CHARS
         && !local.is_empty()
+        && local.chars().all(allowed)
         && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && value.chars().all(|c| c.is_ascii_graphic() || !c.is_ascii())
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && label.chars().all(allowed))
 }
 
 /// A test citizen as kept.
@@ -225,7 +233,7 @@ mod tests {
             active: true,
             notification_sms: false,
             notification_email: false,
-            phone: Some(" ".into()),
+            phone: Some(String::new()),
             email: None,
         }
     }
@@ -259,6 +267,9 @@ mod tests {
             ("12", false),
             ("070 abc", false),
             ("++46701740605", false),
+            ("070--1740605", false),
+            ("-0701740605", false),
+            (" 0701740605", false),
         ] {
             let result = CitizenProfile {
                 phone: Some(phone.into()),
@@ -273,6 +284,9 @@ mod tests {
             ("@example.com", false),
             ("a b@example.com", false),
             ("a@.com", false),
+            ("a@b@example.com", false),
+            ("a@example..com", false),
+            ("åsa@exempel.se", true),
         ] {
             let result = CitizenProfile {
                 email: Some(email.into()),
