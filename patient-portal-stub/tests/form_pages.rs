@@ -494,27 +494,48 @@ async fn a_citizen_answers_a_form_from_the_first_page_to_the_receipt() {
         );
         assert_eq!(
             summary.attributes(".answers-heading input[name=from]", "value"),
-            ["0", "1", "2"],
-            "each page's change moves forward from the page before it"
+            ["2", "3", "0"],
+            "each page's change moves back from the page after it (the summary after the last)"
+        );
+        assert_eq!(
+            summary.attributes(".answers-heading input[name=direction]", "value"),
+            ["back"; 3],
+            "BACK reopens the form; FORWARD would leave it waiting on its summary"
         );
         assert_eq!(
             summary.texts(".answers-heading button")[1],
             "Ändra svaren på sidan Din hälsa"
         );
 
-        // Change page 2, then back through page 3 to the summary.
+        // FORWARD from the summary shows a page but never reopens the form: its page is still
+        // the summary.
         let token = summary.form_token(&navigate);
-        let change = browser
+        let forward = browser
             .post_form(
                 &navigate,
                 &[("csrf_token", &token), ("from", "1"), ("direction", "forward")],
             )
             .await;
+        assert_eq!(forward.location(), format!("/forms/{form_id}"), "{backend}");
+        assert_eq!(engine.status(&form_id), Some("PENDING_COMPLETION"));
+        let still = browser.get(forward.location()).await;
+        assert_eq!(still.status, StatusCode::OK, "{backend}: {}", still.body);
+        assert_eq!(still.texts("h1"), [summary.texts("h1")[0].as_str()]);
+
+        // Change page 2 (BACK from page 3 reopens the form), then on through page 3 to the
+        // summary.
+        let change = browser
+            .post_form(
+                &navigate,
+                &[("csrf_token", &token), ("from", "3"), ("direction", "back")],
+            )
+            .await;
         assert_eq!(change.location(), format!("/forms/{form_id}"), "{backend}");
         assert_eq!(
             engine.last("GetFormQuestionPage").body,
-            json!({"formId": form_id, "pageNumber": 1, "direction": "FORWARD", "subjectOfCare": TOLVAN})
+            json!({"formId": form_id, "pageNumber": 3, "direction": "BACK", "subjectOfCare": TOLVAN})
         );
+        assert_eq!(engine.status(&form_id), Some("ONGOING"), "reopened");
         let page = browser.get(change.location()).await;
         assert_eq!(page.status, StatusCode::OK, "{backend}: {}", page.body);
         assert_eq!(page.texts("h1"), ["Din hälsa"]);
@@ -566,15 +587,22 @@ async fn a_citizen_answers_a_form_from_the_first_page_to_the_receipt() {
                 &[("csrf_token", &token), ("accept_term", "yes")],
             )
             .await;
-        assert_eq!(sent.status, StatusCode::SEE_OTHER, "{backend}: {}", sent.body);
+        // The answer is the receipt, with what SaveForm said (INFO: the formCompleteText).
+        assert_eq!(sent.status, StatusCode::OK, "{backend}: {}", sent.body);
         assert_eq!(
             engine.last("SaveForm").body,
             json!({"formId": form_id, "subjectOfCare": TOLVAN})
         );
         assert_eq!(engine.status(&form_id), Some("COMPLETED"));
+        assert_eq!(sent.texts("h1"), ["Formuläret är skickat"]);
+        assert_eq!(
+            sent.texts(".receipt p")[0],
+            "Tack! Mottagningen har fått dina svar.",
+            "{backend}"
+        );
 
-        // The receipt: read-only answers and when they were sent.
-        let receipt = browser.get(sent.location()).await;
+        // The receipt later: read-only answers and when they were sent.
+        let receipt = browser.get(&format!("/forms/{form_id}")).await;
         assert_eq!(receipt.status, StatusCode::OK, "{backend}");
         assert_accessible(&receipt.body);
         assert_eq!(receipt.texts("h1"), ["Formuläret är skickat"]);
@@ -648,6 +676,50 @@ async fn cancelling_a_form_asks_first() {
 }
 
 #[tokio::test]
+async fn the_receipt_shows_what_the_engine_said_when_the_form_was_sent() {
+    each_backend(|portal, engine, backend| async move {
+        engine.answer_sent_with("Tack! Vi ringer dig inom en vecka.");
+        let form_id = engine.add_form(TOLVAN);
+        let mut browser = Browser::new(&portal.base);
+        let mut page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
+        let answers: [&[(&str, &str)]; 3] = [
+            &[("height", "170"), ("smoker", "2"), ("contact", "2")],
+            &[("conditions", "3"), ("pain", "0")],
+            &[("visitDate", "2026-01-10")],
+        ];
+        for page_answers in answers {
+            let next = post_page(&mut browser, &page, &form_id, page_answers, "next").await;
+            assert_eq!(
+                next.status,
+                StatusCode::SEE_OTHER,
+                "{backend}: {}",
+                next.body
+            );
+            page = browser.get(next.location()).await;
+        }
+        // After the last page SaveFormPage answered without a form: the summary.
+        assert_eq!(engine.status(&form_id), Some("PENDING_COMPLETION"));
+        assert!(engine.last("SaveFormPage").body["pageAnswers"]["pageNumber"] == 3);
+        let token = page.form_token(&format!("/forms/{form_id}/submit"));
+        let sent = browser
+            .post_form(
+                &format!("/forms/{form_id}/submit"),
+                &[("csrf_token", &token), ("accept_term", "yes")],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::OK, "{backend}: {}", sent.body);
+        assert_accessible(&sent.body);
+        assert_eq!(sent.texts("h1"), ["Formuläret är skickat"]);
+        assert_eq!(
+            sent.texts(".receipt p")[0],
+            "Tack! Vi ringer dig inom en vecka.",
+            "{backend}: SaveForm's INFO comment, not the template's text"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_sent_form_cannot_be_cancelled_or_changed() {
     each_backend(|portal, engine, backend| async move {
         let form_id = engine.add_form(TOLVAN);
@@ -714,10 +786,11 @@ async fn engine_problems_become_pages_a_citizen_understands() {
                 StatusCode::NOT_FOUND,
                 "Formuläret finns inte",
             ),
+            // Another citizen's form is unknown to the engine (api.md §5).
             (
                 format!("/forms/{lenas}"),
-                StatusCode::FORBIDDEN,
-                "Du kan inte öppna formuläret",
+                StatusCode::NOT_FOUND,
+                "Formuläret finns inte",
             ),
             (
                 format!("/forms/{unknown}/cancel"),

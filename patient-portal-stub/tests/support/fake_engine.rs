@@ -1,7 +1,11 @@
-//! A faithful fake of the form engine's citizen contracts (api.md §3, §3.1 shapes), on port 0:
-//! forms in memory, page routing, FORWARD/BACK navigation over saved pages, validation with
-//! the template's validationEvents texts, temporary saves, summary, send and cancel. It records
-//! every request it gets, headers and body, for the tests to assert what the portal sends.
+//! A faithful fake of the form engine's citizen contracts (api.md §3, §3.1 shapes, §5
+//! decisions), on port 0: forms in memory, page routing, FORWARD/BACK navigation over saved
+//! pages (BACK reopens a form waiting on its summary, FORWARD never changes the status),
+//! validation with the template's validationEvents texts, temporary saves, SaveFormPage after
+//! the last page answering without `form`, SaveForm answering INFO with the template's
+//! formCompleteText, cancel, and another citizen's form answering like an unknown one (404
+//! FORM_NOT_FOUND). It records every request it gets, headers and body, for the tests to
+//! assert what the portal sends.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -46,6 +50,8 @@ struct Inner {
     /// GetFormTemplate is for care systems: refuse it to the portal, as an engine holding
     /// callers to their role would.
     care_system_contracts_refused: bool,
+    /// SaveForm's INFO comment instead of the template's formCompleteText.
+    sent_comment: Option<String>,
 }
 
 #[derive(Clone)]
@@ -294,6 +300,11 @@ impl FakeEngine {
         self.inner.lock().unwrap().care_system_contracts_refused = true;
     }
 
+    /// SaveForm answers INFO with `comment` (as an engine whose template text changed since).
+    pub fn answer_sent_with(&self, comment: &str) {
+        self.inner.lock().unwrap().sent_comment = Some(comment.to_owned());
+    }
+
     pub fn fail_next(&self, status: StatusCode) {
         self.inner.lock().unwrap().fail_next = Some(status);
     }
@@ -330,15 +341,17 @@ async fn handle(
         let templates = if found { vec![template()] } else { Vec::new() };
         return Json(json!({"formTemplate": templates})).into_response();
     }
+    let sent_comment = inner.sent_comment.clone();
     let id = body["formId"].as_str().unwrap_or_default().to_owned();
     let Some(form) = inner.forms.get_mut(&id) else {
         return problem(StatusCode::NOT_FOUND, "FORM_NOT_FOUND");
     };
+    // Another citizen's form is answered exactly like an unknown one (api.md §5).
     if body["subjectOfCare"] != form.subject_of_care.as_str() {
-        return problem(StatusCode::FORBIDDEN, "NOT_YOUR_FORM");
+        return problem(StatusCode::NOT_FOUND, "FORM_NOT_FOUND");
     }
     match contract.as_str() {
-        "GetForm" => Json(json!({"form": form_json(&id, form, None)})).into_response(),
+        "GetForm" => Json(json!({"form": form_json(&id, form, None, None)})).into_response(),
         "GetFormQuestionPage" => navigate(&id, form, &body),
         "SaveFormPage" => save_page(&id, form, &body),
         "SaveForm" => {
@@ -350,7 +363,13 @@ async fn handle(
             }
             form.status = "COMPLETED";
             form.last_saved = Some("20250503T143000".into());
-            Json(json!({"resultCode": "OK"})).into_response()
+            // INFO with the template's formCompleteText when it has one (api.md §5).
+            let text =
+                sent_comment.or_else(|| template()["formCompleteText"].as_str().map(str::to_owned));
+            match text {
+                Some(text) => Json(json!({"resultCode": "INFO", "comment": text})).into_response(),
+                None => Json(json!({"resultCode": "OK"})).into_response(),
+            }
         }
         "CancelForm" => {
             if form.status == "COMPLETED" {
@@ -393,9 +412,12 @@ fn navigate(id: &str, form: &mut FakeForm, body: &Value) -> Response {
     if form.status == "COMPLETED" {
         return problem(StatusCode::CONFLICT, "FORM_COMPLETED");
     }
-    form.status = "ONGOING";
+    // BACK from the summary reopens the form; FORWARD only shows a page (api.md §5).
+    if back {
+        form.status = "ONGOING";
+    }
     form.current = target;
-    Json(json!({"form": form_json(id, form, None)})).into_response()
+    Json(json!({"form": form_json(id, form, None, Some(target))})).into_response()
 }
 
 fn save_page(id: &str, form: &mut FakeForm, body: &Value) -> Response {
@@ -431,7 +453,7 @@ fn save_page(id: &str, form: &mut FakeForm, body: &Value) -> Response {
         form.last_saved = Some("20250502T101500".into());
         form.answers.insert(page_number, given);
         form.current = page_number;
-        return Json(json!({"resultCode": "OK", "form": form_json(id, form, None)}))
+        return Json(json!({"resultCode": "OK", "form": form_json(id, form, None, None)}))
             .into_response();
     }
     let value_of = |qid: &str| {
@@ -476,7 +498,7 @@ fn save_page(id: &str, form: &mut FakeForm, body: &Value) -> Response {
         let rejected = (given.clone(), errors);
         return Json(
             json!({"resultCode": "ERROR", "comment": "Några svar behöver rättas.",
-                           "form": form_json(id, form, Some(&rejected))}),
+                           "form": form_json(id, form, Some(&rejected), None)}),
         )
         .into_response();
     }
@@ -498,12 +520,15 @@ fn save_page(id: &str, form: &mut FakeForm, body: &Value) -> Response {
     }
     form.path.push(page_number + 1);
     form.current = page_number + 1;
-    Json(json!({"resultCode": "OK", "form": form_json(id, form, None)})).into_response()
+    Json(json!({"resultCode": "OK", "form": form_json(id, form, None, None)})).into_response()
 }
 
 type Rejected = (Vec<(u32, String, Value)>, HashMap<String, String>);
 
-fn form_json(id: &str, form: &FakeForm, rejected: Option<&Rejected>) -> Value {
+/// The form as the engine answers it: an ONGOING form on its current page, others with every
+/// page's answers; `shown` puts a page on a form of any status (GetFormQuestionPage FORWARD on
+/// a form waiting on its summary shows the page and leaves the form as it is).
+fn form_json(id: &str, form: &FakeForm, rejected: Option<&Rejected>, shown: Option<u32>) -> Value {
     let mut json = json!({
         "formId": id, "formStatus": form.status, "subjectOfCare": form.subject_of_care,
         "healthcare_facility_CareUnit": CARE_UNIT,
@@ -515,10 +540,11 @@ fn form_json(id: &str, form: &FakeForm, rejected: Option<&Rejected>) -> Value {
     if let Some(saved) = &form.last_saved {
         json["lastSavedDate"] = json!(saved);
     }
-    if form.status == "ONGOING" {
-        let mut page = template_page(form.current).expect("a page");
-        page["lastPage"] = json!(form.current == LAST_PAGE);
-        let saved = form.answers.get(&form.current).cloned().unwrap_or_default();
+    if form.status == "ONGOING" || shown.is_some() {
+        let current = shown.unwrap_or(form.current);
+        let mut page = template_page(current).expect("a page");
+        page["lastPage"] = json!(current == LAST_PAGE);
+        let saved = form.answers.get(&current).cloned().unwrap_or_default();
         for block in page["questionBlocks"].as_array_mut().unwrap() {
             for question in block["questions"].as_array_mut().unwrap() {
                 let qid = question["questionId"].as_str().unwrap().to_owned();

@@ -13,8 +13,9 @@ use crate::web::texts::Lang;
 pub struct AnsweredPage {
     pub page_number: u32,
     pub subject: String,
-    /// "Change" moves FORWARD from this page (the one before on the citizen's way; 0 for
-    /// the first page).
+    /// "Change" moves BACK from this page (the one after on the citizen's way; 0, the
+    /// summary, for the last page): going BACK reopens a form waiting on its summary, FORWARD
+    /// never does (api.md §5).
     pub change_from: u32,
     pub rows: Vec<AnswerRow>,
 }
@@ -29,10 +30,10 @@ pub struct AnswerRow {
 /// The pages in the order the citizen answered them.
 pub fn pages(saved: &[PageAnswers], template: &FormTemplate, lang: Lang) -> Vec<AnsweredPage> {
     let t = lang.texts();
-    let mut previous = 0;
     saved
         .iter()
-        .map(|page_answers| {
+        .enumerate()
+        .map(|(index, page_answers)| {
             let by_id: HashMap<&str, &Answer> = page_answers
                 .answers()
                 .map(|a| (a.value_id.as_str(), a))
@@ -72,14 +73,12 @@ pub fn pages(saved: &[PageAnswers], template: &FormTemplate, lang: Lang) -> Vec<
                     });
                 }
             }
-            let shown = AnsweredPage {
+            AnsweredPage {
                 page_number: page_answers.page_number,
                 subject,
-                change_from: previous,
+                change_from: saved.get(index + 1).map_or(0, |next| next.page_number),
                 rows,
-            };
-            previous = page_answers.page_number;
-            shown
+            }
         })
         .collect()
 }
@@ -253,7 +252,7 @@ mod tests {
         let pages = pages(&saved, &template, Lang::Sv);
         assert_eq!(pages.len(), 2);
         assert_eq!(pages[0].subject, "Om dig");
-        assert_eq!(pages[0].change_from, 0);
+        assert_eq!(pages[0].change_from, 3, "BACK from the next page reached");
         let rows: Vec<(&str, &str)> = pages[0]
             .rows
             .iter()
@@ -261,6 +260,6 @@ mod tests {
             .collect();
         assert_eq!(rows, [("Röker du?", "Nej"), ("Övrigt", "Inget svar")]);
         assert_eq!(pages[1].subject, "Sida 3");
-        assert_eq!(pages[1].change_from, 1);
+        assert_eq!(pages[1].change_from, 0, "BACK from the summary");
     }
 }

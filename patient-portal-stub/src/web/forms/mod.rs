@@ -4,15 +4,17 @@
 //! |---|---|---|
 //! | `GET /forms/{formId}` | GetForm | the page the form is on (ONGOING), the summary (PENDING_COMPLETION), the receipt (COMPLETED), or that the time to answer has run out |
 //! | `POST /forms/{formId}` | SaveFormPage | `action=next`: save and go on (the engine's routing picks the page); `save`: save for later without validation; `back`: save for later, then GetFormQuestionPage BACK |
-//! | `POST /forms/{formId}/navigate` | GetFormQuestionPage | `from=N`, `direction=back\|forward`: the page before or after page N on the citizen's way (the summary's "change" buttons) |
-//! | `POST /forms/{formId}/submit` | SaveForm | send the form, after the terms are accepted |
+//! | `POST /forms/{formId}/navigate` | GetFormQuestionPage | `from=N`, `direction=back\|forward`: the page before or after page N on the citizen's way (the summary's "change" buttons go BACK, which reopens the form; FORWARD never changes its status) |
+//! | `POST /forms/{formId}/submit` | SaveForm | send the form, after the terms are accepted; the answer is the receipt, with SaveForm's `INFO` comment (the template's formCompleteText) |
 //! | `GET/POST /forms/{formId}/cancel` | CancelForm | confirm, then cancel |
 //! | `GET /forms/{formId}/cancelled` | – | the form is cancelled |
 //!
 //! Every GET only reads (GetForm); every change is a POST with the session's CSRF token. A
 //! POST that saves or moves redirects to the form's page (so reloading never saves twice),
 //! except where the engine's answer is the page to show: a page it refused (shown with its
-//! messages and what the citizen sent) and a page saved for later.
+//! messages and what the citizen sent), a page saved for later, and the receipt of a form
+//! just sent. A form of another citizen is unknown to the engine (404 FORM_NOT_FOUND), and
+//! the portal shows its not-found page.
 
 mod answers;
 mod failure;
@@ -232,7 +234,7 @@ pub async fn answer_page(
         let page_state = PageState {
             sent: Some(posted.sent),
             comment: outcome.comment.filter(|c| !c.is_empty()),
-            saved: false,
+            ..PageState::default()
         };
         return views::form(&state, &context, &signed_in, &form, page_state).await;
     }
@@ -256,8 +258,8 @@ pub async fn answer_page(
             };
             let page_state = PageState {
                 sent: Some(posted.sent),
-                comment: None,
                 saved: true,
+                ..PageState::default()
             };
             views::form(&state, &context, &signed_in, &form, page_state).await
         }
@@ -328,7 +330,20 @@ pub async fn submit(
         };
         return views::form(&state, &context, &signed_in, &form, page_state).await;
     }
-    Redirect::to(&format!("/forms/{id}")).into_response()
+    // The receipt is this answer, not a redirect: it shows what SaveForm said (INFO: the
+    // template's formCompleteText), which GetForm does not repeat. Reloading posts again and
+    // finds the form sent, which shows the receipt too.
+    let sent = match state.engine.get_form(citizen(&signed_in), id).await {
+        Ok(form) => form,
+        Err(error) => return failure::page(&context, &signed_in, id, &error),
+    };
+    let page_state = PageState {
+        sent_comment: outcome
+            .comment
+            .filter(|c| outcome.result_code == ResultCode::Info && !c.is_empty()),
+        ..PageState::default()
+    };
+    views::form(&state, &context, &signed_in, &sent, page_state).await
 }
 
 /// `GET /forms/{formId}/cancel`: are you sure?

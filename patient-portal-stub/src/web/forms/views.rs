@@ -45,6 +45,9 @@ pub struct PageState {
     pub comment: Option<String>,
     /// The answers were just saved for later.
     pub saved: bool,
+    /// What SaveForm said when it sent the form (`INFO`: the template's formCompleteText),
+    /// shown on the receipt.
+    pub sent_comment: Option<String>,
 }
 
 #[derive(Template)]
@@ -204,15 +207,31 @@ pub async fn form(
     let template = match template(state, signed_in, form).await {
         Ok(template) => Some(template),
         // The question pages can do without it (it gives only the language); the others cannot.
-        Err(error) if form.current_page.is_some() && form.form_status != FormStatus::Completed => {
+        Err(error) if form.current_page.is_some() && form.form_status == FormStatus::Ongoing => {
             tracing::warn!(%error, "the form's template could not be read");
             None
         }
         Err(error) => return failure::page(context, signed_in, &form.form_id, &error),
     };
     match (&form.current_page, form.form_status) {
-        (_, FormStatus::Completed) => receipt(context, signed_in, form, template.as_deref()),
-        (Some(page), _) => question_page(
+        (_, FormStatus::Completed) => receipt(
+            context,
+            signed_in,
+            form,
+            template.as_deref(),
+            page_state.sent_comment,
+        ),
+        // Waiting on its summary whatever page the engine last showed (FORWARD never
+        // reopens a form: api.md §5).
+        (_, FormStatus::PendingCompletion) => summary(
+            context,
+            signed_in,
+            form,
+            template.as_deref(),
+            page_state.comment,
+            false,
+        ),
+        (Some(page), FormStatus::Ongoing) => question_page(
             context,
             signed_in,
             form,
@@ -220,7 +239,7 @@ pub async fn form(
             template.as_deref(),
             page_state,
         ),
-        (None, _) => summary(
+        (None, FormStatus::Ongoing) => summary(
             context,
             signed_in,
             form,
@@ -360,6 +379,7 @@ fn receipt(
     signed_in: &SignedIn,
     form: &Form,
     template: Option<&FormTemplate>,
+    sent_comment: Option<String>,
 ) -> Response {
     let t = context.texts();
     let Some(template) = template else {
@@ -373,10 +393,11 @@ fn receipt(
             form_id: form.form_id.clone(),
             csrf_token: String::new(),
             heading: heading(form, Some(template), context),
-            complete_text: template
-                .form_complete_text
-                .clone()
-                .filter(|text| !text.is_empty())
+            // What SaveForm said just now, else the template's text, else the portal's own.
+            complete_text: sent_comment
+                .filter(|text| !text.trim().is_empty())
+                .or_else(|| template.form_complete_text.clone())
+                .filter(|text| !text.trim().is_empty())
                 .unwrap_or_else(|| t.receipt_text.to_owned()),
             // When it was sent where the engine says so, else its last save (which sending is).
             sent: local_time(
