@@ -298,7 +298,8 @@ async fn a_citizen_answers_the_example_form_in_the_portal_and_the_care_system_re
             "{backend}: the pages passed, in order"
         );
 
-        // Change the second page from the summary, and back through the third to it.
+        // Change the second page from the summary (BACK from the third reopens the form), and
+        // on through the third to it.
         let navigate = format!("/forms/{form_id}/navigate");
         let from = summary.attributes(".answers-heading input[name=from]", "value");
         let change = browser
@@ -307,7 +308,7 @@ async fn a_citizen_answers_the_example_form_in_the_portal_and_the_care_system_re
                 &[
                     ("csrf_token", &summary.form_token(&navigate)),
                     ("from", &from[1]),
-                    ("direction", "forward"),
+                    ("direction", "back"),
                 ],
             )
             .await;
@@ -342,7 +343,11 @@ async fn a_citizen_answers_the_example_form_in_the_portal_and_the_care_system_re
         let mut lena = Browser::new(&portal.base);
         lena.sign_in(&portal.citizen_id(support::LENA).await).await;
         let refused = lena.get(&format!("/forms/{form_id}")).await;
-        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{backend}");
+        assert_eq!(
+            refused.status,
+            StatusCode::NOT_FOUND,
+            "{backend}: another citizen's form is unknown (api.md §5)"
+        );
         assert_accessible(&refused.body);
         let token = summary.form_token(&format!("/forms/{form_id}/submit"));
         let sent = browser
@@ -351,14 +356,17 @@ async fn a_citizen_answers_the_example_form_in_the_portal_and_the_care_system_re
                 &[("csrf_token", &token), ("accept_term", "yes")],
             )
             .await;
-        let receipt = follow(&mut browser, &sent, backend).await;
-        assert_eq!(receipt.texts("h1"), ["Formuläret är skickat"], "{backend}");
-        assert!(
-            receipt
-                .body
-                .contains("Tack! Dina svar har skickats till mottagningen."),
-            "{backend}: the template's text"
+        // The answer is the receipt, with SaveForm's INFO comment (the template's text).
+        assert_eq!(sent.status, StatusCode::OK, "{backend}: {}", sent.body);
+        assert_accessible(&sent.body);
+        assert_eq!(sent.texts("h1"), ["Formuläret är skickat"], "{backend}");
+        assert_eq!(
+            sent.texts(".receipt p")[0],
+            "Tack! Dina svar har skickats till mottagningen.",
+            "{backend}: SaveForm's comment"
         );
+        let receipt = browser.get(&format!("/forms/{form_id}")).await;
+        assert_eq!(receipt.status, StatusCode::OK, "{backend}");
         assert!(
             receipt
                 .texts(".answer-row")
