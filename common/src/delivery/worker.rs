@@ -499,8 +499,11 @@ impl Shared {
                 "dead-lettered: refused by the receiver"
             );
         } else {
+            // The last failure as the worker words it (status, time-out, connection): no
+            // receiver text in it.
             tracing::error!(
                 cause = cause.as_str(),
+                reason = answer,
                 attempts = batch.head.attempts + 1,
                 messages = batch.ids.len(),
                 notification_ids,
