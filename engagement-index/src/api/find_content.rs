@@ -4,7 +4,7 @@ use axum::extract::State;
 use common::audit::{AuditEvent, AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::permissions::{Permissions, Role};
-use common::problem::{ApiJson, Problem};
+use common::problem::{ApiJson, Problem, UncheckedJson};
 
 use super::AppState;
 use super::access::refused;
@@ -14,7 +14,9 @@ use crate::wire::{EngagementRecord, FindContentRequest, FindContentResponse};
 
 /// FindContent: the resident's posts in a domain.
 ///
-/// registeredResidentIdentification and serviceDomain are mandatory (EI000). Every other
+/// registeredResidentIdentification and serviceDomain are mandatory and not blank (EI000);
+/// no field carries a control character or is longer than the engagement field it filters
+/// (EI004 `Field "..." contains a control character`, `... is too long`). Every other
 /// field is an exact-match filter, except mostRecentContent, which matches posts at or after
 /// it (posts without one do not match). Ordered by creationTime, then key. POST because the
 /// body carries a personal identity number, which must never appear in a URL.
@@ -29,8 +31,9 @@ use crate::wire::{EngagementRecord, FindContentRequest, FindContentResponse};
     request_body = FindContentRequest,
     responses(
         (status = 200, description = "The matching posts (possibly none)", body = FindContentResponse),
-        (status = 400, description = "EI000 (resident or domain missing), EI004 (identity or \
-            timestamp format), or MALFORMED_JSON / INVALID_REQUEST",
+        (status = 400, description = "EI000 (resident or domain missing or blank), EI004 (control \
+            character, too long, identity or timestamp format), or MALFORMED_JSON / INVALID_REQUEST \
+            (a body that is not the contract's JSON)",
             body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)",
             body = Problem, content_type = "application/problem+json"),
@@ -46,7 +49,7 @@ pub async fn find_content(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    ApiJson(request): ApiJson<FindContentRequest>,
+    UncheckedJson(request): UncheckedJson<FindContentRequest>,
 ) -> Result<ApiJson<FindContentResponse>, ApiError> {
     let query = ContentQuery::from_request(&request)?;
     let event = AuditEvent::new(&caller, "FindContent", AuditOutcome::Success)

@@ -4,7 +4,7 @@ use axum::extract::State;
 use common::audit::{AuditEvent, AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::permissions::{Permissions, Role};
-use common::problem::{ApiJson, Problem};
+use common::problem::{ApiJson, Problem, UncheckedJson};
 
 use super::AppState;
 use super::access::{of_engagements, patient_events, refused};
@@ -15,6 +15,10 @@ use crate::wire::{
 };
 
 /// GetUpdates: the posts of a domain created or changed in this index at or after timeStamp.
+///
+/// serviceDomain and timeStamp are mandatory and not blank (EI000); no field carries a
+/// control character, serviceDomain is at most 255 characters, timeStamp is a time and
+/// registeredResidentLastFetched an identity number (EI004).
 ///
 /// Grouped per resident in resident order, at most 500 residents a page. When
 /// responseIsComplete is false, ask again with registeredResidentLastFetched set to the last
@@ -30,8 +34,9 @@ use crate::wire::{
     request_body = GetUpdatesRequest,
     responses(
         (status = 200, description = "One page of changed posts", body = GetUpdatesResponse),
-        (status = 400, description = "EI000 (serviceDomain or timeStamp missing), EI004 (timestamp \
-            or identity format), or MALFORMED_JSON / INVALID_REQUEST",
+        (status = 400, description = "EI000 (serviceDomain or timeStamp missing or blank), EI004 \
+            (control character, too long, timestamp or identity format), or MALFORMED_JSON / \
+            INVALID_REQUEST (a body that is not the contract's JSON)",
             body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)",
             body = Problem, content_type = "application/problem+json"),
@@ -47,7 +52,7 @@ pub async fn get_updates(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    ApiJson(request): ApiJson<GetUpdatesRequest>,
+    UncheckedJson(request): UncheckedJson<GetUpdatesRequest>,
 ) -> Result<ApiJson<GetUpdatesResponse>, ApiError> {
     let query = UpdatesQuery::from_request(&request)?;
     if let Err(refusal) = permissions

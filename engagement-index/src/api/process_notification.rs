@@ -6,7 +6,7 @@ use axum::extract::State;
 use common::audit::{AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::permissions::{Permissions, Role};
-use common::problem::{ApiJson, Problem};
+use common::problem::{ApiJson, Problem, UncheckedJson};
 
 use super::AppState;
 use super::access::{of_transactions, patient_events, refused, require_every};
@@ -17,10 +17,19 @@ use crate::wire::{ProcessNotificationRequest, ResultResponse};
 
 /// ProcessNotification: stores the changes of a federated index and forwards them.
 ///
+/// Validated as Update (without the logical-address header), in skltp's order, stopping at
+/// the first failure and storing nothing: 1 to 1000 transactions (EI000), then per
+/// transaction: no two with the same key (EI002; the owner is part of it), no control
+/// character in any field (EI004), no space around a key field or the owner, this index's
+/// reserved HSA-ids neither as logicalAddress (EI005) nor as sourceSystem (EI006), mandatory
+/// fields (owner, creationTime and updateTime included), lengths, timestamps and the identity
+/// number (EI004).
+///
 /// owner, creationTime and updateTime are mandatory and stored as received. Transactions
 /// owned by this index are dropped (loop guard); this index's own post with the same key is
-/// replaced by the received one (owner change). What changes something here is forwarded to
-/// this index's subscribers.
+/// replaced by the received one (owner change). Only what changes something here is stored
+/// and forwarded to this index's subscribers: a post identical to the stored one, or with an
+/// older mostRecentContent, is neither (so mutually subscribed indexes do not ping-pong).
 ///
 /// The caller (a federated index) needs the role `source_system` for the owner of every
 /// transaction it delivers, i.e. the index that recorded the post (else 403
@@ -36,8 +45,10 @@ use crate::wire::{ProcessNotificationRequest, ResultResponse};
     request_body = ProcessNotificationRequest,
     responses(
         (status = 200, description = "Committed (or nothing left after the loop guard)", body = ResultResponse),
-        (status = 400, description = "Refused, nothing stored: EI000, EI002, EI004, EI005, EI006, \
-            or MALFORMED_JSON / INVALID_REQUEST",
+        (status = 400, description = "Refused, nothing stored: EI000 (count), EI002 (duplicate key), \
+            EI004 (missing, control character, white space, too long, timestamp or identity \
+            format), EI005/EI006 (reserved HSA-id), or MALFORMED_JSON / INVALID_REQUEST (a body \
+            that is not the contract's JSON)",
             body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)",
             body = Problem, content_type = "application/problem+json"),
@@ -56,7 +67,7 @@ pub async fn process_notification(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    ApiJson(request): ApiJson<ProcessNotificationRequest>,
+    UncheckedJson(request): UncheckedJson<ProcessNotificationRequest>,
 ) -> Result<ApiJson<ResultResponse>, ApiError> {
     let transactions = request.engagement_transaction.unwrap_or_default();
     let reserved = state.config.reserved_hsa_ids();

@@ -1,11 +1,11 @@
 //! The pull point: a subscriber behind a firewall fetches its notifications and acknowledges
 //! them by asking again after the last offset it has processed.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use common::audit::{AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::permissions::Permissions;
-use common::problem::{ApiJson, Problem};
+use common::problem::{ApiJson, ApiPath, Problem, UncheckedJson};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -18,16 +18,47 @@ use crate::domain::subscriber::DeliveryMode;
 /// Most notifications one fetch returns.
 const MAX_ITEMS: i64 = 1000;
 
+/// The highest offset a request may name: JSON numbers beyond 2^53 are not exact everywhere.
+const MAX_OFFSET: i64 = 9_007_199_254_740_991;
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"afterOffset": 0, "maxItems": 100}))]
 pub struct PullRequest {
     /// The last offset processed: everything up to it is acknowledged and will not be
-    /// returned again. 0 the first time.
+    /// returned again. 0 (the default) the first time.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 9_007_199_254_740_991_f64)]
     pub after_offset: i64,
-    /// At most this many notifications (default 100, at most 1000).
+    /// At most this many notifications (default 100; 1 to 1000).
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_items: Option<i64>,
+}
+
+impl PullRequest {
+    /// The bounds the document states.
+    fn check(&self) -> Result<(), Problem> {
+        let invalid = |detail: String| {
+            Problem::bad_request(
+                "INVALID_REQUEST",
+                format!("The body does not match the contract: {detail}"),
+            )
+        };
+        if !(0..=MAX_OFFSET).contains(&self.after_offset) {
+            return Err(invalid(format!(
+                "afterOffset must be 0 to {MAX_OFFSET}, not {}",
+                self.after_offset
+            )));
+        }
+        if let Some(max_items) = self.max_items
+            && !(1..=MAX_ITEMS).contains(&max_items)
+        {
+            return Err(invalid(format!(
+                "maxItems must be 1 to {MAX_ITEMS}, not {max_items}"
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,11 +84,14 @@ pub struct PullResponse {
 ///
 /// Only the subscriber itself (the caller's HSA-id is the logical address) or an admin may
 /// (else 403 `FORBIDDEN_SUBSCRIBER`). Every patient of the fetched notifications is audited.
-#[utoipa::path(post, path = "/engagementindex/v1/subscribers/{logicalAddress}/notifications", tag = "subscribers",
+/// Unknown members of the body are ignored.
+#[utoipa::path(post, path = "/engagementindex/v1/subscribers/{logicalAddress}/notifications", tag = "subscribers", operation_id = "PullNotifications",
     params(("logicalAddress" = String, Path, description = "The pull subscriber's logical address")),
     request_body = PullRequest,
     responses(
         (status = 200, description = "Notifications after the offset, in order", body = PullResponse),
+        (status = 400, description = "INVALID_REQUEST: afterOffset or maxItems out of range, a body \
+            or path that cannot be read; MALFORMED_JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_SUBSCRIBER: neither the subscriber itself nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json"),
@@ -67,9 +101,10 @@ pub async fn pull_notifications(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    Path(logical_address): Path<String>,
-    ApiJson(request): ApiJson<PullRequest>,
+    ApiPath(logical_address): ApiPath<String>,
+    UncheckedJson(request): UncheckedJson<PullRequest>,
 ) -> Result<ApiJson<PullResponse>, Problem> {
+    request.check()?;
     let role = require_subscriber_or_admin(&permissions, &caller, &logical_address).await?;
     let subscriber = ensure_exists(&state, &logical_address).await?;
     if subscriber.delivery != DeliveryMode::Pull {
@@ -80,7 +115,7 @@ pub async fn pull_notifications(
             ),
         ));
     }
-    let max_items = request.max_items.unwrap_or(100).clamp(1, MAX_ITEMS);
+    let max_items = request.max_items.unwrap_or(100);
     let deliveries = state
         .deliveries
         .pull(&logical_address, request.after_offset, max_items)

@@ -1,28 +1,25 @@
 //! Subscriber registry and delivery administration (api.md §2.1), for operators: every route
 //! needs the role `admin` (else 403 `FORBIDDEN_ADMIN`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use common::audit::{AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::delivery::{Delivery, DeliveryState, DestinationStats};
+use common::hygiene::{self, TextKind};
 use common::permissions::{Permissions, Role};
-use common::problem::{ApiJson, Problem};
+use common::problem::{ApiJson, ApiPath, ApiQuery, Problem, UncheckedJson};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, PartialSchema as _, ToSchema};
 
 use super::AppState;
 use super::access::{of_payloads, patient_events, require_admin};
 use crate::domain::subscriber::{DeliveryMode, Subscriber, SubscriberFilter};
 
-/// A subscriber as an operator declares it.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "url": "https://care-system.example/engagementindex/ProcessNotification",
-    "delivery": "push",
-    "filter": [{"serviceDomain": "riv:infrastructure:eservicesupply:forminteraction", "categorization": ["FormComplete"]}]
-}))]
+/// A subscriber as an operator declares it. Its published schema (which says when a url is
+/// required) is written out in `wire`.
+#[derive(Debug, Deserialize)]
 pub struct SubscriberRequest {
     /// Where ProcessNotification is POSTed; required for push.
     pub url: Option<String>,
@@ -32,6 +29,51 @@ pub struct SubscriberRequest {
     /// serviceDomain matches and its categorization list is empty or holds the change's.
     #[serde(default)]
     pub filter: Vec<SubscriberFilter>,
+}
+
+impl utoipa::PartialSchema for SubscriberRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        crate::wire::subscriber_request_schema()
+    }
+}
+
+impl ToSchema for SubscriberRequest {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("SubscriberRequest")
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push(("DeliveryMode".to_owned(), DeliveryMode::schema()));
+        schemas.push(("SubscriberFilter".to_owned(), SubscriberFilter::schema()));
+    }
+}
+
+impl SubscriberRequest {
+    /// No string the registry keeps carries a control character (api.md §5). Unknown members
+    /// are not read, so they are not checked: they are ignored as in the contracts.
+    fn check_hygiene(&self) -> Result<(), hygiene::ControlCharacter> {
+        hygiene::check_opt("url", self.url.as_deref(), TextKind::Identifier)?;
+        for (i, filter) in self.filter.iter().enumerate() {
+            hygiene::check(
+                &format!("filter[{i}].serviceDomain"),
+                &filter.service_domain,
+                TextKind::Identifier,
+            )?;
+            for (j, category) in filter.categorization.iter().enumerate() {
+                hygiene::check(
+                    &format!("filter[{i}].categorization[{j}]"),
+                    category,
+                    TextKind::Identifier,
+                )?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A subscriber with its queue figures.
@@ -71,11 +113,27 @@ pub struct SubscriberList {
     pub subscribers: Vec<SubscriberView>,
 }
 
+/// Which notifications of a subscriber to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStateName {
+    /// Waiting to be delivered (or, for pull, acknowledged).
+    Pending,
+    /// Given up on, waiting for a redrive.
+    Dead,
+}
+
+/// Most notifications one listing returns.
+const MAX_LISTED: i64 = 1000;
+
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveryFilter {
     /// `pending` (default) or `dead`.
-    pub state: Option<String>,
-    /// At most this many, oldest first (default 100, at most 1000).
+    #[param(inline)]
+    pub state: Option<DeliveryStateName>,
+    /// At most this many, oldest first (default 100; 1 to 1000, else 400).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -111,23 +169,37 @@ async fn stats_of(
 }
 
 /// Creates or replaces a subscriber.
-#[utoipa::path(put, path = "/admin/subscribers/{logicalAddress}", tag = "subscribers",
-    params(("logicalAddress" = String, Path, description = "The subscriber's HSA-id: the logical address notifications are sent to")),
+///
+/// A push subscriber needs a url starting with `http://` or `https://` (spaces around it are
+/// dropped); a pull subscriber's url is optional. Every filter names a serviceDomain that is
+/// not blank. No string carries a control character. Unknown members are ignored.
+#[utoipa::path(put, path = "/admin/subscribers/{logicalAddress}", tag = "subscribers", operation_id = "PutSubscriber",
+    params(("logicalAddress" = String, Path, pattern = "^[!-~]{1,64}$",
+        description = "The subscriber's HSA-id: the logical address notifications are sent to \
+            (1 to 64 printable ASCII characters, no space)")),
     request_body = SubscriberRequest,
     responses(
         (status = 201, description = "Created", body = SubscriberView),
         (status = 200, description = "Replaced", body = SubscriberView),
-        (status = 400, description = "Invalid subscriber", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_SUBSCRIBER (logical address, url or filter against \
+            the rules above), INVALID_REQUEST (a control character, naming the member; a body or \
+            path that cannot be read), MALFORMED_JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_subscriber(
     State(state): State<AppState>,
     State(permissions): State<Permissions>,
     caller: Caller,
-    Path(logical_address): Path<String>,
-    ApiJson(request): ApiJson<SubscriberRequest>,
+    ApiPath(logical_address): ApiPath<String>,
+    UncheckedJson(request): UncheckedJson<SubscriberRequest>,
 ) -> Result<(StatusCode, ApiJson<SubscriberView>), Problem> {
     require_admin(&permissions, &caller).await?;
+    request.check_hygiene().map_err(|error| {
+        Problem::bad_request(
+            "INVALID_REQUEST",
+            format!("The body does not match the contract: {error}"),
+        )
+    })?;
     let subscriber = Subscriber::new(
         &logical_address,
         request.url,
@@ -159,7 +231,7 @@ pub async fn put_subscriber(
 }
 
 /// Lists the subscribers with their queue figures.
-#[utoipa::path(get, path = "/admin/subscribers", tag = "subscribers",
+#[utoipa::path(get, path = "/admin/subscribers", tag = "subscribers", operation_id = "ListSubscribers",
     responses(
         (status = 200, description = "The subscribers", body = SubscriberList),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
@@ -183,7 +255,7 @@ pub async fn list_subscribers(
 }
 
 /// Reads one subscriber.
-#[utoipa::path(get, path = "/admin/subscribers/{logicalAddress}", tag = "subscribers",
+#[utoipa::path(get, path = "/admin/subscribers/{logicalAddress}", tag = "subscribers", operation_id = "GetSubscriber",
     params(("logicalAddress" = String, Path, description = "The subscriber's logical address")),
     responses(
         (status = 200, description = "The subscriber", body = SubscriberView),
@@ -194,7 +266,7 @@ pub async fn get_subscriber(
     State(state): State<AppState>,
     State(permissions): State<Permissions>,
     caller: Caller,
-    Path(logical_address): Path<String>,
+    ApiPath(logical_address): ApiPath<String>,
 ) -> Result<ApiJson<SubscriberView>, Problem> {
     require_admin(&permissions, &caller).await?;
     let subscriber = state
@@ -208,7 +280,7 @@ pub async fn get_subscriber(
 }
 
 /// Removes a subscriber and the notifications queued for it.
-#[utoipa::path(delete, path = "/admin/subscribers/{logicalAddress}", tag = "subscribers",
+#[utoipa::path(delete, path = "/admin/subscribers/{logicalAddress}", tag = "subscribers", operation_id = "DeleteSubscriber",
     params(("logicalAddress" = String, Path, description = "The subscriber's logical address")),
     responses(
         (status = 204, description = "Removed"),
@@ -219,7 +291,7 @@ pub async fn delete_subscriber(
     State(state): State<AppState>,
     State(permissions): State<Permissions>,
     caller: Caller,
-    Path(logical_address): Path<String>,
+    ApiPath(logical_address): ApiPath<String>,
 ) -> Result<StatusCode, Problem> {
     require_admin(&permissions, &caller).await?;
     if state
@@ -237,11 +309,12 @@ pub async fn delete_subscriber(
 
 /// Lists a subscriber's queued (`pending`) or dead-lettered (`dead`) notifications, oldest
 /// first, with attempts and the last error.
-#[utoipa::path(get, path = "/admin/subscribers/{logicalAddress}/deliveries", tag = "subscribers",
+#[utoipa::path(get, path = "/admin/subscribers/{logicalAddress}/deliveries", tag = "subscribers", operation_id = "ListDeliveries",
     params(("logicalAddress" = String, Path, description = "The subscriber's logical address"), DeliveryFilter),
     responses(
         (status = 200, description = "The notifications", body = DeliveryList),
-        (status = 400, description = "Unknown state", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST: state other than pending or dead, limit \
+            outside 1 to 1000", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
@@ -250,22 +323,22 @@ pub async fn list_deliveries(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    Path(logical_address): Path<String>,
-    Query(filter): Query<DeliveryFilter>,
+    ApiPath(logical_address): ApiPath<String>,
+    ApiQuery(filter): ApiQuery<DeliveryFilter>,
 ) -> Result<ApiJson<DeliveryList>, Problem> {
     require_admin(&permissions, &caller).await?;
-    let wanted = match filter.state.as_deref() {
-        None | Some("pending") => DeliveryState::Pending,
-        Some("dead") => DeliveryState::Dead,
-        Some(other) => {
-            return Err(Problem::bad_request(
-                "INVALID_REQUEST",
-                format!("state must be pending or dead, not {other}"),
-            ));
-        }
+    let wanted = match filter.state {
+        None | Some(DeliveryStateName::Pending) => DeliveryState::Pending,
+        Some(DeliveryStateName::Dead) => DeliveryState::Dead,
     };
+    let limit = filter.limit.unwrap_or(100);
+    if !(1..=MAX_LISTED).contains(&limit) {
+        return Err(Problem::bad_request(
+            "INVALID_REQUEST",
+            format!("The query string is not valid: limit must be 1 to {MAX_LISTED}, not {limit}"),
+        ));
+    }
     ensure_exists(&state, &logical_address).await?;
-    let limit = filter.limit.unwrap_or(100).clamp(1, 1000);
     let deliveries = state
         .deliveries
         .list(&logical_address, wanted, limit)
@@ -288,7 +361,7 @@ pub async fn list_deliveries(
 }
 
 /// Moves a subscriber's dead-lettered notifications back to the queue, to be delivered next.
-#[utoipa::path(post, path = "/admin/subscribers/{logicalAddress}/redrive", tag = "subscribers",
+#[utoipa::path(post, path = "/admin/subscribers/{logicalAddress}/redrive", tag = "subscribers", operation_id = "RedriveDeliveries",
     params(("logicalAddress" = String, Path, description = "The subscriber's logical address")),
     responses(
         (status = 200, description = "How many were redriven", body = Redriven),
@@ -299,7 +372,7 @@ pub async fn redrive(
     State(state): State<AppState>,
     State(permissions): State<Permissions>,
     caller: Caller,
-    Path(logical_address): Path<String>,
+    ApiPath(logical_address): ApiPath<String>,
 ) -> Result<ApiJson<Redriven>, Problem> {
     require_admin(&permissions, &caller).await?;
     ensure_exists(&state, &logical_address).await?;

@@ -6,7 +6,7 @@ use axum::extract::State;
 use common::audit::{AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::permissions::{Permissions, Role};
-use common::problem::{ApiJson, Problem};
+use common::problem::{ApiJson, Problem, UncheckedJson};
 use http::HeaderMap;
 
 use super::AppState;
@@ -20,6 +20,17 @@ use crate::wire::{ResultResponse, UpdateRequest};
 pub const LOGICAL_ADDRESS_HEADER: &str = "x-rivta-logical-address";
 
 /// Update: creates, changes or deletes engagements owned by this index.
+///
+/// Validation, in skltp's order, stops at the first failure and stores nothing: the
+/// `x-rivta-logical-address` header, when present, names this index's HSA-id or its
+/// alternative id (EI003; the ids are this deployment's, so the document cannot list them);
+/// 1 to 1000 transactions (EI000); then per transaction: no two with the same key (EI002;
+/// the key is the nine key fields, an empty categorization, businessObjectInstanceIdentifier
+/// or clinicalProcessInterestId counting as `NA`, so transactions differing only in
+/// deleteFlag, mostRecentContent or the ignored fields are duplicates), no control character
+/// in any field (EI004 `Field "..." contains a control character`), no space around a key
+/// field, this index's reserved HSA-ids neither as logicalAddress (EI005) nor as sourceSystem
+/// (EI006), mandatory fields, lengths, timestamps and the identity number (EI004).
 ///
 /// The owner becomes this index; creationTime and updateTime sent by the client are ignored.
 /// A post changes only when its mostRecentContent is newer than the stored one; an identical
@@ -42,8 +53,9 @@ pub const LOGICAL_ADDRESS_HEADER: &str = "x-rivta-logical-address";
     responses(
         (status = 200, description = "Committed", body = ResultResponse),
         (status = 400, description = "Refused, nothing stored: EI000 (count), EI002 (duplicate key), \
-            EI003 (logical address), EI004 (missing, white space, too long, timestamp or identity \
-            format), EI005/EI006 (reserved HSA-id), or MALFORMED_JSON / INVALID_REQUEST",
+            EI003 (logical address), EI004 (missing, control character, white space, too long, \
+            timestamp or identity format), EI005/EI006 (reserved HSA-id), or MALFORMED_JSON / \
+            INVALID_REQUEST (a body that is not the contract's JSON)",
             body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)",
             body = Problem, content_type = "application/problem+json"),
@@ -63,7 +75,7 @@ pub async fn update(
     State(audit): State<AuditLog>,
     caller: Caller,
     headers: HeaderMap,
-    ApiJson(request): ApiJson<UpdateRequest>,
+    UncheckedJson(request): UncheckedJson<UpdateRequest>,
 ) -> Result<ApiJson<ResultResponse>, ApiError> {
     let logical_address = headers
         .get(LOGICAL_ADDRESS_HEADER)

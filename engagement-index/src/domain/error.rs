@@ -52,6 +52,11 @@ impl ValidationError {
         ))
     }
 
+    /// skltp has no such rule; worded as its white-space rule (api.md §5).
+    pub(crate) fn control_character(field: &str) -> Self {
+        Self::Invalid(format!("Field \"{field}\" contains a control character"))
+    }
+
     pub(crate) fn too_long(field: &str) -> Self {
         Self::Invalid(format!("Field \"{field}\" is too long"))
     }

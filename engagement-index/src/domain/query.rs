@@ -1,6 +1,7 @@
 //! FindContent and GetUpdates: their mandatory fields and what they select.
 
 use chrono::{DateTime, Utc};
+use common::hygiene::{TextKind, forbidden_character};
 use common::identity::PersonalIdentityNumber;
 
 use super::engagement::Engagement;
@@ -26,13 +27,39 @@ pub struct ContentQuery {
 
 impl ContentQuery {
     /// registeredResidentIdentification, then serviceDomain, must be given and not blank
-    /// (EI000); the resident's format and the time are checked as in Update (EI004).
+    /// (EI000); then, as in Update (EI004): no field carries a control character, none is
+    /// longer than its engagement field, and the resident's format and the time are valid.
     pub fn from_request(request: &FindContentRequest) -> Result<Self, ValidationError> {
         let resident = mandatory(
             "registeredResidentIdentification",
             request.registered_resident_identification.as_deref(),
         )?;
         let service_domain = mandatory("serviceDomain", request.service_domain.as_deref())?;
+        let fields = [
+            ("registeredResidentIdentification", Some(resident), 32),
+            ("serviceDomain", Some(service_domain), 255),
+            ("categorization", request.categorization.as_deref(), 255),
+            ("logicalAddress", request.logical_address.as_deref(), 64),
+            (
+                "businessObjectInstanceIdentifier",
+                request.business_object_instance_identifier.as_deref(),
+                128,
+            ),
+            (
+                "clinicalProcessInterestId",
+                request.clinical_process_interest_id.as_deref(),
+                128,
+            ),
+            (
+                "mostRecentContent",
+                request.most_recent_content.as_deref(),
+                TIMESTAMP_LENGTH,
+            ),
+            ("sourceSystem", request.source_system.as_deref(), 64),
+            ("dataController", request.data_controller.as_deref(), 64),
+            ("owner", request.owner.as_deref(), 64),
+        ];
+        check_fields(&fields)?;
         Ok(Self {
             registered_resident_identification: resident_number(
                 "registeredResidentIdentification",
@@ -69,9 +96,21 @@ pub struct UpdatesQuery {
 }
 
 impl UpdatesQuery {
+    /// serviceDomain, then timeStamp, must be given and not blank (EI000); then no field
+    /// carries a control character, the domain is at most 255 characters, and the time and
+    /// the resident's format are valid (EI004).
     pub fn from_request(request: &GetUpdatesRequest) -> Result<Self, ValidationError> {
         let service_domain = mandatory("serviceDomain", request.service_domain.as_deref())?;
         let time_stamp = mandatory("timeStamp", request.time_stamp.as_deref())?;
+        check_fields(&[
+            ("serviceDomain", Some(service_domain), 255),
+            ("timeStamp", Some(time_stamp), TIMESTAMP_LENGTH),
+            (
+                "registeredResidentLastFetched",
+                request.registered_resident_last_fetched.as_deref(),
+                32,
+            ),
+        ])?;
         let changed_since = parse_ei_time(time_stamp)
             .map_err(|error| ValidationError::bad_time("timeStamp", &error))?;
         let after_resident = match request.registered_resident_last_fetched.as_deref() {
@@ -124,11 +163,31 @@ impl UpdatesPage {
     }
 }
 
+/// Given and not blank (empty or spaces only; a control character is not blank, it is
+/// refused as such).
 fn mandatory<'a>(field: &str, value: Option<&'a str>) -> Result<&'a str, ValidationError> {
     match value {
-        Some(value) if !value.trim().is_empty() => Ok(value),
+        Some(value) if !value.trim_matches(' ').is_empty() => Ok(value),
         _ => Err(ValidationError::mandatory_but_missing(field)),
     }
+}
+
+const TIMESTAMP_LENGTH: usize = 14;
+
+/// Control characters in every field first, then lengths in characters, as Update checks
+/// them.
+fn check_fields(fields: &[(&str, Option<&str>, usize)]) -> Result<(), ValidationError> {
+    for (name, value, _) in fields {
+        if value.is_some_and(|v| forbidden_character(v, TextKind::Identifier).is_some()) {
+            return Err(ValidationError::control_character(name));
+        }
+    }
+    for (name, value, max) in fields {
+        if value.is_some_and(|v| v.chars().count() > *max) {
+            return Err(ValidationError::too_long(name));
+        }
+    }
+    Ok(())
 }
 
 fn resident_number(field: &str, value: &str) -> Result<PersonalIdentityNumber, ValidationError> {

@@ -44,9 +44,12 @@ impl DeliveryMode {
 /// One filter: a service domain, and optionally the categorizations wanted in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SubscriberFilter {
-    /// Matched case-insensitively.
+    /// Matched case-insensitively. Not blank (empty or spaces only).
     #[serde(rename = "serviceDomain")]
-    #[schema(example = "riv:infrastructure:eservicesupply:forminteraction")]
+    #[schema(
+        example = "riv:infrastructure:eservicesupply:forminteraction",
+        pattern = r"^ *[^\u0000-\u0020\u007F][^\u0000-\u001F\u007F]*$"
+    )]
     pub service_domain: String,
     /// Empty: every categorization of the domain. Matched case-insensitively.
     #[serde(default)]
@@ -75,7 +78,11 @@ impl Subscriber {
         {
             return Err(SubscriberError::LogicalAddress);
         }
-        let url = url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+        // Only spaces are dropped: any other character below them is a control character,
+        // refused at the edge.
+        let url = url
+            .map(|u| u.trim_matches(' ').to_owned())
+            .filter(|u| !u.is_empty());
         if delivery == DeliveryMode::Push
             && !url
                 .as_deref()
@@ -85,7 +92,7 @@ impl Subscriber {
         }
         if let Some(index) = filter
             .iter()
-            .position(|f| f.service_domain.trim().is_empty())
+            .position(|f| f.service_domain.trim_matches(' ').is_empty())
         {
             return Err(SubscriberError::FilterWithoutDomain(index + 1));
         }

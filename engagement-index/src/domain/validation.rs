@@ -1,12 +1,14 @@
 //! Validation of Update and ProcessNotification requests, in skltp's order (skltp-ei §2.1):
-//! routing header (Update only), count, then for each transaction in turn: unique key, white
-//! space, reserved HSA-ids, mandatory fields, lengths, timestamps, identity-number format.
+//! routing header (Update only), count, then for each transaction in turn: unique key, control
+//! characters (api.md §5), white space, reserved HSA-ids, mandatory fields, lengths,
+//! timestamps, identity-number format.
 //! The first failure wins; a request that fails stores nothing.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
+use common::hygiene::{TextKind, forbidden_character};
 use common::identity::PersonalIdentityNumber;
 use common::riv_time::{self, TimeFormatError};
 
@@ -211,17 +213,29 @@ fn check_transaction(
     let owner = ("owner", engagement.owner.as_deref());
     let notified = contract == Contract::ProcessNotification;
 
+    // No field carries a control character (api.md §5), ignored ones included: nothing
+    // PostgreSQL would refuse or SQLite would keep reaches either.
+    let every_field = fields
+        .iter()
+        .map(|(name, value, _)| (*name, *value))
+        .chain(std::iter::once(owner))
+        .chain(time_fields(engagement));
+    for (name, value) in every_field {
+        if value.is_some_and(|v| forbidden_character(v, TextKind::Identifier).is_some()) {
+            return Err(ValidationError::control_character(name));
+        }
+    }
+
     // b. Leading or trailing white space. A value of white space only passes, as in skltp.
+    // White space is the space character: the others below it are control characters, refused
+    // above, and Java's trim() (skltp) removes nothing else.
     let spaced = fields
         .iter()
         .map(|(name, value, _)| (*name, *value))
         .chain(notified.then_some(owner));
     for (name, value) in spaced {
-        if let Some(value) = value {
-            let trimmed = value.trim();
-            if !trimmed.is_empty() && trimmed != value {
-                return Err(ValidationError::white_space(name));
-            }
+        if value.is_some_and(has_surrounding_space) {
+            return Err(ValidationError::white_space(name));
         }
     }
 
@@ -326,6 +340,12 @@ fn check_transaction(
     })
 }
 
+/// Leading or trailing spaces around something else than spaces.
+pub(crate) fn has_surrounding_space(value: &str) -> bool {
+    let trimmed = value.trim_matches(' ');
+    !trimmed.is_empty() && trimmed != value
+}
+
 fn parse_time(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ValidationError> {
     match value {
         None | Some("") => Ok(None),
@@ -335,8 +355,15 @@ fn parse_time(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, 
     }
 }
 
-/// A wire timestamp as UTC (strict: common::riv_time checks the XSD's `TS` pattern).
+/// A wire timestamp as UTC (strict: common::riv_time checks the XSD's `TS` pattern). A
+/// leap second (`60`), which the parser reads, is refused as the pattern does.
 pub fn parse_ei_time(value: &str) -> Result<DateTime<Utc>, TimeFormatError> {
+    if value.len() == 14 && value.ends_with("60") {
+        return Err(TimeFormatError {
+            format: riv_time::EI_TIMESTAMP,
+            value: value.to_owned(),
+        });
+    }
     riv_time::ei_timestamp_to_utc(value)
 }
 
@@ -417,5 +444,50 @@ mod tests {
     fn a_timestamp_year_may_not_start_with_zero() {
         assert!(parse_ei_time("00000101000000").is_err());
         assert!(parse_ei_time("20240101000000").is_ok());
+    }
+
+    #[test]
+    fn a_leap_second_is_not_a_timestamp() {
+        assert!(parse_ei_time("20161231235960").is_err());
+        assert!(parse_ei_time("20161231235959").is_ok());
+    }
+
+    #[test]
+    fn a_control_character_in_any_field_is_ei004_after_the_duplicate_check() {
+        let mut bad = engagement(1);
+        bad.owner = Some("owner\u{0}".into());
+        let error = validate_update(&index(), None, &[Some(transaction(bad.clone()))]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "EI004: The payload does not validate, error message: Field \"owner\" contains a control character"
+        );
+        // The second repeats the first's key: EI002 comes before its own control character.
+        let mut repeated = engagement(1);
+        repeated.most_recent_content = Some("2024\u{0}".into());
+        let twice = [
+            Some(transaction(engagement(1))),
+            Some(transaction(repeated)),
+        ];
+        assert_eq!(
+            validate_update(&index(), None, &twice).unwrap_err().code(),
+            "EI002"
+        );
+        let mut spaced = engagement(2);
+        spaced.service_domain = Some(" x\t".into());
+        assert_eq!(
+            validate_update(&index(), None, &[Some(transaction(spaced))])
+                .unwrap_err()
+                .to_string(),
+            "EI004: The payload does not validate, error message: Field \"serviceDomain\" contains a control character"
+        );
+    }
+
+    #[test]
+    fn only_the_space_character_counts_as_surrounding_white_space() {
+        assert!(has_surrounding_space(" x"));
+        assert!(has_surrounding_space("x "));
+        assert!(!has_surrounding_space("   "));
+        assert!(!has_surrounding_space("\u{a0}x"));
+        assert!(!has_surrounding_space("x"));
     }
 }

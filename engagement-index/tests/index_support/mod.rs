@@ -184,12 +184,27 @@ impl TestIndex {
 
     /// POSTs `body` to `path` with `headers`.
     pub async fn post_with(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
-        let mut request = Request::post(path).header("content-type", "application/json");
+        self.send(http::Method::POST, path, Some(body), headers)
+            .await
+    }
+
+    /// Sends `method` to `path` (already percent-encoded) with a JSON `body` if any.
+    pub async fn send(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let request = request
-            .body(Body::from(body.to_string()))
+            .body(body.map_or_else(Body::empty, |body| Body::from(body.to_string())))
             .expect("a valid request");
         let response = self
             .router

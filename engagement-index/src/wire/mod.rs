@@ -3,103 +3,68 @@
 //!
 //! Submitted records have every field optional so that a missing field reaches the validator
 //! and is refused with its EI code and name, not by the JSON reader. Unknown fields are ignored
-//! (the XSDs end every type with `xs:any`).
+//! (the XSDs end every type with `xs:any`). The published request schemas, which say what
+//! validation requires, are in `request_schemas`.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{Engagement, NotifiedTransaction};
 
+mod request_schemas;
+
+pub(crate) use request_schemas::subscriber_request_schema;
+
 /// An engagement as a client sends it in Update or ProcessNotification.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({
-    "registeredResidentIdentification": "191212121212",
-    "serviceDomain": "riv:infrastructure:eservicesupply:forminteraction",
-    "categorization": "FormCreated",
-    "logicalAddress": "SE2321000016-1HZ3",
-    "businessObjectInstanceIdentifier": "8d3f0c9e-1b2a-4c5d-9e8f-0a1b2c3d4e5f",
-    "clinicalProcessInterestId": "NA",
-    "mostRecentContent": "20240115120000",
-    "sourceSystem": "SE2321000016-FE01",
-    "dataController": "SE2321000016-1HZ3"
-}))]
 pub struct SubmittedEngagement {
     /// The resident's personal identity number (12 characters). Part of the unique key.
-    #[schema(
-        pattern = "^[0-9]{8}[0-9A-Zptf]{4}$",
-        min_length = 12,
-        max_length = 12,
-        example = "191212121212"
-    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_resident_identification: Option<String>,
     /// The service domain the information belongs to, e.g. `riv:crm:scheduling`. Part of the key.
-    #[schema(max_length = 255, example = "riv:crm:scheduling")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_domain: Option<String>,
     /// The kind of information within the domain (`NA` when not used). Part of the key.
-    #[schema(max_length = 255, example = "booking")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub categorization: Option<String>,
     /// Where the information can be fetched: the producing system's logical address. Part of
     /// the key; this index's reserved HSA-ids are refused (EI005).
-    #[schema(max_length = 64, example = "SE2321000016-1HZ3")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logical_address: Option<String>,
     /// The id of the information object at the source (`NA` when not used). Part of the key.
-    #[schema(max_length = 128, example = "booking-4711")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_object_instance_identifier: Option<String>,
     /// The clinical process of interest (`NA` when not used). Part of the key.
-    #[schema(max_length = 128, example = "NA")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clinical_process_interest_id: Option<String>,
     /// When the newest content behind this engagement was made, Swedish local time. An Update
     /// with an older value than the stored one is ignored.
-    #[schema(
-        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
-        max_length = 14,
-        example = "20240115120000"
-    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub most_recent_content: Option<String>,
     /// The HSA-id of the system that posts the engagement. Part of the key; reserved HSA-ids
     /// are refused (EI006).
-    #[schema(max_length = 64, example = "SE2321000016-FE01")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_system: Option<String>,
     /// When the post was created, Swedish local time. Ignored in Update; mandatory in
     /// ProcessNotification and stored as sent.
-    #[schema(
-        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
-        max_length = 14,
-        example = "20240115120000"
-    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_time: Option<String>,
     /// When the post last changed, Swedish local time. Ignored in Update; mandatory in
     /// ProcessNotification and stored as sent.
-    #[schema(
-        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
-        max_length = 14,
-        example = "20240115120000"
-    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// The organisation number or HSA-id of the data controller. Part of the key.
-    #[schema(max_length = 64, example = "SE2321000016-1HZ3")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_controller: Option<String>,
     /// The HSA-id of the index that first received the engagement. Ignored in Update (this
     /// index becomes the owner); mandatory in ProcessNotification. Part of the key.
-    #[schema(max_length = 64, example = "SE2321000016-EI01")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
 }
 
 /// One change as a client sends it: an engagement and whether it is to be deleted.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SubmittedTransaction {
     /// `true` deletes the engagement with this key; `false` creates or updates it.
@@ -214,47 +179,20 @@ impl From<&NotifiedTransaction> for EngagementTransactionRecord {
 }
 
 /// The Update request; ProcessNotification's has the same shape.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"engagementTransaction": [{"deleteFlag": false, "engagement": {
-    "registeredResidentIdentification": "191212121212",
-    "serviceDomain": "riv:crm:scheduling",
-    "categorization": "booking",
-    "logicalAddress": "SE2321000016-1HZ3",
-    "businessObjectInstanceIdentifier": "booking-4711",
-    "clinicalProcessInterestId": "NA",
-    "mostRecentContent": "20240115120000",
-    "sourceSystem": "SE2321000016-BK01",
-    "dataController": "SE2321000016-1HZ3"
-}}]}))]
 pub struct UpdateRequest {
     /// 1 to 1000 changes, each with a distinct key.
-    #[schema(min_items = 1, max_items = 1000)]
     #[serde(default)]
     pub engagement_transaction: Option<Vec<Option<SubmittedTransaction>>>,
 }
 
 /// The ProcessNotification request: as Update, and every engagement carries owner,
 /// creationTime and updateTime.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"engagementTransaction": [{"deleteFlag": false, "engagement": {
-    "registeredResidentIdentification": "191212121212",
-    "serviceDomain": "riv:crm:scheduling",
-    "categorization": "booking",
-    "logicalAddress": "SE2321000016-1HZ3",
-    "businessObjectInstanceIdentifier": "booking-4711",
-    "clinicalProcessInterestId": "NA",
-    "mostRecentContent": "20240115120000",
-    "sourceSystem": "SE2321000016-BK01",
-    "creationTime": "20240115120003",
-    "updateTime": "20240115120003",
-    "dataController": "SE2321000016-1HZ3",
-    "owner": "SE2321000016-EI01"
-}}]}))]
 pub struct ProcessNotificationRequest {
     /// 1 to 1000 changes, each with a distinct key.
-    #[schema(min_items = 1, max_items = 1000)]
     #[serde(default)]
     pub engagement_transaction: Option<Vec<Option<SubmittedTransaction>>>,
 }
@@ -291,52 +229,29 @@ impl ResultResponse {
 
 /// The FindContent request: resident and domain are mandatory; every other field is an
 /// exact-match filter, except mostRecentContent, which matches posts at or after it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({
-    "registeredResidentIdentification": "191212121212",
-    "serviceDomain": "riv:crm:scheduling"
-}))]
 pub struct FindContentRequest {
-    #[schema(
-        pattern = "^[0-9]{8}[0-9A-Zptf]{4}$",
-        min_length = 12,
-        max_length = 12,
-        example = "191212121212"
-    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_resident_identification: Option<String>,
-    #[schema(max_length = 255, example = "riv:crm:scheduling")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_domain: Option<String>,
-    #[schema(max_length = 255)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub categorization: Option<String>,
-    #[schema(max_length = 64)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logical_address: Option<String>,
-    #[schema(max_length = 128)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub business_object_instance_identifier: Option<String>,
-    #[schema(max_length = 128)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clinical_process_interest_id: Option<String>,
     /// Only posts whose mostRecentContent is at or after this time (posts without one are
     /// not returned).
-    #[schema(
-        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
-        max_length = 14,
-        example = "20240101000000"
-    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub most_recent_content: Option<String>,
-    #[schema(max_length = 64)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_system: Option<String>,
-    #[schema(max_length = 64)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_controller: Option<String>,
-    #[schema(max_length = 64)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
 }
@@ -348,29 +263,16 @@ pub struct FindContentResponse {
 }
 
 /// The GetUpdates request.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"serviceDomain": "riv:crm:scheduling", "timeStamp": "20240101000000"}))]
 pub struct GetUpdatesRequest {
     /// The domain whose changes are asked for.
-    #[schema(max_length = 255, example = "riv:crm:scheduling")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_domain: Option<String>,
     /// Posts created or changed in this index at or after this time, Swedish local time.
-    #[schema(
-        pattern = "^[1-9][0-9]{3}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]$",
-        max_length = 14,
-        example = "20240101000000"
-    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<String>,
     /// The last resident of the previous page: this page continues after it.
-    #[schema(
-        pattern = "^[0-9]{8}[0-9A-Zptf]{4}$",
-        min_length = 12,
-        max_length = 12,
-        example = "191212121212"
-    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_resident_last_fetched: Option<String>,
 }
