@@ -243,3 +243,111 @@ fn a_personal_identity_number_never_reaches_the_log_unmasked() {
     assert!(text.contains("19121212****"), "{text}");
     assert!(!text.contains("191212121212"), "{text}");
 }
+
+#[derive(Deserialize)]
+struct Note {
+    #[allow(dead_code)]
+    name: String,
+    #[allow(dead_code)]
+    comment: Option<String>,
+}
+
+async fn note(ApiJson(_): ApiJson<Note>) -> &'static str {
+    "noted"
+}
+
+#[derive(Deserialize)]
+struct Page {
+    #[allow(dead_code)]
+    limit: Option<u32>,
+}
+
+async fn page(common::problem::ApiQuery(_): common::problem::ApiQuery<Page>) -> &'static str {
+    "page"
+}
+
+async fn item(common::problem::ApiPath(id): common::problem::ApiPath<String>) -> String {
+    id
+}
+
+async fn plain_refusal() -> (http::StatusCode, &'static str) {
+    (http::StatusCode::CONFLICT, "a library's plain-text refusal")
+}
+
+/// Sends `request` and returns its problem document, with the HTTP status as `httpStatus`.
+async fn refusal(request: reqwest::RequestBuilder) -> serde_json::Value {
+    let response = request.send().await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "{}",
+        response.status()
+    );
+    let status = response.status().as_u16();
+    let mut body: serde_json::Value = response.json().await.unwrap();
+    body["httpStatus"] = status.into();
+    body
+}
+
+#[tokio::test]
+async fn control_characters_bad_queries_and_bad_paths_are_refused_as_problems() {
+    let shutdown = Shutdown::new();
+    let base = start(
+        Router::new()
+            .route("/note", post(note))
+            .route("/page", axum::routing::get(page))
+            .route("/item/{id}", axum::routing::get(item))
+            .route("/plain", axum::routing::get(plain_refusal)),
+        port_zero(),
+        &shutdown,
+    )
+    .await;
+    let client = common::testing::http();
+
+    // NUL in a name: refused naming the member. A line break in free text (`comment`) is fine,
+    // in a name it is not.
+    let nul = refusal(
+        client
+            .post(format!("{base}/note"))
+            .json(&serde_json::json!({"name": "a\u{0}b"})),
+    )
+    .await;
+    assert_eq!(nul["httpStatus"], 400);
+    assert_eq!(nul["code"], "INVALID_REQUEST");
+    assert!(nul["detail"].as_str().unwrap().contains("`name`"), "{nul}");
+    let ok = client
+        .post(format!("{base}/note"))
+        .json(&serde_json::json!({"name": "a", "comment": "line\r\nline\tend"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let break_in_name = refusal(
+        client
+            .post(format!("{base}/note"))
+            .json(&serde_json::json!({"name": "a\nb"})),
+    )
+    .await;
+    assert_eq!(break_in_name["httpStatus"], 400);
+
+    // A number too large for its type and a control character in a query value.
+    for query in ["limit=9223372036854775808", "limit=x", "limit=1&other=%00"] {
+        let body = refusal(client.get(format!("{base}/page?{query}"))).await;
+        assert_eq!(body["httpStatus"], 400, "{query}");
+        assert_eq!(body["code"], "INVALID_REQUEST", "{query}");
+    }
+    let body = refusal(client.get(format!("{base}/item/a%00b"))).await;
+    assert_eq!(body["httpStatus"], 400);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("control character")
+    );
+
+    // A refusal written by a library as plain text still reaches the caller as a problem.
+    let body = refusal(client.get(format!("{base}/plain"))).await;
+    assert_eq!(body["httpStatus"], 409);
+    assert_eq!(body["detail"], "a library's plain-text refusal");
+    shutdown.cancel();
+}

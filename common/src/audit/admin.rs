@@ -2,8 +2,7 @@
 //! and by caller, with a time range and paging, for callers holding `admin`. A query by
 //! patient is itself recorded.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, State};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +13,7 @@ use super::{AuditEvent, AuditLog, AuditOutcome, AuditQuery, AuditRecord, AuditSu
 use crate::auth::Caller;
 use crate::identity::{HsaId, PersonalIdentityNumber};
 use crate::permissions::{Permissions, Role};
-use crate::problem::{ApiJson, Problem};
+use crate::problem::{ApiJson, ApiPath, ApiQuery, Problem};
 
 const DEFAULT_PAGE: i64 = 100;
 
@@ -37,7 +36,7 @@ where
 #[schema(example = json!({"patient": "191212121212", "from": "2026-01-01T00:00:00Z", "limit": 100}))]
 pub struct ByPatientQuery {
     /// The patient's personal identity number.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^[0-9]{8}[0-9A-Zptf]{4}$")]
     pub patient: PersonalIdentityNumber,
     /// Events at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,
@@ -45,7 +44,8 @@ pub struct ByPatientQuery {
     pub to: Option<DateTime<Utc>>,
     /// The previous page's `nextAfter`.
     pub after: Option<i64>,
-    /// At most this many events (default 100, at most 1000).
+    /// At most this many events (default 100).
+    #[schema(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -59,7 +59,8 @@ pub struct ByCallerParams {
     pub to: Option<DateTime<Utc>>,
     /// The previous page's `nextAfter`.
     pub after: Option<i64>,
-    /// At most this many events (default 100, at most 1000).
+    /// At most this many events (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -81,7 +82,16 @@ async fn page(
     after: Option<i64>,
     limit: Option<i64>,
 ) -> Result<AuditPage, Problem> {
-    let limit = limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let limit = match limit {
+        None => DEFAULT_PAGE,
+        Some(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
+        Some(_) => {
+            return Err(Problem::bad_request(
+                "INVALID_REQUEST",
+                format!("limit: between 1 and {MAX_PAGE}"),
+            ));
+        }
+    };
     // One more than asked tells whether another page follows.
     let mut events = audit
         .query(&AuditQuery {
@@ -111,7 +121,8 @@ async fn page(
     request_body = ByPatientQuery,
     responses(
         (status = 200, description = "The patient's events, oldest first", body = AuditPage),
-        (status = 400, description = "Invalid query", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST: an invalid or unknown member (this body refuses \
+            members it does not know, so a typing error never widens the query)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn audit_by_patient(
     State(audit): State<AuditLog>,
@@ -151,20 +162,21 @@ pub async fn audit_by_patient(
 /// Every recorded access made by one caller (the effective caller; `anonymous` for open-mode
 /// calls without an HSA-id).
 #[utoipa::path(get, path = "/admin/audit/by-caller/{hsaId}", tag = "security",
-    params(("hsaId" = String, Path, description = "The caller's HSA-id"), ByCallerParams),
+    params(("hsaId" = String, Path, pattern = "^[!-~]{1,64}$",
+        description = "The caller's HSA-id, or `anonymous`"), ByCallerParams),
     responses(
         (status = 200, description = "The caller's events, oldest first", body = AuditPage),
+        (status = 400, description = "INVALID_REQUEST: an invalid HSA-id, time or limit", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn audit_by_caller(
     State(audit): State<AuditLog>,
     State(permissions): State<Permissions>,
     caller: Caller,
-    Path(hsa_id): Path<String>,
-    params: Result<Query<ByCallerParams>, QueryRejection>,
+    ApiPath(hsa_id): ApiPath<String>,
+    params: Result<ApiQuery<ByCallerParams>, Problem>,
 ) -> Result<ApiJson<AuditPage>, Problem> {
     permissions.require_admin(&caller).await?;
-    let Query(params) =
-        params.map_err(|e| Problem::bad_request("INVALID_REQUEST", e.body_text()))?;
+    let ApiQuery(params) = params?;
     if hsa_id != "anonymous" {
         HsaId::parse(&hsa_id)
             .map_err(|e| Problem::bad_request("INVALID_REQUEST", format!("hsaId: {e}")))?;

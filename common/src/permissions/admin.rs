@@ -1,6 +1,6 @@
 //! `/admin/permissions`: list, grant and revoke, for callers holding `admin`.
 
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, State};
 use chrono::Utc;
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use super::{GrantSource, Permission, PermissionGrant, Permissions, Removal, Role};
 use crate::auth::Caller;
 use crate::identity::HsaId;
-use crate::problem::{ApiJson, Problem};
+use crate::problem::{ApiJson, ApiPath, ApiQuery, Problem};
 
 /// The admin routes of the permission table, for a service whose state holds its
 /// [`Permissions`] (`impl FromRef<AppState> for Permissions`). Wrap them with
@@ -29,6 +29,7 @@ where
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PermissionFilter {
     /// Only the grants of this caller HSA-id.
+    #[param(pattern = "^[!-~]{1,64}$")]
     pub caller: Option<String>,
 }
 
@@ -66,12 +67,13 @@ fn grant(caller: &str, role: &str, scope: String) -> Result<PermissionGrant, Pro
     params(PermissionFilter),
     responses(
         (status = 200, description = "The grants, by caller, role and scope", body = PermissionList),
+        (status = 400, description = "INVALID_REQUEST: `caller` is not an HSA-id", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_permissions(
     State(permissions): State<Permissions>,
     caller: Caller,
-    Query(filter): Query<PermissionFilter>,
+    ApiQuery(filter): ApiQuery<PermissionFilter>,
 ) -> Result<ApiJson<PermissionList>, Problem> {
     permissions.require_admin(&caller).await?;
     let of = match filter.caller.as_deref() {
@@ -92,18 +94,20 @@ pub async fn list_permissions(
 /// Grants `caller` the `role` within `scope` (`*` for every scope).
 #[utoipa::path(put, path = "/admin/permissions/{caller}/{role}/{scope}", tag = "security",
     params(
-        ("caller" = String, Path, description = "The caller's HSA-id"),
-        ("role" = String, Path, description = "care_system, eservice, source_system, reader or admin"),
-        ("scope" = String, Path, description = "A care-unit HSA-id, sourceSystem, serviceDomain, or `*`")),
+        ("caller" = String, Path, description = "The caller's HSA-id", pattern = "^[!-~]{1,64}$"),
+        ("role" = inline(Role), Path, description = "What the caller may act as"),
+        ("scope" = String, Path, pattern = "^[!-~]{1,255}$",
+            description = "A care-unit HSA-id, sourceSystem, serviceDomain, or `*`; never a personal \
+                identity number (refused with 400 INVALID_PERMISSION)")),
     responses(
         (status = 201, description = "Granted", body = Permission),
         (status = 200, description = "Already granted", body = Permission),
-        (status = 400, description = "Invalid caller, role or scope", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_PERMISSION: invalid caller, role or scope", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_permission(
     State(permissions): State<Permissions>,
     caller: Caller,
-    Path((grantee, role, scope)): Path<(String, String, String)>,
+    ApiPath((grantee, role, scope)): ApiPath<(String, String, String)>,
 ) -> Result<(StatusCode, ApiJson<Permission>), Problem> {
     permissions.require_admin(&caller).await?;
     let grant = grant(&grantee, &role, scope)?;
@@ -139,18 +143,19 @@ pub async fn put_permission(
 /// Revokes a grant made through this API (grants from the configuration are changed there).
 #[utoipa::path(delete, path = "/admin/permissions/{caller}/{role}/{scope}", tag = "security",
     params(
-        ("caller" = String, Path, description = "The caller's HSA-id"),
-        ("role" = String, Path, description = "care_system, eservice, source_system, reader or admin"),
-        ("scope" = String, Path, description = "The scope of the grant")),
+        ("caller" = String, Path, description = "The caller's HSA-id", pattern = "^[!-~]{1,64}$"),
+        ("role" = inline(Role), Path, description = "What the caller may act as"),
+        ("scope" = String, Path, pattern = "^[!-~]{1,255}$", description = "The scope of the grant")),
     responses(
         (status = 204, description = "Revoked"),
         (status = 404, description = "No such grant", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Declared in the configuration", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_PERMISSION: invalid caller, role or scope", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_permission(
     State(permissions): State<Permissions>,
     caller: Caller,
-    Path((grantee, role, scope)): Path<(String, String, String)>,
+    ApiPath((grantee, role, scope)): ApiPath<(String, String, String)>,
 ) -> Result<StatusCode, Problem> {
     permissions.require_admin(&caller).await?;
     let grant = grant(&grantee, &role, scope)?;
