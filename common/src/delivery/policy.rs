@@ -8,11 +8,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryPolicy {
-    /// Attempts before a message is dead-lettered.
+    /// Attempts before a message that keeps failing transiently is dead-lettered (one the
+    /// receiver refuses is dead-lettered at the first refusal).
     pub max_attempts: u32,
     /// A message still undelivered this long after it was queued is dead-lettered.
     pub max_age_secs: u64,
-    /// Back-off before the second attempt; doubles each time up to `max_backoff_ms`.
+    /// Back-off before the second attempt; doubles each time up to `max_backoff_ms`. A
+    /// receiver's `Retry-After` may make a wait longer, never shorter.
     pub initial_backoff_ms: u64,
     pub max_backoff_ms: u64,
     /// Time allowed for one POST.
