@@ -246,7 +246,7 @@ impl Access {
 fn outcome_of(error: &FormError) -> AuditOutcome {
     match error {
         FormError::NotFound(_) => AuditOutcome::NotFound,
-        FormError::SubjectMismatch | FormError::Problem(_) => AuditOutcome::Refused,
+        FormError::SubjectMismatch(_) | FormError::Problem(_) => AuditOutcome::Refused,
         _ => AuditOutcome::Failed,
     }
 }

@@ -333,19 +333,28 @@ async fn get_forms_filters_pages_and_orders_newest_first() {
 async fn a_form_is_shown_and_changed_only_for_its_own_citizen() {
     for_each_backend(|engine, backend| async move {
         let form_id = engine.request_form(TOLVAN).await;
+        // Another citizen's form answers exactly as an unknown id, open mode included.
+        let unknown = uuid::Uuid::new_v4().to_string();
+        let (_, unknown_body) = engine.call("GetForm", &json!({"formId": unknown, "subjectOfCare": LENA})).await;
+        let as_unknown = |body: &Value| body.to_string().replace(&form_id, &unknown);
         let (status, body) = engine.call("GetForm", &json!({"formId": form_id, "subjectOfCare": LENA})).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{backend}");
-        assert_eq!(body["code"], "SUBJECT_OF_CARE_MISMATCH");
-        let (status, _) = engine.save_page(&form_id, LENA, 1, &[(1, vec![("height", json!(180))])], true).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(status, StatusCode::NOT_FOUND, "{backend}");
+        assert_eq!(body["code"], "FORM_NOT_FOUND");
+        assert_eq!(as_unknown(&body), unknown_body.to_string());
+        let (status, body) = engine.save_page(&form_id, LENA, 1, &[(1, vec![("height", json!(180))])], true).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(as_unknown(&body), unknown_body.to_string());
         for contract in ["SaveForm", "CancelForm"] {
-            let (status, _) = engine.call(contract, &json!({"formId": form_id, "subjectOfCare": LENA})).await;
-            assert_eq!(status, StatusCode::FORBIDDEN, "{contract}");
+            let (status, body) = engine.call(contract, &json!({"formId": form_id, "subjectOfCare": LENA})).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{contract}");
+            assert_eq!(as_unknown(&body), unknown_body.to_string(), "{contract}");
         }
-        let (status, _) = engine
+        let (status, body) = engine
             .call("GetFormQuestionPage", &json!({"formId": form_id, "pageNumber": 0, "direction": "FORWARD", "subjectOfCare": LENA}))
             .await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(as_unknown(&body), unknown_body.to_string());
+        assert_eq!(engine.get_form(&form_id, TOLVAN).await["formStatus"], "ONGOING", "nothing changed");
         // The citizen's own calls carry subjectOfCare; a care system reads without it.
         let (status, body) = engine
             .call("SaveFormPage", &json!({"formId": form_id, "pageAnswers": {"pageNumber": 1, "questionAnswerBlocks": []}}))
@@ -534,6 +543,244 @@ async fn posts_wait_in_the_outbox_while_the_index_is_away() {
             .unwrap()
             .status();
         assert_eq!(status, StatusCode::BAD_REQUEST);
+    })
+    .await;
+}
+
+/// Answers every page of a form of the example template (pages 1, 2 and 4): it is then
+/// PENDING_COMPLETION.
+async fn answer_every_page(engine: &Engine, form_id: &str) {
+    for (page, blocks) in [
+        (
+            1,
+            vec![
+                (1, vec![("height", json!(170)), ("weight", json!(60))]),
+                (2, vec![("smoker", json!(2))]),
+            ],
+        ),
+        (
+            2,
+            vec![(
+                1,
+                vec![("conditions", json!([5])), ("drugAllergy", json!(2))],
+            )],
+        ),
+        (
+            4,
+            vec![(1, vec![("pain", json!(0)), ("interpreter", json!(2))])],
+        ),
+    ] {
+        let (_, body) = engine
+            .save_page(form_id, TOLVAN, page, &blocks, false)
+            .await;
+        assert_eq!(body["resultCode"], "OK", "page {page}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn save_form_answers_info_with_the_form_complete_text_else_ok() {
+    for_each_backend(|engine, backend| async move {
+        engine
+            .save_template(&example_with(&json!({"templateId": "PLAIN-1", "formCompleteText": null})))
+            .await;
+        let with_text = engine.request_form(TOLVAN).await;
+        let mut request = form_request(TOLVAN);
+        request["templateId"] = json!("PLAIN-1");
+        let (_, body) = engine.call("CreateFormRequest", &json!({"formRequests": [request]})).await;
+        let without_text = body["formRequestResponses"][0]["formId"].as_str().unwrap().to_owned();
+        for form_id in [&with_text, &without_text] {
+            answer_every_page(&engine, form_id).await;
+        }
+        let send = |id: &str| json!({"formId": id, "subjectOfCare": TOLVAN});
+        let (_, body) = engine.call("SaveForm", &send(&with_text)).await;
+        assert_eq!(
+            body,
+            json!({"resultCode": "INFO", "comment": "Tack! Dina svar har skickats till mottagningen."}),
+            "{backend}"
+        );
+        let (_, body) = engine.call("SaveForm", &send(&without_text)).await;
+        assert_eq!(body, json!({"resultCode": "OK"}), "{backend}");
+        for form_id in [&with_text, &without_text] {
+            assert_eq!(engine.get_form(form_id, TOLVAN).await["formStatus"], "COMPLETED");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expired_forms_stay_listed_for_the_care_system_and_on_request_for_the_citizen() {
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let engine = engine(&database).await;
+        let lasting = engine.request_form(TOLVAN).await;
+        // Forms past their last day, stored as such (requests refuse past dates): one the
+        // background job has marked expired, one it has not reached yet.
+        let (store, _) = form_engine::store::open(&database.config).await.unwrap();
+        let stored = store.form(lasting.parse().unwrap()).await.unwrap().unwrap();
+        let yesterday = common::riv_time::today_in_sweden() - chrono::Days::new(1);
+        let mut overdue = stored.clone();
+        overdue.id = uuid::Uuid::new_v4();
+        overdue.expire_date = Some(yesterday);
+        let mut swept = stored.clone();
+        swept.id = uuid::Uuid::new_v4();
+        swept.expire_date = Some(yesterday - chrono::Days::new(1));
+        swept.expired_at = Some(chrono::Utc::now());
+        store
+            .create_forms(&form_engine::store::NewForms {
+                forms: vec![overdue.clone(), swept.clone()],
+                ..form_engine::store::NewForms::default()
+            })
+            .await
+            .unwrap();
+        let listed = |body: &Value| {
+            let mut forms: Vec<(String, bool)> = body["forms"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{backend}: {body}"))
+                .iter()
+                .map(|f| {
+                    (
+                        f["formId"].as_str().unwrap().to_owned(),
+                        f["expired"] == true,
+                    )
+                })
+                .collect();
+            forms.sort();
+            forms
+        };
+        let mut everything = vec![
+            (lasting.clone(), false),
+            (overdue.id.to_string(), true),
+            (swept.id.to_string(), true),
+        ];
+        everything.sort();
+
+        let (_, body) = engine
+            .call(
+                "GetForms",
+                &json!({"healthcare_facility_CareUnit": CARE_UNIT}),
+            )
+            .await;
+        assert_eq!(
+            listed(&body),
+            everything,
+            "{backend}: a care system sees them until purged"
+        );
+        let (_, body) = engine
+            .call("GetForms", &json!({"subjectOfCare": TOLVAN}))
+            .await;
+        assert_eq!(
+            listed(&body),
+            [(lasting.clone(), false)],
+            "{backend}: not in the citizen's active list"
+        );
+        assert!(body["forms"][0].get("expired").is_none());
+        let (_, body) = engine
+            .call(
+                "GetForms",
+                &json!({"subjectOfCare": TOLVAN, "includeExpired": true}),
+            )
+            .await;
+        assert_eq!(
+            listed(&body),
+            everything,
+            "{backend}: the citizen's, on request"
+        );
+        engine.stop();
+        database.cleanup().await;
+    }
+}
+
+/// The engagement transactions waiting in the engine's outbox.
+async fn pending_posts(engine: &Engine) -> Vec<Value> {
+    let body: Value = engine
+        .http
+        .get(format!(
+            "{}/admin/engagement-index/deliveries?state=pending",
+            engine.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| {
+            d["payload"]["engagementTransaction"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn values_the_index_would_refuse_are_refused_at_the_edge() {
+    for_each_backend(|engine, backend| async move {
+        let cpi = |value: Value| item(&json!({"clinicalProcessInterestId": value}));
+        let request = json!({"formRequests": [
+            cpi(json!("HA-1 ")),
+            cpi(json!(" HA-1")),
+            cpi(json!("x".repeat(129))),
+            cpi(json!("HA-1")),
+            cpi(json!("  ")),
+            cpi(json!("å".repeat(128))),
+        ]});
+        let (status, body) = engine.call("CreateFormRequest", &request).await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+        let results = body["formRequestResults"].as_array().unwrap();
+        let comment = |i: usize| results[i]["comment"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(
+            comment(0),
+            "formRequests[0].clinicalProcessInterestId: begins or ends with white space, which the engagement index refuses"
+        );
+        assert_eq!(
+            comment(1),
+            "formRequests[1].clinicalProcessInterestId: begins or ends with white space, which the engagement index refuses"
+        );
+        assert_eq!(
+            comment(2),
+            "formRequests[2].clinicalProcessInterestId: is longer than the 128 characters the engagement index takes"
+        );
+        let codes: Vec<&str> = results.iter().map(|r| r["resultCode"].as_str().unwrap()).collect();
+        assert_eq!(codes, ["ERROR", "ERROR", "ERROR", "OK", "OK", "OK"]);
+        let responses = body["formRequestResponses"].as_array().unwrap();
+        assert_eq!(responses[0]["clinicalProcessInterestId"], "HA-1");
+        assert!(responses[1].get("clinicalProcessInterestId").is_none(), "blank is none");
+
+        // A control character: the request is refused, naming the field; nothing is made.
+        let (status, body) = engine
+            .call("CreateFormRequest", &json!({"formRequests": [cpi(json!("HA\u{1}1"))]}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("formRequests[0].clinicalProcessInterestId"), "{body}");
+        // CreateForm names the field too.
+        for bad in [json!("HA-1 "), json!("x".repeat(129)), json!("HA\u{0}1")] {
+            let (status, body) = engine
+                .call("CreateForm", &json!({"healthcare_facility_CareUnit": CARE_UNIT, "subjectOfCare": TOLVAN,
+                    "templateId": "HALSA-1", "clinicalProcessInterestId": bad}))
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{backend}: {bad}: {body}");
+            assert!(body["detail"].as_str().unwrap().contains("clinicalProcessInterestId"), "{body}");
+        }
+
+        // Only what the index takes is in the outbox; a delete carries no mostRecentContent.
+        let form_id = responses[0]["formId"].as_str().unwrap();
+        engine.call("CancelForm", &json!({"formId": form_id})).await;
+        let posts = pending_posts(&engine).await;
+        let interests: Vec<&str> = posts
+            .iter()
+            .map(|p| p["engagement"]["clinicalProcessInterestId"].as_str().unwrap())
+            .collect();
+        let long = "å".repeat(128);
+        assert_eq!(interests, ["HA-1", "NA", long.as_str(), "HA-1"], "{backend}");
+        let delete = posts.last().unwrap();
+        assert_eq!(delete["deleteFlag"], true);
+        assert!(delete["engagement"].get("mostRecentContent").is_none(), "{delete}");
+        assert!(posts[0]["engagement"]["mostRecentContent"].is_string());
     })
     .await;
 }

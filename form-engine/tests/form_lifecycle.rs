@@ -298,7 +298,7 @@ async fn the_example_form_from_request_to_completion() {
             .await;
         assert_eq!(
             body,
-            json!({"resultCode": "OK", "comment": "Tack! Dina svar har skickats till mottagningen."})
+            json!({"resultCode": "INFO", "comment": "Tack! Dina svar har skickats till mottagningen."})
         );
         let form = engine.get_form(&form_id, TOLVAN).await;
         assert_eq!(form["formStatus"], "COMPLETED");
@@ -346,7 +346,7 @@ async fn the_example_form_from_request_to_completion() {
 }
 
 #[tokio::test]
-async fn going_back_from_the_summary_reopens_the_form_for_changes() {
+async fn going_back_from_the_summary_reopens_the_form_and_forward_changes_nothing() {
     for database in TestDatabase::all().await {
         let index = FakeIndex::start().await;
         let engine = Engine::start_with(config(&database.config, &index.url())).await;
@@ -381,9 +381,40 @@ async fn going_back_from_the_summary_reopens_the_form_for_changes() {
             engine.get_form(&form_id, TOLVAN).await["formStatus"],
             "PENDING_COMPLETION"
         );
-        let (_, body) = engine
-            .call("GetFormQuestionPage", &json!({"formId": form_id, "pageNumber": 0, "direction": "BACK", "subjectOfCare": TOLVAN}))
-            .await;
+        // Reading the pages FORWARD changes nothing: the form stays ready to send.
+        let go = |page: u32, direction: &str| json!({"formId": form_id, "pageNumber": page, "direction": direction, "subjectOfCare": TOLVAN});
+        for (from, shown) in [(0, 1), (1, 2), (2, 4)] {
+            let (_, body) = engine
+                .call("GetFormQuestionPage", &go(from, "FORWARD"))
+                .await;
+            assert_eq!(body["form"]["formStatus"], "PENDING_COMPLETION", "{body}");
+            assert_eq!(body["form"]["currentPage"]["pageNumber"], shown);
+        }
+        let form = engine.get_form(&form_id, TOLVAN).await;
+        assert_eq!(form["formStatus"], "PENDING_COMPLETION");
+        assert!(
+            form.get("currentPage").is_none(),
+            "GetForm still shows the summary"
+        );
+        // BACK from a page (an earlier page) reopens it, as BACK from the summary does.
+        let (_, body) = engine.call("GetFormQuestionPage", &go(4, "BACK")).await;
+        assert_eq!(body["form"]["formStatus"], "ONGOING", "{body}");
+        assert_eq!(body["form"]["currentPage"]["pageNumber"], 2);
+        for page in [2, 4] {
+            let blocks = if page == 2 {
+                vec![(
+                    1,
+                    vec![("conditions", json!([5])), ("drugAllergy", json!(2))],
+                )]
+            } else {
+                vec![(1, vec![("pain", json!(0)), ("interpreter", json!(2))])]
+            };
+            let (_, body) = engine
+                .save_page(&form_id, TOLVAN, page, &blocks, false)
+                .await;
+            assert_eq!(body["resultCode"], "OK", "{body}");
+        }
+        let (_, body) = engine.call("GetFormQuestionPage", &go(0, "BACK")).await;
         assert_eq!(body["form"]["formStatus"], "ONGOING", "{body}");
         assert_eq!(body["form"]["currentPage"]["pageNumber"], 4);
         let (_, body) = engine

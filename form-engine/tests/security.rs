@@ -329,9 +329,10 @@ fn matrix(tolvan_form: &str, lena_form: &str, unknown: &str) -> Vec<Case> {
             name: "read Tolvan's form for Lena",
             contract: "GetForm",
             body: form(tolvan_form, json!({"subjectOfCare": LENA})),
-            // A care system of the care unit is told the citizen does not match, as before.
+            // Another citizen's form is hidden from everyone, even the care unit's own care
+            // system (api.md §5).
             expect: |c| match c {
-                CS2 | PORTAL => Expect::Hidden,
+                CS1 | CS2 | PORTAL => Expect::Hidden,
                 _ => Expect::Forbidden,
             },
             form: Some(tolvan_form.to_owned()),
@@ -428,10 +429,7 @@ async fn each_caller_reaches_exactly_its_care_units_and_citizens() {
                     Expect::Forbidden => {
                         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{what}");
                         let code = answer.body["code"].as_str().unwrap();
-                        assert!(
-                            code.starts_with("FORBIDDEN_") || code == "SUBJECT_OF_CARE_MISMATCH",
-                            "{what}"
-                        );
+                        assert!(code.starts_with("FORBIDDEN_"), "{what}");
                     }
                     Expect::Hidden => {
                         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{what}");

@@ -529,6 +529,87 @@ async fn get_form_templates_lists_what_a_citizen_can_start() {
 }
 
 #[tokio::test]
+async fn get_form_templates_answers_the_citizen_facing_view_with_shared_templates() {
+    for_each_backend(|engine, backend| async move {
+        let formula = |id: &str, approved: Option<bool>| {
+            let mut formula = json!({"calculationId": id, "subject": "Summa", "formula": "a + b",
+                "descriptionCareActor": "För vårdpersonal", "descriptionSubjectOfCare": "Din summa"});
+            if let Some(approved) = approved {
+                formula["approvedForSubjectOfCare"] = json!(approved);
+            }
+            formula
+        };
+        engine
+            .save_template(&example_with(&json!({"formula": [
+                formula("shown", None), formula("approved", Some(true)), formula("staff-only", Some(false))]})))
+            .await;
+        engine
+            .save_template(&example_with(&json!({"templateId": "SHARED-1", "healthCareFacilityUnit": OTHER_CARE_UNIT,
+                "templatePropagate": [{"propagate": true}]})))
+            .await;
+        engine
+            .save_template(&example_with(&json!({"templateId": "OWN-2", "healthCareFacilityUnit": OTHER_CARE_UNIT,
+                "templatePropagate": [{"propagate": false}]})))
+            .await;
+        let list = |extra: Value| {
+            let mut body = json!({"healthcare_Facility_CareUnit": CARE_UNIT, "subjectOfCare": TOLVAN});
+            body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            body
+        };
+        let (status, body) = engine.call("GetFormTemplates", &list(json!({}))).await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+        assert_eq!(
+            versions(&body, "formTemplate"),
+            [v("HALSA-1", 1, "Published"), v("SHARED-1", 1, "Published")],
+            "{backend}: the unit's own and the shared one, not another unit's own"
+        );
+        let own = &body["formTemplate"][0];
+        for staff_only in ["descriptionInternal", "templatePropagate", "healthCareFacilityUnit"] {
+            assert!(own.get(staff_only).is_none(), "{staff_only}: {own}");
+        }
+        assert!(body["formTemplate"][1].get("templatePropagate").is_none());
+        let formulas: Vec<&str> = own["formula"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["calculationId"].as_str().unwrap())
+            .collect();
+        assert_eq!(formulas, ["shown", "approved"]);
+        assert!(own["formula"][0].get("descriptionCareActor").is_none());
+        assert_eq!(own["formula"][0]["descriptionSubjectOfCare"], "Din summa");
+        assert_eq!(own["formCompleteText"], "Tack! Dina svar har skickats till mottagningen.");
+        assert!(own["pages"].as_array().unwrap().len() > 1, "the pages are what the citizen answers");
+        // The staff still see everything through GetFormTemplate.
+        let (_, full) = engine
+            .call("GetFormTemplate", &json!({"templateId": "HALSA-1", "templateVersion": 1}))
+            .await;
+        assert!(full["formTemplates"][0]["descriptionInternal"].is_string());
+        assert_eq!(full["formTemplates"][0]["formula"].as_array().unwrap().len(), 3);
+
+        // clinicalProcessInterestIds: the templates of the citizen's forms in those matters.
+        let mut request = support::form_request(TOLVAN);
+        request["templateId"] = json!("SHARED-1");
+        request["clinicalProcessInterestId"] = json!("HA-1");
+        let (_, created) = engine.call("CreateFormRequest", &json!({"formRequests": [request]})).await;
+        assert_eq!(created["resultCode"], "OK", "{created}");
+        let (_, body) = engine
+            .call("GetFormTemplates", &list(json!({"clinicalProcessInterestIds": ["HA-1"]})))
+            .await;
+        assert_eq!(versions(&body, "formTemplate"), [v("SHARED-1", 1, "Published")], "{backend}");
+        let (_, body) = engine
+            .call("GetFormTemplates", &list(json!({"clinicalProcessInterestIds": ["HA-2"]})))
+            .await;
+        assert_eq!(versions(&body, "formTemplate"), []);
+        let (_, body) = engine
+            .call("GetFormTemplates", &json!({"healthcare_Facility_CareUnit": CARE_UNIT, "subjectOfCare": support::LENA,
+                "clinicalProcessInterestIds": ["HA-1"]}))
+            .await;
+        assert_eq!(versions(&body, "formTemplate"), [], "another citizen's matters");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn only_an_archived_template_of_ones_own_unit_can_be_deleted() {
     for_each_backend(|engine, backend| async move {
         three_versions(&engine).await;

@@ -69,11 +69,10 @@ impl From<FormError> for ApiError {
         let detail = format!("{error}.");
         match error {
             FormError::NotFound(_) => Self::not_found("FORM_NOT_FOUND", capitalized(&detail)),
+            // Another citizen's form: the very answer of an unknown id (api.md §5).
+            FormError::SubjectMismatch(id) => Self::from(FormError::NotFound(id)),
             FormError::TemplateNotFound(_) => {
                 Self::not_found("TEMPLATE_NOT_FOUND", capitalized(&detail))
-            }
-            FormError::SubjectMismatch => {
-                Self::forbidden("SUBJECT_OF_CARE_MISMATCH", capitalized(&detail))
             }
             FormError::SubjectRequired | FormError::SubjectNotAllowed | FormError::Invalid(_) => {
                 Self::invalid(detail)

@@ -17,6 +17,7 @@ use super::error::ApiError;
 use super::headers::idempotency;
 use super::wire::ResultCode;
 use crate::access::Access;
+use crate::domain::form::engagement::{MAX_CLINICAL_PROCESS_INTEREST_ID, post_value};
 use crate::domain::form::service::{FormOrder, ItemOutcome};
 
 /// Most items one request may carry (as an engagement-index Update).
@@ -171,12 +172,12 @@ fn order(index: usize, item: Value) -> Result<FormOrder, String> {
         subject_of_care: item.subject_of_care,
         template_id: item.template_id,
         template_version: item.template_version,
-        // 128: the engagement index's limit for clinicalProcessInterestId.
-        clinical_process_interest_id: text(
-            "clinicalProcessInterestId",
+        // Posted to the engagement index: refused here, per item, if the index would refuse it.
+        clinical_process_interest_id: post_value(
             item.clinical_process_interest_id,
-            128,
-        )?,
+            MAX_CLINICAL_PROCESS_INTEREST_ID,
+        )
+        .map_err(|e| format!("{}: {e}", at("clinicalProcessInterestId")))?,
         form_text: text("formText", item.form_text, 4000)?,
         expire_date: date("expireDate", item.expire_date)?,
         keep_until: date("keepUntil", item.keep_until)?,

@@ -73,7 +73,9 @@ pub struct FormView {
     /// Extension: when the form was sent (YYYYMMDDThhmmss).
     #[serde(rename = "completedDateTime", skip_serializing_if = "Option::is_none")]
     pub completed_date_time: Option<String>,
-    /// Extension: true once expireDate has passed without the form being sent.
+    /// Extension: true once expireDate has passed without the form being sent. Absent
+    /// otherwise. A care system's GetForms lists such forms until keepUntil; the e-service's
+    /// only with `includeExpired: true`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub expired: bool,
     /// Extension: true when CancelForm asked for a completed form to be revoked.
@@ -237,7 +239,7 @@ pub fn form_view(form: &Form, template: &CompiledTemplate, content: Content) -> 
         page_answers: Vec::new(),
         actor: form.progress.actor.clone(),
         completed_date_time: form.completed_at.map(time),
-        expired: form.expired_at.is_some(),
+        expired: form.is_expired(common::riv_time::today_in_sweden()),
         revocation_requested: form.revocation_requested_at.is_some(),
     };
     match content {

@@ -21,6 +21,7 @@ use super::headers::idempotency;
 use super::wire::ResultCode;
 use crate::access::Access;
 use crate::domain::form::answering::{Given, PageSave};
+use crate::domain::form::engagement::{MAX_CLINICAL_PROCESS_INTEREST_ID, post_value};
 use crate::domain::form::model::{Actor, FormStatus};
 use crate::domain::form::navigation::Direction;
 use crate::domain::form::service::{
@@ -128,11 +129,15 @@ pub async fn create_form(
         state.audit.record(event).await?;
         return Err(refusal.into());
     }
+    // Posted to the engagement index: refused here if the index would refuse it.
+    let clinical_process_interest_id = post_value(
+        body.clinical_process_interest_id,
+        MAX_CLINICAL_PROCESS_INTEREST_ID,
+    )
+    .map_err(|e| ApiError::invalid(format!("clinicalProcessInterestId: {e}.")))?;
     let start = CitizenStart {
         care_unit: body.care_unit,
-        clinical_process_interest_id: body
-            .clinical_process_interest_id
-            .filter(|c| !c.trim().is_empty()),
+        clinical_process_interest_id,
         subject_of_care: body.subject_of_care,
         template_id: body.template_id,
         template_version: body.template_version,
@@ -198,8 +203,9 @@ pub struct GetFormsRequest {
     /// Extension: `nextPageToken` of the page before.
     #[serde(default, rename = "pageToken")]
     pub page_token: Option<String>,
-    /// Extension: include forms whose expireDate has passed unanswered (left out by default:
-    /// they are out of the citizen's active list).
+    /// Extension, for the e-service: also list the citizen's forms whose expireDate has passed
+    /// unanswered (left out by default: they are out of the citizen's active list). A care
+    /// system always gets them (marked `expired`), until they are purged after keepUntil.
     #[serde(default, rename = "includeExpired")]
     pub include_expired: bool,
 }
@@ -231,8 +237,10 @@ fn day(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> 
 /// Lists forms by care unit and/or citizen, newest first, a page at a time.
 ///
 /// A care system sees the forms of the care units it has an agreement for (without a care unit
-/// in the request, the list is narrowed to them); the e-service sees the forms of the citizen
-/// it names in `subjectOfCare`. Every form listed is audited.
+/// in the request, the list is narrowed to them), expired ones included (`"expired": true`)
+/// until they are purged after keepUntil; the e-service sees the forms of the citizen it names
+/// in `subjectOfCare`, expired unanswered ones only with `includeExpired: true`. Every form
+/// listed is audited.
 #[utoipa::path(post, path = "/forminteraction/v2/GetForms", tag = "forminteraction",
     request_body = GetFormsRequest,
     responses(
@@ -289,7 +297,10 @@ pub async fn get_forms(
             created_before: to
                 .and_then(|t| t.checked_add_days(Days::new(1)))
                 .map(start_of),
-            include_expired: request.include_expired,
+            // A care system sees its forms until they are purged; the citizen's active list
+            // leaves expired unanswered ones out unless asked (api.md §5).
+            include_expired: request.include_expired || role == Role::CareSystem,
+            today: Some(common::riv_time::today_in_sweden()),
             care_units,
             after: None,
             limit,
@@ -338,8 +349,8 @@ pub struct GetFormResponse {
     responses(
         (status = 200, description = "The form", body = GetFormResponse),
         (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles; SUBJECT_OF_CARE_MISMATCH: in open mode, or a care system naming another citizen, the form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's): FORM_NOT_FOUND either way", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's, in every auth mode): FORM_NOT_FOUND, the same body either way", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_form(
     State(state): State<AppState>,
@@ -383,15 +394,16 @@ pub struct GetFormQuestionPageRequest {
 
 /// Moves FORWARD or BACK among the pages the citizen has reached.
 ///
-/// Leaving the summary of a PENDING_COMPLETION form reopens it (ONGOING) until its last page
-/// is saved again.
+/// Going BACK from the summary of a PENDING_COMPLETION form (pageNumber 0, or a page of it)
+/// reopens it (ONGOING) until its last page is saved again. FORWARD never changes the status:
+/// on a PENDING_COMPLETION form it shows the page, still PENDING_COMPLETION and ready to send.
 #[utoipa::path(post, path = "/forminteraction/v2/GetFormQuestionPage", tag = "forminteraction",
     request_body = GetFormQuestionPageRequest,
     responses(
         (status = 200, description = "The form on the page moved to", body = GetFormResponse),
         (status = 400, description = "The move is not allowed (NAVIGATION_NOT_ALLOWED), or an invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles; SUBJECT_OF_CARE_MISMATCH: in open mode, or a care system naming another citizen, the form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's): FORM_NOT_FOUND either way", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's, in every auth mode): FORM_NOT_FOUND, the same body either way", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The form is completed (FORM_COMPLETED)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_form_question_page(
@@ -410,7 +422,7 @@ pub async fn get_form_question_page(
         DirectionWire::Forward => Direction::Forward,
         DirectionWire::Back => Direction::Back,
     };
-    let Viewed { form, template } = state
+    let (page, Viewed { form, template }) = state
         .forms
         .navigate_as(
             id,
@@ -420,8 +432,9 @@ pub async fn get_form_question_page(
             &access,
         )
         .await?;
+    // The page moved to, also on a summary read FORWARD (its status unchanged).
     Ok(ApiJson(GetFormResponse {
-        form: form_view(&form, &template, Content::AsStored),
+        form: form_view(&form, &template, Content::Page(page)),
     }))
 }
 
@@ -467,8 +480,8 @@ fn comment_for_problems(count: usize, swedish: bool) -> String {
     responses(
         (status = 200, description = "Saved (OK: the next page, or no form when complete) or not (ERROR, with the page and a status per answer)", body = FormResult),
         (status = 400, description = "The answers do not fit the page (unknown valueID, wrong block, a page not reached), or an invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles; SUBJECT_OF_CARE_MISMATCH: in open mode, or a care system naming another citizen, the form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's): FORM_NOT_FOUND either way", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's, in every auth mode): FORM_NOT_FOUND, the same body either way", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn save_form_page(
     State(state): State<AppState>,
@@ -596,14 +609,15 @@ pub struct SaveFormRequest {
 /// Sends a form whose pages are all answered (PENDING_COMPLETION → COMPLETED, read-only).
 ///
 /// Posted to the engagement index as FormComplete, the FormCreated post deleted in the same
-/// Update. `comment` carries the template's formCompleteText.
+/// Update. `resultCode: INFO` with the template's formCompleteText as `comment` when the
+/// template has one, else `OK` without a comment.
 #[utoipa::path(post, path = "/forminteraction/v2/SaveForm", tag = "forminteraction",
     request_body = SaveFormRequest,
     responses(
-        (status = 200, description = "Sent (OK) or not (ERROR: not every page answered, already sent, expired)", body = ResultOnly),
+        (status = 200, description = "Sent (INFO with the template's formCompleteText as comment, or OK when it has none) or not (ERROR: not every page answered, already sent, expired)", body = ResultOnly),
         (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles; SUBJECT_OF_CARE_MISMATCH: in open mode, or a care system naming another citizen, the form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's): FORM_NOT_FOUND either way", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's, in every auth mode): FORM_NOT_FOUND, the same body either way", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn save_form(
     State(state): State<AppState>,
@@ -617,10 +631,18 @@ pub async fn save_form(
         .send_as(id, request.subject_of_care.as_ref(), request.actor, &access)
         .await?;
     Ok(ApiJson(match sent {
-        Sent::Completed(Viewed { template, .. }) => ResultOnly {
-            result_code: ResultCode::Ok,
-            comment: template.template().form_complete_text.clone(),
-        },
+        // INFO: done, with the template's message to show the citizen (api.md §5).
+        Sent::Completed(Viewed { template, .. }) => {
+            let text = template.template().form_complete_text.clone();
+            ResultOnly {
+                result_code: if text.is_some() {
+                    ResultCode::Info
+                } else {
+                    ResultCode::Ok
+                },
+                comment: text,
+            }
+        }
         Sent::Refused(reason, _) => ResultOnly {
             result_code: ResultCode::Error,
             comment: Some(reason),
@@ -646,8 +668,8 @@ pub struct CancelFormRequest {
     responses(
         (status = 200, description = "Deleted (OK) or revocation requested (INFO)", body = ResultOnly),
         (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles; SUBJECT_OF_CARE_MISMATCH: in open mode, or a care system naming another citizen, the form belongs to another citizen", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's): FORM_NOT_FOUND either way", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's, in every auth mode): FORM_NOT_FOUND, the same body either way", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel_form(
     State(state): State<AppState>,

@@ -15,6 +15,7 @@ use super::error::ApiError;
 use super::wire::ResultCode;
 use crate::access::Access;
 use crate::domain::template::finding::{self, Finding};
+use crate::domain::template::info::FormTemplateInfo;
 use crate::domain::template::service::{CitizenLookup, DeleteOutcome, SaveOutcome, TemplateLookup};
 use crate::domain::template::{FormTemplate, PublishStatus};
 use crate::store::TemplateKey;
@@ -205,7 +206,8 @@ pub struct GetFormTemplatesRequest {
     /// Only these template ids.
     #[serde(default)]
     pub template_ids: Vec<String>,
-    /// Accepted for the contract; templates carry no health-matter ids, so it narrows nothing.
+    /// Only the templates of forms in these health matters (the citizen's forms; for an
+    /// anonymous lookup the care unit's). Templates carry no such id themselves.
     #[serde(default)]
     pub clinical_process_interest_ids: Vec<String>,
 }
@@ -213,11 +215,18 @@ pub struct GetFormTemplatesRequest {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetFormTemplatesResponse {
-    /// The newest matching version of each template, by templateId.
-    pub form_template: Vec<FormTemplate>,
+    /// The newest matching version of each template, by templateId, in the citizen-facing
+    /// view (FormTemplateInfo).
+    pub form_template: Vec<FormTemplateInfo>,
 }
 
 /// Lists the templates a citizen can start at a care unit (for e-services).
+///
+/// The care unit's own templates and those other care units share by `templatePropagate`,
+/// the newest version of each, in the citizen-facing view (FormTemplateInfo): no
+/// `descriptionInternal`, no sharing details, no calculation not approved for the subject of
+/// care. Without `subjectOfCare` only anonymous templates. `clinicalProcessInterestIds` keeps
+/// the templates of the citizen's forms in those health matters.
 #[utoipa::path(post, path = "/forminteraction/v2/GetFormTemplates", tag = "forminteraction",
     request_body = GetFormTemplatesRequest,
     responses(
@@ -239,8 +248,9 @@ pub async fn get_form_templates(
         .for_citizen(&CitizenLookup {
             care_unit: request.care_unit,
             statuses: request.published_status,
-            identified: request.subject_of_care.is_some(),
+            subject_of_care: request.subject_of_care,
             template_ids: request.template_ids,
+            clinical_process_interest_ids: request.clinical_process_interest_ids,
         })
         .await?;
     Ok(ApiJson(GetFormTemplatesResponse {

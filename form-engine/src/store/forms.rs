@@ -23,8 +23,11 @@ pub struct FormQuery {
     pub created_from: Option<DateTime<Utc>>,
     /// Created before.
     pub created_before: Option<DateTime<Utc>>,
-    /// Forms whose expireDate has passed are left out unless asked for.
+    /// Expired forms (marked by the sweep) are left out unless asked for.
     pub include_expired: bool,
+    /// When expired forms are left out: today in Sweden, so that an unanswered form whose
+    /// expireDate has passed is left out before the sweep has marked it too.
+    pub today: Option<NaiveDate>,
     /// Continue after this form (created_at, form_id) of an earlier page.
     pub after: Option<(DateTime<Utc>, Uuid)>,
     pub limit: u32,

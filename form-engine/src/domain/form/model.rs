@@ -157,6 +157,13 @@ impl Form {
         self.expire_date.is_some_and(|last| today > last)
     }
 
+    /// Whether the form expired unanswered: marked by the sweep, or not sent and past its
+    /// last day already (the sweep runs now and then).
+    pub fn is_expired(&self, today: NaiveDate) -> bool {
+        self.expired_at.is_some()
+            || (self.status != FormStatus::Completed && self.has_expired(today))
+    }
+
     /// The answers of every page on the path before `page`, merged.
     pub fn answers_before(&self, page: u32) -> Answers {
         let mut merged = Answers::new();

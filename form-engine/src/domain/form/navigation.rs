@@ -5,8 +5,10 @@
 //! - BACK is not allowed from the first page; FORWARD not from the last page of the form, nor
 //!   from a page that has not been saved yet.
 //! - Page 0 FORWARD is the first page; page 0 BACK the last page reached.
-//! - Moving on a PENDING_COMPLETION form (leaving the summary) reopens it for changes: it is
-//!   ONGOING again until its last page is saved again.
+//! - Going BACK on a PENDING_COMPLETION form (leaving the summary to change an answer) reopens
+//!   it: it is ONGOING again until its last page is saved again. FORWARD only shows a page and
+//!   never changes the status (api.md §5), so reading through the answers keeps the form
+//!   ready to send.
 
 use super::model::{Form, FormStatus};
 
@@ -30,7 +32,8 @@ pub enum NavigationError {
     ForwardFromUnsaved(u32),
 }
 
-/// The page to show, and the form moved there.
+/// The page to show, and the form moved there (a PENDING_COMPLETION form moved FORWARD stays
+/// as it is).
 pub fn navigate(
     form: &Form,
     page: u32,
@@ -71,7 +74,71 @@ pub fn navigate(
         }
     };
     let mut moved = form.clone();
-    moved.status = FormStatus::Ongoing;
-    moved.current_page = Some(target);
+    if direction == Direction::Back || form.status == FormStatus::Ongoing {
+        moved.status = FormStatus::Ongoing;
+        moved.current_page = Some(target);
+    }
     Ok((target, moved))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::form::model::{Origin, Progress};
+    use crate::store::TemplateKey;
+
+    fn summary() -> Form {
+        Form {
+            id: uuid::Uuid::nil(),
+            status: FormStatus::PendingCompletion,
+            subject_of_care: None,
+            care_unit: common::identity::HsaId::parse("SE0000000001-CU01").unwrap(),
+            care_unit_name: None,
+            care_giver: None,
+            med_unit: None,
+            system_id: None,
+            template: TemplateKey {
+                template_id: String::from("T"),
+                template_version: 1,
+            },
+            form_name: String::from("T"),
+            clinical_process_interest_id: None,
+            form_text: None,
+            expire_date: None,
+            keep_until: None,
+            origin: Origin::Request,
+            created_at: chrono::Utc::now(),
+            last_saved_at: None,
+            completed_at: None,
+            expired_at: None,
+            revocation_requested_at: None,
+            current_page: None,
+            progress: Progress {
+                path: vec![1, 2, 3],
+                ..Progress::default()
+            },
+            revision: 1,
+        }
+    }
+
+    #[test]
+    fn forward_from_the_summary_shows_a_page_and_changes_nothing() {
+        let form = summary();
+        for (page, shown) in [(0, 1), (1, 2), (2, 3)] {
+            let (target, moved) = navigate(&form, page, Direction::Forward, |p| p == 3).unwrap();
+            assert_eq!(target, shown);
+            assert_eq!(moved, form, "FORWARD from page {page}");
+        }
+    }
+
+    #[test]
+    fn back_from_the_summary_reopens_the_form() {
+        let form = summary();
+        for (page, shown) in [(0, 3), (3, 2), (2, 1)] {
+            let (target, moved) = navigate(&form, page, Direction::Back, |p| p == 3).unwrap();
+            assert_eq!(target, shown);
+            assert_eq!(moved.status, FormStatus::Ongoing);
+            assert_eq!(moved.current_page, Some(shown));
+        }
+    }
 }

@@ -34,8 +34,9 @@ pub enum FormError {
     NotFound(Uuid),
     #[error("there is no template {0}")]
     TemplateNotFound(String),
-    #[error("the form belongs to another citizen than subjectOfCare")]
-    SubjectMismatch,
+    /// Answered exactly as [`Self::NotFound`] (api.md §5): nobody learns that the id exists.
+    #[error("form {0} belongs to another citizen than subjectOfCare")]
+    SubjectMismatch(Uuid),
     #[error("subjectOfCare is mandatory: the form is not anonymous")]
     SubjectRequired,
     #[error("subjectOfCare must be left out: the form is anonymous")]
@@ -163,7 +164,7 @@ impl FormService {
         subject: Option<&PersonalIdentityNumber>,
         page: u32,
         direction: Direction,
-    ) -> Result<Viewed, FormError> {
+    ) -> Result<(u32, Viewed), FormError> {
         let access = self.open_access("GetFormQuestionPage");
         self.navigate_as(id, subject, page, direction, &access)
             .await
@@ -274,6 +275,7 @@ impl FormService {
     }
 
     /// GetFormQuestionPage: for the e-service, for the form's citizen (`access`, audited).
+    /// The page to show, and the form (reopened when it went BACK from the summary).
     pub async fn navigate_as(
         &self,
         id: Uuid,
@@ -281,7 +283,7 @@ impl FormService {
         page: u32,
         direction: Direction,
         access: &Access,
-    ) -> Result<Viewed, FormError> {
+    ) -> Result<(u32, Viewed), FormError> {
         let mut trail = Trail::default();
         let result = self
             .navigate_in(id, subject, page, direction, access, &mut trail)
@@ -297,7 +299,7 @@ impl FormService {
         direction: Direction,
         access: &Access,
         trail: &mut Trail,
-    ) -> Result<Viewed, FormError> {
+    ) -> Result<(u32, Viewed), FormError> {
         const ROLES: &[Role] = &[Role::Eservice];
         access
             .require_some(ROLES)
@@ -308,14 +310,17 @@ impl FormService {
             access.admit(&form, subject, ROLES, trail).await?;
             check_subject(&form, subject, true)?;
             let template = self.templates.compiled_for_form(&form.template).await?;
-            let (_, mut moved) = navigation::navigate(&form, page, direction, |p| {
+            let (target, mut moved) = navigation::navigate(&form, page, direction, |p| {
                 template.next_page(p, &form.answers_through(p)).is_none()
             })?;
             if moved.status == form.status && moved.current_page == form.current_page {
-                return Ok(Viewed {
-                    form: moved,
-                    template,
-                });
+                return Ok((
+                    target,
+                    Viewed {
+                        form: moved,
+                        template,
+                    },
+                ));
             }
             moved.revision += 1;
             match self
@@ -324,10 +329,13 @@ impl FormService {
                 .await
             {
                 Ok(()) => {
-                    return Ok(Viewed {
-                        form: moved,
-                        template,
-                    });
+                    return Ok((
+                        target,
+                        Viewed {
+                            form: moved,
+                            template,
+                        },
+                    ));
                 }
                 Err(StoreError::Conflict) => {}
                 Err(other) => return Err(other.into()),
@@ -668,7 +676,7 @@ fn check_subject(
         (Some(owner), Some(given)) if owner != given => {
             tracing::warn!(form_id = %form.id, subject_of_care = %given.masked(),
                 "a form was asked for on behalf of another citizen");
-            Err(FormError::SubjectMismatch)
+            Err(FormError::SubjectMismatch(form.id))
         }
         (Some(_), None) if required => Err(FormError::SubjectRequired),
         _ => Ok(()),

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod finding;
 pub mod graph;
+pub mod info;
 pub mod input;
 pub mod model;
 pub mod normalize;

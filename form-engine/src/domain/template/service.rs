@@ -1,19 +1,20 @@
 //! The template contracts as operations: save (check, version, store, compile), look up,
 //! list for a citizen, delete, and the compiled schemas of a version.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::Utc;
-use common::identity::HsaId;
+use common::identity::{HsaId, PersonalIdentityNumber};
 
 use super::cache::SchemaCache;
 use super::compiled::{CompileError, CompiledTemplate};
 use super::finding::Finding;
+use super::info::FormTemplateInfo;
 use super::lifecycle::{self, SaveDecision};
 use super::model::{FormTemplate, PublishStatus};
 use super::{check, normalize};
-use crate::store::{FormStore, StoreError, StoredTemplate, TemplateKey, TemplateQuery};
+use crate::store::{FormQuery, FormStore, StoreError, StoredTemplate, TemplateKey, TemplateQuery};
 
 /// How often a save or delete is tried when other processes change the same template between
 /// the read and the write.
@@ -84,12 +85,19 @@ pub struct CitizenLookup {
     pub care_unit: HsaId,
     /// Empty: Published.
     pub statuses: Vec<PublishStatus>,
-    /// Whether the citizen is identified (subjectOfCare given); if not, only anonymous
-    /// templates are available.
-    pub identified: bool,
+    /// The identified citizen (subjectOfCare); without one only anonymous templates are
+    /// available.
+    pub subject_of_care: Option<PersonalIdentityNumber>,
     /// Empty: every template id.
     pub template_ids: Vec<String>,
+    /// Empty: any. Else only the templates of forms in these health matters: the citizen's
+    /// forms, or the care unit's for an anonymous lookup (templates carry no such id).
+    pub clinical_process_interest_ids: Vec<String>,
 }
+
+/// How many forms of a citizen (or care unit) are read to find the templates of its health
+/// matters.
+const INTEREST_FORMS: u32 = 10_000;
 
 pub struct TemplateService {
     store: Arc<dyn FormStore>,
@@ -249,32 +257,91 @@ impl TemplateService {
         Ok(found.into_iter().map(|t| t.template).collect())
     }
 
-    /// GetFormTemplates: the newest version of each template a citizen can use at a care unit.
+    /// GetFormTemplates: the newest version of each template a citizen can use at a care unit
+    /// (its own, and those other care units share by templatePropagate), in the citizen-facing
+    /// view.
     pub async fn for_citizen(
         &self,
         lookup: &CitizenLookup,
-    ) -> Result<Vec<FormTemplate>, TemplateError> {
+    ) -> Result<Vec<FormTemplateInfo>, TemplateError> {
         let statuses = if lookup.statuses.is_empty() {
             vec![PublishStatus::Published]
         } else {
             lookup.statuses.clone()
         };
-        let found = self
+        // Every care unit's, to find the shared ones too (the store has no column for
+        // sharing). A county list does not narrow the sharing: the engine knows no care
+        // unit's county.
+        let available = self
             .store
             .find_templates(&TemplateQuery {
-                care_unit: Some(lookup.care_unit.to_string()),
+                care_unit: None,
                 template_ids: lookup.template_ids.clone(),
                 template_version: None,
                 statuses,
-                anonymous_only: !lookup.identified,
+                anonymous_only: lookup.subject_of_care.is_none(),
+            })
+            .await?
+            .into_iter()
+            .filter(|t| {
+                t.template.health_care_facility_unit == lookup.care_unit
+                    || t.template.template_propagate.iter().any(|p| p.propagate)
+            });
+        let interests = self.interest_templates(lookup).await?;
+        let mut newest: BTreeMap<String, FormTemplate> = BTreeMap::new();
+        for stored in available {
+            let template = stored.template;
+            if interests
+                .as_ref()
+                .is_some_and(|ids| !ids.contains(&template.template_id))
+            {
+                continue;
+            }
+            match newest.get(&template.template_id) {
+                Some(kept) if kept.template_version >= template.template_version => {}
+                _ => {
+                    newest.insert(template.template_id.clone(), template);
+                }
+            }
+        }
+        Ok(newest.into_values().map(FormTemplateInfo::from).collect())
+    }
+
+    /// The template ids of the forms in the lookup's health matters; `None` when it names
+    /// none.
+    async fn interest_templates(
+        &self,
+        lookup: &CitizenLookup,
+    ) -> Result<Option<BTreeSet<String>>, TemplateError> {
+        let ids: Vec<String> = lookup
+            .clinical_process_interest_ids
+            .iter()
+            .filter(|id| !id.trim().is_empty())
+            .cloned()
+            .collect();
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let forms = self
+            .store
+            .find_forms(&FormQuery {
+                subject_of_care: lookup
+                    .subject_of_care
+                    .as_ref()
+                    .map(|s| s.as_str().to_owned()),
+                care_unit: lookup
+                    .subject_of_care
+                    .is_none()
+                    .then(|| lookup.care_unit.to_string()),
+                clinical_process_interest_ids: ids,
+                include_expired: true,
+                limit: INTEREST_FORMS,
+                ..FormQuery::default()
             })
             .await?;
-        let mut newest: BTreeMap<String, FormTemplate> = BTreeMap::new();
-        for stored in found {
-            // Rows come in version order, so the last one per id is the newest.
-            newest.insert(stored.template.template_id.clone(), stored.template);
-        }
-        Ok(newest.into_values().collect())
+        Ok(Some(
+            forms.into_iter().map(|f| f.template.template_id).collect(),
+        ))
     }
 
     /// DeleteFormTemplate: only an Archived version that no active form uses.

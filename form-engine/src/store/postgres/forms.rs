@@ -266,7 +266,8 @@ pub(super) async fn find(pool: &PgPool, query: &FormQuery) -> Result<Vec<Form>, 
            AND ($5::text[] IS NULL OR status = ANY($5)) \
            AND ($6::timestamptz IS NULL OR created_at >= $6) \
            AND ($7::timestamptz IS NULL OR created_at < $7) \
-           AND ($8 OR expired_at IS NULL) \
+           AND ($8 OR (expired_at IS NULL AND ($13::date IS NULL OR status = 'COMPLETED' \
+                OR expire_date IS NULL OR expire_date >= $13))) \
            AND ($9::timestamptz IS NULL OR (created_at, form_id) < ($9, $10::uuid)) \
            AND ($12::text[] IS NULL OR care_unit = ANY($12)) \
          ORDER BY created_at DESC, form_id DESC LIMIT $11"
@@ -283,6 +284,7 @@ pub(super) async fn find(pool: &PgPool, query: &FormQuery) -> Result<Vec<Form>, 
     .bind(after_id)
     .bind(i64::from(query.limit))
     .bind(list(&query.care_units))
+    .bind(query.today)
     .fetch_all(pool)
     .await?;
     rows.iter().map(read).collect()

@@ -301,7 +301,8 @@ pub(super) async fn find(pool: &SqlitePool, query: &FormQuery) -> Result<Vec<For
            AND (?5 IS NULL OR status IN (SELECT value FROM json_each(?5))) \
            AND (?6 IS NULL OR created_at >= ?6) \
            AND (?7 IS NULL OR created_at < ?7) \
-           AND (?8 OR expired_at IS NULL) \
+           AND (?8 OR (expired_at IS NULL AND (?13 IS NULL OR status = 'COMPLETED' \
+                OR expire_date IS NULL OR expire_date >= ?13))) \
            AND (?9 IS NULL OR created_at < ?9 OR (created_at = ?9 AND form_id < ?10)) \
            AND (?12 IS NULL OR care_unit IN (SELECT value FROM json_each(?12))) \
          ORDER BY created_at DESC, form_id DESC LIMIT ?11"
@@ -318,6 +319,7 @@ pub(super) async fn find(pool: &SqlitePool, query: &FormQuery) -> Result<Vec<For
     .bind(after_id)
     .bind(i64::from(query.limit))
     .bind(list(&query.care_units))
+    .bind(query.today.map(date_text))
     .fetch_all(pool)
     .await?;
     rows.iter().map(read).collect()
