@@ -94,6 +94,40 @@ async fn get_updates_selects_changes_at_or_after_the_time_stamp() {
     .await;
 }
 
+/// api.md §5: deleted posts are gone and not reported (as skltp-ei); a subscriber that needs
+/// deletes uses notifications.
+#[tokio::test]
+async fn get_updates_reports_no_deleted_post() {
+    on_each_backend(|index| async move {
+        index
+            .update(&[save(&in_domain(1, "D")), save(&in_domain(2, "D"))])
+            .await
+            .assert_ok();
+        index
+            .update(&[delete(&in_domain(1, "D"))])
+            .await
+            .assert_ok();
+        let remote = notified(&in_domain(3, "D"), "remote");
+        index
+            .process_notification(&[save(&remote)])
+            .await
+            .assert_ok();
+        index
+            .process_notification(&[delete(&remote)])
+            .await
+            .assert_ok();
+        let page = get_updates(
+            &index,
+            json!({"serviceDomain": "D", "timeStamp": a_minute_ago()}),
+        )
+        .await;
+        assert_eq!(residents(&page), [resident(2)]);
+        let reported = page.to_string();
+        assert!(!reported.contains("\"deleteFlag\""), "{reported}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn get_updates_pages_500_residents_at_a_time() {
     on_each_backend(|index| async move {

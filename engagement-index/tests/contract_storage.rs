@@ -360,6 +360,41 @@ async fn t45_engagement_identical_to_the_stored_one_is_not_notified() {
     .await;
 }
 
+/// api.md §5: ProcessNotification stores and forwards only what changes something here; an
+/// identical post, or an older one (older mostRecentContent, or the same one changed earlier
+/// at its owner), is neither stored nor forwarded, so mutually subscribed indexes do not
+/// ping-pong.
+#[tokio::test]
+async fn process_notification_forwards_only_what_changed_here() {
+    on_each_backend(|index| async move {
+        let at = |time: &str| json!({"mostRecentContent": time, "updateTime": time});
+        let newer = with(&notified(&engagement(0), "Inera"), at("20240102120000"));
+        let older = with(&newer, at("20240101120000"));
+        let earlier_version = with(&newer, json!({"updateTime": "20240101130000"}));
+        let without_time = with(&newer, json!({"mostRecentContent": null}));
+        index
+            .process_notification(&[save(&newer)])
+            .await
+            .assert_ok();
+        for stale in [&newer, &older, &earlier_version, &without_time] {
+            index.process_notification(&[save(stale)]).await.assert_ok();
+        }
+        assert_eq!(index.outbox().await, vec![json!([save(&newer)])]);
+        let found = index.find(&resident(0), "TEST-DOMAIN", json!({})).await;
+        assert_eq!(found, vec![newer.clone()]);
+
+        let newest = with(&newer, at("20240103120000"));
+        index
+            .process_notification(&[save(&newest)])
+            .await
+            .assert_ok();
+        assert_eq!(index.outbox().await.len(), 2);
+        let found = index.find(&resident(0), "TEST-DOMAIN", json!({})).await;
+        assert_eq!(found, vec![newest]);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn t46_process_notification_saves_and_deletes_are_all_notified() {
     on_each_backend(|index| async move {

@@ -206,7 +206,8 @@ impl ChangeRules for UpdateRules {
 /// index are dropped before planning (loop guard); owner, creationTime and updateTime are
 /// stored as received; this index's own copy of the same engagement is removed (owner change).
 ///
-/// Only what changes something here is forwarded: two indexes that subscribe to each other
+/// Only what changes something here is stored and forwarded (api.md §5): a post identical to
+/// the stored one, or older than it, is neither; two indexes that subscribe to each other
 /// would otherwise send the same post back and forth for ever.
 #[derive(Clone)]
 pub struct NotificationRules {
@@ -287,7 +288,10 @@ impl ChangeRules for NotificationRules {
                         plan.insertions.push(received.clone());
                         true
                     }
-                    Some(stored) if *stored == received => owner_changed,
+                    // Identical or older (api.md §5): neither stored nor forwarded.
+                    Some(stored) if *stored == received || received.is_older_than(stored) => {
+                        owner_changed
+                    }
                     Some(_) => {
                         plan.modifications.push(received.clone());
                         true

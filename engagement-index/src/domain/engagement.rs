@@ -44,6 +44,17 @@ pub struct Engagement {
     pub update_time: Option<DateTime<Utc>>,
 }
 
+impl Engagement {
+    /// Whether this received version of a post is older than the `stored` one: its
+    /// mostRecentContent is older ([`is_older`]), or it is the same and the post changed
+    /// earlier at its owner (updateTime).
+    pub fn is_older_than(&self, stored: &Self) -> bool {
+        is_older(self.most_recent_content, stored.most_recent_content)
+            || (self.most_recent_content == stored.most_recent_content
+                && self.update_time < stored.update_time)
+    }
+}
+
 /// A change that subscribers must hear of: written to the outbox in the transaction that makes
 /// it. The engagement always carries owner, creationTime and updateTime, as ProcessNotification
 /// requires.
