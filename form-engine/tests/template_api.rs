@@ -532,7 +532,7 @@ async fn get_form_templates_lists_what_a_citizen_can_start() {
 async fn get_form_templates_answers_the_citizen_facing_view_with_shared_templates() {
     for_each_backend(|engine, backend| async move {
         let formula = |id: &str, approved: Option<bool>| {
-            let mut formula = json!({"calculationId": id, "subject": "Summa", "formula": "a + b",
+            let mut formula = json!({"calculationId": id, "subject": "Summa", "formula": "height + weight",
                 "descriptionCareActor": "För vårdpersonal", "descriptionSubjectOfCare": "Din summa"});
             if let Some(approved) = approved {
                 formula["approvedForSubjectOfCare"] = json!(approved);

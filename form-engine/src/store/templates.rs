@@ -62,4 +62,7 @@ pub struct TemplateQuery {
     pub statuses: Vec<PublishStatus>,
     /// Only templates answered without identity.
     pub anonymous_only: bool,
+    /// With `care_unit`: also the templates other care units share (a `templatePropagate`
+    /// with `propagate: true`).
+    pub with_shared: bool,
 }

@@ -231,6 +231,7 @@ impl TemplateService {
             template_version: lookup.template_version,
             statuses,
             anonymous_only: false,
+            with_shared: false,
         };
         let found = self.store.find_templates(&query).await?;
         if found.is_empty()
@@ -269,24 +270,19 @@ impl TemplateService {
         } else {
             lookup.statuses.clone()
         };
-        // Every care unit's, to find the shared ones too (the store has no column for
-        // sharing). A county list does not narrow the sharing: the engine knows no care
-        // unit's county.
+        // The care unit's own and the shared ones. A county list does not narrow the
+        // sharing: the engine knows no care unit's county.
         let available = self
             .store
             .find_templates(&TemplateQuery {
-                care_unit: None,
+                care_unit: Some(lookup.care_unit.to_string()),
                 template_ids: lookup.template_ids.clone(),
                 template_version: None,
                 statuses,
                 anonymous_only: lookup.subject_of_care.is_none(),
+                with_shared: true,
             })
-            .await?
-            .into_iter()
-            .filter(|t| {
-                t.template.health_care_facility_unit == lookup.care_unit
-                    || t.template.template_propagate.iter().any(|p| p.propagate)
-            });
+            .await?;
         let interests = self.interest_templates(lookup).await?;
         let mut newest: BTreeMap<String, FormTemplate> = BTreeMap::new();
         for stored in available {

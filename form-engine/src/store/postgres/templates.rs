@@ -156,7 +156,8 @@ pub(super) async fn find(
     let rows = sqlx::query(
         "SELECT document, revision, created_at, updated_at, deleted_at FROM form_template \
          WHERE deleted_at IS NULL \
-           AND ($1::text IS NULL OR care_unit = $1) \
+           AND ($1::text IS NULL OR care_unit = $1 \
+                OR ($6 AND document @> '{\"templatePropagate\": [{\"propagate\": true}]}'::jsonb)) \
            AND ($2::text[] IS NULL OR template_id = ANY($2)) \
            AND ($3::int IS NULL OR template_version = $3) \
            AND ($4::text[] IS NULL OR publish_status = ANY($4)) \
@@ -168,6 +169,7 @@ pub(super) async fn find(
     .bind(template_version)
     .bind(statuses)
     .bind(query.anonymous_only)
+    .bind(query.with_shared)
     .fetch_all(pool)
     .await?;
     rows.iter().map(read).collect()

@@ -151,7 +151,9 @@ pub(super) async fn find(
     let rows = sqlx::query(
         "SELECT document, revision, created_at, updated_at, deleted_at FROM form_template \
          WHERE deleted_at IS NULL \
-           AND (?1 IS NULL OR care_unit = ?1) \
+           AND (?1 IS NULL OR care_unit = ?1 \
+                OR (?6 AND EXISTS (SELECT 1 FROM json_each(document, '$.templatePropagate') \
+                                   WHERE json_extract(value, '$.propagate') = 1))) \
            AND (?2 IS NULL OR template_id IN (SELECT value FROM json_each(?2))) \
            AND (?3 IS NULL OR template_version = ?3) \
            AND (?4 IS NULL OR publish_status IN (SELECT value FROM json_each(?4))) \
@@ -163,6 +165,7 @@ pub(super) async fn find(
     .bind(query.template_version.map(i64::from))
     .bind(statuses)
     .bind(query.anonymous_only)
+    .bind(query.with_shared)
     .fetch_all(pool)
     .await?;
     rows.iter().map(read).collect()
