@@ -197,9 +197,15 @@ pub async fn answer_example_form(system: &TestSystem, form_id: &str, traceparent
         traceparent,
     )
     .await;
+    // INFO: sent, with the template's formCompleteText to show (api.md §5).
     assert_eq!(
         (status, submitted["resultCode"].as_str()),
-        (200, Some("OK")),
+        (200, Some("INFO")),
+        "{submitted}"
+    );
+    assert_eq!(
+        submitted["comment"],
+        "Tack! Dina svar har skickats till mottagningen.",
         "{submitted}"
     );
 }
