@@ -1044,3 +1044,99 @@ async fn an_engine_that_keeps_the_portal_to_e_service_contracts_still_gives_the_
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_control_character_is_refused_with_a_page_and_free_text_keeps_its_line_breaks() {
+    each_backend(|portal, engine, backend| async move {
+        let form_id = engine.add_form(TOLVAN);
+        let mut browser = Browser::new(&portal.base);
+        let page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
+        let next = post_page(
+            &mut browser,
+            &page,
+            &form_id,
+            &[("height", "170"), ("smoker", "2"), ("contact", "2")],
+            "next",
+        )
+        .await;
+        let page = browser.get(next.location()).await;
+
+        // A textarea answer keeps TAB and line breaks (CR LF read as one, as a browser sends it).
+        let next = post_page(
+            &mut browser,
+            &page,
+            &form_id,
+            &[
+                ("conditions", "3"),
+                ("pain", "0"),
+                ("details", "Rad ett\r\n\tRad två"),
+            ],
+            "next",
+        )
+        .await;
+        assert_eq!(
+            next.status,
+            StatusCode::SEE_OTHER,
+            "{backend}: {}",
+            next.body
+        );
+        let saved = engine.last("SaveFormPage").body;
+        assert!(
+            saved.to_string().contains(r#""Rad ett\n\tRad två""#),
+            "{backend}: {saved}"
+        );
+        let page = browser.get(next.location()).await;
+
+        // Anything else with a control character: the portal's bad-form page, nothing sent.
+        let calls = engine.calls("SaveFormPage").len();
+        for (value_id, value) in [
+            ("visitDate", "2026-01-10\u{0}"),
+            ("language", "Svenska\u{1b}"),
+            ("language", "Sven\u{0}ska"),
+        ] {
+            let refused =
+                post_page(&mut browser, &page, &form_id, &[(value_id, value)], "next").await;
+            assert_eq!(
+                refused.status,
+                StatusCode::BAD_REQUEST,
+                "{backend}: {value_id} {value:?}"
+            );
+            assert_accessible(&refused.body);
+            assert!(
+                refused.headers["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/html")
+            );
+        }
+        assert_eq!(engine.calls("SaveFormPage").len(), calls, "{backend}");
+
+        let navigate = format!("/forms/{form_id}/navigate");
+        let token = page.hidden("csrf_token");
+        let refused = browser
+            .post_form(
+                &navigate,
+                &[
+                    ("csrf_token", &token),
+                    ("from", "3\u{0}"),
+                    ("direction", "back"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{backend}");
+        let refused = browser
+            .post_form(
+                "/sign-in",
+                &[("citizen", "\u{0}"), ("csrf_token", "x\u{7f}")],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{backend}");
+        assert!(
+            refused.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+    })
+    .await;
+}

@@ -108,6 +108,26 @@ pub fn bad_form(context: &PageContext, user: Option<&SignedIn>) -> Response {
     )
 }
 
+/// Whether every posted value is free of the control characters its input may not carry
+/// (api.md §5): only free-text inputs (`free_text` by name) keep TAB, LF and CR. A post that
+/// is not gets [`bad_form`] before anything reads it, so nothing with one reaches the engine
+/// or a database.
+pub fn control_free<'a>(
+    fields: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    free_text: impl Fn(&str) -> bool,
+) -> bool {
+    use common::hygiene::{TextKind, forbidden_character};
+    fields.into_iter().all(|(name, value)| {
+        let kind = if free_text(name) {
+            TextKind::FreeText
+        } else {
+            TextKind::Identifier
+        };
+        forbidden_character(name, TextKind::Identifier).is_none()
+            && value.is_none_or(|value| forbidden_character(value, kind).is_none())
+    })
+}
+
 /// A bug or an outage: the page says nothing of the cause, which goes to the log.
 pub fn internal(context: &PageContext, cause: &dyn std::fmt::Display) -> Response {
     tracing::error!(%cause, "a page failed");

@@ -180,6 +180,14 @@ pub async fn submit(
     let Ok(Form(form)) = form else {
         return page::bad_form(&context, user.as_ref());
     };
+    let fields = [
+        ("citizen", form.citizen.as_deref()),
+        ("csrf_token", form.csrf_token.as_deref()),
+        ("next", form.next.as_deref()),
+    ];
+    if !page::control_free(fields, |_| false) {
+        return page::bad_form(&context, user.as_ref());
+    }
     let expected = cookies::get(&headers, cookies::SIGN_IN_CSRF).filter(|t| tokens::well_formed(t));
     let token_matches = matches!(
         (expected, form.csrf_token.as_deref()),

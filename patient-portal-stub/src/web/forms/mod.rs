@@ -112,6 +112,14 @@ pub async fn navigate(
     let Ok(Form(form)) = form else {
         return page::bad_form(&context, Some(&signed_in));
     };
+    let fields = [
+        ("csrf_token", form.csrf_token.as_deref()),
+        ("from", form.from.as_deref()),
+        ("direction", form.direction.as_deref()),
+    ];
+    if !page::control_free(fields, |_| false) {
+        return page::bad_form(&context, Some(&signed_in));
+    }
     if !signed_in.accepts(form.csrf_token.as_deref()) {
         tracing::info!(citizen_id = %signed_in.citizen.id, "moving in a form refused: CSRF token missing or wrong");
         return page::form_expired(&context, Some(&signed_in));
@@ -201,6 +209,21 @@ pub async fn answer_page(
     let (Some(page_number), Some(layout)) = (page_number, layout) else {
         return page::bad_form(&context, Some(&signed_in));
     };
+    // Only the answers to text and textarea questions are free text (api.md §5).
+    let free_text = |name: &str| {
+        name.strip_prefix("answer-")
+            .and_then(|index| index.parse::<usize>().ok())
+            .and_then(|index| layout.get(index))
+            .is_some_and(|question| matches!(question.input.as_str(), "text" | "textarea"))
+    };
+    let posted_fields = fields.iter().map(|(k, v)| (k.as_str(), Some(v.as_str())));
+    if !page::control_free(posted_fields, free_text) {
+        tracing::info!(
+            form_id = id,
+            "a form page refused: a control character in an answer"
+        );
+        return page::bad_form(&context, Some(&signed_in));
+    }
     let action = Action::parse(field(&fields, "action"));
     let posted = posted::read(page_number, &layout, &fields);
 
@@ -294,6 +317,12 @@ pub async fn submit(
     let Ok(Form(fields)) = form else {
         return page::bad_form(&context, Some(&signed_in));
     };
+    if !page::control_free(
+        fields.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))),
+        |_| false,
+    ) {
+        return page::bad_form(&context, Some(&signed_in));
+    }
     if !signed_in.accepts(field(&fields, "csrf_token")) {
         tracing::info!(citizen_id = %signed_in.citizen.id, "sending a form refused: CSRF token missing or wrong");
         return page::form_expired(&context, Some(&signed_in));
@@ -400,6 +429,9 @@ pub async fn cancel(
     let Ok(Form(form)) = form else {
         return page::bad_form(&context, Some(&signed_in));
     };
+    if !page::control_free([("csrf_token", form.csrf_token.as_deref())], |_| false) {
+        return page::bad_form(&context, Some(&signed_in));
+    }
     if !signed_in.accepts(form.csrf_token.as_deref()) {
         tracing::info!(citizen_id = %signed_in.citizen.id, "cancelling a form refused: CSRF token missing or wrong");
         return page::form_expired(&context, Some(&signed_in));

@@ -221,16 +221,6 @@ pub async fn form(
             template.as_deref(),
             page_state.sent_comment,
         ),
-        // Waiting on its summary whatever page the engine last showed (FORWARD never
-        // reopens a form: api.md §5).
-        (_, FormStatus::PendingCompletion) => summary(
-            context,
-            signed_in,
-            form,
-            template.as_deref(),
-            page_state.comment,
-            false,
-        ),
         (Some(page), FormStatus::Ongoing) => question_page(
             context,
             signed_in,
@@ -239,7 +229,9 @@ pub async fn form(
             template.as_deref(),
             page_state,
         ),
-        (None, FormStatus::Ongoing) => summary(
+        // Waiting on its summary whatever page the engine last showed (FORWARD never
+        // reopens a form: api.md §5), or every page answered.
+        (_, FormStatus::PendingCompletion) | (None, FormStatus::Ongoing) => summary(
             context,
             signed_in,
             form,
