@@ -1035,12 +1035,12 @@ async fn retry_after_is_honoured_in_seconds_and_as_an_http_date() {
                 RetryAfter::Seconds(1),
                 Duration::from_millis(950),
             ),
-            // An HTTP date has whole seconds: two seconds ahead is more than one from now.
+            // An HTTP date has whole seconds: three seconds ahead is more than two from now.
             (
                 "R503",
                 503,
-                RetryAfter::DateIn(2),
-                Duration::from_millis(950),
+                RetryAfter::DateIn(3),
+                Duration::from_millis(1900),
             ),
         ];
         let mut running = Vec::new();
