@@ -233,6 +233,7 @@ fn choice_questions_need_alternatives_and_others_take_none() {
             answer_help: None,
             code_type: None,
             media: None,
+            score: None,
         }];
     });
     let f = only(

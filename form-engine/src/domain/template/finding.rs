@@ -59,6 +59,19 @@ pub enum FindingCode {
     RoutingCycle,
     UnreachablePage,
     DuplicateCalculationId,
+    /// An answer alternative's score is not a finite number.
+    InvalidScore,
+    /// A formula cannot be read; the message says where.
+    FormulaSyntax,
+    /// A formula names no question or calculation of the template, or a name that is both.
+    FormulaUnknownReference,
+    /// A formula uses a question or value in a way it does not fit (the score of a text
+    /// question, a comparison added to a number...).
+    FormulaType,
+    /// Calculations that need each other's outcome.
+    CalculationCycle,
+    /// A formula of another language (its `type`): stored, not evaluated (a warning).
+    FormulaNotEvaluated,
     /// Versioning and publish-status refusals (not about the content).
     VersionConflict,
     PublishStatusTransition,

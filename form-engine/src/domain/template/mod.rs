@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod finding;
+pub mod formula;
 pub mod graph;
 pub mod info;
 pub mod input;

@@ -484,6 +484,15 @@ pub struct AnswerAlternative {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub media: Option<Value>,
+    /// The alternative's score in the template's calculations (an extension of this
+    /// engine), e.g. 0 to 3 on a PHQ-9 item.
+    #[serde(
+        default,
+        serialize_with = "optional_number",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(example = 2)]
+    pub score: Option<f64>,
 }
 
 /// ValidationEventType: the text shown when an answer breaks the rule named by `event`.

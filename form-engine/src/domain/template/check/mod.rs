@@ -2,6 +2,7 @@
 //! refused when any finding is an error. The checks never stop at the first finding: a
 //! designer fixes everything in one round.
 
+mod formulas;
 mod info;
 mod questions;
 pub(crate) mod routing;
@@ -24,6 +25,7 @@ pub fn check(template: &FormTemplate) -> Vec<Finding> {
     questions::check(template, &mut findings);
     superior::check(template, &index, &graph, &mut findings);
     routing::check(template, &index, &graph, &mut findings);
+    formulas::check(template, &mut findings);
     findings.0
 }
 

@@ -110,6 +110,17 @@ fn alternatives(question: &TemplateQuestion, at: &Location, findings: &mut Findi
         if let Some(code) = &alternative.code_type {
             check_code(code, at, "answerAlternatives.codeType", findings);
         }
+        if alternative.score.is_some_and(|score| !score.is_finite()) {
+            findings.error(
+                FindingCode::InvalidScore,
+                at,
+                Some("answerAlternatives.score"),
+                &format!(
+                    "the score of alternative {} is not a finite number",
+                    alternative.answer_alternative_number
+                ),
+            );
+        }
     }
 }
 
