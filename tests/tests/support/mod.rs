@@ -204,8 +204,7 @@ pub async fn answer_example_form(system: &TestSystem, form_id: &str, traceparent
         "{submitted}"
     );
     assert_eq!(
-        submitted["comment"],
-        "Tack! Dina svar har skickats till mottagningen.",
+        submitted["comment"], "Tack! Dina svar har skickats till mottagningen.",
         "{submitted}"
     );
 }
