@@ -523,3 +523,54 @@ fn formulas_of_another_type_are_kept_not_evaluated() {
     template.formula[0].formula = "2".into();
     assert_eq!(outcomes(&template, &Answers::new())[1].outcome, Some(3.0));
 }
+
+/// Formulas put together from random pieces: reading, checking and evaluating never panic,
+/// and a formula that passes the checks always gives an outcome or an error message.
+#[test]
+fn random_formulas_never_panic() {
+    const PIECES: [&str; 38] = [
+        "a", "b", "c", "symptoms", "smoker", "weight", "pain", "note", "born", "picture", "`d-1`",
+        "x", "nothing", "1", "0", "2.5", "true", "+", "-", "*", "/", "^", "==", "<", ">=", "and",
+        "or", "not", "(", ")", ",", ":", "sum(", "count(", "if(", "score(", "round(", "`",
+    ];
+    let given = answers(&json!({"a": 2, "b": 4, "symptoms": [1, 2], "weight": 0, "pain": 3}));
+    // A fixed linear congruential sequence: the same formulas on every run.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |bound: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from(state >> 33).unwrap_or(0) % bound
+    };
+    let mut checked = 0;
+    for _ in 0..3000 {
+        let length = 1 + next(12);
+        let formula: Vec<&str> = (0..length).map(|_| PIECES[next(PIECES.len())]).collect();
+        let formula = formula.join(" ");
+        let template = template("eng", &[("x", &formula, Some(1)), ("y", "x + 1", None)]);
+        let calculations = Calculations::new(&template);
+        let clean = calculations.problems().is_empty();
+        for outcome in calculations.outcomes(&given) {
+            assert!(
+                outcome.outcome.is_some() != outcome.error_message.is_some(),
+                "{formula}: {outcome:?}"
+            );
+            if clean {
+                assert!(
+                    outcome.outcome.is_some_and(f64::is_finite)
+                        || !outcome
+                            .error_message
+                            .as_deref()
+                            .unwrap_or_default()
+                            .contains("not valid"),
+                    "{formula}: {outcome:?}"
+                );
+            }
+        }
+        checked += usize::from(clean);
+    }
+    assert!(
+        checked > 50,
+        "only {checked} random formulas passed the checks"
+    );
+}
