@@ -2,14 +2,14 @@
 //! and putting given-up posts back in line once the cause is fixed. Every route needs the role
 //! `admin` (else 403 `FORBIDDEN_ADMIN`); listing posts is audited per patient they name.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chrono::Utc;
 use common::audit::{AuditEvent, AuditOutcome};
 use common::auth::Caller;
 use common::delivery::{Delivery, DeliveryState, DestinationStats};
 use common::identity::PersonalIdentityNumber;
 use common::permissions::Role;
-use common::problem::{ApiJson, Problem};
+use common::problem::{ApiJson, ApiQuery, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -31,7 +31,7 @@ pub struct OutboxOverview {
 }
 
 /// The outbox at a glance.
-#[utoipa::path(get, path = "/admin/engagement-index", tag = "admin",
+#[utoipa::path(get, path = "/admin/engagement-index", tag = "admin", operation_id = "GetEngagementIndexOutbox",
     responses(
         (status = 200, description = "The outbox of engagement-index posts", body = OutboxOverview),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
@@ -56,10 +56,13 @@ pub async fn overview(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// `pending` (default) or `dead`.
+    #[param(pattern = "^(pending|dead)$")]
     pub state: Option<String>,
     /// At most this many, default 100.
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<i64>,
 }
 
@@ -69,7 +72,7 @@ pub struct PostList {
 }
 
 /// Posts waiting for the engagement index, or given up on (with attempts and last error).
-#[utoipa::path(get, path = "/admin/engagement-index/deliveries", tag = "admin",
+#[utoipa::path(get, path = "/admin/engagement-index/deliveries", tag = "admin", operation_id = "ListEngagementIndexDeliveries",
     params(ListParams),
     responses(
         (status = 200, description = "The posts, oldest first", body = PostList),
@@ -79,7 +82,7 @@ pub struct PostList {
 pub async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<ApiJson<PostList>, ApiError> {
     state.permissions.require_admin(&caller).await?;
     let which = match params.state.as_deref().unwrap_or("pending") {
@@ -132,7 +135,7 @@ pub struct Redriven {
 }
 
 /// Puts every given-up post back in line, due now.
-#[utoipa::path(post, path = "/admin/engagement-index/redrive", tag = "admin",
+#[utoipa::path(post, path = "/admin/engagement-index/redrive", tag = "admin", operation_id = "RedriveEngagementIndexDeliveries",
     responses(
         (status = 200, description = "How many posts were put back", body = Redriven),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),

@@ -13,6 +13,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::contract::Contract;
 use super::error::ApiError;
 use super::headers::idempotency;
 use super::wire::ResultCode;
@@ -39,6 +40,7 @@ pub struct RawCreateFormRequest {
     "formText": "Hälsodeklaration inför din operation", "expireDate": "20261231", "keepUntil": "20271231"}]}))]
 pub struct CreateFormRequestBody {
     /// 1 to 1000 forms to create.
+    #[schema(min_items = 1, max_items = 1000)]
     pub form_requests: Vec<FormRequestItem>,
 }
 
@@ -252,9 +254,9 @@ fn render(outcomes: &[ItemOutcome]) -> Value {
 /// The caller needs the role `care_system` for the care unit of every item (else 403
 /// `FORBIDDEN_CARE_UNIT` and nothing is created). Every created form is audited in its
 /// transaction.
-#[utoipa::path(post, path = "/forminteraction/v2/CreateFormRequest", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/CreateFormRequest", tag = "forminteraction", operation_id = "CreateFormRequest",
     request_body = CreateFormRequestBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer (kept for 24 hours)")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "Makes a retry return the first answer (kept for 24 hours): 1 to 255 printable ASCII characters without spaces (a UUID, say)")),
     responses(
         (status = 200, description = "The forms created (OK/INFO) or none (ERROR)", body = CreateFormRequestResponse),
         (status = 400, description = "Not a request: no items, more than 1000, malformed JSON", body = Problem, content_type = "application/problem+json"),
@@ -265,7 +267,7 @@ pub async fn create_form_request(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    ApiJson(request): ApiJson<Value>,
+    Contract(request): Contract<Value>,
 ) -> Result<ApiJson<Value>, ApiError> {
     let idempotency = idempotency(&headers, &caller, "CreateFormRequest", &request)?;
     let raw: RawCreateFormRequest = serde_json::from_value(request)

@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AppState;
+use super::contract::Contract;
 use super::error::ApiError;
 use super::form_wire::{Content, FormView, PageAnswers, form_view};
 use super::headers::idempotency;
@@ -61,7 +62,7 @@ pub struct ResultOnly {
 
 /// CreateForm request.
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"healthcare_facility_CareUnit": "SE0000000001-CU01", "subjectOfCare": "191212121212", "templateId": "HALSA-1"}))]
+#[schema(as = CreateFormBody, example = json!({"healthcare_facility_CareUnit": "SE0000000001-CU01", "subjectOfCare": "191212121212", "templateId": "HALSA-1"}))]
 pub struct CreateFormRequestBody {
     /// The care unit offering the form (`healthcare_Facility_CareUnit` accepted too).
     #[serde(
@@ -89,9 +90,9 @@ pub struct CreateFormRequestBody {
 ///
 /// Posted to the engagement index as FormCreated unless anonymous. With an `Idempotency-Key`
 /// header, a retry returns the first answer.
-#[utoipa::path(post, path = "/forminteraction/v2/CreateForm", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/CreateForm", tag = "forminteraction", operation_id = "CreateForm",
     request_body = CreateFormRequestBody,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "Makes a retry return the first answer: 1 to 255 printable ASCII characters without spaces (a UUID, say)")),
     responses(
         (status = 200, description = "Created (OK, with the form) or refused (ERROR)", body = FormResult),
         (status = 400, description = "Invalid request (subjectOfCare given for an anonymous template or missing for another)", body = Problem, content_type = "application/problem+json"),
@@ -103,7 +104,7 @@ pub async fn create_form(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    ApiJson(request): ApiJson<Value>,
+    Contract(request): Contract<Value>,
 ) -> Result<ApiJson<Value>, ApiError> {
     let idempotency = idempotency(&headers, &caller, "CreateForm", &request)?;
     let body: CreateFormRequestBody = serde_path_to_error::deserialize(request).map_err(|e| {
@@ -199,6 +200,7 @@ pub struct GetFormsRequest {
     pub created_to: Option<String>,
     /// Extension: forms a page, default 100, at most 1000.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<u32>,
     /// Extension: `nextPageToken` of the page before.
     #[serde(default, rename = "pageToken")]
@@ -241,7 +243,7 @@ fn day(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> 
 /// until they are purged after keepUntil; the e-service sees the forms of the citizen it names
 /// in `subjectOfCare`, expired unanswered ones only with `includeExpired: true`. Every form
 /// listed is audited.
-#[utoipa::path(post, path = "/forminteraction/v2/GetForms", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/GetForms", tag = "forminteraction", operation_id = "GetForms",
     request_body = GetFormsRequest,
     responses(
         (status = 200, description = "The forms", body = GetFormsResponse),
@@ -251,7 +253,7 @@ fn day(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> 
 pub async fn get_forms(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<GetFormsRequest>,
+    Contract(request): Contract<GetFormsRequest>,
 ) -> Result<ApiJson<GetFormsResponse>, ApiError> {
     let access = Access::new(caller, &state.permissions, &state.audit, "GetForms");
     let (role, care_units) = match lister(
@@ -344,7 +346,7 @@ pub struct GetFormResponse {
 
 /// Gets one form: ONGOING with its current page, PENDING_COMPLETION and COMPLETED with every
 /// page's answers.
-#[utoipa::path(post, path = "/forminteraction/v2/GetForm", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/GetForm", tag = "forminteraction", operation_id = "GetForm",
     request_body = GetFormRequest,
     responses(
         (status = 200, description = "The form", body = GetFormResponse),
@@ -355,7 +357,7 @@ pub struct GetFormResponse {
 pub async fn get_form(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<GetFormRequest>,
+    Contract(request): Contract<GetFormRequest>,
 ) -> Result<ApiJson<GetFormResponse>, ApiError> {
     let id = form_id(&request.form_id)?;
     let access = Access::new(caller, &state.permissions, &state.audit, "GetForm");
@@ -397,7 +399,7 @@ pub struct GetFormQuestionPageRequest {
 /// Going BACK from the summary of a PENDING_COMPLETION form (pageNumber 0, or a page of it)
 /// reopens it (ONGOING) until its last page is saved again. FORWARD never changes the status:
 /// on a PENDING_COMPLETION form it shows the page, still PENDING_COMPLETION and ready to send.
-#[utoipa::path(post, path = "/forminteraction/v2/GetFormQuestionPage", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/GetFormQuestionPage", tag = "forminteraction", operation_id = "GetFormQuestionPage",
     request_body = GetFormQuestionPageRequest,
     responses(
         (status = 200, description = "The form on the page moved to", body = GetFormResponse),
@@ -409,7 +411,7 @@ pub struct GetFormQuestionPageRequest {
 pub async fn get_form_question_page(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<GetFormQuestionPageRequest>,
+    Contract(request): Contract<GetFormQuestionPageRequest>,
 ) -> Result<ApiJson<GetFormResponse>, ApiError> {
     let id = form_id(&request.form_id)?;
     let access = Access::new(
@@ -475,7 +477,7 @@ fn comment_for_problems(count: usize, swedish: bool) -> String {
 /// (the question's validation text). Valid: kept, and the routing chooses the next page;
 /// after the last page the form is PENDING_COMPLETION and `form` is left out.
 /// `temporarySave: true` keeps the answers unchecked and stays on the page.
-#[utoipa::path(post, path = "/forminteraction/v2/SaveFormPage", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/SaveFormPage", tag = "forminteraction", operation_id = "SaveFormPage",
     request_body = SaveFormPageRequest,
     responses(
         (status = 200, description = "Saved (OK: the next page, or no form when complete) or not (ERROR, with the page and a status per answer)", body = FormResult),
@@ -486,7 +488,7 @@ fn comment_for_problems(count: usize, swedish: bool) -> String {
 pub async fn save_form_page(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<SaveFormPageRequest>,
+    Contract(request): Contract<SaveFormPageRequest>,
 ) -> Result<ApiJson<FormResult>, ApiError> {
     let id = form_id(&request.form_id)?;
     let access = Access::new(caller, &state.permissions, &state.audit, "SaveFormPage");
@@ -611,7 +613,7 @@ pub struct SaveFormRequest {
 /// Posted to the engagement index as FormComplete, the FormCreated post deleted in the same
 /// Update. `resultCode: INFO` with the template's formCompleteText as `comment` when the
 /// template has one, else `OK` without a comment.
-#[utoipa::path(post, path = "/forminteraction/v2/SaveForm", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/SaveForm", tag = "forminteraction", operation_id = "SaveForm",
     request_body = SaveFormRequest,
     responses(
         (status = 200, description = "Sent (INFO with the template's formCompleteText as comment, or OK when it has none) or not (ERROR: not every page answered, already sent, expired)", body = ResultOnly),
@@ -622,7 +624,7 @@ pub struct SaveFormRequest {
 pub async fn save_form(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<SaveFormRequest>,
+    Contract(request): Contract<SaveFormRequest>,
 ) -> Result<ApiJson<ResultOnly>, ApiError> {
     let id = form_id(&request.form_id)?;
     let access = Access::new(caller, &state.permissions, &state.audit, "SaveForm");
@@ -663,7 +665,7 @@ pub struct CancelFormRequest {
 
 /// Cancels a form: ONGOING and PENDING_COMPLETION forms are deleted (with their
 /// engagement-index post); for a COMPLETED form a request for revocation is recorded (INFO).
-#[utoipa::path(post, path = "/forminteraction/v2/CancelForm", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/CancelForm", tag = "forminteraction", operation_id = "CancelForm",
     request_body = CancelFormRequest,
     responses(
         (status = 200, description = "Deleted (OK) or revocation requested (INFO)", body = ResultOnly),
@@ -674,7 +676,7 @@ pub struct CancelFormRequest {
 pub async fn cancel_form(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<CancelFormRequest>,
+    Contract(request): Contract<CancelFormRequest>,
 ) -> Result<ApiJson<ResultOnly>, ApiError> {
     let id = form_id(&request.form_id)?;
     let access = Access::new(caller, &state.permissions, &state.audit, "CancelForm");

@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, the OpenAPI document, error mapping.
 
 pub mod admin;
+pub mod contract;
 pub mod error;
 pub mod form_requests;
 pub mod form_wire;
@@ -150,11 +151,18 @@ pub fn router(state: AppState) -> (Router, OpenApiDocument) {
 /// document.
 pub fn secured_router(state: AppState, authenticator: &Authenticator) -> (Router, OpenApiDocument) {
     let (routes, document) = routes().with_state(state).split_for_parts();
-    (authenticator.protect(routes), document)
+    (authenticator.protect(routes), tightened(&document))
 }
 
 /// The complete OpenAPI document as served at `/openapi.json`.
 pub fn openapi() -> OpenApiDocument {
     let (_, document) = routes().split_for_parts();
-    common::openapi::complete(document)
+    common::openapi::complete(tightened(&document))
+}
+
+/// The document with the engine's field rules, which [`contract::Contract`] enforces.
+fn tightened(document: &OpenApiDocument) -> OpenApiDocument {
+    let mut value = serde_json::to_value(document).expect("an OpenAPI document serialises");
+    contract::tighten(&mut value);
+    serde_json::from_value(value).expect("the tightened OpenAPI document reads back")
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::contract::Contract;
 use super::error::ApiError;
 use super::wire::ResultCode;
 use crate::access::Access;
@@ -55,7 +56,7 @@ pub struct SaveFormTemplateResponse {
 ///
 /// A template that fails a check is refused with `ResultCode: ERROR`; `comment` lists every
 /// finding and `findings` gives each with its page, block, question and field.
-#[utoipa::path(post, path = "/forminteraction/v2/SaveFormTemplate", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/SaveFormTemplate", tag = "forminteraction", operation_id = "SaveFormTemplate",
     request_body = SaveFormTemplateRequest,
     responses(
         (status = 200, description = "Saved (OK/INFO) or refused with findings (ERROR)", body = SaveFormTemplateResponse),
@@ -66,7 +67,7 @@ pub struct SaveFormTemplateResponse {
 pub async fn save_form_template(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<SaveFormTemplateRequest>,
+    Contract(request): Contract<SaveFormTemplateRequest>,
 ) -> Result<ApiJson<SaveFormTemplateResponse>, ApiError> {
     state
         .permissions
@@ -136,7 +137,7 @@ pub struct GetFormTemplateResponse {
 }
 
 /// Gets whole templates by care unit and/or id and version (for care systems).
-#[utoipa::path(post, path = "/forminteraction/v2/GetFormTemplate", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/GetFormTemplate", tag = "forminteraction", operation_id = "GetFormTemplate",
     request_body = GetFormTemplateRequest,
     responses(
         (status = 200, description = "The matching template versions", body = GetFormTemplateResponse),
@@ -147,7 +148,7 @@ pub struct GetFormTemplateResponse {
 pub async fn get_form_template(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<GetFormTemplateRequest>,
+    Contract(request): Contract<GetFormTemplateRequest>,
 ) -> Result<ApiJson<GetFormTemplateResponse>, ApiError> {
     let permissions = &state.permissions;
     let allowed = if let Some(unit) = &request.care_unit {
@@ -227,7 +228,7 @@ pub struct GetFormTemplatesResponse {
 /// `descriptionInternal`, no sharing details, no calculation not approved for the subject of
 /// care. Without `subjectOfCare` only anonymous templates. `clinicalProcessInterestIds` keeps
 /// the templates of the citizen's forms in those health matters.
-#[utoipa::path(post, path = "/forminteraction/v2/GetFormTemplates", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/GetFormTemplates", tag = "forminteraction", operation_id = "GetFormTemplates",
     request_body = GetFormTemplatesRequest,
     responses(
         (status = 200, description = "The templates available", body = GetFormTemplatesResponse),
@@ -237,7 +238,7 @@ pub struct GetFormTemplatesResponse {
 pub async fn get_form_templates(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<GetFormTemplatesRequest>,
+    Contract(request): Contract<GetFormTemplatesRequest>,
 ) -> Result<ApiJson<GetFormTemplatesResponse>, ApiError> {
     state
         .permissions
@@ -283,7 +284,7 @@ pub struct DeleteFormTemplateResponse {
 ///
 /// The version disappears from every lookup; completed forms made from it keep showing it,
 /// and its number is never used again.
-#[utoipa::path(post, path = "/forminteraction/v2/DeleteFormTemplate", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/DeleteFormTemplate", tag = "forminteraction", operation_id = "DeleteFormTemplate",
     request_body = DeleteFormTemplateRequest,
     responses(
         (status = 200, description = "Deleted (OK) or refused (ERROR, with resultText)", body = DeleteFormTemplateResponse),
@@ -294,7 +295,7 @@ pub struct DeleteFormTemplateResponse {
 pub async fn delete_form_template(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<DeleteFormTemplateRequest>,
+    Contract(request): Contract<DeleteFormTemplateRequest>,
 ) -> Result<ApiJson<DeleteFormTemplateResponse>, ApiError> {
     state
         .permissions
@@ -362,7 +363,7 @@ pub struct GetFormTemplateSchemaResponse {
 /// the formats `riv-date` (YYYYMMDD), `riv-time` (hh:mm), `riv-datetime` (YYYYMMDDThhmmss),
 /// `riv-month` (YYYYMM), `riv-week` (YYYY-Www) and `riv-url`, the keywords `formatMinimum` and
 /// `formatMaximum` (bounds of those, compared as text) and `stepFrom` (`{"base","step"}`).
-#[utoipa::path(post, path = "/forminteraction/v2/GetFormTemplateSchema", tag = "forminteraction",
+#[utoipa::path(post, path = "/forminteraction/v2/GetFormTemplateSchema", tag = "forminteraction", operation_id = "GetFormTemplateSchema",
     request_body = GetFormTemplateSchemaRequest,
     responses(
         (status = 200, description = "The schemas of the form and of each page", body = GetFormTemplateSchemaResponse),
@@ -373,7 +374,7 @@ pub struct GetFormTemplateSchemaResponse {
 pub async fn get_form_template_schema(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(request): ApiJson<GetFormTemplateSchemaRequest>,
+    Contract(request): Contract<GetFormTemplateSchemaRequest>,
 ) -> Result<ApiJson<GetFormTemplateSchemaResponse>, ApiError> {
     Access::new(
         caller,
