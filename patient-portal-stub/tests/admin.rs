@@ -311,3 +311,51 @@ async fn configured_citizens_are_applied_at_every_start() {
         database.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_citizen_past_a_column_width_or_with_a_control_character_is_refused_alike() {
+    for database in TestDatabase::all().await {
+        let portal = Portal::start(&database.config).await;
+        let backend = database.backend;
+        let citizen = |field: &str, value: &str| {
+            let mut body = json!({"personalIdentityNumber": "194004048897", "name": "Per Persson",
+                                  "notificationSms": true, "phone": "0701740605"});
+            body[field] = json!(value);
+            body
+        };
+        for (field, value) in [
+            ("phone", "+1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6-7"),
+            ("phone", "070\u{0}1740605"),
+            ("name", &"x".repeat(201)),
+            ("name", "Per\tPersson"),
+            ("name", "Per\u{0}"),
+            ("email", &format!("{}@example.com", "a".repeat(243))),
+            ("personalIdentityNumber", "19400404889\u{0}"),
+        ] {
+            let (status, answer) = portal.post("/admin/citizens", &citizen(field, value)).await;
+            assert_eq!(
+                status,
+                StatusCode::BAD_REQUEST,
+                "{backend}: {field}: {answer}"
+            );
+            assert_eq!(answer["code"], "INVALID_REQUEST", "{backend}: {answer}");
+            assert!(
+                answer["detail"].as_str().unwrap().contains(field),
+                "{backend}: names {field}: {answer}"
+            );
+        }
+        let (status, answer) = portal
+            .post(
+                "/admin/citizens",
+                &citizen("phone", "+1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6"),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{backend}: 32 characters fit: {answer}"
+        );
+        drop(portal);
+        database.cleanup().await;
+    }
+}

@@ -101,9 +101,9 @@ pub struct NewCitizen {
     /// Default false. When true, `email` is needed.
     #[serde(default)]
     notification_email: bool,
-    /// 5 to 20 digits, optionally starting with +, grouped by single spaces or hyphens.
-    /// Empty or null: none.
-    #[schema(pattern = "^(?:\\+?[0-9](?:[ -]?[0-9]){4,19})?$")]
+    /// 5 to 20 digits, optionally starting with +, grouped by single spaces or hyphens; at
+    /// most 32 characters. Empty or null: none.
+    #[schema(max_length = 32, pattern = "^(?:\\+?[0-9](?:[ -]?[0-9]){4,19})?$")]
     phone: Option<String>,
     /// `local@domain` (at most 254 characters). Empty or null: none.
     #[schema(
@@ -142,9 +142,9 @@ pub struct CitizenChange {
     /// Default false. When true, `email` is needed.
     #[serde(default)]
     notification_email: bool,
-    /// 5 to 20 digits, optionally starting with +, grouped by single spaces or hyphens.
-    /// Empty or null: none.
-    #[schema(pattern = "^(?:\\+?[0-9](?:[ -]?[0-9]){4,19})?$")]
+    /// 5 to 20 digits, optionally starting with +, grouped by single spaces or hyphens; at
+    /// most 32 characters. Empty or null: none.
+    #[schema(max_length = 32, pattern = "^(?:\\+?[0-9](?:[ -]?[0-9]){4,19})?$")]
     phone: Option<String>,
     /// `local@domain` (at most 254 characters). Empty or null: none.
     #[schema(

@@ -235,6 +235,18 @@ mod tests {
                 "{phone}"
             );
         }
+        // The schema's maxLength (the column's width) bounds what the pattern allows.
+        for phone in [
+            "+1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6",
+            "+1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6-7",
+        ] {
+            assert!(matches(patterns::PHONE_OR_EMPTY, phone));
+            assert_eq!(
+                profile(phone, "a@example.com").validated().is_ok(),
+                phone.len() <= 32,
+                "{phone}"
+            );
+        }
         for email in [
             "a@example.com",
             "a@example",

@@ -44,6 +44,8 @@ impl std::fmt::Display for CitizenId {
 
 /// Longest name kept (the PostgreSQL column's width).
 pub const NAME_MAX_CHARS: usize = 200;
+/// Longest phone number, separators included (the PostgreSQL column's width).
+pub const PHONE_MAX_CHARS: usize = 32;
 /// Longest e-mail address (RFC 5321's path limit).
 pub const EMAIL_MAX_CHARS: usize = 254;
 
@@ -127,12 +129,13 @@ impl CitizenProfile {
 }
 
 /// 5 to 20 digits, optionally starting with +, digits grouped by single spaces or hyphens:
-/// `^\+?[0-9](?:[ -]?[0-9]){4,19}$`.
+/// `^\+?[0-9](?:[ -]?[0-9]){4,19}$`, at most [`PHONE_MAX_CHARS`] characters in all.
 fn is_phone_number(value: &str) -> bool {
     let body = value.strip_prefix('+').unwrap_or(value);
     let bytes = body.as_bytes();
     let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
     (5..=20).contains(&digits)
+        && value.len() <= PHONE_MAX_CHARS
         && bytes.first().is_some_and(u8::is_ascii_digit)
         && bytes.last().is_some_and(u8::is_ascii_digit)
         && bytes
