@@ -26,7 +26,10 @@ where
         .routes(routes!(put_permission, delete_permission))
 }
 
+// `parameter_in` said outright: utoipa infers it only from axum's own `Query`, and without it
+// the document would call this a required path parameter.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PermissionFilter {
     /// Only the grants of this caller HSA-id.
     #[param(pattern = "^[!-~]{1,64}$")]
