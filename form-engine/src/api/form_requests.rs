@@ -259,10 +259,10 @@ fn render(outcomes: &[ItemOutcome]) -> Value {
     params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "Makes a retry return the first answer (kept for 24 hours): 1 to 255 printable ASCII characters without spaces (a UUID, say)")),
     responses(
         (status = 200, description = "The forms created (OK/INFO) or none (ERROR)", body = CreateFormRequestResponse),
-        (status = 400, description = "Not a request: no items, more than 1000, malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a request: no formRequests, more than 1000, INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON outside the items. An item that breaks FormRequestItem is refused on its own in the 200 answer (formRequestResults), naming the item and the field", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT: no agreement for the care unit of an item; nothing created", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for a different request", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used for a different request", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_form_request(
     State(state): State<AppState>,
     caller: Caller,

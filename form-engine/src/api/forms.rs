@@ -95,9 +95,9 @@ pub struct CreateFormRequestBody {
     params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]{1,255}$", description = "Makes a retry return the first answer: 1 to 255 printable ASCII characters without spaces (a UUID, say)")),
     responses(
         (status = 200, description = "Created (OK, with the form) or refused (ERROR)", body = FormResult),
-        (status = 400, description = "Invalid request (subjectOfCare given for an anonymous template or missing for another)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such template", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The Idempotency-Key was used for a different request", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON; subjectOfCare given for an anonymous template or missing for another (it depends on the stored template, which the schema cannot see); a clinicalProcessInterestId the engagement index would refuse", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "TEMPLATE_NOT_FOUND: no such template (or version)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used for a different request", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_ESERVICE: the caller may not act as the e-service for this care unit", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_form(
@@ -247,7 +247,7 @@ fn day(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> 
     request_body = GetFormsRequest,
     responses(
         (status = 200, description = "The forms", body = GetFormsResponse),
-        (status = 400, description = "Invalid request (no care unit and no subjectOfCare, a bad date, limit or pageToken)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON; neither care unit nor subjectOfCare; createdFrom after createdTo (a rule between two fields, which the schema cannot state); a pageToken this service did not give", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT: no agreement for the care unit asked for (or for any); FORBIDDEN_ESERVICE: the e-service did not name the citizen", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_forms(
@@ -350,7 +350,7 @@ pub struct GetFormResponse {
     request_body = GetFormRequest,
     responses(
         (status = 200, description = "The form", body = GetFormResponse),
-        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON (formId not a GUID, subjectOfCare not an identity number)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's, in every auth mode): FORM_NOT_FOUND, the same body either way", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
@@ -403,10 +403,10 @@ pub struct GetFormQuestionPageRequest {
     request_body = GetFormQuestionPageRequest,
     responses(
         (status = 200, description = "The form on the page moved to", body = GetFormResponse),
-        (status = 400, description = "The move is not allowed (NAVIGATION_NOT_ALLOWED), or an invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "NAVIGATION_NOT_ALLOWED: a move the form does not allow (BACK from the first page, FORWARD from a page not yet saved or past the last page, a page not reached: it depends on the stored form); INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's, in every auth mode): FORM_NOT_FOUND, the same body either way", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The form is completed (FORM_COMPLETED)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "FORM_COMPLETED: the form has been sent; CONCURRENT_CHANGE: the form kept changing under the request (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_form_question_page(
     State(state): State<AppState>,
@@ -481,10 +481,11 @@ fn comment_for_problems(count: usize, swedish: bool) -> String {
     request_body = SaveFormPageRequest,
     responses(
         (status = 200, description = "Saved (OK: the next page, or no form when complete) or not (ERROR, with the page and a status per answer)", body = FormResult),
-        (status = 400, description = "The answers do not fit the page (unknown valueID, wrong block, a page not reached), or an invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "ANSWERS_DO_NOT_FIT_PAGE: an answer names a question (valueID) or block not on the page; PAGE_NOT_REACHED: the page is not the one to save (both depend on the form's template and progress, which the schema cannot see); INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON; subjectOfCare missing for a form that is not anonymous", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's, in every auth mode): FORM_NOT_FOUND, the same body either way", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE: the form kept changing under the request (retry)", body = Problem, content_type = "application/problem+json")))]
 pub async fn save_form_page(
     State(state): State<AppState>,
     caller: Caller,
@@ -617,10 +618,11 @@ pub struct SaveFormRequest {
     request_body = SaveFormRequest,
     responses(
         (status = 200, description = "Sent (INFO with the template's formCompleteText as comment, or OK when it has none) or not (ERROR: not every page answered, already sent, expired)", body = ResultOnly),
-        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON; subjectOfCare missing for a form that is not anonymous", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's, in every auth mode): FORM_NOT_FOUND, the same body either way", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE: the form kept changing under the request (retry)", body = Problem, content_type = "application/problem+json")))]
 pub async fn save_form(
     State(state): State<AppState>,
     caller: Caller,
@@ -669,10 +671,11 @@ pub struct CancelFormRequest {
     request_body = CancelFormRequest,
     responses(
         (status = 200, description = "Deleted (OK) or revocation requested (INFO)", body = ResultOnly),
-        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON; subjectOfCare missing for a form that is not anonymous", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT / FORBIDDEN_ESERVICE: the caller holds none of the contract's roles", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such form, or none the caller may see (another care unit's, another citizen's, in every auth mode): FORM_NOT_FOUND, the same body either way", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
+        (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE: the form kept changing under the request (retry)", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel_form(
     State(state): State<AppState>,
     caller: Caller,

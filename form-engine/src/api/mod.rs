@@ -108,7 +108,13 @@ pub fn poster(config: &Config) -> Poster {
             developer machine). Template contracts and CreateFormRequest need the role care_system for the \
             care unit; the citizen's contracts the role eservice, with the citizen as subjectOfCare; GetForms, \
             GetForm and CancelForm either. A form of another care unit or another citizen answers exactly \
-            like an unknown one (404 FORM_NOT_FOUND). /admin needs the role admin (docs/security.md).",
+            like an unknown one (404 FORM_NOT_FOUND). /admin needs the role admin (docs/security.md). \
+            Every request body is checked against the schema below before it is read, and a body that \
+            breaks it is refused with 400 INVALID_REQUEST naming the field. Unknown members are ignored, \
+            but like every string their names and strings carry no control character. Accepted beside \
+            the schema's spellings: the care unit as healthcare_facility_CareUnit or \
+            healthcare_Facility_CareUnit, answerMaxLenght and answerPlaceHolder for answerMaxLength and \
+            answerPlaceholder, and a whole number written with a fraction of zero (7.0).",
         license(name = "Apache-2.0")
     ),
     tags(

@@ -60,8 +60,8 @@ pub struct SaveFormTemplateResponse {
     request_body = SaveFormTemplateRequest,
     responses(
         (status = 200, description = "Saved (OK/INFO) or refused with findings (ERROR)", body = SaveFormTemplateResponse),
-        (status = 400, description = "Not a template: malformed JSON or a field of the wrong type", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Another process kept changing the same template", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a template: INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON. A well-formed template that breaks a rule of the template checks (a routing cycle, a page no route reaches, a choice without alternatives...) is answered 200 with ResultCode ERROR and its findings instead", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "CONCURRENT_CHANGE: another process kept changing the same template (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT: no agreement for the template's care unit (healthCareFacilityUnit)", body = Problem, content_type = "application/problem+json")))]
 pub async fn save_form_template(
@@ -141,8 +141,8 @@ pub struct GetFormTemplateResponse {
     request_body = GetFormTemplateRequest,
     responses(
         (status = 200, description = "The matching template versions", body = GetFormTemplateResponse),
-        (status = 400, description = "Neither care unit nor templateId given", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No template with that id (or no such version)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON; neither care unit nor a templateId given", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "TEMPLATE_NOT_FOUND: no template with that id (or no such version)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT: no agreement for the care unit asked for (or for any)", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_form_template(
@@ -232,7 +232,7 @@ pub struct GetFormTemplatesResponse {
     request_body = GetFormTemplatesRequest,
     responses(
         (status = 200, description = "The templates available", body = GetFormTemplatesResponse),
-        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_ESERVICE: the caller may not act as the e-service for this care unit", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_form_templates(
@@ -288,9 +288,9 @@ pub struct DeleteFormTemplateResponse {
     request_body = DeleteFormTemplateRequest,
     responses(
         (status = 200, description = "Deleted (OK) or refused (ERROR, with resultText)", body = DeleteFormTemplateResponse),
-        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT: no agreement for healthCareFacilityUnit; CARE_UNIT_MISMATCH: the template belongs to another care unit", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such template version", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "TEMPLATE_NOT_FOUND: no such template version", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_form_template(
     State(state): State<AppState>,
@@ -367,8 +367,8 @@ pub struct GetFormTemplateSchemaResponse {
     request_body = GetFormTemplateSchemaRequest,
     responses(
         (status = 200, description = "The schemas of the form and of each page", body = GetFormTemplateSchemaResponse),
-        (status = 400, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such template version", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "TEMPLATE_NOT_FOUND: no such template version, or none Published", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT: the caller is neither a care system nor the e-service", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_form_template_schema(
