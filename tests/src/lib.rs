@@ -9,8 +9,8 @@ use std::time::Duration;
 use common::config::{DatabaseConfig, HttpConfig};
 use common::shutdown::Shutdown;
 use common::testing::ScratchDatabase;
-use demo_care_system::{DemoCareSystem, DemoCareSystemConfig, DemoCareSystemHandle};
 pub use demo_care_system;
+use demo_care_system::{DemoCareSystem, DemoCareSystemConfig, DemoCareSystemHandle};
 
 pub struct TestSystem {
     pub form_engine: SocketAddr,
