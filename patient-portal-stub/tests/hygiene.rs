@@ -203,7 +203,7 @@ fn is_active_user_answers_alike_on_every_backend() {
     let runtime = runtime();
     let backends = runtime.block_on(Backend::all());
     let result = runner().run(&text(), |value| {
-        let body = json!({"subjectOfCare": value, "unknown\u{0}": ["ignored\u{1}"]});
+        let body = json!({"subjectOfCare": value, "unknown": ["ignored", {"a": 1}]});
         runtime.block_on(async {
             let mut outcomes = Vec::new();
             for backend in &backends {
@@ -253,13 +253,31 @@ fn a_control_character_is_refused_naming_its_field_and_a_body_keeps_its_line_bre
             let (status, _) = backend.portal.post(ADD_MESSAGE, &tab).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "a subject is no free text");
             tab["subject"] = json!("Provsvar");
-            tab["unknown"] = json!({"a\u{1}": "b\u{0}"});
+            tab["unknown"] = json!({"a": ["b", 1, null]});
             let (status, answer) = backend.portal.post(ADD_MESSAGE, &tab).await;
             assert_eq!(
                 status,
                 StatusCode::OK,
                 "unknown members are ignored: {answer}"
             );
+            // ... but carry no control character, in a name or a string (api.md §5).
+            for unknown in [json!({"a\u{1}": "b"}), json!({"a": ["b\u{0}"]})] {
+                tab["unknown"] = unknown;
+                let before = backend.messages().await;
+                let (status, answer) = backend.portal.post(ADD_MESSAGE, &tab).await;
+                assert_eq!(
+                    status,
+                    StatusCode::BAD_REQUEST,
+                    "{}: {answer}",
+                    backend.name
+                );
+                assert!(
+                    answer["detail"].as_str().unwrap().contains("`unknown."),
+                    "{}: names the member: {answer}",
+                    backend.name
+                );
+                assert_eq!(backend.messages().await, before);
+            }
         }
     });
     for backend in backends {

@@ -5,7 +5,7 @@ use axum::extract::State;
 use common::audit::{AuditEvent, AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::permissions::{Permissions, Role};
-use common::problem::{ApiJson, Problem, UncheckedJson};
+use common::problem::{ApiJson, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -18,7 +18,7 @@ const NOT_A_USER: &str = "No patient portal user has this personal identity numb
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"subjectOfCare": "191212121212"}))]
-/// Unknown members are ignored (api.md §1).
+/// Unknown members are ignored (api.md §1), but carry no control character.
 pub struct IsActiveUserRequest {
     /// The person's personal identity number: 12 characters, `^[0-9]{8}[0-9A-Zptf]{4}$`.
     #[schema(value_type = String, required = true, pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", example = "191212121212")]
@@ -80,9 +80,7 @@ pub async fn is_active_user(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    // `subjectOfCare` is checked for control characters below; unknown members are ignored
-    // whatever they carry (api.md §1), as the document says.
-    UncheckedJson(request): UncheckedJson<IsActiveUserRequest>,
+    ApiJson(request): ApiJson<IsActiveUserRequest>,
 ) -> Result<ApiJson<IsActiveUserResponse>, Problem> {
     let number =
         contract::personal_identity_number(request.subject_of_care.as_deref(), "subjectOfCare")?;

@@ -9,7 +9,7 @@ use common::audit::{AuditEvent, AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::hygiene::TextKind;
 use common::permissions::{Permissions, Role};
-use common::problem::{ApiJson, ApiPath, Problem, UncheckedJson};
+use common::problem::{ApiJson, ApiPath, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -75,7 +75,7 @@ pub struct CitizenList {
 }
 
 /// A new test citizen. A notification switched on needs its phone number or e-mail address.
-/// Unknown members are ignored (api.md §1).
+/// Unknown members are ignored (api.md §1), but carry no control character.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
@@ -115,7 +115,7 @@ pub struct NewCitizen {
 
 /// A test citizen's details, replaced as a whole. The personal identity number cannot change:
 /// when given it must be the citizen's own (delete and create to change it). Unknown members
-/// are ignored (api.md §1).
+/// are ignored (api.md §1), but carry no control character.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
@@ -289,7 +289,7 @@ pub async fn create_citizen(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    UncheckedJson(request): UncheckedJson<NewCitizen>,
+    ApiJson(request): ApiJson<NewCitizen>,
 ) -> Result<Response, Problem> {
     permissions.require_admin(&caller).await?;
     let (number, details) = request.details();
@@ -367,7 +367,7 @@ pub async fn replace_citizen(
     State(audit): State<AuditLog>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    UncheckedJson(request): UncheckedJson<CitizenChange>,
+    ApiJson(request): ApiJson<CitizenChange>,
 ) -> Result<ApiJson<CitizenResource>, Problem> {
     permissions.require_admin(&caller).await?;
     let (given, details) = request.details();

@@ -55,8 +55,9 @@ pub fn required<T>(value: Option<T>, field: &str) -> Result<T, Problem> {
 }
 
 /// 400 when a field carries a control character its kind may not (api.md §5), worded as the
-/// shared JSON extractor words it. Checked before any other rule of the field, so the answer
-/// is the same whatever else is wrong with it, and nothing with one reaches a database.
+/// shared JSON extractor (`ApiJson`), which refuses such a body first, words it. Checked again
+/// with each field's own kind before its other rules, so the rule holds whatever reads the
+/// request, and nothing with one reaches a database.
 pub fn clean(field: &str, value: Option<&str>, kind: TextKind) -> Result<(), Problem> {
     hygiene::check_opt(field, value, kind).map_err(|error| {
         Problem::bad_request(

@@ -7,7 +7,7 @@ use common::auth::Caller;
 use common::hygiene::TextKind;
 use common::identity::{HsaId, PersonalIdentityNumber};
 use common::permissions::{Permissions, Role};
-use common::problem::{ApiJson, Problem, UncheckedJson};
+use common::problem::{ApiJson, Problem};
 use common::riv_time;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -25,7 +25,8 @@ use crate::domain::{notification, truncate_to_micros};
 const DELIVERED_SILENTLY: &str = "The message was delivered. The citizen has no SMS or e-mail \
      notification switched on and sees it at the next sign-in.";
 
-/// A message for a citizen's inbox. Unknown members are ignored (api.md §1).
+/// A message for a citizen's inbox. Unknown members are ignored (api.md §1), but like every
+/// member carry no control character in a name or a string.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({
@@ -209,9 +210,7 @@ pub async fn add_message_to_patient_portal_inbox(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-    // Each known field is checked for control characters by its own kind in `validated`;
-    // unknown members are ignored whatever they carry (api.md §1), as the document says.
-    UncheckedJson(request): UncheckedJson<AddMessageToPatientPortalInboxRequest>,
+    ApiJson(request): ApiJson<AddMessageToPatientPortalInboxRequest>,
 ) -> Result<ApiJson<AddMessageToPatientPortalInboxResponse>, Problem> {
     let request = request.validated()?;
     let event = AuditEvent::new(

@@ -107,12 +107,60 @@ pub fn openapi() -> OpenApiDocument {
     common::openapi::complete(refined(&document))
 }
 
-/// What the schema attributes cannot say: a notification switched on needs its address
-/// (`notificationSms: true` needs a `phone`, `notificationEmail: true` an `email`). Said with
-/// `anyOf` (switch off or absent, or the address given), which the document model keeps.
+/// The request bodies' schemas, whose unknown members are ignored but, like every string of
+/// a body (`ApiJson`), carry no control character in a name or a string.
+const REQUEST_SCHEMAS: [&str; 4] = [
+    "AddMessageToPatientPortalInboxRequest",
+    "IsActiveUserRequest",
+    "NewCitizen",
+    "CitizenChange",
+];
+
+/// The schema of an unknown member, by the name the other services' documents give it.
+const EXTENSION_VALUE: &str = "ExtensionValue";
+
+/// What the schema attributes cannot say:
+/// - an unknown member is ignored, but neither its name nor any name or string inside it
+///   carries a control character (`ApiJson` refuses the body, naming the member);
+/// - a notification switched on needs its address (`notificationSms: true` needs a `phone`,
+///   `notificationEmail: true` an `email`), said with `anyOf` (switch off or absent, or the
+///   address given), which the document model keeps.
 fn refined(document: &OpenApiDocument) -> OpenApiDocument {
     use serde_json::{Value, json};
     let mut value = serde_json::to_value(document).expect("an OpenAPI document serialises");
+    let identifier = common::hygiene::pattern(common::hygiene::TextKind::Identifier);
+    let extension = json!({"$ref": format!("#/components/schemas/{EXTENSION_VALUE}")});
+    for name in REQUEST_SCHEMAS {
+        if let Some(schema) = value
+            .pointer_mut(&format!("/components/schemas/{name}"))
+            .and_then(Value::as_object_mut)
+        {
+            schema.insert(
+                "propertyNames".to_owned(),
+                json!({"type": "string", "pattern": identifier}),
+            );
+            schema.insert("additionalProperties".to_owned(), extension.clone());
+        }
+    }
+    if let Some(schemas) = value
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert(
+            EXTENSION_VALUE.to_owned(),
+            json!({
+                "description": "An unknown member: ignored, but no name or string in it carries a control character.",
+                "anyOf": [
+                    {"type": ["null", "boolean", "number"]},
+                    {"type": "string", "pattern": identifier},
+                    {"type": "array", "items": extension},
+                    {"type": "object",
+                     "propertyNames": {"type": "string", "pattern": identifier},
+                     "additionalProperties": extension}
+                ]
+            }),
+        );
+    }
     let needs = |switch: &str, address: &str| {
         json!({"anyOf": [
             {"type": "object", "properties": {switch: {"type": "boolean", "enum": [false]}}},
@@ -135,8 +183,10 @@ fn refined(document: &OpenApiDocument) -> OpenApiDocument {
     debug_assert!(
         serde_json::to_value(&refined).is_ok_and(|v| v
             .pointer("/components/schemas/NewCitizen/allOf/1/anyOf/1/required")
-            .is_some_and(Value::is_array)),
-        "the document model keeps the rule"
+            .is_some_and(Value::is_array)
+            && v.pointer("/components/schemas/IsActiveUserRequest/propertyNames")
+                .is_some()),
+        "the document model keeps the rules"
     );
     refined
 }
