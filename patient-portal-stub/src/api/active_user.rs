@@ -52,6 +52,7 @@ pub struct IsActiveUserResponse {
 #[utoipa::path(
     post,
     path = "/patientportal/v1/IsActiveUser",
+    operation_id = "IsActiveUser",
     tag = "patientportal",
     request_body = IsActiveUserRequest,
     responses(

@@ -181,6 +181,7 @@ pub struct AddMessageToPatientPortalInboxResponse {
 #[utoipa::path(
     post,
     path = "/patientportal/v1/AddMessageToPatientPortalInbox",
+    operation_id = "AddMessageToPatientPortalInbox",
     tag = "patientportal",
     request_body = AddMessageToPatientPortalInboxRequest,
     responses(
