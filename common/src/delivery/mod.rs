@@ -130,6 +130,8 @@ pub struct Delivery {
     pub state: DeliveryState,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt failed: the transport error, or the receiver's HTTP status with the
+    /// start of its answer (at most 300 characters, on one line) or its `comment`.
     pub last_error: Option<String>,
     pub correlation_id: Option<String>,
     #[serde(skip)]
