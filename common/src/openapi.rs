@@ -165,7 +165,8 @@ fn add_control_character_patterns(document: &mut Value) {
     }
 }
 
-fn collect_refs(value: &Value, names: &mut Vec<String>) {
+/// Adds to `names` every schema `value` refers to (`#/components/schemas/<name>`), at any depth.
+pub fn collect_refs(value: &Value, names: &mut Vec<String>) {
     match value {
         Value::Object(members) => {
             for (key, member) in members {

@@ -312,6 +312,28 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
     }
 }
 
+/// An optional integer as JSON Schema's `integer` has it: `5.0` is 5 (serde's i64 refuses it),
+/// for `#[serde(default, deserialize_with = "common::problem::integral")]`.
+pub fn integral<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    // Beyond 2^53 a float is no longer exact; the bounds refuse such values anyway.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    #[allow(clippy::cast_possible_truncation, reason = "integral and within 2^53")]
+    let whole = number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
+            .map(|f| f as i64)
+    });
+    whole.map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!("{number} is not an integer within bounds"))
+    })
+}
+
 /// Middleware: an error answer that is not already a problem document (a rejection written by
 /// a library, as plain text or with no body) becomes one, so every refusal has one shape
 /// (api.md §5). Pages for browsers (HTML) are left as they are.

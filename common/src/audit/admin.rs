@@ -43,31 +43,12 @@ pub struct ByPatientQuery {
     /// Events before this time (RFC 3339).
     pub to: Option<DateTime<Utc>>,
     /// The previous page's `nextAfter`.
-    #[serde(default, deserialize_with = "integral")]
+    #[serde(default, deserialize_with = "crate::problem::integral")]
     pub after: Option<i64>,
     /// At most this many events (default 100).
     #[schema(minimum = 1, maximum = 1000)]
-    #[serde(default, deserialize_with = "integral")]
+    #[serde(default, deserialize_with = "crate::problem::integral")]
     pub limit: Option<i64>,
-}
-
-/// An integer as JSON Schema's `integer` has it: `5.0` is 5 (serde's i64 refuses it).
-fn integral<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    // Beyond 2^53 a float is no longer exact; the bounds refuse such values anyway.
-    const EXACT: f64 = 9_007_199_254_740_992.0;
-    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
-        return Ok(None);
-    };
-    #[allow(clippy::cast_possible_truncation, reason = "integral and within 2^53")]
-    let whole = number.as_i64().or_else(|| {
-        number
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
-            .map(|f| f as i64)
-    });
-    whole.map(Some).ok_or_else(|| {
-        serde::de::Error::custom(format!("{number} is not an integer within bounds"))
-    })
 }
 
 /// Query parameters of `GET /admin/audit/by-caller/{hsaId}`.

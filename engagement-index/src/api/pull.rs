@@ -27,32 +27,13 @@ const MAX_OFFSET: i64 = 9_007_199_254_740_991;
 pub struct PullRequest {
     /// The last offset processed: everything up to it is acknowledged and will not be
     /// returned again. 0 (the default) the first time.
-    #[serde(default, deserialize_with = "integral")]
+    #[serde(default, deserialize_with = "common::problem::integral")]
     #[schema(minimum = 0, maximum = 9_007_199_254_740_991_f64)]
     pub after_offset: Option<i64>,
     /// At most this many notifications (default 100; 1 to 1000).
-    #[serde(default, deserialize_with = "integral")]
+    #[serde(default, deserialize_with = "common::problem::integral")]
     #[schema(minimum = 1, maximum = 1000)]
     pub max_items: Option<i64>,
-}
-
-/// An integer as JSON Schema's `integer` has it: `5.0` is 5 (serde's i64 refuses it).
-fn integral<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    // Beyond 2^53 a float is no longer exact; the bounds refuse such values anyway.
-    const EXACT: f64 = 9_007_199_254_740_992.0;
-    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
-        return Ok(None);
-    };
-    #[allow(clippy::cast_possible_truncation, reason = "integral and within 2^53")]
-    let whole = number.as_i64().or_else(|| {
-        number
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
-            .map(|f| f as i64)
-    });
-    whole.map(Some).ok_or_else(|| {
-        serde::de::Error::custom(format!("{number} is not an integer within bounds"))
-    })
 }
 
 impl PullRequest {

@@ -292,7 +292,7 @@ fn request_schemas(document: &Value) -> BTreeSet<String> {
         for operation in item.as_object().into_iter().flat_map(|i| i.values()) {
             for key in ["requestBody", "parameters"] {
                 if let Some(part) = operation.get(key) {
-                    refs(part, &mut pending);
+                    common::openapi::collect_refs(part, &mut pending);
                 }
             }
         }
@@ -302,29 +302,10 @@ fn request_schemas(document: &Value) -> BTreeSet<String> {
         if reached.insert(name.clone())
             && let Some(schema) = document.pointer(&format!("/components/schemas/{name}"))
         {
-            refs(schema, &mut pending);
+            common::openapi::collect_refs(schema, &mut pending);
         }
     }
     reached
-}
-
-fn refs(value: &Value, names: &mut Vec<String>) {
-    match value {
-        Value::Object(members) => {
-            for (key, member) in members {
-                if key == "$ref"
-                    && let Some(name) = member
-                        .as_str()
-                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
-                {
-                    names.push(name.to_owned());
-                }
-                refs(member, names);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| refs(item, names)),
-        _ => {}
-    }
 }
 
 /// Bodies whose items are checked one by one by the handler, each refused on its own in the
