@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::wire::ResultCode;
 use crate::domain::form::model::{Actor, Form, FormStatus};
 use crate::domain::template::compiled::{AnswerProblem, Answers, CompiledTemplate};
-use crate::domain::template::model::TemplateQuestion;
+use crate::domain::template::model::{TemplateQuestion, number};
 
 /// FormType.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -84,6 +84,88 @@ pub struct FormView {
         skip_serializing_if = "std::ops::Not::not"
     )]
     pub revocation_requested: bool,
+    /// CalculationOutcomeType (2.1 extension): the outcome of each of the template's
+    /// calculations on the saved answers, in template order, as evaluated when a page was
+    /// last saved and when the form was sent. A care system gets every calculation; the
+    /// e-service (the citizen) only those `approvedForSubjectOfCare`. Absent when there are
+    /// none to show.
+    #[serde(rename = "calculationOutcome", skip_serializing_if = "Vec::is_empty")]
+    pub calculation_outcome: Vec<OutcomeView>,
+}
+
+/// Who a form is drawn for, which decides the calculations shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// A care system: every calculation, with the texts for staff.
+    CareSystem,
+    /// The e-service acting for the citizen: only calculations approved for the subject of
+    /// care, without `descriptionCareActor`.
+    SubjectOfCare,
+}
+
+/// CalculationOutcomeType: `calculationId`, `outcome` and `errorMessage` as in the 2.1
+/// extension schema, with the calculation's `subject`, descriptions and
+/// `approvedForSubjectOfCare` from the template as the TKB lists them, so a portal can label
+/// the number ("Din summa: 14").
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutcomeView {
+    #[schema(example = "phq9-total")]
+    pub calculation_id: String,
+    #[schema(example = "Summa")]
+    pub subject: String,
+    /// For staff; care systems only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description_care_actor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Din summa")]
+    pub description_subject_of_care: Option<String>,
+    /// Whether the citizen is shown this outcome (the template's value; absent there
+    /// means true).
+    pub approved_for_subject_of_care: bool,
+    /// The result rounded to the calculation's outcomePresentationPrecision (written as an
+    /// integer when it is one); absent when it cannot be computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>, example = 14)]
+    pub outcome: Option<Value>,
+    /// Why there is no outcome, e.g. a question left unanswered (in the template's
+    /// language).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "Frågan `phq4` är inte besvarad.")]
+    pub error_message: Option<String>,
+}
+
+/// The form's calculation outcomes as `audience` may see them.
+pub fn outcome_views(
+    form: &Form,
+    template: &CompiledTemplate,
+    audience: Audience,
+) -> Vec<OutcomeView> {
+    let formulas = &template.template().formula;
+    form.outcomes(template)
+        .into_iter()
+        .filter_map(|outcome| {
+            let formula = formulas
+                .iter()
+                .find(|f| f.calculation_id == outcome.calculation_id)?;
+            let approved = formula.approved_for_subject_of_care.unwrap_or(true);
+            if audience == Audience::SubjectOfCare && !approved {
+                return None;
+            }
+            Some(OutcomeView {
+                calculation_id: outcome.calculation_id,
+                subject: formula.subject.clone(),
+                description_care_actor: match audience {
+                    Audience::CareSystem => formula.description_care_actor.clone(),
+                    Audience::SubjectOfCare => None,
+                },
+                description_subject_of_care: formula.description_subject_of_care.clone(),
+                approved_for_subject_of_care: approved,
+                outcome: outcome.outcome.map(number),
+                error_message: outcome.error_message,
+            })
+        })
+        .collect()
 }
 
 /// The template version a form is pinned to.
@@ -210,7 +292,12 @@ pub enum Content {
     Page(u32),
 }
 
-pub fn form_view(form: &Form, template: &CompiledTemplate, content: Content) -> FormView {
+pub fn form_view(
+    form: &Form,
+    template: &CompiledTemplate,
+    content: Content,
+    audience: Audience,
+) -> FormView {
     let time = |t| common::riv_time::format_form_timestamp(t);
     let mut view = FormView {
         form_id: form.id.to_string(),
@@ -241,6 +328,7 @@ pub fn form_view(form: &Form, template: &CompiledTemplate, content: Content) -> 
         completed_date_time: form.completed_at.map(time),
         expired: form.is_expired(common::riv_time::today_in_sweden()),
         revocation_requested: form.revocation_requested_at.is_some(),
+        calculation_outcome: outcome_views(form, template, audience),
     };
     match content {
         Content::Summary => {}

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::contract::Contract;
 use super::error::ApiError;
-use super::form_wire::{Content, FormView, PageAnswers, form_view};
+use super::form_wire::{Audience, Content, FormView, PageAnswers, form_view};
 use super::headers::idempotency;
 use super::wire::ResultCode;
 use crate::access::Access;
@@ -33,6 +33,15 @@ use crate::store::FormQuery;
 /// GetForms' page size when none is asked for, and the largest.
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
+
+/// What the role a caller was admitted as may see of a form's calculations.
+fn audience(role: Role) -> Audience {
+    if role == Role::CareSystem {
+        Audience::CareSystem
+    } else {
+        Audience::SubjectOfCare
+    }
+}
 
 fn form_id(value: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(value.trim())
@@ -154,7 +163,7 @@ pub async fn create_form(
                     Started::Created(form, template) => FormResult {
                         result_code: ResultCode::Ok,
                         comment: None,
-                        form: Some(form_view(form, template, Content::AsStored)),
+                        form: Some(form_view(form, template, Content::AsStored, Audience::SubjectOfCare)),
                     },
                     Started::Refused(reason) => FormResult {
                         result_code: ResultCode::Error,
@@ -319,7 +328,7 @@ pub async fn get_forms(
     let mut views = Vec::with_capacity(forms.len());
     for form in forms {
         let template = state.templates.compiled_for_form(&form.template).await?;
-        views.push(form_view(&form, &template, Content::Summary));
+        views.push(form_view(&form, &template, Content::Summary, audience(role)));
     }
     Ok(ApiJson(GetFormsResponse {
         forms: views,
@@ -361,12 +370,12 @@ pub async fn get_form(
 ) -> Result<ApiJson<GetFormResponse>, ApiError> {
     let id = form_id(&request.form_id)?;
     let access = Access::new(caller, &state.permissions, &state.audit, "GetForm");
-    let Viewed { form, template } = state
+    let (Viewed { form, template }, role) = state
         .forms
-        .get_as(id, request.subject_of_care.as_ref(), &access)
+        .get_with_role(id, request.subject_of_care.as_ref(), &access)
         .await?;
     Ok(ApiJson(GetFormResponse {
-        form: form_view(&form, &template, Content::AsStored),
+        form: form_view(&form, &template, Content::AsStored, audience(role)),
     }))
 }
 
@@ -436,7 +445,12 @@ pub async fn get_form_question_page(
         .await?;
     // The page moved to, also on a summary read FORWARD (its status unchanged).
     Ok(ApiJson(GetFormResponse {
-        form: form_view(&form, &template, Content::Page(page)),
+        form: form_view(
+            &form,
+            &template,
+            Content::Page(page),
+            Audience::SubjectOfCare,
+        ),
     }))
 }
 
@@ -522,7 +536,7 @@ pub async fn save_form_page(
         PageSaved::Refused(reason, Viewed { form, template }) => FormResult {
             result_code: ResultCode::Error,
             comment: Some(reason),
-            form: Some(form_view(&form, &template, Content::AsStored)),
+            form: Some(form_view(&form, &template, Content::AsStored, Audience::SubjectOfCare)),
         },
         PageSaved::Done {
             outcome,
@@ -534,7 +548,7 @@ pub async fn save_form_page(
                 PageSave::Next { form, .. } | PageSave::Temporary { form, .. } => FormResult {
                     result_code: ResultCode::Ok,
                     comment: None,
-                    form: Some(form_view(&form, &template, Content::AsStored)),
+                    form: Some(form_view(&form, &template, Content::AsStored, Audience::SubjectOfCare)),
                 },
                 PageSave::Complete { .. } => FormResult {
                     result_code: ResultCode::Ok,
@@ -558,6 +572,7 @@ pub async fn save_form_page(
                                 answers,
                                 problems,
                             },
+                            Audience::SubjectOfCare,
                         )),
                     }
                 }
@@ -587,6 +602,7 @@ pub async fn save_form_page(
                                 answers,
                                 problems,
                             },
+                            Audience::SubjectOfCare,
                         )),
                     }
                 }

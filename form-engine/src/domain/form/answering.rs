@@ -11,6 +11,8 @@
 //! - After the last page every page on the path is checked again (an answer changed on an
 //!   earlier page can make a later question required); when all pass the form is
 //!   PENDING_COMPLETION, else the citizen is sent to the first page that needs changes.
+//! - Every save that keeps answers evaluates the template's calculations on all the kept
+//!   answers and stores their outcomes with the form.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -118,6 +120,7 @@ pub fn save_page(
         let kept = kept_as_given(compiled, page, given)?;
         saved.progress.answers.insert(page, kept);
         saved.current_page = Some(page);
+        saved.evaluate_calculations(compiled);
         return Ok(PageSave::Temporary { form: saved, page });
     }
     let check = compiled.check_page(page, given, &form.answers_before(page))?;
@@ -141,6 +144,7 @@ pub fn save_page(
     }
     let on_path = saved.progress.path.clone();
     saved.progress.answers.retain(|p, _| on_path.contains(p));
+    saved.evaluate_calculations(compiled);
     if let Some(next) = next {
         saved.current_page = Some(next);
         return Ok(PageSave::Next {

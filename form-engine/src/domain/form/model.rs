@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::domain::template::compiled::Answers;
+use crate::domain::template::compiled::{Answers, CompiledTemplate};
+use crate::domain::template::formula::CalculationOutcome;
 use crate::store::TemplateKey;
 
 /// KV Form Status.
@@ -105,13 +106,22 @@ pub struct Actor {
 }
 
 /// What a form holds besides its columns: the pages the citizen has reached, in order (the
-/// last one is where they are or were going), the answers saved per page, and who last saved.
+/// last one is where they are or were going), the answers saved per page, who last saved, and
+/// the calculations' outcomes on those answers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub path: Vec<u32>,
     pub answers: BTreeMap<u32, Answers>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<Actor>,
+    /// The outcome of every calculation, evaluated when a page was last saved and when the
+    /// form was sent, and stored with the answers (in this JSON document, on both backends).
+    /// Stored rather than computed on each read so that GetForm gives exactly the numbers
+    /// the citizen was shown and sent, whatever later engine versions do. `None`: never
+    /// evaluated (no page saved yet, or saved by an engine before calculations were
+    /// evaluated); readers then compute them from the answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<Vec<CalculationOutcome>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -173,6 +183,21 @@ impl Form {
             }
         }
         merged
+    }
+
+    /// The calculations' outcomes: as stored, or computed from the saved answers when none
+    /// are stored (see [`Progress::outcomes`]).
+    pub fn outcomes(&self, template: &CompiledTemplate) -> Vec<CalculationOutcome> {
+        self.progress
+            .outcomes
+            .clone()
+            .unwrap_or_else(|| template.outcomes(&self.all_answers()))
+    }
+
+    /// Evaluates the calculations on the saved answers and stores the outcomes with them.
+    pub fn evaluate_calculations(&mut self, template: &CompiledTemplate) {
+        let outcomes = template.outcomes(&self.all_answers());
+        self.progress.outcomes = (!outcomes.is_empty()).then_some(outcomes);
     }
 
     /// All saved answers of the pages on the path, merged.

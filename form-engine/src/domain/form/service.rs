@@ -242,6 +242,19 @@ impl FormService {
         subject: Option<&PersonalIdentityNumber>,
         access: &Access,
     ) -> Result<Viewed, FormError> {
+        self.get_with_role(id, subject, access)
+            .await
+            .map(|(viewed, _)| viewed)
+    }
+
+    /// GetForm as [`Self::get_as`], with the role the caller was admitted as (what it may
+    /// see of the form: the e-service only the calculations approved for the citizen).
+    pub async fn get_with_role(
+        &self,
+        id: Uuid,
+        subject: Option<&PersonalIdentityNumber>,
+        access: &Access,
+    ) -> Result<(Viewed, Role), FormError> {
         let mut trail = Trail::default();
         let result = self.get_in(id, subject, access, &mut trail).await;
         access.settle(id, trail, result).await
@@ -253,16 +266,16 @@ impl FormService {
         subject: Option<&PersonalIdentityNumber>,
         access: &Access,
         trail: &mut Trail,
-    ) -> Result<Viewed, FormError> {
+    ) -> Result<(Viewed, Role), FormError> {
         const ROLES: &[Role] = &[Role::CareSystem, Role::Eservice];
         access
             .require_some(ROLES)
             .await
             .map_err(FormError::Problem)?;
         let form = self.load(id).await?;
-        access.admit(&form, subject, ROLES, trail).await?;
+        let role = access.admit(&form, subject, ROLES, trail).await?;
         check_subject(&form, subject, false)?;
-        self.view(form).await
+        Ok((self.view(form).await?, role))
     }
 
     async fn view(&self, form: Form) -> Result<Viewed, FormError> {
@@ -499,6 +512,8 @@ impl FormService {
             let mut completed = form.clone();
             completed.status = FormStatus::Completed;
             completed.completed_at = Some(now);
+            // The outcomes sent are the ones on the answers sent.
+            completed.evaluate_calculations(&template);
             completed.last_saved_at = Some(now);
             if actor.is_some() {
                 completed.progress.actor.clone_from(&actor);

@@ -9,6 +9,7 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use super::graph::{PageGraph, default_next};
+use super::formula::{CalculationOutcome, Calculations};
 use super::input::AnswerKind;
 use super::model::{FormTemplate, TemplateQuestion, ValidationEventKind};
 use super::route::{rule_holds, superior_holds};
@@ -80,6 +81,7 @@ pub struct CompiledTemplate {
     pages: BTreeMap<u32, CompiledPage>,
     form_schema: Value,
     form_validator: Validator,
+    calculations: Calculations,
 }
 
 impl std::fmt::Debug for CompiledTemplate {
@@ -140,7 +142,9 @@ impl CompiledTemplate {
         }
         let form_schema = schema::form_schema(&template, &graph);
         let form_validator = options::compile(&form_schema).map_err(CompileError::Form)?;
+        let calculations = Calculations::new(&template);
         Ok(Self {
+            calculations,
             template,
             graph,
             placements,
@@ -154,6 +158,12 @@ impl CompiledTemplate {
 
     pub fn template(&self) -> &FormTemplate {
         &self.template
+    }
+
+    /// The outcome of every calculation of the template on `answers`, in template order
+    /// (empty when the template has none).
+    pub fn outcomes(&self, answers: &Answers) -> Vec<CalculationOutcome> {
+        self.calculations.outcomes(answers)
     }
 
     pub fn graph(&self) -> &PageGraph {

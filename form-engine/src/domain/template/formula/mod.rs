@@ -16,7 +16,7 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use eval::round_to;
@@ -130,7 +130,7 @@ impl EvalError {
 }
 
 /// CalculationOutcomeType: a calculation's result on a form's answers.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CalculationOutcome {
     #[schema(example = "phq9-sum")]
@@ -138,13 +138,14 @@ pub struct CalculationOutcome {
     /// Rounded to the formula's outcomePresentationPrecision; absent when it cannot be
     /// computed.
     #[serde(
+        default,
         serialize_with = "outcome_number",
         skip_serializing_if = "Option::is_none"
     )]
     #[schema(example = 14)]
     pub outcome: Option<f64>,
     /// Why there is no outcome, e.g. a question left unanswered.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
 }
 
