@@ -10,6 +10,8 @@
 //! concurrent clients for `BENCH_SECONDS` (default 10), single-engagement Updates a second.
 //! `BENCH_POOL` sets the index's connection pool (default 10, the configuration default).
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -19,119 +21,7 @@ use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
 use engagement_index::{Application, Config};
 use serde_json::{Value, json};
-use sqlx::Connection as _;
-
-const RESIDENTS: u64 = 20_000;
-const DOMAINS: u64 = 5;
-const POSTS_PER_DOMAIN: u64 = 10;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn resident(n: u64) -> String {
-    format!("19{:010}", n % RESIDENTS)
-}
-
-/// A new engagement (never stored before): a category nobody else uses.
-fn fresh(serial: u64) -> Value {
-    json!({
-        "deleteFlag": false,
-        "engagement": {
-            "registeredResidentIdentification": resident(serial.wrapping_mul(7919)),
-            "serviceDomain": format!("riv:bench:domain{}", serial % DOMAINS),
-            "categorization": format!("new-{serial}"),
-            "logicalAddress": "SE2321000016-BENCH",
-            "businessObjectInstanceIdentifier": format!("object-{serial}"),
-            "clinicalProcessInterestId": "NA",
-            "mostRecentContent": "20240101120000",
-            "sourceSystem": "SE2321000016-SRC1",
-            "dataController": "SE2321000016-DC01"
-        }
-    })
-}
-
-/// A loaded engagement, with a mostRecentContent newer than any before (`round` grows).
-fn changed(n: u64, round: u64) -> Value {
-    let r = n % RESIDENTS;
-    let d = (n / RESIDENTS) % DOMAINS;
-    let p = (n / (RESIDENTS * DOMAINS)) % POSTS_PER_DOMAIN;
-    json!({
-        "deleteFlag": false,
-        "engagement": {
-            "registeredResidentIdentification": resident(r),
-            "serviceDomain": format!("riv:bench:domain{d}"),
-            "categorization": format!("category-{p}"),
-            "logicalAddress": "SE2321000016-BENCH",
-            "businessObjectInstanceIdentifier": format!("object-{r}-{d}-{p}"),
-            "clinicalProcessInterestId": "NA",
-            "mostRecentContent": format!("2025010112{:02}{:02}", round / 60 % 60, round % 60),
-            "sourceSystem": "SE2321000016-SRC1",
-            "dataController": "SE2321000016-DC01"
-        }
-    })
-}
-
-async fn load(url: &str) {
-    let started = Instant::now();
-    let mut connection = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
-    sqlx::query(
-        "INSERT INTO engagement (registered_resident_identification, service_domain, categorization, \
-             logical_address, business_object_instance_identifier, clinical_process_interest_id, \
-             source_system, data_controller, owner, most_recent_content, creation_time, update_time, changed_at) \
-         SELECT '19' || lpad((n % $1)::text, 10, '0'), \
-                'riv:bench:domain' || ((n / $1) % $2), \
-                'category-' || ((n / ($1 * $2)) % $3), \
-                'SE2321000016-BENCH', \
-                'object-' || (n % $1) || '-' || ((n / $1) % $2) || '-' || ((n / ($1 * $2)) % $3), \
-                'NA', 'SE2321000016-SRC1', 'SE2321000016-DC01', 'SE0000000001-EI01', \
-                timestamptz '2024-01-01 11:00:00+00', now() - interval '1 day', NULL, now() - interval '1 day' \
-         FROM generate_series(0, $1 * $2 * $3 - 1) AS n",
-    )
-    .bind(i64::try_from(RESIDENTS).unwrap())
-    .bind(i64::try_from(DOMAINS).unwrap())
-    .bind(i64::try_from(POSTS_PER_DOMAIN).unwrap())
-    .execute(&mut connection)
-    .await
-    .expect("the engagements load");
-    sqlx::query("VACUUM ANALYZE engagement")
-        .execute(&mut connection)
-        .await
-        .expect("analyze");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM engagement")
-        .fetch_one(&mut connection)
-        .await
-        .unwrap();
-    println!(
-        "loaded {count} engagements in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-}
-
-struct Summary {
-    median: Duration,
-    p99: Duration,
-}
-
-fn summarise(mut samples: Vec<Duration>) -> Summary {
-    samples.sort();
-    let at = |p: f64| {
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss
-        )]
-        let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
-        samples[index]
-    };
-    Summary {
-        median: at(0.5),
-        p99: at(0.99),
-    }
-}
+use support::{DOMAINS, Summary, changed, env_number, fresh, load, post, resident, summarise};
 
 fn report(name: &str, count: usize, summary: &Summary) {
     println!(
@@ -139,15 +29,6 @@ fn report(name: &str, count: usize, summary: &Summary) {
         summary.median.as_secs_f64() * 1000.0,
         summary.p99.as_secs_f64() * 1000.0
     );
-}
-
-async fn post(client: &reqwest::Client, url: &str, body: &Value) -> Duration {
-    let started = Instant::now();
-    let response = client.post(url).json(body).send().await.expect("an answer");
-    let status = response.status();
-    let text = response.text().await.expect("a body");
-    assert!(status.is_success(), "{status}: {text}");
-    started.elapsed()
 }
 
 #[tokio::main]

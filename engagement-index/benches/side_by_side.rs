@@ -1,0 +1,292 @@
+//! The engagement index beside raw PostgreSQL, in one run, on the same table.
+//!
+//! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p engagement-index --bench side_by_side`
+//!
+//! Needs `pgbench` on the PATH (Debian's postgresql-client). Makes a scratch database
+//! (dropped at the end), creates the index's tables with its own migrations, loads 1,000,000
+//! engagements, starts the index as it runs in production (HTTP on loopback, fan-out and
+//! delivery workers running, audit on), and then measures each kind of work twice, back to
+//! back: with pgbench straight against the table, and with HTTP requests against the index.
+//!
+//! | Work | Raw PostgreSQL (pgbench) | The index (HTTP) |
+//! |---|---|---|
+//! | single-engagement write | an upsert of one new row, `BENCH_RAW_CLIENTS` clients | Update of one new engagement, `BENCH_CLIENTS` connections |
+//! | FindContent | a select by (resident, domain), same columns and order | FindContent |
+//! | 1000-engagement write | one upsert of 1000 new rows from a set | Update of 1000 new engagements |
+//!
+//! Rates for the first two (each for `BENCH_SECONDS`), mean latency of `BENCH_BATCHES`
+//! sequential calls for the third; then the ratios against the targets.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::config::HttpConfig;
+use common::shutdown::Shutdown;
+use common::testing::TestDatabase;
+use engagement_index::{Application, Config};
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+use support::{DOMAINS, env_number, fresh, load, post, resident};
+
+/// One new row per transaction; the same conflict target as Update's.
+const RAW_WRITE_ONE: &str = "\\set n random(1, 2000000000)
+INSERT INTO engagement (registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time, changed_at) VALUES ('19' || lpad((:n % 20000)::text, 10, '0'), 'riv:bench:domain' || (:n % 5), 'raw-' || :n, 'SE2321000016-BENCH', 'object-' || :n, 'NA', 'SE2321000016-SRC1', 'SE2321000016-DC01', 'SE0000000001-EI01', timestamptz '2024-01-01 12:00:00+00', now(), NULL, now()) ON CONFLICT ON CONSTRAINT engagement_business_key DO UPDATE SET most_recent_content = excluded.most_recent_content, update_time = excluded.creation_time, changed_at = excluded.changed_at;
+";
+
+/// FindContent's statement: the same columns, filter and order as the index's store.
+const RAW_FIND: &str = "\\set r random(0, 19999)
+\\set d random(0, 4)
+SELECT registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time FROM engagement WHERE registered_resident_identification = '19' || lpad(:r::text, 10, '0') AND service_domain = 'riv:bench:domain' || :d ORDER BY creation_time, registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner;
+";
+
+/// A thousand new rows in one statement, as the index writes a batch (set-based).
+const RAW_WRITE_THOUSAND: &str = "\\set n random(1, 2000000)
+INSERT INTO engagement (registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time, changed_at) SELECT '19' || lpad((g % 20000)::text, 10, '0'), 'riv:bench:domain' || (g % 5), 'rawbatch-' || g, 'SE2321000016-BENCH', 'object-' || g, 'NA', 'SE2321000016-SRC1', 'SE2321000016-DC01', 'SE0000000001-EI01', timestamptz '2024-01-01 12:00:00+00', now(), NULL, now() FROM generate_series(:n::bigint * 1000, :n::bigint * 1000 + 999) AS g ON CONFLICT ON CONSTRAINT engagement_business_key DO UPDATE SET most_recent_content = excluded.most_recent_content, update_time = excluded.creation_time, changed_at = excluded.changed_at;
+";
+
+/// What pgbench reported for one script.
+struct Pgbench {
+    tps: f64,
+    latency_ms: f64,
+}
+
+fn pgbench(url: &str, dir: &Path, name: &str, script: &str, args: &[String]) -> Pgbench {
+    let file = dir.join(format!("{name}.sql"));
+    std::fs::write(&file, script).expect("the pgbench script");
+    let output = Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-f"])
+        .arg(&file)
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("pgbench on the PATH (Debian: postgresql-client)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "pgbench {name}: {text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let number_after = |label: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(label))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("pgbench {name} printed no `{label}`: {text}"))
+    };
+    Pgbench {
+        tps: number_after("tps = "),
+        latency_ms: number_after("latency average = "),
+    }
+}
+
+/// Requests a second from `clients` connections for `seconds`, each request built by `body`.
+async fn rate(
+    client: &reqwest::Client,
+    url: &str,
+    clients: u64,
+    seconds: u64,
+    body: impl Fn(u64) -> Value + Send + Sync + 'static,
+) -> f64 {
+    let body = Arc::new(body);
+    let serial = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut workers = Vec::new();
+    for _ in 0..clients {
+        let (client, url, body, serial, done) = (
+            client.clone(),
+            url.to_owned(),
+            Arc::clone(&body),
+            Arc::clone(&serial),
+            Arc::clone(&done),
+        );
+        workers.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let n = serial.fetch_add(1, Ordering::Relaxed);
+                post(&client, &url, &body(n)).await;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.expect("a load worker");
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let total = done.load(Ordering::Relaxed) as f64;
+    total / started.elapsed().as_secs_f64()
+}
+
+async fn checkpoint(url: &str) {
+    let mut connection = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
+    sqlx::query("CHECKPOINT")
+        .execute(&mut connection)
+        .await
+        .expect("a checkpoint");
+}
+
+struct Row {
+    work: &'static str,
+    raw: String,
+    index: String,
+    ratio: f64,
+    target: &'static str,
+    met: bool,
+}
+
+#[tokio::main]
+async fn main() {
+    let Some(database) = TestDatabase::postgres().await else {
+        eprintln!("set TEST_DATABASE_URL to a PostgreSQL server to run this benchmark");
+        return;
+    };
+    common::telemetry::init_for_tests();
+    let url = database.config.url.clone().expect("a PostgreSQL URL");
+    let clients = env_number("BENCH_CLIENTS", 32);
+    let raw_clients = env_number("BENCH_RAW_CLIENTS", 8);
+    let seconds = env_number("BENCH_SECONDS", 10);
+    let batches = env_number("BENCH_BATCHES", 40);
+
+    let mut config = Config {
+        http: HttpConfig::with_port(0),
+        database: database.config.clone(),
+        ..Config::default()
+    };
+    config.database.max_connections = u32::try_from(env_number("BENCH_POOL", 10)).unwrap_or(10);
+    let app = Application::build(config).await.expect("the index starts");
+    let base = format!("http://{}", app.local_addr());
+    let shutdown = Shutdown::new();
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    load(&url).await;
+
+    let scripts = tempfile::tempdir().expect("a folder for the pgbench scripts");
+    let client = common::testing::http();
+    let update = format!("{base}/engagementindex/v1/Update");
+    let find = format!("{base}/engagementindex/v1/FindContent");
+    let duration = vec!["-T".to_owned(), seconds.to_string()];
+    let raw_load = [
+        vec![
+            "-c".to_owned(),
+            raw_clients.to_string(),
+            "-j".to_owned(),
+            "2".to_owned(),
+        ],
+        duration.clone(),
+    ]
+    .concat();
+    // Warm connections and plans on both sides.
+    for n in 0..200 {
+        post(
+            &client,
+            &update,
+            &json!({"engagementTransaction": [fresh(u64::MAX / 2 + n)]}),
+        )
+        .await;
+    }
+    pgbench(
+        &url,
+        scripts.path(),
+        "warm",
+        RAW_FIND,
+        &["-t".to_owned(), "200".to_owned()],
+    );
+
+    let mut rows = Vec::new();
+
+    checkpoint(&url).await;
+    let raw = pgbench(&url, scripts.path(), "write_one", RAW_WRITE_ONE, &raw_load);
+    checkpoint(&url).await;
+    let index = rate(
+        &client,
+        &update,
+        clients,
+        seconds,
+        |n| json!({"engagementTransaction": [fresh(n)]}),
+    )
+    .await;
+    rows.push(Row {
+        work: "single-engagement write",
+        raw: format!("upsert, {raw_clients} clients: {:.0} tx/s", raw.tps),
+        index: format!("Update(1), {clients} connections: {index:.0}/s"),
+        ratio: index / raw.tps,
+        target: "≥ 1.0",
+        met: index / raw.tps >= 1.0,
+    });
+
+    let raw = pgbench(&url, scripts.path(), "find", RAW_FIND, &raw_load);
+    let index = rate(&client, &find, clients, seconds, |n| {
+        json!({
+            "registeredResidentIdentification": resident(n.wrapping_mul(7)),
+            "serviceDomain": format!("riv:bench:domain{}", n % DOMAINS),
+        })
+    })
+    .await;
+    rows.push(Row {
+        work: "FindContent",
+        raw: format!(
+            "select by (resident, domain), {raw_clients} clients: {:.0} q/s",
+            raw.tps
+        ),
+        index: format!("FindContent, {clients} connections: {index:.0}/s"),
+        ratio: index / raw.tps,
+        target: "≥ 0.7",
+        met: index / raw.tps >= 0.7,
+    });
+
+    checkpoint(&url).await;
+    let raw = pgbench(
+        &url,
+        scripts.path(),
+        "write_thousand",
+        RAW_WRITE_THOUSAND,
+        &["-t".to_owned(), batches.to_string()],
+    );
+    checkpoint(&url).await;
+    let serial = AtomicU64::new(1 << 40);
+    let mut total = Duration::ZERO;
+    for _ in 0..batches {
+        let transactions: Vec<Value> = (0..1000)
+            .map(|_| fresh(serial.fetch_add(1, Ordering::Relaxed)))
+            .collect();
+        total += post(
+            &client,
+            &update,
+            &json!({"engagementTransaction": transactions}),
+        )
+        .await;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let index_ms = total.as_secs_f64() * 1000.0 / batches as f64;
+    rows.push(Row {
+        work: "1000-engagement write",
+        raw: format!("set-based upsert: {:.1} ms", raw.latency_ms),
+        index: format!("Update(1000 new): {index_ms:.1} ms"),
+        ratio: index_ms / raw.latency_ms,
+        target: "≤ 1.5×",
+        met: index_ms / raw.latency_ms <= 1.5,
+    });
+
+    println!();
+    println!("| Work | Raw PostgreSQL | The index | Ratio | Target | Met |");
+    println!("|---|---|---|---|---|---|");
+    for row in &rows {
+        println!(
+            "| {} | {} | {} | {:.2} | {} | {} |",
+            row.work,
+            row.raw,
+            row.index,
+            row.ratio,
+            row.target,
+            if row.met { "yes" } else { "no" }
+        );
+    }
+
+    shutdown.cancel();
+    let _ = server.await;
+    database.cleanup().await;
+}
