@@ -1,12 +1,13 @@
 //! `nordform`: the form engine, the engagement index and the patient portal stub in one
-//! process, each on its own port, for trying the whole flow on one machine.
+//! process, each on its own port, for trying the whole flow on one machine; and
+//! `nordform verify`, the integrator's connection kit (the `connection-kit` crate).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use common::config::{HttpConfig, LogConfig, LogFormat};
 use common::shutdown::Shutdown;
 use demo_care_system::{DemoCareSystem, DemoCareSystemConfig};
@@ -18,8 +19,10 @@ use demo_care_system::{DemoCareSystem, DemoCareSystemConfig};
 /// the options below win over both. With no database URL configured each service keeps a
 /// SQLite file under the data directory.
 #[derive(Debug, Parser)]
-#[command(name = "nordform", version)]
+#[command(name = "nordform", version, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Directory for the services' SQLite files (created on first start).
     #[arg(long, value_name = "DIR", default_value = "data")]
     data_dir: PathBuf,
@@ -54,6 +57,13 @@ struct Args {
     /// Log output: `pretty` for a terminal, `json` for a log collector.
     #[arg(long, value_name = "FORMAT", default_value = "pretty", value_parser = parse_log_format)]
     log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Tests a deployment or a care system end to end and writes the approval report
+    /// (report.html, junit.xml, report.json); exits 0 only when every check passed.
+    Verify(connection_kit::VerifyArgs),
 }
 
 fn parse_log_format(value: &str) -> Result<LogFormat, String> {
@@ -139,7 +149,17 @@ fn connect(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(Command::Verify(verify)) = args.command.take() {
+        return match connection_kit::run(verify).await {
+            Ok(outcome) if outcome.passed() => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(error) => {
+                eprintln!("nordform verify: {error:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let log = LogConfig {
         format: args.log_format,
         ..LogConfig::default()
