@@ -13,6 +13,10 @@ use sqlx::sqlite::{
 
 use crate::config::DatabaseConfig;
 
+mod backend;
+
+pub use backend::{Backend, parse_sqlite_time, sqlite_time};
+
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
     #[error("database url `{0}` must start with postgres://, postgresql:// or sqlite:")]

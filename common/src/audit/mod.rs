@@ -9,13 +9,13 @@
 //! store has no update or delete, and triggers in the migrations refuse UPDATE and DELETE (and
 //! TRUNCATE on PostgreSQL).
 //!
-//! Storage: `common/migrations/security/{sqlite,postgres}/0002_audit.sql`, copied into a
-//! service's own migrations; [`SqliteAuditStore`] / [`PgAuditStore`], or
-//! [`append_sqlite`] / [`append_postgres`] to write the row inside the caller's transaction.
+//! Storage: `common/migrations/security/{sqlite,postgres}/` (`*_audit.sql` and, on SQLite,
+//! `*_security_times_as_text.sql`), copied into a service's own migrations (a test keeps every
+//! copy identical); [`SqlAuditStore`] on either backend, or [`append_sqlite`] /
+//! [`append_postgres`] to write the row inside the caller's transaction.
 
 mod admin;
-mod postgres;
-mod sqlite;
+mod store;
 
 use std::sync::Arc;
 
@@ -25,8 +25,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use admin::{AuditPage, ByPatientQuery, admin_routes};
-pub use postgres::{PgAuditStore, append as append_postgres, append_all as append_all_postgres};
-pub use sqlite::{SqliteAuditStore, append as append_sqlite, append_all as append_all_sqlite};
+pub use store::{
+    AuditBackend, PgAuditStore, SqlAuditStore, SqliteAuditStore, append, append_all_postgres,
+    append_all_sqlite, append_postgres, append_sqlite,
+};
 
 use crate::auth::{AuthMethod, Caller};
 use crate::identity::{HsaId, PersonalIdentityNumber};

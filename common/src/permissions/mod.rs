@@ -13,12 +13,12 @@
 //! A grant with scope `*` covers every scope of its role; a check for scope `*` needs a `*`
 //! grant. In open mode ([`crate::auth::AuthMode::Open`]) every check passes.
 //!
-//! Storage: `common/migrations/security/{sqlite,postgres}/0001_permissions.sql`, copied into a
-//! service's own migrations; [`SqlitePermissionStore`] and [`PgPermissionStore`].
+//! Storage: `common/migrations/security/{sqlite,postgres}/` (`*_permissions.sql` and, on
+//! SQLite, `*_security_times_as_text.sql`), copied into a service's own migrations (a test keeps
+//! every copy identical); [`SqlPermissionStore`] on either backend.
 
 mod admin;
-mod postgres;
-mod sqlite;
+mod store;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -29,8 +29,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use admin::{PermissionList, admin_routes};
-pub use postgres::PgPermissionStore;
-pub use sqlite::SqlitePermissionStore;
+pub use store::{PgPermissionStore, SqlPermissionStore, SqlitePermissionStore};
 
 use crate::auth::{Authenticator, Caller};
 use crate::identity::{HsaId, is_personal_identity_number, mask};

@@ -1,27 +1,41 @@
-//! The permission table on PostgreSQL.
+//! The permission table, one implementation for both backends (the SQL is the same; `$n`
+//! placeholders read on SQLite too).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row as _};
+use sqlx::{
+    ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Postgres, Row, Sqlite, Type,
+};
 
 use super::{
     ANY_SCOPE, GrantSource, Permission, PermissionError, PermissionGrant, PermissionStore, Removal,
     Role,
 };
+use crate::db::Backend;
 use crate::identity::HsaId;
 
-pub struct PgPermissionStore {
-    pool: PgPool,
+/// The permission store on SQLite.
+pub type SqlitePermissionStore = SqlPermissionStore<Sqlite>;
+/// The permission store on PostgreSQL.
+pub type PgPermissionStore = SqlPermissionStore<Postgres>;
+
+pub struct SqlPermissionStore<DB: Backend> {
+    pool: Pool<DB>,
 }
 
-impl PgPermissionStore {
-    pub fn new(pool: PgPool) -> Self {
+impl<DB: Backend> SqlPermissionStore<DB> {
+    pub fn new(pool: Pool<DB>) -> Self {
         Self { pool }
     }
 }
 
-fn permission(row: &PgRow) -> Result<Permission, PermissionError> {
+const DELETE: &str = "DELETE FROM auth_permission WHERE caller = $1 AND role = $2 AND scope = $3";
+
+fn permission<DB: Backend>(row: &DB::Row) -> Result<Permission, PermissionError>
+where
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
     let role: String = row.try_get("role")?;
     let source: String = row.try_get("source")?;
     Ok(Permission {
@@ -29,12 +43,22 @@ fn permission(row: &PgRow) -> Result<Permission, PermissionError> {
         role: role.parse()?,
         scope: row.try_get("scope")?,
         source: GrantSource::parse(&source),
-        created_at: row.try_get("created_at")?,
+        created_at: DB::read_time(row.try_get("created_at")?)?,
     })
 }
 
 #[async_trait]
-impl PermissionStore for PgPermissionStore {
+impl<DB: Backend> PermissionStore for SqlPermissionStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: IntoArguments<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q String: Encode<'q, DB> + Type<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> (String, String, String): sqlx::FromRow<'r, DB::Row>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
     async fn is_granted(
         &self,
         caller: &HsaId,
@@ -61,18 +85,20 @@ impl PermissionStore for PgPermissionStore {
         .bind(role.as_str())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|r| r.get("scope")).collect())
+        rows.iter()
+            .map(|r| r.try_get("scope").map_err(PermissionError::from))
+            .collect()
     }
 
     async fn list(&self, caller: Option<&HsaId>) -> Result<Vec<Permission>, PermissionError> {
         let rows = sqlx::query(
             "SELECT caller, role, scope, source, created_at FROM auth_permission \
-             WHERE $1::text IS NULL OR caller = $1 ORDER BY caller, role, scope",
+             WHERE CAST($1 AS TEXT) IS NULL OR caller = $1 ORDER BY caller, role, scope",
         )
         .bind(caller.map(HsaId::as_str))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(permission).collect()
+        rows.iter().map(permission::<DB>).collect()
     }
 
     async fn put(
@@ -89,15 +115,15 @@ impl PermissionStore for PgPermissionStore {
         .bind(grant.role.as_str())
         .bind(&grant.scope)
         .bind(source.as_str())
-        .bind(now)
+        .bind(DB::time_value(now))
         .execute(&self.pool)
         .await?;
-        Ok(result.rows_affected() == 1)
+        Ok(DB::rows_affected(&result) == 1)
     }
 
     async fn delete(&self, grant: &PermissionGrant) -> Result<Removal, PermissionError> {
         let mut transaction = self.pool.begin().await?;
-        let source: Option<String> = sqlx::query_scalar(
+        let row = sqlx::query(
             "SELECT source FROM auth_permission WHERE caller = $1 AND role = $2 AND scope = $3",
         )
         .bind(grant.caller.as_str())
@@ -105,18 +131,17 @@ impl PermissionStore for PgPermissionStore {
         .bind(&grant.scope)
         .fetch_optional(&mut *transaction)
         .await?;
+        let source: Option<String> = row.map(|row| row.try_get("source")).transpose()?;
         let removal = match source.as_deref().map(GrantSource::parse) {
             None => Removal::NotFound,
             Some(GrantSource::Config) => Removal::FromConfig,
             Some(GrantSource::Admin) => {
-                sqlx::query(
-                    "DELETE FROM auth_permission WHERE caller = $1 AND role = $2 AND scope = $3",
-                )
-                .bind(grant.caller.as_str())
-                .bind(grant.role.as_str())
-                .bind(&grant.scope)
-                .execute(&mut *transaction)
-                .await?;
+                sqlx::query(DELETE)
+                    .bind(grant.caller.as_str())
+                    .bind(grant.role.as_str())
+                    .bind(&grant.scope)
+                    .execute(&mut *transaction)
+                    .await?;
                 Removal::Removed
             }
         };
@@ -140,14 +165,12 @@ impl PermissionStore for PgPermissionStore {
                 g.caller.as_str() == caller && g.role.as_str() == role && g.scope == scope
             });
             if !still {
-                sqlx::query(
-                    "DELETE FROM auth_permission WHERE caller = $1 AND role = $2 AND scope = $3",
-                )
-                .bind(&caller)
-                .bind(&role)
-                .bind(&scope)
-                .execute(&mut *transaction)
-                .await?;
+                sqlx::query(DELETE)
+                    .bind(&caller)
+                    .bind(&role)
+                    .bind(&scope)
+                    .execute(&mut *transaction)
+                    .await?;
             }
         }
         for grant in grants {
@@ -159,7 +182,7 @@ impl PermissionStore for PgPermissionStore {
             .bind(grant.caller.as_str())
             .bind(grant.role.as_str())
             .bind(&grant.scope)
-            .bind(now)
+            .bind(DB::time_value(now))
             .execute(&mut *transaction)
             .await?;
         }

@@ -1,0 +1,169 @@
+//! The permission and audit tables are common's, but each service keeps them in its own
+//! migrations (sqlx runs one migration folder per database): every service's copy must be
+//! byte for byte common's file, or a service would drift from the code that reads the tables.
+//! And the SQLite rewrite of their times (Unix milliseconds to RFC 3339 text) keeps every row.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use common::audit::{
+    AuditEvent, AuditOutcome, AuditQuery, AuditStore, AuditSubject, SqliteAuditStore,
+};
+use common::auth::{AuthMethod, Caller};
+use common::identity::{HsaId, PersonalIdentityNumber};
+use common::permissions::{PermissionStore, SqlitePermissionStore};
+use sqlx::migrate::{Migration, Migrator};
+use sqlx::{Executor as _, SqlitePool};
+
+const SERVICES: [&str; 3] = ["engagement-index", "form-engine", "patient-portal-stub"];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The name after the number: `0003_permissions.sql` is `permissions.sql`.
+fn unnumbered(path: &Path) -> String {
+    let name = path.file_name().unwrap().to_string_lossy();
+    name.split_once('_')
+        .map_or(&*name, |(_, rest)| rest)
+        .to_owned()
+}
+
+fn sql_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_service_keeps_an_identical_copy_of_the_security_migrations() {
+    let root = workspace();
+    for backend in ["sqlite", "postgres"] {
+        for shared in sql_files(&root.join("common/migrations/security").join(backend)) {
+            let expected = std::fs::read(&shared).unwrap();
+            for service in SERVICES {
+                let dir = root.join(service).join("migrations").join(backend);
+                let copies: Vec<PathBuf> = sql_files(&dir)
+                    .into_iter()
+                    .filter(|path| unnumbered(path) == unnumbered(&shared))
+                    .collect();
+                assert_eq!(
+                    copies.len(),
+                    1,
+                    "{service} must have one copy of {} in {}",
+                    shared.display(),
+                    dir.display()
+                );
+                assert!(
+                    std::fs::read(&copies[0]).unwrap() == expected,
+                    "{} differs from {}",
+                    copies[0].display(),
+                    shared.display()
+                );
+            }
+        }
+    }
+}
+
+/// Runs common's SQLite security migrations up to and including `last`.
+async fn migrate_to(pool: &SqlitePool, last: i64) {
+    let all = sqlx::migrate!("migrations/security/sqlite");
+    let some: Vec<Migration> = all.iter().filter(|m| m.version <= last).cloned().collect();
+    Migrator::with_migrations(some).run(pool).await.unwrap();
+}
+
+async fn scratch() -> (tempfile::TempDir, SqlitePool) {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = common::db::open_sqlite(&dir.path().join("s.sqlite"), 1, &Migrator::DEFAULT)
+        .await
+        .unwrap();
+    (dir, pool)
+}
+
+#[tokio::test]
+async fn sqlite_times_written_as_milliseconds_read_back_after_the_rewrite() {
+    let (_dir, pool) = scratch().await;
+    migrate_to(&pool, 2).await;
+    pool.execute(
+        "INSERT INTO auth_permission VALUES ('SE2321000016-1000', 'admin', '*', 'config', 1772366400123);
+         INSERT INTO audit_event (at, caller, auth_method, action, patient, outcome)
+         VALUES (1772366400005, 'SE2321000016-1000', 'open', 'GetForm', '191212121212', 'success'),
+                (1772366401999, 'SE2321000016-1000', 'open', 'GetForm', '191212121212', 'refused');",
+    )
+    .await
+    .unwrap();
+    migrate_to(&pool, i64::MAX).await;
+
+    let permissions = SqlitePermissionStore::new(pool.clone());
+    let listed = permissions.list(None).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].created_at, millis(1_772_366_400_123));
+
+    let audit = SqliteAuditStore::new(pool.clone());
+    let patient = PersonalIdentityNumber::parse("191212121212").unwrap();
+    let query = |from, to| AuditQuery {
+        subject: AuditSubject::Patient(patient.clone()),
+        from,
+        to,
+        after: None,
+        limit: 10,
+    };
+    let records = audit.query(&query(None, None)).await.unwrap();
+    let times: Vec<DateTime<Utc>> = records.iter().map(|r| r.at).collect();
+    assert_eq!(
+        times,
+        [millis(1_772_366_400_005), millis(1_772_366_401_999)]
+    );
+    // Comparing the text compares the times, the old rows and a new one alike.
+    let caller = Caller::direct(HsaId::parse("SE2321000016-1000").unwrap(), AuthMethod::Open);
+    let event = AuditEvent::new(&caller, "GetForm", AuditOutcome::Success).patient(&patient);
+    let id = audit
+        .append(&event, millis(1_772_366_401_000))
+        .await
+        .unwrap();
+    assert_eq!(id, 3, "ids continue after the rebuilt table's");
+    let between = audit
+        .query(&query(
+            Some(millis(1_772_366_400_006)),
+            Some(millis(1_772_366_401_999)),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(between.iter().map(|r| r.id).collect::<Vec<_>>(), [3]);
+
+    // Still append-only.
+    assert!(pool.execute("DELETE FROM audit_event").await.is_err());
+    assert!(
+        pool.execute("UPDATE audit_event SET caller = 'x'")
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_stored_time_is_an_error_not_1970() {
+    let (_dir, pool) = scratch().await;
+    migrate_to(&pool, 2).await;
+    pool.execute(
+        "INSERT INTO auth_permission VALUES ('SE2321000016-1000', 'admin', '*', 'config', 'soon')",
+    )
+    .await
+    .unwrap();
+    migrate_to(&pool, i64::MAX).await;
+    let error = SqlitePermissionStore::new(pool)
+        .list(Some(&HsaId::parse("SE2321000016-1000").unwrap()))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("soon"), "{error}");
+}
+
+fn millis(value: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(value).unwrap()
+}
