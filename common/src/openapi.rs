@@ -5,7 +5,10 @@
 //! - every operation lists the answers the skeleton itself can give (400 for a body or query it
 //!   cannot read, 401/403 from authentication, 413/415 for bodies, 429 from the rate limit, 500
 //!   and 503 from the panic guard and the time limit), each an `application/problem+json`
-//!   document.
+//!   document;
+//! - the installation's endpoints every service mounts ([`crate::installation`]), and on every
+//!   other operation the 503 `INSTALLATION_IN_STAGING` with `Retry-After` of a staging
+//!   installation.
 
 use serde_json::{Map, Value, json};
 use utoipa::openapi::OpenApi;
@@ -16,6 +19,7 @@ use crate::hygiene::{self, TextKind};
 /// document `/openapi.json` serves and `openapi/` keeps.
 pub fn complete(mut document: OpenApi) -> OpenApi {
     document.merge(crate::server::operational_openapi());
+    document.merge(crate::installation::openapi());
     let mut value = serde_json::to_value(&document).expect("an OpenAPI document serialises");
     add_control_character_patterns(&mut value);
     add_skeleton_responses(&mut value);
@@ -25,6 +29,11 @@ pub fn complete(mut document: OpenApi) -> OpenApi {
 /// Paths the skeleton serves without authentication or rate limit.
 fn is_operational(path: &str) -> bool {
     path.starts_with("/health/") || path == "/metrics"
+}
+
+/// Paths authenticated by the migration key alone (their 401 and 409 are their own).
+fn is_migration(path: &str) -> bool {
+    path.starts_with("/migration/")
 }
 
 const METHODS: [&str; 8] = [
@@ -66,14 +75,16 @@ fn add_skeleton_responses(document: &mut Value) {
                      MALFORMED_JSON; a string carrying a control character is refused naming it)",
                 ));
             }
-            answers.push((
-                "401",
-                "UNAUTHORIZED: no credentials, or credentials this service does not accept",
-            ));
-            answers.push((
-                "403",
-                "The caller lacks the role or grant this operation needs (FORBIDDEN...)",
-            ));
+            if !is_migration(&path) {
+                answers.push((
+                    "401",
+                    "UNAUTHORIZED: no credentials, or credentials this service does not accept",
+                ));
+                answers.push((
+                    "403",
+                    "The caller lacks the role or grant this operation needs (FORBIDDEN...)",
+                ));
+            }
             if has_body {
                 answers.push((
                     "413",
@@ -84,10 +95,12 @@ fn add_skeleton_responses(document: &mut Value) {
                     "UNSUPPORTED_MEDIA_TYPE: the body is not sent as `application/json`",
                 ));
             }
-            answers.push((
-                "429",
-                "RATE_LIMITED: too many requests from this caller; see Retry-After",
-            ));
+            if !is_migration(&path) {
+                answers.push((
+                    "429",
+                    "RATE_LIMITED: too many requests from this caller; see Retry-After",
+                ));
+            }
         }
         answers.push((
             "500",
@@ -107,6 +120,37 @@ fn add_skeleton_responses(document: &mut Value) {
                 .entry(status)
                 .or_insert_with(|| problem_response(description));
         }
+        if crate::installation::is_gated(&path) {
+            add_in_staging(responses.get_mut("503").expect("every operation has a 503"));
+        }
+    }
+}
+
+/// Says on a gated operation's 503 that a staging installation answers it, with Retry-After.
+fn add_in_staging(answer: &mut Value) {
+    let code = crate::installation::IN_STAGING;
+    if let Some(description) = answer.get_mut("description")
+        && let Some(text) = description.as_str()
+        && !text.contains(code)
+    {
+        *description = Value::from(format!(
+            "{text}. {code}: the installation is in staging (its data is being migrated in) \
+             and answers once switched to operational"
+        ));
+    }
+    if let Some(answer) = answer.as_object_mut() {
+        answer
+            .entry("headers")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("headers is an object")
+            .entry("Retry-After")
+            .or_insert_with(|| {
+                json!({
+                    "description": "Seconds to wait before retrying",
+                    "schema": {"type": "integer", "minimum": 0}
+                })
+            });
     }
 }
 
@@ -307,10 +351,20 @@ mod tests {
             assert!(contract.contains_key(status), "{status}");
         }
         assert_eq!(contract["200"]["description"], "ok");
+        let in_staging = &contract["503"];
+        assert!(
+            in_staging["description"]
+                .as_str()
+                .unwrap()
+                .contains("INSTALLATION_IN_STAGING"),
+            "{in_staging}"
+        );
+        assert!(in_staging["headers"]["Retry-After"].is_object());
         let health = doc["paths"]["/health/live"]["get"]["responses"]
             .as_object()
             .unwrap();
         let statuses: Vec<&str> = health.keys().map(String::as_str).collect();
         assert_eq!(statuses, ["200", "500", "503"]);
+        assert!(health["503"].get("headers").is_none());
     }
 }

@@ -26,13 +26,29 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::HttpConfig;
 use crate::correlation::{self, CorrelationId};
+use crate::installation::{Installation, InstallationMode};
 use crate::problem::{self, ApiJson, Problem};
 use crate::shutdown::Shutdown;
 use crate::telemetry;
 
-/// Answers whether the service can do its work (its database answers). The error text goes
-/// to the log, not to the caller.
-pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+/// Answers whether the service can do its work (its database answers; the error text goes to
+/// the log, not to the caller), and in which mode its installation is. Build it with
+/// [`readiness`].
+#[derive(Clone)]
+pub struct ReadinessCheck {
+    check: Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>,
+    installation: Option<Installation>,
+}
+
+impl ReadinessCheck {
+    /// Readiness also says the installation's mode: a staging installation is ready (so that
+    /// `/admin` and the migration endpoints are routed to it) with the status `STAGING`.
+    #[must_use]
+    pub fn with_installation(mut self, installation: &Installation) -> Self {
+        self.installation = Some(installation.clone());
+        self
+    }
+}
 
 /// What the skeleton needs to know of a service.
 pub struct ServiceDescription {
@@ -44,28 +60,52 @@ pub struct ServiceDescription {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct HealthStatus {
-    /// `UP` when the check passed.
+    /// `UP` when the check passed; on `/health/ready`, `STAGING` when it passed and the
+    /// installation is in staging (the contracts answer 503 `INSTALLATION_IN_STAGING`).
     #[schema(example = "UP")]
     pub status: &'static str,
+    /// On `/health/ready`: the installation's mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installation_mode: Option<InstallationMode>,
 }
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/health/live", tag = "operations",
     responses((status = 200, description = "The process is alive", body = HealthStatus)))]
 async fn live() -> ApiJson<HealthStatus> {
-    ApiJson(HealthStatus { status: "UP" })
+    ApiJson(HealthStatus {
+        status: "UP",
+        installation_mode: None,
+    })
 }
 
-/// Readiness: the service's database answers.
+/// Readiness: the service's database answers. A staging installation is ready too (its admin
+/// and migration endpoints serve) and says so: `{"status": "STAGING", "installationMode":
+/// "staging"}`.
 #[utoipa::path(get, path = "/health/ready", tag = "operations",
     responses(
-        (status = 200, description = "Ready to serve", body = HealthStatus),
+        (status = 200, description = "Ready to serve: `UP`, or `STAGING` while the installation is in \
+            staging (the contracts answer 503 INSTALLATION_IN_STAGING)", body = HealthStatus),
         (status = 503, description = "Not ready; the database does not answer", body = Problem,
             content_type = "application/problem+json")))]
-async fn ready(State(check): State<ReadinessCheck>) -> Result<ApiJson<HealthStatus>, Problem> {
-    match check().await {
-        Ok(()) => Ok(ApiJson(HealthStatus { status: "UP" })),
+async fn ready(State(readiness): State<ReadinessCheck>) -> Result<ApiJson<HealthStatus>, Problem> {
+    match (readiness.check)().await {
+        Ok(()) => {
+            let installation_mode = match &readiness.installation {
+                Some(installation) => Some(installation.mode().await),
+                None => None,
+            };
+            let status = match installation_mode {
+                Some(InstallationMode::Staging) => "STAGING",
+                _ => "UP",
+            };
+            Ok(ApiJson(HealthStatus {
+                status,
+                installation_mode,
+            }))
+        }
         Err(cause) => {
             tracing::warn!(%cause, "readiness check failed");
             Err(Problem::unavailable(
@@ -196,7 +236,10 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
 {
-    Arc::new(move || Box::pin(check()))
+    ReadinessCheck {
+        check: Arc::new(move || Box::pin(check())),
+        installation: None,
+    }
 }
 
 /// A service's router in the shared skeleton, bound to its listener and ready to serve: plain

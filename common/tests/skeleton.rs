@@ -25,7 +25,7 @@ async fn greet(ApiJson(_): ApiJson<Greeting>) -> &'static str {
 
 /// Starts `api` inside the skeleton on a free port and returns its base URL.
 async fn start(api: Router, http: HttpConfig, shutdown: &Shutdown) -> String {
-    let readiness: ReadinessCheck = Arc::new(|| Box::pin(async { Ok(()) }));
+    let readiness: ReadinessCheck = common::server::readiness(|| async { Ok(()) });
     let router = common::server::router(
         ServiceDescription {
             name: "sample",
