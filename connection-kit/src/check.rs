@@ -111,7 +111,12 @@ impl Run {
         let duration_ms = millis(started.elapsed());
         let exchanges = self.http.take_recorded();
         let (outcome, detail, note, value) = match verdict {
-            Ok(passed) => (Outcome::Passed, passed.detail, passed.note, Some(passed.value)),
+            Ok(passed) => (
+                Outcome::Passed,
+                passed.detail,
+                passed.note,
+                Some(passed.value),
+            ),
             Err(reason) => (Outcome::Failed, reason, None, None),
         };
         self.record(CheckResult {

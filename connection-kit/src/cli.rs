@@ -168,7 +168,9 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
             };
             let walk = deployment::walk(&target, http, &run_id, args.common.quiet).await;
             let notification = match (&target.delivery, &walk.callback_url) {
-                (Delivery::Pull, _) => String::from("pull subscriber (the kit fetches from the index)"),
+                (Delivery::Pull, _) => {
+                    String::from("pull subscriber (the kit fetches from the index)")
+                }
                 (Delivery::Push(_), Some(url)) => format!("push to the kit's receiver at {url}"),
                 (Delivery::Push(_), None) => String::from("push (the subscription failed)"),
             };
@@ -180,9 +182,18 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
                 Fact::new("Caller (the kit's HSA-id)", hsa_id),
                 Fact::new("Care unit", &target.care_unit),
                 Fact::new("Test citizen", &target.test_subject),
-                Fact::new("Test template", format!("{} (archived and deleted at the end)", walk.template_id)),
-                Fact::new("Subscriber for the run", format!("{} — {notification}", target.subscriber_address)),
-                Fact::new("Flow", "Seed 003 \"Översikt flöde (domän 2.0)\", steps 1–8, step 4 (SMS/e-mail) being the portal's own"),
+                Fact::new(
+                    "Test template",
+                    format!("{} (archived and deleted at the end)", walk.template_id),
+                ),
+                Fact::new(
+                    "Subscriber for the run",
+                    format!("{} — {notification}", target.subscriber_address),
+                ),
+                Fact::new(
+                    "Flow",
+                    "Seed 003 \"Översikt flöde (domän 2.0)\", steps 1–8, step 4 (SMS/e-mail) being the portal's own",
+                ),
             ];
             let report = Report::new(
                 "deployment",
@@ -216,7 +227,10 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<Outcome> {
                 Fact::new("Notifications from (owner)", &target.index_hsa_id),
                 Fact::new("Authentication", mode.describe()),
                 Fact::new("Test citizen", &target.test_subject),
-                Fact::new("Largest answer time allowed", format!("{} ms", args.max_latency_ms)),
+                Fact::new(
+                    "Largest answer time allowed",
+                    format!("{} ms", args.max_latency_ms),
+                ),
             ];
             let report = Report::new(
                 "subscriber",

@@ -152,7 +152,11 @@ impl Http {
 
     /// A correlation id of this run, so the deployment's logs can be searched for the run.
     pub fn correlation_id(&self) -> String {
-        format!("nordform-verify-{}-{}", self.run_id, uuid::Uuid::new_v4().simple())
+        format!(
+            "nordform-verify-{}-{}",
+            self.run_id,
+            uuid::Uuid::new_v4().simple()
+        )
     }
 
     pub async fn post(&self, url: String, body: &Value) -> Result<Answer, String> {

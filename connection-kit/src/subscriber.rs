@@ -67,7 +67,11 @@ fn request<'a>(target: &Target, body: Body<'a>, notification_id: &str) -> Reques
         .header("x-notification-id", notification_id.to_owned())
         .header(
             "traceparent",
-            format!("00-{}-{}-01", uuid::Uuid::new_v4().simple(), &uuid::Uuid::new_v4().simple().to_string()[..16]),
+            format!(
+                "00-{}-{}-01",
+                uuid::Uuid::new_v4().simple(),
+                &uuid::Uuid::new_v4().simple().to_string()[..16]
+            ),
         );
     request.body = Some(body);
     request
@@ -76,10 +80,16 @@ fn request<'a>(target: &Target, body: Body<'a>, notification_id: &str) -> Reques
 /// The contract for a valid notification: 2xx with OK or INFO, in time.
 fn accepted(target: &Target, answer: &Answer) -> Verdict<()> {
     if answer.status >= 500 {
-        return Err(format!("a valid notification was answered {}: the index would retry it until it gives up", answer.summary()));
+        return Err(format!(
+            "a valid notification was answered {}: the index would retry it until it gives up",
+            answer.summary()
+        ));
     }
     if !(200..300).contains(&answer.status) {
-        return Err(format!("a valid notification was refused: {}", answer.summary()));
+        return Err(format!(
+            "a valid notification was refused: {}",
+            answer.summary()
+        ));
     }
     let latency = format!("{} ms", answer.duration.as_millis());
     if answer.duration > target.max_latency {
@@ -90,13 +100,28 @@ fn accepted(target: &Target, answer: &Answer) -> Verdict<()> {
     }
     match answer.result_code() {
         "OK" => passed((), format!("OK in {latency}")),
-        "INFO" => passed_with_note((), format!("INFO in {latency}"), answer.json["comment"].as_str().unwrap_or("(no comment)").to_owned()),
+        "INFO" => passed_with_note(
+            (),
+            format!("INFO in {latency}"),
+            answer.json["comment"]
+                .as_str()
+                .unwrap_or("(no comment)")
+                .to_owned(),
+        ),
         "ERROR" => Err(format!(
             "a valid notification was answered ERROR{}: the index dead-letters it",
-            answer.json["comment"].as_str().map(|c| format!(" ({c})")).unwrap_or_default()
+            answer.json["comment"]
+                .as_str()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
         )),
-        "" => Err(format!("the answer has no ResultCode: {}", answer.summary())),
-        other => Err(format!("ResultCode {other:?} is not one of OK, INFO, ERROR")),
+        "" => Err(format!(
+            "the answer has no ResultCode: {}",
+            answer.summary()
+        )),
+        other => Err(format!(
+            "ResultCode {other:?} is not one of OK, INFO, ERROR"
+        )),
     }
 }
 
@@ -104,42 +129,64 @@ fn accepted(target: &Target, answer: &Answer) -> Verdict<()> {
 /// a 5xx. Accepting it is noted, not failed: the receiver may ignore what it cannot use.
 fn refused(answer: &Answer) -> Verdict<()> {
     if answer.status >= 500 {
-        return Err(format!("a malformed notification was answered {}: the index would retry it until it gives up", answer.summary()));
+        return Err(format!(
+            "a malformed notification was answered {}: the index would retry it until it gives up",
+            answer.summary()
+        ));
     }
     if (400..500).contains(&answer.status) {
         return passed((), format!("refused with HTTP {}", answer.status));
     }
     match answer.result_code() {
         "ERROR" => match answer.json["comment"].as_str() {
-            Some(comment) if !comment.trim().is_empty() => passed((), format!("refused: ERROR ({comment})")),
-            _ => Err(String::from("refused with ERROR but without a comment saying why")),
+            Some(comment) if !comment.trim().is_empty() => {
+                passed((), format!("refused: ERROR ({comment})"))
+            }
+            _ => Err(String::from(
+                "refused with ERROR but without a comment saying why",
+            )),
         },
         "OK" | "INFO" => passed_with_note(
             (),
             format!("accepted ({})", answer.result_code()),
-            String::from("the receiver accepted a notification it cannot use; it should refuse it with ERROR and a comment so the index's operators see it"),
+            String::from(
+                "the receiver accepted a notification it cannot use; it should refuse it with ERROR and a comment so the index's operators see it",
+            ),
         ),
-        _ => Err(format!("the answer has no ResultCode: {}", answer.summary())),
+        _ => Err(format!(
+            "the answer has no ResultCode: {}",
+            answer.summary()
+        )),
     }
 }
 
 pub async fn verify(target: &Target, http: Http, quiet: bool) -> Vec<CheckResult> {
     let mut run = Run::new(http.clone(), PLANNED_CHECKS, quiet);
     let form_id = test_form_id();
-    let valid = json!({"engagementTransaction": [transaction(target, &form_id, "FormComplete", false)]});
+    let valid =
+        json!({"engagementTransaction": [transaction(target, &form_id, "FormComplete", false)]});
     let notification_id = uuid::Uuid::new_v4().to_string();
 
-    run.check(VALID, "subscriber-valid", "A valid notification (FormComplete) is accepted", async {
-        let answer = http.send(request(target, Body::Json(&valid), &notification_id)).await?;
-        accepted(target, &answer)
-    })
+    run.check(
+        VALID,
+        "subscriber-valid",
+        "A valid notification (FormComplete) is accepted",
+        async {
+            let answer = http
+                .send(request(target, Body::Json(&valid), &notification_id))
+                .await?;
+            accepted(target, &answer)
+        },
+    )
     .await;
     run.check(
         VALID,
         "subscriber-duplicate",
         "The same notification again (same x-notification-id) is accepted",
         async {
-            let answer = http.send(request(target, Body::Json(&valid), &notification_id)).await?;
+            let answer = http
+                .send(request(target, Body::Json(&valid), &notification_id))
+                .await?;
             accepted(target, &answer)
         },
     )
@@ -154,28 +201,51 @@ pub async fn verify(target: &Target, http: Http, quiet: bool) -> Vec<CheckResult
         &format!("A batch of {} transactions is accepted", target.batch_size),
         async {
             let answer = http
-                .send(request(target, Body::Json(&batch), &uuid::Uuid::new_v4().to_string()))
+                .send(request(
+                    target,
+                    Body::Json(&batch),
+                    &uuid::Uuid::new_v4().to_string(),
+                ))
                 .await?;
             accepted(target, &answer)
         },
     )
     .await;
 
-    let delete = json!({"engagementTransaction": [transaction(target, &form_id, "FormComplete", true)]});
-    run.check(VALID, "subscriber-delete", "A delete (deleteFlag true) is accepted", async {
-        let answer = http
-            .send(request(target, Body::Json(&delete), &uuid::Uuid::new_v4().to_string()))
-            .await?;
-        accepted(target, &answer)
-    })
+    let delete =
+        json!({"engagementTransaction": [transaction(target, &form_id, "FormComplete", true)]});
+    run.check(
+        VALID,
+        "subscriber-delete",
+        "A delete (deleteFlag true) is accepted",
+        async {
+            let answer = http
+                .send(request(
+                    target,
+                    Body::Json(&delete),
+                    &uuid::Uuid::new_v4().to_string(),
+                ))
+                .await?;
+            accepted(target, &answer)
+        },
+    )
     .await;
 
-    run.check(MALFORMED, "subscriber-malformed-json", "A body that is not JSON is refused", async {
-        let answer = http
-            .send(request(target, Body::Raw("{\"engagementTransaction\": [ this is not JSON"), &uuid::Uuid::new_v4().to_string()))
-            .await?;
-        refused(&answer)
-    })
+    run.check(
+        MALFORMED,
+        "subscriber-malformed-json",
+        "A body that is not JSON is refused",
+        async {
+            let answer = http
+                .send(request(
+                    target,
+                    Body::Raw("{\"engagementTransaction\": [ this is not JSON"),
+                    &uuid::Uuid::new_v4().to_string(),
+                ))
+                .await?;
+            refused(&answer)
+        },
+    )
     .await;
     let no_list = json!({"engagementTransaction": "not a list"});
     run.check(
@@ -184,7 +254,11 @@ pub async fn verify(target: &Target, http: Http, quiet: bool) -> Vec<CheckResult
         "engagementTransaction that is not a list is refused",
         async {
             let answer = http
-                .send(request(target, Body::Json(&no_list), &uuid::Uuid::new_v4().to_string()))
+                .send(request(
+                    target,
+                    Body::Json(&no_list),
+                    &uuid::Uuid::new_v4().to_string(),
+                ))
                 .await?;
             refused(&answer)
         },
@@ -202,7 +276,11 @@ pub async fn verify(target: &Target, http: Http, quiet: bool) -> Vec<CheckResult
         "An engagement without its resident and form id is refused",
         async {
             let answer = http
-                .send(request(target, Body::Json(&incomplete), &uuid::Uuid::new_v4().to_string()))
+                .send(request(
+                    target,
+                    Body::Json(&incomplete),
+                    &uuid::Uuid::new_v4().to_string(),
+                ))
                 .await?;
             refused(&answer)
         },

@@ -16,6 +16,8 @@ pub struct TestSystem {
     pub form_engine: SocketAddr,
     pub engagement_index: SocketAddr,
     pub portal: SocketAddr,
+    /// `https` when the services were started with TLS ([`Security`]), else `http`.
+    pub scheme: &'static str,
     pub http: reqwest::Client,
     shutdown: Shutdown,
     index_shutdown: Shutdown,
@@ -23,6 +25,19 @@ pub struct TestSystem {
     index_config: engagement_index::Config,
     databases: Vec<ScratchDatabase>,
     _data_dir: tempfile::TempDir,
+}
+
+/// How the services authenticate their callers (`[auth]` of each) and the credentials they
+/// call each other with, as docs/security.md describes; the default is open mode.
+#[derive(Clone, Debug, Default)]
+pub struct Security {
+    pub form_engine: common::auth::AuthConfig,
+    pub engagement_index: common::auth::AuthConfig,
+    pub portal: common::auth::AuthConfig,
+    /// The form engine's `[engagement_index_client]`.
+    pub form_engine_to_index: common::http_client::ClientAuthConfig,
+    /// The portal's `[form_engine_client]`.
+    pub portal_to_form_engine: common::http_client::ClientAuthConfig,
 }
 
 /// Delivery settings that keep tests fast: quick polls and short back-off.
@@ -35,6 +50,12 @@ fn quick_delivery(policy: &mut common::delivery::DeliveryPolicy) {
 
 impl TestSystem {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_secured(Security::default()).await
+    }
+
+    /// Starts the services with `security`; with TLS they are reached at
+    /// `https://127.0.0.1:<port>` (see [`Self::base_url`]).
+    pub async fn start_secured(security: Security) -> anyhow::Result<Self> {
         common::telemetry::init_for_tests();
         let data_dir = tempfile::tempdir()?;
         let mut databases = Vec::new();
@@ -56,30 +77,36 @@ impl TestSystem {
         };
         quick_delivery(&mut index_config.delivery);
         index_config.notification.linger_ms = 10;
+        index_config.auth = security.engagement_index;
         let mut form_engine = form_engine::Config {
             http: HttpConfig::with_port(0),
             database: database().await,
             ..form_engine::Config::default()
         };
         quick_delivery(&mut form_engine.delivery);
+        form_engine.auth = security.form_engine;
+        form_engine.engagement_index_client = security.form_engine_to_index;
         let mut portal = patient_portal_stub::Config {
             http: HttpConfig::with_port(0),
             database: database().await,
             ..patient_portal_stub::Config::default()
         };
+        portal.auth = security.portal;
+        portal.form_engine_client = security.portal_to_form_engine;
 
         let shutdown = Shutdown::new();
         let index_shutdown = Shutdown::new();
         let index = engagement_index::Application::build(index_config.clone()).await?;
         let engagement_index = index.local_addr();
+        let scheme = index.scheme();
         // A restart must come back on the same port, where the form engine posts.
         index_config.http.port = engagement_index.port();
         let index_stopped = tokio::spawn(index.run_until_stopped(index_shutdown.clone()));
 
-        form_engine.engagement_index_url = format!("http://{engagement_index}");
+        form_engine.engagement_index_url = format!("{scheme}://{engagement_index}");
         form_engine.engagement_index_hsa_id = Some(index_config.hsa_id.clone());
         let form_engine = form_engine::Application::build(form_engine).await?;
-        portal.form_engine_url = format!("http://{}", form_engine.local_addr());
+        portal.form_engine_url = format!("{}://{}", form_engine.scheme(), form_engine.local_addr());
         let portal = patient_portal_stub::Application::build(portal).await?;
         let addresses = (form_engine.local_addr(), portal.local_addr());
         tokio::spawn(form_engine.run_until_stopped(shutdown.clone()));
@@ -88,6 +115,7 @@ impl TestSystem {
             form_engine: addresses.0,
             engagement_index,
             portal: addresses.1,
+            scheme,
             http: common::testing::http(),
             shutdown,
             index_shutdown,
@@ -96,6 +124,11 @@ impl TestSystem {
             databases,
             _data_dir: data_dir,
         })
+    }
+
+    /// The base URL of a service of this system (`http://` or `https://`).
+    pub fn base_url(&self, address: SocketAddr) -> String {
+        format!("{}://{address}", self.scheme)
     }
 
     /// Each service with its name, for tests that check all three alike.

@@ -25,7 +25,10 @@ fn services(target: &Target) -> [Service; 3] {
             key: "form-engine",
             name: "form engine",
             refused: (
-                format!("{}/forminteraction/v2/CreateFormRequest", target.form_engine),
+                format!(
+                    "{}/forminteraction/v2/CreateFormRequest",
+                    target.form_engine
+                ),
                 json!({"formRequests": "not a list"}),
             ),
             accepted: (
@@ -63,7 +66,10 @@ fn services(target: &Target) -> [Service; 3] {
 /// A problem document (RFC 9457) with the fields the contract promises.
 fn problem_shape(answer: &Answer) -> Result<String, String> {
     if !(400..500).contains(&answer.status) {
-        return Err(format!("a malformed request was answered {}, not a 4xx", answer.summary()));
+        return Err(format!(
+            "a malformed request was answered {}, not a 4xx",
+            answer.summary()
+        ));
     }
     let content_type = answer.header("content-type").unwrap_or_default();
     if !content_type.starts_with("application/problem+json") {
@@ -82,7 +88,11 @@ fn problem_shape(answer: &Answer) -> Result<String, String> {
         missing.push("status (the HTTP status)");
     }
     if !missing.is_empty() {
-        return Err(format!("the problem document lacks {}: {}", missing.join(", "), answer.summary()));
+        return Err(format!(
+            "the problem document lacks {}: {}",
+            missing.join(", "),
+            answer.summary()
+        ));
     }
     Ok(format!(
         "{} {}: {}",
@@ -100,7 +110,10 @@ pub async fn checks(run: &mut Run, target: &Target) {
         run.check(
             GROUP,
             &format!("contract-error-shape-{}", service.key),
-            &format!("The {} refuses a malformed request with a problem document", service.name),
+            &format!(
+                "The {} refuses a malformed request with a problem document",
+                service.name
+            ),
             async {
                 let answer = http.post(url.clone(), body).await?;
                 passed((), problem_shape(&answer)?)
@@ -119,7 +132,9 @@ pub async fn checks(run: &mut Run, target: &Target) {
                 request = request.header(CORRELATION_ID, id.clone());
                 let answer = http.send(request).await?;
                 match answer.header(CORRELATION_ID) {
-                    Some(echoed) if echoed == id => passed((), format!("{id} echoed (HTTP {})", answer.status)),
+                    Some(echoed) if echoed == id => {
+                        passed((), format!("{id} echoed (HTTP {})", answer.status))
+                    }
                     Some(other) => Err(format!("sent {id}, the answer carries {other}")),
                     None => Err(format!("sent {id}, the answer carries no {CORRELATION_ID}")),
                 }
@@ -130,7 +145,12 @@ pub async fn checks(run: &mut Run, target: &Target) {
         let id = format!("contract-unauthorised-{}", service.key);
         let name = format!("The {} refuses a call without credentials", service.name);
         if mode == AuthMode::None {
-            run.skip(GROUP, &id, &name, "no credentials were given: the deployment is taken to run without authentication");
+            run.skip(
+                GROUP,
+                &id,
+                &name,
+                "no credentials were given: the deployment is taken to run without authentication",
+            );
             continue;
         }
         run.check(GROUP, &id, &name, async {
@@ -145,9 +165,15 @@ pub async fn checks(run: &mut Run, target: &Target) {
                         answer.json["code"].as_str().unwrap_or_default()
                     ),
                 ),
-                Ok(answer) => Err(format!("a call without credentials was answered {}", answer.summary())),
+                Ok(answer) => Err(format!(
+                    "a call without credentials was answered {}",
+                    answer.summary()
+                )),
                 // Mutual TLS with a required certificate refuses in the handshake.
-                Err(error) if mode == AuthMode::Mtls => passed((), format!("the connection was refused without a client certificate ({error})")),
+                Err(error) if mode == AuthMode::Mtls => passed(
+                    (),
+                    format!("the connection was refused without a client certificate ({error})"),
+                ),
                 Err(error) => Err(error),
             }
         })

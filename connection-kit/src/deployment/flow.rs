@@ -126,8 +126,16 @@ impl<'a> Flow<'a> {
         let form_id = self.form_id.clone();
 
         // Step 2: FormCreated in the index.
-        self.index_post(run, STEP_2, "step-2-find-content-form-created", "FindContent: the FormCreated post of the form", form_id.as_deref(), "FormCreated", "FormCreated")
-            .await;
+        self.index_post(
+            run,
+            STEP_2,
+            "step-2-find-content-form-created",
+            "FindContent: the FormCreated post of the form",
+            form_id.as_deref(),
+            "FormCreated",
+            "FormCreated",
+        )
+        .await;
 
         // Step 3: IsActiveUser, AddMessageToPatientPortalInbox.
         let url = format!("{}/patientportal/v1/IsActiveUser", target.portal);
@@ -149,14 +157,28 @@ impl<'a> Flow<'a> {
                     .into_iter()
                     .filter(|c| answer.json[*c] == true)
                     .collect::<Vec<_>>();
-                passed((), format!("active ({}), notified by {}", answer.result_code(), if channels.is_empty() { String::from("nothing") } else { channels.join(" and ") }))
+                passed(
+                    (),
+                    format!(
+                        "active ({}), notified by {}",
+                        answer.result_code(),
+                        if channels.is_empty() {
+                            String::from("nothing")
+                        } else {
+                            channels.join(" and ")
+                        }
+                    ),
+                )
             },
         )
         .await;
         let name = "AddMessageToPatientPortalInbox: a message with the link to the form";
         match form_id.as_deref() {
             Some(form_id) => {
-                let url = format!("{}/patientportal/v1/AddMessageToPatientPortalInbox", target.portal);
+                let url = format!(
+                    "{}/patientportal/v1/AddMessageToPatientPortalInbox",
+                    target.portal
+                );
                 let body = json!({
                     "subjectOfCare": target.test_subject,
                     "healthcare_facility_CareUnit": target.care_unit,
@@ -170,10 +192,17 @@ impl<'a> Flow<'a> {
                 run.check(STEP_3, "step-3-add-message", name, async {
                     let answer = http.post(url, &body).await?;
                     ok_or_info(&answer, "AddMessageToPatientPortalInbox")?;
-                    let id = answer.json["messageId"].as_str().ok_or("no messageId in the answer")?;
-                    let detail = format!("message {id} delivered ({}), it leaves the inbox after today", answer.result_code());
+                    let id = answer.json["messageId"]
+                        .as_str()
+                        .ok_or("no messageId in the answer")?;
+                    let detail = format!(
+                        "message {id} delivered ({}), it leaves the inbox after today",
+                        answer.result_code()
+                    );
                     match answer.json["comment"].as_str() {
-                        Some(comment) if answer.result_code() == "INFO" => passed_with_note((), detail, comment.to_owned()),
+                        Some(comment) if answer.result_code() == "INFO" => {
+                            passed_with_note((), detail, comment.to_owned())
+                        }
                         _ => passed((), detail),
                     }
                 })
@@ -186,18 +215,40 @@ impl<'a> Flow<'a> {
         self.citizen_answers(run, form_id.as_deref()).await;
 
         // Step 7: FormComplete replaces FormCreated.
-        self.index_post(run, STEP_7, "step-7-find-content-form-complete", "FindContent: FormComplete replaces FormCreated", form_id.as_deref(), "FormComplete", "FormCreated")
-            .await;
+        self.index_post(
+            run,
+            STEP_7,
+            "step-7-find-content-form-complete",
+            "FindContent: FormComplete replaces FormCreated",
+            form_id.as_deref(),
+            "FormComplete",
+            "FormCreated",
+        )
+        .await;
 
         // Step 8: the notification, and GetForm of the answers.
         let name = "ProcessNotification: FormComplete reaches the care system";
         match (subscription, form_id.as_deref()) {
             (Some(subscription), Some(form_id)) => {
-                let verdict = notifications::wait_for_form_complete(run, target, subscription, form_id).await;
-                run.check(STEP_8, "step-8-process-notification", name, async { verdict }).await;
+                let verdict =
+                    notifications::wait_for_form_complete(run, target, subscription, form_id).await;
+                run.check(STEP_8, "step-8-process-notification", name, async {
+                    verdict
+                })
+                .await;
             }
-            (None, _) => run.skip(STEP_8, "step-8-process-notification", name, "the kit could not subscribe"),
-            (_, None) => run.skip(STEP_8, "step-8-process-notification", name, "no form was created"),
+            (None, _) => run.skip(
+                STEP_8,
+                "step-8-process-notification",
+                name,
+                "the kit could not subscribe",
+            ),
+            (_, None) => run.skip(
+                STEP_8,
+                "step-8-process-notification",
+                name,
+                "no form was created",
+            ),
         }
         let name = "GetForm: the care system reads the answers";
         match form_id.as_deref() {
@@ -211,13 +262,29 @@ impl<'a> Flow<'a> {
                     }
                     let form = &answer.json["form"];
                     if form["formStatus"] != "COMPLETED" {
-                        return Err(format!("the form is {} rather than COMPLETED", form["formStatus"]));
+                        return Err(format!(
+                            "the form is {} rather than COMPLETED",
+                            form["formStatus"]
+                        ));
                     }
                     let answers = form["pageAnswers"].to_string();
-                    if !answers.contains(template::QUESTION_ID) || !answers.contains(&template::VALID_ANSWER.to_string()) {
-                        return Err(format!("the answers do not hold {} = {}: {answers}", template::QUESTION_ID, template::VALID_ANSWER));
+                    if !answers.contains(template::QUESTION_ID)
+                        || !answers.contains(&template::VALID_ANSWER.to_string())
+                    {
+                        return Err(format!(
+                            "the answers do not hold {} = {}: {answers}",
+                            template::QUESTION_ID,
+                            template::VALID_ANSWER
+                        ));
                     }
-                    passed((), format!("COMPLETED, with {} = {} as answered", template::QUESTION_ID, template::VALID_ANSWER))
+                    passed(
+                        (),
+                        format!(
+                            "COMPLETED, with {} = {} as answered",
+                            template::QUESTION_ID,
+                            template::VALID_ANSWER
+                        ),
+                    )
                 })
                 .await;
             }
@@ -227,7 +294,16 @@ impl<'a> Flow<'a> {
 
     /// Waits until FindContent shows `expected` for the form and not `gone` (unless the same).
     #[allow(clippy::too_many_arguments)]
-    async fn index_post(&self, run: &mut Run, group: &str, id: &str, name: &str, form_id: Option<&str>, expected: &str, gone: &str) {
+    async fn index_post(
+        &self,
+        run: &mut Run,
+        group: &str,
+        id: &str,
+        name: &str,
+        form_id: Option<&str>,
+        expected: &str,
+        gone: &str,
+    ) {
         let Some(form_id) = form_id else {
             run.skip(group, id, name, "no form was created");
             return;
@@ -279,9 +355,18 @@ impl<'a> Flow<'a> {
 
     async fn citizen_answers(&self, run: &mut Run, form_id: Option<&str>) {
         let checks = [
-            ("step-5-get-form-as-citizen", "GetForm as the e-service: the citizen opens the form"),
-            ("step-6-refused-answer", "SaveFormPage: an answer out of range is refused with the question's text"),
-            ("step-6-save-form-page", "SaveFormPage: a valid answer is accepted"),
+            (
+                "step-5-get-form-as-citizen",
+                "GetForm as the e-service: the citizen opens the form",
+            ),
+            (
+                "step-6-refused-answer",
+                "SaveFormPage: an answer out of range is refused with the question's text",
+            ),
+            (
+                "step-6-save-form-page",
+                "SaveFormPage: a valid answer is accepted",
+            ),
             ("step-6-save-form", "SaveForm: the citizen sends the form"),
         ];
         let Some(form_id) = form_id else {
@@ -318,12 +403,23 @@ impl<'a> Flow<'a> {
         run.check(STEPS_5_6, checks[1].0, checks[1].1, async {
             let answer = http.post(url.clone(), &refused).await?;
             if answer.status != 200 || answer.result_code() != "ERROR" {
-                return Err(format!("an answer of {} to a question of 1–10 was not refused: {}", template::REFUSED_ANSWER, answer.summary()));
+                return Err(format!(
+                    "an answer of {} to a question of 1–10 was not refused: {}",
+                    template::REFUSED_ANSWER,
+                    answer.summary()
+                ));
             }
             if !answer.text.contains(template::REFUSAL_TEXT) {
-                return Err(format!("the refusal does not carry the question's validation text {:?}: {}", template::REFUSAL_TEXT, answer.summary()));
+                return Err(format!(
+                    "the refusal does not carry the question's validation text {:?}: {}",
+                    template::REFUSAL_TEXT,
+                    answer.summary()
+                ));
             }
-            passed((), format!("refused (ERROR) with \"{}\"", template::REFUSAL_TEXT))
+            passed(
+                (),
+                format!("refused (ERROR) with \"{}\"", template::REFUSAL_TEXT),
+            )
         })
         .await;
         let valid = template::page(form_id, subject, template::VALID_ANSWER);
@@ -344,7 +440,17 @@ impl<'a> Flow<'a> {
         run.check(STEPS_5_6, checks[3].0, name, async {
             let answer = http.post(url, &body).await?;
             ok_or_info(&answer, "SaveForm")?;
-            passed((), format!("sent ({}{})", answer.result_code(), answer.json["comment"].as_str().map(|c| format!(": {c}")).unwrap_or_default()))
+            passed(
+                (),
+                format!(
+                    "sent ({}{})",
+                    answer.result_code(),
+                    answer.json["comment"]
+                        .as_str()
+                        .map(|c| format!(": {c}"))
+                        .unwrap_or_default()
+                ),
+            )
         })
         .await;
     }
@@ -377,8 +483,18 @@ impl<'a> Flow<'a> {
             "DeleteFormTemplate: the test template is deleted",
         );
         let Some(version) = self.template_version else {
-            run.skip(CLEAN_UP, "cleanup-archive-template", names.0, "no template was saved");
-            run.skip(CLEAN_UP, "cleanup-delete-template", names.1, "no template was saved");
+            run.skip(
+                CLEAN_UP,
+                "cleanup-archive-template",
+                names.0,
+                "no template was saved",
+            );
+            run.skip(
+                CLEAN_UP,
+                "cleanup-delete-template",
+                names.1,
+                "no template was saved",
+            );
             notifications::unsubscribe(run, self.target, subscription).await;
             return;
         };
@@ -401,11 +517,19 @@ impl<'a> Flow<'a> {
             run.check(CLEAN_UP, "cleanup-delete-template", names.1, async {
                 let answer = http.post(url, &body).await?;
                 ok_or_info(&answer, "DeleteFormTemplate")?;
-                passed((), format!("template {} version {version} deleted", self.template_id))
+                passed(
+                    (),
+                    format!("template {} version {version} deleted", self.template_id),
+                )
             })
             .await;
         } else {
-            run.skip(CLEAN_UP, "cleanup-delete-template", names.1, "the template was not archived");
+            run.skip(
+                CLEAN_UP,
+                "cleanup-delete-template",
+                names.1,
+                "the template was not archived",
+            );
         }
         notifications::unsubscribe(run, self.target, subscription).await;
     }

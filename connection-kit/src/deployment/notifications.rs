@@ -52,9 +52,9 @@ pub async fn subscribe(run: &mut Run, target: &Target) -> Option<Subscription> {
     let http = run.http().clone();
     let (body, callback_url) = match &receiver {
         Some((receiver, callback)) => {
-            let url = callback.clone().unwrap_or_else(|| {
-                format!("http://{}{}", receiver.local_addr(), receiver::PATH)
-            });
+            let url = callback
+                .clone()
+                .unwrap_or_else(|| format!("http://{}{}", receiver.local_addr(), receiver::PATH));
             (
                 json!({"url": url, "delivery": "push",
                        "filter": [{"serviceDomain": FORMS_DOMAIN, "categorization": ["FormComplete"]}]}),
@@ -101,14 +101,11 @@ pub async fn subscribe(run: &mut Run, target: &Target) -> Option<Subscription> {
 
 /// The FormComplete transaction for `form_id` in a ProcessNotification body, if any.
 fn form_complete<'a>(body: &'a Value, form_id: &str) -> Option<&'a Value> {
-    body["engagementTransaction"]
-        .as_array()?
-        .iter()
-        .find(|t| {
-            t["engagement"]["businessObjectInstanceIdentifier"] == form_id
-                && t["engagement"]["categorization"] == "FormComplete"
-                && t["deleteFlag"] != true
-        })
+    body["engagementTransaction"].as_array()?.iter().find(|t| {
+        t["engagement"]["businessObjectInstanceIdentifier"] == form_id
+            && t["engagement"]["categorization"] == "FormComplete"
+            && t["deleteFlag"] != true
+    })
 }
 
 /// Waits until FormComplete for `form_id` has arrived (push) or can be fetched (pull).
@@ -127,7 +124,8 @@ pub async fn wait_for_form_complete(
                 .into_iter()
                 .find(|r| form_complete(&r.body, form_id).is_some())
             {
-                let engagement = &form_complete(&received.body, form_id).expect("found")["engagement"];
+                let engagement =
+                    &form_complete(&received.body, form_id).expect("found")["engagement"];
                 let mut missing = Vec::new();
                 for field in ["owner", "creationTime", "updateTime"] {
                     if engagement[field].as_str().is_none_or(str::is_empty) {
@@ -178,7 +176,10 @@ pub async fn wait_for_form_complete(
     let mut after = 0_u64;
     loop {
         let answer = http
-            .post(url.clone(), &json!({"afterOffset": after, "maxItems": 1000}))
+            .post(
+                url.clone(),
+                &json!({"afterOffset": after, "maxItems": 1000}),
+            )
             .await?;
         if answer.status != 200 {
             return Err(format!("the pull point answered {}", answer.summary()));
@@ -239,7 +240,9 @@ async fn delivery_state(run: &Run, target: &Target, address: &str) -> String {
         }
     }
     if parts.is_empty() {
-        String::from("The index holds nothing pending or dead-lettered for the kit: the change never reached its queue.")
+        String::from(
+            "The index holds nothing pending or dead-lettered for the kit: the change never reached its queue.",
+        )
     } else {
         parts.join(" ")
     }
@@ -250,7 +253,12 @@ pub async fn unsubscribe(run: &mut Run, target: &Target, subscription: Option<Su
     const GROUP: &str = "Clean-up";
     let name = "The kit's subscription is removed";
     let Some(subscription) = subscription else {
-        run.skip(GROUP, "cleanup-unsubscribe", name, "the kit never subscribed");
+        run.skip(
+            GROUP,
+            "cleanup-unsubscribe",
+            name,
+            "the kit never subscribed",
+        );
         return;
     };
     let http = run.http().clone();
@@ -260,7 +268,10 @@ pub async fn unsubscribe(run: &mut Run, target: &Target, subscription: Option<Su
         if matches!(answer.status, 200 | 204) {
             passed((), format!("DELETE {url} answered {}", answer.status))
         } else {
-            Err(format!("the subscription could not be removed: {}", answer.summary()))
+            Err(format!(
+                "the subscription could not be removed: {}",
+                answer.summary()
+            ))
         }
     })
     .await;

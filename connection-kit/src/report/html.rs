@@ -81,8 +81,14 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         passed: report.passed,
         run_id: &report.run_id,
         kit_version: &report.kit_version,
-        started: report.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        finished: report.finished_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        started: report
+            .started_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        finished: report
+            .finished_at
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
         duration_secs,
         facts: &report.facts,
         passed_count: report.counts.passed,

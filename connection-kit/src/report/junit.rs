@@ -38,9 +38,10 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
                 "{} {} -> {} ({} ms)\n",
                 exchange.method,
                 exchange.url,
-                exchange
-                    .status
-                    .map_or_else(|| exchange.error.clone().unwrap_or_default(), |s| s.to_string()),
+                exchange.status.map_or_else(
+                    || exchange.error.clone().unwrap_or_default(),
+                    |s| s.to_string()
+                ),
                 exchange.duration_ms
             ));
         }
