@@ -1,4 +1,5 @@
 //! The rules of this service, free of HTTP and SQL.
 
+pub mod fhir;
 pub mod form;
 pub mod template;

@@ -77,6 +77,15 @@ pub enum FindingCode {
     PublishStatusTransition,
     PublishedContentChanged,
     OwnerMismatch,
+    /// A FHIR Questionnaire import: an element the template has no place for, left out (a
+    /// warning).
+    FhirNotCarried,
+    /// A FHIR Questionnaire import: an element whose meaning the engine cannot keep (an
+    /// enableWhen no questionSuperior expresses, an item type without an input type...).
+    FhirNotMappable,
+    /// A FHIR Questionnaire import: the Questionnaire breaks a rule of FHIR itself (a linkId
+    /// used twice, an enableWhen naming no item...).
+    FhirInvalid,
 }
 
 /// One result of the template checks.
