@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use common::audit::AuditLog;
 use common::auth::Authenticator;
 use common::delivery::DeliveryWorker;
+use common::installation::Installation;
 use common::permissions::Permissions;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
@@ -36,6 +37,13 @@ impl Application {
         let stores = store::open(&config.database)
             .await
             .context("the engagement index cannot open its database")?;
+        let installation = Installation::start(
+            SERVICE_NAME,
+            stores.engagements.installation_store(),
+            &config.installation,
+        )
+        .await
+        .context("the engagement index cannot start its installation ([installation])")?;
         let permissions = Permissions::new(stores.engagements.permission_store(), &authenticator);
         permissions
             .declare(&config.auth.permissions)
@@ -85,6 +93,7 @@ impl Application {
                 let engagements = Arc::clone(&engagements);
                 async move { engagements.ping().await.map_err(|e| e.to_string()) }
             })
+            .with_installation(&installation)
         };
         let http = config.http.clone();
         let state = AppState {
@@ -95,7 +104,9 @@ impl Application {
             changes_waker: fan_out.waker(),
             delivery_waker: delivery.waker(),
         };
+        let (permissions, audit) = (security.permissions.clone(), security.audit.clone());
         let (routes, openapi) = api::secured_router(state, security);
+        let routes = installation.mount(routes, &authenticator, permissions, audit);
         let service = ServiceDescription {
             name: SERVICE_NAME,
             openapi,

@@ -7,6 +7,7 @@ use common::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig};
 use common::delivery::DeliveryPolicy;
 use common::http_client::ClientAuthConfig;
 use common::identity::HsaId;
+use common::installation::InstallationConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::subscriber::{DeliveryMode, Subscriber, SubscriberError, SubscriberFilter};
@@ -39,6 +40,9 @@ pub struct Config {
     /// `[subscriber_client]`: this index's own credentials on its push deliveries (a client
     /// certificate, or a bearer token file), for subscribers that authenticate their callers.
     pub subscriber_client: ClientAuthConfig,
+    /// `[installation]`: the mode a new installation starts in (staging, to migrate data in
+    /// first) and its migration keys (docs/migration.md).
+    pub installation: InstallationConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -101,6 +105,7 @@ impl Default for Config {
             subscribers: Vec::new(),
             auth: AuthConfig::default(),
             subscriber_client: ClientAuthConfig::default(),
+            installation: InstallationConfig::default(),
         }
     }
 }

@@ -7,7 +7,6 @@ pub mod config;
 pub mod domain;
 pub mod notification;
 pub mod store;
-pub mod wire;
 
 pub use app::Application;
 pub use config::Config;

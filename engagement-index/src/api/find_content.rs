@@ -9,8 +9,8 @@ use common::problem::{ApiJson, Problem, UncheckedJson};
 use super::AppState;
 use super::access::refused;
 use super::error::ApiError;
+use super::wire::{EngagementRecord, FindContentRequest, FindContentResponse};
 use crate::domain::ContentQuery;
-use crate::wire::{EngagementRecord, FindContentRequest, FindContentResponse};
 
 /// FindContent: the resident's posts in a domain.
 ///
@@ -51,7 +51,7 @@ pub async fn find_content(
     caller: Caller,
     UncheckedJson(request): UncheckedJson<FindContentRequest>,
 ) -> Result<ApiJson<FindContentResponse>, ApiError> {
-    let query = ContentQuery::from_request(&request)?;
+    let query = ContentQuery::from_submitted(&request.into())?;
     let event = AuditEvent::new(&caller, "FindContent", AuditOutcome::Success)
         .role(Role::Reader)
         .patient(&query.registered_resident_identification)

@@ -9,10 +9,10 @@ use common::problem::{ApiJson, Problem, UncheckedJson};
 use super::AppState;
 use super::access::{of_engagements, patient_events, refused};
 use super::error::ApiError;
-use crate::domain::{MAX_RESIDENTS_PER_PAGE, UpdatesQuery};
-use crate::wire::{
+use super::wire::{
     EngagementRecord, GetUpdatesRequest, GetUpdatesResponse, RegisteredResidentEngagement,
 };
+use crate::domain::{MAX_RESIDENTS_PER_PAGE, UpdatesQuery};
 
 /// GetUpdates: the posts of a domain created or changed in this index at or after timeStamp.
 ///
@@ -54,7 +54,7 @@ pub async fn get_updates(
     caller: Caller,
     UncheckedJson(request): UncheckedJson<GetUpdatesRequest>,
 ) -> Result<ApiJson<GetUpdatesResponse>, ApiError> {
-    let query = UpdatesQuery::from_request(&request)?;
+    let query = UpdatesQuery::from_submitted(&request.into())?;
     if let Err(refusal) = permissions
         .require(&caller, Role::Reader, &query.service_domain)
         .await

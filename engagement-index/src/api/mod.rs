@@ -9,6 +9,7 @@ mod pull;
 mod recording;
 mod subscribers;
 mod update;
+pub mod wire;
 
 use std::sync::Arc;
 

@@ -11,9 +11,9 @@ use common::problem::{ApiJson, Problem, UncheckedJson};
 use super::AppState;
 use super::access::{of_transactions, patient_events, refused, require_every};
 use super::error::ApiError;
-use super::recording::{index_identity, record};
-use crate::domain::{NotificationRules, validate_process_notification};
-use crate::wire::{ProcessNotificationRequest, ResultResponse};
+use super::recording::{index_service, outbox_context};
+use super::wire::{ProcessNotificationRequest, ResultResponse, submitted_transactions};
+use crate::domain::NotificationRules;
 
 /// ProcessNotification: stores the changes of a federated index and forwards them.
 ///
@@ -69,12 +69,11 @@ pub async fn process_notification(
     caller: Caller,
     UncheckedJson(request): UncheckedJson<ProcessNotificationRequest>,
 ) -> Result<ApiJson<ResultResponse>, ApiError> {
-    let transactions = request.engagement_transaction.unwrap_or_default();
-    let reserved = state.config.reserved_hsa_ids();
-    let valid =
-        validate_process_notification(&index_identity(&state.config, &reserved), &transactions)?;
+    let transactions = submitted_transactions(request.engagement_transaction);
+    let index = index_service(&state);
+    let valid = index.validate_process_notification(&transactions)?;
     let received = valid.len();
-    let own = state.config.hsa_id.as_str();
+    let own = index.hsa_id();
     // What the loop guard keeps (NotificationRules drops the rest): checked and audited.
     let kept: Vec<_> = valid.iter().filter(|t| t.key.owner != own).collect();
     let owners: BTreeSet<&str> = kept.iter().map(|t| t.key.owner.as_str()).collect();
@@ -97,7 +96,7 @@ pub async fn process_notification(
         return Ok(ApiJson(ResultResponse::ok()));
     }
     let kept = rules.len();
-    let applied = record(&state, &rules, events).await?;
+    let applied = index.record(&rules, &outbox_context(events)).await?;
     tracing::info!(
         received,
         kept,

@@ -1,42 +1,38 @@
-//! Applying a validated change request and waking the fan-out once it is committed.
+//! The index's change operations for one request: this index as the configuration names it,
+//! and the outbox context carrying the request's correlation id and trace.
+
+use std::sync::Arc;
 
 use common::audit::AuditEvent;
 use common::identity::HsaId;
 
-use crate::config::Config;
-use crate::domain::{ChangeRules, IndexIdentity};
-use crate::store::{AppliedChanges, OutboxContext, StoreError};
+use crate::domain::IndexService;
+use crate::store::OutboxContext;
 
 use super::AppState;
 
-/// This index as validation sees it; `reserved` is `Config::reserved_hsa_ids()`.
-pub(super) fn index_identity<'a>(config: &'a Config, reserved: &'a [String]) -> IndexIdentity<'a> {
-    IndexIdentity {
-        hsa_id: config.hsa_id.as_str(),
-        alternative_hsa_id: config.alternative_hsa_id.as_ref().map(HsaId::as_str),
-        reserved_hsa_ids: reserved,
-    }
+/// The domain's change operations over this state's store and fan-out.
+pub(super) fn index_service(state: &AppState) -> IndexService {
+    let config = &state.config;
+    IndexService::new(
+        Arc::clone(&state.store),
+        Arc::clone(&state.changes_waker),
+        config.hsa_id.to_string(),
+        config.alternative_hsa_id.as_ref().map(HsaId::to_string),
+        config.reserved_hsa_ids(),
+    )
 }
 
-/// Commits the change with its outbox row, carrying this request's correlation id and trace,
-/// and its audit rows.
-pub(super) async fn record(
-    state: &AppState,
-    rules: &dyn ChangeRules,
-    audit: Vec<AuditEvent>,
-) -> Result<AppliedChanges, StoreError> {
+/// What the outbox row carries of this request: its correlation id and trace, and the audit
+/// rows written with the change.
+pub(super) fn outbox_context(audit: Vec<AuditEvent>) -> OutboxContext {
     let traceparent = common::http_client::propagation_headers()
         .get("traceparent")
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let context = OutboxContext {
+    OutboxContext {
         correlation_id: common::correlation::current().map(|id| id.as_str().to_owned()),
         traceparent,
         audit,
-    };
-    let applied = state.store.apply(rules, &context).await?;
-    if applied.notified > 0 {
-        state.changes_waker.notify_one();
     }
-    Ok(applied)
 }

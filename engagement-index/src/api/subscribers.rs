@@ -33,7 +33,7 @@ pub struct SubscriberRequest {
 
 impl utoipa::PartialSchema for SubscriberRequest {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
-        crate::wire::subscriber_request_schema()
+        crate::api::wire::subscriber_request_schema()
     }
 }
 

@@ -12,9 +12,9 @@ use http::HeaderMap;
 use super::AppState;
 use super::access::{of_transactions, patient_events, refused, require_every};
 use super::error::ApiError;
-use super::recording::{index_identity, record};
-use crate::domain::{UpdateRules, validate_update};
-use crate::wire::{ResultResponse, UpdateRequest};
+use super::recording::{index_service, outbox_context};
+use super::wire::{ResultResponse, UpdateRequest, submitted_transactions};
+use crate::domain::UpdateRules;
 
 /// RIV-TA's LogicalAddress SOAP header.
 pub const LOGICAL_ADDRESS_HEADER: &str = "x-rivta-logical-address";
@@ -80,13 +80,9 @@ pub async fn update(
     let logical_address = headers
         .get(LOGICAL_ADDRESS_HEADER)
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-    let transactions = request.engagement_transaction.unwrap_or_default();
-    let reserved = state.config.reserved_hsa_ids();
-    let valid = validate_update(
-        &index_identity(&state.config, &reserved),
-        logical_address.as_deref(),
-        &transactions,
-    )?;
+    let transactions = submitted_transactions(request.engagement_transaction);
+    let index = index_service(&state);
+    let valid = index.validate_update(logical_address.as_deref(), &transactions)?;
     let received = valid.len();
     let events = patient_events(
         &caller,
@@ -102,7 +98,9 @@ pub async fn update(
     {
         return Err(refused(&audit, events, refusal).await.into());
     }
-    let applied = record(&state, &UpdateRules::new(valid), events).await?;
+    let applied = index
+        .record(&UpdateRules::new(valid), &outbox_context(events))
+        .await?;
     tracing::info!(
         received,
         changed = applied.changed_rows,

@@ -4,6 +4,8 @@ mod changes;
 mod engagement;
 mod error;
 mod query;
+mod service;
+mod submitted;
 mod validation;
 
 pub use changes::{
@@ -14,6 +16,10 @@ pub use engagement::{Engagement, EngagementKey, NOT_APPLICABLE, NotifiedTransact
 pub use error::ValidationError;
 pub use query::{
     ContentQuery, MAX_RESIDENTS_PER_PAGE, ResidentEngagements, UpdatesPage, UpdatesQuery,
+};
+pub use service::IndexService;
+pub use submitted::{
+    SubmittedContentQuery, SubmittedEngagement, SubmittedTransaction, SubmittedUpdatesQuery,
 };
 pub use validation::{
     IndexIdentity, MAX_TRANSACTIONS, ValidTransaction, parse_ei_time,

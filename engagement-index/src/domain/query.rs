@@ -6,8 +6,8 @@ use common::identity::PersonalIdentityNumber;
 
 use super::engagement::Engagement;
 use super::error::ValidationError;
+use super::submitted::{SubmittedContentQuery, SubmittedUpdatesQuery};
 use super::validation::parse_ei_time;
-use crate::wire::{FindContentRequest, GetUpdatesRequest};
 
 /// FindContent's selection: resident and domain, then exact filters, and mostRecentContent at
 /// or after the given time. Results are ordered by creationTime, then key.
@@ -29,7 +29,7 @@ impl ContentQuery {
     /// registeredResidentIdentification, then serviceDomain, must be given and not blank
     /// (EI000); then, as in Update (EI004): no field carries a control character, none is
     /// longer than its engagement field, and the resident's format and the time are valid.
-    pub fn from_request(request: &FindContentRequest) -> Result<Self, ValidationError> {
+    pub fn from_submitted(request: &SubmittedContentQuery) -> Result<Self, ValidationError> {
         let resident = mandatory(
             "registeredResidentIdentification",
             request.registered_resident_identification.as_deref(),
@@ -99,7 +99,7 @@ impl UpdatesQuery {
     /// serviceDomain, then timeStamp, must be given and not blank (EI000); then no field
     /// carries a control character, the domain is at most 255 characters, and the time and
     /// the resident's format are valid (EI004).
-    pub fn from_request(request: &GetUpdatesRequest) -> Result<Self, ValidationError> {
+    pub fn from_submitted(request: &SubmittedUpdatesQuery) -> Result<Self, ValidationError> {
         let service_domain = mandatory("serviceDomain", request.service_domain.as_deref())?;
         let time_stamp = mandatory("timeStamp", request.time_stamp.as_deref())?;
         check_fields(&[

@@ -14,7 +14,7 @@ use common::riv_time::{self, TimeFormatError};
 
 use super::engagement::{EngagementKey, NOT_APPLICABLE};
 use super::error::ValidationError;
-use crate::wire::{SubmittedEngagement, SubmittedTransaction};
+use super::submitted::{SubmittedEngagement, SubmittedTransaction};
 
 /// At most this many transactions in one Update or ProcessNotification (national kR3).
 pub const MAX_TRANSACTIONS: usize = 1000;

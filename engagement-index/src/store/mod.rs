@@ -14,6 +14,7 @@ use common::audit::{AuditError, AuditStore};
 use common::config::DatabaseConfig;
 use common::db::{DatabaseError, DatabaseTarget};
 use common::delivery::{DeliveryStore, PgDeliveryStore, SqliteDeliveryStore};
+use common::installation::InstallationStore;
 use common::permissions::PermissionStore;
 use sqlx::migrate::Migrator;
 
@@ -74,6 +75,9 @@ pub trait EngagementStore: Send + Sync + 'static {
 
     /// The audit log (`audit_event`) on the same database.
     fn audit_store(&self) -> Arc<dyn AuditStore>;
+
+    /// The installation's mode and migration keys on the same database.
+    fn installation_store(&self) -> Arc<dyn InstallationStore>;
 }
 
 /// Everything the engagement index keeps, on one database.

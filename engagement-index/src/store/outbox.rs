@@ -1,7 +1,7 @@
 //! What a change records beside itself: the outbox row subscribers are notified from.
 
+use crate::api::wire::EngagementTransactionRecord;
 use crate::domain::NotifiedTransaction;
-use crate::wire::EngagementTransactionRecord;
 
 /// Who caused a change: carried into its outbox row so the notification continues the
 /// request's trace and correlation id, and into the audit log.

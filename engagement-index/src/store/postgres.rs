@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use common::audit::{AuditError, AuditStore, PgAuditStore};
 use common::identity::PersonalIdentityNumber;
+use common::installation::{InstallationStore, PgInstallationStore};
 use common::permissions::{PermissionStore, PgPermissionStore};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
@@ -456,6 +457,10 @@ impl EngagementStore for PgStore {
 
     fn audit_store(&self) -> Arc<dyn AuditStore> {
         Arc::new(PgAuditStore::new(self.pool.clone()))
+    }
+
+    fn installation_store(&self) -> Arc<dyn InstallationStore> {
+        Arc::new(PgInstallationStore::new(self.pool.clone()))
     }
 }
 

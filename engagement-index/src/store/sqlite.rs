@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use common::audit::{AuditStore, SqliteAuditStore};
 use common::identity::PersonalIdentityNumber;
+use common::installation::{InstallationStore, SqliteInstallationStore};
 use common::permissions::{PermissionStore, SqlitePermissionStore};
 use serde_json::{Value, json};
 use sqlx::sqlite::SqliteRow;
@@ -351,5 +352,9 @@ impl EngagementStore for SqliteStore {
 
     fn audit_store(&self) -> Arc<dyn AuditStore> {
         Arc::new(SqliteAuditStore::new(self.pool.clone()))
+    }
+
+    fn installation_store(&self) -> Arc<dyn InstallationStore> {
+        Arc::new(SqliteInstallationStore::new(self.pool.clone()))
     }
 }

@@ -11,7 +11,10 @@ use utoipa::ToSchema;
 
 use crate::domain::{Engagement, NotifiedTransaction};
 
+mod into_domain;
 mod request_schemas;
+
+pub use into_domain::submitted_transactions;
 
 pub(crate) use request_schemas::subscriber_request_schema;
 
