@@ -73,7 +73,13 @@ impl Application {
         };
         let http = config.http.clone();
         let index = config.engagement_index_update_url();
+        let library_owner = config.instruments.care_unit.clone();
         let state = AppState::with_security(config, store, delivery.waker(), permissions);
+        if let Some(care_unit) = library_owner {
+            crate::instruments::load(&state.templates, &care_unit)
+                .await
+                .context("the form engine cannot load its instrument library ([instruments])")?;
+        }
         let (routes, openapi) = api::secured_router(state, &authenticator);
         let service = ServiceDescription {
             name: SERVICE_NAME,

@@ -28,6 +28,9 @@ pub struct Config {
     /// How the engagement-index posts are delivered (retries, back-off, dead letters).
     pub delivery: DeliveryPolicy,
     pub forms: FormsConfig,
+    /// `[instruments]`: the instrument library shipped with the engine (PHQ-9, GAD-7,
+    /// AUDIT-C; docs/templates.md).
+    pub instruments: InstrumentsConfig,
     /// `[auth]`: who may call and which care units each caller may reach
     /// (docs/security.md). The default is open mode, for a developer machine only: a WARNING
     /// is logged at start.
@@ -53,6 +56,16 @@ pub struct FormsConfig {
     pub idempotency_hours: u32,
 }
 
+/// Loading the instrument library at start.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentsConfig {
+    /// When set, every start stores the library's templates this care unit does not have
+    /// yet, owned by it and Published; templates already there are left as they are. None
+    /// (the default): the library is loaded only through `POST /admin/instruments`.
+    pub care_unit: Option<HsaId>,
+}
+
 impl Default for FormsConfig {
     fn default() -> Self {
         Self {
@@ -76,6 +89,7 @@ impl Default for Config {
             service_domain: String::from("riv:infrastructure:eservicesupply:forminteraction"),
             delivery: DeliveryPolicy::default(),
             forms: FormsConfig::default(),
+            instruments: InstrumentsConfig::default(),
             auth: AuthConfig::default(),
             engagement_index_client: ClientAuthConfig::default(),
         }

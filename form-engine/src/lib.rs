@@ -7,6 +7,7 @@ mod app;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod instruments;
 pub mod outbox;
 pub mod store;
 

@@ -7,6 +7,7 @@ pub mod form_requests;
 pub mod form_wire;
 pub mod forms;
 pub mod headers;
+pub mod instruments;
 pub mod templates;
 pub mod wire;
 
@@ -144,6 +145,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::overview))
         .routes(routes!(admin::deliveries))
         .routes(routes!(admin::redrive))
+        .routes(routes!(instruments::list, instruments::load))
         .merge(common::permissions::admin_routes())
         .merge(common::audit::admin_routes())
 }
