@@ -85,6 +85,31 @@ pub struct Form {
     /// Every saved page's answers (COMPLETED forms, and the summary of PENDING_COMPLETION).
     #[serde(default)]
     pub page_answers: Vec<PageAnswers>,
+    /// CalculationOutcomeType (2.1 extension): the template's calculations on the saved
+    /// answers, as the engine shows them to the citizen (only the approved ones).
+    #[serde(default)]
+    pub calculation_outcome: Vec<CalculationOutcome>,
+}
+
+/// CalculationOutcomeType: a calculation's result, with the texts to label it by.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CalculationOutcome {
+    pub calculation_id: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub description_subject_of_care: Option<String>,
+    /// Absent means true; the engine sends the citizen only approved outcomes, and the
+    /// portal shows no other.
+    #[serde(default)]
+    pub approved_for_subject_of_care: Option<bool>,
+    /// Rounded by the engine to the calculation's precision; absent when it cannot be
+    /// computed.
+    #[serde(default)]
+    pub outcome: Option<f64>,
+    #[serde(default)]
+    pub error_message: Option<String>,
 }
 
 /// The template a form was made from.

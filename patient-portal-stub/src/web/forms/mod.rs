@@ -18,6 +18,7 @@
 
 mod answers;
 mod failure;
+mod outcomes;
 mod posted;
 mod question;
 mod views;

@@ -9,6 +9,7 @@ use http::StatusCode;
 
 use super::answers::{self, AnsweredPage};
 use super::failure;
+use super::outcomes::{self, OutcomeLine};
 use super::question::{self, BlockView, Sent};
 use crate::api::AppState;
 use crate::engine::wire::{Form, FormStatus, FormTemplate, Page};
@@ -80,6 +81,7 @@ struct SummaryPage {
     csrf_token: String,
     heading: Heading,
     pages: Vec<AnsweredPage>,
+    outcomes: Vec<OutcomeLine>,
     answers_level: u8,
     changeable: bool,
     term: Option<String>,
@@ -99,6 +101,7 @@ struct ReceiptPage {
     complete_text: String,
     sent: Option<Shown>,
     pages: Vec<AnsweredPage>,
+    outcomes: Vec<OutcomeLine>,
     answers_level: u8,
     changeable: bool,
 }
@@ -356,6 +359,7 @@ pub fn summary(
             csrf_token: csrf(signed_in),
             heading: heading(form, Some(template), context),
             pages: answers::pages(&form.page_answers, template, context.lang),
+            outcomes: outcomes::lines(&form.calculation_outcome, t, context.lang),
             answers_level: 2,
             changeable: true,
             term: template.term.clone().filter(|term| !term.is_empty()),
@@ -398,6 +402,7 @@ fn receipt(
                     .or(form.last_saved_date.as_deref()),
             ),
             pages: answers::pages(&form.page_answers, template, context.lang),
+            outcomes: outcomes::lines(&form.calculation_outcome, t, context.lang),
             answers_level: 3,
             changeable: false,
         },

@@ -103,6 +103,8 @@ pub static TEXTS: Texts = Texts {
     receipt_text: "The clinic has received your answers.",
     receipt_sent: "Sent",
     receipt_answers: "Your answers",
+    outcomes_title: "Your results",
+    outcome_missing: "cannot be calculated",
     cancel_title: "Do you want to cancel the form?",
     cancel_text: "If you cancel, the form and your answers are removed. This cannot be undone.",
     cancel_confirm: "Yes, cancel the form",

@@ -169,6 +169,10 @@ pub struct Texts {
     pub receipt_text: &'static str,
     pub receipt_sent: &'static str,
     pub receipt_answers: &'static str,
+    /// Above the outcomes of the form's calculations ("Din summa: 14").
+    pub outcomes_title: &'static str,
+    /// In place of an outcome that cannot be computed.
+    pub outcome_missing: &'static str,
     pub cancel_title: &'static str,
     pub cancel_text: &'static str,
     pub cancel_confirm: &'static str,

@@ -103,6 +103,8 @@ pub static TEXTS: Texts = Texts {
     receipt_text: "Mottagningen har fått dina svar.",
     receipt_sent: "Skickat",
     receipt_answers: "Dina svar",
+    outcomes_title: "Resultat",
+    outcome_missing: "kan inte beräknas",
     cancel_title: "Vill du avbryta formuläret?",
     cancel_text: "Om du avbryter tas formuläret och dina svar bort. Det går inte att ångra.",
     cancel_confirm: "Ja, avbryt formuläret",
