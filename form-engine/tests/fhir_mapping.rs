@@ -1,6 +1,8 @@
 //! The FHIR mapping on its own (no HTTP): templates through a Questionnaire and back, the
 //! NLM/LHC-Forms PHQ-9 imported and scored, and what cannot be mapped named item by item.
 
+mod fhir_validator;
+
 use common::identity::HsaId;
 use form_engine::domain::fhir::{self, Questionnaire};
 use form_engine::domain::template::compiled::Answers;
@@ -76,6 +78,24 @@ fn the_demo_and_the_instrument_templates_survive_a_questionnaire() {
             entry.path().display()
         );
     }
+}
+
+#[test]
+fn the_exported_questionnaires_are_valid_fhir_r4() {
+    let mut exported = vec![
+        fhir::questionnaire(&template(fixture("every-element.template.json"))),
+        fhir::questionnaire(&template(form_engine::demo::health_declaration_json())),
+    ];
+    let questionnaire: Questionnaire =
+        serde_json::from_value(fixture("phq9-lhc-forms.json")).unwrap();
+    let mut phq9 = fhir::import(&questionnaire, &unit()).unwrap().template;
+    normalize::fill_in(&mut phq9);
+    exported.push(fhir::questionnaire(&phq9));
+    let resources: Vec<Value> = exported
+        .iter()
+        .map(|q| serde_json::to_value(q).unwrap())
+        .collect();
+    fhir_validator::validate(&resources);
 }
 
 #[test]
