@@ -3,6 +3,11 @@
 //! example form with one validation error corrected, submits it, and the care system then sees
 //! the completed form. A screenshot of each step goes to `target/e2e-screenshots/`.
 //!
+//!
+//! A second test answers the PHQ-9 of the engine's instrument library: the citizen sees the
+//! approved total on the summary and the receipt ("Din summa: 14"), and the care system reads
+//! the total and the severity band from GetForm.
+//!
 //! Needs `chromedriver` and `chromium` (Debian's packages; `.ci/run` installs them). Without
 //! them the test says so and passes, unless `NORDFORM_BROWSER_TESTS=required`, as in CI.
 
@@ -15,7 +20,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use nordform_tests::{TestSystem, url};
 use serde_json::json;
-use support::CITIZEN;
+use support::{CITIZEN, post};
 
 struct Browser {
     client: Client,
@@ -142,6 +147,16 @@ impl Browser {
         .await;
     }
 
+    /// Waits until the page has an element at `xpath` (a page loaded after a click).
+    async fn wait_for(&self, xpath: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::XPath(xpath))
+            .await
+            .unwrap_or_else(|e| panic!("no element {xpath} came: {e}"));
+    }
+
     async fn press(&self, button_text: &str) {
         self.click(&format!("//button[normalize-space(.)='{button_text}']"))
             .await;
@@ -264,6 +279,133 @@ async fn a_citizen_answers_the_example_form_in_a_browser_and_the_care_system_see
         answers.contains("Inget av detta"),
         "alternatives by their text"
     );
+    browser.close().await;
+    system.stop().await;
+}
+
+/// The PHQ-9 items' first words and the alternative chosen for each: scores 3, 3, 2, 2, 1, 1,
+/// 1, 0, 1 add up to 14, moderate (band 2 of 0-4).
+const PHQ9_ANSWERS: [(&str, &str); 9] = [
+    ("Lite intresse eller glädje", "Nästan varje dag"),
+    ("Känt dig nedstämd", "Nästan varje dag"),
+    ("Problem att somna", "Mer än hälften av dagarna"),
+    ("Känt dig trött", "Mer än hälften av dagarna"),
+    ("Dålig aptit", "Flera dagar"),
+    ("Dålig självkänsla", "Flera dagar"),
+    ("Svårigheter att koncentrera dig", "Flera dagar"),
+    ("Att du rört dig eller talat", "Inte alls"),
+    ("Tankar att det skulle vara bättre", "Flera dagar"),
+];
+
+#[tokio::test]
+async fn a_citizen_answers_the_phq9_and_sees_the_total_and_the_care_system_reads_total_and_band() {
+    let Some(mut browser) = Browser::start().await else {
+        return;
+    };
+    let system = TestSystem::start().await.unwrap();
+    let care_unit = "SE0000000001-CU01";
+
+    // The library is loaded for the care unit, which requests a PHQ-9 for the citizen.
+    let loaded = system
+        .http
+        .post(url(
+            system.form_engine,
+            &format!("/admin/instruments?careUnit={care_unit}"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(loaded.status().as_u16(), 200);
+    let last_day = common::riv_time::format_date(
+        common::riv_time::today_in_sweden() + chrono::Days::new(30),
+    );
+    let (status, body) = post(
+        &system,
+        system.form_engine,
+        "/forminteraction/v2/CreateFormRequest",
+        &json!({"formRequests": [{"healthcare_Facility_CareUnit": care_unit,
+            "subjectOfCare": CITIZEN, "templateId": "PHQ-9", "expireDate": last_day,
+            "formText": "Inför ditt besök"}]}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let form_id = body["formRequestResponses"][0]["formId"]
+        .as_str()
+        .expect("a form id")
+        .to_owned();
+
+    // The link to the form, signed out: the test sign-in, then the form.
+    browser
+        .client
+        .goto(&url(system.portal, &format!("/forms/{form_id}")))
+        .await
+        .unwrap();
+    browser
+        .click("//label[contains(., 'Tolvan Tolvansson')]")
+        .await;
+    browser.press("Logga in").await;
+    browser.screenshot("phq9-page").await;
+    assert!(
+        browser
+            .source()
+            .await
+            .contains("hur ofta har du besvärats av något av följande problem"),
+        "the PHQ-9 page with its official wording"
+    );
+    for (item, answer) in PHQ9_ANSWERS {
+        browser.choose(item, answer).await;
+    }
+    browser.click("//button[@value='next']").await;
+
+    // The summary shows the approved total, never the band.
+    browser.wait_for("//h1[normalize-space(.)='Kontrollera dina svar']").await;
+    browser.screenshot("phq9-summary").await;
+    let summary = browser.source().await;
+    assert!(
+        summary.contains("Din summa</span>: <strong>14</strong>"),
+        "the summary shows the total (Din summa: 14)"
+    );
+    assert!(summary.contains("Resultat"), "under its heading");
+    assert!(
+        !summary.contains("Svårighetsgrad"),
+        "the band is not approved for the citizen"
+    );
+    browser
+        .click("//form[contains(@action, '/submit')]//button[@type='submit']")
+        .await;
+    browser.wait_for("//h1[normalize-space(.)='Formuläret är skickat']").await;
+    browser.screenshot("phq9-receipt").await;
+    let receipt = browser.source().await;
+    assert!(
+        receipt.contains("Din summa</span>: <strong>14</strong>"),
+        "the receipt shows the total"
+    );
+
+    // The care system reads every outcome from GetForm: the total and the band.
+    let (status, body) = post(
+        &system,
+        system.form_engine,
+        "/forminteraction/v2/GetForm",
+        &json!({"formId": form_id}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let form = &body["form"];
+    assert_eq!(form["formStatus"], "COMPLETED");
+    let outcome = |id: &str| {
+        form["calculationOutcome"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["calculationId"] == id)
+            .unwrap_or_else(|| panic!("no outcome {id} in {form}"))
+            .clone()
+    };
+    assert_eq!(outcome("phq9-total")["outcome"], 14);
+    assert_eq!(outcome("phq9-severity")["outcome"], 2);
+    assert_eq!(outcome("phq9-severity")["subject"], "Svårighetsgrad");
     browser.close().await;
     system.stop().await;
 }
