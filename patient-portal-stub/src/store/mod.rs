@@ -1,9 +1,9 @@
 //! Where test citizens, inbox messages, simulated notifications and web sessions are kept: one
-//! trait, a SQLite and a PostgreSQL implementation, chosen by the database URL.
+//! trait, one implementation for SQLite and PostgreSQL ([`SqlStore`]), chosen by the database URL.
 
-mod postgres;
+mod backend;
 mod rows;
-mod sqlite;
+mod sql;
 
 use std::sync::Arc;
 
@@ -20,8 +20,8 @@ use crate::domain::citizen::{Citizen, CitizenId, CitizenProfile};
 use crate::domain::message::{InboxMessage, MessageId};
 use crate::domain::notification::Notification;
 
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use backend::Backend;
+pub use sql::{PgStore, SqlStore, SqliteStore};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
