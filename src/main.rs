@@ -182,7 +182,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: &Args) -> anyhow::Result<()> {
-    let configs = configs(args)?;
+    let mut configs = configs(args)?;
+    if args.demo && configs.form_engine.instruments.care_unit.is_none() {
+        // The demo's care unit (the example template's owner) gets the instrument library,
+        // so a PHQ-9, GAD-7 or AUDIT-C can be requested from the first start.
+        configs.form_engine.instruments.care_unit =
+            Some(form_engine::demo::health_declaration().health_care_facility_unit);
+    }
     let urls = (
         reachable(
             &configs.form_engine.http,
