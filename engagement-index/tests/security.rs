@@ -15,7 +15,7 @@ use common::permissions::Role;
 use common::rate_limit::RateLimitConfig;
 use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
-use common::testing::security::{TestCa, TestSigner, grant};
+use common::testing::security::{Answer, TestCa, TestService, TestSigner, TokenSetup, grant};
 use engagement_index::config::DeclaredSubscriber;
 use engagement_index::domain::subscriber::{DeliveryMode, SubscriberFilter};
 use engagement_index::{Application, Config};
@@ -61,149 +61,64 @@ fn grants() -> Vec<common::permissions::PermissionGrant> {
     ]
 }
 
-struct Index {
-    base: String,
-    client: reqwest::Client,
-    signer: Option<TestSigner>,
-    shutdown: Shutdown,
-    _dir: tempfile::TempDir,
-}
-
-/// An answer: status and JSON body (`Null` when empty).
-struct Answer {
-    status: StatusCode,
-    body: Value,
-}
-
-impl Index {
-    fn config(database: &TestDatabase, auth: AuthConfig) -> Config {
-        let mut config = Config {
-            http: HttpConfig::with_port(0),
-            database: database.config.clone(),
-            hsa_id: HsaId::parse(EI).unwrap(),
-            subscribers: vec![DeclaredSubscriber {
-                logical_address: PULL.to_owned(),
-                url: None,
-                delivery: DeliveryMode::Pull,
-                filter: vec![SubscriberFilter {
-                    service_domain: DOMAIN_X.to_owned(),
-                    categorization: Vec::new(),
-                }],
+fn config(database: &TestDatabase, auth: AuthConfig) -> Config {
+    let mut config = Config {
+        http: HttpConfig::with_port(0),
+        database: database.config.clone(),
+        hsa_id: HsaId::parse(EI).unwrap(),
+        subscribers: vec![DeclaredSubscriber {
+            logical_address: PULL.to_owned(),
+            url: None,
+            delivery: DeliveryMode::Pull,
+            filter: vec![SubscriberFilter {
+                service_domain: DOMAIN_X.to_owned(),
+                categorization: Vec::new(),
             }],
-            auth,
-            ..Config::default()
-        };
-        config.notification.linger_ms = 5;
-        config
-    }
+        }],
+        auth,
+        ..Config::default()
+    };
+    config.notification.linger_ms = 5;
+    config
+}
 
-    async fn start(config: Config, client: reqwest::Client, dir: tempfile::TempDir) -> Self {
-        common::telemetry::init_for_tests();
-        let app = Application::build(config).await.unwrap();
-        let base = format!("{}://localhost:{}", app.scheme(), app.local_addr().port());
-        let shutdown = Shutdown::new();
-        tokio::spawn(app.run_until_stopped(shutdown.clone()));
-        Self {
-            base,
-            client,
-            signer: None,
-            shutdown,
-            _dir: dir,
-        }
-    }
+async fn start(config: Config, client: reqwest::Client, dir: tempfile::TempDir) -> TestService {
+    common::telemetry::init_for_tests();
+    let app = Application::build(config).await.unwrap();
+    TestService::spawn(
+        app.scheme(),
+        app.local_addr(),
+        |shutdown| app.run_until_stopped(shutdown),
+        client,
+        ADMIN,
+    )
+    .keeping(dir)
+}
 
-    /// An index taking bearer tokens of a key made here, with the matrix's grants.
-    async fn with_tokens(database: &TestDatabase, adjust: impl FnOnce(&mut AuthConfig)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let signer = TestSigner::new("ei-test-key");
-        let mut auth = signer.jwt_config(dir.path(), grants());
-        auth.gateways = vec![HsaId::parse(GATEWAY).unwrap()];
-        adjust(&mut auth);
-        common::http_client::install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .resolve("localhost", ([127, 0, 0, 1], 0).into())
-            .build()
-            .unwrap();
-        let mut index = Self::start(Self::config(database, auth), client, dir).await;
-        index.signer = Some(signer);
-        index
-    }
+/// An index taking bearer tokens of a key made here, with the matrix's grants.
+async fn with_tokens(database: &TestDatabase, adjust: impl FnOnce(&mut AuthConfig)) -> TestService {
+    let mut tokens = TokenSetup::new("ei-test-key", grants());
+    tokens.auth.gateways = vec![HsaId::parse(GATEWAY).unwrap()];
+    adjust(&mut tokens.auth);
+    start(config(database, tokens.auth), tokens.client, tokens.dir)
+        .await
+        .with_signer(tokens.signer)
+}
 
-    /// Calls `path` as `caller` (a token for it; none when `None`), with extra headers.
-    async fn call_with(
-        &self,
-        caller: Option<&str>,
-        method: http::Method,
-        path: &str,
-        body: Option<&Value>,
-        headers: &[(&str, &str)],
-    ) -> Answer {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let (Some(caller), Some(signer)) = (caller, &self.signer) {
-            request = request.bearer_auth(signer.token(caller));
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Answer { status, body }
-    }
+/// Calls a request of the matrix.
+trait CallRequest {
+    async fn call(&self, caller: Option<&str>, request: &Request) -> Answer;
+}
 
+impl CallRequest for TestService {
     async fn call(&self, caller: Option<&str>, request: &Request) -> Answer {
-        self.call_with(
+        self.request(
             caller,
             request.method.clone(),
             &request.path,
             request.body.as_ref(),
-            &[],
         )
         .await
-    }
-
-    /// Every audit row of `caller`, through `/admin/audit/by-caller` as the admin.
-    async fn audit_of(&self, caller: &str) -> Vec<Value> {
-        let answer = self
-            .call_with(
-                Some(ADMIN),
-                http::Method::GET,
-                &format!("/admin/audit/by-caller/{caller}?limit=1000"),
-                None,
-                &[],
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.body["events"].as_array().cloned().unwrap()
-    }
-
-    /// Every audit row of `patient`, through `/admin/audit/by-patient` as the admin.
-    async fn audit_of_patient(&self, patient: &str) -> Vec<Value> {
-        let answer = self
-            .call_with(
-                Some(ADMIN),
-                http::Method::POST,
-                "/admin/audit/by-patient",
-                Some(&json!({"patient": patient, "limit": 1000})),
-                &[],
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.body["events"].as_array().cloned().unwrap()
-    }
-}
-
-impl Drop for Index {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
     }
 }
 
@@ -484,7 +399,7 @@ fn rows(events: &[Value], actions: &[&str]) -> Vec<Row> {
 #[tokio::test]
 async fn each_caller_reaches_exactly_its_source_systems_owners_and_domains() {
     for database in TestDatabase::all().await {
-        let index = Index::with_tokens(&database, |_| {}).await;
+        let index = with_tokens(&database, |_| {}).await;
         let backend = database.backend;
         let mut expected: BTreeMap<&str, Vec<Row>> = BTreeMap::new();
         for case in matrix() {
@@ -651,7 +566,7 @@ async fn each_caller_reaches_exactly_its_source_systems_owners_and_domains() {
 #[tokio::test]
 async fn without_a_valid_token_nothing_but_the_probes_answers() {
     let database = TestDatabase::sqlite();
-    let index = Index::with_tokens(&database, |_| {}).await;
+    let index = with_tokens(&database, |_| {}).await;
     for case in matrix() {
         let answer = index.call(None, &case.request).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", case.name);
@@ -669,7 +584,7 @@ async fn without_a_valid_token_nothing_but_the_probes_answers() {
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
     // The header names nobody without a token.
     let claimed = index
-        .call_with(
+        .request_with(
             None,
             http::Method::GET,
             "/admin/subscribers",
@@ -680,7 +595,7 @@ async fn without_a_valid_token_nothing_but_the_probes_answers() {
     assert_eq!(claimed.status, StatusCode::UNAUTHORIZED);
     for probe in ["/health/live", "/health/ready", "/metrics"] {
         let answer = index
-            .call_with(None, http::Method::GET, probe, None, &[])
+            .request_with(None, http::Method::GET, probe, None, &[])
             .await;
         assert_eq!(answer.status, StatusCode::OK, "{probe}");
     }
@@ -689,11 +604,11 @@ async fn without_a_valid_token_nothing_but_the_probes_answers() {
 #[tokio::test]
 async fn a_gateway_acts_for_the_consumer_it_names_and_others_cannot_name_one() {
     for database in TestDatabase::all().await {
-        let index = Index::with_tokens(&database, |_| {}).await;
+        let index = with_tokens(&database, |_| {}).await;
         let update = transactions(vec![engagement(PATIENT_A, DOMAIN_X, SRC_A, "gw-1")]);
         // The gateway relays for source system A: A's grants count.
         let relayed = index
-            .call_with(
+            .request_with(
                 Some(GATEWAY),
                 http::Method::POST,
                 UPDATE,
@@ -704,7 +619,7 @@ async fn a_gateway_acts_for_the_consumer_it_names_and_others_cannot_name_one() {
         assert_eq!(relayed.status, StatusCode::OK, "{}", relayed.body);
         // The gateway itself, or for a consumer without the grant: refused.
         let itself = index
-            .call_with(
+            .request_with(
                 Some(GATEWAY),
                 http::Method::POST,
                 UPDATE,
@@ -714,7 +629,7 @@ async fn a_gateway_acts_for_the_consumer_it_names_and_others_cannot_name_one() {
             .await;
         assert_eq!(itself.status, StatusCode::FORBIDDEN);
         let for_b = index
-            .call_with(
+            .request_with(
                 Some(GATEWAY),
                 http::Method::POST,
                 UPDATE,
@@ -725,7 +640,7 @@ async fn a_gateway_acts_for_the_consumer_it_names_and_others_cannot_name_one() {
         assert_eq!(for_b.body["code"], "FORBIDDEN_SOURCE_SYSTEM");
         // Source system B naming A is still B.
         let impostor = index
-            .call_with(
+            .request_with(
                 Some(SRC_B),
                 http::Method::POST,
                 UPDATE,
@@ -766,7 +681,7 @@ async fn a_gateway_acts_for_the_consumer_it_names_and_others_cannot_name_one() {
 #[tokio::test]
 async fn the_pull_point_serves_the_subscriber_itself_and_audits_each_patient() {
     for database in TestDatabase::all().await {
-        let index = Index::with_tokens(&database, |_| {}).await;
+        let index = with_tokens(&database, |_| {}).await;
         let update = transactions(vec![
             engagement(PATIENT_A, DOMAIN_X, SRC_A, "pull-1"),
             engagement(PATIENT_B, DOMAIN_X, SRC_A, "pull-2"),
@@ -841,7 +756,7 @@ async fn the_pull_point_serves_the_subscriber_itself_and_audits_each_patient() {
 #[tokio::test]
 async fn a_caller_beyond_its_rate_gets_429_and_others_go_on() {
     let database = TestDatabase::sqlite();
-    let index = Index::with_tokens(&database, |auth| {
+    let index = with_tokens(&database, |auth| {
         auth.rate_limit = RateLimitConfig {
             enabled: true,
             requests_per_second: 1,
@@ -884,7 +799,7 @@ async fn mutual_tls_end_to_end_the_certificate_names_the_caller() {
         let ca = TestCa::new("Test SITHS CA");
         let auth = ca.mtls_config(dir.path(), grants());
         let as_src_a = ca.https_client(Some(&ca.client(SRC_A)));
-        let index = Index::start(Index::config(&database, auth), as_src_a.clone(), dir).await;
+        let index = start(config(&database, auth), as_src_a.clone(), dir).await;
         assert!(index.base.starts_with("https://"));
 
         let update = transactions(vec![engagement(PATIENT_A, DOMAIN_X, SRC_A, "tls-1")]);
@@ -982,8 +897,8 @@ async fn mutual_tls_end_to_end_the_certificate_names_the_caller() {
 async fn open_mode_answers_everyone_and_still_audits() {
     let database = TestDatabase::sqlite();
     let dir = tempfile::tempdir().unwrap();
-    let index = Index::start(
-        Index::config(&database, AuthConfig::default()),
+    let index = start(
+        config(&database, AuthConfig::default()),
         common::testing::http(),
         dir,
     )
@@ -991,7 +906,7 @@ async fn open_mode_answers_everyone_and_still_audits() {
     assert!(index.base.starts_with("http://"));
     let update = transactions(vec![engagement(PATIENT_A, DOMAIN_X, SRC_A, "open-1")]);
     let answer = index
-        .call_with(
+        .request_with(
             None,
             http::Method::POST,
             UPDATE,
@@ -1067,7 +982,7 @@ async fn push_deliveries_present_the_index_certificate_to_a_subscriber_requiring
     let ca = TestCa::new("Test SITHS CA");
     let (url, seen, receiver) = receiver_requiring_certificates(&ca, dir.path()).await;
     let identity = ca.client(EI);
-    let mut config = Index::config(&database, AuthConfig::default());
+    let mut config = config(&database, AuthConfig::default());
     config.subscribers.push(DeclaredSubscriber {
         logical_address: "SE1-CARE-SYSTEM".to_owned(),
         url: Some(url),
@@ -1093,7 +1008,7 @@ async fn push_deliveries_present_the_index_certificate_to_a_subscriber_requiring
         bearer_token_file: None,
     };
     config.delivery.poll_interval_ms = 20;
-    let index = Index::start(
+    let index = start(
         config,
         common::testing::http(),
         tempfile::tempdir().unwrap(),

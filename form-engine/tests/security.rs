@@ -11,9 +11,8 @@ mod support;
 use common::auth::AuthConfig;
 use common::config::HttpConfig;
 use common::permissions::{PermissionGrant, Role};
-use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
-use common::testing::security::{TestCa, TestSigner, grant};
+use common::testing::security::{Answer, TestCa, TestService, TokenSetup, grant};
 use form_engine::{Application, Config};
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -37,90 +36,52 @@ fn grants() -> Vec<PermissionGrant> {
     ]
 }
 
-struct Engine {
-    base: String,
+async fn start(
+    database: &TestDatabase,
+    auth: AuthConfig,
     client: reqwest::Client,
-    signer: Option<TestSigner>,
-    shutdown: Shutdown,
-    _index: FakeIndex,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+) -> TestService {
+    common::telemetry::init_for_tests();
+    let index = FakeIndex::start().await;
+    let config = Config {
+        http: HttpConfig::with_port(0),
+        auth,
+        ..support::config(&database.config, &index.url())
+    };
+    let app = Application::build(config).await.unwrap();
+    TestService::spawn(
+        app.scheme(),
+        app.local_addr(),
+        |shutdown| app.run_until_stopped(shutdown),
+        client,
+        ADMIN,
+    )
+    .keeping(index)
+    .keeping(dir)
 }
 
-impl Drop for Engine {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
+async fn with_tokens(database: &TestDatabase) -> TestService {
+    let tokens = TokenSetup::new("engine-test-key", grants());
+    start(database, tokens.auth, tokens.client, tokens.dir)
+        .await
+        .with_signer(tokens.signer)
 }
 
-struct Answer {
-    status: StatusCode,
-    body: Value,
-}
-
-impl Engine {
-    async fn start(
-        database: &TestDatabase,
-        auth: AuthConfig,
-        client: reqwest::Client,
-        dir: tempfile::TempDir,
-    ) -> Self {
-        common::telemetry::init_for_tests();
-        let index = FakeIndex::start().await;
-        let config = Config {
-            http: HttpConfig::with_port(0),
-            auth,
-            ..support::config(&database.config, &index.url())
-        };
-        let app = Application::build(config).await.unwrap();
-        let base = format!("{}://localhost:{}", app.scheme(), app.local_addr().port());
-        let shutdown = Shutdown::new();
-        tokio::spawn(app.run_until_stopped(shutdown.clone()));
-        Self {
-            base,
-            client,
-            signer: None,
-            shutdown,
-            _index: index,
-            _dir: dir,
-        }
-    }
-
-    async fn with_tokens(database: &TestDatabase) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let signer = TestSigner::new("engine-test-key");
-        let auth = signer.jwt_config(dir.path(), grants());
-        common::http_client::install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .resolve("localhost", ([127, 0, 0, 1], 0).into())
-            .build()
-            .unwrap();
-        let mut engine = Self::start(database, auth, client, dir).await;
-        engine.signer = Some(signer);
-        engine
-    }
-
-    async fn request(
+/// The engine's contracts, called as one caller or another.
+trait Engine {
+    async fn call(&self, caller: &str, contract: &str, body: &Value) -> Answer;
+    async fn templates(&self);
+    async fn request_form(
         &self,
-        caller: Option<&str>,
-        method: http::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Answer {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let (Some(caller), Some(signer)) = (caller, &self.signer) {
-            request = request.bearer_auth(signer.token(caller));
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        Answer {
-            status,
-            body: response.json().await.unwrap_or(Value::Null),
-        }
-    }
+        caller: &str,
+        care_unit: &str,
+        template: &str,
+        subject: &str,
+    ) -> String;
+}
 
+impl Engine for TestService {
     async fn call(&self, caller: &str, contract: &str, body: &Value) -> Answer {
         self.request(
             Some(caller),
@@ -129,32 +90,6 @@ impl Engine {
             Some(body),
         )
         .await
-    }
-
-    async fn audit_of(&self, caller: &str) -> Vec<Value> {
-        let answer = self
-            .request(
-                Some(ADMIN),
-                http::Method::GET,
-                &format!("/admin/audit/by-caller/{caller}?limit=1000"),
-                None,
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.body["events"].as_array().cloned().unwrap()
-    }
-
-    async fn audit_of_patient(&self, patient: &str) -> Vec<Value> {
-        let answer = self
-            .request(
-                Some(ADMIN),
-                http::Method::POST,
-                "/admin/audit/by-patient",
-                Some(&json!({"patient": patient, "limit": 1000})),
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.body["events"].as_array().cloned().unwrap()
     }
 
     /// The example template at care unit 1 (by care system 1) and a copy at care unit 2 (by
@@ -400,7 +335,7 @@ fn without_id(body: &Value, id: &str) -> String {
 #[tokio::test]
 async fn each_caller_reaches_exactly_its_care_units_and_citizens() {
     for database in TestDatabase::all().await {
-        let engine = Engine::with_tokens(&database).await;
+        let engine = with_tokens(&database).await;
         let backend = database.backend;
         engine.templates().await;
         let tolvan_form = engine.request_form(CS1, CARE_UNIT, "HALSA-1", TOLVAN).await;
@@ -560,7 +495,7 @@ async fn each_caller_reaches_exactly_its_care_units_and_citizens() {
 #[tokio::test]
 async fn a_citizen_never_sees_another_citizens_form() {
     for database in TestDatabase::all().await {
-        let engine = Engine::with_tokens(&database).await;
+        let engine = with_tokens(&database).await;
         engine.templates().await;
         let tolvans = engine.request_form(CS1, CARE_UNIT, "HALSA-1", TOLVAN).await;
         let unknown = uuid::Uuid::new_v4().to_string();
@@ -631,7 +566,7 @@ async fn a_citizen_never_sees_another_citizens_form() {
 #[tokio::test]
 async fn without_a_token_nothing_but_the_probes_answers() {
     let database = TestDatabase::sqlite();
-    let engine = Engine::with_tokens(&database).await;
+    let engine = with_tokens(&database).await;
     for contract in [
         "SaveFormTemplate",
         "CreateFormRequest",
@@ -673,7 +608,7 @@ async fn mutual_tls_end_to_end_the_certificates_name_care_system_and_portal() {
         let ca = TestCa::new("Test SITHS CA");
         let auth = ca.mtls_config(dir.path(), grants());
         let care_system = ca.https_client(Some(&ca.client(CS1)));
-        let engine = Engine::start(&database, auth, care_system, dir).await;
+        let engine = start(&database, auth, care_system, dir).await;
         assert!(engine.base.starts_with("https://"));
         let call = |client: &reqwest::Client, contract: &str, body: Value| {
             let request = client

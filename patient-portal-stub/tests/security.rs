@@ -21,7 +21,7 @@ use common::permissions::{PermissionGrant, Role};
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
-use common::testing::security::{TestCa, TestSigner, grant, write};
+use common::testing::security::{TestCa, TestService, TestSigner, TokenSetup, grant, write};
 use common::tls::ClientCertificateMode;
 use http::StatusCode;
 use patient_portal_stub::engine::FormEngine;
@@ -51,61 +51,49 @@ fn grants() -> Vec<PermissionGrant> {
     ]
 }
 
-struct Portal {
-    base: String,
+async fn start(
+    database: &TestDatabase,
+    auth: AuthConfig,
     client: reqwest::Client,
-    signer: Option<TestSigner>,
-    shutdown: Shutdown,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+) -> TestService {
+    common::telemetry::init_for_tests();
+    let config = Config {
+        http: HttpConfig::with_port(0),
+        database: database.config.clone(),
+        auth,
+        ..Config::default()
+    };
+    let app = Application::build(config).await.unwrap();
+    TestService::spawn(
+        app.scheme(),
+        app.local_addr(),
+        |shutdown| app.run_until_stopped(shutdown),
+        client,
+        ADMIN,
+    )
+    .keeping(dir)
 }
 
-impl Drop for Portal {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
+async fn with_tokens(database: &TestDatabase) -> TestService {
+    let tokens = TokenSetup::new("portal-test-key", grants());
+    start(database, tokens.auth, tokens.client, tokens.dir)
+        .await
+        .with_signer(tokens.signer)
 }
 
-impl Portal {
-    async fn start(
-        database: &TestDatabase,
-        auth: AuthConfig,
-        client: reqwest::Client,
-        dir: tempfile::TempDir,
-    ) -> Self {
-        common::telemetry::init_for_tests();
-        let config = Config {
-            http: HttpConfig::with_port(0),
-            database: database.config.clone(),
-            auth,
-            ..Config::default()
-        };
-        let app = Application::build(config).await.unwrap();
-        let base = format!("{}://localhost:{}", app.scheme(), app.local_addr().port());
-        let shutdown = Shutdown::new();
-        tokio::spawn(app.run_until_stopped(shutdown.clone()));
-        Self {
-            base,
-            client,
-            signer: None,
-            shutdown,
-            _dir: dir,
-        }
-    }
+/// The portal's answers as status and body.
+trait PortalCalls {
+    async fn call(
+        &self,
+        caller: Option<&str>,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value);
+}
 
-    async fn with_tokens(database: &TestDatabase) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let signer = TestSigner::new("portal-test-key");
-        let auth = signer.jwt_config(dir.path(), grants());
-        common::http_client::install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .resolve("localhost", ([127, 0, 0, 1], 0).into())
-            .build()
-            .unwrap();
-        let mut portal = Self::start(database, auth, client, dir).await;
-        portal.signer = Some(signer);
-        portal
-    }
-
+impl PortalCalls for TestService {
     async fn call(
         &self,
         caller: Option<&str>,
@@ -113,29 +101,8 @@ impl Portal {
         path: &str,
         body: Option<&Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let (Some(caller), Some(signer)) = (caller, &self.signer) {
-            request = request.bearer_auth(signer.token(caller));
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn audit_of(&self, caller: &str) -> Vec<Value> {
-        let (status, page) = self
-            .call(
-                Some(ADMIN),
-                http::Method::GET,
-                &format!("/admin/audit/by-caller/{caller}?limit=1000"),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        page["events"].as_array().cloned().unwrap()
+        let answer = self.request(caller, method, path, body).await;
+        (answer.status, answer.body)
     }
 }
 
@@ -241,7 +208,7 @@ fn matrix() -> Vec<Case> {
 #[tokio::test]
 async fn each_caller_reaches_exactly_its_care_units() {
     for database in TestDatabase::all().await {
-        let portal = Portal::with_tokens(&database).await;
+        let portal = with_tokens(&database).await;
         let backend = database.backend;
         let mut expected: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
         for case in matrix() {
@@ -332,7 +299,7 @@ async fn each_caller_reaches_exactly_its_care_units() {
 #[tokio::test]
 async fn without_a_token_the_contracts_refuse_and_the_pages_answer() {
     let database = TestDatabase::sqlite();
-    let portal = Portal::with_tokens(&database).await;
+    let portal = with_tokens(&database).await;
     for case in matrix() {
         let (status, body) = portal
             .call(None, case.method.clone(), case.path, case.body.as_ref())
@@ -368,7 +335,7 @@ async fn mutual_tls_end_to_end_with_the_pages_open_to_browsers() {
         // Browsers have no client certificate: the API refuses them, the pages do not.
         auth.tls.as_mut().unwrap().client_certificate = ClientCertificateMode::Optional;
         let care_system = ca.https_client(Some(&ca.client(CS1)));
-        let portal = Portal::start(&database, auth, care_system.clone(), dir).await;
+        let portal = start(&database, auth, care_system.clone(), dir).await;
         assert!(portal.base.starts_with("https://"));
 
         let (status, answer) = portal

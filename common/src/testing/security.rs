@@ -217,3 +217,165 @@ impl TestSigner {
 pub fn grant(caller: &str, role: Role, scope: &str) -> PermissionGrant {
     PermissionGrant::new(HsaId::parse(caller).expect("a valid HSA-id"), role, scope)
 }
+
+/// A service running in the test, called over HTTP as one caller or another: what every
+/// service's security test drives. Stopped when dropped.
+pub struct TestService {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// Signs a token for the caller of each request; none with mutual TLS or open mode.
+    pub signer: Option<TestSigner>,
+    /// The admin that reads the audit log.
+    admin: String,
+    shutdown: crate::shutdown::Shutdown,
+    /// What must live as long as the service (its configuration's files, fakes it calls).
+    _keep: Vec<Box<dyn std::any::Any + Send>>,
+}
+
+/// An answer: its status and JSON body (`Null` when empty, a string when not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: http::StatusCode,
+    pub body: Value,
+}
+
+/// Bearer tokens for a service under test: a key, the `[auth]` taking its tokens with
+/// `grants`, and a plain client.
+pub struct TokenSetup {
+    pub signer: TestSigner,
+    pub auth: AuthConfig,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+impl TokenSetup {
+    pub fn new(kid: &str, grants: Vec<PermissionGrant>) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let signer = TestSigner::new(kid);
+        let auth = signer.jwt_config(dir.path(), grants);
+        Self {
+            signer,
+            auth,
+            client: local_client(),
+            dir,
+        }
+    }
+}
+
+/// A client reaching the service at `localhost` (the test certificates' name) on 127.0.0.1.
+pub fn local_client() -> reqwest::Client {
+    crate::http_client::install_crypto_provider();
+    reqwest::Client::builder()
+        .resolve("localhost", ([127, 0, 0, 1], 0).into())
+        .build()
+        .expect("a client")
+}
+
+impl TestService {
+    /// Runs a built application: `scheme` and `address` are where it listens, `run` runs it
+    /// until the shutdown it is given. `admin` reads the audit log.
+    pub fn spawn<F>(
+        scheme: &str,
+        address: std::net::SocketAddr,
+        run: impl FnOnce(crate::shutdown::Shutdown) -> F,
+        client: reqwest::Client,
+        admin: &str,
+    ) -> Self
+    where
+        F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let shutdown = crate::shutdown::Shutdown::new();
+        tokio::spawn(run(shutdown.clone()));
+        Self {
+            base: format!("{scheme}://localhost:{}", address.port()),
+            client,
+            signer: None,
+            admin: admin.to_owned(),
+            shutdown,
+            _keep: Vec::new(),
+        }
+    }
+
+    /// Signs each request's caller with `signer`.
+    pub fn with_signer(mut self, signer: TestSigner) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// Keeps `value` (a directory, a fake) alive while the service runs.
+    pub fn keeping(mut self, value: impl std::any::Any + Send) -> Self {
+        self._keep.push(Box::new(value));
+        self
+    }
+
+    /// Calls `path` as `caller` (a token for it; none when `None`).
+    pub async fn request(
+        &self,
+        caller: Option<&str>,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        self.request_with(caller, method, path, body, &[]).await
+    }
+
+    /// Calls `path` as `caller` with extra headers.
+    pub async fn request_with(
+        &self,
+        caller: Option<&str>,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let (Some(caller), Some(signer)) = (caller, &self.signer) {
+            request = request.bearer_auth(signer.token(caller));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("the service answers");
+        let status = response.status();
+        let text = response.text().await.expect("an answer body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Answer { status, body }
+    }
+
+    /// Every audit row of `caller`, through `/admin/audit/by-caller` as the admin.
+    pub async fn audit_of(&self, caller: &str) -> Vec<Value> {
+        let path = format!("/admin/audit/by-caller/{caller}?limit=1000");
+        self.audit_page(http::Method::GET, &path, None).await
+    }
+
+    /// Every audit row of `patient`, through `/admin/audit/by-patient` as the admin.
+    pub async fn audit_of_patient(&self, patient: &str) -> Vec<Value> {
+        let body = json!({"patient": patient, "limit": 1000});
+        self.audit_page(http::Method::POST, "/admin/audit/by-patient", Some(&body))
+            .await
+    }
+
+    async fn audit_page(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Vec<Value> {
+        let answer = self.request(Some(&self.admin), method, path, body).await;
+        assert_eq!(answer.status, http::StatusCode::OK, "{}", answer.body);
+        answer.body["events"].as_array().cloned().expect("events")
+    }
+}
+
+impl Drop for TestService {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
