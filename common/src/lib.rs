@@ -21,7 +21,6 @@ pub mod permissions;
 pub mod problem;
 pub mod rate_limit;
 pub mod riv_time;
-pub mod security_headers;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

@@ -8,13 +8,12 @@ use chrono::Utc;
 use common::audit::AuditLog;
 use common::auth::Authenticator;
 use common::permissions::Permissions;
-use common::security_headers::SecurityHeaders;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 
 use crate::api::{self, AppState};
 use crate::config::Config;
-use crate::domain::truncate_to_micros;
+use crate::domain::{Portal, truncate_to_micros};
 use crate::engine::FormEngine;
 use crate::{SERVICE_NAME, store, web};
 
@@ -62,7 +61,7 @@ impl Application {
         )?;
         let state = AppState {
             config: Arc::new(config),
-            store,
+            portal: Portal::new(store),
             engine,
             permissions,
             audit,
@@ -70,7 +69,7 @@ impl Application {
         // The contracts and admin endpoints authenticate their callers; the citizen's pages
         // do not (citizens sign in there) and get the security headers, HSTS over TLS.
         let (routes, openapi) = api::router(state.clone(), &authenticator);
-        let pages = SecurityHeaders::new(authenticator.tls().is_some()).apply(web::router(state));
+        let pages = web::router(state, authenticator.tls().is_some());
         let routes = routes.merge(pages);
         let service = ServiceDescription {
             name: SERVICE_NAME,

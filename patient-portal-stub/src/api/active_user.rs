@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::access::{refused, require_some_care_unit};
 use super::contract::{self, ResultCode};
+use super::error::ApiError;
 
 const NOT_A_USER: &str = "No patient portal user has this personal identity number.";
 
@@ -82,19 +83,16 @@ pub async fn is_active_user(
     State(audit): State<AuditLog>,
     caller: Caller,
     ApiJson(request): ApiJson<IsActiveUserRequest>,
-) -> Result<ApiJson<IsActiveUserResponse>, Problem> {
+) -> Result<ApiJson<IsActiveUserResponse>, ApiError> {
     let number =
         contract::personal_identity_number(request.subject_of_care.as_deref(), "subjectOfCare")?;
     let event = AuditEvent::new(&caller, "IsActiveUser", AuditOutcome::Success)
         .role(Role::CareSystem)
         .patient(&number);
     if let Err(refusal) = require_some_care_unit(&permissions, &caller).await {
-        return Err(refused(&audit, event, refusal).await);
+        return Err(refused(&audit, event, refusal).await.into());
     }
-    let citizen = state
-        .store
-        .citizen_by_personal_identity_number(&number)
-        .await?;
+    let citizen = state.portal.find_citizen(&number).await?;
     // Recorded before the answer leaves; an unknown person is `not_found`.
     let outcome = if citizen.is_some() {
         AuditOutcome::Success

@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::contract::{self, invalid};
+use super::error::{ApiError, citizen_not_found};
 use crate::domain::citizen::{Citizen, CitizenId, CitizenProfile};
 use crate::domain::truncate_to_micros;
-use crate::store::StoreError;
 
 /// A test citizen.
 #[derive(Serialize, ToSchema)]
@@ -240,13 +240,9 @@ fn admin_event(caller: &Caller, action: &str, citizen: &Citizen) -> AuditEvent {
         .resource(citizen.id.to_string())
 }
 
-fn not_found() -> Problem {
-    Problem::not_found("CITIZEN_NOT_FOUND", "No test citizen has this citizenId.")
-}
-
 /// A path id that is not a UUID names no citizen.
 fn citizen_id(value: &str) -> Result<CitizenId, Problem> {
-    CitizenId::parse(value).ok_or_else(not_found)
+    CitizenId::parse(value).ok_or_else(citizen_not_found)
 }
 
 /// List the test citizens.
@@ -260,9 +256,9 @@ pub async fn list_citizens(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
-) -> Result<ApiJson<CitizenList>, Problem> {
+) -> Result<ApiJson<CitizenList>, ApiError> {
     permissions.require_admin(&caller).await?;
-    let citizens = state.store.citizens().await?;
+    let citizens = state.portal.citizens().await?;
     let events: Vec<AuditEvent> = citizens
         .iter()
         .map(|citizen| admin_event(&caller, "ListTestCitizens", citizen))
@@ -290,25 +286,13 @@ pub async fn create_citizen(
     State(audit): State<AuditLog>,
     caller: Caller,
     ApiJson(request): ApiJson<NewCitizen>,
-) -> Result<Response, Problem> {
+) -> Result<Response, ApiError> {
     permissions.require_admin(&caller).await?;
     let (number, details) = request.details();
     let number = contract::personal_identity_number(number.as_deref(), "personalIdentityNumber")?;
-    let citizen = Citizen {
-        id: CitizenId::new(),
-        profile: details.into_profile(number)?,
-    };
+    let profile = details.into_profile(number)?;
     let now = truncate_to_micros(Utc::now());
-    match state.store.create_citizen(&citizen, now).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => {
-            return Err(Problem::conflict(
-                "CITIZEN_EXISTS",
-                "A test citizen has this personal identity number; change it with PUT /admin/citizens/{citizenId}.",
-            ));
-        }
-        Err(error) => return Err(error.into()),
-    }
+    let citizen = state.portal.create_citizen(profile, now).await?;
     tracing::info!(citizen_id = %citizen.id, "test citizen created");
     audit
         .record(admin_event(&caller, "CreateTestCitizen", &citizen))
@@ -336,13 +320,9 @@ pub async fn get_citizen(
     State(audit): State<AuditLog>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-) -> Result<ApiJson<CitizenResource>, Problem> {
+) -> Result<ApiJson<CitizenResource>, ApiError> {
     permissions.require_admin(&caller).await?;
-    let citizen = state
-        .store
-        .citizen(citizen_id(&id)?)
-        .await?
-        .ok_or_else(not_found)?;
+    let citizen = state.portal.citizen(citizen_id(&id)?).await?;
     audit
         .record(admin_event(&caller, "GetTestCitizen", &citizen))
         .await?;
@@ -368,7 +348,7 @@ pub async fn replace_citizen(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiJson(request): ApiJson<CitizenChange>,
-) -> Result<ApiJson<CitizenResource>, Problem> {
+) -> Result<ApiJson<CitizenResource>, ApiError> {
     permissions.require_admin(&caller).await?;
     let (given, details) = request.details();
     // The body is checked before the citizen is looked up: a malformed body is 400 whoever
@@ -382,27 +362,15 @@ pub async fn replace_citizen(
         .map(|number| contract::personal_identity_number(Some(&number), "personalIdentityNumber"))
         .transpose()?;
     let stored = state
-        .store
-        .citizen(citizen_id(&id)?)
-        .await?
-        .ok_or_else(not_found)?;
-    let number = stored.profile.personal_identity_number;
-    if let Some(given) = given
-        && given != number
-    {
-        return Err(Problem::conflict(
-            "PERSONAL_IDENTITY_NUMBER_FIXED",
-            "A test citizen's personal identity number cannot change; delete the citizen and create a new one.",
-        ));
-    }
+        .portal
+        .citizen_to_change(citizen_id(&id)?, given.as_ref())
+        .await?;
     let citizen = Citizen {
         id: stored.id,
-        profile: details.into_profile(number)?,
+        profile: details.into_profile(stored.profile.personal_identity_number)?,
     };
     let now = truncate_to_micros(Utc::now());
-    if !state.store.update_citizen(&citizen, now).await? {
-        return Err(not_found());
-    }
+    state.portal.change_citizen(&citizen, now).await?;
     tracing::info!(citizen_id = %citizen.id, "test citizen changed");
     audit
         .record(admin_event(&caller, "ChangeTestCitizen", &citizen))
@@ -424,17 +392,12 @@ pub async fn delete_citizen(
     State(audit): State<AuditLog>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-) -> Result<StatusCode, Problem> {
+) -> Result<StatusCode, ApiError> {
     permissions.require_admin(&caller).await?;
-    let id = citizen_id(&id)?;
-    let citizen = state.store.citizen(id).await?.ok_or_else(not_found)?;
-    if state.store.delete_citizen(id).await? {
-        tracing::info!(citizen_id = %id, "test citizen deleted");
-        audit
-            .record(admin_event(&caller, "DeleteTestCitizen", &citizen))
-            .await?;
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(not_found())
-    }
+    let citizen = state.portal.delete_citizen(citizen_id(&id)?).await?;
+    tracing::info!(citizen_id = %citizen.id, "test citizen deleted");
+    audit
+        .record(admin_event(&caller, "DeleteTestCitizen", &citizen))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

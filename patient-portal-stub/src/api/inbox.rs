@@ -1,11 +1,10 @@
 //! AddMessageToPatientPortalInbox: a care system puts a message in a citizen's inbox.
 
 use axum::extract::State;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use common::audit::{AuditEvent, AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::hygiene::TextKind;
-use common::identity::{HsaId, PersonalIdentityNumber};
 use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, Problem};
 use common::riv_time;
@@ -16,10 +15,11 @@ use uuid::Uuid;
 use super::AppState;
 use super::access::refused;
 use super::contract::{self, ResultCode, invalid, required};
+use super::error::ApiError;
 use crate::domain::message::{
-    self, BODY_MAX_CHARS, CARE_UNIT_NAME_MAX_CHARS, InboxMessage, MessageId, SUBJECT_MAX_CHARS,
+    self, BODY_MAX_CHARS, CARE_UNIT_NAME_MAX_CHARS, NewMessage, SUBJECT_MAX_CHARS,
 };
-use crate::domain::{notification, truncate_to_micros};
+use crate::domain::{Delivery, truncate_to_micros};
 
 /// What INFO says when the message is delivered but nobody is told.
 const DELIVERED_SILENTLY: &str = "The message was delivered. The citizen has no SMS or e-mail \
@@ -84,18 +84,6 @@ pub struct AddMessageToPatientPortalInboxRequest {
     expire_date: Option<String>,
 }
 
-/// The message as checked at the edge.
-struct ValidRequest {
-    subject_of_care: PersonalIdentityNumber,
-    care_unit: HsaId,
-    care_unit_name: String,
-    subject: String,
-    body: String,
-    url: Option<String>,
-    source_system: HsaId,
-    expire_date: Option<NaiveDate>,
-}
-
 fn text(value: Option<String>, field: &str, kind: TextKind, max: usize) -> Result<String, Problem> {
     contract::clean(field, value.as_deref(), kind)?;
     let value = required(value, field)?;
@@ -104,7 +92,7 @@ fn text(value: Option<String>, field: &str, kind: TextKind, max: usize) -> Resul
 }
 
 impl AddMessageToPatientPortalInboxRequest {
-    fn validated(self) -> Result<ValidRequest, Problem> {
+    fn validated(self) -> Result<NewMessage, Problem> {
         let subject_of_care =
             contract::personal_identity_number(self.subject_of_care.as_deref(), "subjectOfCare")?;
         let care_unit = contract::hsa_id(
@@ -139,7 +127,7 @@ impl AddMessageToPatientPortalInboxRequest {
             .map(|date| riv_time::parse_date(&date))
             .transpose()
             .map_err(|_| invalid("expireDate", "a date is YYYYMMDD"))?;
-        Ok(ValidRequest {
+        Ok(NewMessage {
             subject_of_care,
             care_unit,
             care_unit_name,
@@ -212,7 +200,7 @@ pub async fn add_message_to_patient_portal_inbox(
     State(audit): State<AuditLog>,
     caller: Caller,
     ApiJson(request): ApiJson<AddMessageToPatientPortalInboxRequest>,
-) -> Result<ApiJson<AddMessageToPatientPortalInboxResponse>, Problem> {
+) -> Result<ApiJson<AddMessageToPatientPortalInboxResponse>, ApiError> {
     let request = request.validated()?;
     let event = AuditEvent::new(
         &caller,
@@ -226,52 +214,34 @@ pub async fn add_message_to_patient_portal_inbox(
         .require(&caller, Role::CareSystem, request.care_unit.as_str())
         .await
     {
-        return Err(refused(&audit, event, refusal).await);
+        return Err(refused(&audit, event, refusal).await.into());
     }
-    let citizen = state
-        .store
-        .citizen_by_personal_identity_number(&request.subject_of_care)
-        .await?;
     let today = riv_time::today_in_sweden();
-    let citizen = match message::may_deliver(citizen.as_ref(), request.expire_date, today) {
-        Ok(citizen) => citizen,
-        Err(refusal) => {
-            tracing::info!(subject_of_care = %request.subject_of_care, %refusal, "inbox message refused");
-            audit.record(event.outcome(AuditOutcome::Failed)).await?;
-            return Ok(ApiJson(AddMessageToPatientPortalInboxResponse {
-                result_code: ResultCode::Error,
-                comment: Some(refusal.to_string()),
-                message_id: None,
-            }));
-        }
-    };
     let now = truncate_to_micros(Utc::now());
-    let message = InboxMessage {
-        id: MessageId::new(),
-        citizen_id: citizen.id,
-        care_unit: request.care_unit,
-        care_unit_name: request.care_unit_name,
-        subject: request.subject,
-        body: request.body,
-        url: request.url,
-        source_system: request.source_system,
-        expire_date: request.expire_date,
-        received_at: now,
-        read_at: None,
-    };
-    let notifications = notification::for_new_message(citizen, message.id, now);
-    let event = event.resource(message.id.to_string());
-    state
-        .store
-        .add_message_audited(&message, &notifications, &[event])
-        .await?;
+    let subject_of_care = request.subject_of_care.clone();
+    let (message_id, notifications) =
+        match state.portal.deliver(request, &event, today, now).await? {
+            Delivery::Delivered {
+                message_id,
+                notifications,
+            } => (message_id, notifications),
+            Delivery::Refused(refusal) => {
+                tracing::info!(%subject_of_care, %refusal, "inbox message refused");
+                audit.record(event.outcome(AuditOutcome::Failed)).await?;
+                return Ok(ApiJson(AddMessageToPatientPortalInboxResponse {
+                    result_code: ResultCode::Error,
+                    comment: Some(refusal.to_string()),
+                    message_id: None,
+                }));
+            }
+        };
     tracing::info!(
-        subject_of_care = %request.subject_of_care,
-        message_id = %message.id,
-        notifications = notifications.len(),
+        %subject_of_care,
+        %message_id,
+        notifications,
         "inbox message delivered"
     );
-    let (result_code, comment) = if notifications.is_empty() {
+    let (result_code, comment) = if notifications == 0 {
         (ResultCode::Info, Some(DELIVERED_SILENTLY.to_owned()))
     } else {
         (ResultCode::Ok, None)
@@ -279,6 +249,6 @@ pub async fn add_message_to_patient_portal_inbox(
     Ok(ApiJson(AddMessageToPatientPortalInboxResponse {
         result_code,
         comment,
-        message_id: Some(message.id.as_uuid()),
+        message_id: Some(message_id.as_uuid()),
     }))
 }

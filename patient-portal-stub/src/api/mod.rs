@@ -1,5 +1,7 @@
-//! The HTTP edge of the contracts and the admin endpoints: routes, the OpenAPI document,
-//! error mapping. The citizen's pages are in [`crate::web`].
+//! The HTTP edge of the contracts and the admin endpoints: routes, extractors, the wire types
+//! (each beside its handler), the OpenAPI document, and the one edge error ([`error::ApiError`])
+//! that maps the domain's failures to problem documents. The citizen's pages are in
+//! [`crate::web`].
 
 mod access;
 mod active_user;
@@ -22,8 +24,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::Config;
+use crate::domain::Portal;
 use crate::engine::FormEngine;
-use crate::store::PortalStore;
 
 pub use contract::ResultCode;
 
@@ -31,7 +33,8 @@ pub use contract::ResultCode;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub store: Arc<dyn PortalStore>,
+    /// The portal's operations, over its store.
+    pub portal: Portal,
     /// The form engine's citizen contracts, which the form pages call.
     pub engine: FormEngine,
     /// The permission table the contracts and admin endpoints check.

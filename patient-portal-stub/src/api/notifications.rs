@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::contract::invalid;
+use super::error::ApiError;
 use crate::domain::citizen::CitizenId;
 use crate::domain::notification::{Channel, Notification};
 
@@ -97,14 +98,14 @@ pub async fn list_notifications(
     State(permissions): State<Permissions>,
     caller: Caller,
     ApiQuery(filter): ApiQuery<NotificationFilter>,
-) -> Result<ApiJson<NotificationList>, Problem> {
+) -> Result<ApiJson<NotificationList>, ApiError> {
     permissions.require_admin(&caller).await?;
     let citizen = filter.citizen_id.map(CitizenId::from);
     let limit = filter.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(invalid("limit", format!("between 1 and {MAX_LIMIT}")));
+        return Err(invalid("limit", format!("between 1 and {MAX_LIMIT}")).into());
     }
-    let notifications = state.store.notifications(citizen, limit).await?;
+    let notifications = state.portal.notifications(citizen, limit).await?;
     Ok(ApiJson(NotificationList {
         notifications: notifications
             .into_iter()

@@ -1,7 +1,7 @@
 //! Inbox messages: what a care system may put in a citizen's inbox, and whether it is delivered.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use common::identity::HsaId;
+use common::identity::{HsaId, PersonalIdentityNumber};
 use uuid::Uuid;
 
 use super::citizen::{Citizen, CitizenId};
@@ -109,6 +109,37 @@ pub struct InboxMessage {
 impl InboxMessage {
     pub fn is_unread(&self) -> bool {
         self.read_at.is_none()
+    }
+}
+
+/// A message a care system sends, as checked at the edge.
+pub struct NewMessage {
+    pub subject_of_care: PersonalIdentityNumber,
+    pub care_unit: HsaId,
+    pub care_unit_name: String,
+    pub subject: String,
+    pub body: String,
+    pub url: Option<String>,
+    pub source_system: HsaId,
+    pub expire_date: Option<NaiveDate>,
+}
+
+impl NewMessage {
+    /// The message in `citizen`'s inbox, received `now` and unread.
+    pub fn into_inbox(self, citizen: CitizenId, now: DateTime<Utc>) -> InboxMessage {
+        InboxMessage {
+            id: MessageId::new(),
+            citizen_id: citizen,
+            care_unit: self.care_unit,
+            care_unit_name: self.care_unit_name,
+            subject: self.subject,
+            body: self.body,
+            url: self.url,
+            source_system: self.source_system,
+            expire_date: self.expire_date,
+            received_at: now,
+            read_at: None,
+        }
     }
 }
 

@@ -1,9 +1,12 @@
-//! The rules of this service, free of HTTP and SQL.
+//! The rules of this service and its operations ([`Portal`]), free of HTTP and SQL.
 
 pub mod answer;
 pub mod citizen;
 pub mod message;
 pub mod notification;
+mod portal;
+
+pub use portal::{Delivery, Portal, PortalError};
 
 /// Drops the sub-microsecond part of a time: PostgreSQL keeps microseconds, so a time read
 /// back equals the time written on both backends.

@@ -3,6 +3,9 @@
 //! The portal reads the engine's answers leniently: unknown fields are ignored and every
 //! element the pages can do without is optional, so a newer engine (or one that omits an
 //! empty element) does not break the pages. What the portal sends is exactly the contract.
+//!
+//! These are another service's contract as its client sees it, so they live with the client
+//! ([`super::client`]), not in [`crate::api`], which holds the portal's own wire types.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -38,6 +38,11 @@ impl PageContext {
         }
     }
 
+    /// The request's path, without the query.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
     pub fn texts(&self) -> &'static Texts {
         self.lang.texts()
     }

@@ -89,7 +89,7 @@ pub async fn list(
     signed_in: SignedIn,
 ) -> Response {
     let messages = match state
-        .store
+        .portal
         .inbox(signed_in.citizen.id, riv_time::today_in_sweden())
         .await
     {
@@ -121,7 +121,7 @@ pub async fn show(
         return page::not_found(&context, Some(&signed_in));
     };
     let opened = state
-        .store
+        .portal
         .open_message(
             signed_in.citizen.id,
             id,

@@ -15,34 +15,39 @@
 //! signed-out visitor to the sign-in page and back) and [`context::PageContext`] (language);
 //! it renders a template that extends `base.html` with a [`layout::Layout`]; every form it
 //! shows carries the session's CSRF token (`layout.user.csrf_token`) and its POST handler
-//! checks it with [`session::SignedIn::accepts`]. Texts go into [`texts::Texts`], once per
-//! language. Calls to the form engine go through its contracts at `form_engine_url`, with the
-//! citizen's personal identity number as `subjectOfCare`.
+//! takes a [`post::CheckedPost`] (or, under `/forms/{formId}`, a `forms::FormPost`), which
+//! checks the session, the body, its characters and the token before the handler runs. Texts
+//! go into [`texts::Texts`], once per language. Handlers call the domain's operations
+//! ([`crate::domain::Portal`]), never the store. Calls to the form engine go through its
+//! contracts at `form_engine_url`, with the citizen's personal identity number as
+//! `subjectOfCare`.
 
 mod assets;
 pub mod context;
 mod cookies;
 mod forms;
+mod headers;
 mod inbox;
 pub mod layout;
 mod notifications;
 pub mod page;
+pub mod post;
 pub mod session;
 mod sign_in;
 pub mod texts;
 mod tokens;
 
-use axum::extract::Request;
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, routing};
-use http::{HeaderValue, header};
 
 use crate::api::AppState;
+use headers::OverTls;
 use session::MaybeSignedIn;
 
-pub fn router(state: AppState) -> Router {
+/// The pages, with their security headers ([`headers`]; HSTS when `over_tls`).
+pub fn router(state: AppState, over_tls: bool) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/sign-in", get(sign_in::show).post(sign_in::submit))
@@ -56,7 +61,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             context::remember_language,
         ))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            OverTls(over_tls),
+            headers::security_headers,
+        ))
         .with_state(state)
 }
 
@@ -64,32 +72,4 @@ pub fn router(state: AppState) -> Router {
 async fn home(MaybeSignedIn(user): MaybeSignedIn) -> Response {
     let to = if user.is_some() { "/inbox" } else { "/sign-in" };
     Redirect::to(to).into_response()
-}
-
-/// Headers for every page: no framing, no outside resources or scripts, no caching of
-/// personal pages, and no referrer leaving the site (a message's link must not tell the
-/// linked site which message it came from).
-async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
-    response
 }

@@ -51,7 +51,7 @@ pub async fn list(
     signed_in: SignedIn,
 ) -> Response {
     let notifications = match state
-        .store
+        .portal
         .notifications(Some(signed_in.citizen.id), SHOWN)
         .await
     {

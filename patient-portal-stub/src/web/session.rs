@@ -11,8 +11,8 @@ use super::context::{PageContext, encode_query};
 use super::{cookies, page, tokens};
 use crate::api::AppState;
 use crate::domain::citizen::Citizen;
-use crate::domain::truncate_to_micros;
-use crate::store::{StoreError, WebSession};
+use crate::domain::{PortalError, truncate_to_micros};
+use crate::store::WebSession;
 
 /// A signed-in citizen: handlers that take it are only reached with a live session.
 pub struct SignedIn {
@@ -39,26 +39,18 @@ pub fn idle_limit(state: &AppState) -> Duration {
 }
 
 /// The session the request's cookie names, kept alive for another idle period.
-async fn current(parts: &Parts, state: &AppState) -> Result<Option<SignedIn>, StoreError> {
+async fn current(parts: &Parts, state: &AppState) -> Result<Option<SignedIn>, PortalError> {
     let Some(token) =
         cookies::get(&parts.headers, cookies::SESSION).filter(|token| tokens::well_formed(token))
     else {
         return Ok(None);
     };
     let hash = tokens::session_hash(token);
-    let now = now();
-    let Some(mut session) = state.store.session(&hash, now).await? else {
-        return Ok(None);
-    };
-    let Some(citizen) = state.store.citizen(session.citizen_id).await? else {
-        return Ok(None);
-    };
-    session.expires_at = now + idle_limit(state);
-    state
-        .store
-        .extend_session(&hash, session.expires_at)
+    let resumed = state
+        .portal
+        .resume_session(&hash, now(), idle_limit(state))
         .await?;
-    Ok(Some(SignedIn { citizen, session }))
+    Ok(resumed.map(|(citizen, session)| SignedIn { citizen, session }))
 }
 
 /// To the sign-in page, coming back here afterwards (for a page opened by a link while

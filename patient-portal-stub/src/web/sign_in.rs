@@ -14,10 +14,12 @@ use serde::Deserialize;
 
 use super::context::PageContext;
 use super::layout::{Layout, Section};
+use super::post::{CheckedPost, Fields};
 use super::session::{self, MaybeSignedIn, SignedIn, safe_return_path};
 use super::texts::Texts;
 use super::{cookies, page, tokens};
 use crate::api::AppState;
+use crate::domain::PortalError;
 use crate::domain::citizen::{Citizen, CitizenId};
 use crate::store::WebSession;
 
@@ -32,11 +34,6 @@ pub struct SignInForm {
     citizen: Option<String>,
     csrf_token: Option<String>,
     next: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct SignOutForm {
-    csrf_token: Option<String>,
 }
 
 /// One choice on the sign-in page.
@@ -105,7 +102,7 @@ struct SignInView<'a> {
 }
 
 async fn sign_in_page(state: &AppState, headers: &HeaderMap, view: SignInView<'_>) -> Response {
-    let citizens = match state.store.citizens().await {
+    let citizens = match state.portal.citizens().await {
         Ok(citizens) => citizens,
         Err(error) => return page::internal(view.context, &error),
     };
@@ -203,8 +200,9 @@ pub async fn submit(
         .and_then(safe_return_path)
         .map(str::to_owned);
     let citizen = match form.citizen.as_deref().and_then(CitizenId::parse) {
-        Some(id) => match state.store.citizen(id).await {
-            Ok(citizen) => citizen,
+        Some(id) => match state.portal.citizen(id).await {
+            Ok(citizen) => Some(citizen),
+            Err(PortalError::CitizenNotFound) => None,
             Err(error) => return page::internal(&context, &error),
         },
         None => None,
@@ -245,46 +243,31 @@ async fn start_session(
     state: &AppState,
     citizen: &Citizen,
     previous: Option<&SignedIn>,
-) -> Result<String, crate::store::StoreError> {
+) -> Result<String, PortalError> {
     let now = session::now();
-    state.store.delete_expired_sessions(now).await?;
-    if let Some(previous) = previous {
-        state
-            .store
-            .delete_session(&previous.session.session_hash)
-            .await?;
-    }
     let token = tokens::random();
-    state
-        .store
-        .create_session(&WebSession {
-            session_hash: tokens::session_hash(&token),
-            citizen_id: citizen.id,
-            csrf_token: tokens::random(),
-            created_at: now,
-            expires_at: now + session::idle_limit(state),
-        })
-        .await?;
+    let session = WebSession {
+        session_hash: tokens::session_hash(&token),
+        citizen_id: citizen.id,
+        csrf_token: tokens::random(),
+        created_at: now,
+        expires_at: now + session::idle_limit(state),
+    };
+    let previous = previous.map(|p| p.session.session_hash.as_str());
+    state.portal.start_session(&session, previous).await?;
     Ok(token)
 }
 
 /// `POST /sign-out`: end the session.
 pub async fn sign_out(
     State(state): State<AppState>,
-    context: PageContext,
-    signed_in: SignedIn,
-    form: Result<Form<SignOutForm>, FormRejection>,
+    CheckedPost {
+        context, signed_in, ..
+    }: CheckedPost<Fields>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return page::bad_form(&context, Some(&signed_in));
-    };
-    if !signed_in.accepts(form.csrf_token.as_deref()) {
-        tracing::info!(citizen_id = %signed_in.citizen.id, "sign-out refused: CSRF token missing or wrong");
-        return page::form_expired(&context, Some(&signed_in));
-    }
     if let Err(error) = state
-        .store
-        .delete_session(&signed_in.session.session_hash)
+        .portal
+        .end_session(&signed_in.session.session_hash)
         .await
     {
         return page::internal(&context, &error);

@@ -23,10 +23,8 @@ mod posted;
 mod question;
 mod views;
 
-use axum::Form;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use common::identity::PersonalIdentityNumber;
@@ -38,6 +36,7 @@ use crate::engine::EngineError;
 use crate::engine::wire::{Direction, Form as EngineForm, FormStatus, ResultCode};
 use crate::web::context::PageContext;
 use crate::web::page;
+use crate::web::post::{CheckedPost, Fields, PostedForm, field};
 use crate::web::session::SignedIn;
 use posted::PostedQuestion;
 use views::PageState;
@@ -65,13 +64,31 @@ fn citizen(signed_in: &SignedIn) -> &PersonalIdentityNumber {
     &signed_in.citizen.profile.personal_identity_number
 }
 
-type Fields = Vec<(String, String)>;
+/// A checked POST to `/forms/{formId}...` ([`CheckedPost`]) with the form's id; an id the
+/// engine cannot have made gets the not-found page.
+pub struct FormPost<T> {
+    id: String,
+    post: CheckedPost<T>,
+}
 
-fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
+impl<T: PostedForm> FromRequest<AppState> for FormPost<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let context = PageContext::from_parts(&parts);
+        let signed_in = SignedIn::from_request_parts(&mut parts, state).await?;
+        let raw_id = Path::<String>::from_request_parts(&mut parts, state).await;
+        let Some(id) = raw_id
+            .ok()
+            .and_then(|Path(raw)| form_id(&raw).map(str::to_owned))
+        else {
+            return Err(page::not_found(&context, Some(&signed_in)));
+        };
+        let request = Request::from_parts(parts, body);
+        let post = CheckedPost::check(request, state, context, signed_in).await?;
+        Ok(Self { id, post })
+    }
 }
 
 /// `GET /forms/{formId}`: where the form is.
@@ -92,39 +109,25 @@ pub async fn show(
 
 #[derive(Deserialize)]
 pub struct NavigateForm {
-    csrf_token: Option<String>,
     from: Option<String>,
     direction: Option<String>,
 }
+
+impl PostedForm for NavigateForm {}
 
 /// `POST /forms/{formId}/navigate` (`from`, `direction`): GetFormQuestionPage. A POST, not a
 /// link: the engine moves the form to the page it answers with (and reopens a form waiting
 /// on its summary), so moving is a change, and the form's own page then shows where it is.
 pub async fn navigate(
     State(state): State<AppState>,
-    context: PageContext,
-    signed_in: SignedIn,
-    Path(raw_id): Path<String>,
-    form: Result<Form<NavigateForm>, FormRejection>,
+    FormPost { id, post }: FormPost<NavigateForm>,
 ) -> Response {
-    let Some(id) = form_id(&raw_id) else {
-        return page::not_found(&context, Some(&signed_in));
-    };
-    let Ok(Form(form)) = form else {
-        return page::bad_form(&context, Some(&signed_in));
-    };
-    let fields = [
-        ("csrf_token", form.csrf_token.as_deref()),
-        ("from", form.from.as_deref()),
-        ("direction", form.direction.as_deref()),
-    ];
-    if !page::control_free(fields, |_| false) {
-        return page::bad_form(&context, Some(&signed_in));
-    }
-    if !signed_in.accepts(form.csrf_token.as_deref()) {
-        tracing::info!(citizen_id = %signed_in.citizen.id, "moving in a form refused: CSRF token missing or wrong");
-        return page::form_expired(&context, Some(&signed_in));
-    }
+    let CheckedPost {
+        context,
+        signed_in,
+        form,
+    } = post;
+    let id = id.as_str();
     let from = form
         .from
         .as_deref()
@@ -186,24 +189,29 @@ impl Action {
     }
 }
 
+/// A question page's post: its answers (`answer-<i>`) may be free text, which its layout
+/// decides (checked once the layout is read).
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct AnswerPage(Fields);
+
+impl PostedForm for AnswerPage {
+    fn free_text(name: &str) -> bool {
+        name.starts_with("answer-")
+    }
+}
+
 /// `POST /forms/{formId}`: SaveFormPage with the page's answers.
 pub async fn answer_page(
     State(state): State<AppState>,
-    context: PageContext,
-    signed_in: SignedIn,
-    Path(raw_id): Path<String>,
-    form: Result<Form<Fields>, FormRejection>,
+    FormPost { id, post }: FormPost<AnswerPage>,
 ) -> Response {
-    let Some(id) = form_id(&raw_id) else {
-        return page::not_found(&context, Some(&signed_in));
-    };
-    let Ok(Form(fields)) = form else {
-        return page::bad_form(&context, Some(&signed_in));
-    };
-    if !signed_in.accepts(field(&fields, "csrf_token")) {
-        tracing::info!(citizen_id = %signed_in.citizen.id, "a form page refused: CSRF token missing or wrong");
-        return page::form_expired(&context, Some(&signed_in));
-    }
+    let CheckedPost {
+        context,
+        signed_in,
+        form: AnswerPage(fields),
+    } = post;
+    let id = id.as_str();
     let page_number = field(&fields, "page_number").and_then(|n| n.parse::<u32>().ok());
     let layout = field(&fields, "questions")
         .and_then(|json| serde_json::from_str::<Vec<PostedQuestion>>(json).ok());
@@ -307,27 +315,14 @@ async fn with_page(
 /// `POST /forms/{formId}/submit`: SaveForm, once the citizen has accepted the terms.
 pub async fn submit(
     State(state): State<AppState>,
-    context: PageContext,
-    signed_in: SignedIn,
-    Path(raw_id): Path<String>,
-    form: Result<Form<Fields>, FormRejection>,
+    FormPost { id, post }: FormPost<Fields>,
 ) -> Response {
-    let Some(id) = form_id(&raw_id) else {
-        return page::not_found(&context, Some(&signed_in));
-    };
-    let Ok(Form(fields)) = form else {
-        return page::bad_form(&context, Some(&signed_in));
-    };
-    if !page::control_free(
-        fields.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))),
-        |_| false,
-    ) {
-        return page::bad_form(&context, Some(&signed_in));
-    }
-    if !signed_in.accepts(field(&fields, "csrf_token")) {
-        tracing::info!(citizen_id = %signed_in.citizen.id, "sending a form refused: CSRF token missing or wrong");
-        return page::form_expired(&context, Some(&signed_in));
-    }
+    let CheckedPost {
+        context,
+        signed_in,
+        form: fields,
+    } = post;
+    let id = id.as_str();
     let current = match state.engine.get_form(citizen(&signed_in), id).await {
         Ok(form) => form,
         Err(error) => return failure::page(&context, &signed_in, id, &error),
@@ -411,32 +406,15 @@ fn cannot_cancel(context: &PageContext, signed_in: &SignedIn, id: &str) -> Respo
     )
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf_token: Option<String>,
-}
-
 /// `POST /forms/{formId}/cancel`: CancelForm.
 pub async fn cancel(
     State(state): State<AppState>,
-    context: PageContext,
-    signed_in: SignedIn,
-    Path(raw_id): Path<String>,
-    form: Result<Form<CsrfOnly>, FormRejection>,
+    FormPost { id, post }: FormPost<Fields>,
 ) -> Response {
-    let Some(id) = form_id(&raw_id) else {
-        return page::not_found(&context, Some(&signed_in));
-    };
-    let Ok(Form(form)) = form else {
-        return page::bad_form(&context, Some(&signed_in));
-    };
-    if !page::control_free([("csrf_token", form.csrf_token.as_deref())], |_| false) {
-        return page::bad_form(&context, Some(&signed_in));
-    }
-    if !signed_in.accepts(form.csrf_token.as_deref()) {
-        tracing::info!(citizen_id = %signed_in.citizen.id, "cancelling a form refused: CSRF token missing or wrong");
-        return page::form_expired(&context, Some(&signed_in));
-    }
+    let CheckedPost {
+        context, signed_in, ..
+    } = post;
+    let id = id.as_str();
     let outcome = match state.engine.cancel_form(citizen(&signed_in), id).await {
         Ok(outcome) => outcome,
         Err(error) => return failure::page(&context, &signed_in, id, &error),

@@ -1,0 +1,125 @@
+//! The security headers of every page, in one layer with one policy: no framing, nothing
+//! from outside the portal and no script (`default-src 'none'`), no content sniffing, no
+//! referrer leaving the site (a message's link must not tell the linked site which message
+//! it came from), no caching of personal pages unless a handler says otherwise (the
+//! stylesheet), and HSTS when served over TLS (over plain HTTP browsers ignore it, and it
+//! would break a later plain-HTTP development set-up).
+//!
+//! Only the pages get it: `/docs` (Swagger UI) needs the inline scripts this policy forbids.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::{HeaderValue, header};
+
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// Whether the pages are served over TLS (and so get HSTS).
+#[derive(Clone, Copy, Debug)]
+pub struct OverTls(pub bool);
+
+/// Middleware: sets the headers on every page's response.
+pub async fn security_headers(
+    State(OverTls(tls)): State<OverTls>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    if tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::middleware;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    async fn headers_of(tls: bool, router: Router<OverTls>) -> http::HeaderMap {
+        let router = router
+            .layer(middleware::from_fn_with_state(
+                OverTls(tls),
+                security_headers,
+            ))
+            .with_state(OverTls(tls));
+        let request = http::Request::get("/").body(axum::body::Body::empty());
+        let response = router.oneshot(request.unwrap()).await.unwrap();
+        response.headers().clone()
+    }
+
+    fn page() -> Router<OverTls> {
+        Router::new().route("/", get(|| async { axum::response::Html("<p>hej</p>") }))
+    }
+
+    #[tokio::test]
+    async fn every_page_gets_the_one_policy_and_hsts_only_over_tls() {
+        let plain = headers_of(false, page()).await;
+        assert_eq!(
+            plain[header::CONTENT_SECURITY_POLICY],
+            CONTENT_SECURITY_POLICY
+        );
+        assert!(CONTENT_SECURITY_POLICY.starts_with("default-src 'none'"));
+        assert!(CONTENT_SECURITY_POLICY.contains("frame-ancestors 'none'"));
+        assert_eq!(plain[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(plain[header::REFERRER_POLICY], "same-origin");
+        assert_eq!(plain[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(plain[header::CACHE_CONTROL], "no-store");
+        assert!(!plain.contains_key(header::STRICT_TRANSPORT_SECURITY));
+        let tls = headers_of(true, page()).await;
+        assert_eq!(tls[header::STRICT_TRANSPORT_SECURITY], HSTS);
+        assert_eq!(
+            tls[header::CONTENT_SECURITY_POLICY],
+            CONTENT_SECURITY_POLICY
+        );
+    }
+
+    #[tokio::test]
+    async fn a_handler_may_allow_caching_but_not_loosen_the_policy() {
+        let router = Router::new().route(
+            "/",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_SECURITY_POLICY, "default-src *"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    "x",
+                )
+            }),
+        );
+        let headers = headers_of(false, router).await;
+        assert_eq!(
+            headers[header::CONTENT_SECURITY_POLICY],
+            CONTENT_SECURITY_POLICY
+        );
+        assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=3600");
+    }
+}
