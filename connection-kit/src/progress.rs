@@ -59,13 +59,16 @@ impl Progress {
 pub fn summary_table(checks: &[CheckResult]) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
-    table.set_header(vec!["Result", "Group", "Check", "Time", "Detail"]);
+    // Ids rather than names keep the table within a terminal; the report has the names.
+    table.set_header(vec!["Result", "Check", "Time", "Detail"]);
     for check in checks {
-        let detail: String = check.detail.chars().take(90).collect();
+        let mut detail: String = check.detail.chars().take(80).collect();
+        if detail.len() < check.detail.len() {
+            detail.push('…');
+        }
         table.add_row(vec![
             Cell::new(check.outcome.label()),
-            Cell::new(&check.group),
-            Cell::new(&check.name),
+            Cell::new(&check.id),
             Cell::new(format!("{} ms", check.duration_ms)),
             Cell::new(detail),
         ]);

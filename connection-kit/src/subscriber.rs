@@ -234,7 +234,7 @@ pub async fn verify(target: &Target, http: Http, quiet: bool) -> Vec<CheckResult
     run.check(
         MALFORMED,
         "subscriber-malformed-json",
-        "A body that is not JSON is refused",
+        "A body that is not JSON: refused, never a 5xx",
         async {
             let answer = http
                 .send(request(
@@ -251,7 +251,7 @@ pub async fn verify(target: &Target, http: Http, quiet: bool) -> Vec<CheckResult
     run.check(
         MALFORMED,
         "subscriber-malformed-transactions",
-        "engagementTransaction that is not a list is refused",
+        "engagementTransaction that is not a list: refused, never a 5xx",
         async {
             let answer = http
                 .send(request(
@@ -273,7 +273,7 @@ pub async fn verify(target: &Target, http: Http, quiet: bool) -> Vec<CheckResult
     run.check(
         MALFORMED,
         "subscriber-malformed-engagement",
-        "An engagement without its resident and form id is refused",
+        "An engagement without its resident and form id: refused, never a 5xx",
         async {
             let answer = http
                 .send(request(

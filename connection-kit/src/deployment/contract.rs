@@ -33,7 +33,7 @@ fn services(target: &Target) -> [Service; 3] {
             ),
             accepted: (
                 format!("{}/forminteraction/v2/GetFormTemplate", target.form_engine),
-                json!({"healthCareFacilityUnit": target.care_unit}),
+                json!({"healthcare_facility_CareUnit": target.care_unit}),
             ),
         },
         Service {

@@ -230,11 +230,12 @@ impl<'a> Flow<'a> {
         let name = "ProcessNotification: FormComplete reaches the care system";
         match (subscription, form_id.as_deref()) {
             (Some(subscription), Some(form_id)) => {
-                let verdict =
-                    notifications::wait_for_form_complete(run, target, subscription, form_id).await;
-                run.check(STEP_8, "step-8-process-notification", name, async {
-                    verdict
-                })
+                run.check(
+                    STEP_8,
+                    "step-8-process-notification",
+                    name,
+                    notifications::wait_for_form_complete(&http, target, subscription, form_id),
+                )
                 .await;
             }
             (None, _) => run.skip(

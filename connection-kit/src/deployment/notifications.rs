@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::{FORMS_DOMAIN, ReceiverSettings, Target};
 use crate::check::{Run, Verdict, passed};
-use crate::exchange::Request;
+use crate::exchange::{Http, Request};
 use crate::receiver::{self, Receiver};
 
 pub const GROUP: &str = "Preparation";
@@ -110,13 +110,12 @@ fn form_complete<'a>(body: &'a Value, form_id: &str) -> Option<&'a Value> {
 
 /// Waits until FormComplete for `form_id` has arrived (push) or can be fetched (pull).
 pub async fn wait_for_form_complete(
-    run: &Run,
+    http: &Http,
     target: &Target,
     subscription: &Subscription,
     form_id: &str,
 ) -> Verdict<()> {
     let deadline = Instant::now() + target.wait;
-    let http = run.http();
     if let Some(receiver) = &subscription.receiver {
         loop {
             if let Some(received) = receiver
@@ -163,7 +162,7 @@ pub async fn wait_for_form_complete(
                 .wait(left.min(std::time::Duration::from_millis(250)))
                 .await;
         }
-        let evidence = delivery_state(run, target, &subscription.address).await;
+        let evidence = delivery_state(http, target, &subscription.address).await;
         return Err(format!(
             "no FormComplete notification for form {form_id} arrived within {} s. {evidence}",
             target.wait.as_secs()
@@ -210,8 +209,7 @@ pub async fn wait_for_form_complete(
 }
 
 /// What the index says of the kit's queue: the evidence when nothing arrived.
-async fn delivery_state(run: &Run, target: &Target, address: &str) -> String {
-    let http = run.http();
+async fn delivery_state(http: &Http, target: &Target, address: &str) -> String {
     let base = subscriber_url(target, address);
     let mut parts = Vec::new();
     for state in ["dead", "pending"] {

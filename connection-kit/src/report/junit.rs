@@ -1,5 +1,6 @@
 //! junit.xml: one test suite per group, one test case per check, the evidence in system-out.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
@@ -31,11 +32,12 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
         case.set_timestamp(check.started_at.fixed_offset());
         let mut out = format!("{}\n", check.detail);
         if let Some(note) = &check.note {
-            out.push_str(&format!("Note: {note}\n"));
+            let _ = writeln!(out, "Note: {note}");
         }
         for exchange in &check.exchanges {
-            out.push_str(&format!(
-                "{} {} -> {} ({} ms)\n",
+            let _ = writeln!(
+                out,
+                "{} {} -> {} ({} ms)",
                 exchange.method,
                 exchange.url,
                 exchange.status.map_or_else(
@@ -43,18 +45,15 @@ pub fn render(report: &Report) -> anyhow::Result<String> {
                     |s| s.to_string()
                 ),
                 exchange.duration_ms
-            ));
+            );
         }
         case.set_system_out(out);
-        match suites.iter_mut().find(|s| s.name.as_str() == check.group) {
-            Some(suite) => {
-                suite.add_test_case(case);
-            }
-            None => {
-                let mut suite = TestSuite::new(check.group.clone());
-                suite.add_test_case(case);
-                suites.push(suite);
-            }
+        if let Some(suite) = suites.iter_mut().find(|s| s.name.as_str() == check.group) {
+            suite.add_test_case(case);
+        } else {
+            let mut suite = TestSuite::new(check.group.clone());
+            suite.add_test_case(case);
+            suites.push(suite);
         }
     }
     junit.add_test_suites(suites);

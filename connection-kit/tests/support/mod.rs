@@ -98,3 +98,48 @@ pub fn assert_reports_agree(run: &RunOutcome) {
     );
     assert!(html.contains(if run.passed() { "PASSED" } else { "FAILED" }));
 }
+
+/// Renders the run's report.html in headless Chromium into `report.png` beside it, for a
+/// person to look at. Without Chromium it says so and returns, unless
+/// `NORDFORM_BROWSER_TESTS=required` (as in CI).
+pub fn screenshot(run: &RunOutcome) {
+    let dir = run.files[0].parent().unwrap();
+    let html = dir.join("report.html").canonicalize().unwrap();
+    let png = dir.join("report.png");
+    let profile = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1280,2200",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(status) => {
+            assert!(
+                status.success(),
+                "chromium could not render {}",
+                html.display()
+            );
+            let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+            assert!(
+                size > 10_000,
+                "a rendered page, not a blank one: {size} bytes"
+            );
+        }
+        Err(error) => {
+            assert!(
+                std::env::var("NORDFORM_BROWSER_TESTS").as_deref() != Ok("required"),
+                "chromium is required: {error}"
+            );
+            eprintln!("chromium is not installed ({error}): no screenshot of the report");
+        }
+    }
+}
