@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod contract;
 pub mod error;
+pub mod fhir;
 pub mod form_requests;
 pub mod form_wire;
 pub mod forms;
@@ -120,6 +121,7 @@ pub fn poster(config: &Config) -> Poster {
     ),
     tags(
         (name = "forminteraction", description = "The form interaction contracts"),
+        (name = "fhir", description = "FHIR R4 (SDC): templates as Questionnaires in and out, completed forms as QuestionnaireResponses (docs/fhir.md)"),
         (name = "admin", description = "The outbox of engagement-index posts, for operators"),
         (name = "security", description = "The permission table and the audit log (role admin)"),
         (name = "operations", description = "Health, metrics and documentation")
@@ -142,6 +144,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(forms::save_form_page))
         .routes(routes!(forms::save_form))
         .routes(routes!(forms::cancel_form))
+        .routes(routes!(fhir::import_questionnaire))
+        .routes(routes!(fhir::export_questionnaire))
+        .routes(routes!(fhir::export_questionnaire_response))
         .routes(routes!(admin::overview))
         .routes(routes!(admin::deliveries))
         .routes(routes!(admin::redrive))
