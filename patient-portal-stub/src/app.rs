@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use common::audit::AuditLog;
 use common::auth::Authenticator;
+use common::installation::Installation;
 use common::permissions::Permissions;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
@@ -32,6 +33,13 @@ impl Application {
         let (store, database) = store::open(&config.database)
             .await
             .context("the patient portal cannot open its database")?;
+        let installation = Installation::start(
+            SERVICE_NAME,
+            store.installation_store(),
+            &config.installation,
+        )
+        .await
+        .context("the patient portal cannot start its installation ([installation])")?;
         let permissions = Permissions::new(store.permission_store(), &authenticator);
         permissions
             .declare(&config.auth.permissions)
@@ -49,6 +57,7 @@ impl Application {
                 let store = Arc::clone(&store);
                 async move { store.ping().await.map_err(|e| e.to_string()) }
             })
+            .with_installation(&installation)
         };
         let http = config.http.clone();
         let engine = FormEngine::with_credentials(
@@ -68,9 +77,10 @@ impl Application {
         };
         // The contracts and admin endpoints authenticate their callers; the citizen's pages
         // do not (citizens sign in there) and get the security headers, HSTS over TLS.
+        let (permissions, audit) = (state.permissions.clone(), state.audit.clone());
         let (routes, openapi) = api::router(state.clone(), &authenticator);
         let pages = web::router(state, authenticator.tls().is_some());
-        let routes = routes.merge(pages);
+        let routes = installation.mount(routes.merge(pages), &authenticator, permissions, audit);
         let service = ServiceDescription {
             name: SERVICE_NAME,
             openapi,

@@ -7,6 +7,7 @@ use common::auth::AuthConfig;
 use common::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig};
 use common::http_client::ClientAuthConfig;
 use common::identity::{HsaId, PersonalIdentityNumber};
+use common::installation::InstallationConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::citizen::{CitizenProfile, default_test_citizens};
@@ -36,6 +37,9 @@ pub struct Config {
     /// (a client certificate for mutual TLS, or a bearer token file), when the engine
     /// authenticates its callers.
     pub form_engine_client: ClientAuthConfig,
+    /// `[installation]`: the mode a new installation starts in (staging, to migrate data in
+    /// first) and its migration keys (docs/migration.md).
+    pub installation: InstallationConfig,
 }
 
 /// One test citizen as configured (`[[citizens]]` in TOML).
@@ -123,6 +127,7 @@ impl Default for Config {
             web: WebConfig::default(),
             auth: AuthConfig::default(),
             form_engine_client: ClientAuthConfig::default(),
+            installation: InstallationConfig::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use common::audit::{AuditError, AuditEvent, AuditStore, PgAuditStore, SqliteAuditStore};
+use common::installation::{InstallationStore, PgInstallationStore, SqliteInstallationStore};
 use common::permissions::{PermissionStore, PgPermissionStore, SqlitePermissionStore};
 use sqlx::{Decode, Encode, Pool, Postgres, Sqlite, Type};
 use uuid::Uuid;
@@ -36,6 +37,8 @@ pub trait Backend: sqlx::Database {
     fn permission_store(pool: Pool<Self>) -> Arc<dyn PermissionStore>;
 
     fn audit_store(pool: Pool<Self>) -> Arc<dyn AuditStore>;
+
+    fn installation_store(pool: Pool<Self>) -> Arc<dyn InstallationStore>;
 }
 
 impl Backend for Postgres {
@@ -68,6 +71,10 @@ impl Backend for Postgres {
     fn audit_store(pool: Pool<Self>) -> Arc<dyn AuditStore> {
         Arc::new(PgAuditStore::new(pool))
     }
+
+    fn installation_store(pool: Pool<Self>) -> Arc<dyn InstallationStore> {
+        Arc::new(PgInstallationStore::new(pool))
+    }
 }
 
 impl Backend for Sqlite {
@@ -99,5 +106,9 @@ impl Backend for Sqlite {
 
     fn audit_store(pool: Pool<Self>) -> Arc<dyn AuditStore> {
         Arc::new(SqliteAuditStore::new(pool))
+    }
+
+    fn installation_store(pool: Pool<Self>) -> Arc<dyn InstallationStore> {
+        Arc::new(SqliteInstallationStore::new(pool))
     }
 }

@@ -13,12 +13,14 @@ use common::audit::{AuditError, AuditEvent, AuditStore};
 use common::config::DatabaseConfig;
 use common::db::{DatabaseError, DatabaseTarget};
 use common::identity::PersonalIdentityNumber;
+use common::installation::InstallationStore;
 use common::permissions::PermissionStore;
 use sqlx::migrate::Migrator;
 
 use crate::domain::citizen::{Citizen, CitizenId, CitizenProfile};
 use crate::domain::message::{InboxMessage, MessageId};
 use crate::domain::notification::Notification;
+pub use crate::domain::session::WebSession;
 
 pub use backend::Backend;
 pub use sql::{PgStore, SqlStore, SqliteStore};
@@ -39,17 +41,6 @@ pub enum StoreError {
     /// The audit rows of a change could not be written (nothing was kept).
     #[error(transparent)]
     Audit(#[from] AuditError),
-}
-
-/// A signed-in citizen's session as kept: the hash of the cookie value, never the value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WebSession {
-    pub session_hash: String,
-    pub citizen_id: CitizenId,
-    /// The synchroniser token every form of this session carries.
-    pub csrf_token: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
 }
 
 #[async_trait]
@@ -158,6 +149,9 @@ pub trait PortalStore: Send + Sync + 'static {
 
     /// The audit log (`audit_event`) on the same database.
     fn audit_store(&self) -> Arc<dyn AuditStore>;
+
+    /// The installation's mode and migration keys on the same database.
+    fn installation_store(&self) -> Arc<dyn InstallationStore>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

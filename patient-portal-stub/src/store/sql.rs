@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use common::audit::{AuditEvent, AuditStore};
 use common::identity::PersonalIdentityNumber;
+use common::installation::InstallationStore;
 use common::permissions::PermissionStore;
 use sqlx::{Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
@@ -409,5 +410,9 @@ where
 
     fn audit_store(&self) -> Arc<dyn AuditStore> {
         DB::audit_store(self.pool.clone())
+    }
+
+    fn installation_store(&self) -> Arc<dyn InstallationStore> {
+        DB::installation_store(self.pool.clone())
     }
 }
