@@ -85,14 +85,9 @@ fn config(database: &TestDatabase, auth: AuthConfig) -> Config {
 async fn start(config: Config, client: reqwest::Client, dir: tempfile::TempDir) -> TestService {
     common::telemetry::init_for_tests();
     let app = Application::build(config).await.unwrap();
-    TestService::spawn(
-        app.scheme(),
-        app.local_addr(),
-        |shutdown| app.run_until_stopped(shutdown),
-        client,
-        ADMIN,
-    )
-    .keeping(dir)
+    let service = TestService::new(app.scheme(), app.local_addr(), client, ADMIN).keeping(dir);
+    tokio::spawn(app.run_until_stopped(service.shutdown()));
+    service
 }
 
 /// An index taking bearer tokens of a key made here, with the matrix's grants.

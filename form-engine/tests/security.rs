@@ -36,36 +36,30 @@ fn grants() -> Vec<PermissionGrant> {
     ]
 }
 
-async fn start(
+async fn with_tokens(database: &TestDatabase) -> TestService {
+    let tokens = TokenSetup::new("engine-test-key", grants());
+    start_engine(database, tokens.auth, tokens.client, tokens.dir)
+        .await
+        .with_signer(tokens.signer)
+}
+
+async fn start_engine(
     database: &TestDatabase,
     auth: AuthConfig,
     client: reqwest::Client,
     dir: tempfile::TempDir,
 ) -> TestService {
-    common::telemetry::init_for_tests();
     let index = FakeIndex::start().await;
+    common::telemetry::init_for_tests();
     let config = Config {
         http: HttpConfig::with_port(0),
         auth,
         ..support::config(&database.config, &index.url())
     };
     let app = Application::build(config).await.unwrap();
-    TestService::spawn(
-        app.scheme(),
-        app.local_addr(),
-        |shutdown| app.run_until_stopped(shutdown),
-        client,
-        ADMIN,
-    )
-    .keeping(index)
-    .keeping(dir)
-}
-
-async fn with_tokens(database: &TestDatabase) -> TestService {
-    let tokens = TokenSetup::new("engine-test-key", grants());
-    start(database, tokens.auth, tokens.client, tokens.dir)
-        .await
-        .with_signer(tokens.signer)
+    let service = TestService::new(app.scheme(), app.local_addr(), client, ADMIN);
+    tokio::spawn(app.run_until_stopped(service.shutdown()));
+    service.keeping(index).keeping(dir)
 }
 
 /// The engine's contracts, called as one caller or another.
@@ -608,7 +602,7 @@ async fn mutual_tls_end_to_end_the_certificates_name_care_system_and_portal() {
         let ca = TestCa::new("Test SITHS CA");
         let auth = ca.mtls_config(dir.path(), grants());
         let care_system = ca.https_client(Some(&ca.client(CS1)));
-        let engine = start(&database, auth, care_system, dir).await;
+        let engine = start_engine(&database, auth, care_system, dir).await;
         assert!(engine.base.starts_with("https://"));
         let call = |client: &reqwest::Client, contract: &str, body: Value| {
             let request = client

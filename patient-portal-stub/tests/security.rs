@@ -65,14 +65,9 @@ async fn start(
         ..Config::default()
     };
     let app = Application::build(config).await.unwrap();
-    TestService::spawn(
-        app.scheme(),
-        app.local_addr(),
-        |shutdown| app.run_until_stopped(shutdown),
-        client,
-        ADMIN,
-    )
-    .keeping(dir)
+    let service = TestService::new(app.scheme(), app.local_addr(), client, ADMIN);
+    tokio::spawn(app.run_until_stopped(service.shutdown()));
+    service.keeping(dir)
 }
 
 async fn with_tokens(database: &TestDatabase) -> TestService {

@@ -272,28 +272,27 @@ pub fn local_client() -> reqwest::Client {
 }
 
 impl TestService {
-    /// Runs a built application: `scheme` and `address` are where it listens, `run` runs it
-    /// until the shutdown it is given. `admin` reads the audit log.
-    pub fn spawn<F>(
+    /// A service listening at `address` (`scheme` is `http` or `https`), called with
+    /// `client`; `admin` reads the audit log. Run the application until [`Self::shutdown`].
+    pub fn new(
         scheme: &str,
         address: std::net::SocketAddr,
-        run: impl FnOnce(crate::shutdown::Shutdown) -> F,
         client: reqwest::Client,
         admin: &str,
-    ) -> Self
-    where
-        F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
-    {
-        let shutdown = crate::shutdown::Shutdown::new();
-        tokio::spawn(run(shutdown.clone()));
+    ) -> Self {
         Self {
             base: format!("{scheme}://localhost:{}", address.port()),
             client,
             signer: None,
             admin: admin.to_owned(),
-            shutdown,
+            shutdown: crate::shutdown::Shutdown::new(),
             _keep: Vec::new(),
         }
+    }
+
+    /// Stops the application when the service is dropped.
+    pub fn shutdown(&self) -> crate::shutdown::Shutdown {
+        self.shutdown.clone()
     }
 
     /// Signs each request's caller with `signer`.
