@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use common::auth::Authenticator;
 use common::delivery::DeliveryWorker;
+use common::installation::Installation;
 use common::permissions::Permissions;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
@@ -35,6 +36,13 @@ impl Application {
         let (store, database) = store::open(&config.database)
             .await
             .context("the form engine cannot open its database")?;
+        let installation = Installation::start(
+            SERVICE_NAME,
+            store.installation_store(),
+            &config.installation,
+        )
+        .await
+        .context("the form engine cannot start its installation ([installation])")?;
         let permissions = Permissions::new(store.permission_store(), &authenticator);
         permissions
             .declare(&config.auth.permissions)
@@ -70,6 +78,7 @@ impl Application {
                 let store = Arc::clone(&store);
                 async move { store.ping().await.map_err(|e| e.to_string()) }
             })
+            .with_installation(&installation)
         };
         let http = config.http.clone();
         let index = config.engagement_index_update_url();
@@ -80,7 +89,9 @@ impl Application {
                 .await
                 .context("the form engine cannot load its instrument library ([instruments])")?;
         }
+        let (permissions, audit) = (state.permissions.clone(), state.audit.clone());
         let (routes, openapi) = api::secured_router(state, &authenticator);
+        let routes = installation.mount(routes, &authenticator, permissions, audit);
         let service = ServiceDescription {
             name: SERVICE_NAME,
             openapi,

@@ -7,6 +7,7 @@ use common::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig};
 use common::delivery::DeliveryPolicy;
 use common::http_client::ClientAuthConfig;
 use common::identity::HsaId;
+use common::installation::InstallationConfig;
 use serde::{Deserialize, Serialize};
 
 pub const ENV_PREFIX: &str = "FORM_ENGINE";
@@ -38,6 +39,9 @@ pub struct Config {
     /// `[engagement_index_client]`: the engine's own credentials on its posts to the
     /// engagement index (a client certificate, or a bearer token file).
     pub engagement_index_client: ClientAuthConfig,
+    /// `[installation]`: the mode a new installation starts in (staging, to migrate data in
+    /// first) and its migration keys (docs/migration.md).
+    pub installation: InstallationConfig,
 }
 
 /// Rules for forms the contracts leave to the engine.
@@ -92,6 +96,7 @@ impl Default for Config {
             instruments: InstrumentsConfig::default(),
             auth: AuthConfig::default(),
             engagement_index_client: ClientAuthConfig::default(),
+            installation: InstallationConfig::default(),
         }
     }
 }

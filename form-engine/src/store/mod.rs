@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use common::audit::{AuditError, AuditEvent, AuditStore};
 use common::delivery::{DeliveryStore, NewDelivery};
+use common::installation::InstallationStore;
 use common::permissions::PermissionStore;
 use uuid::Uuid;
 
@@ -161,6 +162,9 @@ pub trait FormStore: Send + Sync + 'static {
 
     /// The audit log (`audit_event`) on the same database.
     fn audit_store(&self) -> Arc<dyn AuditStore>;
+
+    /// The installation's mode and migration keys on the same database.
+    fn installation_store(&self) -> Arc<dyn InstallationStore>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

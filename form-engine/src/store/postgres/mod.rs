@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use common::audit::{AuditEvent, AuditStore, PgAuditStore};
 use common::delivery::{DeliveryStore, NewDelivery, PgDeliveryStore};
+use common::installation::{InstallationStore, PgInstallationStore};
 use common::permissions::{PermissionStore, PgPermissionStore};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -132,5 +133,9 @@ impl FormStore for PgStore {
 
     fn audit_store(&self) -> Arc<dyn AuditStore> {
         Arc::new(PgAuditStore::new(self.pool.clone()))
+    }
+
+    fn installation_store(&self) -> Arc<dyn InstallationStore> {
+        Arc::new(PgInstallationStore::new(self.pool.clone()))
     }
 }

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use common::audit::{AuditEvent, AuditStore, SqliteAuditStore};
 use common::delivery::{DeliveryStore, NewDelivery, SqliteDeliveryStore};
+use common::installation::{InstallationStore, SqliteInstallationStore};
 use common::permissions::{PermissionStore, SqlitePermissionStore};
 use sqlx::SqlitePool;
 use uuid::Uuid;
@@ -143,5 +144,9 @@ impl FormStore for SqliteStore {
 
     fn audit_store(&self) -> Arc<dyn AuditStore> {
         Arc::new(SqliteAuditStore::new(self.pool.clone()))
+    }
+
+    fn installation_store(&self) -> Arc<dyn InstallationStore> {
+        Arc::new(SqliteInstallationStore::new(self.pool.clone()))
     }
 }
