@@ -251,7 +251,7 @@ async fn a_subscriber_answering_error_fails_step_8_with_the_index_s_dead_letter(
     );
     let why = detail(&run, "step-8-process-notification");
     assert!(
-        why.contains("dead") && why.contains("Unknown care unit"),
+        why.contains("dead-lettered") && why.contains("Unknown care unit"),
         "{why}"
     );
     assert_reports_agree(&run);

@@ -117,6 +117,7 @@ pub async fn wait_for_form_complete(
 ) -> Verdict<()> {
     let deadline = Instant::now() + target.wait;
     if let Some(receiver) = &subscription.receiver {
+        let mut next_dead_letter_look = Instant::now() + std::time::Duration::from_secs(1);
         loop {
             if let Some(received) = receiver
                 .received()
@@ -157,6 +158,18 @@ pub async fn wait_for_form_complete(
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
+            }
+            // A notification the index has given up on will not come: say so at once.
+            if Instant::now() >= next_dead_letter_look {
+                next_dead_letter_look = Instant::now() + std::time::Duration::from_secs(1);
+                if let Some(error) = dead_letter(http, target, &subscription.address, form_id).await
+                {
+                    return Err(format!(
+                        "the engagement index dead-lettered the FormComplete notification for form {form_id}: {error}"
+                    ));
+                }
+                // Looks that found nothing are not evidence.
+                http.take_recorded();
             }
             receiver
                 .wait(left.min(std::time::Duration::from_millis(250)))
@@ -206,6 +219,27 @@ pub async fn wait_for_form_complete(
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
+}
+
+/// The last error of a dead-lettered notification carrying the form, if the index holds one
+/// for the kit (read through the admin API the kit subscribed with).
+async fn dead_letter(http: &Http, target: &Target, address: &str, form_id: &str) -> Option<String> {
+    let url = format!(
+        "{}/deliveries?state=dead&limit=100",
+        subscriber_url(target, address)
+    );
+    let answer = http.send(Request::new(Method::GET, url)).await.ok()?;
+    answer.json["deliveries"]
+        .as_array()?
+        .iter()
+        .find(|d| d["payload"].to_string().contains(form_id))
+        .map(|d| {
+            format!(
+                "after {} attempt(s), last error: {}",
+                d["attempts"],
+                d["lastError"].as_str().unwrap_or("(none)")
+            )
+        })
 }
 
 /// What the index says of the kit's queue: the evidence when nothing arrived.
