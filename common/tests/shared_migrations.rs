@@ -1,5 +1,5 @@
-//! The permission and audit tables are common's, but each service keeps them in its own
-//! migrations (sqlx runs one migration folder per database): every service's copy must be
+//! The permission, audit and installation tables are common's, but each service keeps them in
+//! its own migrations (sqlx runs one migration folder per database): every service's copy must be
 //! byte for byte common's file, or a service would drift from the code that reads the tables.
 //! And the SQLite rewrite of their times (Unix milliseconds to RFC 3339 text) keeps every row.
 
@@ -46,7 +46,10 @@ fn sql_files(dir: &Path) -> Vec<PathBuf> {
 fn every_service_keeps_an_identical_copy_of_the_security_migrations() {
     let root = workspace();
     for backend in ["sqlite", "postgres"] {
-        for shared in sql_files(&root.join("common/migrations/security").join(backend)) {
+        let shared_sets = ["security", "installation"]
+            .into_iter()
+            .flat_map(|set| sql_files(&root.join("common/migrations").join(set).join(backend)));
+        for shared in shared_sets {
             let expected = std::fs::read(&shared).unwrap();
             for service in SERVICES {
                 let dir = root.join(service).join("migrations").join(backend);
