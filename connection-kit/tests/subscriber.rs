@@ -208,3 +208,125 @@ async fn a_receiver_answering_error_to_valid_input_fails_the_valid_checks() {
     assert_reports_agree(&run);
     shutdown.cancel();
 }
+
+/// A care system's receiver behind `[auth]` as the services have it: it answers OK and
+/// records who called. With TLS when `auth` has it.
+async fn protected_receiver(
+    auth: &common::auth::AuthConfig,
+    shutdown: &Shutdown,
+) -> (String, Arc<Mutex<Vec<String>>>) {
+    let callers: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = {
+        let callers = Arc::clone(&callers);
+        move |caller: common::auth::Caller, body: Bytes| {
+            let callers = Arc::clone(&callers);
+            async move {
+                callers.lock().unwrap().push(caller.name().to_owned());
+                careful(&body)
+            }
+        }
+    };
+    let authenticator = common::auth::Authenticator::from_config(auth)
+        .await
+        .unwrap();
+    let app = authenticator.protect(Router::new().route("/notify", post(record)));
+    let listener = common::server::bind(&HttpConfig::with_port(0))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    match authenticator.tls() {
+        Some(tls) => {
+            tokio::spawn(common::tls::serve_tls(listener, app, tls, shutdown.clone()));
+            (format!("https://127.0.0.1:{port}/notify"), callers)
+        }
+        None => {
+            tokio::spawn(common::server::serve(listener, app, shutdown.clone()));
+            (format!("http://127.0.0.1:{port}/notify"), callers)
+        }
+    }
+}
+
+const KIT: &str = "SE2321000016-EI01";
+
+#[tokio::test]
+async fn a_receiver_requiring_a_client_certificate_gets_the_kit_s() {
+    use common::testing::security::{TestCa, write};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("Test SITHS CA");
+    let auth = ca.mtls_config(dir.path(), Vec::new());
+    let shutdown = Shutdown::new();
+    let (url, callers) = protected_receiver(&auth, &shutdown).await;
+    let kit = ca.client(KIT);
+    let certificate = write(dir.path(), "kit.pem", &kit.certificate_pem);
+    let key = write(dir.path(), "kit.key", &kit.key_pem);
+    let ca_file = write(dir.path(), "ca.pem", &ca.pem);
+    let report = report_dir("subscriber-mtls");
+    let credentials = [
+        "--client-certificate",
+        certificate.to_str().unwrap(),
+        "--client-key",
+        key.to_str().unwrap(),
+        "--server-ca",
+        ca_file.to_str().unwrap(),
+        "--batch-size",
+        "10",
+    ];
+    let run = verify(&subscriber_args(&url, &report, &credentials)).await;
+    assert!(run.passed(), "{:#?}", ids(&run));
+    assert!(!callers.lock().unwrap().is_empty());
+    assert!(
+        callers.lock().unwrap().iter().all(|c| c == KIT),
+        "{callers:?}"
+    );
+
+    // Without the certificate the same receiver refuses the kit, and the run fails.
+    let report = report_dir("subscriber-mtls-without-certificate");
+    let run = verify(&subscriber_args(
+        &url,
+        &report,
+        &[
+            "--server-ca",
+            ca_file.to_str().unwrap(),
+            "--batch-size",
+            "10",
+        ],
+    ))
+    .await;
+    assert!(!run.passed());
+    assert_eq!(outcome(&run, "subscriber-valid"), Outcome::Failed);
+    shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_receiver_taking_bearer_tokens_gets_the_kit_s() {
+    use common::testing::security::{TestSigner, write};
+    let dir = tempfile::tempdir().unwrap();
+    let signer = TestSigner::new("test-idp-key");
+    let auth = signer.jwt_config(dir.path(), Vec::new());
+    let shutdown = Shutdown::new();
+    let (url, callers) = protected_receiver(&auth, &shutdown).await;
+    let token = write(dir.path(), "kit.token", &signer.token(KIT));
+    let report = report_dir("subscriber-jwt");
+    let run = verify(&subscriber_args(
+        &url,
+        &report,
+        &[
+            "--bearer-token-file",
+            token.to_str().unwrap(),
+            "--batch-size",
+            "10",
+        ],
+    ))
+    .await;
+    assert!(run.passed(), "{:#?}", ids(&run));
+    assert!(
+        callers.lock().unwrap().iter().all(|c| c == KIT),
+        "{callers:?}"
+    );
+    assert_eq!(
+        callers.lock().unwrap().len(),
+        7,
+        "every check called as the kit"
+    );
+    shutdown.cancel();
+}
