@@ -229,7 +229,7 @@ pub struct TestService {
     admin: String,
     shutdown: crate::shutdown::Shutdown,
     /// What must live as long as the service (its configuration's files, fakes it calls).
-    _keep: Vec<Box<dyn std::any::Any + Send>>,
+    keep: Vec<Box<dyn std::any::Any + Send>>,
 }
 
 /// An answer: its status and JSON body (`Null` when empty, a string when not JSON).
@@ -286,7 +286,7 @@ impl TestService {
             signer: None,
             admin: admin.to_owned(),
             shutdown: crate::shutdown::Shutdown::new(),
-            _keep: Vec::new(),
+            keep: Vec::new(),
         }
     }
 
@@ -296,14 +296,16 @@ impl TestService {
     }
 
     /// Signs each request's caller with `signer`.
+    #[must_use]
     pub fn with_signer(mut self, signer: TestSigner) -> Self {
         self.signer = Some(signer);
         self
     }
 
     /// Keeps `value` (a directory, a fake) alive while the service runs.
+    #[must_use]
     pub fn keeping(mut self, value: impl std::any::Any + Send) -> Self {
-        self._keep.push(Box::new(value));
+        self.keep.push(Box::new(value));
         self
     }
 
