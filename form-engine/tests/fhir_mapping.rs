@@ -66,7 +66,13 @@ fn the_demo_and_the_instrument_templates_survive_a_questionnaire() {
     let demo = template(form_engine::demo::health_declaration_json());
     assert_eq!(comparable(&round_trip(&demo)), comparable(&demo));
     let dir = format!("{}/instruments", env!("CARGO_MANIFEST_DIR"));
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+    let entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
+    assert_eq!(
+        entries.len(),
+        6,
+        "PHQ-9, GAD-7 and AUDIT-C in Swedish and English"
+    );
+    for entry in entries {
         let mut value: Value =
             serde_json::from_str(&std::fs::read_to_string(entry.path()).unwrap()).unwrap();
         value["healthCareFacilityUnit"] = json!(CARE_UNIT);
@@ -275,29 +281,28 @@ fn the_lhc_forms_phq9_imports_without_findings_and_scores_as_the_hand_built_one(
     let hand_ids = item_ids(&hand);
     let ids = item_ids(&phq9);
     assert_eq!(ids.len(), 9);
-    // The library's PHQ-9, when the engine ships one.
-    let library = std::fs::read_to_string(format!(
-        "{}/instruments/phq-9.en.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .ok()
-    .map(|text| {
+    // The engine's library PHQ-9 (form-engine/instruments).
+    let library = {
+        let text = std::fs::read_to_string(format!(
+            "{}/instruments/phq-9.en.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let mut value: Value = serde_json::from_str(&text).unwrap();
         value["healthCareFacilityUnit"] = json!(CARE_UNIT);
         template(value)
-    });
+    };
+    assert_eq!(library.formula[0].calculation_id, "phq9-total");
     for set in answer_sets() {
         let expected = outcome(&hand, &hand_ids, &set);
         let total: u8 = set.iter().map(|n| n - 1).sum();
         assert_eq!(expected, Some(f64::from(total)));
         assert_eq!(outcome(&phq9, &ids, &set), expected, "{set:?}");
-        if let Some(library) = &library {
-            assert_eq!(
-                outcome(library, &item_ids(library), &set),
-                expected,
-                "library {set:?}"
-            );
-        }
+        assert_eq!(
+            outcome(&library, &item_ids(&library), &set),
+            expected,
+            "library {set:?}"
+        );
     }
 }
 

@@ -21,7 +21,6 @@ use crate::access::{Access, Trail};
 use crate::domain::fhir::{self, Questionnaire, QuestionnaireResponse, ResponseError};
 use crate::domain::form::service::FormError;
 use crate::domain::template::finding::{self, Finding};
-use crate::domain::template::formula;
 use crate::domain::template::service::{SaveOutcome, TemplateLookup};
 
 /// FHIR's JSON media type, which the exports are answered as.
@@ -250,7 +249,8 @@ async fn response_of(
     access.admit(&form, None, ROLES, trail).await?;
     let compiled = state.templates.compiled_for_form(&form.template).await?;
     let template = compiled.template();
-    let outcomes = formula::outcomes(template, &fhir::form_answers(&form));
+    // As evaluated when the form was sent, as GetForm shows them.
+    let outcomes = form.outcomes(&compiled);
     fhir::questionnaire_response(&form, template, &outcomes).map_err(|e| match e {
         ResponseError::NotCompleted(..) => FormError::Problem(Problem::conflict(
             "FORM_NOT_COMPLETED",

@@ -13,4 +13,4 @@ pub mod vocabulary;
 pub use export::questionnaire;
 pub use import::{ImportError, Imported, import};
 pub use resource::{Questionnaire, QuestionnaireResponse};
-pub use response::{ResponseError, form_answers, questionnaire_response};
+pub use response::{ResponseError, questionnaire_response};

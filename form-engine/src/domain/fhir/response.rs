@@ -9,7 +9,6 @@ use super::export::{block_link_id, canonical, item_type, option_coding, page_lin
 use super::resource::{Identifier, QuestionnaireResponse, Reference, ResponseAnswer, ResponseItem};
 use super::vocabulary as v;
 use crate::domain::form::model::{Form, FormStatus};
-use crate::domain::template::compiled::Answers;
 use crate::domain::template::formula::CalculationOutcome;
 use crate::domain::template::input::InputType;
 use crate::domain::template::model::{FormTemplate, TemplateQuestion};
@@ -21,19 +20,8 @@ pub enum ResponseError {
     NotCompleted(uuid::Uuid, FormStatus),
 }
 
-/// Every answer of the form, from the pages on its path.
-pub fn form_answers(form: &Form) -> Answers {
-    let mut answers = Answers::new();
-    for page in &form.progress.path {
-        if let Some(saved) = form.progress.answers.get(page) {
-            answers.extend(saved.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
-    }
-    answers
-}
-
 /// The QuestionnaireResponse of a completed `form` made from `template`, with the
-/// calculations' `outcomes`.
+/// calculations' `outcomes` (as stored with the form when it was sent).
 pub fn questionnaire_response(
     form: &Form,
     template: &FormTemplate,
@@ -42,7 +30,7 @@ pub fn questionnaire_response(
     if form.status != FormStatus::Completed {
         return Err(ResponseError::NotCompleted(form.id, form.status));
     }
-    let answers = form_answers(form);
+    let answers = form.all_answers();
     let mut items = Vec::new();
     for routed in &template.pages {
         let page = &routed.page;
