@@ -234,15 +234,12 @@ async fn protected_receiver(
         .await
         .unwrap();
     let port = listener.local_addr().unwrap().port();
-    match authenticator.tls() {
-        Some(tls) => {
-            tokio::spawn(common::tls::serve_tls(listener, app, tls, shutdown.clone()));
-            (format!("https://127.0.0.1:{port}/notify"), callers)
-        }
-        None => {
-            tokio::spawn(common::server::serve(listener, app, shutdown.clone()));
-            (format!("http://127.0.0.1:{port}/notify"), callers)
-        }
+    if let Some(tls) = authenticator.tls() {
+        tokio::spawn(common::tls::serve_tls(listener, app, tls, shutdown.clone()));
+        (format!("https://127.0.0.1:{port}/notify"), callers)
+    } else {
+        tokio::spawn(common::server::serve(listener, app, shutdown.clone()));
+        (format!("http://127.0.0.1:{port}/notify"), callers)
     }
 }
 

@@ -128,7 +128,7 @@ pub fn screenshot(run: &RunOutcome) {
                 "chromium could not render {}",
                 html.display()
             );
-            let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+            let size = std::fs::metadata(&png).map_or(0, |m| m.len());
             assert!(
                 size > 10_000,
                 "a rendered page, not a blank one: {size} bytes"
