@@ -516,6 +516,16 @@ async fn refusals_are_problems_naming_the_field_and_unmappable_items_are_finding
     );
     problem(
         &engine
+            .get(
+                Some(CS1),
+                "/forminteraction/v2/fhir/Questionnaire/44249-1-x/2147483648",
+            )
+            .await,
+        StatusCode::BAD_REQUEST,
+        "INVALID_REQUEST",
+    );
+    problem(
+        &engine
             .get(Some(CS1), "/forminteraction/v2/fhir/Questionnaire/NOPE/1")
             .await,
         StatusCode::NOT_FOUND,

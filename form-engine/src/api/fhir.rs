@@ -148,7 +148,7 @@ fn refused(findings: Vec<Finding>) -> SaveFormTemplateResponse {
         ("templateVersion" = u32, Path, description = "The version", minimum = 0, maximum = 2_147_483_647)),
     responses(
         (status = 200, description = "The template as a Questionnaire", body = Questionnaire, content_type = "application/fhir+json"),
-        (status = 400, description = "INVALID_REQUEST: templateVersion is not a whole number, or a segment carries a control character", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST: templateVersion is not a whole number from 0 to 2147483647, or a segment carries a control character", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "TEMPLATE_NOT_FOUND: no such version, or none the caller may read", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT: the caller has no care_system agreement at all", body = Problem, content_type = "application/problem+json")))]
@@ -157,6 +157,13 @@ pub async fn export_questionnaire(
     caller: Caller,
     ApiPath((template_id, template_version)): ApiPath<(String, u32)>,
 ) -> Result<Response, ApiError> {
+    // The store's column is PostgreSQL's `integer`, as the contracts' bodies state.
+    if i32::try_from(template_version).is_err() {
+        return Err(ApiError::invalid(format!(
+            "templateVersion: {template_version} is larger than {}.",
+            i32::MAX
+        )));
+    }
     let permissions = &state.permissions;
     Access::new(
         caller.clone(),
