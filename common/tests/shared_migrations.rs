@@ -1,7 +1,8 @@
 //! The permission, audit and installation tables are common's, but each service keeps them in
 //! its own migrations (sqlx runs one migration folder per database): every service's copy must be
 //! byte for byte common's file, or a service would drift from the code that reads the tables.
-//! And the SQLite rewrite of their times (Unix milliseconds to RFC 3339 text) keeps every row.
+//! The same holds for the delivery queue's migrations after its first. And the SQLite rewrites
+//! of their times (Unix milliseconds to RFC 3339 text) keep every row.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ use common::audit::{
     AuditEvent, AuditOutcome, AuditQuery, AuditStore, AuditSubject, SqliteAuditStore,
 };
 use common::auth::{AuthMethod, Caller};
+use common::delivery::{DeliveryStore, SqliteDeliveryStore};
 use common::identity::{HsaId, PersonalIdentityNumber};
 use common::permissions::{PermissionStore, SqlitePermissionStore};
 use sqlx::migrate::{Migration, Migrator};
@@ -42,34 +44,47 @@ fn sql_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Common's migrations a service copies, and which services hold the tables. The delivery
+/// queue's first migration is not a file of its own in the services (its tables stand in the
+/// services' first migrations beside their own), so it is left out.
+const SHARED: [(&str, &[&str]); 2] = [
+    ("common/migrations/security", &SERVICES),
+    (
+        "common/migrations/delivery",
+        &["engagement-index", "form-engine"],
+    ),
+];
+
 #[test]
-fn every_service_keeps_an_identical_copy_of_the_security_migrations() {
+fn every_service_keeps_an_identical_copy_of_the_shared_migrations() {
     let root = workspace();
-    for backend in ["sqlite", "postgres"] {
-        let shared_sets = ["security", "installation"]
-            .into_iter()
-            .flat_map(|set| sql_files(&root.join("common/migrations").join(set).join(backend)));
-        for shared in shared_sets {
-            let expected = std::fs::read(&shared).unwrap();
-            for service in SERVICES {
-                let dir = root.join(service).join("migrations").join(backend);
-                let copies: Vec<PathBuf> = sql_files(&dir)
-                    .into_iter()
-                    .filter(|path| unnumbered(path) == unnumbered(&shared))
-                    .collect();
-                assert_eq!(
-                    copies.len(),
-                    1,
-                    "{service} must have one copy of {} in {}",
-                    shared.display(),
-                    dir.display()
-                );
-                assert!(
-                    std::fs::read(&copies[0]).unwrap() == expected,
-                    "{} differs from {}",
-                    copies[0].display(),
-                    shared.display()
-                );
+    for (folder, services) in SHARED {
+        for backend in ["sqlite", "postgres"] {
+            for shared in sql_files(&root.join(folder).join(backend)) {
+                if unnumbered(&shared) == "delivery.sql" {
+                    continue;
+                }
+                let expected = std::fs::read(&shared).unwrap();
+                for service in services {
+                    let dir = root.join(service).join("migrations").join(backend);
+                    let copies: Vec<PathBuf> = sql_files(&dir)
+                        .into_iter()
+                        .filter(|path| unnumbered(path) == unnumbered(&shared))
+                        .collect();
+                    assert_eq!(
+                        copies.len(),
+                        1,
+                        "{service} must have one copy of {} in {}",
+                        shared.display(),
+                        dir.display()
+                    );
+                    assert!(
+                        std::fs::read(&copies[0]).unwrap() == expected,
+                        "{} differs from {}",
+                        copies[0].display(),
+                        shared.display()
+                    );
+                }
             }
         }
     }
@@ -169,4 +184,40 @@ async fn an_unreadable_stored_time_is_an_error_not_1970() {
 
 fn millis(value: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(value).unwrap()
+}
+
+#[tokio::test]
+async fn delivery_times_written_as_milliseconds_read_back_after_the_rewrite() {
+    let (_dir, pool) = scratch().await;
+    let all = sqlx::migrate!("migrations/delivery/sqlite");
+    let first: Vec<Migration> = all.iter().filter(|m| m.version == 1).cloned().collect();
+    Migrator::with_migrations(first).run(&pool).await.unwrap();
+    pool.execute(
+        "INSERT INTO delivery (destination, notification_id, payload, item_count, next_attempt_at, created_at)
+         VALUES ('SE1-SUB', '2b1c5d1e-8a55-4f55-9a8e-2b8f0f6f4b01', '{}', 1, 1772366400123, 1772366400005)",
+    )
+    .await
+    .unwrap();
+    all.run(&pool).await.unwrap();
+
+    let store = SqliteDeliveryStore::new(pool);
+    let pulled = store.pull("SE1-SUB", 0, 10).await.unwrap();
+    assert_eq!(pulled.len(), 1);
+    assert_eq!(pulled[0].id, 1);
+    assert_eq!(pulled[0].next_attempt_at, millis(1_772_366_400_123));
+    assert_eq!(pulled[0].created_at, millis(1_772_366_400_005));
+    assert!(
+        store
+            .due_destinations(millis(1_772_366_400_122))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .due_destinations(millis(1_772_366_400_123))
+            .await
+            .unwrap(),
+        ["SE1-SUB"]
+    );
 }

@@ -1,10 +1,12 @@
-//! The delivery queue on SQLite (times as Unix milliseconds).
+//! The delivery queue on SQLite (times as RFC 3339 text, `crate::db::sqlite_time`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
+
+use crate::db::{parse_sqlite_time, sqlite_time};
 
 use super::{Delivery, DeliveryError, DeliveryState, DeliveryStore, DestinationStats, NewDelivery};
 
@@ -24,17 +26,9 @@ impl SqliteDeliveryStore {
     }
 }
 
-fn millis(time: DateTime<Utc>) -> i64 {
-    time.timestamp_millis()
-}
-
 /// Ids as a JSON array, for `json_each` (SQLite has no array parameters).
 fn id_list(ids: &[i64]) -> String {
     serde_json::to_string(ids).unwrap_or_else(|_| String::from("[]"))
-}
-
-fn time(millis: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(millis).unwrap_or_default()
 }
 
 /// Queues `deliveries` on the caller's connection, inside the caller's transaction, in order.
@@ -53,10 +47,10 @@ pub async fn enqueue(
                 .push_bind(Uuid::new_v4().to_string())
                 .push_bind(delivery.payload.to_string())
                 .push_bind(delivery.item_count)
-                .push_bind(millis(now))
+                .push_bind(sqlite_time(now))
                 .push_bind(&delivery.correlation_id)
                 .push_bind(&delivery.traceparent)
-                .push_bind(millis(now));
+                .push_bind(sqlite_time(now));
         });
         insert.build().execute(&mut *connection).await?;
     }
@@ -75,11 +69,11 @@ fn delivery(row: &SqliteRow) -> Result<Delivery, DeliveryError> {
         item_count: row.try_get("item_count")?,
         state: DeliveryState::parse(&state),
         attempts: row.try_get("attempts")?,
-        next_attempt_at: time(row.try_get("next_attempt_at")?),
+        next_attempt_at: parse_sqlite_time(&row.try_get::<String, _>("next_attempt_at")?)?,
         last_error: row.try_get("last_error")?,
         correlation_id: row.try_get("correlation_id")?,
         traceparent: row.try_get("traceparent")?,
-        created_at: time(row.try_get("created_at")?),
+        created_at: parse_sqlite_time(&row.try_get::<String, _>("created_at")?)?,
     })
 }
 
@@ -92,11 +86,13 @@ impl DeliveryStore for SqliteDeliveryStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .filter(|r| r.get::<i64, _>("next_attempt_at") <= millis(now))
-            .map(|r| r.get("destination"))
-            .collect())
+        let mut due = Vec::new();
+        for row in &rows {
+            if parse_sqlite_time(&row.try_get::<String, _>("next_attempt_at")?)? <= now {
+                due.push(row.try_get("destination")?);
+            }
+        }
+        Ok(due)
     }
 
     async fn claim(
@@ -113,8 +109,8 @@ impl DeliveryStore for SqliteDeliveryStore {
         )
         .bind(destination)
         .bind(worker.to_string())
-        .bind(millis(until))
-        .bind(millis(now))
+        .bind(sqlite_time(until))
+        .bind(sqlite_time(now))
         .execute(&self.pool)
         .await?;
         Ok(claimed.rows_affected() == 1)
@@ -176,7 +172,7 @@ impl DeliveryStore for SqliteDeliveryStore {
         )
         .bind(id_list(ids))
         .bind(error)
-        .bind(millis(next_attempt_at))
+        .bind(sqlite_time(next_attempt_at))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -218,7 +214,7 @@ impl DeliveryStore for SqliteDeliveryStore {
              WHERE destination = ?1 AND state = 'dead'",
         )
         .bind(destination)
-        .bind(millis(now))
+        .bind(sqlite_time(now))
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
@@ -240,7 +236,11 @@ impl DeliveryStore for SqliteDeliveryStore {
                     destination: row.try_get("destination")?,
                     pending: row.try_get("pending")?,
                     dead: row.try_get("dead")?,
-                    oldest_pending: row.try_get::<Option<i64>, _>("oldest_pending")?.map(time),
+                    oldest_pending: row
+                        .try_get::<Option<String>, _>("oldest_pending")?
+                        .as_deref()
+                        .map(parse_sqlite_time)
+                        .transpose()?,
                 })
             })
             .collect()
