@@ -25,7 +25,9 @@ fn care_unit() -> HsaId {
 
 /// A library template as SaveFormTemplate would keep it.
 fn library_template(id: &str) -> FormTemplate {
-    let mut template = instrument(id).expect("in the library").template(&care_unit());
+    let mut template = instrument(id)
+        .expect("in the library")
+        .template(&care_unit());
     normalize::fill_in(&mut template);
     template
 }
@@ -74,24 +76,51 @@ fn every_instrument_passes_the_template_checks_without_findings() {
         assert_eq!(template.template_id, instrument.template_id);
         assert_eq!(template.language, instrument.language);
         let findings = check(&template);
-        assert!(findings.is_empty(), "{}: {findings:#?}", instrument.template_id);
+        assert!(
+            findings.is_empty(),
+            "{}: {findings:#?}",
+            instrument.template_id
+        );
     }
 }
 
 #[test]
 fn the_instruments_carry_their_loinc_codes() {
     for (id, panel, items) in [
-        ("PHQ-9", "44249-1", vec!["44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5", "44253-3", "44260-8", "69722-7"]),
-        ("GAD-7", "69737-5", vec!["69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7", "69726-8"]),
+        (
+            "PHQ-9",
+            "44249-1",
+            vec![
+                "44250-9", "44255-8", "44259-0", "44254-1", "44251-7", "44258-2", "44252-5",
+                "44253-3", "44260-8", "69722-7",
+            ],
+        ),
+        (
+            "GAD-7",
+            "69737-5",
+            vec![
+                "69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7",
+                "69726-8",
+            ],
+        ),
         ("AUDIT-C", "72109-2", vec!["68518-0", "68519-8", "68520-6"]),
     ] {
         for id in [id.to_owned(), format!("{id}-EN")] {
             let template = library_template(&id);
             let code = template.code.as_ref().expect("a code");
-            assert_eq!((code.code_value.as_str(), code.code_system.as_str()), (panel, "2.16.840.1.113883.6.1"), "{id}");
+            assert_eq!(
+                (code.code_value.as_str(), code.code_system.as_str()),
+                (panel, "2.16.840.1.113883.6.1"),
+                "{id}"
+            );
             let codes: Vec<String> = template
                 .questions()
-                .map(|(_, _, q)| q.code.as_ref().map(|c| c.code_value.clone()).unwrap_or_default())
+                .map(|(_, _, q)| {
+                    q.code
+                        .as_ref()
+                        .map(|c| c.code_value.clone())
+                        .unwrap_or_default()
+                })
                 .collect();
             assert_eq!(codes, items, "{id}");
         }
@@ -101,7 +130,18 @@ fn the_instruments_carry_their_loinc_codes() {
 #[test]
 fn phq9_total_and_severity_at_every_band_boundary() {
     // 0-4 minimal, 5-9 mild, 10-14 moderate, 15-19 moderately severe, 20-27 severe.
-    let cases = [(0, 0), (4, 0), (5, 1), (9, 1), (10, 2), (14, 2), (15, 3), (19, 3), (20, 4), (27, 4)];
+    let cases = [
+        (0, 0),
+        (4, 0),
+        (5, 1),
+        (9, 1),
+        (10, 2),
+        (14, 2),
+        (15, 3),
+        (19, 3),
+        (20, 4),
+        (27, 4),
+    ];
     for id in ["PHQ-9", "PHQ-9-EN"] {
         let template = library_template(id);
         for (total, band) in cases {
@@ -114,7 +154,11 @@ fn phq9_total_and_severity_at_every_band_boundary() {
         assert_eq!(by_id(&template, &low)["phq9-item9"], Ok(0.0));
         low.insert("phq9".into(), json!(2)); // "Several days"
         let got = by_id(&template, &low);
-        assert_eq!((got["phq9-total"].clone(), got["phq9-item9"].clone()), (Ok(1.0), Ok(1.0)), "{id}");
+        assert_eq!(
+            (got["phq9-total"].clone(), got["phq9-item9"].clone()),
+            (Ok(1.0), Ok(1.0)),
+            "{id}"
+        );
         // The difficulty item is not scored: any answer or none leaves the total alone.
         let mut with_difficulty = answered("phq", &spread(14, 9, 3));
         with_difficulty.insert("difficulty".into(), json!(4));
@@ -127,19 +171,34 @@ fn phq9_without_an_item_has_no_total_and_says_why() {
     let mut answers = answered("phq", &[1; 9]);
     answers.remove("phq4");
     let got = by_id(&library_template("PHQ-9"), &answers);
-    assert_eq!(got["phq9-total"], Err("Frågan `phq4` är inte besvarad.".into()));
+    assert_eq!(
+        got["phq9-total"],
+        Err("Frågan `phq4` är inte besvarad.".into())
+    );
     assert_eq!(
         got["phq9-severity"],
         Err("Beräkningen bygger på `phq9-total`, som saknar resultat.".into())
     );
     let got = by_id(&library_template("PHQ-9-EN"), &answers);
-    assert_eq!(got["phq9-total"], Err("Question `phq4` is not answered.".into()));
+    assert_eq!(
+        got["phq9-total"],
+        Err("Question `phq4` is not answered.".into())
+    );
 }
 
 #[test]
 fn gad7_total_and_severity_at_every_band_boundary() {
     // 0-4 minimal, 5-9 mild, 10-14 moderate, 15-21 severe.
-    let cases = [(0, 0), (4, 0), (5, 1), (9, 1), (10, 2), (14, 2), (15, 3), (21, 3)];
+    let cases = [
+        (0, 0),
+        (4, 0),
+        (5, 1),
+        (9, 1),
+        (10, 2),
+        (14, 2),
+        (15, 3),
+        (21, 3),
+    ];
     for id in ["GAD-7", "GAD-7-EN"] {
         let template = library_template(id);
         for (total, band) in cases {
@@ -187,7 +246,10 @@ fn audit_c_total_risk_band_and_cut_offs_at_every_boundary() {
             "{id}"
         );
         // Item 1 itself cannot be left out.
-        assert!(by_id(&template, &Answers::new())["auditc-total"].is_err(), "{id}");
+        assert!(
+            by_id(&template, &Answers::new())["auditc-total"].is_err(),
+            "{id}"
+        );
     }
 }
 
@@ -268,7 +330,10 @@ async fn the_admin_endpoint_loads_the_library_once_for_a_care_unit() {
         // No care unit, or not an HSA-id: refused, nothing stored.
         let (status, body) = admin(&engine, Method::POST, "/admin/instruments").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{backend}: {body}");
-        assert!(body["detail"].as_str().unwrap().contains("careUnit"), "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("careUnit"),
+            "{body}"
+        );
         let (status, _) = admin(&engine, Method::POST, "/admin/instruments?careUnit=a%20b").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{backend}");
 
@@ -278,11 +343,18 @@ async fn the_admin_endpoint_loads_the_library_once_for_a_care_unit() {
         let loaded = load_outcomes(&body);
         assert_eq!(loaded.len(), 6, "{backend}");
         for (id, version, outcome) in &loaded {
-            assert_eq!((version, outcome.as_str()), (&json!(1), "LOADED"), "{backend}: {id}");
+            assert_eq!(
+                (version, outcome.as_str()),
+                (&json!(1), "LOADED"),
+                "{backend}: {id}"
+            );
         }
         // Each is there as version 1, Published, with its formulas and scores.
         let (status, body) = engine
-            .call("GetFormTemplate", &json!({"templateId": "PHQ-9", "templateVersion": 1}))
+            .call(
+                "GetFormTemplate",
+                &json!({"templateId": "PHQ-9", "templateVersion": 1}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{backend}: {body}");
         let template = &body["formTemplates"][0];
@@ -290,14 +362,17 @@ async fn the_admin_endpoint_loads_the_library_once_for_a_care_unit() {
         assert_eq!(template["healthCareFacilityUnit"], CARE_UNIT);
         assert_eq!(template["formula"][0]["formula"], "sum(phq1:phq9)");
         assert_eq!(
-            template["pages"][0]["page"]["questionBlocks"][0]["questions"][0]["answerAlternatives"][3]["score"],
+            template["pages"][0]["page"]["questionBlocks"][0]["questions"][0]["answerAlternatives"]
+                [3]["score"],
             3
         );
 
         // Again: nothing changes. Another care unit: the ids are taken.
         let (_, body) = admin(&engine, Method::POST, &path).await;
         assert!(
-            load_outcomes(&body).iter().all(|(_, v, o)| v == &json!(1) && o == "ALREADY_PRESENT"),
+            load_outcomes(&body)
+                .iter()
+                .all(|(_, v, o)| v == &json!(1) && o == "ALREADY_PRESENT"),
             "{backend}: {body}"
         );
         let (_, body) = admin(
@@ -315,7 +390,11 @@ async fn the_admin_endpoint_loads_the_library_once_for_a_care_unit() {
         let (_, body) = engine
             .call("GetFormTemplate", &json!({"templateId": "PHQ-9"}))
             .await;
-        assert_eq!(body["formTemplates"].as_array().unwrap().len(), 1, "{backend}: {body}");
+        assert_eq!(
+            body["formTemplates"].as_array().unwrap().len(),
+            1,
+            "{backend}: {body}"
+        );
     })
     .await;
 }
@@ -330,7 +409,10 @@ async fn the_configuration_loads_the_library_at_start() {
         config.instruments.care_unit = Some(care_unit());
         let engine = Engine::start_with(config.clone()).await;
         let (status, body) = engine
-            .call("GetFormTemplate", &json!({"healthcare_facility_CareUnit": CARE_UNIT}))
+            .call(
+                "GetFormTemplate",
+                &json!({"healthcare_facility_CareUnit": CARE_UNIT}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{}: {body}", database.backend);
         let mut ids: Vec<&str> = body["formTemplates"]
@@ -340,7 +422,17 @@ async fn the_configuration_loads_the_library_at_start() {
             .map(|t| t["templateId"].as_str().unwrap())
             .collect();
         ids.sort_unstable();
-        assert_eq!(ids, ["AUDIT-C", "AUDIT-C-EN", "GAD-7", "GAD-7-EN", "PHQ-9", "PHQ-9-EN"]);
+        assert_eq!(
+            ids,
+            [
+                "AUDIT-C",
+                "AUDIT-C-EN",
+                "GAD-7",
+                "GAD-7-EN",
+                "PHQ-9",
+                "PHQ-9-EN"
+            ]
+        );
         engine.stop();
         // A second start on the same database stores nothing more.
         let again = Engine::start_with(config).await;
@@ -410,8 +502,13 @@ async fn a_phq9_answered_through_the_contracts_has_its_outcomes_on_the_form() {
                 .collect()
         };
         let partial = items(&[3, 3]);
-        let answers: Vec<(&str, Value)> = partial.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-        let (status, body) = engine.save_page(&form_id, TOLVAN, 1, &[(1, answers)], true).await;
+        let answers: Vec<(&str, Value)> = partial
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let (status, body) = engine
+            .save_page(&form_id, TOLVAN, 1, &[(1, answers)], true)
+            .await;
         assert_eq!(status, StatusCode::OK, "{backend}: {body}");
         assert_eq!(
             outcomes_of(&body["form"])["phq9-total"],
@@ -421,8 +518,11 @@ async fn a_phq9_answered_through_the_contracts_has_its_outcomes_on_the_form() {
 
         // Every item: 14, moderate (band 2), item 9 scored 1.
         let full = items(&[3, 3, 2, 2, 1, 1, 1, 0, 1]);
-        let answers: Vec<(&str, Value)> = full.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-        let (status, body) = engine.save_page(&form_id, TOLVAN, 1, &[(1, answers)], false).await;
+        let answers: Vec<(&str, Value)> =
+            full.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let (status, body) = engine
+            .save_page(&form_id, TOLVAN, 1, &[(1, answers)], false)
+            .await;
         assert_eq!(status, StatusCode::OK, "{backend}: {body}");
         assert_eq!(body["resultCode"], "OK", "{backend}: {body}");
 
@@ -437,7 +537,10 @@ async fn a_phq9_answered_through_the_contracts_has_its_outcomes_on_the_form() {
             "{backend}"
         );
         let (status, body) = engine
-            .call("SaveForm", &json!({"formId": form_id, "subjectOfCare": TOLVAN}))
+            .call(
+                "SaveForm",
+                &json!({"formId": form_id, "subjectOfCare": TOLVAN}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{backend}: {body}");
         assert_eq!(body["resultCode"], "INFO", "{backend}: {body}");
@@ -456,7 +559,10 @@ async fn a_phq9_answered_through_the_contracts_has_its_outcomes_on_the_form() {
             ]),
             "{backend}"
         );
-        assert_eq!(form["calculationOutcome"][1]["approvedForSubjectOfCare"], false);
+        assert_eq!(
+            form["calculationOutcome"][1]["approvedForSubjectOfCare"],
+            false
+        );
         assert_eq!(
             form["calculationOutcome"][0]["descriptionCareActor"],
             "PHQ-9 totalpoäng, 0–27 (LOINC 44261-6)"
@@ -464,14 +570,19 @@ async fn a_phq9_answered_through_the_contracts_has_its_outcomes_on_the_form() {
 
         // GetForms: the same per audience.
         let (_, body) = engine
-            .call("GetForms", &json!({"healthcare_facility_CareUnit": CARE_UNIT}))
+            .call(
+                "GetForms",
+                &json!({"healthcare_facility_CareUnit": CARE_UNIT}),
+            )
             .await;
         assert_eq!(outcomes_of(&body["forms"][0]).len(), 3, "{backend}: {body}");
         let (_, body) = engine
             .call("GetForms", &json!({"subjectOfCare": TOLVAN}))
             .await;
         assert_eq!(
-            outcomes_of(&body["forms"][0]).into_keys().collect::<Vec<_>>(),
+            outcomes_of(&body["forms"][0])
+                .into_keys()
+                .collect::<Vec<_>>(),
             ["phq9-total"],
             "{backend}: {body}"
         );

@@ -316,9 +316,8 @@ async fn a_citizen_answers_the_phq9_and_sees_the_total_and_the_care_system_reads
         .await
         .unwrap();
     assert_eq!(loaded.status().as_u16(), 200);
-    let last_day = common::riv_time::format_date(
-        common::riv_time::today_in_sweden() + chrono::Days::new(30),
-    );
+    let last_day =
+        common::riv_time::format_date(common::riv_time::today_in_sweden() + chrono::Days::new(30));
     let (status, body) = post(
         &system,
         system.form_engine,
@@ -359,7 +358,9 @@ async fn a_citizen_answers_the_phq9_and_sees_the_total_and_the_care_system_reads
     browser.click("//button[@value='next']").await;
 
     // The summary shows the approved total, never the band.
-    browser.wait_for("//h1[normalize-space(.)='Kontrollera dina svar']").await;
+    browser
+        .wait_for("//h1[normalize-space(.)='Kontrollera dina svar']")
+        .await;
     browser.screenshot("phq9-summary").await;
     let summary = browser.source().await;
     assert!(
@@ -374,7 +375,9 @@ async fn a_citizen_answers_the_phq9_and_sees_the_total_and_the_care_system_reads
     browser
         .click("//form[contains(@action, '/submit')]//button[@type='submit']")
         .await;
-    browser.wait_for("//h1[normalize-space(.)='Formuläret är skickat']").await;
+    browser
+        .wait_for("//h1[normalize-space(.)='Formuläret är skickat']")
+        .await;
     browser.screenshot("phq9-receipt").await;
     let receipt = browser.source().await;
     assert!(

@@ -163,7 +163,12 @@ pub async fn create_form(
                     Started::Created(form, template) => FormResult {
                         result_code: ResultCode::Ok,
                         comment: None,
-                        form: Some(form_view(form, template, Content::AsStored, Audience::SubjectOfCare)),
+                        form: Some(form_view(
+                            form,
+                            template,
+                            Content::AsStored,
+                            Audience::SubjectOfCare,
+                        )),
                     },
                     Started::Refused(reason) => FormResult {
                         result_code: ResultCode::Error,
@@ -328,7 +333,12 @@ pub async fn get_forms(
     let mut views = Vec::with_capacity(forms.len());
     for form in forms {
         let template = state.templates.compiled_for_form(&form.template).await?;
-        views.push(form_view(&form, &template, Content::Summary, audience(role)));
+        views.push(form_view(
+            &form,
+            &template,
+            Content::Summary,
+            audience(role),
+        ));
     }
     Ok(ApiJson(GetFormsResponse {
         forms: views,
@@ -536,7 +546,12 @@ pub async fn save_form_page(
         PageSaved::Refused(reason, Viewed { form, template }) => FormResult {
             result_code: ResultCode::Error,
             comment: Some(reason),
-            form: Some(form_view(&form, &template, Content::AsStored, Audience::SubjectOfCare)),
+            form: Some(form_view(
+                &form,
+                &template,
+                Content::AsStored,
+                Audience::SubjectOfCare,
+            )),
         },
         PageSaved::Done {
             outcome,
@@ -548,7 +563,12 @@ pub async fn save_form_page(
                 PageSave::Next { form, .. } | PageSave::Temporary { form, .. } => FormResult {
                     result_code: ResultCode::Ok,
                     comment: None,
-                    form: Some(form_view(&form, &template, Content::AsStored, Audience::SubjectOfCare)),
+                    form: Some(form_view(
+                        &form,
+                        &template,
+                        Content::AsStored,
+                        Audience::SubjectOfCare,
+                    )),
                 },
                 PageSave::Complete { .. } => FormResult {
                     result_code: ResultCode::Ok,

@@ -8,8 +8,8 @@ use jsonschema::error::ValidationErrorKind;
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
-use super::graph::{PageGraph, default_next};
 use super::formula::{CalculationOutcome, Calculations};
+use super::graph::{PageGraph, default_next};
 use super::input::AnswerKind;
 use super::model::{FormTemplate, TemplateQuestion, ValidationEventKind};
 use super::route::{rule_holds, superior_holds};
@@ -144,7 +144,6 @@ impl CompiledTemplate {
         let form_validator = options::compile(&form_schema).map_err(CompileError::Form)?;
         let calculations = Calculations::new(&template);
         Ok(Self {
-            calculations,
             template,
             graph,
             placements,
@@ -153,6 +152,7 @@ impl CompiledTemplate {
             pages,
             form_schema,
             form_validator,
+            calculations,
         })
     }
 

@@ -69,11 +69,17 @@ mod tests {
     #[test]
     fn an_outcome_is_labelled_for_the_citizen_and_written_in_the_page_language() {
         let outcomes = [
-            outcome(serde_json::json!({"calculationId": "phq9-total", "subject": "Summa",
-                "descriptionSubjectOfCare": "Din summa", "outcome": 14})),
-            outcome(serde_json::json!({"calculationId": "bmi", "subject": "BMI", "outcome": -22.5})),
-            outcome(serde_json::json!({"calculationId": "band", "subject": "Band",
-                "approvedForSubjectOfCare": false, "outcome": 2})),
+            outcome(
+                serde_json::json!({"calculationId": "phq9-total", "subject": "Summa",
+                "descriptionSubjectOfCare": "Din summa", "outcome": 14}),
+            ),
+            outcome(
+                serde_json::json!({"calculationId": "bmi", "subject": "BMI", "outcome": -22.5}),
+            ),
+            outcome(
+                serde_json::json!({"calculationId": "band", "subject": "Band",
+                "approvedForSubjectOfCare": false, "outcome": 2}),
+            ),
             outcome(serde_json::json!({"calculationId": "x",
                 "errorMessage": "Frågan `q4` är inte besvarad."})),
         ];
@@ -86,7 +92,11 @@ mod tests {
             [
                 ("Din summa".into(), "14".into(), true),
                 ("BMI".into(), "\u{2212}22,5".into(), true),
-                ("x".into(), "kan inte beräknas (Frågan `q4` är inte besvarad.)".into(), false),
+                (
+                    "x".into(),
+                    "kan inte beräknas (Frågan `q4` är inte besvarad.)".into(),
+                    false
+                ),
             ]
         );
         let english = lines(&outcomes[1..2], Lang::En.texts(), Lang::En);
