@@ -74,85 +74,89 @@ pub struct CitizenList {
     citizens: Vec<CitizenResource>,
 }
 
-/// A new test citizen. A notification switched on needs its phone number or e-mail address.
-/// Unknown members are ignored (api.md §1), but carry no control character.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(example = json!({
-    "personalIdentityNumber": "199001012385",
-    "name": "Lena Andersson",
-    "active": true,
-    "notificationSms": true,
-    "phone": "+46701740606"
-}))]
-pub struct NewCitizen {
-    #[schema(value_type = String, required = true, pattern = "^[0-9]{8}[0-9A-Zptf]{4}$")]
-    personal_identity_number: Option<String>,
-    /// The name shown on the pages: not blank, no control character, at most 200 characters
-    /// (kept trimmed).
-    #[schema(value_type = String, required = true, max_length = 200, pattern = "^[\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u0020\\u007F\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u001F\\u007F]*$")]
-    name: Option<String>,
-    /// Uses the portal; default true.
-    #[serde(default = "yes")]
-    active: bool,
-    /// Default false. When true, `phone` is needed.
-    #[serde(default)]
-    notification_sms: bool,
-    /// Default false. When true, `email` is needed.
-    #[serde(default)]
-    notification_email: bool,
-    /// 5 to 20 digits, optionally starting with +, grouped by single spaces or hyphens; at
-    /// most 32 characters. Empty or null: none.
-    #[schema(max_length = 32, pattern = "^(?:\\+?[0-9](?:[ -]?[0-9]){4,19})?$")]
-    phone: Option<String>,
-    /// `local@domain` (at most 254 characters). Empty or null: none.
-    #[schema(
-        max_length = 254,
-        pattern = "^(?:[^\\u0000-\\u0020\\u007F@]+@[^\\u0000-\\u0020\\u007F@.]+(?:\\.[^\\u0000-\\u0020\\u007F@.]+)+)?$"
-    )]
-    email: Option<String>,
+/// Declares a request body about a citizen: its own doc and example, its own rule for the
+/// personal identity number, then the details both requests share (so the two schemas state
+/// them in the same words).
+macro_rules! citizen_request {
+    ($(#[$meta:meta])* $name:ident { $(#[$number:meta])* }) => {
+        #[derive(Deserialize, ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        $(#[$meta])*
+        pub struct $name {
+            $(#[$number])*
+            personal_identity_number: Option<String>,
+            /// The name shown on the pages: not blank, no control character, at most 200 characters
+            /// (kept trimmed).
+            #[schema(value_type = String, required = true, max_length = 200, pattern = "^[\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u0020\\u007F\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u001F\\u007F]*$")]
+            name: Option<String>,
+            /// Uses the portal; default true.
+            #[serde(default = "yes")]
+            active: bool,
+            /// Default false. When true, `phone` is needed.
+            #[serde(default)]
+            notification_sms: bool,
+            /// Default false. When true, `email` is needed.
+            #[serde(default)]
+            notification_email: bool,
+            /// 5 to 20 digits, optionally starting with +, grouped by single spaces or hyphens; at
+            /// most 32 characters. Empty or null: none.
+            #[schema(max_length = 32, pattern = "^(?:\\+?[0-9](?:[ -]?[0-9]){4,19})?$")]
+            phone: Option<String>,
+            /// `local@domain` (at most 254 characters). Empty or null: none.
+            #[schema(
+                max_length = 254,
+                pattern = "^(?:[^\\u0000-\\u0020\\u007F@]+@[^\\u0000-\\u0020\\u007F@.]+(?:\\.[^\\u0000-\\u0020\\u007F@.]+)+)?$"
+            )]
+            email: Option<String>,
+        }
+
+        impl $name {
+            fn details(self) -> (Option<String>, CitizenDetails) {
+                let details = CitizenDetails {
+                    name: self.name,
+                    active: self.active,
+                    notification_sms: self.notification_sms,
+                    notification_email: self.notification_email,
+                    phone: self.phone,
+                    email: self.email,
+                };
+                (self.personal_identity_number, details)
+            }
+        }
+    };
 }
 
-/// A test citizen's details, replaced as a whole. The personal identity number cannot change:
-/// when given it must be the citizen's own (delete and create to change it). Unknown members
-/// are ignored (api.md §1), but carry no control character.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(example = json!({
-    "name": "Tolvan Tolvansson",
-    "active": true,
-    "notificationSms": false,
-    "notificationEmail": true,
-    "email": "tolvan.tolvansson@example.com"
-}))]
-pub struct CitizenChange {
-    /// When given (not empty), the citizen's own number; another answers 409.
-    #[schema(pattern = "^(?:[0-9]{8}[0-9A-Zptf]{4})?$")]
-    personal_identity_number: Option<String>,
-    /// The name shown on the pages: not blank, no control character, at most 200 characters
-    /// (kept trimmed).
-    #[schema(value_type = String, required = true, max_length = 200, pattern = "^[\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]*[^\\u0000-\\u0020\\u007F\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000][^\\u0000-\\u001F\\u007F]*$")]
-    name: Option<String>,
-    /// Uses the portal; default true.
-    #[serde(default = "yes")]
-    active: bool,
-    /// Default false. When true, `phone` is needed.
-    #[serde(default)]
-    notification_sms: bool,
-    /// Default false. When true, `email` is needed.
-    #[serde(default)]
-    notification_email: bool,
-    /// 5 to 20 digits, optionally starting with +, grouped by single spaces or hyphens; at
-    /// most 32 characters. Empty or null: none.
-    #[schema(max_length = 32, pattern = "^(?:\\+?[0-9](?:[ -]?[0-9]){4,19})?$")]
-    phone: Option<String>,
-    /// `local@domain` (at most 254 characters). Empty or null: none.
-    #[schema(
-        max_length = 254,
-        pattern = "^(?:[^\\u0000-\\u0020\\u007F@]+@[^\\u0000-\\u0020\\u007F@.]+(?:\\.[^\\u0000-\\u0020\\u007F@.]+)+)?$"
-    )]
-    email: Option<String>,
-}
+citizen_request!(
+    /// A new test citizen. A notification switched on needs its phone number or e-mail address.
+    /// Unknown members are ignored (api.md §1), but carry no control character.
+    #[schema(example = json!({
+        "personalIdentityNumber": "199001012385",
+        "name": "Lena Andersson",
+        "active": true,
+        "notificationSms": true,
+        "phone": "+46701740606"
+    }))]
+    NewCitizen {
+        #[schema(value_type = String, required = true, pattern = "^[0-9]{8}[0-9A-Zptf]{4}$")]
+    }
+);
+
+citizen_request!(
+    /// A test citizen's details, replaced as a whole. The personal identity number cannot change:
+    /// when given it must be the citizen's own (delete and create to change it). Unknown members
+    /// are ignored (api.md §1), but carry no control character.
+    #[schema(example = json!({
+        "name": "Tolvan Tolvansson",
+        "active": true,
+        "notificationSms": false,
+        "notificationEmail": true,
+        "email": "tolvan.tolvansson@example.com"
+    }))]
+    CitizenChange {
+        /// When given (not empty), the citizen's own number; another answers 409.
+        #[schema(pattern = "^(?:[0-9]{8}[0-9A-Zptf]{4})?$")]
+    }
+);
 
 /// What both requests say about the citizen besides the number.
 struct CitizenDetails {
@@ -162,38 +166,6 @@ struct CitizenDetails {
     notification_email: bool,
     phone: Option<String>,
     email: Option<String>,
-}
-
-impl NewCitizen {
-    fn details(self) -> (Option<String>, CitizenDetails) {
-        (
-            self.personal_identity_number,
-            CitizenDetails {
-                name: self.name,
-                active: self.active,
-                notification_sms: self.notification_sms,
-                notification_email: self.notification_email,
-                phone: self.phone,
-                email: self.email,
-            },
-        )
-    }
-}
-
-impl CitizenChange {
-    fn details(self) -> (Option<String>, CitizenDetails) {
-        (
-            self.personal_identity_number,
-            CitizenDetails {
-                name: self.name,
-                active: self.active,
-                notification_sms: self.notification_sms,
-                notification_email: self.notification_email,
-                phone: self.phone,
-                email: self.email,
-            },
-        )
-    }
 }
 
 fn yes() -> bool {

@@ -5,6 +5,7 @@ pub mod citizen;
 pub mod message;
 pub mod notification;
 mod portal;
+pub mod session;
 
 pub use portal::{Delivery, Portal, PortalError};
 

@@ -11,7 +11,8 @@ use common::identity::PersonalIdentityNumber;
 use super::citizen::{Citizen, CitizenId, CitizenProfile};
 use super::message::{self, InboxMessage, MessageId, NewMessage, Refusal};
 use super::notification::{self, Notification};
-use crate::store::{PortalStore, StoreError, WebSession};
+use super::session::WebSession;
+use crate::store::{PortalStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
@@ -42,12 +43,13 @@ pub struct Portal {
     store: Arc<dyn PortalStore>,
 }
 
+/// The operations that only read or write what the store keeps say so in the store's words
+/// ([`PortalStore`]); the others say what they decide.
 impl Portal {
     pub fn new(store: Arc<dyn PortalStore>) -> Self {
         Self { store }
     }
 
-    /// Every test citizen, by name.
     pub async fn citizens(&self) -> Result<Vec<Citizen>, PortalError> {
         Ok(self.store.citizens().await?)
     }
@@ -151,7 +153,6 @@ impl Portal {
         })
     }
 
-    /// The citizen's messages not expired on `today`, newest first.
     pub async fn inbox(
         &self,
         citizen: CitizenId,
@@ -160,8 +161,6 @@ impl Portal {
         Ok(self.store.inbox(citizen, today).await?)
     }
 
-    /// The citizen's message, marked read the first time; `None` when not theirs, unknown or
-    /// expired.
     pub async fn open_message(
         &self,
         citizen: CitizenId,
@@ -175,7 +174,6 @@ impl Portal {
             .await?)
     }
 
-    /// The newest `limit` simulated notifications, of one citizen or of all.
     pub async fn notifications(
         &self,
         citizen: Option<CitizenId>,

@@ -74,30 +74,40 @@ impl<DB: Backend> SqlStore<DB> {
     }
 }
 
-/// A citizen's columns in [`citizen_columns!`] order, then `now` as created and updated.
-fn bind_citizen<'q, DB: Backend>(
-    query: sqlx::query::Query<'q, DB, DB::Arguments>,
-    citizen: &Citizen,
-    now: DateTime<Utc>,
-) -> sqlx::query::Query<'q, DB, DB::Arguments>
+type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>;
+
+/// A profile's changeable details, in [`citizen_columns!`] order (name to email).
+fn bind_details<'q, DB: Backend>(query: Query<'q, DB>, profile: &CitizenProfile) -> Query<'q, DB>
 where
     for<'a> &'a str: Encode<'a, DB> + Type<DB>,
     for<'a> Option<&'a str>: Encode<'a, DB> + Type<DB>,
     bool: for<'a> Encode<'a, DB> + Type<DB>,
-    DateTime<Utc>: for<'a> Encode<'a, DB> + Type<DB>,
 {
-    let profile = &citizen.profile;
     query
-        .bind(DB::id(citizen.id.as_uuid()))
-        .bind(profile.personal_identity_number.as_str())
         .bind(profile.name.as_str())
         .bind(profile.active)
         .bind(profile.notification_sms)
         .bind(profile.notification_email)
         .bind(profile.phone.as_deref())
         .bind(profile.email.as_deref())
-        .bind(now)
-        .bind(now)
+}
+
+/// A citizen's columns in [`citizen_columns!`] order, then `now` as created and updated.
+fn bind_citizen<'q, DB: Backend>(
+    query: Query<'q, DB>,
+    citizen: &Citizen,
+    now: DateTime<Utc>,
+) -> Query<'q, DB>
+where
+    for<'a> &'a str: Encode<'a, DB> + Type<DB>,
+    for<'a> Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    bool: for<'a> Encode<'a, DB> + Type<DB>,
+    DateTime<Utc>: for<'a> Encode<'a, DB> + Type<DB>,
+{
+    let query = query
+        .bind(DB::id(citizen.id.as_uuid()))
+        .bind(citizen.profile.personal_identity_number.as_str());
+    bind_details(query, &citizen.profile).bind(now).bind(now)
 }
 
 #[async_trait]
@@ -204,21 +214,15 @@ where
         citizen: &Citizen,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let profile = &citizen.profile;
-        let result = sqlx::query(
+        let update = sqlx::query(
             "UPDATE citizen SET name = $1, active = $2, notification_sms = $3, \
              notification_email = $4, phone = $5, email = $6, updated_at = $7 WHERE citizen_id = $8",
-        )
-        .bind(profile.name.as_str())
-        .bind(profile.active)
-        .bind(profile.notification_sms)
-        .bind(profile.notification_email)
-        .bind(profile.phone.as_deref())
-        .bind(profile.email.as_deref())
-        .bind(now)
-        .bind(DB::id(citizen.id.as_uuid()))
-        .execute(&self.pool)
-        .await?;
+        );
+        let result = bind_details(update, &citizen.profile)
+            .bind(now)
+            .bind(DB::id(citizen.id.as_uuid()))
+            .execute(&self.pool)
+            .await?;
         Ok(DB::rows_affected(&result) > 0)
     }
 

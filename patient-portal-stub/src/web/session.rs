@@ -11,8 +11,8 @@ use super::context::{PageContext, encode_query};
 use super::{cookies, page, tokens};
 use crate::api::AppState;
 use crate::domain::citizen::Citizen;
+use crate::domain::session::WebSession;
 use crate::domain::{PortalError, truncate_to_micros};
-use crate::store::WebSession;
 
 /// A signed-in citizen: handlers that take it are only reached with a live session.
 pub struct SignedIn {

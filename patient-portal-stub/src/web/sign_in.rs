@@ -21,7 +21,7 @@ use super::{cookies, page, tokens};
 use crate::api::AppState;
 use crate::domain::PortalError;
 use crate::domain::citizen::{Citizen, CitizenId};
-use crate::store::WebSession;
+use crate::domain::session::WebSession;
 
 #[derive(Deserialize, Default)]
 pub struct SignInQuery {

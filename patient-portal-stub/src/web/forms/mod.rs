@@ -258,43 +258,37 @@ pub async fn answer_page(
         "form page saved"
     );
 
-    if outcome.result_code == ResultCode::Error {
-        let form = match with_page(&state, &signed_in, id, outcome.form).await {
-            Ok(form) => form,
-            Err(error) => return failure::page(&context, &signed_in, id, &error),
-        };
-        let page_state = PageState {
+    let page_state = if outcome.result_code == ResultCode::Error {
+        PageState {
             sent: Some(posted.sent),
             comment: outcome.comment.filter(|c| !c.is_empty()),
             ..PageState::default()
-        };
-        return views::form(&state, &context, &signed_in, &form, page_state).await;
-    }
-    match action {
-        Action::Next => Redirect::to(&format!("/forms/{id}")).into_response(),
-        Action::Back => {
-            go(
-                &state,
-                &context,
-                &signed_in,
-                id,
-                page_number,
-                Direction::Back,
-            )
-            .await
         }
-        Action::SaveForLater => {
-            let form = match with_page(&state, &signed_in, id, outcome.form).await {
-                Ok(form) => form,
-                Err(error) => return failure::page(&context, &signed_in, id, &error),
-            };
-            let page_state = PageState {
+    } else {
+        match action {
+            Action::Next => return Redirect::to(&format!("/forms/{id}")).into_response(),
+            Action::Back => {
+                return go(
+                    &state,
+                    &context,
+                    &signed_in,
+                    id,
+                    page_number,
+                    Direction::Back,
+                )
+                .await;
+            }
+            Action::SaveForLater => PageState {
                 sent: Some(posted.sent),
                 saved: true,
                 ..PageState::default()
-            };
-            views::form(&state, &context, &signed_in, &form, page_state).await
+            },
         }
+    };
+    // A refused page, or one saved for later, is shown as the citizen sent it.
+    match with_page(&state, &signed_in, id, outcome.form).await {
+        Ok(form) => views::form(&state, &context, &signed_in, &form, page_state).await,
+        Err(error) => failure::page(&context, &signed_in, id, &error),
     }
 }
 
