@@ -1,5 +1,5 @@
 //! The HTTP edge of the contracts and the admin endpoints: routes, extractors, the wire types
-//! (each beside its handler), the OpenAPI document, and the one edge error ([`error::ApiError`])
+//! (each beside its handler), the OpenAPI document, and the one edge error (`error::ApiError`)
 //! that maps the domain's failures to problem documents. The citizen's pages are in
 //! [`crate::web`].
 

@@ -5,7 +5,7 @@
 //! empty element) does not break the pages. What the portal sends is exactly the contract.
 //!
 //! These are another service's contract as its client sees it, so they live with the client
-//! ([`super::client`]), not in [`crate::api`], which holds the portal's own wire types.
+//! (`engine::client`), not in [`crate::api`], which holds the portal's own wire types.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

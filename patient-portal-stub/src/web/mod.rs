@@ -46,7 +46,7 @@ use crate::api::AppState;
 use headers::OverTls;
 use session::MaybeSignedIn;
 
-/// The pages, with their security headers ([`headers`]; HSTS when `over_tls`).
+/// The pages, with their security headers (`headers`; HSTS when `over_tls`).
 pub fn router(state: AppState, over_tls: bool) -> Router {
     Router::new()
         .route("/", get(home))
