@@ -460,3 +460,42 @@ async fn forms_are_purged_after_keep_until_with_their_posts() {
         database.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn calculation_outcomes_are_stored_with_the_form_exactly() {
+    use form_engine::domain::template::formula::CalculationOutcome;
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let world = world(&database).await;
+        let later = today() + Days::new(10);
+        let forms = request(&world, vec![order("HALSA-1", Some(TOLVAN), later, None)]).await;
+        let stored = &forms[0];
+        assert_eq!(
+            stored.progress.outcomes, None,
+            "{backend}: nothing is evaluated before a page is saved"
+        );
+        let mut changed = stored.clone();
+        changed.progress.outcomes = Some(vec![
+            CalculationOutcome {
+                calculation_id: "bmi".into(),
+                outcome: Some(22.86),
+                error_message: None,
+            },
+            CalculationOutcome {
+                calculation_id: "change".into(),
+                outcome: Some(-3.0),
+                error_message: None,
+            },
+            CalculationOutcome {
+                calculation_id: "phq9-total".into(),
+                outcome: None,
+                error_message: Some("Frågan `phq4` är inte besvarad.".into()),
+            },
+        ]);
+        changed.revision += 1;
+        world.store.update_form(&changed, None).await.unwrap();
+        let read = world.store.form(stored.id).await.unwrap().unwrap();
+        assert_eq!(read, changed, "{backend}: read back as written");
+        database.cleanup().await;
+    }
+}
