@@ -1,4 +1,5 @@
-//! The rules of the engagement index, free of HTTP and SQL.
+//! The rules and operations of the engagement index, free of HTTP, wire and configuration
+//! types; operations reach the database through the store trait.
 
 mod changes;
 mod engagement;

@@ -188,7 +188,7 @@ impl PgWriter {
             .await
             .map_err(|error| match error {
                 AuditError::Database(error) => error,
-                other @ AuditError::Corrupt(_) => sqlx::Error::Protocol(other.to_string()),
+                other => sqlx::Error::Protocol(other.to_string()),
             })?;
         tx.commit().await?;
         Ok(Attempt::Applied(
