@@ -109,3 +109,70 @@ async fn many_events_are_appended_in_order_with_every_field() {
         database.cleanup().await;
     }
 }
+
+/// The grouped audit log (rows of concurrent requests share a commit) stores every request's
+/// rows exactly once, with the time each request was made, on both backends.
+#[tokio::test]
+async fn a_grouped_log_stores_every_concurrent_request_once() {
+    for database in TestDatabase::all().await {
+        let store: Arc<dyn AuditStore> = if let Some(url) = &database.config.url {
+            let pool = common::db::open_postgres(url, 5, &POSTGRES).await.unwrap();
+            Arc::new(PgAuditStore::new(pool))
+        } else {
+            let path = database.config.data_dir.join("audit.sqlite");
+            let pool = common::db::open_sqlite(&path, 5, &SQLITE).await.unwrap();
+            Arc::new(SqliteAuditStore::new(pool))
+        };
+        let log = AuditLog::grouped(Arc::clone(&store));
+        let started = Utc::now();
+        let requests: Vec<_> = (0..200)
+            .map(|n| {
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let caller = Caller {
+                        hsa_id: Some(HsaId::parse("SE1-READER").unwrap()),
+                        method: AuthMethod::BearerToken,
+                        gateway: None,
+                    };
+                    let event = AuditEvent::new(&caller, "FindContent", AuditOutcome::Success)
+                        .patient(&PersonalIdentityNumber::parse(PATIENTS[n % 3]).unwrap())
+                        .resource(format!("request-{n}"));
+                    if n % 2 == 0 {
+                        log.record(event).await
+                    } else {
+                        log.record_all(&[event.clone(), event.resource(format!("request-{n}b"))])
+                            .await
+                    }
+                })
+            })
+            .collect();
+        for request in requests {
+            request.await.unwrap().unwrap();
+        }
+        let mut rows = Vec::new();
+        let mut query = by_caller("SE1-READER");
+        query.limit = 1000;
+        rows.extend(store.query(&query).await.unwrap());
+        let mut resources: Vec<String> = rows.iter().filter_map(|r| r.resource.clone()).collect();
+        resources.sort();
+        let mut expected: Vec<String> = (0..200)
+            .flat_map(|n| {
+                let one = format!("request-{n}");
+                if n % 2 == 0 {
+                    vec![one]
+                } else {
+                    vec![one, format!("request-{n}b")]
+                }
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(resources, expected, "{}", database.backend);
+        assert!(
+            rows.iter()
+                .all(|r| r.at >= started - chrono::Duration::seconds(1) && r.at <= Utc::now()),
+            "{}",
+            database.backend
+        );
+        database.cleanup().await;
+    }
+}

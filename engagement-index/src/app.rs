@@ -52,7 +52,7 @@ impl Application {
         let security = Security {
             authenticator: authenticator.clone(),
             permissions,
-            audit: AuditLog::new(stores.engagements.audit_store()),
+            audit: AuditLog::grouped(stores.engagements.audit_store()),
         };
         let declared = config
             .subscribers

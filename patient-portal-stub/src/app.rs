@@ -45,7 +45,7 @@ impl Application {
             .declare(&config.auth.permissions)
             .await
             .context("cannot apply the grants of the configuration ([[auth.permissions]])")?;
-        let audit = AuditLog::new(store.audit_store());
+        let audit = AuditLog::grouped(store.audit_store());
         let citizens = config.test_citizens()?;
         store
             .apply_configured_citizens(&citizens, truncate_to_micros(Utc::now()))

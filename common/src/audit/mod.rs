@@ -15,6 +15,7 @@
 //! [`append_postgres`] to write the row inside the caller's transaction.
 
 mod admin;
+mod group;
 mod store;
 
 use std::sync::Arc;
@@ -225,6 +226,8 @@ pub enum AuditError {
     Database(#[from] sqlx::Error),
     #[error("a stored audit row is invalid: {0}")]
     Corrupt(String),
+    #[error("the audit log's writer has stopped")]
+    Stopped,
 }
 
 /// The audit log in a service's database: append and query, nothing else.
@@ -240,6 +243,18 @@ pub trait AuditStore: Send + Sync + 'static {
         }
         Ok(())
     }
+    /// Appends several requests' events, each request's at its own time, in one transaction
+    /// (one commit): what the grouped audit log writes. The SQLite and PostgreSQL stores do
+    /// so; this default writes them one request at a time.
+    async fn append_groups(
+        &self,
+        groups: &[(&[AuditEvent], DateTime<Utc>)],
+    ) -> Result<(), AuditError> {
+        for (events, at) in groups {
+            self.append_all(events, *at).await?;
+        }
+        Ok(())
+    }
     async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError>;
 }
 
@@ -248,11 +263,30 @@ pub trait AuditStore: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct AuditLog {
     store: Arc<dyn AuditStore>,
+    /// Present when concurrent requests' rows share commits ([`Self::grouped`]).
+    group: Option<group::GroupCommit>,
 }
 
 impl AuditLog {
+    /// Each request's rows written in a transaction of their own.
     pub fn new(store: Arc<dyn AuditStore>) -> Self {
-        Self { store }
+        Self { store, group: None }
+    }
+
+    /// Rows of requests arriving together written in one transaction and one flush, each
+    /// request answered once its rows are durable (`group.rs`). Must be called inside the
+    /// Tokio runtime: it starts the writer.
+    pub fn grouped(store: Arc<dyn AuditStore>) -> Self {
+        let group = Some(group::GroupCommit::start(Arc::clone(&store)));
+        Self { store, group }
+    }
+
+    async fn write(&self, events: Vec<AuditEvent>) -> Result<(), AuditError> {
+        let at = Utc::now();
+        match &self.group {
+            Some(group) => group.append(events, at).await,
+            None => self.store.append_all(&events, at).await,
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn AuditStore> {
@@ -262,10 +296,11 @@ impl AuditLog {
     /// Appends `event`. A failure is logged (without the patient) and answered as an opaque
     /// 500: patient data must not be handed out unrecorded.
     pub async fn record(&self, event: AuditEvent) -> Result<(), Problem> {
-        match self.store.append(&event, Utc::now()).await {
-            Ok(_) => Ok(()),
+        let (action, caller) = (event.action.clone(), event.caller.clone());
+        match self.write(vec![event]).await {
+            Ok(()) => Ok(()),
             Err(error) => {
-                tracing::error!(%error, action = %event.action, caller = %event.caller, "cannot write the audit log");
+                tracing::error!(%error, %action, %caller, "cannot write the audit log");
                 Err(Problem::internal())
             }
         }
@@ -276,7 +311,7 @@ impl AuditLog {
         if events.is_empty() {
             return Ok(());
         }
-        match self.store.append_all(events, Utc::now()).await {
+        match self.write(events.to_vec()).await {
             Ok(()) => Ok(()),
             Err(error) => {
                 tracing::error!(%error, action = %events[0].action, caller = %events[0].caller, events = events.len(), "cannot write the audit log");

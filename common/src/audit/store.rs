@@ -259,6 +259,18 @@ where
         DB::insert_all(&mut connection, events, at).await
     }
 
+    async fn append_groups(
+        &self,
+        groups: &[(&[AuditEvent], DateTime<Utc>)],
+    ) -> Result<(), AuditError> {
+        let mut transaction = self.pool.begin().await?;
+        for (events, at) in groups {
+            DB::insert_all(&mut transaction, events, *at).await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
     async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
         let (column, value) = match &query.subject {
             AuditSubject::Patient(patient) => ("patient", patient.as_str()),

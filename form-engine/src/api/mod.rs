@@ -82,7 +82,7 @@ impl AppState {
         ));
         Self {
             config: Arc::new(config),
-            audit: AuditLog::new(store.audit_store()),
+            audit: AuditLog::grouped(store.audit_store()),
             store,
             templates,
             forms,
