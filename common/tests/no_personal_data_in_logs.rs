@@ -13,6 +13,7 @@ use common::identity::{HsaId, PersonalIdentityNumber};
 use common::permissions::{
     PermissionGrant, PermissionStore, Permissions, Role, SqlitePermissionStore,
 };
+use common::problem::Problem;
 use common::rate_limit::RateLimitConfig;
 use common::testing::{CapturedLogs, TestDatabase, capturing_subscriber};
 use http::StatusCode;
@@ -68,10 +69,12 @@ async fn refusals_are_logged_without_tokens_or_identity_numbers() {
         .await
         .unwrap();
     let caller = Caller::direct(HsaId::parse("SE1-CS1").unwrap(), AuthMethod::MutualTls);
-    let refused = permissions
-        .require(&caller, Role::CareSystem, PATIENT)
-        .await
-        .unwrap_err();
+    let refused = Problem::from(
+        permissions
+            .require(&caller, Role::CareSystem, PATIENT)
+            .await
+            .unwrap_err(),
+    );
     assert!(!refused.detail.contains(PATIENT), "{}", refused.detail);
 
     // An audit row with the full number: stored, and its Debug form masked.

@@ -18,6 +18,7 @@ use common::permissions::{
     AllowedScopes, GrantSource, PermissionGrant, PermissionStore, Permissions, PgPermissionStore,
     Removal, Role, SqlitePermissionStore,
 };
+use common::problem::Problem;
 use common::testing::TestDatabase;
 use http::{Request, StatusCode};
 use serde_json::{Value, json};
@@ -115,7 +116,8 @@ async fn each_caller_reaches_exactly_its_care_units_and_roles() {
                 );
                 let result = permissions
                     .require(&caller(name), Role::CareSystem, unit)
-                    .await;
+                    .await
+                    .map_err(Problem::from);
                 assert_eq!(
                     result.is_ok(),
                     expected,
@@ -140,7 +142,10 @@ async fn each_caller_reaches_exactly_its_care_units_and_roles() {
                 (Role::Admin, "*", name == "SE1-ADMIN"),
             ];
             for (role, scope, expected) in roles {
-                let result = permissions.require(&caller(name), role, scope).await;
+                let result = permissions
+                    .require(&caller(name), role, scope)
+                    .await
+                    .map_err(Problem::from);
                 assert_eq!(
                     result.is_ok(),
                     expected,
@@ -209,10 +214,12 @@ async fn each_caller_reaches_exactly_its_care_units_and_roles() {
         );
 
         // Anonymous callers cannot pass an enforced check; open mode lets everything pass.
-        let anonymous = permissions
-            .require(&Caller::anonymous(), Role::CareSystem, "SE1-CU1")
-            .await
-            .unwrap_err();
+        let anonymous = Problem::from(
+            permissions
+                .require(&Caller::anonymous(), Role::CareSystem, "SE1-CU1")
+                .await
+                .unwrap_err(),
+        );
         assert_eq!(anonymous.status, 401);
         let open = Permissions::with_enforcement(Arc::clone(&stores.permissions), false);
         assert!(

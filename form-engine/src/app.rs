@@ -69,7 +69,7 @@ impl Application {
         let sweeper = Sweeper::new(
             Arc::clone(&store),
             api::poster(&config),
-            config.forms.clone(),
+            config.forms.rules(),
             delivery.waker(),
         );
         let readiness = {

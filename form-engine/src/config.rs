@@ -10,6 +10,8 @@ use common::identity::HsaId;
 use common::installation::InstallationConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::form::rules::FormRules;
+
 pub const ENV_PREFIX: &str = "FORM_ENGINE";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -68,6 +70,18 @@ pub struct InstrumentsConfig {
     /// yet, owned by it and Published; templates already there are left as they are. None
     /// (the default): the library is loaded only through `POST /admin/instruments`.
     pub care_unit: Option<HsaId>,
+}
+
+impl FormsConfig {
+    /// The rules the domain applies.
+    pub fn rules(&self) -> FormRules {
+        FormRules {
+            citizen_expire_days: self.citizen_expire_days,
+            citizen_keep_days: self.citizen_keep_days,
+            sweep_interval: std::time::Duration::from_secs(self.sweep_interval_secs.max(1)),
+            idempotency_retention: chrono::Duration::hours(i64::from(self.idempotency_hours)),
+        }
+    }
 }
 
 impl Default for FormsConfig {

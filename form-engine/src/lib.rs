@@ -1,7 +1,6 @@
 //! The form engine: form templates, form requests from care systems, and the citizen's form
 //! lifecycle (RIV-TA forminteraction 2.x), with posts to the engagement index.
 
-pub mod access;
 pub mod api;
 mod app;
 pub mod config;

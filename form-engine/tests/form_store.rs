@@ -47,7 +47,7 @@ async fn world(database: &TestDatabase) -> World {
         Arc::clone(&store),
         templates,
         poster.clone(),
-        FormsConfig::default(),
+        FormsConfig::default().rules(),
         Arc::new(Notify::new()),
     );
     World {
@@ -323,7 +323,7 @@ async fn an_expired_form_cannot_be_answered_and_leaves_the_active_list_once() {
             Sweeper::new(
                 Arc::clone(&world.store),
                 world.poster.clone(),
-                FormsConfig::default(),
+                FormsConfig::default().rules(),
                 Arc::new(Notify::new()),
             )
         };
@@ -435,7 +435,7 @@ async fn forms_are_purged_after_keep_until_with_their_posts() {
         let sweeper = Sweeper::new(
             Arc::clone(&world.store),
             world.poster.clone(),
-            FormsConfig::default(),
+            FormsConfig::default().rules(),
             Arc::new(Notify::new()),
         );
         let swept = sweeper.sweep(keep + Days::new(1)).await.unwrap();

@@ -143,7 +143,7 @@ pub async fn audit_by_patient(
                     .patient(&query.patient),
             )
             .await?;
-        return Err(refused);
+        return Err(refused.into());
     }
     let result = page(
         &audit,

@@ -230,6 +230,18 @@ pub enum AuditError {
     Stopped,
 }
 
+/// The audit log could not be written (logged where it failed). Patient data must not be
+/// handed out unrecorded: `From<Unrecorded> for Problem` answers an opaque 500.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit log could not be written: {0}")]
+pub struct Unrecorded(#[source] pub AuditError);
+
+impl From<Unrecorded> for Problem {
+    fn from(_: Unrecorded) -> Self {
+        Problem::internal()
+    }
+}
+
 /// The audit log in a service's database: append and query, nothing else.
 #[async_trait]
 pub trait AuditStore: Send + Sync + 'static {
@@ -293,21 +305,20 @@ impl AuditLog {
         &self.store
     }
 
-    /// Appends `event`. A failure is logged (without the patient) and answered as an opaque
-    /// 500: patient data must not be handed out unrecorded.
-    pub async fn record(&self, event: AuditEvent) -> Result<(), Problem> {
+    /// Appends `event`. A failure is logged (without the patient): [`Unrecorded`].
+    pub async fn record(&self, event: AuditEvent) -> Result<(), Unrecorded> {
         let (action, caller) = (event.action.clone(), event.caller.clone());
         match self.write(vec![event]).await {
             Ok(()) => Ok(()),
             Err(error) => {
                 tracing::error!(%error, %action, %caller, "cannot write the audit log");
-                Err(Problem::internal())
+                Err(Unrecorded(error))
             }
         }
     }
 
     /// Appends `events` (one per patient of a request), as [`Self::record`] does one.
-    pub async fn record_all(&self, events: &[AuditEvent]) -> Result<(), Problem> {
+    pub async fn record_all(&self, events: &[AuditEvent]) -> Result<(), Unrecorded> {
         if events.is_empty() {
             return Ok(());
         }
@@ -315,7 +326,7 @@ impl AuditLog {
             Ok(()) => Ok(()),
             Err(error) => {
                 tracing::error!(%error, action = %events[0].action, caller = %events[0].caller, events = events.len(), "cannot write the audit log");
-                Err(Problem::internal())
+                Err(Unrecorded(error))
             }
         }
     }

@@ -217,7 +217,7 @@ async fn require_admin(
                     .resource(resource),
             )
             .await?;
-        return Err(refused);
+        return Err(refused.into());
     }
     Ok(())
 }

@@ -212,6 +212,35 @@ pub enum PermissionError {
     Invalid(String),
 }
 
+/// Why a permission check did not pass. A service's domain keeps it typed; at the edge
+/// `From<Refusal> for Problem` gives the answer.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// Checks are enforced and the caller is not identified (401).
+    #[error("The caller is not identified.")]
+    Unidentified,
+    /// The caller holds none of the roles asked for in the scope: 403 with `role`'s code.
+    #[error("{detail}")]
+    Forbidden { role: Role, detail: String },
+    /// The grants could not be read (logged where it failed): an opaque 500.
+    #[error("the permission check failed: {0}")]
+    Unavailable(#[source] PermissionError),
+}
+
+impl From<Refusal> for Problem {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unidentified => Problem::new(
+                http::StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                refusal.to_string(),
+            ),
+            Refusal::Forbidden { role, detail } => Problem::forbidden(role.refusal_code(), detail),
+            Refusal::Unavailable(_) => Problem::internal(),
+        }
+    }
+}
+
 /// What [`PermissionStore::delete`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Removal {
@@ -308,7 +337,7 @@ impl Permissions {
 
     /// `Ok` when `caller` may act as `role` in `scope`; else 403 with the role's code
     /// (`FORBIDDEN_CARE_UNIT`...), logged. An anonymous caller gets 401.
-    pub async fn require(&self, caller: &Caller, role: Role, scope: &str) -> Result<(), Problem> {
+    pub async fn require(&self, caller: &Caller, role: Role, scope: &str) -> Result<(), Refusal> {
         self.require_any(caller, &[role], scope).await.map(|_| ())
     }
 
@@ -319,24 +348,20 @@ impl Permissions {
         caller: &Caller,
         roles: &[Role],
         scope: &str,
-    ) -> Result<Role, Problem> {
+    ) -> Result<Role, Refusal> {
         let first = *roles.first().expect("at least one role to check");
         if !self.enforce {
             return Ok(first);
         }
         let Some(hsa_id) = &caller.hsa_id else {
-            return Err(Problem::new(
-                http::StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "The caller is not identified.",
-            ));
+            return Err(Refusal::Unidentified);
         };
         for role in roles {
             if self
                 .store
                 .is_granted(hsa_id, *role, scope)
                 .await
-                .map_err(|e| store_failure(&e))?
+                .map_err(store_failure)?
             {
                 return Ok(*role);
             }
@@ -350,14 +375,14 @@ impl Permissions {
             "access refused"
         );
         metrics::counter!("authorization_refused_total", "role" => first.as_str()).increment(1);
-        Err(Problem::forbidden(
-            first.refusal_code(),
-            first.refusal_detail(hsa_id.as_str(), &shown),
-        ))
+        Err(Refusal::Forbidden {
+            role: first,
+            detail: first.refusal_detail(hsa_id.as_str(), &shown),
+        })
     }
 
     /// `Ok` when `caller` may use the admin endpoints.
-    pub async fn require_admin(&self, caller: &Caller) -> Result<(), Problem> {
+    pub async fn require_admin(&self, caller: &Caller) -> Result<(), Refusal> {
         self.require(caller, Role::Admin, ANY_SCOPE).await
     }
 
@@ -367,7 +392,7 @@ impl Permissions {
         &self,
         caller: &Caller,
         role: Role,
-    ) -> Result<AllowedScopes, Problem> {
+    ) -> Result<AllowedScopes, Refusal> {
         if !self.enforce {
             return Ok(AllowedScopes::All);
         }
@@ -378,7 +403,7 @@ impl Permissions {
             .store
             .scopes(hsa_id, role)
             .await
-            .map_err(|e| store_failure(&e))?;
+            .map_err(store_failure)?;
         if scopes.iter().any(|s| s == ANY_SCOPE) {
             Ok(AllowedScopes::All)
         } else {
@@ -397,9 +422,9 @@ fn shown_scope(scope: &str) -> String {
     }
 }
 
-fn store_failure(error: &PermissionError) -> Problem {
+fn store_failure(error: PermissionError) -> Refusal {
     tracing::error!(%error, "the permission check failed");
-    Problem::internal()
+    Refusal::Unavailable(error)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use common::audit::{AuditEvent, AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::identity::PersonalIdentityNumber;
-use common::permissions::{Permissions, Role};
+use common::permissions::{Permissions, Refusal, Role};
 use common::problem::Problem;
 
 use crate::domain::{Engagement, ValidTransaction};
@@ -92,13 +92,14 @@ pub(super) async fn require_every(
 pub(super) async fn refused(
     audit: &AuditLog,
     events: Vec<AuditEvent>,
-    refusal: Problem,
+    refusal: impl Into<Problem>,
 ) -> Problem {
+    let refusal = refusal.into();
     let outcome = AuditOutcome::of_problem(&refusal);
     let events: Vec<AuditEvent> = events.into_iter().map(|e| e.outcome(outcome)).collect();
     match audit.record_all(&events).await {
         Ok(()) => refusal,
-        Err(failure) => failure,
+        Err(failure) => failure.into(),
     }
 }
 
@@ -107,7 +108,7 @@ pub(super) async fn require_admin(
     permissions: &Permissions,
     caller: &Caller,
 ) -> Result<(), Problem> {
-    permissions.require_admin(caller).await
+    Ok(permissions.require_admin(caller).await?)
 }
 
 /// The pull point: a subscriber fetches its own notifications; an admin may fetch anyone's.
@@ -129,7 +130,7 @@ pub(super) async fn require_subscriber_or_admin(
     }
     match permissions.require_admin(caller).await {
         Ok(()) => Ok(Some(Role::Admin)),
-        Err(refusal) if refusal.status == 403 => {
+        Err(Refusal::Forbidden { .. }) => {
             let logical_address = shown(logical_address);
             tracing::warn!(
                 caller = %caller,
@@ -145,7 +146,7 @@ pub(super) async fn require_subscriber_or_admin(
                 ),
             ))
         }
-        Err(other) => Err(other),
+        Err(other) => Err(other.into()),
     }
 }
 

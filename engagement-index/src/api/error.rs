@@ -3,6 +3,8 @@
 //! permission check made them; anything else is an opaque 500 whose cause goes to the log.
 
 use axum::response::{IntoResponse, Response};
+use common::audit::Unrecorded;
+use common::permissions::Refusal;
 use common::problem::Problem;
 
 use crate::domain::ValidationError;
@@ -22,6 +24,18 @@ pub enum ApiError {
 impl From<Problem> for ApiError {
     fn from(problem: Problem) -> Self {
         Self::Refused(problem)
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        Self::Refused(refusal.into())
+    }
+}
+
+impl From<Unrecorded> for ApiError {
+    fn from(unrecorded: Unrecorded) -> Self {
+        Self::Refused(unrecorded.into())
     }
 }
 

@@ -3,8 +3,11 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use common::audit::Unrecorded;
+use common::permissions::Refusal;
 use common::problem::Problem;
 
+use crate::domain::fhir::ResponseError;
 use crate::domain::form::answering::SaveError;
 use crate::domain::form::navigation::NavigationError;
 use crate::domain::form::service::FormError;
@@ -43,6 +46,19 @@ impl ApiError {
 impl From<Problem> for ApiError {
     fn from(problem: Problem) -> Self {
         Self::Problem(problem)
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        Self::Problem(refusal.into())
+    }
+}
+
+/// Logged where it failed; an opaque 500.
+impl From<Unrecorded> for ApiError {
+    fn from(unrecorded: Unrecorded) -> Self {
+        Self::Problem(unrecorded.into())
     }
 }
 
@@ -98,7 +114,11 @@ impl From<FormError> for ApiError {
             ),
             FormError::Busy => Self::conflict("CONCURRENT_CHANGE", capitalized(&detail)),
             FormError::Template(inner) => inner.into(),
-            FormError::Problem(problem) => Self::Problem(problem),
+            FormError::NoResponse(ResponseError::NotCompleted(..)) => {
+                Self::conflict("FORM_NOT_COMPLETED", capitalized(&detail))
+            }
+            FormError::Refused(refusal) => refusal.into(),
+            FormError::Unrecorded(unrecorded) => unrecorded.into(),
             FormError::Store(_) | FormError::Compile(_) => Self::internal(error),
         }
     }

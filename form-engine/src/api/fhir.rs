@@ -17,8 +17,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::templates::SaveFormTemplateResponse;
 use super::wire::ResultCode;
-use crate::access::{Access, Trail};
-use crate::domain::fhir::{self, Questionnaire, QuestionnaireResponse, ResponseError};
+use crate::domain::access::{Access, Trail};
+use crate::domain::fhir::{self, Questionnaire, QuestionnaireResponse};
 use crate::domain::form::service::FormError;
 use crate::domain::template::finding::{self, Finding};
 use crate::domain::template::service::{SaveOutcome, TemplateLookup};
@@ -248,28 +248,12 @@ async fn response_of(
     trail: &mut Trail,
 ) -> Result<QuestionnaireResponse, FormError> {
     const ROLES: &[Role] = &[Role::CareSystem];
-    access
-        .require_some(ROLES)
-        .await
-        .map_err(FormError::Problem)?;
+    access.require_some(ROLES).await?;
     let form = state.store.form(id).await?.ok_or(FormError::NotFound(id))?;
     access.admit(&form, None, ROLES, trail).await?;
     let compiled = state.templates.compiled_for_form(&form.template).await?;
     let template = compiled.template();
     // As evaluated when the form was sent, as GetForm shows them.
     let outcomes = form.outcomes(&compiled);
-    fhir::questionnaire_response(&form, template, &outcomes).map_err(|e| match e {
-        ResponseError::NotCompleted(..) => FormError::Problem(Problem::conflict(
-            "FORM_NOT_COMPLETED",
-            format!("{}.", capitalize(&e.to_string())),
-        )),
-    })
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+    Ok(fhir::questionnaire_response(&form, template, &outcomes)?)
 }

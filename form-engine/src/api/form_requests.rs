@@ -17,7 +17,7 @@ use super::contract::Contract;
 use super::error::ApiError;
 use super::headers::idempotency;
 use super::wire::ResultCode;
-use crate::access::Access;
+use crate::domain::access::Access;
 use crate::domain::form::engagement::{MAX_CLINICAL_PROCESS_INTEREST_ID, post_value};
 use crate::domain::form::service::{FormOrder, ItemOutcome};
 

@@ -20,7 +20,7 @@ use super::error::ApiError;
 use super::form_wire::{Audience, Content, FormView, PageAnswers, form_view};
 use super::headers::idempotency;
 use super::wire::ResultCode;
-use crate::access::Access;
+use crate::domain::access::Access;
 use crate::domain::form::answering::{Given, PageSave};
 use crate::domain::form::engagement::{MAX_CLINICAL_PROCESS_INTEREST_ID, post_value};
 use crate::domain::form::model::{Actor, FormStatus};

@@ -77,7 +77,7 @@ impl AppState {
             Arc::clone(&store),
             Arc::clone(&templates),
             poster(&config),
-            config.forms.clone(),
+            config.forms.rules(),
             Arc::clone(&outbox),
         ));
         Self {

@@ -14,7 +14,7 @@ use super::AppState;
 use super::contract::Contract;
 use super::error::ApiError;
 use super::wire::ResultCode;
-use crate::access::Access;
+use crate::domain::access::Access;
 use crate::domain::template::finding::{self, Finding};
 use crate::domain::template::info::FormTemplateInfo;
 use crate::domain::template::service::{CitizenLookup, DeleteOutcome, SaveOutcome, TemplateLookup};

@@ -1,5 +1,6 @@
 //! The rules of this service, free of HTTP and SQL.
 
+pub mod access;
 pub mod fhir;
 pub mod form;
 pub mod template;

@@ -4,18 +4,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::template::{FormTemplate, PublishStatus};
 
-/// A template version's identity.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TemplateKey {
-    pub template_id: String,
-    pub template_version: u32,
-}
-
-impl std::fmt::Display for TemplateKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} version {}", self.template_id, self.template_version)
-    }
-}
+/// A domain value the store's methods take; re-exported for the backends.
+pub use crate::domain::template::TemplateKey;
 
 /// A stored template version: the document (with its version set) and the row's bookkeeping.
 #[derive(Clone, Debug, PartialEq)]

@@ -21,21 +21,24 @@ pub(super) async fn require_some_care_unit(
     caller: &Caller,
 ) -> Result<(), Problem> {
     match permissions.allowed_scopes(caller, Role::CareSystem).await? {
-        AllowedScopes::Only(units) if units.is_empty() => {
-            permissions
-                .require(caller, Role::CareSystem, ANY_SCOPE)
-                .await
-        }
+        AllowedScopes::Only(units) if units.is_empty() => Ok(permissions
+            .require(caller, Role::CareSystem, ANY_SCOPE)
+            .await?),
         _ => Ok(()),
     }
 }
 
 /// Records `event` as refused (with the outcome the refusal stands for), then hands the
 /// refusal back.
-pub(super) async fn refused(audit: &AuditLog, event: AuditEvent, refusal: Problem) -> Problem {
+pub(super) async fn refused(
+    audit: &AuditLog,
+    event: AuditEvent,
+    refusal: impl Into<Problem>,
+) -> Problem {
+    let refusal = refusal.into();
     let outcome = AuditOutcome::of_problem(&refusal);
     match audit.record(event.outcome(outcome)).await {
         Ok(()) => refusal,
-        Err(failure) => failure,
+        Err(failure) => failure.into(),
     }
 }

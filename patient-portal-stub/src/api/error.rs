@@ -3,6 +3,8 @@
 //! problem document. A storage failure is an opaque 500 with its cause logged here, once.
 
 use axum::response::{IntoResponse, Response};
+use common::audit::Unrecorded;
+use common::permissions::Refusal;
 use common::problem::Problem;
 
 use crate::domain::PortalError;
@@ -15,6 +17,18 @@ pub enum ApiError {
 impl From<Problem> for ApiError {
     fn from(problem: Problem) -> Self {
         Self::Problem(problem)
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        Self::Problem(refusal.into())
+    }
+}
+
+impl From<Unrecorded> for ApiError {
+    fn from(unrecorded: Unrecorded) -> Self {
+        Self::Problem(unrecorded.into())
     }
 }
 

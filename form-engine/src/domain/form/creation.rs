@@ -15,10 +15,11 @@ use uuid::Uuid;
 use super::engagement;
 use super::model::{Actor, Form, FormStatus, Origin, Progress};
 use super::service::{FormError, FormService};
-use crate::access::Access;
+use crate::domain::access::Access;
 use crate::domain::template::PublishStatus;
+use crate::domain::template::TemplateKey;
 use crate::domain::template::compiled::CompiledTemplate;
-use crate::store::{Created, IdempotentAnswer, NewForms, TemplateKey};
+use crate::store::{Created, IdempotentAnswer, NewForms};
 
 /// A request made with an `Idempotency-Key`.
 #[derive(Debug, Clone)]

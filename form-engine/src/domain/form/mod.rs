@@ -7,5 +7,6 @@ pub mod engagement;
 pub mod model;
 pub mod navigation;
 pub mod paging;
+pub mod rules;
 pub mod service;
 pub mod sweeper;

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::domain::template::TemplateKey;
 use crate::domain::template::compiled::{Answers, CompiledTemplate};
 use crate::domain::template::formula::CalculationOutcome;
-use crate::store::TemplateKey;
 
 /// KV Form Status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

@@ -85,7 +85,7 @@ pub fn navigate(
 mod tests {
     use super::*;
     use crate::domain::form::model::{Origin, Progress};
-    use crate::store::TemplateKey;
+    use crate::domain::template::TemplateKey;
 
     fn summary() -> Form {
         Form {

@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use common::audit::AuditLog;
+use common::audit::{AuditLog, Unrecorded};
 use common::auth::{Authenticator, Caller};
 use common::identity::PersonalIdentityNumber;
-use common::permissions::{Permissions, Role};
+use common::permissions::{Permissions, Refusal, Role};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -19,8 +19,9 @@ use super::engagement::{self, Poster};
 use super::model::{Actor, Form, FormStatus};
 use super::navigation::{self, Direction, NavigationError};
 use super::paging::{decode_token, encode_token};
-use crate::access::{Access, Trail};
-use crate::config::FormsConfig;
+use super::rules::FormRules;
+use crate::domain::access::{Access, Trail};
+use crate::domain::fhir::ResponseError;
 use crate::domain::template::compiled::{CompileError, CompiledTemplate};
 use crate::domain::template::service::{TemplateError, TemplateService};
 use crate::store::{FormQuery, FormStore, StoreError};
@@ -57,10 +58,16 @@ pub enum FormError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Compile(#[from] CompileError),
-    /// Refused by a permission check, or the audit log could not be written: already the
-    /// answer to give.
-    #[error("{}", .0.detail)]
-    Problem(common::problem::Problem),
+    /// Refused by a permission check before the form was read, or the grants could not be
+    /// read.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The audit log could not be written: nothing is handed out unrecorded.
+    #[error(transparent)]
+    Unrecorded(#[from] Unrecorded),
+    /// Only a sent form has a QuestionnaireResponse.
+    #[error(transparent)]
+    NoResponse(#[from] ResponseError),
 }
 
 /// A form with the template version it is pinned to.
@@ -112,7 +119,7 @@ pub struct FormService {
     pub(super) store: Arc<dyn FormStore>,
     pub(super) templates: Arc<TemplateService>,
     pub(super) poster: Poster,
-    pub(super) rules: FormsConfig,
+    pub(super) rules: FormRules,
     pub(super) outbox: Arc<Notify>,
 }
 
@@ -121,7 +128,7 @@ impl FormService {
         store: Arc<dyn FormStore>,
         templates: Arc<TemplateService>,
         poster: Poster,
-        rules: FormsConfig,
+        rules: FormRules,
         outbox: Arc<Notify>,
     ) -> Self {
         Self {
@@ -268,10 +275,7 @@ impl FormService {
         trail: &mut Trail,
     ) -> Result<(Viewed, Role), FormError> {
         const ROLES: &[Role] = &[Role::CareSystem, Role::Eservice];
-        access
-            .require_some(ROLES)
-            .await
-            .map_err(FormError::Problem)?;
+        access.require_some(ROLES).await?;
         let form = self.load(id).await?;
         let role = access.admit(&form, subject, ROLES, trail).await?;
         check_subject(&form, subject, false)?;
@@ -314,10 +318,7 @@ impl FormService {
         trail: &mut Trail,
     ) -> Result<(u32, Viewed), FormError> {
         const ROLES: &[Role] = &[Role::Eservice];
-        access
-            .require_some(ROLES)
-            .await
-            .map_err(FormError::Problem)?;
+        access.require_some(ROLES).await?;
         for _ in 0..ATTEMPTS {
             let form = self.load(id).await?;
             access.admit(&form, subject, ROLES, trail).await?;
@@ -391,10 +392,7 @@ impl FormService {
         trail: &mut Trail,
     ) -> Result<PageSaved, FormError> {
         const ROLES: &[Role] = &[Role::Eservice];
-        access
-            .require_some(ROLES)
-            .await
-            .map_err(FormError::Problem)?;
+        access.require_some(ROLES).await?;
         for _ in 0..ATTEMPTS {
             let form = self.load(id).await?;
             access.admit(&form, subject, ROLES, trail).await?;
@@ -471,10 +469,7 @@ impl FormService {
         trail: &mut Trail,
     ) -> Result<Sent, FormError> {
         const ROLES: &[Role] = &[Role::Eservice];
-        access
-            .require_some(ROLES)
-            .await
-            .map_err(FormError::Problem)?;
+        access.require_some(ROLES).await?;
         for _ in 0..ATTEMPTS {
             let form = self.load(id).await?;
             access.admit(&form, subject, ROLES, trail).await?;
@@ -563,10 +558,7 @@ impl FormService {
         trail: &mut Trail,
     ) -> Result<Cancelled, FormError> {
         const ROLES: &[Role] = &[Role::CareSystem, Role::Eservice];
-        access
-            .require_some(ROLES)
-            .await
-            .map_err(FormError::Problem)?;
+        access.require_some(ROLES).await?;
         for _ in 0..ATTEMPTS {
             let form = self.load(id).await?;
             access.admit(&form, subject, ROLES, trail).await?;

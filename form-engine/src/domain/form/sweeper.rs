@@ -7,14 +7,13 @@
 //! or purged, and posted about, exactly once whoever gets there first.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use common::shutdown::Shutdown;
 use tokio::sync::Notify;
 
 use super::engagement::{self, Poster};
-use crate::config::FormsConfig;
+use super::rules::FormRules;
 use crate::store::{Due, FormStore, StoreError};
 
 /// Forms handled per read.
@@ -31,7 +30,7 @@ pub struct Swept {
 pub struct Sweeper {
     store: Arc<dyn FormStore>,
     poster: Poster,
-    rules: FormsConfig,
+    rules: FormRules,
     outbox: Arc<Notify>,
 }
 
@@ -39,7 +38,7 @@ impl Sweeper {
     pub fn new(
         store: Arc<dyn FormStore>,
         poster: Poster,
-        rules: FormsConfig,
+        rules: FormRules,
         outbox: Arc<Notify>,
     ) -> Self {
         Self {
@@ -50,9 +49,9 @@ impl Sweeper {
         }
     }
 
-    /// Sweeps every `sweep_interval_secs` until `shutdown`.
+    /// Sweeps every `sweep_interval` until `shutdown`.
     pub async fn run(self, shutdown: Shutdown) {
-        let interval = Duration::from_secs(self.rules.sweep_interval_secs.max(1));
+        let interval = self.rules.sweep_interval;
         loop {
             match self.sweep(common::riv_time::today_in_sweden()).await {
                 Ok(swept) if swept != Swept::default() => {
@@ -80,10 +79,9 @@ impl Sweeper {
             purged: self.purge(today).await?,
             ..Swept::default()
         };
-        let retention = chrono::Duration::hours(i64::from(self.rules.idempotency_hours));
         swept.forgotten_answers = self
             .store
-            .forget_idempotent_answers(Utc::now() - retention)
+            .forget_idempotent_answers(Utc::now() - self.rules.idempotency_retention)
             .await?;
         if swept.expired + swept.purged > 0 {
             self.outbox.notify_one();

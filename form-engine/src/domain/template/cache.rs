@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::TemplateKey;
 use super::compiled::CompiledTemplate;
 use super::model::PublishStatus;
-use crate::store::TemplateKey;
 
 /// Entries kept at most; the least recently used goes first.
 pub const DEFAULT_CAPACITY: usize = 512;

@@ -7,11 +7,13 @@ pub mod formula;
 pub mod graph;
 pub mod info;
 pub mod input;
+pub mod key;
 pub mod model;
 pub mod normalize;
 pub mod schema;
 
 pub use finding::{Finding, FindingCode, Severity};
+pub use key::TemplateKey;
 pub use model::{FormTemplate, PublishStatus};
 pub mod cache;
 pub mod compiled;

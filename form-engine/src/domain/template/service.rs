@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use common::identity::{HsaId, PersonalIdentityNumber};
 
+use super::TemplateKey;
 use super::cache::SchemaCache;
 use super::compiled::{CompileError, CompiledTemplate};
 use super::finding::Finding;
@@ -14,7 +15,7 @@ use super::info::FormTemplateInfo;
 use super::lifecycle::{self, SaveDecision};
 use super::model::{FormTemplate, PublishStatus};
 use super::{check, normalize};
-use crate::store::{FormQuery, FormStore, StoreError, StoredTemplate, TemplateKey, TemplateQuery};
+use crate::store::{FormQuery, FormStore, StoreError, StoredTemplate, TemplateQuery};
 
 /// How often a save or delete is tried when other processes change the same template between
 /// the read and the write.

@@ -19,8 +19,7 @@
 use common::audit::{AuditEvent, AuditLog, AuditOutcome};
 use common::auth::Caller;
 use common::identity::PersonalIdentityNumber;
-use common::permissions::{ANY_SCOPE, AllowedScopes, Permissions, Role};
-use common::problem::Problem;
+use common::permissions::{ANY_SCOPE, AllowedScopes, Permissions, Refusal, Role};
 use uuid::Uuid;
 
 use crate::domain::form::model::Form;
@@ -105,9 +104,9 @@ impl Access {
         }
     }
 
-    /// Before anything is read: the caller holds one of `roles` for some scope; else 403 with
-    /// the first role's code (logged). Says nothing about which forms exist.
-    pub async fn require_some(&self, roles: &[Role]) -> Result<(), Problem> {
+    /// Before anything is read: the caller holds one of `roles` for some scope; else refused
+    /// as the first role (logged). Says nothing about which forms exist.
+    pub async fn require_some(&self, roles: &[Role]) -> Result<(), Refusal> {
         for role in roles {
             match self.permissions.allowed_scopes(&self.caller, *role).await? {
                 AllowedScopes::Only(scopes) if scopes.is_empty() => {}
@@ -120,7 +119,7 @@ impl Access {
             .await
     }
 
-    async fn granted(&self, role: Role, scope: &str) -> Result<bool, Problem> {
+    async fn granted(&self, role: Role, scope: &str) -> Result<bool, Refusal> {
         if !self.permissions.is_enforced() {
             return Ok(true);
         }
@@ -133,7 +132,7 @@ impl Access {
             .await
             .map_err(|error| {
                 tracing::error!(%error, "the permission check failed");
-                Problem::internal()
+                Refusal::Unavailable(error)
             })
     }
 
@@ -149,10 +148,7 @@ impl Access {
         roles: &[Role],
         trail: &mut Trail,
     ) -> Result<Role, FormError> {
-        let role = self
-            .decide(form, subject, roles)
-            .await
-            .map_err(FormError::Problem)?;
+        let role = self.decide(form, subject, roles).await?;
         // A new attempt: nothing of it is written yet.
         trail.written = false;
         if let Some(role) = role {
@@ -182,7 +178,7 @@ impl Access {
         form: &Form,
         subject: Option<&PersonalIdentityNumber>,
         roles: &[Role],
-    ) -> Result<Option<Role>, Problem> {
+    ) -> Result<Option<Role>, Refusal> {
         let unit = form.care_unit.as_str();
         if !self.permissions.is_enforced() {
             let role = if subject.is_some() && roles.contains(&Role::Eservice) {
@@ -232,12 +228,12 @@ impl Access {
                 self.event(AuditOutcome::NotFound).resource(id.to_string())
             }
             // Refused before the form was read, or failed before it: nothing of a patient.
-            (Err(FormError::Problem(_)), None) => {
+            (Err(FormError::Refused(_) | FormError::Unrecorded(_)), None) => {
                 self.event(AuditOutcome::Refused).resource(id.to_string())
             }
             (_, None) => return result,
         };
-        self.audit.record(event).await.map_err(FormError::Problem)?;
+        self.audit.record(event).await?;
         result
     }
 }
@@ -246,7 +242,9 @@ impl Access {
 fn outcome_of(error: &FormError) -> AuditOutcome {
     match error {
         FormError::NotFound(_) => AuditOutcome::NotFound,
-        FormError::SubjectMismatch(_) | FormError::Problem(_) => AuditOutcome::Refused,
+        FormError::SubjectMismatch(_) | FormError::Refused(_) | FormError::Unrecorded(_) => {
+            AuditOutcome::Refused
+        }
         _ => AuditOutcome::Failed,
     }
 }
