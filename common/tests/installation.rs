@@ -584,3 +584,38 @@ async fn an_installation_is_operational_unless_configured_otherwise() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn keys_created_at_once_leave_exactly_one_active() {
+    for_each_backend(|database| async move {
+        let clock = TestClock::new();
+        let sample = start(&database, &staging(), &clock).await;
+        let created = futures::future::join_all(
+            (0..8).map(|_| sample.admin("POST", "/admin/installation/migration-keys")),
+        )
+        .await;
+        let keys: Vec<String> = created
+            .iter()
+            .map(|answer| {
+                assert_eq!(answer.status, 201, "{}", answer.body);
+                answer.body["key"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        let mut accepted = 0;
+        for key in &keys {
+            if sample.migrate(key).await.status == 200 {
+                accepted += 1;
+            }
+        }
+        assert_eq!(accepted, 1, "{}", database.backend);
+        let active = sample
+            .stores
+            .installation
+            .active_key()
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(keys.iter().any(|k| k.starts_with(&active.id)));
+    })
+    .await;
+}

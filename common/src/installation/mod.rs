@@ -351,6 +351,43 @@ mod tests {
         }
     }
 
+    /// The section as a service's configuration reads it: `<SERVICE>__INSTALLATION__...`.
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's test jail returns its own large error type
+    fn staging_is_chosen_by_environment_variable() {
+        #[derive(Debug, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Service {
+            installation: InstallationConfig,
+        }
+        let defaults = Service {
+            installation: InstallationConfig::default(),
+        };
+        figment::Jail::expect_with(|jail| {
+            let loaded = crate::config::load(&defaults, "ENGAGEMENT_INDEX", None).unwrap();
+            assert_eq!(
+                loaded.installation.initial_mode,
+                InstallationMode::Operational
+            );
+            jail.set_env("ENGAGEMENT_INDEX__INSTALLATION__INITIAL_MODE", "staging");
+            let loaded = crate::config::load(&defaults, "ENGAGEMENT_INDEX", None).unwrap();
+            assert_eq!(loaded.installation.initial_mode, InstallationMode::Staging);
+            jail.set_env(
+                "ENGAGEMENT_INDEX__INSTALLATION__INITIAL_MODE",
+                "maintenance",
+            );
+            let error = crate::config::load(&defaults, "ENGAGEMENT_INDEX", None)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("installation.initial_mode"), "{error}");
+            assert!(
+                error.contains("ENGAGEMENT_INDEX__INSTALLATION__INITIAL_MODE"),
+                "{error}"
+            );
+            Ok(())
+        });
+    }
+
     #[test]
     fn the_configuration_is_checked() {
         assert!(InstallationConfig::default().validate().is_ok());
