@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use common::audit::{AuditStore, SqliteAuditStore};
 use common::identity::PersonalIdentityNumber;
 use common::installation::{InstallationStore, SqliteInstallationStore};
@@ -108,17 +108,15 @@ const KEY_ORDER: &str = "registered_resident_identification, service_domain, cat
     logical_address, business_object_instance_identifier, clinical_process_interest_id, \
     source_system, data_controller, owner";
 
-/// The stored form of a time.
+/// The stored form of a time: the project's one SQLite encoding.
 fn text(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+    common::db::sqlite_time(time)
 }
 
 fn time(value: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
     value
         .map(|v| {
-            DateTime::parse_from_rfc3339(&v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| StoreError::Unreadable(format!("time {v}: {e}")))
+            common::db::parse_sqlite_time(&v).map_err(|e| StoreError::Unreadable(e.to_string()))
         })
         .transpose()
 }

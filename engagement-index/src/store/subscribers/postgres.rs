@@ -29,7 +29,8 @@ fn subscriber(row: &PgRow) -> Result<Subscriber, StoreError> {
     Ok(Subscriber {
         logical_address: row.try_get("logical_address")?,
         url: row.try_get("url")?,
-        delivery: DeliveryMode::parse(&delivery).unwrap_or(DeliveryMode::Push),
+        delivery: DeliveryMode::parse(&delivery)
+            .ok_or_else(|| StoreError::Unreadable(format!("delivery mode {delivery}")))?,
         filter: serde_json::from_value(filter).map_err(decode_error)?,
     })
 }

@@ -26,7 +26,8 @@ fn subscriber(row: &SqliteRow) -> Result<Subscriber, StoreError> {
     Ok(Subscriber {
         logical_address: row.try_get("logical_address")?,
         url: row.try_get("url")?,
-        delivery: DeliveryMode::parse(&delivery).unwrap_or(DeliveryMode::Push),
+        delivery: DeliveryMode::parse(&delivery)
+            .ok_or_else(|| StoreError::Unreadable(format!("delivery mode {delivery}")))?,
         filter: serde_json::from_str(&filter).map_err(decode_error)?,
     })
 }
@@ -37,7 +38,7 @@ async fn upsert(
     declared_in_config: bool,
 ) -> Result<bool, StoreError> {
     let filter = serde_json::to_string(&subscriber.filter).map_err(decode_error)?;
-    let now = Utc::now().to_rfc3339();
+    let now = common::db::sqlite_time(Utc::now());
     // The old row's created_at survives a replace; a new row's equals its updated_at.
     let created_at: String = sqlx::query_scalar(
         "INSERT INTO subscriber (logical_address, url, delivery, filter, declared_in_config, created_at, updated_at) \
