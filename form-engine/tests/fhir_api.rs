@@ -389,6 +389,26 @@ async fn refusals_are_problems_naming_the_field_and_unmappable_items_are_finding
             .unwrap()
             .contains("resourceType")
     );
+    let mut unknown_status = phq9();
+    unknown_status["status"] = json!("final");
+    let status = engine.import(CS1, CARE_UNIT, &unknown_status).await;
+    problem(&status, StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    assert!(
+        status.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("status:"),
+        "{}",
+        status.body
+    );
+    let modifier = engine
+        .import(
+            CS1,
+            CARE_UNIT,
+            &json!({"resourceType": "Questionnaire", "status": "draft", "modifierExtension": [null]}),
+        )
+        .await;
+    problem(&modifier, StatusCode::BAD_REQUEST, "INVALID_REQUEST");
     let broken = engine
         .send(
             Some(CS1),

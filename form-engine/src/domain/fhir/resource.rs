@@ -24,15 +24,14 @@ pub type Other = BTreeMap<String, Value>;
 #[schema(as = FhirQuestionnaire)]
 pub struct Questionnaire {
     /// Always `Questionnaire`.
-    #[schema(example = "Questionnaire")]
+    #[schema(example = "Questionnaire", pattern = "^Questionnaire$")]
     pub resource_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Extension>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
-    pub modifier_extension: Vec<Value>,
+    pub modifier_extension: Vec<Extension>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -44,7 +43,7 @@ pub struct Questionnaire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// draft | active | retired | unknown.
-    #[schema(example = "active")]
+    #[schema(example = "active", pattern = "^(draft|active|retired|unknown)$")]
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
@@ -55,7 +54,6 @@ pub struct Questionnaire {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub code: Vec<Coding>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(no_recursion)]
     pub item: Vec<Item>,
     /// Members not modelled (meta, text, contact...).
     #[serde(flatten)]
@@ -72,8 +70,7 @@ pub struct Item {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Extension>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
-    pub modifier_extension: Vec<Value>,
+    pub modifier_extension: Vec<Extension>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub code: Vec<Coding>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,13 +155,12 @@ pub struct AnswerOption {
 }
 
 /// Coding: a code in a code system.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = FhirCoding)]
 pub struct Coding {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<Object>)]
-    pub extension: Vec<Value>,
+    pub extension: Vec<Extension>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,7 +241,6 @@ pub struct QuestionnaireResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authored: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(no_recursion)]
     pub item: Vec<ResponseItem>,
 }
 

@@ -81,11 +81,8 @@ pub(super) fn option_score(option: &AnswerOption) -> Option<f64> {
     let coding = option.value_coding.iter().flat_map(|c| {
         c.extension.iter().map(|e| {
             (
-                e.get("url")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                e.get("valueDecimal").or(e.get("valueInteger")).cloned(),
+                e.url.clone(),
+                e.value("Decimal").or(e.value("Integer")).cloned(),
             )
         })
     });

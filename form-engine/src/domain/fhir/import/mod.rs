@@ -31,6 +31,8 @@ use crate::domain::template::model::FormTemplate;
 pub enum ImportError {
     #[error("resourceType: expected `Questionnaire`, got `{0}`")]
     NotAQuestionnaire(String),
+    #[error("status: `{0}` is none of FHIR's draft, active, retired and unknown")]
+    Status(String),
 }
 
 /// The template read from a Questionnaire, and what the reading found.
@@ -67,6 +69,9 @@ pub fn import(questionnaire: &Questionnaire, care_unit: &HsaId) -> Result<Import
         return Err(ImportError::NotAQuestionnaire(
             questionnaire.resource_type.clone(),
         ));
+    }
+    if !["draft", "active", "retired", "unknown"].contains(&questionnaire.status.as_str()) {
+        return Err(ImportError::Status(questionnaire.status.clone()));
     }
     let mut importer = Importer::new(questionnaire);
     let template = importer.template(questionnaire, care_unit);
@@ -172,7 +177,7 @@ impl<'q> Importer<'q> {
         at: &Location,
         field: &str,
         extensions: &[Extension],
-        modifiers: &[Value],
+        modifiers: &[Extension],
         mapped: &[&str],
     ) {
         for extension in extensions {
