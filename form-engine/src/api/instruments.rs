@@ -78,7 +78,7 @@ pub struct LoadParams {
         pattern = "^[!-~]{1,64}$",
         example = "SE0000000001-CU01"
     )]
-    pub care_unit: Option<String>,
+    pub care_unit: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -105,11 +105,8 @@ pub async fn load(
     ApiQuery(params): ApiQuery<LoadParams>,
 ) -> Result<ApiJson<LoadResult>, ApiError> {
     state.permissions.require_admin(&caller).await?;
-    let given = params.care_unit.ok_or_else(|| {
-        ApiError::invalid("careUnit: give the HSA-id of the care unit that will own the templates.")
-    })?;
     let care_unit =
-        HsaId::parse(&given).map_err(|e| ApiError::invalid(format!("careUnit: {e}")))?;
+        HsaId::parse(&params.care_unit).map_err(|e| ApiError::invalid(format!("careUnit: {e}")))?;
     let loaded = instruments::load(&state.templates, &care_unit)
         .await
         .map_err(|error| match error {
