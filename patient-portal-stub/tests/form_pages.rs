@@ -1140,3 +1140,80 @@ async fn a_control_character_is_refused_with_a_page_and_free_text_keeps_its_line
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_summary_and_the_receipt_show_the_outcomes_approved_for_the_citizen() {
+    each_backend(|portal, engine, backend| async move {
+        engine.score_forms_with(json!([
+            {"calculationId": "total", "subject": "Summa", "descriptionSubjectOfCare": "Din summa",
+             "approvedForSubjectOfCare": true, "outcome": 14},
+            {"calculationId": "bmi", "subject": "BMI", "outcome": 22.5},
+            {"calculationId": "band", "subject": "Svårighetsgrad",
+             "approvedForSubjectOfCare": false, "outcome": 2},
+            {"calculationId": "extra", "subject": "Tillägg",
+             "errorMessage": "Frågan `q4` är inte besvarad."}
+        ]));
+        let form_id = engine.add_form(TOLVAN);
+        let mut browser = Browser::new(&portal.base);
+        let mut page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
+        assert!(
+            page.texts(".outcome").is_empty(),
+            "{backend}: a question page shows no results"
+        );
+        let answers: [&[(&str, &str)]; 3] = [
+            &[("height", "170"), ("smoker", "2"), ("contact", "2")],
+            &[("conditions", "3"), ("pain", "0")],
+            &[("visitDate", "2026-01-10")],
+        ];
+        for page_answers in answers {
+            let next = post_page(&mut browser, &page, &form_id, page_answers, "next").await;
+            assert_eq!(
+                next.status,
+                StatusCode::SEE_OTHER,
+                "{backend}: {}",
+                next.body
+            );
+            page = browser.get(next.location()).await;
+        }
+        assert_eq!(page.texts("h1"), ["Kontrollera dina svar"], "{backend}");
+        assert_accessible(&page.body);
+        // Each line reads "Din summa: 14"; the band, not approved, is never shown.
+        let labels = ["Din summa", "BMI", "Tillägg"];
+        let values = [
+            "14",
+            "22,5",
+            "kan inte beräknas (Frågan `q4` är inte besvarad.)",
+        ];
+        assert_eq!(page.texts(".outcomes h2"), ["Resultat"]);
+        assert_eq!(page.texts(".outcome span"), labels, "{backend}");
+        assert_eq!(page.texts(".outcome strong"), values, "{backend}");
+        assert!(page.body.contains("Din summa</span>: <strong>14</strong>"));
+
+        let english = browser.get(&format!("/forms/{form_id}?lang=en")).await;
+        assert_eq!(english.texts(".outcomes h2"), ["Your results"]);
+        assert_eq!(english.texts(".outcome strong")[1], "22.5");
+        assert_eq!(
+            english.attributes(".outcome span", "lang"),
+            ["sv", "sv", "sv"]
+        );
+
+        // Back in Swedish, the form is sent: the receipt shows them too.
+        let page = browser.get(&format!("/forms/{form_id}?lang=sv")).await;
+        let token = page.form_token(&format!("/forms/{form_id}/submit"));
+        let sent = browser
+            .post_form(
+                &format!("/forms/{form_id}/submit"),
+                &[("csrf_token", &token), ("accept_term", "yes")],
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::OK, "{backend}: {}", sent.body);
+        assert_accessible(&sent.body);
+        assert_eq!(
+            sent.texts(".outcome span"),
+            labels,
+            "{backend}: the receipt too"
+        );
+        assert_eq!(sent.texts(".outcome strong"), values, "{backend}");
+    })
+    .await;
+}

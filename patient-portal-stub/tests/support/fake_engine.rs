@@ -52,6 +52,8 @@ struct Inner {
     care_system_contracts_refused: bool,
     /// SaveForm's INFO comment instead of the template's formCompleteText.
     sent_comment: Option<String>,
+    /// GetForm's `calculationOutcome`, as an engine scoring the answers would send it.
+    outcomes: Option<Value>,
 }
 
 #[derive(Clone)]
@@ -305,6 +307,11 @@ impl FakeEngine {
         self.inner.lock().unwrap().sent_comment = Some(comment.to_owned());
     }
 
+    /// GetForm answers every form with these calculation outcomes (`calculationOutcome`).
+    pub fn score_forms_with(&self, outcomes: Value) {
+        self.inner.lock().unwrap().outcomes = Some(outcomes);
+    }
+
     pub fn fail_next(&self, status: StatusCode) {
         self.inner.lock().unwrap().fail_next = Some(status);
     }
@@ -342,6 +349,7 @@ async fn handle(
         return Json(json!({"formTemplate": templates})).into_response();
     }
     let sent_comment = inner.sent_comment.clone();
+    let outcomes = inner.outcomes.clone();
     let id = body["formId"].as_str().unwrap_or_default().to_owned();
     let Some(form) = inner.forms.get_mut(&id) else {
         return problem(StatusCode::NOT_FOUND, "FORM_NOT_FOUND");
@@ -351,7 +359,13 @@ async fn handle(
         return problem(StatusCode::NOT_FOUND, "FORM_NOT_FOUND");
     }
     match contract.as_str() {
-        "GetForm" => Json(json!({"form": form_json(&id, form, None, None)})).into_response(),
+        "GetForm" => {
+            let mut json = form_json(&id, form, None, None);
+            if let Some(outcomes) = outcomes {
+                json["calculationOutcome"] = outcomes;
+            }
+            Json(json!({ "form": json })).into_response()
+        }
         "GetFormQuestionPage" => navigate(&id, form, &body),
         "SaveFormPage" => save_page(&id, form, &body),
         "SaveForm" => {
