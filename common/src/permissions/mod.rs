@@ -18,6 +18,7 @@
 //! every copy identical); [`SqlPermissionStore`] on either backend.
 
 mod admin;
+mod cache;
 mod store;
 
 use std::collections::BTreeSet;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use admin::{PermissionList, admin_routes};
+pub use cache::{CachedPermissionStore, DEFAULT_REFRESH};
 pub use store::{PgPermissionStore, SqlPermissionStore, SqlitePermissionStore};
 
 use crate::auth::{Authenticator, Caller};
@@ -314,8 +316,11 @@ impl Permissions {
         Self::with_enforcement(store, !authenticator.is_open())
     }
 
-    /// `enforce = false` lets every check pass (open mode).
+    /// `enforce = false` lets every check pass (open mode). The checks read the grants from
+    /// memory, refreshed on every change made through this process and at least every
+    /// [`DEFAULT_REFRESH`] for changes made by others (`cache.rs`).
     pub fn with_enforcement(store: Arc<dyn PermissionStore>, enforce: bool) -> Self {
+        let store = Arc::new(CachedPermissionStore::new(store, DEFAULT_REFRESH));
         Self { store, enforce }
     }
 
