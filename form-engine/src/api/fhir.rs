@@ -17,9 +17,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::templates::SaveFormTemplateResponse;
 use super::wire::ResultCode;
-use crate::domain::access::{Access, Trail};
+use crate::domain::access::Access;
 use crate::domain::fhir::{self, Questionnaire, QuestionnaireResponse};
-use crate::domain::form::service::FormError;
 use crate::domain::template::finding::{self, Finding};
 use crate::domain::template::service::{SaveOutcome, TemplateLookup};
 
@@ -235,25 +234,6 @@ pub async fn export_questionnaire_response(
         &state.audit,
         "ExportQuestionnaireResponse",
     );
-    let mut trail = Trail::default();
-    let result = response_of(&state, id, &access, &mut trail).await;
-    let response = access.settle(id, trail, result).await?;
+    let response = state.forms.questionnaire_response_as(id, &access).await?;
     Ok(FhirJson(response).into_response())
-}
-
-async fn response_of(
-    state: &AppState,
-    id: Uuid,
-    access: &Access,
-    trail: &mut Trail,
-) -> Result<QuestionnaireResponse, FormError> {
-    const ROLES: &[Role] = &[Role::CareSystem];
-    access.require_some(ROLES).await?;
-    let form = state.store.form(id).await?.ok_or(FormError::NotFound(id))?;
-    access.admit(&form, None, ROLES, trail).await?;
-    let compiled = state.templates.compiled_for_form(&form.template).await?;
-    let template = compiled.template();
-    // As evaluated when the form was sent, as GetForm shows them.
-    let outcomes = form.outcomes(&compiled);
-    Ok(fhir::questionnaire_response(&form, template, &outcomes)?)
 }

@@ -15,11 +15,11 @@ use super::contract::Contract;
 use super::error::ApiError;
 use super::wire::ResultCode;
 use crate::domain::access::Access;
+use crate::domain::template::TemplateKey;
 use crate::domain::template::finding::{self, Finding};
 use crate::domain::template::info::FormTemplateInfo;
 use crate::domain::template::service::{CitizenLookup, DeleteOutcome, SaveOutcome, TemplateLookup};
 use crate::domain::template::{FormTemplate, PublishStatus};
-use crate::store::TemplateKey;
 
 fn save_example() -> Value {
     serde_json::json!({ "formTemplate": crate::demo::health_declaration_json() })

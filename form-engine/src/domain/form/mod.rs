@@ -4,6 +4,7 @@
 pub mod answering;
 pub mod creation;
 pub mod engagement;
+pub mod export;
 pub mod model;
 pub mod navigation;
 pub mod paging;

@@ -287,7 +287,7 @@ impl FormService {
         Ok(Viewed { form, template })
     }
 
-    async fn load(&self, id: Uuid) -> Result<Form, FormError> {
+    pub(super) async fn load(&self, id: Uuid) -> Result<Form, FormError> {
         self.store.form(id).await?.ok_or(FormError::NotFound(id))
     }
 
