@@ -84,13 +84,13 @@ impl CachedPermissionStore {
         if !fresh(&*self.table.read().await) {
             let _one = self.reloading.lock().await;
             // Another request may have reloaded while this one waited.
-            if !fresh(&*self.table.read().await) {
-                if let Err(error) = self.reload().await {
-                    if self.table.read().await.is_none() {
-                        return Err(error);
-                    }
-                    tracing::warn!(%error, "cannot reload the grants; using the ones read before");
+            if !fresh(&*self.table.read().await)
+                && let Err(error) = self.reload().await
+            {
+                if self.table.read().await.is_none() {
+                    return Err(error);
                 }
+                tracing::warn!(%error, "cannot reload the grants; using the ones read before");
             }
         }
         let table = self.table.read().await;
@@ -233,7 +233,7 @@ mod tests {
         let grants = Arc::new(Grants::default());
         grants.add("SE1-CS1", Role::CareSystem, "SE1-CU1");
         grants.add("SE1-ADM", Role::Admin, ANY_SCOPE);
-        let cache = CachedPermissionStore::new(grants.clone(), Duration::from_secs(60));
+        let cache = CachedPermissionStore::new(grants.clone(), Duration::from_mins(1));
         for _ in 0..100 {
             assert!(
                 cache
@@ -273,7 +273,7 @@ mod tests {
     #[tokio::test]
     async fn a_change_through_this_process_is_seen_at_once() {
         let grants = Arc::new(Grants::default());
-        let cache = CachedPermissionStore::new(grants.clone(), Duration::from_secs(60));
+        let cache = CachedPermissionStore::new(grants.clone(), Duration::from_mins(1));
         let grant = PermissionGrant::new(hsa("SE1-CS1"), Role::CareSystem, "SE1-CU1");
         assert!(
             !cache
