@@ -4,7 +4,7 @@
 //! calling system, answers encoded per input type). On SQLite and, when TEST_DATABASE_URL is
 //! set, PostgreSQL.
 
-mod support;
+use crate::support;
 
 use common::testing::TestDatabase;
 use patient_portal_stub::Config;

@@ -1,7 +1,7 @@
 //! The admin endpoints for test citizens and the notification log, and the configured test
 //! citizens, on SQLite and (when TEST_DATABASE_URL is set) PostgreSQL.
 
-mod support;
+use crate::support;
 
 use common::identity::PersonalIdentityNumber;
 use common::testing::TestDatabase;

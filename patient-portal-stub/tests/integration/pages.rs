@@ -2,7 +2,7 @@
 //! sign-out, CSRF refusals, language, and an accessibility check of every page. On SQLite and
 //! (when TEST_DATABASE_URL is set) PostgreSQL.
 
-mod support;
+use crate::support;
 
 use common::testing::TestDatabase;
 use reqwest::StatusCode;

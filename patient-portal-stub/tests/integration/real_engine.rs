@@ -4,7 +4,7 @@
 //! summary, sending, the receipt — and the care system then reads the completed form. On
 //! SQLite and, when TEST_DATABASE_URL is set, PostgreSQL.
 
-mod support;
+use crate::support;
 
 use common::config::HttpConfig;
 use common::shutdown::Shutdown;

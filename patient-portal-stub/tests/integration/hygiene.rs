@@ -4,7 +4,7 @@
 //! result on SQLite and (when TEST_DATABASE_URL is set) PostgreSQL, and a refused message
 //! stores nothing.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! AddMessageToPatientPortalInbox and IsActiveUser over HTTP, on SQLite and (when
 //! TEST_DATABASE_URL is set) PostgreSQL.
 
-mod support;
+use crate::support;
 
 use common::testing::TestDatabase;
 use reqwest::StatusCode;

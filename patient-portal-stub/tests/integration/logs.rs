@@ -1,7 +1,7 @@
 //! What reaches the log: never a whole personal identity number, never a message's subject or
 //! body. Runs the service on this test's thread so a scoped subscriber sees every event.
 
-mod support;
+use crate::support;
 
 use common::testing::{CapturedLogs, TestDatabase, capturing_subscriber};
 use support::browser::Browser;

@@ -6,7 +6,7 @@
 //! certificate and carry HSTS), the portal's own credentials on its calls to the form
 //! engine, and the form pages against a real engine that takes bearer tokens.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

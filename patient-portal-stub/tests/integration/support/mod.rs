@@ -1,7 +1,7 @@
 //! Starting the portal on port 0 and talking to it as a care system, an operator and a
 //! citizen's browser would.
 
-#![allow(dead_code)] // each test binary uses a different part
+#![allow(dead_code)] // not every helper is used by every test
 
 pub mod accessibility;
 pub mod browser;
