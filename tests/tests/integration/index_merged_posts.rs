@@ -3,7 +3,7 @@
 //! refuses them as a whole (EI002, a duplicate key in one request); the engine then sends each
 //! alone, so both arrive, in order, and nothing is dead-lettered.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

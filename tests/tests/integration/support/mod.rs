@@ -1,7 +1,7 @@
 //! Steps shared by the end-to-end tests: the e-service answering the example form, and the
 //! engagement index's view of a form.
 
-#![allow(dead_code)] // each test binary uses its own subset
+#![allow(dead_code)] // not every helper is used by every test
 
 use std::time::Duration;
 

@@ -11,7 +11,7 @@
 //! Needs `chromedriver` and `chromium` (Debian's packages; `.ci/run` installs them). Without
 //! them the test says so and passes, unless `NORDFORM_BROWSER_TESTS=required`, as in CI.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -4,7 +4,7 @@
 //! FormComplete, the index notifies the care system, which fetches the answers — one trace id
 //! from the citizen's submit to the care system.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Issue 6 with the real engagement index: the engine's posts follow the form's life, and a
 //! form change made while the index is down reaches it when it comes back.
 
-mod support;
+use crate::support;
 
 use nordform_tests::TestSystem;
 use serde_json::{Value, json};

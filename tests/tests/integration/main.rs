@@ -1,0 +1,10 @@
+//! All integration tests in one binary: one link instead of one per file.
+
+mod support;
+
+mod browser;
+mod flow;
+mod foundation;
+mod index_merged_posts;
+mod index_posts;
+mod installation;
