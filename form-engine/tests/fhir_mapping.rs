@@ -6,9 +6,7 @@ mod fhir_validator;
 use common::identity::HsaId;
 use form_engine::domain::fhir::{self, Questionnaire};
 use form_engine::domain::template::compiled::Answers;
-use form_engine::domain::template::{
-    FindingCode, FormTemplate, Severity, check, formula, normalize,
-};
+use form_engine::domain::template::{FormTemplate, Severity, check, formula, normalize};
 use serde_json::{Value, json};
 
 const CARE_UNIT: &str = "SE0000000001-CU01";
@@ -306,21 +304,34 @@ fn the_lhc_forms_phq9_imports_without_findings_and_scores_as_the_hand_built_one(
     }
 }
 
+/// The item with `link_id` among `items` and their nested items.
+fn find_item<'a>(items: &'a Value, link_id: &str) -> Option<&'a Value> {
+    items.as_array()?.iter().find_map(|item| {
+        (item["linkId"] == link_id)
+            .then_some(item)
+            .or_else(|| find_item(&item["item"], link_id))
+    })
+}
+
 #[test]
-fn a_code_on_the_calculated_total_is_the_one_thing_reported() {
-    let mut value = fixture("phq9-lhc-forms.json");
-    value["item"][9]["code"] =
-        json!([{"system": "http://loinc.org", "code": "44261-6", "display": "PHQ-9 total score"}]);
+fn the_code_of_the_calculated_total_is_kept_both_ways() {
+    let value = fixture("phq9-lhc-forms.json");
+    let fixture_code = value["item"][9]["code"].clone();
+    assert_eq!(fixture_code[0]["code"], "44261-6");
     let questionnaire: Questionnaire = serde_json::from_value(value).unwrap();
-    let findings = fhir::import(&questionnaire, &unit()).unwrap().findings;
-    assert_eq!(findings.len(), 1, "{findings:#?}");
-    assert_eq!(findings[0].severity, Severity::Warning);
-    assert_eq!(findings[0].code, FindingCode::FhirNotCarried);
-    assert!(
-        findings[0].message.contains("item `/39156-5`.code"),
-        "{}",
-        findings[0].message
+    let imported = fhir::import(&questionnaire, &unit()).unwrap();
+    assert!(imported.findings.is_empty(), "{:#?}", imported.findings);
+    let code = imported.template.formula[0].code.clone().unwrap();
+    assert_eq!(code.code_value, "44261-6");
+    assert_eq!(code.code_system, "2.16.840.1.113883.6.1");
+    assert_eq!(
+        code.display_name.as_deref(),
+        Some("Patient health questionnaire 9 item total score")
     );
+
+    let exported = serde_json::to_value(fhir::questionnaire(&imported.template)).unwrap();
+    let total = find_item(&exported["item"], "/39156-5").expect("the calculated total is exported");
+    assert_eq!(total["code"], fixture_code);
 }
 
 #[test]

@@ -858,6 +858,7 @@ fn calculation_ids_are_unique_and_formulas_not_empty() {
         license: None,
         outcome_presentation_precision: Some(1),
         formula: text.into(),
+        code: None,
     };
     let findings = broken(|t| {
         t.formula = vec![

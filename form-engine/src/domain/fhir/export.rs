@@ -441,9 +441,22 @@ fn calculation_item(template: &FormTemplate, formula: &CalculationFormula) -> It
         })
         .into_iter()
         .collect();
-    extension.extend(engine_fields(formula, &["calculationId", "subject"]));
+    extension.extend(engine_fields(
+        formula,
+        &["calculationId", "subject", "code"],
+    ));
     Item {
         link_id: formula.calculation_id.clone(),
+        code: formula
+            .code
+            .iter()
+            .map(|c| Coding {
+                system: Some(v::system_uri(&c.code_system)),
+                code: Some(c.code_value.clone()),
+                display: c.display_name.clone(),
+                ..Coding::default()
+            })
+            .collect(),
         text: Some(formula.subject.clone()),
         item_type: "decimal".into(),
         read_only: Some(true),

@@ -189,6 +189,10 @@ pub struct CalculationFormula {
     pub outcome_presentation_precision: Option<i32>,
     /// The formula text, kept as given.
     pub formula: String,
+    /// Extension: the code of the result (e.g. LOINC 44261-6, the PHQ-9 total), carried as
+    /// a calculated item's code in FHIR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
 }
 
 /// TemplateRoutedPageType: a page and where the citizen goes after it.

@@ -83,12 +83,8 @@ impl<'q> Importer<'q> {
                 );
             }
         }
-        if !item.code.is_empty() {
-            self.warn(
-                &at,
-                &link(&item.link_id, "code"),
-                "a calculation (CalculationFormulaType) has no code; the calculated item's code is not carried",
-            );
+        if let Some(code) = self.code(&at, &link(&item.link_id, "code"), &item.code) {
+            fields.insert("code".into(), code);
         }
         if !item.enable_when.is_empty() {
             self.warn(
