@@ -289,7 +289,7 @@ async fn a_questionnaire_in_a_form_answered_and_a_questionnaire_response_out() {
             "LA6573-5"
         );
         let total = &qr["item"][1];
-        assert_eq!(total["linkId"], "/39156-5");
+        assert_eq!(total["linkId"], "/44261-6");
         assert_eq!(total["answer"], json!([{"valueDecimal": 13}]));
 
         // What is exported is FHIR R4.

@@ -266,7 +266,7 @@ fn the_lhc_forms_phq9_imports_without_findings_and_scores_as_the_hand_built_one(
         "LA6571-9"
     );
     assert_eq!(phq9.formula.len(), 1);
-    assert_eq!(phq9.formula[0].calculation_id, "/39156-5");
+    assert_eq!(phq9.formula[0].calculation_id, "/44261-6");
     assert!(
         phq9.formula[0]
             .description_care_actor
@@ -330,7 +330,7 @@ fn the_code_of_the_calculated_total_is_kept_both_ways() {
     );
 
     let exported = serde_json::to_value(fhir::questionnaire(&imported.template)).unwrap();
-    let total = find_item(&exported["item"], "/39156-5").expect("the calculated total is exported");
+    let total = find_item(&exported["item"], "/44261-6").expect("the calculated total is exported");
     assert_eq!(total["code"], fixture_code);
 }
 

@@ -316,8 +316,8 @@ mod tests {
         let e =
             "%resource.repeat(item).where(linkId in ('x' | 'y\\'s')).answer.value.ordinal().sum()";
         assert!(picks(e, "y's", 2) && !picks(e, "z", 0));
-        let e = "%resource.item.where(linkId != '/39156-5' and (linkId = 'a' or linkId = '/39156-5')).answer.value.ordinal().sum()";
-        assert!(picks(e, "a", 0) && !picks(e, "/39156-5", 0));
+        let e = "%resource.item.where(linkId != '/44261-6' and (linkId = 'a' or linkId = '/44261-6')).answer.value.ordinal().sum()";
+        assert!(picks(e, "a", 0) && !picks(e, "/44261-6", 0));
         let e =
             "%resource.item.where(linkId.matches('^phq-q0[1-9]$')).answer.value.ordinal().sum()";
         assert!(picks(e, "phq-q05", 0) && !picks(e, "phq-q10", 0));
