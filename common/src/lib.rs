@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod http_client;
 pub mod hygiene;
 pub mod identity;
+pub mod identity_link;
 pub mod installation;
 pub mod metrics;
 pub mod openapi;

@@ -30,7 +30,12 @@ use crate::domain::ContentQuery;
     operation_id = "FindContent",
     request_body = FindContentRequest,
     responses(
-        (status = 200, description = "The matching posts (possibly none)", body = FindContentResponse),
+        (status = 200, description = "The matching posts (possibly none). None, with \
+            `identityLinked: true` and this header, when the resident's number was linked to \
+            another number and its posts moved there (the other number is not disclosed)",
+            body = FindContentResponse,
+            headers(("Nordform-Identity-Linked" = String,
+                description = "`true` when the number was linked to another number; absent otherwise"))),
         (status = 400, description = "EI000 (resident or domain missing or blank), EI004 (control \
             character, too long, identity or timestamp format), or MALFORMED_JSON / INVALID_REQUEST \
             (a body that is not the contract's JSON)",
@@ -50,7 +55,7 @@ pub async fn find_content(
     State(audit): State<AuditLog>,
     caller: Caller,
     UncheckedJson(request): UncheckedJson<FindContentRequest>,
-) -> Result<ApiJson<FindContentResponse>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let query = ContentQuery::from_submitted(&request.into())?;
     let event = AuditEvent::new(&caller, "FindContent", AuditOutcome::Success)
         .role(Role::Reader)
@@ -76,7 +81,20 @@ pub async fn find_content(
         found = found.len(),
         "FindContent"
     );
-    Ok(ApiJson(FindContentResponse {
+    // Only an empty answer can be about a linked number: its posts moved (identity_links.rs).
+    let identity_linked = found.is_empty()
+        && state
+            .store
+            .identity_links()
+            .resolve(&query.registered_resident_identification)
+            .await?
+            .is_some();
+    let response = ApiJson(FindContentResponse {
         engagement: found.iter().map(EngagementRecord::from).collect(),
-    }))
+        identity_linked,
+    });
+    Ok(super::identity_links::linked_header(
+        identity_linked,
+        response,
+    ))
 }

@@ -4,6 +4,7 @@ mod access;
 mod error;
 mod find_content;
 mod get_updates;
+mod identity_links;
 mod process_notification;
 mod pull;
 mod recording;
@@ -86,6 +87,7 @@ struct ApiState {
     tags(
         (name = "engagementindex", description = "The engagement index contracts"),
         (name = "subscribers", description = "Subscriber registry, notification delivery and the pull point"),
+        (name = "identity", description = "Identity links: the posts of a number move to another number of the same person (role admin)"),
         (name = "security", description = "The permission table and the audit log (role admin)"),
         (name = "operations", description = "Health, metrics and documentation")
     )
@@ -107,6 +109,9 @@ fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(subscribers::list_deliveries))
         .routes(routes!(subscribers::redrive))
         .routes(routes!(pull::pull_notifications))
+        .routes(routes!(identity_links::link_identities))
+        .routes(routes!(identity_links::search_identity_links))
+        .routes(routes!(identity_links::link_registered_resident_identity))
         .merge(common::permissions::admin_routes())
         .merge(common::audit::admin_routes())
 }

@@ -4,6 +4,7 @@
 mod changes;
 mod engagement;
 mod error;
+pub mod identity;
 mod query;
 mod service;
 mod submitted;

@@ -2,6 +2,7 @@
 //! a PostgreSQL implementation, chosen by the database URL.
 
 mod group_commit;
+pub mod identity;
 mod outbox;
 mod postgres;
 mod sqlite;
@@ -78,6 +79,9 @@ pub trait EngagementStore: Send + Sync + 'static {
 
     /// The installation's mode and migration keys on the same database.
     fn installation_store(&self) -> Arc<dyn InstallationStore>;
+
+    /// Identity links (the link table and the moves) on the same database.
+    fn identity_links(&self) -> Arc<dyn identity::IdentityLinkStore>;
 }
 
 /// Everything the engagement index keeps, on one database.

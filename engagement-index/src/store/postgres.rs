@@ -42,7 +42,7 @@ struct PgWriter {
     pool: PgPool,
 }
 
-const COLUMNS: &str = "registered_resident_identification, service_domain, categorization, \
+pub(super) const COLUMNS: &str = "registered_resident_identification, service_domain, categorization, \
     logical_address, business_object_instance_identifier, clinical_process_interest_id, \
     source_system, data_controller, owner, most_recent_content, creation_time, update_time";
 
@@ -123,7 +123,7 @@ fn bind_rows<'q>(query: PgQuery<'q>, rows: &[Engagement]) -> PgQuery<'q> {
     query.bind(most_recent).bind(created).bind(updated)
 }
 
-fn engagement(row: &PgRow) -> Result<Engagement, StoreError> {
+pub(super) fn engagement(row: &PgRow) -> Result<Engagement, StoreError> {
     let resident: String = row.try_get(0)?;
     let registered_resident_identification = PersonalIdentityNumber::parse(&resident)
         .map_err(|e| StoreError::Unreadable(e.to_string()))?;
@@ -147,7 +147,7 @@ fn engagement(row: &PgRow) -> Result<Engagement, StoreError> {
 
 /// Whether the database gave up on this transaction because of another one (deadlock or
 /// serialization failure): planning again from a fresh read resolves it.
-fn is_contention(error: &sqlx::Error) -> bool {
+pub(super) fn is_contention(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .and_then(sqlx::error::DatabaseError::code)
@@ -226,7 +226,7 @@ impl ApplyInTurn for PgWriter {
 
 /// The stored posts with these keys, locked in key order so that concurrent requests lock
 /// in the same order and cannot deadlock each other.
-async fn read_for_update(
+pub(super) async fn read_for_update(
     connection: &mut PgConnection,
     keys: &[EngagementKey],
 ) -> Result<StoredEngagements, sqlx::Error> {
@@ -261,7 +261,7 @@ struct DecodeError(StoreError);
 /// Applies the net row changes and writes the outbox rows in one statement (one round trip,
 /// whatever the plan holds); returns how many of its insertions took place. Net changes
 /// touch each key once, so running them as data-modifying CTEs of one statement is safe.
-async fn write(
+pub(super) async fn write(
     connection: &mut PgConnection,
     plan: &ChangePlan,
     outbox: &[OutboxRow<'_>],
@@ -462,9 +462,13 @@ impl EngagementStore for PgStore {
     fn installation_store(&self) -> Arc<dyn InstallationStore> {
         Arc::new(PgInstallationStore::new(self.pool.clone()))
     }
+
+    fn identity_links(&self) -> Arc<dyn super::identity::IdentityLinkStore> {
+        Arc::new(super::identity::PgIdentityLinks::new(self.pool.clone()))
+    }
 }
 
 /// The key columns, for a deterministic order among posts created at the same instant.
-const KEY_ORDER: &str = "registered_resident_identification, service_domain, categorization, \
+pub(super) const KEY_ORDER: &str = "registered_resident_identification, service_domain, categorization, \
     logical_address, business_object_instance_identifier, clinical_process_interest_id, \
     source_system, data_controller, owner";

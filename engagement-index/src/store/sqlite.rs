@@ -93,7 +93,7 @@ impl ApplyInTurn for SqliteWriter {
     }
 }
 
-const COLUMNS: &str = "registered_resident_identification, service_domain, categorization, \
+pub(super) const COLUMNS: &str = "registered_resident_identification, service_domain, categorization, \
     logical_address, business_object_instance_identifier, clinical_process_interest_id, \
     source_system, data_controller, owner, most_recent_content, creation_time, update_time";
 
@@ -104,12 +104,12 @@ const KEY_MATCH: &str = "e.registered_resident_identification = k.value ->> 0 \
     AND e.clinical_process_interest_id = k.value ->> 5 AND e.source_system = k.value ->> 6 \
     AND e.data_controller = k.value ->> 7 AND e.owner = k.value ->> 8";
 
-const KEY_ORDER: &str = "registered_resident_identification, service_domain, categorization, \
+pub(super) const KEY_ORDER: &str = "registered_resident_identification, service_domain, categorization, \
     logical_address, business_object_instance_identifier, clinical_process_interest_id, \
     source_system, data_controller, owner";
 
 /// The stored form of a time: the project's one SQLite encoding.
-fn text(time: DateTime<Utc>) -> String {
+pub(super) fn text(time: DateTime<Utc>) -> String {
     common::db::sqlite_time(time)
 }
 
@@ -156,7 +156,7 @@ fn rows_json(rows: &[Engagement]) -> String {
     .to_string()
 }
 
-fn engagement(row: &SqliteRow) -> Result<Engagement, StoreError> {
+pub(super) fn engagement(row: &SqliteRow) -> Result<Engagement, StoreError> {
     let resident: String = row.try_get(0)?;
     let registered_resident_identification = PersonalIdentityNumber::parse(&resident)
         .map_err(|e| StoreError::Unreadable(e.to_string()))?;
@@ -179,7 +179,7 @@ fn engagement(row: &SqliteRow) -> Result<Engagement, StoreError> {
     })
 }
 
-async fn read(
+pub(super) async fn read(
     connection: &mut SqliteConnection,
     keys: &[EngagementKey],
 ) -> Result<StoredEngagements, StoreError> {
@@ -203,7 +203,7 @@ async fn read(
     Ok(stored)
 }
 
-async fn write(
+pub(super) async fn write(
     connection: &mut SqliteConnection,
     plan: &ChangePlan,
     now: DateTime<Utc>,
@@ -354,5 +354,9 @@ impl EngagementStore for SqliteStore {
 
     fn installation_store(&self) -> Arc<dyn InstallationStore> {
         Arc::new(SqliteInstallationStore::new(self.pool.clone()))
+    }
+
+    fn identity_links(&self) -> Arc<dyn super::identity::IdentityLinkStore> {
+        Arc::new(super::identity::SqliteIdentityLinks::new(self.pool.clone()))
     }
 }

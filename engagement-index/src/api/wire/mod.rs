@@ -263,6 +263,14 @@ pub struct FindContentRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FindContentResponse {
     pub engagement: Vec<EngagementRecord>,
+    /// Extension: `true` when the resident's number was linked to another number of the same
+    /// person and its posts moved there (the other number is not disclosed); absent otherwise.
+    #[serde(
+        rename = "identityLinked",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub identity_linked: bool,
 }
 
 /// The GetUpdates request.
