@@ -233,6 +233,10 @@ pub struct GetFormsResponse {
     /// Extension: pass it as `pageToken` for the next page; absent on the last page.
     #[serde(rename = "nextPageToken", skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
+    /// Extension: `true` when subjectOfCare was linked to another number of the same person
+    /// and its forms moved there (the other number is not disclosed); absent otherwise.
+    #[serde(rename = "identityLinked", skip_serializing_if = "std::ops::Not::not")]
+    pub identity_linked: bool,
 }
 
 /// Midnight at the start of `day` in Sweden.
@@ -260,7 +264,8 @@ fn day(field: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiError> 
 #[utoipa::path(post, path = "/forminteraction/v2/GetForms", tag = "forminteraction", operation_id = "GetForms",
     request_body = GetFormsRequest,
     responses(
-        (status = 200, description = "The forms", body = GetFormsResponse),
+        (status = 200, description = "The forms. None, with `identityLinked: true` and this header, when subjectOfCare was linked to another number and its forms moved there (the other number is not disclosed)", body = GetFormsResponse,
+            headers(("Nordform-Identity-Linked" = String, description = "`true` when subjectOfCare was linked to another number; absent otherwise"))),
         (status = 400, description = "INVALID_REQUEST naming the field: a body that breaks the schema (pattern, length, bound, type, a control character), MALFORMED_JSON; neither care unit nor subjectOfCare; createdFrom after createdTo (a rule between two fields, which the schema cannot state); a pageToken this service did not give", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The caller is not authenticated (UNAUTHORIZED)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_CARE_UNIT: no agreement for the care unit asked for (or for any); FORBIDDEN_ESERVICE: the e-service did not name the citizen", body = Problem, content_type = "application/problem+json")))]
@@ -268,7 +273,7 @@ pub async fn get_forms(
     State(state): State<AppState>,
     caller: Caller,
     Contract(request): Contract<GetFormsRequest>,
-) -> Result<ApiJson<GetFormsResponse>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let access = Access::new(caller, &state.permissions, &state.audit, "GetForms");
     let (role, care_units) = match lister(
         &state.permissions,
@@ -304,7 +309,10 @@ pub async fn get_forms(
     }
     let listing = Listing {
         query: FormQuery {
-            subject_of_care: request.subject_of_care.map(|s| s.as_str().to_owned()),
+            subject_of_care: request
+                .subject_of_care
+                .as_ref()
+                .map(|s| s.as_str().to_owned()),
             care_unit: request.care_unit.map(|c| c.to_string()),
             clinical_process_interest_ids: request.clinical_process_interest_ids,
             template_ids: request.template_ids,
@@ -340,10 +348,21 @@ pub async fn get_forms(
             audience(role),
         ));
     }
-    Ok(ApiJson(GetFormsResponse {
+    let identity_linked = super::identity_links::linked(
+        &state,
+        request.subject_of_care.as_ref(),
+        views.is_empty(),
+    )
+    .await?;
+    let response = ApiJson(GetFormsResponse {
         forms: views,
         next_page_token: next,
-    }))
+        identity_linked,
+    });
+    Ok(super::identity_links::linked_header(
+        identity_linked,
+        response,
+    ))
 }
 
 /// GetForm request.

@@ -8,6 +8,7 @@ pub mod form_requests;
 pub mod form_wire;
 pub mod forms;
 pub mod headers;
+pub mod identity_links;
 pub mod instruments;
 pub mod templates;
 pub mod wire;
@@ -150,6 +151,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::overview))
         .routes(routes!(admin::deliveries))
         .routes(routes!(admin::redrive))
+        .routes(routes!(identity_links::link_identities))
+        .routes(routes!(identity_links::search_identity_links))
         .routes(routes!(instruments::list, instruments::load))
         .merge(common::permissions::admin_routes())
         .merge(common::audit::admin_routes())

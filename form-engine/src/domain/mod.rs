@@ -3,4 +3,5 @@
 pub mod access;
 pub mod fhir;
 pub mod form;
+pub mod identity;
 pub mod template;

@@ -2,6 +2,7 @@
 //! a PostgreSQL implementation, chosen by the database URL.
 
 mod forms;
+pub mod identity;
 mod postgres;
 mod sqlite;
 mod templates;
@@ -165,6 +166,9 @@ pub trait FormStore: Send + Sync + 'static {
 
     /// The installation's mode and migration keys on the same database.
     fn installation_store(&self) -> Arc<dyn InstallationStore>;
+
+    /// Identity links (the link table and the moves of forms) on the same database.
+    fn identity_links(&self) -> Arc<dyn identity::FormIdentityLinks>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

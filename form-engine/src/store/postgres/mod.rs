@@ -1,6 +1,7 @@
 //! The PostgreSQL store: for production.
 
 mod forms;
+mod identity;
 mod templates;
 
 use std::sync::Arc;
@@ -137,5 +138,9 @@ impl FormStore for PgStore {
 
     fn installation_store(&self) -> Arc<dyn InstallationStore> {
         Arc::new(PgInstallationStore::new(self.pool.clone()))
+    }
+
+    fn identity_links(&self) -> Arc<dyn super::identity::FormIdentityLinks> {
+        Arc::new(identity::PgIdentityLinks::new(self.pool.clone()))
     }
 }

@@ -1,6 +1,7 @@
 //! The SQLite store: the embedded default.
 
 mod forms;
+mod identity;
 mod templates;
 
 use std::sync::Arc;
@@ -148,5 +149,9 @@ impl FormStore for SqliteStore {
 
     fn installation_store(&self) -> Arc<dyn InstallationStore> {
         Arc::new(SqliteInstallationStore::new(self.pool.clone()))
+    }
+
+    fn identity_links(&self) -> Arc<dyn super::identity::FormIdentityLinks> {
+        Arc::new(identity::SqliteIdentityLinks::new(self.pool.clone()))
     }
 }
