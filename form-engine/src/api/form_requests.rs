@@ -18,6 +18,7 @@ use super::error::ApiError;
 use super::headers::idempotency;
 use super::wire::ResultCode;
 use crate::domain::access::Access;
+use crate::domain::follow_up::policy;
 use crate::domain::form::engagement::{MAX_CLINICAL_PROCESS_INTEREST_ID, post_value};
 use crate::domain::form::service::{FormOrder, ItemOutcome};
 
@@ -89,6 +90,11 @@ pub struct FormRequestItem {
     /// YYYYMMDD: the form is deleted after this day; empty = kept until deleted.
     #[serde(default, rename = "keepUntil")]
     pub keep_until: Option<String>,
+    /// Extension: days before expireDate the citizen is reminded, instead of the template's
+    /// `reminderDaysBefore`; `[]` = no reminders (docs/follow-up.md).
+    #[serde(default, rename = "reminderDaysBefore")]
+    #[schema(schema_with = crate::domain::follow_up::policy::days_before_schema)]
+    pub reminder_days_before: Option<Vec<u32>>,
 }
 
 /// FormRequestResponseType: a form that was created.
@@ -183,6 +189,11 @@ fn order(index: usize, item: Value) -> Result<FormOrder, String> {
         form_text: text("formText", item.form_text, 4000)?,
         expire_date: date("expireDate", item.expire_date)?,
         keep_until: date("keepUntil", item.keep_until)?,
+        reminder_days_before: item
+            .reminder_days_before
+            .map(|days| policy::checked_days(&days))
+            .transpose()
+            .map_err(|e| format!("{}: {e}", at("reminderDaysBefore")))?,
     })
 }
 

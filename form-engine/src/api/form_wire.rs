@@ -91,6 +91,31 @@ pub struct FormView {
     /// none to show.
     #[serde(rename = "calculationOutcome", skip_serializing_if = "Vec::is_empty")]
     pub calculation_outcome: Vec<OutcomeView>,
+    /// Extension: every reminder sent or tried before expireDate, oldest first
+    /// (docs/follow-up.md). Absent when there were none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reminders: Vec<ReminderView>,
+}
+
+/// One attempt at reminding the citizen of a form, and how it went.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReminderView {
+    /// When it was tried (YYYYMMDDThhmmss, Swedish time).
+    pub at: String,
+    /// `Sent` (in the inbox, the citizen notified), `NotificationsOff` (in the inbox, the
+    /// citizen has no SMS or e-mail notification on), `NotAPortalUser` (nothing sent),
+    /// `PortalUnreachable` (tried again later), `PortalRefused` (not tried again),
+    /// `FormClosed` (the form was sent or expired before a retry).
+    pub outcome: String,
+}
+
+impl ReminderView {
+    pub fn of(attempt: &crate::store::follow_up::ReminderAttempt) -> Self {
+        Self {
+            at: common::riv_time::format_form_timestamp(attempt.at),
+            outcome: attempt.outcome.clone(),
+        }
+    }
 }
 
 /// Who a form is drawn for, which decides the calculations shown.
@@ -329,6 +354,7 @@ pub fn form_view(
         expired: form.is_expired(common::riv_time::today_in_sweden()),
         revocation_requested: form.revocation_requested_at.is_some(),
         calculation_outcome: outcome_views(form, template, audience),
+        reminders: Vec::new(),
     };
     match content {
         Content::Summary => {}

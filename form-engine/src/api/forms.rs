@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::contract::Contract;
 use super::error::ApiError;
-use super::form_wire::{Audience, Content, FormView, PageAnswers, form_view};
+use super::form_wire::{Audience, Content, FormView, PageAnswers, ReminderView, form_view};
 use super::headers::idempotency;
 use super::wire::ResultCode;
 use crate::domain::access::Access;
@@ -348,6 +348,7 @@ pub async fn get_forms(
             audience(role),
         ));
     }
+    with_reminders(&state, &mut views).await?;
     let identity_linked = super::identity_links::linked(
         &state,
         request.subject_of_care.as_ref(),
@@ -403,9 +404,38 @@ pub async fn get_form(
         .forms
         .get_with_role(id, request.subject_of_care.as_ref(), &access)
         .await?;
-    Ok(ApiJson(GetFormResponse {
-        form: form_view(&form, &template, Content::AsStored, audience(role)),
-    }))
+    let mut views = [form_view(
+        &form,
+        &template,
+        Content::AsStored,
+        audience(role),
+    )];
+    with_reminders(&state, &mut views).await?;
+    let [form] = views;
+    Ok(ApiJson(GetFormResponse { form }))
+}
+
+/// The reminders of each form (extension, docs/follow-up.md).
+async fn with_reminders(state: &AppState, views: &mut [FormView]) -> Result<(), ApiError> {
+    let ids: Vec<Uuid> = views
+        .iter()
+        .filter_map(|v| Uuid::parse_str(&v.form_id).ok())
+        .collect();
+    let mut reminders = state
+        .store
+        .follow_up()
+        .reminders_of(&ids)
+        .await
+        .map_err(ApiError::internal)?;
+    for view in views {
+        if let Some(attempts) = Uuid::parse_str(&view.form_id)
+            .ok()
+            .and_then(|id| reminders.remove(&id))
+        {
+            view.reminders = attempts.iter().map(ReminderView::of).collect();
+        }
+    }
+    Ok(())
 }
 
 /// Direction of GetFormQuestionPage.

@@ -2,6 +2,9 @@
 //! their FormCreated post goes); forms whose keepUntil has passed are deleted (with their
 //! post); idempotent answers older than their retention are forgotten.
 //!
+//! A form a care unit requested that expires unanswered raises a FormExpired alarm on the
+//! care unit's feed, in the transaction that marks it expired (docs/follow-up.md).
+//!
 //! Safe with several engine processes on one database: each change is a conditional write
 //! naming the revision it read, with its post in the same transaction, so a form is expired
 //! or purged, and posted about, exactly once whoever gets there first.
@@ -12,8 +15,10 @@ use chrono::{NaiveDate, Utc};
 use common::shutdown::Shutdown;
 use tokio::sync::Notify;
 
-use super::engagement::{self, Poster};
+use super::engagement::Poster;
+use super::model::Origin;
 use super::rules::FormRules;
+use crate::store::follow_up::{AlarmKind, NewAlarm};
 use crate::store::{Due, FormStore, StoreError};
 
 /// Forms handled per read.
@@ -96,11 +101,23 @@ impl Sweeper {
             let mut progressed = false;
             for form in &due {
                 // The post to delete is the one the form has before it expires.
-                let delivery = engagement::update(self.poster.removed(form));
+                let deliveries = self.poster.outbox_of(form, self.poster.removed(form));
+                let now = Utc::now();
                 let mut expired = form.clone();
-                expired.expired_at = Some(Utc::now());
+                expired.expired_at = Some(now);
                 expired.revision += 1;
-                match self.store.update_form(&expired, delivery.as_ref()).await {
+                let written = if form.origin == Origin::Request {
+                    let alarm = NewAlarm::about(form, AlarmKind::FormExpired, now);
+                    self.store
+                        .follow_up()
+                        .update_form_raising(&expired, &deliveries, &[], &alarm)
+                        .await
+                } else {
+                    self.store
+                        .update_form_notifying(&expired, &deliveries, &[])
+                        .await
+                };
+                match written {
                     Ok(()) => {
                         done += 1;
                         progressed = true;
@@ -124,10 +141,10 @@ impl Sweeper {
             let due = self.store.due_forms(Due::Purge(today), BATCH).await?;
             let mut progressed = false;
             for form in &due {
-                let delivery = engagement::update(self.poster.removed(form));
+                let deliveries = self.poster.outbox_of(form, self.poster.removed(form));
                 match self
                     .store
-                    .delete_form(form.id, form.revision, delivery.as_ref())
+                    .delete_form_notifying(form.id, form.revision, &deliveries, &[])
                     .await
                 {
                     Ok(()) => {

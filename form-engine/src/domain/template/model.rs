@@ -93,6 +93,11 @@ pub struct FormTemplate {
     /// Computed on save: the most questions on a path through the form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_number_of_question: Option<u32>,
+    /// Extension: days before expireDate the citizen is reminded of a form not yet sent
+    /// (docs/follow-up.md); none by default. CreateFormRequest may say otherwise per form.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = crate::domain::follow_up::policy::days_before_schema)]
+    pub reminder_days_before: Vec<u32>,
     /// The pages, each with its routing.
     #[serde(default)]
     pub pages: Vec<RoutedPage>,
