@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod permissions;
 pub mod problem;
 pub mod rate_limit;
+pub mod retention;
 pub mod riv_time;
 pub mod server;
 pub mod shutdown;

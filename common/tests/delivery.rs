@@ -666,7 +666,7 @@ async fn pull_returns_messages_after_an_offset_and_acknowledges_the_ones_before(
         let queue = Queue::open(&database).await;
         queue.enqueue("SUB-PULL", 0..5).await;
         let store = queue.store();
-        let first = store.pull("SUB-PULL", 0, 3).await.unwrap();
+        let first = store.pull("SUB-PULL", 0, 3, Utc::now()).await.unwrap();
         assert_eq!(
             first
                 .iter()
@@ -678,13 +678,13 @@ async fn pull_returns_messages_after_an_offset_and_acknowledges_the_ones_before(
             first.windows(2).all(|w| w[0].id < w[1].id),
             "offsets increase"
         );
-        let again = store.pull("SUB-PULL", 0, 3).await.unwrap();
+        let again = store.pull("SUB-PULL", 0, 3, Utc::now()).await.unwrap();
         assert_eq!(
             again.iter().map(|d| d.id).collect::<Vec<_>>(),
             first.iter().map(|d| d.id).collect::<Vec<_>>()
         );
         let last = first.last().unwrap().id;
-        let rest = store.pull("SUB-PULL", last, 10).await.unwrap();
+        let rest = store.pull("SUB-PULL", last, 10, Utc::now()).await.unwrap();
         assert_eq!(
             rest.iter()
                 .map(|d| d.payload["n"].as_i64().unwrap())
@@ -694,7 +694,7 @@ async fn pull_returns_messages_after_an_offset_and_acknowledges_the_ones_before(
         assert_eq!(
             pending(&store, "SUB-PULL").await,
             2,
-            "acknowledged messages are gone"
+            "acknowledged messages leave the queue"
         );
         database.cleanup().await;
     }

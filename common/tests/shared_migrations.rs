@@ -201,7 +201,7 @@ async fn delivery_times_written_as_milliseconds_read_back_after_the_rewrite() {
     all.run(&pool).await.unwrap();
 
     let store = SqliteDeliveryStore::new(pool);
-    let pulled = store.pull("SE1-SUB", 0, 10).await.unwrap();
+    let pulled = store.pull("SE1-SUB", 0, 10, millis(0)).await.unwrap();
     assert_eq!(pulled.len(), 1);
     assert_eq!(pulled[0].id, 1);
     assert_eq!(pulled[0].next_attempt_at, millis(1_772_366_400_123));

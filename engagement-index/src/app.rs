@@ -11,6 +11,7 @@ use common::auth::Authenticator;
 use common::delivery::DeliveryWorker;
 use common::installation::Installation;
 use common::permissions::Permissions;
+use common::retention::RetentionJob;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 
@@ -23,6 +24,7 @@ pub struct Application {
     server: BoundService,
     fan_out: FanOut,
     delivery: DeliveryWorker,
+    retention: RetentionJob,
 }
 
 impl Application {
@@ -87,6 +89,11 @@ impl Application {
             Duration::from_millis(config.notification.linger_ms),
             delivery.waker(),
         );
+        let retention = RetentionJob::new(
+            SERVICE_NAME,
+            config.retention.clone(),
+            stores.retention.clone(),
+        );
         let readiness = {
             let engagements = Arc::clone(&stores.engagements);
             common::server::readiness(move || {
@@ -126,6 +133,7 @@ impl Application {
             server,
             fan_out,
             delivery,
+            retention,
         })
     }
 
@@ -142,6 +150,7 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let fan_out = tokio::spawn(self.fan_out.run(shutdown.clone()));
         let delivery = tokio::spawn(self.delivery.run(shutdown.clone()));
+        let retention = tokio::spawn(self.retention.run(shutdown.clone()));
         let served = self
             .server
             .serve(shutdown.clone())
@@ -149,7 +158,7 @@ impl Application {
             .context("the engagement index server failed");
         // The server stopping for any reason stops the background work too.
         shutdown.cancel();
-        let _ = tokio::join!(fan_out, delivery);
+        let _ = tokio::join!(fan_out, delivery, retention);
         served
     }
 }

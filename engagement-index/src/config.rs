@@ -8,6 +8,7 @@ use common::delivery::DeliveryPolicy;
 use common::http_client::ClientAuthConfig;
 use common::identity::HsaId;
 use common::installation::InstallationConfig;
+use common::retention::RetentionConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::subscriber::{DeliveryMode, Subscriber, SubscriberError, SubscriberFilter};
@@ -43,6 +44,9 @@ pub struct Config {
     /// `[installation]`: the mode a new installation starts in (staging, to migrate data in
     /// first) and its migration keys (docs/migration.md).
     pub installation: InstallationConfig,
+    /// `[retention]`: how long delivered notifications and fanned-out outbox rows are kept
+    /// before the cleanup job deletes them (docs/follow-up.md).
+    pub retention: RetentionConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -106,6 +110,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             subscriber_client: ClientAuthConfig::default(),
             installation: InstallationConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -119,6 +124,7 @@ impl Config {
         }
         config.auth.validate()?;
         config.subscriber_client.validate("subscriber_client")?;
+        config.retention.validate("retention")?;
         for (index, declared) in config.subscribers.iter().enumerate() {
             declared.to_subscriber().map_err(|error| {
                 ConfigError(format!(

@@ -29,6 +29,7 @@
 mod answer;
 mod policy;
 mod postgres;
+mod retention;
 mod sqlite;
 mod worker;
 
@@ -41,6 +42,7 @@ use uuid::Uuid;
 
 pub use policy::DeliveryPolicy;
 pub use postgres::{PgDeliveryStore, enqueue as enqueue_postgres};
+pub use retention::DeliveredMessages;
 pub use sqlite::{SqliteDeliveryStore, enqueue as enqueue_sqlite};
 pub use worker::DeliveryWorker;
 
@@ -60,8 +62,11 @@ pub enum DeliveryError {
 pub enum DeliveryState {
     /// Waiting for its turn or for its next attempt.
     Pending,
-    /// Given up on; stays until redriven.
+    /// Given up on; stays until redriven or removed by an operator (never by retention).
     Dead,
+    /// Accepted by the receiver (push) or acknowledged (pull); kept until the retention job
+    /// deletes it after the configured age, and never sent again.
+    Delivered,
 }
 
 impl DeliveryState {
@@ -69,14 +74,15 @@ impl DeliveryState {
         match self {
             Self::Pending => "pending",
             Self::Dead => "dead",
+            Self::Delivered => "delivered",
         }
     }
 
     fn parse(value: &str) -> Self {
-        if value == "dead" {
-            Self::Dead
-        } else {
-            Self::Pending
+        match value {
+            "dead" => Self::Dead,
+            "delivered" => Self::Delivered,
+            _ => Self::Pending,
         }
     }
 }
@@ -137,6 +143,18 @@ pub struct Delivery {
     #[serde(skip)]
     pub traceparent: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the receiver accepted it (push) or it was acknowledged (pull); only when delivered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Where a pull subscriber stands: the offset acknowledged last and the one acknowledged
+/// before it (0 before any acknowledgement). The last acknowledged batch is what lies between
+/// them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PullPoint {
+    pub acknowledged_offset: i64,
+    pub previous_offset: i64,
 }
 
 /// Queue figures of one destination, for metrics and admin views.
@@ -164,6 +182,13 @@ pub enum Route {
 #[async_trait]
 pub trait DestinationResolver: Send + Sync + 'static {
     async fn route(&self, destination: &str) -> Option<Route>;
+
+    /// Whether a merging worker ([`DeliveryWorker::merging`]) may merge this destination's
+    /// messages into one POST. A receiver that de-duplicates on `x-notification-id` needs each
+    /// message alone, so that an id always stands for the same content.
+    fn merges(&self, _destination: &str) -> bool {
+        true
+    }
 }
 
 /// The delivery queue in a service's database.
@@ -189,8 +214,9 @@ pub trait DeliveryStore: Send + Sync + 'static {
         destination: &str,
         limit: i64,
     ) -> Result<Vec<Delivery>, DeliveryError>;
-    /// Delivered: the messages leave the queue.
-    async fn mark_delivered(&self, ids: &[i64]) -> Result<(), DeliveryError>;
+    /// Delivered at `now`: the messages leave the queue and are kept as delivered until the
+    /// retention job deletes them ([`Self::delete_delivered`]).
+    async fn mark_delivered(&self, ids: &[i64], now: DateTime<Utc>) -> Result<(), DeliveryError>;
     async fn mark_failed(
         &self,
         ids: &[i64],
@@ -207,14 +233,36 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// Dead messages of `destination` back to pending, due now; returns how many.
     async fn redrive(&self, destination: &str, now: DateTime<Utc>) -> Result<u64, DeliveryError>;
     async fn stats(&self) -> Result<Vec<DestinationStats>, DeliveryError>;
-    /// Pull: acknowledges (removes) the messages up to `after_offset`, then returns up to
-    /// `max_items` pending messages after it, in order.
+    /// Pull: acknowledges the pending messages up to `after_offset` (delivered at `now`; the
+    /// pull point moves on when `after_offset` is beyond its acknowledged offset), then returns
+    /// up to `max_items` pending messages after it, in order. Offsets are ids, never reused:
+    /// after an offset whose message is gone, the next messages come.
     async fn pull(
         &self,
         destination: &str,
         after_offset: i64,
         max_items: i64,
+        now: DateTime<Utc>,
     ) -> Result<Vec<Delivery>, DeliveryError>;
+    /// Where a pull subscriber stands (zeros before its first acknowledgement).
+    async fn pull_point(&self, destination: &str) -> Result<PullPoint, DeliveryError>;
+    /// The last acknowledged batch again, as far as it is still kept: the delivered messages
+    /// after the previous acknowledged offset (or after `after_offset`, when that is later) up
+    /// to the acknowledged offset, at most `max_items`, in order. Acknowledges nothing.
+    async fn refetch(
+        &self,
+        destination: &str,
+        after_offset: i64,
+        max_items: i64,
+    ) -> Result<Vec<Delivery>, DeliveryError>;
+    /// Retention: deletes up to `limit` messages delivered before `cutoff`, oldest first, and
+    /// returns how many. Pending messages and dead letters are never touched. Safe with several
+    /// processes at once: each message is deleted by one of them.
+    async fn delete_delivered(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64, DeliveryError>;
     /// Removes every message of a destination that no longer exists; returns how many.
     async fn remove_destination(&self, destination: &str) -> Result<u64, DeliveryError>;
 }

@@ -6,10 +6,12 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
-use super::{Delivery, DeliveryError, DeliveryState, DeliveryStore, DestinationStats, NewDelivery};
+use super::{
+    Delivery, DeliveryError, DeliveryState, DeliveryStore, DestinationStats, NewDelivery, PullPoint,
+};
 
 const COLUMNS: &str = "id, destination, notification_id, payload, item_count, state, attempts, \
-    next_attempt_at, last_error, correlation_id, traceparent, created_at";
+    next_attempt_at, last_error, correlation_id, traceparent, created_at, delivered_at";
 
 pub struct PgDeliveryStore {
     pool: PgPool,
@@ -81,6 +83,7 @@ fn delivery(row: &PgRow) -> Result<Delivery, DeliveryError> {
         correlation_id: row.try_get("correlation_id")?,
         traceparent: row.try_get("traceparent")?,
         created_at: row.try_get("created_at")?,
+        delivered_at: row.try_get("delivered_at")?,
     })
 }
 
@@ -156,11 +159,15 @@ impl DeliveryStore for PgDeliveryStore {
         rows.iter().map(delivery).collect()
     }
 
-    async fn mark_delivered(&self, ids: &[i64]) -> Result<(), DeliveryError> {
-        sqlx::query("DELETE FROM delivery WHERE id = ANY($1)")
-            .bind(ids)
-            .execute(&self.pool)
-            .await?;
+    async fn mark_delivered(&self, ids: &[i64], now: DateTime<Utc>) -> Result<(), DeliveryError> {
+        sqlx::query(
+            "UPDATE delivery SET state = 'delivered', delivered_at = $2 \
+             WHERE id = ANY($1) AND state = 'pending'",
+        )
+        .bind(ids)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -226,7 +233,8 @@ impl DeliveryStore for PgDeliveryStore {
                     COUNT(*) FILTER (WHERE state = 'pending') AS pending, \
                     COUNT(*) FILTER (WHERE state = 'dead') AS dead, \
                     MIN(created_at) FILTER (WHERE state = 'pending') AS oldest_pending \
-             FROM delivery GROUP BY destination ORDER BY destination",
+             FROM delivery WHERE state IN ('pending', 'dead') \
+             GROUP BY destination ORDER BY destination",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -247,15 +255,34 @@ impl DeliveryStore for PgDeliveryStore {
         destination: &str,
         after_offset: i64,
         max_items: i64,
+        now: DateTime<Utc>,
     ) -> Result<Vec<Delivery>, DeliveryError> {
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
-            "DELETE FROM delivery WHERE destination = $1 AND id <= $2 AND state = 'pending'",
+            "UPDATE delivery SET state = 'delivered', delivered_at = $3 \
+             WHERE destination = $1 AND id <= $2 AND state = 'pending'",
         )
         .bind(destination)
         .bind(after_offset)
+        .bind(now)
         .execute(&mut *transaction)
         .await?;
+        if after_offset > 0 {
+            sqlx::query(
+                "INSERT INTO delivery_pull_point (destination, acknowledged_offset, previous_offset, acknowledged_at) \
+                 VALUES ($1, $2, 0, $3) \
+                 ON CONFLICT (destination) DO UPDATE SET \
+                     previous_offset = delivery_pull_point.acknowledged_offset, \
+                     acknowledged_offset = excluded.acknowledged_offset, \
+                     acknowledged_at = excluded.acknowledged_at \
+                 WHERE delivery_pull_point.acknowledged_offset < excluded.acknowledged_offset",
+            )
+            .bind(destination)
+            .bind(after_offset)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        }
         let sql = format!(
             "SELECT {COLUMNS} FROM delivery WHERE destination = $1 AND state = 'pending' AND id > $2 \
              ORDER BY id LIMIT $3"
@@ -270,12 +297,72 @@ impl DeliveryStore for PgDeliveryStore {
         rows.iter().map(delivery).collect()
     }
 
+    async fn pull_point(&self, destination: &str) -> Result<PullPoint, DeliveryError> {
+        let row = sqlx::query(
+            "SELECT acknowledged_offset, previous_offset FROM delivery_pull_point WHERE destination = $1",
+        )
+        .bind(destination)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(row) => PullPoint {
+                acknowledged_offset: row.try_get("acknowledged_offset")?,
+                previous_offset: row.try_get("previous_offset")?,
+            },
+            None => PullPoint::default(),
+        })
+    }
+
+    async fn refetch(
+        &self,
+        destination: &str,
+        after_offset: i64,
+        max_items: i64,
+    ) -> Result<Vec<Delivery>, DeliveryError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM delivery d JOIN delivery_pull_point p USING (destination) \
+             WHERE destination = $1 AND d.state = 'delivered' \
+               AND d.id > GREATEST(p.previous_offset, $2) AND d.id <= p.acknowledged_offset \
+             ORDER BY d.id LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(destination)
+            .bind(after_offset)
+            .bind(max_items)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(delivery).collect()
+    }
+
+    async fn delete_delivered(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<u64, DeliveryError> {
+        // SKIP LOCKED: processes cleaning at once take disjoint batches rather than waiting
+        // for each other; a message is deleted by exactly one of them.
+        let result = sqlx::query(
+            "DELETE FROM delivery WHERE id IN ( \
+                 SELECT id FROM delivery WHERE state = 'delivered' AND delivered_at < $1 \
+                 ORDER BY delivered_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(cutoff)
+        .bind(limit)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
     async fn remove_destination(&self, destination: &str) -> Result<u64, DeliveryError> {
         let result = sqlx::query("DELETE FROM delivery WHERE destination = $1")
             .bind(destination)
             .execute(&self.pool)
             .await?;
         sqlx::query("DELETE FROM delivery_lease WHERE destination = $1")
+            .bind(destination)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM delivery_pull_point WHERE destination = $1")
             .bind(destination)
             .execute(&self.pool)
             .await?;

@@ -276,7 +276,7 @@ impl Shared {
 
     /// The next POST's worth of `destination`'s queue.
     async fn next_batch(&self, destination: &str) -> Result<Option<Batch>, super::DeliveryError> {
-        let Some(merge) = self.merge else {
+        let Some(merge) = self.merge.filter(|_| self.resolver.merges(destination)) else {
             return Ok(self.store.head(destination).await?.map(Batch::single));
         };
         let limit = i64::try_from(merge.max_items).unwrap_or(i64::MAX);
@@ -402,7 +402,7 @@ impl Shared {
                     "delivered"
                 );
                 self.store
-                    .mark_delivered(&batch.ids)
+                    .mark_delivered(&batch.ids, Utc::now())
                     .await
                     .map(|()| Next::Continue)
             }

@@ -1,5 +1,7 @@
 //! The pull point: a subscriber behind a firewall fetches its notifications and acknowledges
-//! them by asking again after the last offset it has processed.
+//! them by asking again after the last offset it has processed. Acknowledged notifications are
+//! kept for the retention age, so the subscriber may fetch its last acknowledged batch again
+//! (NAS2's re-fetch of the previous batch).
 
 use axum::extract::State;
 use common::audit::{AuditLog, AuditOutcome};
@@ -26,7 +28,9 @@ const MAX_OFFSET: i64 = 9_007_199_254_740_991;
 #[schema(example = json!({"afterOffset": 0, "maxItems": 100}))]
 pub struct PullRequest {
     /// The last offset processed: everything up to it is acknowledged and will not be
-    /// returned again. 0 (the default) the first time.
+    /// returned again. 0 (the default) the first time. With `refetch`, only the notifications
+    /// of the last acknowledged batch after this offset are returned (paging through it), and
+    /// nothing is acknowledged.
     #[serde(default, deserialize_with = "common::problem::integral")]
     #[schema(minimum = 0, maximum = 9_007_199_254_740_991_f64)]
     pub after_offset: Option<i64>,
@@ -34,6 +38,11 @@ pub struct PullRequest {
     #[serde(default, deserialize_with = "common::problem::integral")]
     #[schema(minimum = 1, maximum = 1000)]
     pub max_items: Option<i64>,
+    /// `true`: answer the last acknowledged batch again instead (the notifications after the
+    /// offset acknowledged before the last acknowledgement, up to the last acknowledged offset),
+    /// as far as they are still kept (the retention age); acknowledges nothing. Default false.
+    #[serde(default)]
+    pub refetch: Option<bool>,
 }
 
 impl PullRequest {
@@ -83,11 +92,17 @@ pub struct PullResponse {
     /// The offset of the last notification returned (`afterOffset` when none): ask again
     /// with it as `afterOffset` to acknowledge these and get the next ones.
     pub last_offset: i64,
+    /// The highest offset acknowledged so far (0 before the first acknowledgement). Offsets
+    /// only grow, also across the cleanup of old notifications.
+    pub acknowledged_offset: i64,
 }
 
 /// Fetches a pull subscriber's notifications after an offset, acknowledging those up to it.
 ///
-/// Only the subscriber itself (the caller's HSA-id is the logical address) or an admin may
+/// Acknowledged notifications are kept for the retention age (`retention.max_age_secs`, 7 days
+/// by default) and then deleted; offsets are never reused, so asking after an offset whose
+/// notification is gone returns the next ones. `refetch: true` answers the last acknowledged
+/// batch again while it is kept, acknowledging nothing. Only the subscriber itself (the caller's HSA-id is the logical address) or an admin may
 /// (else 403 `FORBIDDEN_SUBSCRIBER`). Every patient of the fetched notifications is audited.
 /// Unknown members of the body are ignored.
 #[utoipa::path(post, path = "/engagementindex/v1/subscribers/{logicalAddress}/notifications", tag = "subscribers", operation_id = "PullNotifications",
@@ -121,14 +136,33 @@ pub async fn pull_notifications(
         ));
     }
     let max_items = request.max_items.unwrap_or(100);
-    let deliveries = state
+    let failed = |error: common::delivery::DeliveryError| {
+        tracing::error!(%error, "pull failed");
+        Problem::internal()
+    };
+    let deliveries = if request.refetch.unwrap_or(false) {
+        state
+            .deliveries
+            .refetch(&logical_address, request.after_offset(), max_items)
+            .await
+    } else {
+        state
+            .deliveries
+            .pull(
+                &logical_address,
+                request.after_offset(),
+                max_items,
+                chrono::Utc::now(),
+            )
+            .await
+    }
+    .map_err(failed)?;
+    let acknowledged_offset = state
         .deliveries
-        .pull(&logical_address, request.after_offset(), max_items)
+        .pull_point(&logical_address)
         .await
-        .map_err(|error| {
-            tracing::error!(%error, "pull failed");
-            Problem::internal()
-        })?;
+        .map_err(failed)?
+        .acknowledged_offset;
     let last_offset = deliveries.last().map_or(request.after_offset(), |d| d.id);
     // Recorded before the answer leaves: no patient data is handed out unrecorded.
     let touched = of_payloads(deliveries.iter().map(|d| &d.payload));
@@ -157,5 +191,6 @@ pub async fn pull_notifications(
     Ok(ApiJson(PullResponse {
         notification,
         last_offset,
+        acknowledged_offset,
     }))
 }

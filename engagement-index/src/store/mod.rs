@@ -5,6 +5,7 @@ mod group_commit;
 pub mod identity;
 mod outbox;
 mod postgres;
+mod retention;
 mod sqlite;
 pub mod subscribers;
 
@@ -90,6 +91,8 @@ pub struct Stores {
     pub engagements: Arc<dyn EngagementStore>,
     pub subscribers: Arc<dyn SubscriberStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
+    /// What the retention job cleans: fanned-out outbox rows, delivered notifications.
+    pub retention: Vec<Arc<dyn common::retention::Sweep>>,
     /// The database, for the start-up log line (no password).
     pub description: String,
 }
@@ -102,10 +105,13 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
         DatabaseTarget::Sqlite(path) => {
             let pool =
                 common::db::open_sqlite(&path, config.max_connections, &SQLITE_MIGRATIONS).await?;
+            let deliveries: Arc<dyn DeliveryStore> =
+                Arc::new(SqliteDeliveryStore::new(pool.clone()));
             Stores {
                 engagements: Arc::new(SqliteStore::new(pool.clone())),
                 subscribers: Arc::new(SqliteSubscribers::new(pool.clone())),
-                deliveries: Arc::new(SqliteDeliveryStore::new(pool)),
+                retention: retention::sqlite(pool, Arc::clone(&deliveries)),
+                deliveries,
                 description,
             }
         }
@@ -113,10 +119,12 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
             let pool =
                 common::db::open_postgres(&url, config.max_connections, &POSTGRES_MIGRATIONS)
                     .await?;
+            let deliveries: Arc<dyn DeliveryStore> = Arc::new(PgDeliveryStore::new(pool.clone()));
             Stores {
                 engagements: Arc::new(PgStore::new(pool.clone())),
                 subscribers: Arc::new(PgSubscribers::new(pool.clone())),
-                deliveries: Arc::new(PgDeliveryStore::new(pool)),
+                retention: retention::postgres(pool, Arc::clone(&deliveries)),
+                deliveries,
                 description,
             }
         }

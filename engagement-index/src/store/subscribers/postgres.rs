@@ -120,12 +120,14 @@ impl SubscriberStore for PgSubscribers {
             .bind(FAN_OUT_LOCK)
             .execute(&mut *transaction)
             .await?;
+        // The rows stay, fanned out, until the retention job deletes them.
         let rows = sqlx::query(
-            "DELETE FROM notification_outbox WHERE id IN ( \
-                 SELECT id FROM notification_outbox ORDER BY id LIMIT $1) \
+            "UPDATE notification_outbox SET fanned_out_at = $2 WHERE id IN ( \
+                 SELECT id FROM notification_outbox WHERE fanned_out_at IS NULL ORDER BY id LIMIT $1) \
              RETURNING id, transactions, correlation_id, traceparent",
         )
         .bind(CHANGES_PER_ROUND)
+        .bind(Utc::now())
         .fetch_all(&mut *transaction)
         .await?;
         if rows.is_empty() {

@@ -131,13 +131,15 @@ impl SubscriberStore for SqliteSubscribers {
 
     async fn fan_out(&self, max_transactions: usize) -> Result<usize, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        // Deleting first takes SQLite's write lock, so two processes never take the same rows.
+        // Marking first takes SQLite's write lock, so two processes never take the same rows.
+        // The rows stay, fanned out, until the retention job deletes them.
         let rows = sqlx::query(
-            "DELETE FROM notification_outbox WHERE id IN ( \
-                 SELECT id FROM notification_outbox ORDER BY id LIMIT ?1) \
+            "UPDATE notification_outbox SET fanned_out_at = ?2 WHERE id IN ( \
+                 SELECT id FROM notification_outbox WHERE fanned_out_at IS NULL ORDER BY id LIMIT ?1) \
              RETURNING id, transactions, correlation_id, traceparent",
         )
         .bind(CHANGES_PER_ROUND)
+        .bind(common::db::sqlite_time(Utc::now()))
         .fetch_all(&mut *transaction)
         .await?;
         if rows.is_empty() {

@@ -1,0 +1,80 @@
+//! What the retention job cleans in the index's database (`common::retention`): outbox rows
+//! fanned out before the cutoff, and the delivery queue's delivered notifications. Rows not
+//! yet fanned out, pending notifications and dead letters are never touched.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use common::delivery::{DeliveredMessages, DeliveryStore};
+use common::retention::{Sweep, SweepError};
+use sqlx::{PgPool, SqlitePool};
+
+const OUTBOX: &str = "notification_outbox";
+
+fn failed(error: sqlx::Error) -> SweepError {
+    SweepError(error.to_string())
+}
+
+/// Fanned-out outbox rows on PostgreSQL.
+struct PgOutbox(PgPool);
+
+#[async_trait]
+impl Sweep for PgOutbox {
+    fn table(&self) -> &'static str {
+        OUTBOX
+    }
+
+    async fn delete_batch(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<u64, SweepError> {
+        // SKIP LOCKED: processes cleaning at once take disjoint batches.
+        let result = sqlx::query(
+            "DELETE FROM notification_outbox WHERE id IN ( \
+                 SELECT id FROM notification_outbox WHERE fanned_out_at < $1 \
+                 ORDER BY fanned_out_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(cutoff)
+        .bind(limit)
+        .execute(&self.0)
+        .await
+        .map_err(failed)?;
+        Ok(result.rows_affected())
+    }
+}
+
+/// Fanned-out outbox rows on SQLite (one writer: a batch is chosen and deleted under its lock).
+struct SqliteOutbox(SqlitePool);
+
+#[async_trait]
+impl Sweep for SqliteOutbox {
+    fn table(&self) -> &'static str {
+        OUTBOX
+    }
+
+    async fn delete_batch(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<u64, SweepError> {
+        let result = sqlx::query(
+            "DELETE FROM notification_outbox WHERE id IN ( \
+                 SELECT id FROM notification_outbox WHERE fanned_out_at < ?1 \
+                 ORDER BY fanned_out_at LIMIT ?2)",
+        )
+        .bind(common::db::sqlite_time(cutoff))
+        .bind(limit)
+        .execute(&self.0)
+        .await
+        .map_err(failed)?;
+        Ok(result.rows_affected())
+    }
+}
+
+pub(super) fn postgres(pool: PgPool, deliveries: Arc<dyn DeliveryStore>) -> Vec<Arc<dyn Sweep>> {
+    vec![
+        Arc::new(PgOutbox(pool)),
+        Arc::new(DeliveredMessages(deliveries)),
+    ]
+}
+
+pub(super) fn sqlite(pool: SqlitePool, deliveries: Arc<dyn DeliveryStore>) -> Vec<Arc<dyn Sweep>> {
+    vec![
+        Arc::new(SqliteOutbox(pool)),
+        Arc::new(DeliveredMessages(deliveries)),
+    ]
+}
