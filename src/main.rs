@@ -145,6 +145,10 @@ fn connect(
     if portal.form_engine_url == defaults.1.form_engine_url {
         portal.form_engine_url = reachable(&form_engine.http, form_engine.auth.tls.is_some());
     }
+    // The citizens' reminders go to the portal in this process (docs/follow-up.md).
+    if form_engine.patient_portal_url.is_none() {
+        form_engine.patient_portal_url = Some(reachable(&portal.http, portal.auth.tls.is_some()));
+    }
 }
 
 #[tokio::main]
@@ -200,10 +204,7 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         ),
         reachable(&configs.portal.http, configs.portal.auth.tls.is_some()),
     );
-    let engagement_index = engagement_index::Application::build(configs.engagement_index).await?;
-    let form_engine = form_engine::Application::build(configs.form_engine).await?;
-    let portal = patient_portal_stub::Application::build(configs.portal).await?;
-    let care_system = if args.demo {
+    let care_system = args.demo.then(|| {
         let mut config = DemoCareSystemConfig::new(
             &urls.0,
             &urls.1,
@@ -217,9 +218,15 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         if let Some(host) = args.host {
             config.http.host = host;
         }
-        Some(DemoCareSystem::build(config).await?)
-    } else {
-        None
+        notify_demo_directly(&mut configs.form_engine, &config);
+        config
+    });
+    let engagement_index = engagement_index::Application::build(configs.engagement_index).await?;
+    let form_engine = form_engine::Application::build(configs.form_engine).await?;
+    let portal = patient_portal_stub::Application::build(configs.portal).await?;
+    let care_system = match care_system {
+        Some(config) => Some(DemoCareSystem::build(config).await?),
+        None => None,
     };
 
     let shutdown = Shutdown::new();
@@ -281,6 +288,31 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
     outcome
+}
+
+/// The form engine notifies the demo care system of its care unit's forms itself (the
+/// `direct` route, TKB 2.1.1 §2.6), unless `[notification]` routes that care unit already.
+fn notify_demo_directly(form_engine: &mut form_engine::Config, care_system: &DemoCareSystemConfig) {
+    let (Ok(care_unit), Ok(logical_address)) = (
+        common::identity::HsaId::parse(&care_system.care_unit),
+        common::identity::HsaId::parse(&care_system.hsa_id),
+    ) else {
+        return;
+    };
+    let routes = &mut form_engine.notification.routes;
+    if routes.iter().any(|r| r.care_unit.as_ref() == Some(&care_unit)) {
+        return;
+    }
+    routes.push(form_engine::config::RouteConfig {
+        care_unit: Some(care_unit),
+        source_system: None,
+        route: form_engine::domain::notification::Route::Direct,
+        url: Some(format!(
+            "{}/notifications",
+            reachable(&care_system.http, false)
+        )),
+        logical_address: Some(logical_address),
+    });
 }
 
 /// Saves the example template and subscribes the demo care system, once the services answer.

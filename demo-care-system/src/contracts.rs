@@ -154,8 +154,9 @@ pub(super) async fn get_form(state: &DemoState, form_id: &str) -> anyhow::Result
     Ok(answer["form"].clone())
 }
 
-/// ProcessNotification: records each transaction; a FormComplete makes the care system fetch
-/// the answers.
+/// ProcessNotification, from the engagement index or straight from the form engine (the same
+/// body): records each transaction; a FormComplete makes the care system fetch the answers. A
+/// notification whose x-notification-id was taken before is answered OK and not taken again.
 pub(super) async fn receive_notification(
     State(state): State<DemoState>,
     headers: HeaderMap,
@@ -170,6 +171,11 @@ pub(super) async fn receive_notification(
     let mut completed = Vec::new();
     {
         let mut records = state.records.lock().expect("records lock");
+        if let Some(id) = header(common::delivery::NOTIFICATION_ID_HEADER)
+            && !records.taken.insert(id)
+        {
+            return ApiJson(json!({ "ResultCode": "OK" }));
+        }
         for transaction in body["engagementTransaction"]
             .as_array()
             .into_iter()
@@ -179,6 +185,7 @@ pub(super) async fn receive_notification(
             let text = |field: &str| engagement[field].as_str().unwrap_or_default().to_owned();
             let notification = ReceivedNotification {
                 received_at: Utc::now(),
+                owner: text("owner"),
                 delete_flag: transaction["deleteFlag"].as_bool().unwrap_or(false),
                 categorization: text("categorization"),
                 form_id: text("businessObjectInstanceIdentifier"),

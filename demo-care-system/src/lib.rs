@@ -1,6 +1,7 @@
 //! A demo care system: the other party of the flow. It saves the example template, subscribes
 //! to the engagement index for the forms domain, requests forms for its patients (and puts a
-//! link in their inbox), receives ProcessNotification, and fetches answered forms with GetForm.
+//! link in their inbox), receives ProcessNotification (from the index, or from the form engine
+//! when that notifies it directly), and fetches answered forms with GetForm.
 //! It keeps its own state in memory: it stands in for a real care system's records.
 
 mod contracts;
@@ -75,6 +76,9 @@ pub struct RequestedForm {
 #[derive(Clone, Debug)]
 pub struct ReceivedNotification {
     pub received_at: DateTime<Utc>,
+    /// Who sent it: the engagement index's HSA-id, or the form engine's when it notifies
+    /// the care system directly.
+    pub owner: String,
     pub delete_flag: bool,
     pub categorization: String,
     pub form_id: String,
@@ -87,6 +91,9 @@ pub struct ReceivedNotification {
 struct Records {
     requested: Vec<RequestedForm>,
     notifications: Vec<ReceivedNotification>,
+    /// The x-notification-id of every notification taken: a repeat is answered OK and
+    /// ignored (a sender that did not hear the answer sends it again).
+    taken: std::collections::HashSet<String>,
     /// Completed forms fetched with GetForm, by formId.
     answered: HashMap<String, Value>,
 }
@@ -111,12 +118,18 @@ impl DemoCareSystem {
                 config.http.port
             )
         })?;
+        Ok(Self::on_listener(config, listener))
+    }
+
+    /// As [`Self::build`], on a listener bound before (so the form engine can be told where
+    /// to notify it before it starts); `config.http` is not used.
+    pub fn on_listener(config: DemoCareSystemConfig, listener: tokio::net::TcpListener) -> Self {
         let state = DemoState {
             config: Arc::new(config),
             http: common::http_client::client(std::time::Duration::from_secs(10)),
             records: Arc::default(),
         };
-        Ok(Self { state, listener })
+        Self { state, listener }
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -14,7 +14,10 @@ use common::shutdown::Shutdown;
 
 use crate::api::{self, AppState};
 use crate::config::Config;
+use crate::domain::follow_up::reminders::ReminderJob;
 use crate::domain::form::sweeper::Sweeper;
+use crate::domain::notification::relay::AlarmRelay;
+use crate::care_systems::{CareSystemRoutes, EngineDestinations};
 use crate::outbox::EngagementIndexRoute;
 use crate::{SERVICE_NAME, store};
 
@@ -22,6 +25,10 @@ pub struct Application {
     server: BoundService,
     delivery: DeliveryWorker,
     sweeper: Sweeper,
+    /// Pushes the alarm feed to care systems notified directly.
+    alarm_relay: AlarmRelay,
+    /// Reminders to citizens, when a patient portal is configured.
+    reminders: Option<ReminderJob>,
 }
 
 impl Application {
@@ -48,8 +55,12 @@ impl Application {
             .declare(&config.auth.permissions)
             .await
             .context("cannot apply the grants of the configuration ([[auth.permissions]])")?;
+        config
+            .notification
+            .validate()
+            .context("the form engine's notification routes ([notification])")?;
         let client = &config.engagement_index_client;
-        let route = EngagementIndexRoute::new(&config).with_bearer(
+        let index_route = EngagementIndexRoute::new(&config).with_bearer(
             client
                 .bearer_token()
                 .context("cannot read the engine's bearer token ([engagement_index_client])")?,
@@ -57,7 +68,10 @@ impl Application {
         let delivery = DeliveryWorker::with_client(
             SERVICE_NAME,
             store.deliveries(),
-            Arc::new(route),
+            Arc::new(EngineDestinations::new(
+                index_route,
+                CareSystemRoutes::new(Arc::new(config.notification.routes())),
+            )),
             config.delivery.clone(),
             client.client(config.delivery.request_timeout()).context(
                 "cannot set up the engine's client credentials ([engagement_index_client])",
@@ -72,6 +86,12 @@ impl Application {
             config.forms.rules(),
             delivery.waker(),
         );
+        let alarm_relay = AlarmRelay::new(
+            Arc::clone(&store),
+            api::poster(&config),
+            config.notification.alarm_relay_interval(),
+            delivery.waker(),
+        );
         let readiness = {
             let store = Arc::clone(&store);
             common::server::readiness(move || {
@@ -83,7 +103,18 @@ impl Application {
         let http = config.http.clone();
         let index = config.engagement_index_update_url();
         let library_owner = config.instruments.care_unit.clone();
+        let portal = portal_client(&config)?;
+        let reminder_rules = config.reminders.rules();
         let state = AppState::with_security(config, store, delivery.waker(), permissions);
+        let reminders = portal.map(|portal| {
+            ReminderJob::new(
+                Arc::clone(&state.store),
+                Arc::clone(&state.templates),
+                Arc::new(portal),
+                reminder_rules,
+                crate::domain::follow_up::clock::system(),
+            )
+        });
         if let Some(care_unit) = library_owner {
             crate::instruments::load(&state.templates, &care_unit)
                 .await
@@ -105,6 +136,8 @@ impl Application {
             server,
             delivery,
             sweeper,
+            alarm_relay,
+            reminders,
         })
     }
 
@@ -121,9 +154,37 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let delivery = tokio::spawn(self.delivery.run(shutdown.clone()));
         let sweeper = tokio::spawn(self.sweeper.run(shutdown.clone()));
+        let alarm_relay = tokio::spawn(self.alarm_relay.run(shutdown.clone()));
+        let reminders = self
+            .reminders
+            .map(|job| tokio::spawn(job.run(shutdown.clone())));
         let served = self.server.serve(shutdown.clone()).await;
         shutdown.cancel();
-        let _ = tokio::join!(delivery, sweeper);
+        let _ = tokio::join!(delivery, sweeper, alarm_relay);
+        if let Some(reminders) = reminders {
+            let _ = reminders.await;
+        }
         served.context("the form engine server failed")
     }
+}
+
+/// The client of the patient portal the reminders go to, when one is configured.
+fn portal_client(config: &Config) -> anyhow::Result<Option<crate::portal::PortalClient>> {
+    let Some(url) = &config.patient_portal_url else {
+        return Ok(None);
+    };
+    let client = &config.patient_portal_client;
+    let http = client
+        .client(config.reminders.request_timeout())
+        .context("cannot set up the engine's client credentials ([patient_portal_client])")?;
+    let bearer = client
+        .bearer_token()
+        .context("cannot read the engine's bearer token ([patient_portal_client])")?;
+    Ok(Some(crate::portal::PortalClient::new(
+        http,
+        url,
+        config.reminders.form_link.as_deref(),
+        config.hsa_id.as_str(),
+        bearer,
+    )))
 }

@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::form::rules::FormRules;
 
+mod follow_up;
+mod notification;
+pub use follow_up::RemindersConfig;
+pub use notification::{NotificationConfig, RouteConfig};
+
 pub const ENV_PREFIX: &str = "FORM_ENGINE";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -44,6 +49,17 @@ pub struct Config {
     /// `[installation]`: the mode a new installation starts in (staging, to migrate data in
     /// first) and its migration keys (docs/migration.md).
     pub installation: InstallationConfig,
+    /// `[notification]`: per care unit or source system, whether its forms' notifications go
+    /// to the engagement index (the default), straight to its care system, or both
+    /// (docs/follow-up.md).
+    pub notification: NotificationConfig,
+    /// Base URL of the patient portal the citizens' reminders go to (IsActiveUser,
+    /// AddMessageToPatientPortalInbox); none = no reminders are sent (docs/follow-up.md).
+    pub patient_portal_url: Option<String>,
+    /// `[patient_portal_client]`: the engine's credentials on its calls to the portal.
+    pub patient_portal_client: ClientAuthConfig,
+    /// `[reminders]`: how often reminders are looked for and retried.
+    pub reminders: RemindersConfig,
 }
 
 /// Rules for forms the contracts leave to the engine.
@@ -111,6 +127,10 @@ impl Default for Config {
             auth: AuthConfig::default(),
             engagement_index_client: ClientAuthConfig::default(),
             installation: InstallationConfig::default(),
+            notification: NotificationConfig::default(),
+            patient_portal_url: None,
+            patient_portal_client: ClientAuthConfig::default(),
+            reminders: RemindersConfig::default(),
         }
     }
 }
@@ -126,6 +146,8 @@ impl Config {
         config
             .engagement_index_client
             .validate("engagement_index_client")?;
+        config.notification.validate()?;
+        config.patient_portal_client.validate("patient_portal_client")?;
         Ok(config)
     }
 

@@ -3,11 +3,13 @@
 
 pub mod api;
 mod app;
+pub mod care_systems;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod instruments;
 pub mod outbox;
+pub mod portal;
 pub mod store;
 
 pub use app::Application;

@@ -42,6 +42,7 @@ async fn world(database: &TestDatabase) -> World {
     let poster = Poster {
         engine: HsaId::parse("SE0000000001-FE01").unwrap(),
         service_domain: "riv:infrastructure:eservicesupply:forminteraction".into(),
+        routes: Arc::default(),
     };
     let forms = FormService::new(
         Arc::clone(&store),
@@ -80,6 +81,7 @@ fn order(
         form_text: None,
         expire_date: Some(expire),
         keep_until: keep,
+        reminder_days_before: None,
     }
 }
 
@@ -230,13 +232,16 @@ async fn an_idempotent_answer_is_stored_once_with_its_forms() {
         form.id = uuid::Uuid::new_v4();
         let new = NewForms {
             forms: vec![form.clone()],
-            delivery: form_engine::domain::form::engagement::update(world.poster.created(&form)),
+            deliveries: form_engine::domain::form::engagement::update(world.poster.created(&form))
+                .into_iter()
+                .collect(),
             idempotency: Some(IdempotentAnswer {
                 scope: "CreateFormRequest:-".into(),
                 key: "k-1".into(),
                 request: json!({"a": 1}),
                 response: json!({"resultCode": "OK"}),
             }),
+            reminder_days: Vec::new(),
         };
         assert_eq!(
             world.store.create_forms(&new).await.unwrap(),

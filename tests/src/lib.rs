@@ -23,6 +23,9 @@ pub struct TestSystem {
     index_shutdown: Shutdown,
     index_stopped: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     index_config: engagement_index::Config,
+    /// Bound before the form engine starts when the engine notifies the demo care system
+    /// directly ([`Self::start_notifying_directly`]).
+    care_system_listener: std::sync::Mutex<Option<tokio::net::TcpListener>>,
     databases: Vec<ScratchDatabase>,
     _data_dir: tempfile::TempDir,
 }
@@ -56,6 +59,17 @@ impl TestSystem {
     /// Starts the services with `security`; with TLS they are reached at
     /// `https://127.0.0.1:<port>` (see [`Self::base_url`]).
     pub async fn start_secured(security: Security) -> anyhow::Result<Self> {
+        Self::start_configured(security, false).await
+    }
+
+    /// Starts the services with the form engine notifying the demo care system directly (the
+    /// `direct` route of its care unit, as `nordform` runs the demo) instead of through the
+    /// engagement index; start the care system with [`Self::start_care_system`].
+    pub async fn start_notifying_directly() -> anyhow::Result<Self> {
+        Self::start_configured(Security::default(), true).await
+    }
+
+    async fn start_configured(security: Security, direct: bool) -> anyhow::Result<Self> {
         common::telemetry::init_for_tests();
         let data_dir = tempfile::tempdir()?;
         let mut databases = Vec::new();
@@ -86,6 +100,23 @@ impl TestSystem {
         quick_delivery(&mut form_engine.delivery);
         form_engine.auth = security.form_engine;
         form_engine.engagement_index_client = security.form_engine_to_index;
+        let care_system_listener = if direct {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let demo = DemoCareSystemConfig::new("", "", "", serde_json::Value::Null);
+            form_engine
+                .notification
+                .routes
+                .push(form_engine::config::RouteConfig {
+                    care_unit: Some(common::identity::HsaId::parse(&demo.care_unit)?),
+                    source_system: None,
+                    route: form_engine::domain::notification::Route::Direct,
+                    url: Some(url(listener.local_addr()?, "/notifications")),
+                    logical_address: Some(common::identity::HsaId::parse(&demo.hsa_id)?),
+                });
+            Some(listener)
+        } else {
+            None
+        };
         let mut portal = patient_portal_stub::Config {
             http: HttpConfig::with_port(0),
             database: database().await,
@@ -121,6 +152,7 @@ impl TestSystem {
             index_shutdown,
             index_stopped: Some(index_stopped),
             index_config,
+            care_system_listener: std::sync::Mutex::new(care_system_listener),
             databases,
             _data_dir: data_dir,
         })
@@ -149,7 +181,15 @@ impl TestSystem {
             form_engine::demo::health_declaration_json(),
         );
         config.http = HttpConfig::with_port(0);
-        let care_system = DemoCareSystem::build(config).await?;
+        let listener = self
+            .care_system_listener
+            .lock()
+            .expect("listener lock")
+            .take();
+        let care_system = match listener {
+            Some(listener) => DemoCareSystem::on_listener(config, listener),
+            None => DemoCareSystem::build(config).await?,
+        };
         let address = care_system.local_addr();
         care_system.set_up().await?;
         let handle = care_system.handle();

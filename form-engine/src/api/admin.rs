@@ -84,7 +84,18 @@ pub async fn deliveries(
     caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<ApiJson<PostList>, ApiError> {
-    state.permissions.require_admin(&caller).await?;
+    list_queue(&state, &caller, ENGAGEMENT_INDEX, &params).await
+}
+
+/// One queue of the delivery worker (the index's, or a care system's), each patient named
+/// audited.
+pub(super) async fn list_queue(
+    state: &AppState,
+    caller: &Caller,
+    destination: &str,
+    params: &ListParams,
+) -> Result<ApiJson<PostList>, ApiError> {
+    state.permissions.require_admin(caller).await?;
     let which = match params.state.as_deref().unwrap_or("pending") {
         "pending" => DeliveryState::Pending,
         "dead" => DeliveryState::Dead,
@@ -101,7 +112,7 @@ pub async fn deliveries(
     let deliveries = state
         .store
         .deliveries()
-        .list(ENGAGEMENT_INDEX, which, limit)
+        .list(destination, which, limit)
         .await
         .map_err(ApiError::internal)?;
     // The posts name patients: each one is audited.
@@ -119,10 +130,10 @@ pub async fn deliveries(
     let events: Vec<AuditEvent> = patients
         .iter()
         .map(|patient| {
-            AuditEvent::new(&caller, "ListIndexPosts", AuditOutcome::Success)
+            AuditEvent::new(caller, "ListIndexPosts", AuditOutcome::Success)
                 .role(Role::Admin)
                 .patient(patient)
-                .resource(ENGAGEMENT_INDEX)
+                .resource(destination)
         })
         .collect();
     state.audit.record_all(&events).await?;
@@ -144,14 +155,23 @@ pub async fn redrive(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<ApiJson<Redriven>, ApiError> {
-    state.permissions.require_admin(&caller).await?;
+    redrive_queue(&state, &caller, ENGAGEMENT_INDEX).await
+}
+
+/// Puts the given-up messages of one queue back in line, due now.
+pub(super) async fn redrive_queue(
+    state: &AppState,
+    caller: &Caller,
+    destination: &str,
+) -> Result<ApiJson<Redriven>, ApiError> {
+    state.permissions.require_admin(caller).await?;
     let redriven = state
         .store
         .deliveries()
-        .redrive(ENGAGEMENT_INDEX, Utc::now())
+        .redrive(destination, Utc::now())
         .await
         .map_err(ApiError::internal)?;
-    tracing::info!(redriven, "dead engagement-index posts redriven");
+    tracing::info!(redriven, destination, "dead deliveries redriven");
     state.outbox.notify_one();
     Ok(ApiJson(Redriven { redriven }))
 }

@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, the OpenAPI document, error mapping.
 
 pub mod admin;
+pub mod alarms;
 pub mod contract;
 pub mod error;
 pub mod fhir;
@@ -10,6 +11,7 @@ pub mod forms;
 pub mod headers;
 pub mod identity_links;
 pub mod instruments;
+pub mod notification_routes;
 pub mod templates;
 pub mod wire;
 
@@ -98,6 +100,7 @@ pub fn poster(config: &Config) -> Poster {
     Poster {
         engine: config.hsa_id.clone(),
         service_domain: config.service_domain.clone(),
+        routes: Arc::new(config.notification.routes()),
     }
 }
 
@@ -145,6 +148,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(forms::save_form_page))
         .routes(routes!(forms::save_form))
         .routes(routes!(forms::cancel_form))
+        .routes(routes!(alarms::get_alarms))
         .routes(routes!(fhir::import_questionnaire))
         .routes(routes!(fhir::export_questionnaire))
         .routes(routes!(fhir::export_questionnaire_response))
@@ -153,6 +157,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::redrive))
         .routes(routes!(identity_links::link_identities))
         .routes(routes!(identity_links::search_identity_links))
+        .routes(routes!(notification_routes::list))
+        .routes(routes!(notification_routes::deliveries))
+        .routes(routes!(notification_routes::redrive))
         .routes(routes!(instruments::list, instruments::load))
         .merge(common::permissions::admin_routes())
         .merge(common::audit::admin_routes())

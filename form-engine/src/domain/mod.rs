@@ -2,6 +2,8 @@
 
 pub mod access;
 pub mod fhir;
+pub mod follow_up;
 pub mod form;
 pub mod identity;
+pub mod notification;
 pub mod template;

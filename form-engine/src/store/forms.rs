@@ -43,12 +43,16 @@ pub struct IdempotentAnswer {
     pub response: Value,
 }
 
-/// Forms created by one request, stored together with their outbox row and the answer.
+/// Forms created by one request, stored together with their outbox rows and the answer.
 #[derive(Clone, Debug, Default)]
 pub struct NewForms {
     pub forms: Vec<Form>,
-    pub delivery: Option<NewDelivery>,
+    /// The Update to the engagement index and the ProcessNotification to care systems
+    /// notified directly.
+    pub deliveries: Vec<NewDelivery>,
     pub idempotency: Option<IdempotentAnswer>,
+    /// reminderDaysBefore of the request, per form that has it (else the template's policy).
+    pub reminder_days: Vec<(Uuid, Vec<u32>)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

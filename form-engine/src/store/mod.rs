@@ -1,6 +1,8 @@
 //! Where templates, forms and pending index posts are kept: one trait, a SQLite and
 //! a PostgreSQL implementation, chosen by the database URL.
 
+pub mod alarm_relay;
+pub mod follow_up;
 mod forms;
 pub mod identity;
 mod postgres;
@@ -124,6 +126,18 @@ pub trait FormStore: Send + Sync + 'static {
         form: &Form,
         delivery: Option<&NewDelivery>,
         audit: &[AuditEvent],
+    ) -> Result<(), StoreError> {
+        let deliveries = delivery.map(std::slice::from_ref).unwrap_or_default();
+        self.update_form_notifying(form, deliveries, audit).await
+    }
+
+    /// As [`Self::update_form_audited`], with any number of outbox rows (to the index and to
+    /// care systems notified directly).
+    async fn update_form_notifying(
+        &self,
+        form: &Form,
+        deliveries: &[NewDelivery],
+        audit: &[AuditEvent],
     ) -> Result<(), StoreError>;
 
     /// Deletes a form if its stored revision is still `revision`, with its outbox row in the
@@ -143,6 +157,19 @@ pub trait FormStore: Send + Sync + 'static {
         id: Uuid,
         revision: i64,
         delivery: Option<&NewDelivery>,
+        audit: &[AuditEvent],
+    ) -> Result<(), StoreError> {
+        let deliveries = delivery.map(std::slice::from_ref).unwrap_or_default();
+        self.delete_form_notifying(id, revision, deliveries, audit)
+            .await
+    }
+
+    /// As [`Self::delete_form_audited`], with any number of outbox rows.
+    async fn delete_form_notifying(
+        &self,
+        id: Uuid,
+        revision: i64,
+        deliveries: &[NewDelivery],
         audit: &[AuditEvent],
     ) -> Result<(), StoreError>;
 
@@ -169,6 +196,12 @@ pub trait FormStore: Send + Sync + 'static {
 
     /// Identity links (the link table and the moves of forms) on the same database.
     fn identity_links(&self) -> Arc<dyn identity::FormIdentityLinks>;
+
+    /// Alarms and reminders (docs/follow-up.md) on the same database.
+    fn follow_up(&self) -> Arc<dyn follow_up::FollowUpStore>;
+
+    /// The cursor of the alarm relay to care systems notified directly, on the same database.
+    fn alarm_relay(&self) -> Arc<dyn alarm_relay::AlarmRelayStore>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

@@ -3,6 +3,7 @@
 mod support;
 
 mod browser;
+mod direct;
 mod flow;
 mod foundation;
 mod index_merged_posts;

@@ -12,7 +12,6 @@ use common::permissions::Role;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::engagement;
 use super::model::{Actor, Form, FormStatus, Origin, Progress};
 use super::service::{FormError, FormService};
 use crate::domain::access::Access;
@@ -46,6 +45,9 @@ pub struct FormOrder {
     pub form_text: Option<String>,
     pub expire_date: Option<NaiveDate>,
     pub keep_until: Option<NaiveDate>,
+    /// reminderDaysBefore (an extension): days before expireDate the citizen is reminded;
+    /// None = the template's policy (docs/follow-up.md).
+    pub reminder_days_before: Option<Vec<u32>>,
 }
 
 /// What became of one item of CreateFormRequest.
@@ -115,11 +117,18 @@ impl FormService {
         let mut resolved = HashMap::new();
         let mut outcomes = Vec::with_capacity(orders.len());
         let mut forms = Vec::new();
+        let mut reminder_days = Vec::new();
         for order in orders {
             let outcome = match order {
                 Err(reason) => ItemOutcome::Refused(reason),
-                Ok(order) => match self.plan(order, today, now, &mut resolved).await? {
+                Ok(order) => match self
+                    .plan(order.clone(), today, now, &mut resolved)
+                    .await?
+                {
                     Ok(form) => {
+                        if let Some(days) = order.reminder_days_before {
+                            reminder_days.push((form.id, days));
+                        }
                         forms.push(form.clone());
                         ItemOutcome::Created(Box::new(form))
                     }
@@ -129,9 +138,9 @@ impl FormService {
             outcomes.push(outcome);
         }
         let response = render(&outcomes);
-        let transactions = forms.iter().flat_map(|f| self.poster.created(f)).collect();
+        let changes: Vec<_> = forms.iter().map(|f| (f, self.poster.created(f))).collect();
         let new = NewForms {
-            delivery: engagement::update(transactions),
+            deliveries: self.poster.outbox(&changes),
             forms,
             idempotency: idempotency.map(|i| IdempotentAnswer {
                 scope: i.scope,
@@ -139,6 +148,7 @@ impl FormService {
                 request: i.request,
                 response: response.clone(),
             }),
+            reminder_days,
         };
         self.store_new(&new, response, access, Role::CareSystem)
             .await
@@ -195,6 +205,7 @@ impl FormService {
                 form_text: None,
                 expire_date: days(self.rules.citizen_expire_days),
                 keep_until: days(self.rules.citizen_keep_days),
+                reminder_days_before: None,
             },
             Origin::Citizen,
             now,
@@ -203,7 +214,7 @@ impl FormService {
         let started = Started::Created(Box::new(form.clone()), Arc::clone(&template));
         let response = render(&started);
         let new = NewForms {
-            delivery: engagement::update(self.poster.created(&form)),
+            deliveries: self.poster.outbox_of(&form, self.poster.created(&form)),
             forms: vec![form],
             idempotency: idempotency.map(|i| IdempotentAnswer {
                 scope: i.scope,
@@ -211,6 +222,7 @@ impl FormService {
                 request: i.request,
                 response: response.clone(),
             }),
+            reminder_days: Vec::new(),
         };
         self.store_new(&new, response, access, Role::Eservice).await
     }
@@ -247,7 +259,7 @@ impl FormService {
             .collect();
         match self.store.create_forms_audited(new, &audit).await? {
             Created::Stored => {
-                if new.delivery.is_some() {
+                if !new.deliveries.is_empty() {
                     self.outbox.notify_one();
                 }
                 for form in &new.forms {

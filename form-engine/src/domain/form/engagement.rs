@@ -90,11 +90,14 @@ impl Categorization {
     }
 }
 
-/// Who posts: the engine (logicalAddress and sourceSystem) and the service domain.
+/// Who posts: the engine (logicalAddress and sourceSystem) and the service domain; and
+/// where each form's posts go (the index, its care system, or both:
+/// [`crate::domain::notification`]).
 #[derive(Clone, Debug)]
 pub struct Poster {
     pub engine: HsaId,
     pub service_domain: String,
+    pub routes: std::sync::Arc<crate::domain::notification::NotificationRoutes>,
 }
 
 impl Poster {

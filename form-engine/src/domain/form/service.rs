@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::answering::{self, Given, PageSave, SaveError, first_invalid_page};
 pub use super::creation::{CitizenStart, FormOrder, Idempotency, ItemOutcome, Started};
-use super::engagement::{self, Poster};
+use super::engagement::Poster;
 use super::model::{Actor, Form, FormStatus};
 use super::navigation::{self, Direction, NavigationError};
 use super::paging::{decode_token, encode_token};
@@ -24,6 +24,7 @@ use crate::domain::access::{Access, Trail};
 use crate::domain::fhir::ResponseError;
 use crate::domain::template::compiled::{CompileError, CompiledTemplate};
 use crate::domain::template::service::{TemplateError, TemplateService};
+use crate::store::follow_up::{AlarmKind, NewAlarm};
 use crate::store::{FormQuery, FormStore, StoreError};
 
 /// How often a change is tried when other processes change the same form in between.
@@ -514,14 +515,16 @@ impl FormService {
                 completed.progress.actor.clone_from(&actor);
             }
             completed.revision += 1;
-            let delivery = engagement::update(self.poster.completed(&completed));
+            let deliveries = self
+                .poster
+                .outbox_of(&completed, self.poster.completed(&completed));
             match self
                 .store
-                .update_form_audited(&completed, delivery.as_ref(), &trail.for_change())
+                .update_form_notifying(&completed, &deliveries, &trail.for_change())
                 .await
             {
                 Ok(()) => {
-                    if delivery.is_some() {
+                    if !deliveries.is_empty() {
                         self.outbox.notify_one();
                     }
                     tracing::info!(form_id = %id, "form completed");
@@ -567,20 +570,24 @@ impl FormService {
                 if form.revocation_requested_at.is_some() {
                     return Ok(Cancelled::RevocationRequested { first: false });
                 }
+                let now = Utc::now();
                 let mut revoked = form.clone();
-                revoked.revocation_requested_at = Some(Utc::now());
+                revoked.revocation_requested_at = Some(now);
                 revoked.revision += 1;
+                // The care unit learns of it from its alarm feed (docs/follow-up.md).
+                let alarm = NewAlarm::about(&form, AlarmKind::RevocationRequested, now);
                 self.store
-                    .update_form_audited(&revoked, None, &trail.for_change())
+                    .follow_up()
+                    .update_form_raising(&revoked, &[], &trail.for_change(), &alarm)
                     .await
                     .map(|()| Cancelled::RevocationRequested { first: true })
             } else {
-                let delivery = engagement::update(self.poster.removed(&form));
+                let deliveries = self.poster.outbox_of(&form, self.poster.removed(&form));
                 let deleted = self
                     .store
-                    .delete_form_audited(id, form.revision, delivery.as_ref(), &trail.for_change())
+                    .delete_form_notifying(id, form.revision, &deliveries, &trail.for_change())
                     .await;
-                if deleted.is_ok() && delivery.is_some() {
+                if deleted.is_ok() && !deliveries.is_empty() {
                     self.outbox.notify_one();
                 }
                 deleted.map(|()| Cancelled::Deleted)

@@ -116,10 +116,10 @@ async fn insert_forms(connection: &mut PgConnection, forms: &[Form]) -> Result<(
 
 async fn enqueue(
     connection: &mut PgConnection,
-    delivery: Option<&NewDelivery>,
+    deliveries: &[NewDelivery],
 ) -> Result<(), StoreError> {
-    if let Some(delivery) = delivery {
-        common::delivery::enqueue_postgres(connection, std::slice::from_ref(delivery), Utc::now())
+    if !deliveries.is_empty() {
+        common::delivery::enqueue_postgres(connection, deliveries, Utc::now())
             .await
             .map_err(|e| StoreError::Corrupt(format!("outbox: {e}")))?;
     }
@@ -156,7 +156,8 @@ pub(super) async fn create(
         }
     }
     insert_forms(&mut tx, &new.forms).await?;
-    enqueue(&mut tx, new.delivery.as_ref()).await?;
+    super::follow_up::insert_reminder_days(&mut tx, &new.reminder_days).await?;
+    enqueue(&mut tx, &new.deliveries).await?;
     common::audit::append_all_postgres(&mut tx, audit, Utc::now()).await?;
     tx.commit().await?;
     Ok(Created::Stored)
@@ -195,10 +196,22 @@ pub(super) async fn one(pool: &PgPool, id: Uuid) -> Result<Option<Form>, StoreEr
 pub(super) async fn update(
     pool: &PgPool,
     form: &Form,
-    delivery: Option<&NewDelivery>,
+    deliveries: &[NewDelivery],
     audit: &[AuditEvent],
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    update_in_notifying(&mut tx, form, deliveries, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`update`] inside a transaction the caller commits (with more rows of its own).
+pub(super) async fn update_in_notifying(
+    tx: &mut PgConnection,
+    form: &Form,
+    deliveries: &[NewDelivery],
+    audit: &[AuditEvent],
+) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE form SET status = $1, last_saved_at = $2, completed_at = $3, expired_at = $4, \
          revocation_requested_at = $5, current_page = $6, progress = $7, revision = $8 \
@@ -219,9 +232,8 @@ pub(super) async fn update(
     if done.rows_affected() != 1 {
         return Err(StoreError::Conflict);
     }
-    enqueue(&mut tx, delivery).await?;
-    common::audit::append_all_postgres(&mut tx, audit, Utc::now()).await?;
-    tx.commit().await?;
+    enqueue(tx, deliveries).await?;
+    common::audit::append_all_postgres(tx, audit, Utc::now()).await?;
     Ok(())
 }
 
@@ -229,7 +241,7 @@ pub(super) async fn delete(
     pool: &PgPool,
     id: Uuid,
     revision: i64,
-    delivery: Option<&NewDelivery>,
+    deliveries: &[NewDelivery],
     audit: &[AuditEvent],
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
@@ -241,7 +253,7 @@ pub(super) async fn delete(
     if done.rows_affected() != 1 {
         return Err(StoreError::Conflict);
     }
-    enqueue(&mut tx, delivery).await?;
+    enqueue(&mut tx, deliveries).await?;
     common::audit::append_all_postgres(&mut tx, audit, Utc::now()).await?;
     tx.commit().await?;
     Ok(())

@@ -1,5 +1,7 @@
 //! The PostgreSQL store: for production.
 
+mod alarm_relay;
+mod follow_up;
 mod forms;
 mod identity;
 mod templates;
@@ -93,23 +95,23 @@ impl FormStore for PgStore {
         forms::one(&self.pool, id).await
     }
 
-    async fn update_form_audited(
+    async fn update_form_notifying(
         &self,
         form: &Form,
-        delivery: Option<&NewDelivery>,
+        deliveries: &[NewDelivery],
         audit: &[AuditEvent],
     ) -> Result<(), StoreError> {
-        forms::update(&self.pool, form, delivery, audit).await
+        forms::update(&self.pool, form, deliveries, audit).await
     }
 
-    async fn delete_form_audited(
+    async fn delete_form_notifying(
         &self,
         id: Uuid,
         revision: i64,
-        delivery: Option<&NewDelivery>,
+        deliveries: &[NewDelivery],
         audit: &[AuditEvent],
     ) -> Result<(), StoreError> {
-        forms::delete(&self.pool, id, revision, delivery, audit).await
+        forms::delete(&self.pool, id, revision, deliveries, audit).await
     }
 
     async fn find_forms(&self, query: &FormQuery) -> Result<Vec<Form>, StoreError> {
@@ -142,5 +144,13 @@ impl FormStore for PgStore {
 
     fn identity_links(&self) -> Arc<dyn super::identity::FormIdentityLinks> {
         Arc::new(identity::PgIdentityLinks::new(self.pool.clone()))
+    }
+
+    fn follow_up(&self) -> Arc<dyn crate::store::follow_up::FollowUpStore> {
+        Arc::new(follow_up::PgFollowUpStore::new(self.pool.clone()))
+    }
+
+    fn alarm_relay(&self) -> Arc<dyn crate::store::alarm_relay::AlarmRelayStore> {
+        Arc::new(alarm_relay::PgAlarmRelayStore::new(self.pool.clone()))
     }
 }

@@ -146,10 +146,10 @@ async fn insert_forms(connection: &mut SqliteConnection, forms: &[Form]) -> Resu
 
 async fn enqueue(
     connection: &mut SqliteConnection,
-    delivery: Option<&NewDelivery>,
+    deliveries: &[NewDelivery],
 ) -> Result<(), StoreError> {
-    if let Some(delivery) = delivery {
-        common::delivery::enqueue_sqlite(connection, std::slice::from_ref(delivery), Utc::now())
+    if !deliveries.is_empty() {
+        common::delivery::enqueue_sqlite(connection, deliveries, Utc::now())
             .await
             .map_err(|e| StoreError::Corrupt(format!("outbox: {e}")))?;
     }
@@ -186,7 +186,8 @@ pub(super) async fn create(
         }
     }
     insert_forms(&mut tx, &new.forms).await?;
-    enqueue(&mut tx, new.delivery.as_ref()).await?;
+    super::follow_up::insert_reminder_days(&mut tx, &new.reminder_days).await?;
+    enqueue(&mut tx, &new.deliveries).await?;
     common::audit::append_all_sqlite(&mut tx, audit, Utc::now()).await?;
     tx.commit().await?;
     Ok(Created::Stored)
@@ -230,10 +231,22 @@ pub(super) async fn one(pool: &SqlitePool, id: Uuid) -> Result<Option<Form>, Sto
 pub(super) async fn update(
     pool: &SqlitePool,
     form: &Form,
-    delivery: Option<&NewDelivery>,
+    deliveries: &[NewDelivery],
     audit: &[AuditEvent],
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
+    update_in_notifying(&mut tx, form, deliveries, audit).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`update`] inside a transaction the caller commits (with more rows of its own).
+pub(super) async fn update_in_notifying(
+    tx: &mut SqliteConnection,
+    form: &Form,
+    deliveries: &[NewDelivery],
+    audit: &[AuditEvent],
+) -> Result<(), StoreError> {
     let done = sqlx::query(
         "UPDATE form SET status = ?, last_saved_at = ?, completed_at = ?, expired_at = ?, \
          revocation_requested_at = ?, current_page = ?, progress = ?, revision = ? \
@@ -254,9 +267,8 @@ pub(super) async fn update(
     if done.rows_affected() != 1 {
         return Err(StoreError::Conflict);
     }
-    enqueue(&mut tx, delivery).await?;
-    common::audit::append_all_sqlite(&mut tx, audit, Utc::now()).await?;
-    tx.commit().await?;
+    enqueue(tx, deliveries).await?;
+    common::audit::append_all_sqlite(tx, audit, Utc::now()).await?;
     Ok(())
 }
 
@@ -264,7 +276,7 @@ pub(super) async fn delete(
     pool: &SqlitePool,
     id: Uuid,
     revision: i64,
-    delivery: Option<&NewDelivery>,
+    deliveries: &[NewDelivery],
     audit: &[AuditEvent],
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
@@ -276,7 +288,7 @@ pub(super) async fn delete(
     if done.rows_affected() != 1 {
         return Err(StoreError::Conflict);
     }
-    enqueue(&mut tx, delivery).await?;
+    enqueue(&mut tx, deliveries).await?;
     common::audit::append_all_sqlite(&mut tx, audit, Utc::now()).await?;
     tx.commit().await?;
     Ok(())

@@ -1,5 +1,7 @@
 //! The SQLite store: the embedded default.
 
+mod alarm_relay;
+mod follow_up;
 mod forms;
 mod identity;
 mod templates;
@@ -104,23 +106,23 @@ impl FormStore for SqliteStore {
         forms::one(&self.pool, id).await
     }
 
-    async fn update_form_audited(
+    async fn update_form_notifying(
         &self,
         form: &Form,
-        delivery: Option<&NewDelivery>,
+        deliveries: &[NewDelivery],
         audit: &[AuditEvent],
     ) -> Result<(), StoreError> {
-        forms::update(&self.pool, form, delivery, audit).await
+        forms::update(&self.pool, form, deliveries, audit).await
     }
 
-    async fn delete_form_audited(
+    async fn delete_form_notifying(
         &self,
         id: Uuid,
         revision: i64,
-        delivery: Option<&NewDelivery>,
+        deliveries: &[NewDelivery],
         audit: &[AuditEvent],
     ) -> Result<(), StoreError> {
-        forms::delete(&self.pool, id, revision, delivery, audit).await
+        forms::delete(&self.pool, id, revision, deliveries, audit).await
     }
 
     async fn find_forms(&self, query: &FormQuery) -> Result<Vec<Form>, StoreError> {
@@ -153,5 +155,13 @@ impl FormStore for SqliteStore {
 
     fn identity_links(&self) -> Arc<dyn super::identity::FormIdentityLinks> {
         Arc::new(identity::SqliteIdentityLinks::new(self.pool.clone()))
+    }
+
+    fn follow_up(&self) -> Arc<dyn crate::store::follow_up::FollowUpStore> {
+        Arc::new(follow_up::SqliteFollowUpStore::new(self.pool.clone()))
+    }
+
+    fn alarm_relay(&self) -> Arc<dyn crate::store::alarm_relay::AlarmRelayStore> {
+        Arc::new(alarm_relay::SqliteAlarmRelayStore::new(self.pool.clone()))
     }
 }
