@@ -43,6 +43,7 @@ pub struct AlarmsRequest {
 
 /// Why a care unit is alarmed.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[schema(as = AlarmKind)]
 pub enum AlarmKindWire {
     /// The form was not sent by its expireDate.
     FormExpired,
@@ -114,7 +115,7 @@ pub struct AlarmsResponse {
 /// alarm up to it; asking without one starts after the number acknowledged last. The caller
 /// needs the role `care_system` for the care unit (else 403 `FORBIDDEN_CARE_UNIT`). Every read
 /// is audited, with one row per alarm handed out.
-#[utoipa::path(post, path = "/forminteraction/v2/alarms", tag = "forminteraction", operation_id = "GetAlarms",
+#[utoipa::path(post, path = "/forminteraction/v2/alarms", tag = "forminteraction", operation_id = "alarms",
     request_body = AlarmsRequest,
     responses(
         (status = 200, description = "The alarms after the number", body = AlarmsResponse),
