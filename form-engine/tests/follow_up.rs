@@ -75,8 +75,10 @@ impl FakePortal {
                         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({})));
                     }
                     let answer = match subject {
-                        LENA => json!({"resultCode": "INFO", "comment": "No user", "isActive": false,
-                                       "notificationSms": false, "notificationEmail": false}),
+                        LENA => {
+                            json!({"resultCode": "INFO", "comment": "No user", "isActive": false,
+                                       "notificationSms": false, "notificationEmail": false})
+                        }
                         SILENT => json!({"resultCode": "OK", "isActive": true,
                                          "notificationSms": false, "notificationEmail": false}),
                         _ => json!({"resultCode": "OK", "isActive": true,
@@ -240,8 +242,16 @@ async fn reminders_are_sent_once_per_form_and_day_and_every_outcome_is_recorded(
         clock.advance(Duration::days(3));
         let (a, b) = tokio::join!(first.run_once(), second.run_once());
         let (a, b) = (a.unwrap(), b.unwrap());
-        assert_eq!(a.attempts + b.attempts, 4, "{backend}: four forms, once each");
-        assert_eq!(a.delivered + b.delivered, 2, "{backend}: Tolvan and the silent one");
+        assert_eq!(
+            a.attempts + b.attempts,
+            4,
+            "{backend}: four forms, once each"
+        );
+        assert_eq!(
+            a.delivered + b.delivered,
+            2,
+            "{backend}: Tolvan and the silent one"
+        );
         assert_eq!(first.run_once().await.unwrap().attempts, 0, "{backend}");
         let messages = portal.messages();
         assert_eq!(messages.len(), 2, "{backend}: {messages:?}");
@@ -295,7 +305,11 @@ async fn reminders_are_sent_once_per_form_and_day_and_every_outcome_is_recorded(
             )
             .await;
         let reminders = &listed["forms"][0]["reminders"];
-        assert_eq!(reminders.as_array().map(Vec::len), Some(3), "{backend}: {listed}");
+        assert_eq!(
+            reminders.as_array().map(Vec::len),
+            Some(3),
+            "{backend}: {listed}"
+        );
         assert!(
             reminders[0]["at"].as_str().unwrap().contains('T'),
             "{reminders}"
@@ -309,7 +323,13 @@ async fn reminders_are_sent_once_per_form_and_day_and_every_outcome_is_recorded(
 async fn a_bad_reminder_policy_is_refused_naming_the_field() {
     let database = TestDatabase::sqlite();
     let engine = Engine::start(&database.config).await;
-    for days in [json!([0]), json!([366]), json!([3, 3]), json!("7"), json!((1..=11).collect::<Vec<u32>>())] {
+    for days in [
+        json!([0]),
+        json!([366]),
+        json!([3, 3]),
+        json!("7"),
+        json!((1..=11).collect::<Vec<u32>>()),
+    ] {
         let mut item = support::form_request(TOLVAN);
         item["reminderDaysBefore"] = days.clone();
         // As every field of an item: the item is refused on its own, naming the field.
@@ -445,7 +465,12 @@ async fn expired_and_revocation_alarms_reach_their_care_units_feed_once() {
         let mut ids = Vec::new();
         for subject in [TOLVAN, LENA, TOLVAN] {
             let created = call(&engine, CS1, "CreateFormRequest", &request(subject)).await;
-            assert_eq!(created.status, StatusCode::OK, "{backend}: {}", created.body);
+            assert_eq!(
+                created.status,
+                StatusCode::OK,
+                "{backend}: {}",
+                created.body
+            );
             ids.push(
                 created.body["formRequestResponses"][0]["formId"]
                     .as_str()
@@ -470,7 +495,12 @@ async fn expired_and_revocation_alarms_reach_their_care_units_feed_once() {
                 &json!({"formId": ids[2], "subjectOfCare": TOLVAN}),
             )
             .await;
-            assert_eq!(cancelled.status, StatusCode::OK, "{backend}: {}", cancelled.body);
+            assert_eq!(
+                cancelled.status,
+                StatusCode::OK,
+                "{backend}: {}",
+                cancelled.body
+            );
         }
 
         // The day after expireDate, two processes sweep: the two unanswered forms expire once.
@@ -488,7 +518,12 @@ async fn expired_and_revocation_alarms_reach_their_care_units_feed_once() {
         let first = alarms(&engine, CS1, &unit(None)).await;
         assert_eq!(first.status, StatusCode::OK, "{backend}: {}", first.body);
         let (kinds, serials) = listed(&first);
-        assert_eq!(serials, vec![1, 2, 3], "{backend}: gap-free: {}", first.body);
+        assert_eq!(
+            serials,
+            vec![1, 2, 3],
+            "{backend}: gap-free: {}",
+            first.body
+        );
         let mut expected = vec![
             ("RevocationRequested".to_owned(), ids[2].clone()),
             ("FormExpired".to_owned(), ids[0].clone()),
@@ -518,8 +553,16 @@ async fn expired_and_revocation_alarms_reach_their_care_units_feed_once() {
         assert_eq!(listed(&acknowledged).1, Vec::<i64>::new(), "{backend}");
         assert_eq!(acknowledged.body["lastSerialNumber"], 3);
         let next = alarms(&engine, CS1, &unit(None)).await;
-        assert_eq!(listed(&next).1, Vec::<i64>::new(), "{backend}: {}", next.body);
-        assert_eq!(next.body["lastSerialNumber"], 3, "{backend}: after the acknowledged");
+        assert_eq!(
+            listed(&next).1,
+            Vec::<i64>::new(),
+            "{backend}: {}",
+            next.body
+        );
+        assert_eq!(
+            next.body["lastSerialNumber"], 3,
+            "{backend}: after the acknowledged"
+        );
         // Asking after an earlier number reads again; the acknowledgement stays.
         let again = alarms(&engine, CS1, &unit(Some(0))).await;
         assert_eq!(listed(&again).1, vec![1, 2, 3], "{backend}");
@@ -531,7 +574,11 @@ async fn expired_and_revocation_alarms_reach_their_care_units_feed_once() {
         // Another care unit's system is refused; another unit's feed is empty.
         let refused = alarms(&engine, CS2, &unit(None)).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{backend}");
-        assert_eq!(refused.body["code"], "FORBIDDEN_CARE_UNIT", "{}", refused.body);
+        assert_eq!(
+            refused.body["code"], "FORBIDDEN_CARE_UNIT",
+            "{}",
+            refused.body
+        );
         let own = alarms(
             &engine,
             CS2,
@@ -562,7 +609,12 @@ async fn expired_and_revocation_alarms_reach_their_care_units_feed_once() {
             ),
         ] {
             let answer = alarms(&engine, CS1, &body).await;
-            assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}: {}", answer.body);
+            assert_eq!(
+                answer.status,
+                StatusCode::BAD_REQUEST,
+                "{body}: {}",
+                answer.body
+            );
             assert!(
                 answer.body["detail"]
                     .as_str()

@@ -44,9 +44,7 @@ impl RemindersConfig {
             first_retry_delay: chrono::Duration::seconds(i64::from(
                 self.first_retry_delay_secs.max(1),
             )),
-            max_retry_delay: chrono::Duration::seconds(i64::from(
-                self.max_retry_delay_secs.max(1),
-            )),
+            max_retry_delay: chrono::Duration::seconds(i64::from(self.max_retry_delay_secs.max(1))),
             max_attempts: i32::from(self.max_attempts.max(1)),
             // Longer than a call can take (the request timeout), twice over.
             lease: chrono::Duration::milliseconds(

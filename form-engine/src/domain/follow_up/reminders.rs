@@ -230,8 +230,7 @@ impl ReminderJob {
             Some(form) if is_open(&form, swedish_date(now)) => self.send(&form).await,
             _ => Outcome::FormClosed,
         };
-        let retry_at = (outcome == Outcome::PortalUnreachable
-            && attempt < self.rules.max_attempts)
+        let retry_at = (outcome == Outcome::PortalUnreachable && attempt < self.rules.max_attempts)
             .then(|| now + self.retry_delay(attempt));
         self.store
             .record_reminder(form_id, due, attempt, now, outcome.as_str(), retry_at)
@@ -255,7 +254,11 @@ impl ReminderJob {
         if user == PortalUser::NotAUser {
             return Outcome::NotAPortalUser;
         }
-        match self.portal.add_message(&self.message(form, subject.as_str())).await {
+        match self
+            .portal
+            .add_message(&self.message(form, subject.as_str()))
+            .await
+        {
             Ok(()) if user == PortalUser::NotificationsOff => Outcome::NotificationsOff,
             Ok(()) => Outcome::Sent,
             Err(error) => failed(&error),
@@ -286,7 +289,9 @@ impl ReminderJob {
 
     /// The delay after failed attempt number `attempt`: doubling from the first delay.
     fn retry_delay(&self, attempt: i32) -> chrono::Duration {
-        let doublings = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(20);
+        let doublings = u32::try_from(attempt.saturating_sub(1))
+            .unwrap_or(0)
+            .min(20);
         let delay = self
             .rules
             .first_retry_delay

@@ -13,8 +13,7 @@ use uuid::Uuid;
 use super::{parse_time, time_text};
 use crate::domain::form::model::Form;
 use crate::store::follow_up::{
-    Alarm, AlarmKind, FollowUpStore, NewAlarm, PendingReminder, ReminderAttempt,
-    ReminderCandidate,
+    Alarm, AlarmKind, FollowUpStore, NewAlarm, PendingReminder, ReminderAttempt, ReminderCandidate,
 };
 use crate::store::{StoreError, TemplateKey};
 
@@ -164,12 +163,11 @@ impl FollowUpStore for SqliteFollowUpStore {
     }
 
     async fn acknowledged(&self, care_unit: &str) -> Result<i64, StoreError> {
-        let serial: Option<i64> = sqlx::query_scalar(
-            "SELECT serial_number FROM alarm_acknowledged WHERE care_unit = ?",
-        )
-        .bind(care_unit)
-        .fetch_optional(&self.pool)
-        .await?;
+        let serial: Option<i64> =
+            sqlx::query_scalar("SELECT serial_number FROM alarm_acknowledged WHERE care_unit = ?")
+                .bind(care_unit)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(serial.unwrap_or(0))
     }
 
@@ -227,10 +225,8 @@ impl FollowUpStore for SqliteFollowUpStore {
                     care_unit: row.try_get("care_unit")?,
                     template: TemplateKey {
                         template_id: row.try_get("template_id")?,
-                        template_version: u32::try_from(
-                            row.try_get::<i64, _>("template_version")?,
-                        )
-                        .unwrap_or(0),
+                        template_version: u32::try_from(row.try_get::<i64, _>("template_version")?)
+                            .unwrap_or(0),
                     },
                     form_name: row.try_get("form_name")?,
                     form_text: row.try_get("form_text")?,
