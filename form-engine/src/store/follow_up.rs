@@ -91,6 +91,9 @@ pub struct ReminderCandidate {
     pub created_at: DateTime<Utc>,
     /// reminderDaysBefore of the request; None = the template's policy.
     pub days_before: Option<Vec<u32>>,
+    /// The latest day a reminder of the form was claimed for: a day not after it needs no
+    /// claim (saves a write per form and run).
+    pub last_claimed: Option<NaiveDate>,
 }
 
 /// A reminder the portal did not answer, to be tried again.

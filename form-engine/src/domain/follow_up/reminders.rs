@@ -161,6 +161,9 @@ impl ReminderJob {
                 else {
                     continue;
                 };
+                if candidate.last_claimed.is_some_and(|last| last >= due) {
+                    continue;
+                }
                 let lease_until = now + self.rules.lease;
                 if self
                     .store

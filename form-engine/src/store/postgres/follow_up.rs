@@ -184,7 +184,9 @@ impl FollowUpStore for PgFollowUpStore {
         let rows = sqlx::query(
             "SELECT f.form_id, f.subject_of_care, f.care_unit, f.template_id, \
              f.template_version, f.form_name, f.form_text, f.expire_date, f.created_at, \
-             d.days FROM form f LEFT JOIN form_reminder_days d ON d.form_id = f.form_id \
+             d.days, (SELECT MAX(r.due_date) FROM form_reminder r WHERE r.form_id = f.form_id) \
+             AS last_claimed \
+             FROM form f LEFT JOIN form_reminder_days d ON d.form_id = f.form_id \
              WHERE f.status <> 'COMPLETED' AND f.expired_at IS NULL \
                AND f.subject_of_care IS NOT NULL \
                AND f.expire_date >= $1 AND f.expire_date <= $2 \
@@ -214,6 +216,7 @@ impl FollowUpStore for PgFollowUpStore {
                     expire_date: row.try_get("expire_date")?,
                     created_at: row.try_get("created_at")?,
                     days_before: days.map(|d| d.0),
+                    last_claimed: row.try_get("last_claimed")?,
                 })
             })
             .collect()

@@ -201,7 +201,9 @@ impl FollowUpStore for SqliteFollowUpStore {
         let rows = sqlx::query(
             "SELECT f.form_id, f.subject_of_care, f.care_unit, f.template_id, \
              f.template_version, f.form_name, f.form_text, f.expire_date, f.created_at, \
-             d.days FROM form f LEFT JOIN form_reminder_days d ON d.form_id = f.form_id \
+             d.days, (SELECT MAX(r.due_date) FROM form_reminder r WHERE r.form_id = f.form_id) \
+             AS last_claimed \
+             FROM form f LEFT JOIN form_reminder_days d ON d.form_id = f.form_id \
              WHERE f.status <> 'COMPLETED' AND f.expired_at IS NULL \
                AND f.subject_of_care IS NOT NULL \
                AND f.expire_date >= ? AND f.expire_date <= ? \
@@ -238,6 +240,11 @@ impl FollowUpStore for SqliteFollowUpStore {
                                 StoreError::Corrupt(format!("stored reminder days: {e}"))
                             })
                         })
+                        .transpose()?,
+                    last_claimed: row
+                        .try_get::<Option<String>, _>("last_claimed")?
+                        .as_deref()
+                        .map(parse_date)
                         .transpose()?,
                 })
             })
