@@ -570,6 +570,7 @@ async fn subscribers_declared_in_the_configuration_are_applied_at_start() {
             filter: vec![SubscriberFilter {
                 service_domain: DOMAIN.into(),
                 categorization: vec![],
+                registered_resident_identification: Vec::new(),
             }],
         }];
         let index = Index::start(&database, declared).await;

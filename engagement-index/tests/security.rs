@@ -73,6 +73,7 @@ fn config(database: &TestDatabase, auth: AuthConfig) -> Config {
             filter: vec![SubscriberFilter {
                 service_domain: DOMAIN_X.to_owned(),
                 categorization: Vec::new(),
+                registered_resident_identification: Vec::new(),
             }],
         }],
         auth,

@@ -12,7 +12,18 @@ pub enum SubscriberError {
     PushWithoutUrl,
     #[error("filter #{0}: serviceDomain is mandatory")]
     FilterWithoutDomain(usize),
+    #[error(
+        "filter #{0}: registeredResidentIdentification #{1} is not a 12-character personal identity number"
+    )]
+    NotAResident(usize, usize),
+    #[error(
+        "filter #{0}: registeredResidentIdentification lists at most {MAX_RESIDENTS} residents"
+    )]
+    TooManyResidents(usize),
 }
+
+/// Most residents one filter lists.
+pub const MAX_RESIDENTS: usize = 10_000;
 
 /// How a subscriber gets its notifications.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -55,7 +66,27 @@ pub struct SubscriberFilter {
     #[serde(default)]
     #[schema(example = json!(["FormComplete"]))]
     pub categorization: Vec<String>,
+    /// The NAS2 id list: only changes of these residents (personal identity numbers,
+    /// compared exactly). Empty or absent: every resident. At most 10000.
+    #[serde(
+        rename = "registeredResidentIdentification",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    #[schema(
+        max_items = 10000,
+        inline,
+        value_type = Vec<ResidentId>,
+        example = json!(["191212121212"])
+    )]
+    pub registered_resident_identification: Vec<String>,
 }
+
+/// A personal identity number (api.md §1).
+#[derive(ToSchema)]
+#[schema(pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", example = "191212121212")]
+#[allow(dead_code)] // only its schema is used
+struct ResidentId(String);
 
 /// A system notified of accepted changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +127,18 @@ impl Subscriber {
         {
             return Err(SubscriberError::FilterWithoutDomain(index + 1));
         }
+        for (index, f) in filter.iter().enumerate() {
+            if f.registered_resident_identification.len() > MAX_RESIDENTS {
+                return Err(SubscriberError::TooManyResidents(index + 1));
+            }
+            if let Some(bad) = f
+                .registered_resident_identification
+                .iter()
+                .position(|r| !common::identity::is_personal_identity_number(r))
+            {
+                return Err(SubscriberError::NotAResident(index + 1, bad + 1));
+            }
+        }
         Ok(Self {
             logical_address: logical_address.to_owned(),
             url,
@@ -105,8 +148,9 @@ impl Subscriber {
     }
 
     /// skltp-ei §1.6: no filter means everything; otherwise some filter's serviceDomain
-    /// matches and its categorization list is empty or holds the engagement's.
-    pub fn wants(&self, service_domain: &str, categorization: &str) -> bool {
+    /// matches and its categorization list is empty or holds the engagement's, and (NAS2's id
+    /// list) its resident list is empty or holds the engagement's resident.
+    pub fn wants(&self, service_domain: &str, categorization: &str, resident: &str) -> bool {
         self.filter.is_empty()
             || self.filter.iter().any(|f| {
                 f.service_domain.eq_ignore_ascii_case(service_domain)
@@ -114,6 +158,10 @@ impl Subscriber {
                         || f.categorization
                             .iter()
                             .any(|c| c.eq_ignore_ascii_case(categorization)))
+                    && (f.registered_resident_identification.is_empty()
+                        || f.registered_resident_identification
+                            .iter()
+                            .any(|r| r == resident))
             })
     }
 
@@ -127,7 +175,11 @@ impl Subscriber {
                 let engagement = &transaction["engagement"];
                 let text = |field: &str| engagement[field].as_str().unwrap_or_default();
                 text("owner") != self.logical_address
-                    && self.wants(text("serviceDomain"), text("categorization"))
+                    && self.wants(
+                        text("serviceDomain"),
+                        text("categorization"),
+                        text("registeredResidentIdentification"),
+                    )
             })
             .cloned()
             .collect()
@@ -205,6 +257,7 @@ mod tests {
             .map(|(domain, categories)| SubscriberFilter {
                 service_domain: (*domain).to_owned(),
                 categorization: categories.iter().map(|c| (*c).to_owned()).collect(),
+                registered_resident_identification: Vec::new(),
             })
             .collect();
         Subscriber::new(
@@ -352,6 +405,44 @@ mod tests {
     }
 
     #[test]
+    fn a_resident_list_keeps_only_those_residents() {
+        let mut s = subscriber("HSA_ID_A", &[("A", &[])]);
+        s.filter[0].registered_resident_identification = vec!["191212121212".into()];
+        let other = json!({"deleteFlag": false, "engagement": {
+            "registeredResidentIdentification": "200001012384", "serviceDomain": "A",
+            "categorization": "C", "owner": "EI" }});
+        let kept = s.select(&[transaction("a", "C", "EI"), other]);
+        assert_eq!(kept, vec![transaction("a", "C", "EI")]);
+    }
+
+    #[test]
+    fn a_resident_list_holds_identity_numbers() {
+        let filter = |residents: Vec<String>| SubscriberFilter {
+            service_domain: "A".into(),
+            categorization: vec![],
+            registered_resident_identification: residents,
+        };
+        assert_eq!(
+            Subscriber::new(
+                "LA",
+                None,
+                DeliveryMode::Pull,
+                vec![filter(vec!["191212121212".into(), "19121212121".into()])]
+            ),
+            Err(SubscriberError::NotAResident(1, 2))
+        );
+        assert_eq!(
+            Subscriber::new(
+                "LA",
+                None,
+                DeliveryMode::Pull,
+                vec![filter(vec!["191212121212".into(); MAX_RESIDENTS + 1])]
+            ),
+            Err(SubscriberError::TooManyResidents(1))
+        );
+    }
+
+    #[test]
     fn subscribers_are_validated() {
         assert_eq!(
             Subscriber::new("LA", None, DeliveryMode::Push, vec![]),
@@ -365,6 +456,7 @@ mod tests {
         let empty_domain = SubscriberFilter {
             service_domain: " ".into(),
             categorization: vec![],
+            registered_resident_identification: vec![],
         };
         assert_eq!(
             Subscriber::new("LA", None, DeliveryMode::Pull, vec![empty_domain]),
