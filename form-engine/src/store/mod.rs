@@ -2,6 +2,7 @@
 //! a PostgreSQL implementation, chosen by the database URL.
 
 pub mod alarm_relay;
+pub mod designer;
 pub mod follow_up;
 mod forms;
 pub mod identity;
@@ -185,6 +186,10 @@ pub trait FormStore: Send + Sync + 'static {
     /// The delivery queue in the same database (the outbox of engagement-index posts).
     fn deliveries(&self) -> Arc<dyn DeliveryStore>;
 
+    /// What the retention job cleans on the same database: delivered posts and notifications,
+    /// alarm-feed entries the relay has passed.
+    fn retention(&self) -> Vec<Arc<dyn common::retention::Sweep>>;
+
     /// The permission table (`auth_permission`) on the same database.
     fn permission_store(&self) -> Arc<dyn PermissionStore>;
 
@@ -202,6 +207,9 @@ pub trait FormStore: Send + Sync + 'static {
 
     /// The cursor of the alarm relay to care systems notified directly, on the same database.
     fn alarm_relay(&self) -> Arc<dyn alarm_relay::AlarmRelayStore>;
+
+    /// The form designer's working copies (docs/designer.md) on the same database.
+    fn designer_drafts(&self) -> Arc<dyn designer::DraftStore>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

@@ -1,9 +1,11 @@
 //! The PostgreSQL store: for production.
 
 mod alarm_relay;
+mod designer;
 mod follow_up;
 mod forms;
 mod identity;
+mod retention;
 mod templates;
 
 use std::sync::Arc;
@@ -130,6 +132,10 @@ impl FormStore for PgStore {
         Arc::clone(&self.deliveries) as Arc<dyn DeliveryStore>
     }
 
+    fn retention(&self) -> Vec<Arc<dyn common::retention::Sweep>> {
+        retention::sweeps(self.pool.clone(), self.deliveries())
+    }
+
     fn permission_store(&self) -> Arc<dyn PermissionStore> {
         Arc::new(PgPermissionStore::new(self.pool.clone()))
     }
@@ -152,5 +158,9 @@ impl FormStore for PgStore {
 
     fn alarm_relay(&self) -> Arc<dyn crate::store::alarm_relay::AlarmRelayStore> {
         Arc::new(alarm_relay::PgAlarmRelayStore::new(self.pool.clone()))
+    }
+
+    fn designer_drafts(&self) -> Arc<dyn crate::store::designer::DraftStore> {
+        Arc::new(designer::PgDraftStore::new(self.pool.clone()))
     }
 }

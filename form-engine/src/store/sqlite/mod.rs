@@ -1,9 +1,11 @@
 //! The SQLite store: the embedded default.
 
 mod alarm_relay;
+mod designer;
 mod follow_up;
 mod forms;
 mod identity;
+mod retention;
 mod templates;
 
 use std::sync::Arc;
@@ -141,6 +143,10 @@ impl FormStore for SqliteStore {
         Arc::clone(&self.deliveries) as Arc<dyn DeliveryStore>
     }
 
+    fn retention(&self) -> Vec<Arc<dyn common::retention::Sweep>> {
+        retention::sweeps(self.pool.clone(), self.deliveries())
+    }
+
     fn permission_store(&self) -> Arc<dyn PermissionStore> {
         Arc::new(SqlitePermissionStore::new(self.pool.clone()))
     }
@@ -163,5 +169,9 @@ impl FormStore for SqliteStore {
 
     fn alarm_relay(&self) -> Arc<dyn crate::store::alarm_relay::AlarmRelayStore> {
         Arc::new(alarm_relay::SqliteAlarmRelayStore::new(self.pool.clone()))
+    }
+
+    fn designer_drafts(&self) -> Arc<dyn crate::store::designer::DraftStore> {
+        Arc::new(designer::SqliteDraftStore::new(self.pool.clone()))
     }
 }
