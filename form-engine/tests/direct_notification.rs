@@ -539,3 +539,123 @@ fn a_wrong_route_names_its_key() {
     assert_eq!(found.route, Route::Direct);
     assert_eq!(found.logical_address.as_str(), "SE1-CU");
 }
+
+#[tokio::test]
+async fn alarms_are_relayed_to_a_direct_care_system_exactly_once_by_two_processes() {
+    use form_engine::domain::form::sweeper::Sweeper;
+    use form_engine::domain::notification::relay::AlarmRelay;
+    use form_engine::store::{self, FormStore};
+    use tokio::sync::Notify;
+
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let index = FakeIndex::start().await;
+        let care_system = CareSystem::start().await;
+        let mut config = config(&database.config, &index.url());
+        config.notification.routes = vec![route(DIRECT, Route::Direct, &care_system.url)];
+        // The engines' own relays look only at start: the two below race each other.
+        config.notification.alarm_relay_interval_ms = 3_600_000;
+        let first = Engine::start_with(config.clone()).await;
+        let second = Engine::start_with(config.clone()).await;
+        first.save_template(&example()).await;
+
+        let mut direct = Vec::new();
+        for engine in [&first, &second, &first] {
+            direct.push(engine.request_from(DIRECT).await);
+        }
+        let via_index = second.request_from(VIA_INDEX).await;
+        // The third is sent, then the citizen asks for it to be revoked, twice.
+        first.complete(&direct[2]).await;
+        for engine in [&first, &second] {
+            let (status, body) = engine
+                .call(
+                    "CancelForm",
+                    &json!({"formId": direct[2], "subjectOfCare": TOLVAN}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+        }
+
+        // The day after expireDate: the unanswered forms expire (and raise their alarms).
+        let stores: Vec<Arc<dyn FormStore>> = vec![
+            store::open(&database.config).await.unwrap().0,
+            store::open(&database.config).await.unwrap().0,
+        ];
+        let poster = form_engine::api::poster(&config);
+        let expired = Sweeper::new(
+            Arc::clone(&stores[0]),
+            poster.clone(),
+            config.forms.rules(),
+            Arc::new(Notify::new()),
+        )
+        .sweep(common::riv_time::today_in_sweden() + chrono::Days::new(31))
+        .await
+        .unwrap()
+        .expired;
+        assert_eq!(expired, 3, "{backend}");
+
+        // Two processes relay at once: each alarm of the direct route is queued once.
+        let relay = |store: &Arc<dyn FormStore>| {
+            AlarmRelay::new(
+                Arc::clone(store),
+                poster.clone(),
+                Duration::from_secs(3600),
+                Arc::new(Notify::new()),
+            )
+        };
+        let (a, b) = (relay(&stores[0]), relay(&stores[1]));
+        let (a, b) = tokio::join!(a.relay(), b.relay());
+        assert_eq!(
+            a.unwrap() + b.unwrap(),
+            3,
+            "{backend}: two expired, one revocation"
+        );
+        assert_eq!(relay(&stores[1]).relay().await.unwrap(), 0, "{backend}");
+
+        let alarm = |kind: &str, id: &str| (kind.to_owned(), false, id.to_owned());
+        let mut expected = [
+            alarm("FormExpired", &direct[0]),
+            alarm("FormExpired", &direct[1]),
+            alarm("FormRevocationRequested", &direct[2]),
+        ];
+        let alarms = |c: &CareSystem| {
+            c.posts()
+                .into_iter()
+                .filter(|(kind, _, _)| kind == "FormExpired" || kind == "FormRevocationRequested")
+                .collect::<Vec<_>>()
+        };
+        care_system
+            .wait_for("the alarms arrive", |c| alarms(c).len() >= 3)
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut got = alarms(&care_system);
+        got.sort();
+        expected.sort();
+        assert_eq!(
+            got, expected,
+            "{backend}: each once, none of the index route's ({via_index})"
+        );
+        let body = care_system
+            .received()
+            .into_iter()
+            .map(|(_, _, body)| body)
+            .find(|body| transactions(body)[0]["engagement"]["categorization"] == "FormExpired")
+            .unwrap();
+        let engagement = &transactions(&body)[0]["engagement"];
+        assert_eq!(engagement["registeredResidentIdentification"], TOLVAN);
+        assert_eq!(engagement["dataController"], CARE_UNIT);
+        assert_eq!(engagement["owner"], ENGINE);
+        assert_eq!(engagement["logicalAddress"], ENGINE);
+        assert_eq!(engagement["creationTime"].as_str().unwrap().len(), 14);
+
+        // The expiry's delete of FormCreated went to the care system too, not to the index.
+        let posts = index.transactions();
+        assert!(
+            posts.iter().map(post).all(|(_, _, id)| id == via_index),
+            "{backend}: the index hears only of the index route's form: {posts:?}"
+        );
+        first.stop();
+        second.stop();
+        database.cleanup().await;
+    }
+}
