@@ -174,7 +174,8 @@ async fn a_citizen_answers_the_example_form_in_a_browser_and_the_care_system_see
     let Some(mut browser) = Browser::start().await else {
         return;
     };
-    let system = TestSystem::start().await.unwrap();
+    // As `nordform` runs the demo: the engine notifies the care system directly.
+    let system = TestSystem::start_notifying_directly().await.unwrap();
     let (care_system, care_system_address) = system.start_care_system().await.unwrap();
     let form_id = care_system.request_form(CITIZEN).await.unwrap();
 
