@@ -474,6 +474,21 @@ async fn refetch_and_resident_lists_are_checked() {
             body,
             json!({"notification": [], "lastOffset": 0, "acknowledgedOffset": 0})
         );
+        // A subscriber removed and created again starts afresh.
+        let (_, body) = index.pull("SE1-PULL", json!({"afterOffset": 5})).await;
+        assert_eq!(body["acknowledgedOffset"], 5);
+        index
+            .send(
+                reqwest::Method::DELETE,
+                "/admin/subscribers/SE1-PULL",
+                &Value::Null,
+            )
+            .await;
+        index
+            .subscribe("SE1-PULL", json!({"delivery": "pull"}))
+            .await;
+        let (_, body) = index.pull("SE1-PULL", json!({})).await;
+        assert_eq!(body["acknowledgedOffset"], 0, "{body}");
         index.shutdown.cancel();
         database.cleanup().await;
     }

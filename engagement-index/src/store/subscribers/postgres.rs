@@ -86,10 +86,14 @@ impl SubscriberStore for PgSubscribers {
             .bind(logical_address)
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("DELETE FROM delivery WHERE destination = $1")
+        for table in ["delivery", "delivery_pull_point"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE destination = $1"
+            )))
             .bind(logical_address)
             .execute(&mut *transaction)
             .await?;
+        }
         transaction.commit().await?;
         Ok(deleted.rows_affected() == 1)
     }
@@ -103,10 +107,14 @@ impl SubscriberStore for PgSubscribers {
         .bind(&keep)
         .fetch_all(&mut *transaction)
         .await?;
-        sqlx::query("DELETE FROM delivery WHERE destination = ANY($1)")
+        for table in ["delivery", "delivery_pull_point"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE destination = ANY($1)"
+            )))
             .bind(&gone)
             .execute(&mut *transaction)
             .await?;
+        }
         for subscriber in declared {
             upsert(&mut *transaction, subscriber, true).await?;
         }

@@ -91,10 +91,14 @@ impl SubscriberStore for SqliteSubscribers {
             .bind(logical_address)
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("DELETE FROM delivery WHERE destination = ?1")
+        for table in ["delivery", "delivery_pull_point"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE destination = ?1"
+            )))
             .bind(logical_address)
             .execute(&mut *transaction)
             .await?;
+        }
         transaction.commit().await?;
         Ok(deleted.rows_affected() == 1)
     }
@@ -108,14 +112,16 @@ impl SubscriberStore for SqliteSubscribers {
                 .collect::<Vec<_>>(),
         )
         .map_err(decode_error)?;
-        sqlx::query(
-            "DELETE FROM delivery WHERE destination IN ( \
-                 SELECT logical_address FROM subscriber WHERE declared_in_config \
-                 AND logical_address NOT IN (SELECT value FROM json_each(?1)))",
-        )
-        .bind(&keep)
-        .execute(&mut *transaction)
-        .await?;
+        for table in ["delivery", "delivery_pull_point"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE destination IN ( \
+                     SELECT logical_address FROM subscriber WHERE declared_in_config \
+                     AND logical_address NOT IN (SELECT value FROM json_each(?1)))"
+            )))
+            .bind(&keep)
+            .execute(&mut *transaction)
+            .await?;
+        }
         sqlx::query(
             "DELETE FROM subscriber WHERE declared_in_config AND logical_address NOT IN (SELECT value FROM json_each(?1))",
         )
