@@ -1,6 +1,6 @@
 //! The rules of this service and its operations ([`Portal`]), free of HTTP and SQL.
 
-pub mod answer;
+pub use form_render::answer;
 pub mod citizen;
 pub mod message;
 pub mod notification;

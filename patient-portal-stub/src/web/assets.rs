@@ -1,4 +1,7 @@
-//! The stylesheet, served by the service itself (no CDN: the portal works offline).
+//! The stylesheet, served by the service itself (no CDN: the portal works offline): the form
+//! page's (shared with the form designer's preview) followed by the portal's own rules.
+
+use std::sync::LazyLock;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
@@ -7,7 +10,13 @@ use http::{HeaderValue, header};
 pub const STYLESHEET_PATH: &str = "/static/portal.css";
 pub const STYLESHEET_HREF: &str = concat!("/static/portal.css?v=", env!("CARGO_PKG_VERSION"));
 
-pub const STYLESHEET: &str = include_str!("../../assets/portal.css");
+pub static STYLESHEET: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}\n{}",
+        form_render::STYLESHEET,
+        include_str!("../../assets/portal.css")
+    )
+});
 
 pub async fn stylesheet() -> Response {
     (
@@ -21,7 +30,7 @@ pub async fn stylesheet() -> Response {
                 HeaderValue::from_static("public, max-age=3600"),
             ),
         ],
-        STYLESHEET,
+        STYLESHEET.as_str(),
     )
         .into_response()
 }

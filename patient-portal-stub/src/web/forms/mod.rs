@@ -19,8 +19,6 @@
 mod answers;
 mod failure;
 mod outcomes;
-mod posted;
-mod question;
 mod views;
 
 use axum::Router;
@@ -38,7 +36,7 @@ use crate::web::context::PageContext;
 use crate::web::page;
 use crate::web::post::{CheckedPost, Fields, PostedForm, field};
 use crate::web::session::SignedIn;
-use posted::PostedQuestion;
+use form_render::posted::{self, PostedQuestion};
 use views::PageState;
 
 pub fn router() -> Router<AppState> {

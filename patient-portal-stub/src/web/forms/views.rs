@@ -10,7 +10,6 @@ use http::StatusCode;
 use super::answers::{self, AnsweredPage};
 use super::failure;
 use super::outcomes::{self, OutcomeLine};
-use super::question::{self, BlockView, Sent};
 use crate::api::AppState;
 use crate::engine::wire::{Form, FormStatus, FormTemplate, Page};
 use crate::web::context::PageContext;
@@ -19,6 +18,8 @@ use crate::web::layout::{Layout, Section};
 use crate::web::page;
 use crate::web::session::SignedIn;
 use crate::web::texts::Texts;
+use form_render::markup::{self, Languages, PageInput};
+use form_render::question::Sent;
 
 /// What every form page shows above its content.
 pub struct Heading {
@@ -30,11 +31,6 @@ pub struct Heading {
     /// The `lang` of the form's own texts when it is not the page's (a Swedish form on the
     /// English pages): screen readers then pronounce them right (WCAG 3.1.2).
     pub content_lang: Option<String>,
-}
-
-pub struct ErrorLink {
-    pub target: String,
-    pub text: String,
 }
 
 /// How a question page is shown besides its questions.
@@ -51,6 +47,7 @@ pub struct PageState {
     pub sent_comment: Option<String>,
 }
 
+/// The page's own parts (error summary, heading, questions) come rendered from form-render.
 #[derive(Template)]
 #[template(path = "form_page.html")]
 struct QuestionPage {
@@ -60,15 +57,12 @@ struct QuestionPage {
     csrf_token: String,
     heading: Heading,
     page_number: u32,
-    page_title: String,
-    page_description: Option<String>,
-    information_url: Option<String>,
-    blocks: Vec<BlockView>,
+    error_summary: String,
+    page_heading: String,
+    page_body: String,
     questions_field: String,
     first_page: bool,
     last_page: bool,
-    errors: Vec<ErrorLink>,
-    comment: Option<String>,
     saved: bool,
 }
 
@@ -256,13 +250,6 @@ pub async fn template(
         .await
 }
 
-fn page_title(page: &Page, t: &Texts) -> String {
-    page.subject
-        .clone()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| format!("{} {}", t.form_page, page.page_number))
-}
-
 fn question_page(
     context: &PageContext,
     signed_in: &SignedIn,
@@ -272,31 +259,32 @@ fn question_page(
     page_state: PageState,
 ) -> Response {
     let t = context.texts();
-    let view = question::page_view(page, page_state.sent.as_ref(), t);
-    let errors: Vec<ErrorLink> = view
-        .blocks
-        .iter()
-        .flat_map(|b| b.questions.iter())
-        .filter_map(|q| {
-            q.error.as_ref().map(|text| ErrorLink {
-                target: q.focus_id.clone(),
-                text: text.clone(),
-            })
-        })
-        .collect();
-    let has_errors = !errors.is_empty() || page_state.comment.is_some();
     let heading = heading(form, template, context);
-    let page_title = page_title(page, t);
+    let rendered = markup::render(&PageInput {
+        page,
+        form_name: &heading.name,
+        sent: page_state.sent.as_ref(),
+        comment: page_state.comment.as_deref(),
+        lang: Languages {
+            page: context.lang.code(),
+            content: heading.content_lang.as_deref(),
+        },
+        t: t.form,
+    });
+    let rendered = match rendered {
+        Ok(rendered) => rendered,
+        Err(error) => return page::internal(context, &error),
+    };
     let mut layout = Layout::new(
         context,
-        format!("{page_title} – {}", heading.name),
+        format!("{} – {}", rendered.title, heading.name),
         Some(signed_in),
         Section::None,
     );
-    if has_errors {
+    if rendered.has_errors {
         layout = layout.with_error(t.error_prefix);
     }
-    let status = if has_errors {
+    let status = if rendered.has_errors {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -310,18 +298,12 @@ fn question_page(
             csrf_token: csrf(signed_in),
             heading,
             page_number: page.page_number,
-            page_title,
-            page_description: page.description.clone().filter(|d| !d.is_empty()),
-            information_url: page
-                .information_url
-                .clone()
-                .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
-            questions_field: serde_json::to_string(&view.layout).unwrap_or_default(),
-            blocks: view.blocks,
+            error_summary: rendered.error_summary,
+            page_heading: rendered.heading,
+            page_body: rendered.body,
+            questions_field: rendered.questions_field,
             first_page: page.page_number <= 1,
             last_page: page.last_page,
-            errors,
-            comment: page_state.comment,
             saved: page_state.saved,
         },
     )

@@ -1,8 +1,11 @@
 //! English.
 
+use form_render::texts::ENGLISH as FORM;
+
 use super::Texts;
 
 pub static TEXTS: Texts = Texts {
+    form: &FORM,
     site_name: "Patient portal",
     skip_to_content: "Skip to content",
     test_environment: "Test environment: a stand-in for the national patient portal. No real personal data.",
@@ -14,8 +17,8 @@ pub static TEXTS: Texts = Texts {
     language_link: "In English",
     language_nav_label: "Language",
     footer: "nordform – the patient portal's test stand-in",
-    error_prefix: "Error",
-    error_summary_title: "There is a problem",
+    error_prefix: FORM.error_prefix,
+    error_summary_title: FORM.error_summary_title,
 
     sign_in_title: "Sign in",
     stand_in_heading: "Test sign-in instead of BankID",
@@ -63,26 +66,12 @@ pub static TEXTS: Texts = Texts {
     internal_error_text: "A technical error occurred. Please try again in a while.",
     to_start: "To the start page",
 
-    quote_open: "“",
-    quote_close: "”",
-    or: "or",
     form_default_name: "Form",
-    form_page: "Page",
+    form_page: FORM.form_page,
     form_answer_by: "Answer by",
     form_last_saved: "Last saved",
-    form_required_note: "Answer every question not marked as optional.",
-    form_optional: "(optional)",
-    form_more_information: "More information",
-    form_choose: "Choose",
-    form_condition: "Answer only if you answered {answers} to the question {question}.",
-    form_condition_any: "Answer only if you have answered the question {question}.",
-    form_condition_elsewhere: "This question applies to you because of an earlier answer.",
-    form_max_length: "You can write at most {n} characters.",
-    form_max_choices: "Choose at most {n}.",
-    form_month_hint: "Write the year and month, for example 2025-03.",
-    form_range_hint: "Choose a number from {min} to {max}.",
-    form_week_hint: "Write the year and week, for example 2025-W12.",
-    form_error_fallback: "Check your answer.",
+    form_required_note: FORM.form_required_note,
+    form_more_information: FORM.form_more_information,
     form_next: "Next",
     form_to_summary: "Continue to the summary",
     form_previous: "Previous",

@@ -47,6 +47,8 @@ impl Lang {
 }
 
 pub struct Texts {
+    /// The texts of a form page's questions (the rendering shared with the form designer).
+    pub form: &'static form_render::texts::Texts,
     // Every page.
     pub site_name: &'static str,
     pub skip_to_content: &'static str,
@@ -115,11 +117,6 @@ pub struct Texts {
     pub to_start: &'static str,
 
     // The form pages.
-    /// Quotation marks around a quoted question or answer.
-    pub quote_open: &'static str,
-    pub quote_close: &'static str,
-    /// Joins the last two of a list of choices.
-    pub or: &'static str,
     /// When the engine names no form.
     pub form_default_name: &'static str,
     /// Before a page's number, for a page without a subject ("Sida 2").
@@ -127,24 +124,7 @@ pub struct Texts {
     pub form_answer_by: &'static str,
     pub form_last_saved: &'static str,
     pub form_required_note: &'static str,
-    pub form_optional: &'static str,
     pub form_more_information: &'static str,
-    /// The empty first option of a drop-down list.
-    pub form_choose: &'static str,
-    /// A follow-up question's hint; `{answers}` and `{question}` are replaced.
-    pub form_condition: &'static str,
-    pub form_condition_any: &'static str,
-    /// A follow-up to a question on an earlier page.
-    pub form_condition_elsewhere: &'static str,
-    /// `{n}` is replaced.
-    pub form_max_length: &'static str,
-    pub form_max_choices: &'static str,
-    pub form_month_hint: &'static str,
-    pub form_week_hint: &'static str,
-    /// A range with many values, asked as a number: `{min}` and `{max}` are replaced.
-    pub form_range_hint: &'static str,
-    /// When the engine refuses an answer without saying why.
-    pub form_error_fallback: &'static str,
     pub form_next: &'static str,
     /// The last page's next button.
     pub form_to_summary: &'static str,

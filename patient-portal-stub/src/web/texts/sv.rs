@@ -1,8 +1,11 @@
 //! Svenska: the pages' default language.
 
+use form_render::texts::SWEDISH as FORM;
+
 use super::Texts;
 
 pub static TEXTS: Texts = Texts {
+    form: &FORM,
     site_name: "Patientportalen",
     skip_to_content: "Hoppa till innehållet",
     test_environment: "Testmiljö: en attrapp av den nationella patientportalen. Inga riktiga personuppgifter.",
@@ -14,8 +17,8 @@ pub static TEXTS: Texts = Texts {
     language_link: "På svenska",
     language_nav_label: "Språk",
     footer: "nordform – patientportalens testattrapp",
-    error_prefix: "Fel",
-    error_summary_title: "Det finns ett problem",
+    error_prefix: FORM.error_prefix,
+    error_summary_title: FORM.error_summary_title,
 
     sign_in_title: "Logga in",
     stand_in_heading: "Testinloggning i stället för BankID",
@@ -63,26 +66,12 @@ pub static TEXTS: Texts = Texts {
     internal_error_text: "Ett tekniskt fel uppstod. Försök igen om en stund.",
     to_start: "Till startsidan",
 
-    quote_open: "”",
-    quote_close: "”",
-    or: "eller",
     form_default_name: "Formulär",
-    form_page: "Sida",
+    form_page: FORM.form_page,
     form_answer_by: "Svara senast",
     form_last_saved: "Senast sparat",
-    form_required_note: "Svara på alla frågor som inte är markerade som frivilliga.",
-    form_optional: "(frivillig)",
-    form_more_information: "Mer information",
-    form_choose: "Välj",
-    form_condition: "Svara bara om du svarade {answers} på frågan {question}.",
-    form_condition_any: "Svara bara om du har svarat på frågan {question}.",
-    form_condition_elsewhere: "Frågan gäller dig på grund av ett tidigare svar.",
-    form_max_length: "Du kan skriva högst {n} tecken.",
-    form_max_choices: "Välj högst {n}.",
-    form_month_hint: "Skriv år och månad, till exempel 2025-03.",
-    form_range_hint: "Välj ett tal från {min} till {max}.",
-    form_week_hint: "Skriv år och vecka, till exempel 2025-W12.",
-    form_error_fallback: "Kontrollera svaret.",
+    form_required_note: FORM.form_required_note,
+    form_more_information: FORM.form_more_information,
     form_next: "Nästa",
     form_to_summary: "Fortsätt till sammanfattningen",
     form_previous: "Föregående",

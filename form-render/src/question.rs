@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::posted::{self, PostedQuestion};
-use crate::domain::answer::{self, InputType};
-use crate::engine::wire::{Page, Question};
-use crate::web::texts::Texts;
+use crate::answer::{self, InputType};
+use crate::posted::{self, PostedQuestion};
+use crate::texts::Texts;
+use crate::wire::{Page, Question};
 
 /// Ranges with at most this many values are asked as a row of radio buttons (a scale): a
 /// slider shows no value without a script and cannot be left unanswered.

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::answer::{self, InputType};
-use crate::engine::wire::{Answer, BlockAnswers, PageAnswers, Question};
+use crate::answer::{self, InputType};
+use crate::wire::{Answer, BlockAnswers, PageAnswers, Question};
 
 /// One question of the page as the hidden `questions` field lists it; field `answer-<i>` is
 /// the answer to the i-th.
