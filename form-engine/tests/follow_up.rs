@@ -158,7 +158,7 @@ impl TestClock {
 
 fn rules() -> ReminderRules {
     ReminderRules {
-        interval: std::time::Duration::from_secs(3600),
+        interval: std::time::Duration::from_hours(1),
         first_retry_delay: Duration::minutes(10),
         max_retry_delay: Duration::hours(1),
         max_attempts: 5,

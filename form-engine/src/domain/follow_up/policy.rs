@@ -56,8 +56,8 @@ fn reminder_day(expire_date: NaiveDate, days_before: u32) -> Option<NaiveDate> {
 }
 
 /// The reminder due `today` for a form expiring on `expire_date`, created on `created_on`:
-/// the latest reminder day that is not after today, not before the form was created and
-/// before expireDate. A reminder day missed (the engine was down) is made up for on the next
+/// the latest reminder day that is not after today, after the day the form was made (the
+/// request itself told the citizen that day) and before expireDate. A reminder day missed (the engine was down) is made up for on the next
 /// day the job runs, but only the latest one, so a citizen gets one reminder at a time.
 pub fn due_reminder(
     days_before: &[u32],
@@ -69,7 +69,7 @@ pub fn due_reminder(
         .iter()
         .filter(|d| **d >= 1)
         .filter_map(|d| reminder_day(expire_date, *d))
-        .filter(|day| *day <= today && *day >= created_on && *day < expire_date)
+        .filter(|day| *day <= today && *day > created_on && *day < expire_date)
         .max()
 }
 
@@ -91,9 +91,13 @@ mod tests {
         assert_eq!(due("2026-12-29"), Some(day("2026-12-24")));
         assert_eq!(due("2026-12-30"), Some(day("2026-12-30")));
         assert_eq!(due("2026-12-31"), Some(day("2026-12-30")));
-        // A form created after its reminder day is not reminded for that day.
+        // A form made on or after its reminder day is not reminded for that day.
         assert_eq!(
             due_reminder(&[7], expire, day("2026-12-28"), day("2026-12-29")),
+            None
+        );
+        assert_eq!(
+            due_reminder(&[7], expire, day("2026-12-24"), day("2026-12-24")),
             None
         );
         assert_eq!(due_reminder(&[], expire, created, day("2026-12-30")), None);
