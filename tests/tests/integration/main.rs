@@ -6,6 +6,8 @@ mod browser;
 mod direct;
 mod flow;
 mod foundation;
+mod identity;
 mod index_merged_posts;
 mod index_posts;
 mod installation;
+mod reminders;
