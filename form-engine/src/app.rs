@@ -9,6 +9,7 @@ use common::auth::Authenticator;
 use common::delivery::DeliveryWorker;
 use common::installation::Installation;
 use common::permissions::Permissions;
+use common::retention::RetentionJob;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 
@@ -29,6 +30,8 @@ pub struct Application {
     alarm_relay: AlarmRelay,
     /// Reminders to citizens, when a patient portal is configured.
     reminders: Option<ReminderJob>,
+    /// Deletes what was delivered once it is older than `[retention]` says.
+    retention: RetentionJob,
 }
 
 impl Application {
@@ -92,6 +95,11 @@ impl Application {
             config.notification.alarm_relay_interval(),
             delivery.waker(),
         );
+        let retention = RetentionJob::new(
+            SERVICE_NAME,
+            config.retention.clone(),
+            store.retention(),
+        );
         let readiness = {
             let store = Arc::clone(&store);
             common::server::readiness(move || {
@@ -121,7 +129,11 @@ impl Application {
                 .context("the form engine cannot load its instrument library ([instruments])")?;
         }
         let (permissions, audit) = (state.permissions.clone(), state.audit.clone());
+        // The designer's pages sign staff in themselves (docs/designer.md), so they are not
+        // behind the callers' authentication.
+        let designer = crate::designer::router(&state, authenticator.tls().is_some());
         let (routes, openapi) = api::secured_router(state, &authenticator);
+        let routes = routes.merge(designer);
         let routes = installation.mount(routes, &authenticator, permissions, audit);
         let service = ServiceDescription {
             name: SERVICE_NAME,
@@ -138,6 +150,7 @@ impl Application {
             sweeper,
             alarm_relay,
             reminders,
+            retention,
         })
     }
 
@@ -155,12 +168,13 @@ impl Application {
         let delivery = tokio::spawn(self.delivery.run(shutdown.clone()));
         let sweeper = tokio::spawn(self.sweeper.run(shutdown.clone()));
         let alarm_relay = tokio::spawn(self.alarm_relay.run(shutdown.clone()));
+        let retention = tokio::spawn(self.retention.run(shutdown.clone()));
         let reminders = self
             .reminders
             .map(|job| tokio::spawn(job.run(shutdown.clone())));
         let served = self.server.serve(shutdown.clone()).await;
         shutdown.cancel();
-        let _ = tokio::join!(delivery, sweeper, alarm_relay);
+        let _ = tokio::join!(delivery, sweeper, alarm_relay, retention);
         if let Some(reminders) = reminders {
             let _ = reminders.await;
         }

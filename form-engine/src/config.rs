@@ -8,12 +8,15 @@ use common::delivery::DeliveryPolicy;
 use common::http_client::ClientAuthConfig;
 use common::identity::HsaId;
 use common::installation::InstallationConfig;
+use common::retention::RetentionConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::form::rules::FormRules;
 
+mod designer;
 mod follow_up;
 mod notification;
+pub use designer::{DesignerConfig, StaffConfig};
 pub use follow_up::RemindersConfig;
 pub use notification::{NotificationConfig, RouteConfig};
 
@@ -60,6 +63,11 @@ pub struct Config {
     pub patient_portal_client: ClientAuthConfig,
     /// `[reminders]`: how often reminders are looked for and retried.
     pub reminders: RemindersConfig,
+    /// `[designer]`: the form designer at `/designer/` and its test staff (docs/designer.md).
+    pub designer: DesignerConfig,
+    /// `[retention]`: how long delivered posts and notifications and alarm-feed entries are
+    /// kept before the cleanup job deletes them (docs/follow-up.md).
+    pub retention: RetentionConfig,
 }
 
 /// Rules for forms the contracts leave to the engine.
@@ -131,6 +139,8 @@ impl Default for Config {
             patient_portal_url: None,
             patient_portal_client: ClientAuthConfig::default(),
             reminders: RemindersConfig::default(),
+            designer: DesignerConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -148,6 +158,8 @@ impl Config {
             .validate("engagement_index_client")?;
         config.notification.validate()?;
         config.patient_portal_client.validate("patient_portal_client")?;
+        config.designer.validate()?;
+        config.retention.validate("retention")?;
         Ok(config)
     }
 

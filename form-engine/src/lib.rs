@@ -3,6 +3,7 @@
 
 pub mod api;
 mod app;
+pub mod designer;
 pub mod care_systems;
 pub mod config;
 pub mod demo;

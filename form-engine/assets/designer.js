@@ -1,0 +1,30 @@
+// The editor's autosave: a change to any field of the editor posts the whole form (as the
+// Save button does) after a short pause, and says so. Without script the Save button does
+// the same. Served by the form engine (no CDN).
+(function () {
+  "use strict";
+  var form = document.getElementById("editor");
+  var status = document.getElementById("autosave-status");
+  if (!form || !status || !window.fetch) { return; }
+  var timer = null;
+  function save() {
+    var body = new URLSearchParams(new FormData(form));
+    body.set("action", "autosave");
+    fetch(form.action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (response) {
+      return response.json().then(function (answer) {
+        status.textContent = answer.message || "";
+      });
+    }).catch(function () {
+      status.textContent = status.getAttribute("data-failed") || "";
+    });
+  }
+  form.addEventListener("change", function () {
+    if (timer) { clearTimeout(timer); }
+    timer = setTimeout(save, 600);
+  });
+})();
