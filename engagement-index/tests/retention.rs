@@ -101,6 +101,17 @@ impl Index {
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 
+    async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     async fn pull(&self, logical_address: &str, body: Value) -> (StatusCode, Value) {
         self.send(
             reqwest::Method::POST,
@@ -375,6 +386,17 @@ async fn a_week_of_traffic_is_cleaned_to_the_configured_age_with_the_pull_point_
             "{backend}: {cleaned:?}"
         );
         assert_eq!(stored.count(delivered).await, 3 + 3, "{backend}");
+        // Counted for Prometheus (the counter is the process's: at least this run's rows).
+        let metrics = index.metrics().await;
+        let line = metrics
+            .lines()
+            .find(|l| {
+                l.starts_with("retention_rows_deleted_total{")
+                    && l.contains("table=\"notification_outbox\"")
+            })
+            .unwrap_or_else(|| panic!("no retention metric:\n{metrics}"));
+        let value: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(value >= 4.0, "{line}");
         assert_eq!(
             stored
                 .count("SELECT COUNT(*) FROM notification_outbox")

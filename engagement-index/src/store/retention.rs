@@ -12,7 +12,7 @@ use sqlx::{PgPool, SqlitePool};
 
 const OUTBOX: &str = "notification_outbox";
 
-fn failed(error: sqlx::Error) -> SweepError {
+fn failed(error: &sqlx::Error) -> SweepError {
     SweepError(error.to_string())
 }
 
@@ -36,7 +36,7 @@ impl Sweep for PgOutbox {
         .bind(limit)
         .execute(&self.0)
         .await
-        .map_err(failed)?;
+        .map_err(|error| failed(&error))?;
         Ok(result.rows_affected())
     }
 }
@@ -60,7 +60,7 @@ impl Sweep for SqliteOutbox {
         .bind(limit)
         .execute(&self.0)
         .await
-        .map_err(failed)?;
+        .map_err(|error| failed(&error))?;
         Ok(result.rows_affected())
     }
 }
