@@ -193,6 +193,11 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         configs.form_engine.instruments.care_unit =
             Some(form_engine::demo::health_declaration().health_care_facility_unit);
     }
+    if args.demo && configs.form_engine.designer.staff.is_empty() {
+        // Staff for the form designer's sign-in stand-in (docs/designer.md).
+        configs.form_engine.designer.staff = form_engine::demo::designer_staff();
+    }
+    let designer = designer_sign_in(&configs.form_engine);
     let urls = (
         reachable(
             &configs.form_engine.http,
@@ -261,6 +266,12 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         );
         println!("  3. Care system: see FormComplete and read the answers   http://{address}/");
     }
+    if let Some(staff) = designer {
+        println!();
+        println!("Design a form (details in the README):");
+        println!("  Form designer: {}/designer/", addresses.1);
+        println!("  sign in as {staff} (a stand-in for SITHS)");
+    }
     println!();
     println!("API documentation and health:");
     for (name, address) in [
@@ -288,6 +299,23 @@ async fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
     outcome
+}
+
+/// Who can sign in to the form designer's stand-in, when it is served and offered.
+fn designer_sign_in(form_engine: &form_engine::Config) -> Option<String> {
+    let designer = &form_engine.designer;
+    if !designer.enabled
+        || designer.staff.is_empty()
+        || !designer.stand_in_allowed(form_engine.auth.mode)
+    {
+        return None;
+    }
+    let names: Vec<String> = designer
+        .staff
+        .iter()
+        .map(|s| format!("{} ({})", s.name, s.role.as_str()))
+        .collect();
+    Some(names.join(", "))
 }
 
 /// The form engine notifies the demo care system of its care unit's forms itself (the
