@@ -25,9 +25,7 @@ use super::respond;
 use super::session::SignedIn;
 use crate::domain::designer::service::{DesignerError, ListFilter};
 use crate::domain::template::TemplateKey;
-use crate::domain::template::diff::{
-    self, Presence, PropertyChange, QuestionDiff, TemplateDiff,
-};
+use crate::domain::template::diff::{self, Presence, PropertyChange, QuestionDiff, TemplateDiff};
 use crate::domain::template::model::Route;
 
 pub fn compare_path(unit: &HsaId, key: &TemplateKey) -> String {
@@ -231,12 +229,16 @@ fn write_diff(out: &mut String, l: Lang, old: u32, new: u32, result: &TemplateDi
         .filter(|q| q.presence == Presence::Changed)
         .count();
     let count = |p: Presence| result.questions.iter().filter(|q| q.presence == p).count();
+    let (added, removed) = (count(Presence::Added), count(Presence::Removed));
     let _ = write!(
         out,
         r#"<p id="diff-summary" data-added="{added}" data-removed="{removed}" data-changed="{changed}">{}</p>"#,
         if result.is_empty() {
-            l.pick("Versionerna har samma innehåll.", "The versions have the same content.")
-                .to_owned()
+            l.pick(
+                "Versionerna har samma innehåll.",
+                "The versions have the same content.",
+            )
+            .to_owned()
         } else {
             format!(
                 "{}: {added} {}, {removed} {}, {changed} {}, {} {}.",
@@ -248,17 +250,29 @@ fn write_diff(out: &mut String, l: Lang, old: u32, new: u32, result: &TemplateDi
                 l.pick("oförändrade", "unchanged"),
             )
         },
-        added = count(Presence::Added),
-        removed = count(Presence::Removed),
     );
     if !result.form.is_empty() {
-        table_head(out, "diff-form", l.pick("Formuläret", "The form"), l, old, new);
+        table_head(
+            out,
+            "diff-form",
+            l.pick("Formuläret", "The form"),
+            l,
+            old,
+            new,
+        );
         out.push_str("<tbody>");
         change_rows(out, l.pick("Formuläret", "The form"), &result.form);
         out.push_str("</tbody></table></div>");
     }
     if !result.pages.is_empty() {
-        table_head(out, "diff-pages", l.pick("Sidor och vägval", "Pages and routing"), l, old, new);
+        table_head(
+            out,
+            "diff-pages",
+            l.pick("Sidor och vägval", "Pages and routing"),
+            l,
+            old,
+            new,
+        );
         for page in &result.pages {
             let element = format!(
                 "{} {} ({})",
@@ -295,7 +309,14 @@ fn write_diff(out: &mut String, l: Lang, old: u32, new: u32, result: &TemplateDi
         out.push_str("</table></div>");
     }
     if !result.blocks.is_empty() {
-        table_head(out, "diff-blocks", l.pick("Frågeblock", "Question blocks"), l, old, new);
+        table_head(
+            out,
+            "diff-blocks",
+            l.pick("Frågeblock", "Question blocks"),
+            l,
+            old,
+            new,
+        );
         for block in &result.blocks {
             let element = format!(
                 "{} {}, {} {} ({})",
@@ -319,7 +340,14 @@ fn write_diff(out: &mut String, l: Lang, old: u32, new: u32, result: &TemplateDi
         out.push_str("</table></div>");
     }
     if !result.questions.is_empty() {
-        table_head(out, "diff-questions", l.pick("Frågor", "Questions"), l, old, new);
+        table_head(
+            out,
+            "diff-questions",
+            l.pick("Frågor", "Questions"),
+            l,
+            old,
+            new,
+        );
         for question in &result.questions {
             question_rows(out, l, question);
         }
@@ -333,15 +361,18 @@ fn question_rows(out: &mut String, l: Lang, question: &QuestionDiff) {
         Presence::Removed => "removed",
         Presence::Changed => "changed",
     };
-    let place = question.new_place.or(question.old_place).map_or_else(String::new, |p| {
-        format!(
-            ", {} {} {} {}",
-            l.pick("sida", "page"),
-            p.page,
-            l.pick("block", "block"),
-            p.block
-        )
-    });
+    let place = question
+        .new_place
+        .or(question.old_place)
+        .map_or_else(String::new, |p| {
+            format!(
+                ", {} {} {} {}",
+                l.pick("sida", "page"),
+                p.page,
+                l.pick("block", "block"),
+                p.block
+            )
+        });
     let element = format!(
         "{} ({}{place}): {}",
         esc(&question.id),

@@ -229,8 +229,8 @@ pub async fn act(
     };
     match step {
         Ok(step) => {
-            let sent = (keep_sent || matches!(step, PreviewStep::Refused { .. }))
-                .then_some(&posted.sent);
+            let sent =
+                (keep_sent || matches!(step, PreviewStep::Refused { .. })).then_some(&posted.sent);
             view.step(&compiled, step, sent)
         }
         Err(PreviewError::NoPages) => view.cannot_preview(&PreviewError::NoPages.to_string()),
@@ -269,7 +269,12 @@ impl View<'_> {
         version_path(self.unit, &self.key.template_id, self.key.template_version)
     }
 
-    fn step(&self, compiled: &CompiledTemplate, step: PreviewStep, sent: Option<&Sent>) -> Response {
+    fn step(
+        &self,
+        compiled: &CompiledTemplate,
+        step: PreviewStep,
+        sent: Option<&Sent>,
+    ) -> Response {
         let form = step.form().clone();
         let (content, page) = match step {
             PreviewStep::Page { page, .. } => (Content::Page(page), page),
@@ -361,7 +366,14 @@ impl View<'_> {
             StatusCode::OK
         };
         let title = format!("{} – {}", rendered.title, form.form_name);
-        self.frame(status, &title, page, &form.progress, &main, rendered.has_errors)
+        self.frame(
+            status,
+            &title,
+            page,
+            &form.progress,
+            &main,
+            rendered.has_errors,
+        )
     }
 
     /// Every page on the way answered.
@@ -403,7 +415,10 @@ impl View<'_> {
         let l = self.lang();
         let main = format!(
             r#"<h1>{}</h1><p>{}</p><p><code>{}</code></p>"#,
-            l.pick("Utkastet kan inte förhandsgranskas", "The draft cannot be previewed"),
+            l.pick(
+                "Utkastet kan inte förhandsgranskas",
+                "The draft cannot be previewed"
+            ),
             l.pick(
                 "Rätta felen som kontrollerna visar i redigeraren och försök igen.",
                 "Fix the errors the checks show in the editor and try again."
@@ -411,7 +426,14 @@ impl View<'_> {
             esc(reason)
         );
         let title = l.pick("Förhandsgranskning", "Preview");
-        self.frame(StatusCode::CONFLICT, title, 0, &Progress::default(), &main, false)
+        self.frame(
+            StatusCode::CONFLICT,
+            title,
+            0,
+            &Progress::default(),
+            &main,
+            false,
+        )
     }
 
     /// The page: the preview bar (what this is, the widths, back to the editor) above the
@@ -426,12 +448,7 @@ impl View<'_> {
         error: bool,
     ) -> Response {
         let l = self.lang();
-        let errors = self
-            .opened
-            .findings
-            .iter()
-            .filter(|f| f.is_error())
-            .count();
+        let errors = self.opened.findings.iter().filter(|f| f.is_error()).count();
         let findings_note = if errors > 0 {
             format!(
                 r#" <strong id="preview-findings">{} {errors}</strong>"#,
@@ -442,7 +459,7 @@ impl View<'_> {
         };
         let pressed = |w: Width| if self.width == w { "true" } else { "false" };
         let html = format!(
-            r#"<!DOCTYPE html>
+            r##"<!DOCTYPE html>
 <html lang="{code}">
 <head>
 <meta charset="utf-8">
@@ -468,19 +485,20 @@ impl View<'_> {
 </main>
 </body>
 </html>
-"#,
+"##,
             code = l.code(),
-            error_prefix = if error { l.pick("Fel: ", "Error: ") } else { "" },
+            error_prefix = if error {
+                l.pick("Fel: ", "Error: ")
+            } else {
+                ""
+            },
             title = esc(title),
             preview = l.pick("Förhandsgranskning", "Preview"),
             skip = l.pick("Till formuläret", "Skip to the form"),
             name = esc(&self.opened.template.form_name),
             version_word = l.pick("version", "version"),
             version = self.key.template_version,
-            nothing_kept = l.pick(
-                "Svaren sparas inte.",
-                "Answers are not kept."
-            ),
+            nothing_kept = l.pick("Svaren sparas inte.", "Answers are not kept."),
             width_label = l.pick("Bredd", "Width"),
             phone_pressed = pressed(Width::Phone),
             desktop_pressed = pressed(Width::Desktop),

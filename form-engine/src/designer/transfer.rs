@@ -78,11 +78,7 @@ pub async fn export(
 }
 
 /// `GET /designer/units/{unit}/import`.
-pub async fn show(
-    context: PageContext,
-    user: SignedIn,
-    Path(unit): Path<String>,
-) -> Response {
+pub async fn show(context: PageContext, user: SignedIn, Path(unit): Path<String>) -> Response {
     let Some(unit) = parse_unit(&unit).filter(|u| user.member.works_for(u)) else {
         return respond::not_found(&context, Some(&user));
     };
@@ -106,9 +102,7 @@ pub async fn import(
     let l = context.lang;
     let json = field(&fields, "template").unwrap_or_default();
     let wanted_id = field(&fields, "templateId").unwrap_or_default().trim();
-    let refused = |text: &str| {
-        import_page(&context, &user, &unit, json, wanted_id, Some(text))
-    };
+    let refused = |text: &str| import_page(&context, &user, &unit, json, wanted_id, Some(text));
     if json.len() > MAX_IMPORT_BYTES {
         return refused(l.pick(
             "Mallen är för stor för importen (högst 1 MB).",
@@ -123,7 +117,10 @@ pub async fn import(
             let inner = error.into_inner();
             let text = format!(
                 "{} {} {}, {} {}: {} ({} {place})",
-                l.pick("JSON-texten är inte en mall:", "The JSON is not a template:"),
+                l.pick(
+                    "JSON-texten är inte en mall:",
+                    "The JSON is not a template:"
+                ),
                 l.pick("rad", "line"),
                 inner.line(),
                 l.pick("tecken", "column"),

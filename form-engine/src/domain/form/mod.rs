@@ -8,6 +8,7 @@ pub mod export;
 pub mod model;
 pub mod navigation;
 pub mod paging;
+pub mod preview;
 pub mod rules;
 pub mod service;
 pub mod sweeper;

@@ -17,6 +17,7 @@ pub use key::TemplateKey;
 pub use model::{FormTemplate, PublishStatus};
 pub mod cache;
 pub mod compiled;
+pub mod diff;
 pub mod lifecycle;
 pub mod route;
 pub mod service;
