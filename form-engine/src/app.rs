@@ -1,5 +1,6 @@
 //! Building and running the service: database, routes, listener, and the background work:
-//! delivering the outbox to the engagement index, and sweeping expired and outdated forms.
+//! delivering the outbox to the engagement index, sweeping expired and outdated forms, and
+//! reminding citizens of unanswered forms when a patient portal is configured.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -163,7 +164,7 @@ impl Application {
         self.server.scheme()
     }
 
-    /// Serves, delivers and sweeps until `shutdown` is cancelled.
+    /// Serves, delivers, sweeps and reminds until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let delivery = tokio::spawn(self.delivery.run(shutdown.clone()));
         let sweeper = tokio::spawn(self.sweeper.run(shutdown.clone()));

@@ -433,8 +433,10 @@ fn listed(answer: &Answer) -> (Vec<(String, String)>, Vec<i64>) {
     )
 }
 
-/// Two sweeps at once, as two engine processes would, on `day`.
-async fn sweep_twice(store: &Arc<dyn FormStore>, day: chrono::NaiveDate) -> u64 {
+/// Two sweeps at once, as two engine processes would, `days` from now.
+async fn sweep_twice(store: &Arc<dyn FormStore>, days: u64) -> u64 {
+    let at = Utc::now() + Duration::days(i64::try_from(days).unwrap());
+    let day = today() + Days::new(days);
     let sweeper = || {
         Sweeper::new(
             Arc::clone(store),
@@ -442,6 +444,7 @@ async fn sweep_twice(store: &Arc<dyn FormStore>, day: chrono::NaiveDate) -> u64 
             form_engine::config::FormsConfig::default().rules(),
             Arc::new(Notify::new()),
         )
+        .with_clock(Arc::new(move || at))
     };
     let (first, second) = (sweeper(), sweeper());
     let (a, b) = tokio::join!(first.sweep(day), second.sweep(day));
@@ -504,9 +507,8 @@ async fn expired_and_revocation_alarms_reach_their_care_units_feed_once() {
         }
 
         // The day after expireDate, two processes sweep: the two unanswered forms expire once.
-        let after_expiry = today() + Days::new(31);
-        assert_eq!(sweep_twice(&store, after_expiry).await, 2, "{backend}");
-        assert_eq!(sweep_twice(&store, after_expiry).await, 0, "{backend}");
+        assert_eq!(sweep_twice(&store, 31).await, 2, "{backend}");
+        assert_eq!(sweep_twice(&store, 31).await, 0, "{backend}");
 
         let unit = |after: Option<i64>| {
             let mut body = json!({"healthcare_facility_CareUnit": CARE_UNIT});
@@ -538,6 +540,15 @@ async fn expired_and_revocation_alarms_reach_their_care_units_feed_once() {
         assert_eq!(alarm["templateId"], "HALSA-1");
         assert_eq!(alarm["expireDate"], date(30));
         assert!(alarm["createdDateTime"].as_str().unwrap().contains('T'));
+        // Raised by the sweep as of its clock, the day after expireDate.
+        let expired_alarm = &first.body["alarm"][1];
+        assert!(
+            expired_alarm["createdDateTime"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{}T", date(31))),
+            "{backend}: {expired_alarm}"
+        );
         assert_eq!(first.body["lastSerialNumber"], 3);
 
         // Paged, then acknowledged by asking after the last number.
@@ -650,8 +661,7 @@ async fn two_processes_number_alarms_gap_free_and_raise_each_once() {
         assert_eq!(status, StatusCode::OK, "{backend}: {body}");
         let (store, _) = store::open(&database.config).await.unwrap();
         let (other, _) = store::open(&database.config).await.unwrap();
-        let day = today() + Days::new(2);
-        let (a, b) = tokio::join!(sweep_twice(&store, day), sweep_twice(&other, day));
+        let (a, b) = tokio::join!(sweep_twice(&store, 2), sweep_twice(&other, 2));
         assert_eq!(a + b, 40, "{backend}");
         let all = store.follow_up().alarms_after(0, 1000).await.unwrap();
         let serials: Vec<i64> = all.iter().map(|a| a.serial_number).collect();

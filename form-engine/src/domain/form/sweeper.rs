@@ -11,13 +11,14 @@
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use common::shutdown::Shutdown;
 use tokio::sync::Notify;
 
 use super::engagement::Poster;
 use super::model::Origin;
 use super::rules::FormRules;
+use crate::domain::follow_up::clock::{self, Clock};
 use crate::store::follow_up::{AlarmKind, NewAlarm};
 use crate::store::{Due, FormStore, StoreError};
 
@@ -37,6 +38,9 @@ pub struct Sweeper {
     poster: Poster,
     rules: FormRules,
     outbox: Arc<Notify>,
+    /// The time of `expired_at` and of the alarms raised (the system's unless a test brings
+    /// its own).
+    clock: Clock,
 }
 
 impl Sweeper {
@@ -51,14 +55,22 @@ impl Sweeper {
             poster,
             rules,
             outbox,
+            clock: clock::system(),
         }
+    }
+
+    /// The sweeper going by `clock`: its runs sweep as of the clock's Swedish day.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Sweeps every `sweep_interval` until `shutdown`.
     pub async fn run(self, shutdown: Shutdown) {
         let interval = self.rules.sweep_interval;
         loop {
-            match self.sweep(common::riv_time::today_in_sweden()).await {
+            match self.sweep(clock::swedish_date((self.clock)())).await {
                 Ok(swept) if swept != Swept::default() => {
                     tracing::info!(
                         expired = swept.expired,
@@ -86,7 +98,7 @@ impl Sweeper {
         };
         swept.forgotten_answers = self
             .store
-            .forget_idempotent_answers(Utc::now() - self.rules.idempotency_retention)
+            .forget_idempotent_answers((self.clock)() - self.rules.idempotency_retention)
             .await?;
         if swept.expired + swept.purged > 0 {
             self.outbox.notify_one();
@@ -102,7 +114,7 @@ impl Sweeper {
             for form in &due {
                 // The post to delete is the one the form has before it expires.
                 let deliveries = self.poster.outbox_of(form, self.poster.removed(form));
-                let now = Utc::now();
+                let now = (self.clock)();
                 let mut expired = form.clone();
                 expired.expired_at = Some(now);
                 expired.revision += 1;
