@@ -36,13 +36,32 @@ pub const MAX_REASON: usize = 500;
 pub struct IdentityLinkRequest {
     /// The number whose records move: personnummer, samordningsnummer or reserve number
     /// (12 characters, `^[0-9]{8}[0-9A-Zptf]{4}$`).
-    #[schema(pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", min_length = 12, max_length = 12)]
+    #[schema(
+        value_type = String,
+        required = true,
+        pattern = "^[0-9]{8}[0-9A-Zptf]{4}$",
+        min_length = 12,
+        max_length = 12
+    )]
     pub from: Option<String>,
     /// The number the records move to (same format).
-    #[schema(pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", min_length = 12, max_length = 12)]
+    #[schema(
+        value_type = String,
+        required = true,
+        pattern = "^[0-9]{8}[0-9A-Zptf]{4}$",
+        min_length = 12,
+        max_length = 12
+    )]
     pub to: Option<String>,
-    /// Why (kept in the link's history), 1 to 500 characters.
-    #[schema(min_length = 1, max_length = 500)]
+    /// Why (kept in the link's history, without the white space around it): 1 to 500
+    /// characters, not only white space, no control character.
+    #[schema(
+        value_type = String,
+        required = true,
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000-\u001F\u007F]*[^\s\u0000-\u001F\u007F][^\u0000-\u001F\u007F]*$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -68,13 +87,15 @@ impl IdentityLinkRequest {
         };
         let from = number("from", self.from)?;
         let to = number("to", self.to)?;
-        let reason = self
-            .reason
-            .map(|r| r.trim().to_owned())
-            .filter(|r| !r.is_empty())
-            .ok_or_else(|| invalid("reason: missing or blank."))?;
+        let reason = self.reason.ok_or_else(|| invalid("reason: missing."))?;
         if reason.chars().count() > MAX_REASON {
             return Err(invalid(format!("reason: at most {MAX_REASON} characters.")));
+        }
+        let reason = reason.trim().to_owned();
+        if reason.is_empty() {
+            return Err(invalid(
+                "reason: only white space; say why the numbers are linked.",
+            ));
         }
         Ok(IdentityLink { from, to, reason })
     }
@@ -89,7 +110,13 @@ fn invalid(detail: impl Into<String>) -> Problem {
 #[schema(example = json!({"number": "19121212A123"}))]
 pub struct IdentityLinkSearch {
     /// A personal identity number (12 characters).
-    #[schema(pattern = "^[0-9]{8}[0-9A-Zptf]{4}$", min_length = 12, max_length = 12)]
+    #[schema(
+        value_type = String,
+        required = true,
+        pattern = "^[0-9]{8}[0-9A-Zptf]{4}$",
+        min_length = 12,
+        max_length = 12
+    )]
     pub number: Option<String>,
 }
 
@@ -214,7 +241,7 @@ pub struct IdentityLinkSearchAnswer {
     pub links: Vec<StoredLink>,
     /// Where the number's records are: absent when the number is not linked to another.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "191212121212")]
+    #[schema(value_type = String, required = false, example = "191212121212")]
     pub resolved_to: Option<PersonalIdentityNumber>,
 }
 
