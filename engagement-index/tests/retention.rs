@@ -405,6 +405,22 @@ async fn a_week_of_traffic_is_cleaned_to_the_configured_age_with_the_pull_point_
             "{backend}"
         );
 
+        // What is kept is there for operators to see.
+        let kept = index
+            .send(
+                reqwest::Method::GET,
+                "/admin/subscribers/SE1-PUSH/deliveries?state=delivered",
+                &Value::Null,
+            )
+            .await
+            .1;
+        let kept = kept["deliveries"].as_array().unwrap();
+        assert_eq!(kept.len(), 3, "{backend}: {kept:?}");
+        assert!(
+            kept.iter()
+                .all(|d| d["state"] == "delivered" && d["deliveredAt"].is_string())
+        );
+
         // Dead letters and unacknowledged notifications are all there.
         let dead = index.subscriber("SE1-DEAD").await;
         assert_eq!(dead["dead"], 7, "{backend}: {dead}");

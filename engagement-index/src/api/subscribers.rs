@@ -121,6 +121,8 @@ pub enum DeliveryStateName {
     Pending,
     /// Given up on, waiting for a redrive.
     Dead,
+    /// Delivered (push) or acknowledged (pull), kept until the retention age.
+    Delivered,
 }
 
 /// Most notifications one listing returns.
@@ -129,7 +131,7 @@ const MAX_LISTED: i64 = 1000;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeliveryFilter {
-    /// `pending` (default) or `dead`.
+    /// `pending` (default), `dead` or `delivered` (kept for the retention age).
     #[param(inline)]
     pub state: Option<DeliveryStateName>,
     /// At most this many, oldest first (default 100; 1 to 1000, else 400).
@@ -307,14 +309,14 @@ pub async fn delete_subscriber(
     }
 }
 
-/// Lists a subscriber's queued (`pending`) or dead-lettered (`dead`) notifications, oldest
-/// first, with attempts and the last error.
+/// Lists a subscriber's queued (`pending`), dead-lettered (`dead`) or delivered and still kept
+/// (`delivered`) notifications, oldest first, with attempts and the last error.
 #[utoipa::path(get, path = "/admin/subscribers/{logicalAddress}/deliveries", tag = "subscribers", operation_id = "ListDeliveries",
     params(("logicalAddress" = String, Path, description = "The subscriber's logical address"), DeliveryFilter),
     responses(
         (status = 200, description = "The notifications", body = DeliveryList),
-        (status = 400, description = "INVALID_REQUEST: state other than pending or dead, limit \
-            outside 1 to 1000", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "INVALID_REQUEST: state other than pending, dead or \
+            delivered, limit outside 1 to 1000", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
@@ -330,6 +332,7 @@ pub async fn list_deliveries(
     let wanted = match filter.state {
         None | Some(DeliveryStateName::Pending) => DeliveryState::Pending,
         Some(DeliveryStateName::Dead) => DeliveryState::Dead,
+        Some(DeliveryStateName::Delivered) => DeliveryState::Delivered,
     };
     let limit = filter.limit.unwrap_or(100);
     if !(1..=MAX_LISTED).contains(&limit) {
