@@ -1,6 +1,7 @@
 //! `nordform`: the form engine, the engagement index and the patient portal stub in one
 //! process, each on its own port, for trying the whole flow on one machine; and
-//! `nordform verify`, the integrator's connection kit (the `connection-kit` crate).
+//! `nordform verify`, the integrator's connection kit (the `connection-kit` crate); and
+//! `nordform migrate` / `nordform export` (the `migration-kit` crate).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -64,6 +65,13 @@ enum Command {
     /// Tests a deployment or a care system end to end and writes the approval report
     /// (report.html, junit.xml, report.json); exits 0 only when every check passed.
     Verify(connection_kit::VerifyArgs),
+    /// Moves a region's data into staging installations (the export format, or skltp-ei's
+    /// engagement table as TSV), verifies it and switches them to operational
+    /// (docs/migration.md); exits 0 only when the verification passed.
+    Migrate(migration_kit::MigrateArgs),
+    /// Writes an installation's data into a directory `nordform migrate` reads (manifest.json
+    /// and one NDJSON file per entity), optionally encrypted with age.
+    Export(migration_kit::ExportArgs),
 }
 
 fn parse_log_format(value: &str) -> Result<LogFormat, String> {
@@ -154,15 +162,37 @@ fn connect(
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut args = Args::parse();
-    if let Some(Command::Verify(verify)) = args.command.take() {
-        return match connection_kit::run(verify).await {
-            Ok(outcome) if outcome.passed() => ExitCode::SUCCESS,
-            Ok(_) => ExitCode::FAILURE,
-            Err(error) => {
-                eprintln!("nordform verify: {error:#}");
-                ExitCode::from(2)
-            }
-        };
+    match args.command.take() {
+        Some(Command::Verify(verify)) => {
+            return match connection_kit::run(verify).await {
+                Ok(outcome) if outcome.passed() => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::FAILURE,
+                Err(error) => {
+                    eprintln!("nordform verify: {error:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Some(Command::Migrate(migrate)) => {
+            return match migration_kit::migrate(migrate).await {
+                Ok(outcome) if outcome.passed() => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::FAILURE,
+                Err(error) => {
+                    eprintln!("nordform migrate: {error:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        Some(Command::Export(export)) => {
+            return match migration_kit::export(export).await {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("nordform export: {error:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        None => {}
     }
     let log = LogConfig {
         format: args.log_format,
@@ -328,7 +358,10 @@ fn notify_demo_directly(form_engine: &mut form_engine::Config, care_system: &Dem
         return;
     };
     let routes = &mut form_engine.notification.routes;
-    if routes.iter().any(|r| r.care_unit.as_ref() == Some(&care_unit)) {
+    if routes
+        .iter()
+        .any(|r| r.care_unit.as_ref() == Some(&care_unit))
+    {
         return;
     }
     routes.push(form_engine::config::RouteConfig {
