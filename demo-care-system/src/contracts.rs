@@ -91,6 +91,16 @@ pub(super) async fn request_form(
     state: &DemoState,
     subject_of_care: &str,
 ) -> anyhow::Result<String> {
+    request_form_of(state, subject_of_care, &state.config.template_id()).await
+}
+
+/// Requests a form of `template_id` (a template of the care unit's, e.g. one made in the form
+/// designer) for a patient, with a message in the patient's inbox.
+pub(super) async fn request_form_of(
+    state: &DemoState,
+    subject_of_care: &str,
+    template_id: &str,
+) -> anyhow::Result<String> {
     let config = &state.config;
     let today = Utc::now().date_naive();
     let expire = today.checked_add_days(Days::new(30)).unwrap_or(today);
@@ -99,7 +109,7 @@ pub(super) async fn request_form(
         "healthcare_Facility_CareUnit": config.care_unit,
         "healthcare_systemID": config.hsa_id,
         "subjectOfCare": subject_of_care,
-        "templateId": config.template_id(),
+        "templateId": template_id,
         "formText": format!("{} från {}", config.template["formName"].as_str().unwrap_or("Formulär"), config.care_unit_name),
         "expireDate": common::riv_time::format_date(expire),
         "keepUntil": common::riv_time::format_date(keep),

@@ -180,6 +180,16 @@ impl DemoCareSystemHandle {
         contracts::request_form(&self.state, subject_of_care).await
     }
 
+    /// Requests a form of another template of the care unit's (e.g. one made in the form
+    /// designer); returns the formId.
+    pub async fn request_form_of(
+        &self,
+        subject_of_care: &str,
+        template_id: &str,
+    ) -> anyhow::Result<String> {
+        contracts::request_form_of(&self.state, subject_of_care, template_id).await
+    }
+
     pub fn notifications(&self) -> Vec<ReceivedNotification> {
         self.state
             .records

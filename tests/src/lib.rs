@@ -98,6 +98,8 @@ impl TestSystem {
             ..form_engine::Config::default()
         };
         quick_delivery(&mut form_engine.delivery);
+        // The form designer's test staff, as `nordform --demo` offers them.
+        form_engine.designer.staff = form_engine::demo::designer_staff();
         form_engine.auth = security.form_engine;
         form_engine.engagement_index_client = security.form_engine_to_index;
         let care_system_listener = if direct {

@@ -22,8 +22,8 @@ use nordform_tests::{TestSystem, url};
 use serde_json::json;
 use support::{CITIZEN, post};
 
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: Child,
     screenshots: PathBuf,
     step: usize,
@@ -31,7 +31,7 @@ struct Browser {
 }
 
 impl Browser {
-    async fn start() -> Option<Self> {
+    pub(crate) async fn start() -> Option<Self> {
         let chromedriver =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| String::from("chromedriver"));
         let port = {
@@ -95,7 +95,7 @@ impl Browser {
         })
     }
 
-    async fn screenshot(&mut self, name: &str) {
+    pub(crate) async fn screenshot(&mut self, name: &str) {
         self.step += 1;
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(
@@ -106,11 +106,11 @@ impl Browser {
         .unwrap();
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.client.source().await.unwrap()
     }
 
-    async fn click(&self, xpath: &str) {
+    pub(crate) async fn click(&self, xpath: &str) {
         self.client
             .find(Locator::XPath(xpath))
             .await
@@ -121,7 +121,7 @@ impl Browser {
     }
 
     /// Types into the field labelled `label`, replacing what is there.
-    async fn fill(&self, label: &str, value: &str) {
+    pub(crate) async fn fill(&self, label: &str, value: &str) {
         let label = self
             .client
             .find(Locator::XPath(&format!(
@@ -140,7 +140,7 @@ impl Browser {
     }
 
     /// Picks `option` in the group of choices whose legend is `question`.
-    async fn choose(&self, question: &str, option: &str) {
+    pub(crate) async fn choose(&self, question: &str, option: &str) {
         self.click(&format!(
             "//fieldset[legend[contains(normalize-space(.), '{question}')]]//label[normalize-space(.)='{option}']"
         ))
@@ -148,7 +148,7 @@ impl Browser {
     }
 
     /// Waits until the page has an element at `xpath` (a page loaded after a click).
-    async fn wait_for(&self, xpath: &str) {
+    pub(crate) async fn wait_for(&self, xpath: &str) {
         self.client
             .wait()
             .at_most(Duration::from_secs(10))
@@ -157,12 +157,12 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {xpath} came: {e}"));
     }
 
-    async fn press(&self, button_text: &str) {
+    pub(crate) async fn press(&self, button_text: &str) {
         self.click(&format!("//button[normalize-space(.)='{button_text}']"))
             .await;
     }
 
-    async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();

@@ -3,6 +3,7 @@
 mod support;
 
 mod browser;
+mod designer;
 mod direct;
 mod flow;
 mod foundation;
