@@ -138,6 +138,9 @@ fn route(source_system: &str, route: Route, url: &str) -> RouteConfig {
     }
 }
 
+/// A page number with its answers as `[(block, [(valueID, value)])]`.
+type Page = (u32, Vec<(u32, Vec<(&'static str, Value)>)>);
+
 impl Engine {
     /// CreateFormRequest for Tolvan from `source_system`; the formId.
     async fn request_from(&self, source_system: &str) -> String {
@@ -155,7 +158,7 @@ impl Engine {
 
     /// Answers the example form along its shortest path and sends it.
     async fn complete(&self, form_id: &str) {
-        let pages: [(u32, Vec<(u32, Vec<(&str, Value)>)>); 3] = [
+        let pages: [Page; 3] = [
             (
                 1,
                 vec![
@@ -224,7 +227,7 @@ async fn each_route_notifies_whom_it_names_with_what_the_index_would_send() {
         let deleted = |id: &str| (String::from("FormCreated"), true, id.to_owned());
         let complete = |id: &str| (String::from("FormComplete"), false, id.to_owned());
         // The index: the default route's and both's posts, never the direct route's.
-        let posts: Vec<_> = index.wait_for(5).await.iter().map(post).collect();
+        let posts: Vec<_> = index.wait_for(4).await.iter().map(post).collect();
         tokio::time::sleep(Duration::from_millis(300)).await;
         let posts_later: Vec<_> = index.transactions().iter().map(post).collect();
         assert_eq!(
@@ -599,7 +602,7 @@ async fn alarms_are_relayed_to_a_direct_care_system_exactly_once_by_two_processe
             AlarmRelay::new(
                 Arc::clone(store),
                 poster.clone(),
-                Duration::from_secs(3600),
+                Duration::from_hours(1),
                 Arc::new(Notify::new()),
             )
         };

@@ -20,7 +20,7 @@ impl Poster {
     pub fn route_of(&self, form: &Form) -> (Route, Option<&CareSystemRoute>) {
         let found = self.routes.for_form(
             form.care_unit.as_str(),
-            form.system_id.as_ref().map(|s| s.as_str()),
+            form.system_id.as_ref().map(common::identity::HsaId::as_str),
         );
         match found {
             Some(route) if route.route.notifies_care_system() => (route.route, Some(route)),
