@@ -349,12 +349,9 @@ pub async fn get_forms(
         ));
     }
     with_reminders(&state, &mut views).await?;
-    let identity_linked = super::identity_links::linked(
-        &state,
-        request.subject_of_care.as_ref(),
-        views.is_empty(),
-    )
-    .await?;
+    let identity_linked =
+        super::identity_links::linked(&state, request.subject_of_care.as_ref(), views.is_empty())
+            .await?;
     let response = ApiJson(GetFormsResponse {
         forms: views,
         next_page_token: next,
