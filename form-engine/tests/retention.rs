@@ -131,6 +131,25 @@ async fn delivered_posts_and_relayed_alarms_are_cleaned_after_the_configured_age
         assert!(delivered >= 2, "{backend}: FormCreated and the deletes");
         assert_eq!(feed(&engine).await, [1, 2, 3, 4], "{backend}");
 
+        // What is kept is there for operators to see.
+        let listed: Value = engine
+            .http
+            .get(format!(
+                "{}/admin/engagement-index/deliveries?state=delivered&limit=1000",
+                engine.base
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            listed["deliveries"].as_array().map(Vec::len),
+            Some(delivered),
+            "{backend}: {listed}"
+        );
+
         // Younger than the configured age (7 days): nothing goes.
         assert_eq!(clean(&store, 6, 1000).await.total(), 0, "{backend}");
         // Older: the delivered posts go; the alarms stay, as the relay has not passed them.

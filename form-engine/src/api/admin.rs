@@ -58,8 +58,8 @@ pub async fn overview(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// `pending` (default) or `dead`.
-    #[param(pattern = "^(pending|dead)$")]
+    /// `pending` (default), `dead` or `delivered` (kept for the retention age).
+    #[param(pattern = "^(pending|dead|delivered)$")]
     pub state: Option<String>,
     /// At most this many, default 100.
     #[param(minimum = 1, maximum = 1000, default = 100)]
@@ -99,9 +99,10 @@ pub(super) async fn list_queue(
     let which = match params.state.as_deref().unwrap_or("pending") {
         "pending" => DeliveryState::Pending,
         "dead" => DeliveryState::Dead,
+        "delivered" => DeliveryState::Delivered,
         other => {
             return Err(ApiError::invalid(format!(
-                "state: `{other}` is not a state; use pending or dead."
+                "state: `{other}` is not a state; use pending, dead or delivered."
             )));
         }
     };
