@@ -350,6 +350,15 @@ async fn a_chain_resolves_a_cycle_is_refused_and_bad_input_names_the_field() {
             assert_eq!(status, 409, "{backend}: {body}");
             assert_eq!(body["code"], "IDENTITY_LINK_CYCLE");
         }
+        // Two links made at once that would close a cycle between them: exactly one is made.
+        let (one, two) = tokio::join!(
+            index.link("191212121217", "191212121218"),
+            index.link("191212121218", "191212121217"),
+        );
+        let mut statuses = [one.0, two.0];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 409], "{backend}: {one:?} {two:?}");
+
         // A number linked elsewhere already.
         let (status, body) = index.link(PERSONNUMMER, "191212121214").await;
         assert_eq!(
