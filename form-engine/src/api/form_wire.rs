@@ -8,6 +8,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::wire::ResultCode;
+use crate::domain::follow_up::reminders::Outcome;
 use crate::domain::form::model::{Actor, Form, FormStatus};
 use crate::domain::template::compiled::{AnswerProblem, Answers, CompiledTemplate};
 use crate::domain::template::model::{TemplateQuestion, number};
@@ -102,19 +103,46 @@ pub struct FormView {
 pub struct ReminderView {
     /// When it was tried (YYYYMMDDThhmmss, Swedish time).
     pub at: String,
-    /// `Sent` (in the inbox, the citizen notified), `NotificationsOff` (in the inbox, the
-    /// citizen has no SMS or e-mail notification on), `NotAPortalUser` (nothing sent),
-    /// `PortalUnreachable` (tried again later), `PortalRefused` (not tried again),
-    /// `FormClosed` (the form was sent or expired before a retry).
-    pub outcome: String,
+    pub outcome: ReminderOutcome,
+}
+
+/// How a reminder went (docs/follow-up.md).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum ReminderOutcome {
+    /// In the portal inbox; the citizen is notified by SMS or e-mail.
+    Sent,
+    /// In the inbox; the citizen has no notification on and sees it at the next sign-in.
+    NotificationsOff,
+    /// The portal does not know the citizen as an active user: nothing sent.
+    NotAPortalUser,
+    /// The portal did not answer: tried again later.
+    PortalUnreachable,
+    /// The portal refused the call: not tried again.
+    PortalRefused,
+    /// The form was sent, expired or deleted before a retry: nothing sent.
+    FormClosed,
+}
+
+impl From<Outcome> for ReminderOutcome {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Sent => Self::Sent,
+            Outcome::NotificationsOff => Self::NotificationsOff,
+            Outcome::NotAPortalUser => Self::NotAPortalUser,
+            Outcome::PortalUnreachable => Self::PortalUnreachable,
+            Outcome::PortalRefused => Self::PortalRefused,
+            Outcome::FormClosed => Self::FormClosed,
+        }
+    }
 }
 
 impl ReminderView {
-    pub fn of(attempt: &crate::store::follow_up::ReminderAttempt) -> Self {
-        Self {
+    /// The attempt as shown; None for an outcome this version does not know.
+    pub fn of(attempt: &crate::store::follow_up::ReminderAttempt) -> Option<Self> {
+        Some(Self {
             at: common::riv_time::format_form_timestamp(attempt.at),
-            outcome: attempt.outcome.clone(),
-        }
+            outcome: Outcome::parse(&attempt.outcome)?.into(),
+        })
     }
 }
 

@@ -429,7 +429,7 @@ async fn with_reminders(state: &AppState, views: &mut [FormView]) -> Result<(), 
             .ok()
             .and_then(|id| reminders.remove(&id))
         {
-            view.reminders = attempts.iter().map(ReminderView::of).collect();
+            view.reminders = attempts.iter().filter_map(ReminderView::of).collect();
         }
     }
     Ok(())

@@ -54,6 +54,19 @@ impl Outcome {
             Self::FormClosed => "FormClosed",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Sent,
+            Self::NotificationsOff,
+            Self::NotAPortalUser,
+            Self::PortalUnreachable,
+            Self::PortalRefused,
+            Self::FormClosed,
+        ]
+        .into_iter()
+        .find(|outcome| outcome.as_str() == text)
+    }
 }
 
 /// How the job runs and retries.
