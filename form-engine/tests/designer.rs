@@ -3,9 +3,9 @@
 //! and checks, the lifecycle with both roles, care units kept apart, CSRF, security headers,
 //! both languages, and the accessibility check over every page.
 
-mod support;
 #[path = "designer_support/accessibility.rs"]
 mod accessibility;
+mod support;
 
 use std::collections::BTreeMap;
 
@@ -38,8 +38,18 @@ fn config(database: &common::config::DatabaseConfig) -> Config {
         designer: DesignerConfig {
             staff: vec![
                 staff(DESIGNER, "Doris Designer", CARE_UNIT, StaffRole::Designer),
-                staff(PUBLISHER, "Petra Publicerare", CARE_UNIT, StaffRole::Publisher),
-                staff(OTHER_DESIGNER, "Anders Annan", OTHER_CARE_UNIT, StaffRole::Designer),
+                staff(
+                    PUBLISHER,
+                    "Petra Publicerare",
+                    CARE_UNIT,
+                    StaffRole::Publisher,
+                ),
+                staff(
+                    OTHER_DESIGNER,
+                    "Anders Annan",
+                    OTHER_CARE_UNIT,
+                    StaffRole::Designer,
+                ),
             ],
             ..DesignerConfig::default()
         },
@@ -160,9 +170,17 @@ impl Browser {
         assert_eq!(page.status, StatusCode::OK);
         let token = page.csrf();
         let signed_in = browser
-            .post("/designer/sign-in", &[("csrf_token", &token), ("staff", hsa_id)])
+            .post(
+                "/designer/sign-in",
+                &[("csrf_token", &token), ("staff", hsa_id)],
+            )
             .await;
-        assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.body);
+        assert_eq!(
+            signed_in.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            signed_in.body
+        );
         assert!(browser.cookies.contains_key("designer_session"));
         browser
     }
@@ -187,17 +205,28 @@ impl Browser {
             }
         }
         fields.push(("action".to_owned(), action.to_owned()));
-        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let answer = self.post(path, &pairs).await;
-        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{action}: {}", answer.body);
+        assert_eq!(
+            answer.status,
+            StatusCode::SEE_OTHER,
+            "{action}: {}",
+            answer.body
+        );
         answer
     }
 
     async fn lifecycle(&mut self, path: &str, action: &str) -> Page {
         let page = self.get(path).await;
         let token = page.csrf();
-        self.post(&format!("{path}/lifecycle"), &[("csrf_token", &token), ("action", action)])
-            .await
+        self.post(
+            &format!("{path}/lifecycle"),
+            &[("csrf_token", &token), ("action", action)],
+        )
+        .await
     }
 }
 
@@ -214,17 +243,25 @@ fn form_fields(body: &str, id: &str) -> Vec<(String, String)> {
     let first = Selector::parse("option").unwrap();
     for control in form.select(&controls) {
         let element = control.value();
-        let Some(name) = element.attr("name") else { continue };
+        let Some(name) = element.attr("name") else {
+            continue;
+        };
         match element.name() {
             "input" => {
                 let kind = element.attr("type").unwrap_or("text");
                 if (kind == "checkbox" || kind == "radio") && element.attr("checked").is_none() {
                     continue;
                 }
-                fields.push((name.to_owned(), element.attr("value").unwrap_or_default().to_owned()));
+                fields.push((
+                    name.to_owned(),
+                    element.attr("value").unwrap_or_default().to_owned(),
+                ));
             }
             "select" => {
-                let option = control.select(&chosen).next().or_else(|| control.select(&first).next());
+                let option = control
+                    .select(&chosen)
+                    .next()
+                    .or_else(|| control.select(&first).next());
                 let value = option
                     .and_then(|o| o.value().attr("value"))
                     .unwrap_or_default();
@@ -241,7 +278,14 @@ async fn create(browser: &mut Browser, template_id: &str, name: &str) -> String 
     let page = browser.get(&list).await;
     let token = page.csrf();
     let created = browser
-        .post(&list, &[("csrf_token", &token), ("templateId", template_id), ("formName", name)])
+        .post(
+            &list,
+            &[
+                ("csrf_token", &token),
+                ("templateId", template_id),
+                ("formName", name),
+            ],
+        )
         .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     created.location.unwrap()
@@ -260,7 +304,10 @@ async fn sign_in_list_and_create_with_security_headers_in_both_languages() {
         assert_eq!(home.location.as_deref(), Some("/designer/sign-in"));
         let sign_in = browser.get("/designer/sign-in").await;
         assert_accessible(&sign_in.body);
-        assert!(sign_in.has("ersättare för inloggning med SITHS-kort"), "{backend}");
+        assert!(
+            sign_in.has("ersättare för inloggning med SITHS-kort"),
+            "{backend}"
+        );
         assert!(sign_in.has(r#"id="stand-in-notice""#));
         let csp = sign_in.headers["content-security-policy"].to_str().unwrap();
         assert!(csp.starts_with("default-src 'none'"), "{csp}");
@@ -270,11 +317,16 @@ async fn sign_in_list_and_create_with_security_headers_in_both_languages() {
         assert_eq!(sign_in.headers["cache-control"], "no-store");
         // Without the double-submit token the sign-in is refused.
         let refused = browser
-            .post("/designer/sign-in", &[("csrf_token", "0".repeat(64).as_str()), ("staff", DESIGNER)])
+            .post(
+                "/designer/sign-in",
+                &[("csrf_token", "0".repeat(64).as_str()), ("staff", DESIGNER)],
+            )
             .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
         let token = sign_in.csrf();
-        let nobody = browser.post("/designer/sign-in", &[("csrf_token", &token)]).await;
+        let nobody = browser
+            .post("/designer/sign-in", &[("csrf_token", &token)])
+            .await;
         assert_eq!(nobody.status, StatusCode::BAD_REQUEST);
         assert_accessible(&nobody.body);
 
@@ -295,7 +347,14 @@ async fn sign_in_list_and_create_with_security_headers_in_both_languages() {
         let token = list.csrf();
         for bad in ["DES-1", "no spaces"] {
             let again = doris
-                .post(&list_path, &[("csrf_token", &token), ("templateId", bad), ("formName", "x")])
+                .post(
+                    &list_path,
+                    &[
+                        ("csrf_token", &token),
+                        ("templateId", bad),
+                        ("formName", "x"),
+                    ],
+                )
                 .await;
             assert_eq!(again.status, StatusCode::BAD_REQUEST, "{bad}");
             assert!(again.has(r#"id="create-error""#));
@@ -305,7 +364,9 @@ async fn sign_in_list_and_create_with_security_headers_in_both_languages() {
         let list = doris.get(&list_path).await;
         assert!(list.has(r#"id="template-DES-1-1""#));
         assert!(list.has("Hälsoenkät"));
-        let found = doris.get(&format!("{list_path}?q=h%C3%A4lso&status=Unpublished")).await;
+        let found = doris
+            .get(&format!("{list_path}?q=h%C3%A4lso&status=Unpublished"))
+            .await;
         assert!(found.has(r#"id="template-DES-1-1""#));
         assert_accessible(&found.body);
         let filtered = doris.get(&format!("{list_path}?status=Published")).await;
@@ -325,18 +386,30 @@ async fn sign_in_list_and_create_with_security_headers_in_both_languages() {
         // The assets are served by the engine itself.
         let css = doris.get("/designer/static/designer.css").await;
         assert_eq!(css.status, StatusCode::OK);
-        assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+        assert!(
+            css.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/css")
+        );
         let js = doris.get("/designer/static/designer.js").await;
         assert_eq!(js.status, StatusCode::OK);
 
         // Signing out ends the session.
         let page = doris.get(&list_path).await;
         let token = page.csrf();
-        let out = doris.post("/designer/sign-out", &[("csrf_token", &token)]).await;
+        let out = doris
+            .post("/designer/sign-out", &[("csrf_token", &token)])
+            .await;
         assert_eq!(out.status, StatusCode::SEE_OTHER);
         let after = doris.get(&list_path).await;
         assert_eq!(after.status, StatusCode::SEE_OTHER);
-        assert!(after.location.unwrap().starts_with("/designer/sign-in?next="));
+        assert!(
+            after
+                .location
+                .unwrap()
+                .starts_with("/designer/sign-in?next=")
+        );
         engine.stop();
     })
     .await;
@@ -351,8 +424,12 @@ async fn a_designer_builds_checks_and_submits_and_a_publisher_publishes() {
         let location = create(&mut doris, "DES-2", "Röka").await;
         let editor = path_of(&location);
         // Page 1: a radio (q1) and a number (q2) shown when q1 is "Ja".
-        doris.press(&editor, "add-question:0:0", &[("p0.b0.newInput", "radio")]).await;
-        doris.press(&editor, "add-question:0:0", &[("p0.b0.newInput", "number")]).await;
+        doris
+            .press(&editor, "add-question:0:0", &[("p0.b0.newInput", "radio")])
+            .await;
+        doris
+            .press(&editor, "add-question:0:0", &[("p0.b0.newInput", "number")])
+            .await;
         doris
             .press(
                 &editor,
@@ -373,26 +450,47 @@ async fn a_designer_builds_checks_and_submits_and_a_publisher_publishes() {
             .await;
         // The condition's alternatives are offered once the question is chosen.
         let page = doris.editor(&editor).await;
-        assert!(page.has(r#"name="p0.b0.q1.superiorAlternatives" value="1""#), "{backend}");
+        assert!(
+            page.has(r#"name="p0.b0.q1.superiorAlternatives" value="1""#),
+            "{backend}"
+        );
         doris
             .press(&editor, "save", &[("p0.b0.q1.superiorAlternatives", "1")])
             .await;
         // Page 2 with a text question; page 1 routes to the end... to page 2 only when "Ja".
         doris.press(&editor, "add-page", &[]).await;
-        doris.press(&editor, "add-question:1:0", &[("p1.b0.newInput", "textarea")]).await;
         doris
-            .press(&editor, "save", &[("p1.b0.q0.subject", "Vill du ha stöd att sluta?")])
+            .press(
+                &editor,
+                "add-question:1:0",
+                &[("p1.b0.newInput", "textarea")],
+            )
+            .await;
+        doris
+            .press(
+                &editor,
+                "save",
+                &[("p1.b0.q0.subject", "Vill du ha stöd att sluta?")],
+            )
             .await;
         doris.press(&editor, "add-page", &[]).await;
-        doris.press(&editor, "add-question:2:0", &[("p2.b0.newInput", "text")]).await;
-        doris.press(&editor, "save", &[("p2.b0.q0.subject", "Övrigt")]).await;
+        doris
+            .press(&editor, "add-question:2:0", &[("p2.b0.newInput", "text")])
+            .await;
+        doris
+            .press(&editor, "save", &[("p2.b0.q0.subject", "Övrigt")])
+            .await;
         doris.press(&editor, "add-route:0", &[]).await;
         doris.press(&editor, "add-rule:0:0", &[]).await;
         doris
             .press(
                 &editor,
                 "save",
-                &[("p0.r0.page", "3"), ("p0.r0.u0.question", "1"), ("p0.r0.u0.operator", "equals")],
+                &[
+                    ("p0.r0.page", "3"),
+                    ("p0.r0.u0.question", "1"),
+                    ("p0.r0.u0.operator", "equals"),
+                ],
             )
             .await;
         doris
@@ -404,7 +502,11 @@ async fn a_designer_builds_checks_and_submits_and_a_publisher_publishes() {
         // Moving the conditional question above its condition: a finding next to it.
         doris.press(&editor, "move-question-up:0:0:1", &[]).await;
         let page = doris.editor(&editor).await;
-        assert!(page.has(r#"data-code="SuperiorNotEarlier""#), "{}", page.body);
+        assert!(
+            page.has(r#"data-code="SuperiorNotEarlier""#),
+            "{}",
+            page.body
+        );
         assert!(page.has(r#"id="submit-blocked""#));
         let refused = doris.lifecycle(&editor, "submit").await;
         assert!(refused.location.unwrap().ends_with("notice=refused"));
@@ -418,12 +520,18 @@ async fn a_designer_builds_checks_and_submits_and_a_publisher_publishes() {
 
         // The engine stores the valid draft: the care system sees it as Unpublished.
         let (status, body) = engine
-            .call("GetFormTemplate", &json!({"templateId": "DES-2", "templateVersion": 1}))
+            .call(
+                "GetFormTemplate",
+                &json!({"templateId": "DES-2", "templateVersion": 1}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let template = &body["formTemplates"][0];
         assert_eq!(template["publishStatus"], "Unpublished", "{body}");
-        assert_eq!(template["pages"][0]["routing"]["routes"][0]["pageNumber"], 3);
+        assert_eq!(
+            template["pages"][0]["routing"]["routes"][0]["pageNumber"],
+            3
+        );
         assert_eq!(
             template["pages"][0]["page"]["questionBlocks"][0]["questions"][1]["questionSuperior"],
             json!({"superiorQuestionNumber": 1, "superiorAnswerAlternativeNumbers": [1]})
@@ -435,7 +543,10 @@ async fn a_designer_builds_checks_and_submits_and_a_publisher_publishes() {
         let page = doris.editor(&editor).await;
         assert!(page.has("Granskas"));
         assert!(!page.has(r#"id="lifecycle-publish""#));
-        assert!(!page.has(r#"id="editor""#), "a version in review is not edited");
+        assert!(
+            !page.has(r#"id="editor""#),
+            "a version in review is not edited"
+        );
         let denied = doris.lifecycle(&editor, "publish").await;
         assert_eq!(denied.status, StatusCode::FORBIDDEN);
         assert_accessible(&denied.body);
@@ -447,7 +558,10 @@ async fn a_designer_builds_checks_and_submits_and_a_publisher_publishes() {
         let published = petra.lifecycle(&editor, "publish").await;
         assert!(published.location.unwrap().ends_with("notice=published"));
         let (_, body) = engine
-            .call("GetFormTemplate", &json!({"templateId": "DES-2", "templateVersion": 1}))
+            .call(
+                "GetFormTemplate",
+                &json!({"templateId": "DES-2", "templateVersion": 1}),
+            )
             .await;
         assert_eq!(body["formTemplates"][0]["publishStatus"], "Published");
 
@@ -455,7 +569,14 @@ async fn a_designer_builds_checks_and_submits_and_a_publisher_publishes() {
         let page = petra.editor(&editor).await;
         let token = page.csrf();
         let changed = petra
-            .post(&editor, &[("csrf_token", &token), ("formName", "Changed"), ("action", "save")])
+            .post(
+                &editor,
+                &[
+                    ("csrf_token", &token),
+                    ("formName", "Changed"),
+                    ("action", "save"),
+                ],
+            )
             .await;
         assert!(changed.location.unwrap().ends_with("notice=not-draft"));
 
@@ -463,13 +584,21 @@ async fn a_designer_builds_checks_and_submits_and_a_publisher_publishes() {
         let new = doris.lifecycle(&editor, "new-version").await;
         let v2 = path_of(&new.location.unwrap());
         assert!(v2.ends_with("/versions/2"), "{v2}");
-        doris.press(&v2, "save", &[("formName", "Röka, version 2")]).await;
+        doris
+            .press(&v2, "save", &[("formName", "Röka, version 2")])
+            .await;
         let (_, body) = engine
-            .call("GetFormTemplate", &json!({"templateId": "DES-2", "templateVersion": 1}))
+            .call(
+                "GetFormTemplate",
+                &json!({"templateId": "DES-2", "templateVersion": 1}),
+            )
             .await;
         assert_eq!(body["formTemplates"][0]["formName"], "Röka");
         let (_, body) = engine
-            .call("GetFormTemplate", &json!({"templateId": "DES-2", "templateVersion": 2}))
+            .call(
+                "GetFormTemplate",
+                &json!({"templateId": "DES-2", "templateVersion": 2}),
+            )
             .await;
         assert_eq!(body["formTemplates"][0]["formName"], "Röka, version 2");
         assert_eq!(body["formTemplates"][0]["publishStatus"], "Unpublished");
@@ -484,7 +613,9 @@ async fn a_designer_builds_checks_and_submits_and_a_publisher_publishes() {
         let gone = petra.get(&editor).await;
         assert_eq!(gone.status, StatusCode::NOT_FOUND);
         assert_accessible(&gone.body);
-        let list = petra.get(&format!("/designer/units/{CARE_UNIT}/templates")).await;
+        let list = petra
+            .get(&format!("/designer/units/{CARE_UNIT}/templates"))
+            .await;
         assert!(list.has(r#"id="template-DES-2-2""#));
         assert!(!list.has(r#"id="template-DES-2-1""#));
         assert!(list.has("Doris Designer"), "who changed it last");
@@ -518,11 +649,17 @@ async fn a_designer_builds_checks_and_submits_and_a_publisher_publishes() {
             "DesignerNewVersion",
         ] {
             assert!(
-                actions.iter().any(|(a, unit, _)| *a == expected && *unit == CARE_UNIT),
+                actions
+                    .iter()
+                    .any(|(a, unit, _)| *a == expected && *unit == CARE_UNIT),
                 "{expected} in {actions:?}"
             );
         }
-        assert!(actions.iter().any(|(a, _, o)| *a == "DesignerPublish" && *o != "success"));
+        assert!(
+            actions
+                .iter()
+                .any(|(a, _, o)| *a == "DesignerPublish" && *o != "success")
+        );
         let audit: Value = engine
             .http
             .get(format!("{}/admin/audit/by-caller/{PUBLISHER}", engine.base))
@@ -533,7 +670,9 @@ async fn a_designer_builds_checks_and_submits_and_a_publisher_publishes() {
             .await
             .unwrap();
         let published = audit["events"].as_array().unwrap().iter().any(|e| {
-            e["action"] == "DesignerPublish" && e["careUnit"] == CARE_UNIT && e["resource"] == "DES-2 version 1"
+            e["action"] == "DesignerPublish"
+                && e["careUnit"] == CARE_UNIT
+                && e["resource"] == "DES-2 version 1"
         });
         assert!(published, "{audit}");
         engine.stop();
@@ -548,10 +687,14 @@ async fn a_designer_of_another_care_unit_cannot_see_or_change_the_template() {
         let editor = path_of(&create(&mut doris, "DES-3", "Vår mall").await);
         let mut anders = Browser::sign_in(&engine, OTHER_DESIGNER).await;
         // Not in Anders' list, and Doris' unit is not his.
-        let his = anders.get(&format!("/designer/units/{OTHER_CARE_UNIT}/templates")).await;
+        let his = anders
+            .get(&format!("/designer/units/{OTHER_CARE_UNIT}/templates"))
+            .await;
         assert_eq!(his.status, StatusCode::OK);
         assert!(!his.has("DES-3"), "{backend}");
-        let theirs = anders.get(&format!("/designer/units/{CARE_UNIT}/templates")).await;
+        let theirs = anders
+            .get(&format!("/designer/units/{CARE_UNIT}/templates"))
+            .await;
         assert_eq!(theirs.status, StatusCode::NOT_FOUND);
         assert_accessible(&theirs.body);
         // The template itself answers as an unknown one would, also under his own unit.
@@ -565,10 +708,34 @@ async fn a_designer_of_another_care_unit_cannot_see_or_change_the_template() {
         }
         let token = his.csrf();
         for (path, fields) in [
-            (editor.clone(), vec![("csrf_token", token.as_str()), ("formName", "Hijacked"), ("action", "save")]),
-            (editor.replace(CARE_UNIT, OTHER_CARE_UNIT), vec![("csrf_token", token.as_str()), ("formName", "Hijacked"), ("action", "save")]),
-            (format!("{editor}/lifecycle"), vec![("csrf_token", token.as_str()), ("action", "delete")]),
-            (format!("/designer/units/{CARE_UNIT}/templates"), vec![("csrf_token", token.as_str()), ("templateId", "X-1"), ("formName", "x")]),
+            (
+                editor.clone(),
+                vec![
+                    ("csrf_token", token.as_str()),
+                    ("formName", "Hijacked"),
+                    ("action", "save"),
+                ],
+            ),
+            (
+                editor.replace(CARE_UNIT, OTHER_CARE_UNIT),
+                vec![
+                    ("csrf_token", token.as_str()),
+                    ("formName", "Hijacked"),
+                    ("action", "save"),
+                ],
+            ),
+            (
+                format!("{editor}/lifecycle"),
+                vec![("csrf_token", token.as_str()), ("action", "delete")],
+            ),
+            (
+                format!("/designer/units/{CARE_UNIT}/templates"),
+                vec![
+                    ("csrf_token", token.as_str()),
+                    ("templateId", "X-1"),
+                    ("formName", "x"),
+                ],
+            ),
         ] {
             let answer = anders.post(&path, &fields).await;
             assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
@@ -588,10 +755,26 @@ async fn every_post_needs_the_sessions_csrf_token_and_autosave_answers_json() {
         let editor = path_of(&create(&mut doris, "DES-4", "Token").await);
         let wrong = "f".repeat(64);
         for (path, fields) in [
-            (editor.clone(), vec![("formName", "Changed"), ("action", "save")]),
-            (editor.clone(), vec![("csrf_token", wrong.as_str()), ("formName", "Changed"), ("action", "save")]),
-            (format!("{editor}/lifecycle"), vec![("csrf_token", wrong.as_str()), ("action", "submit")]),
-            (format!("/designer/units/{CARE_UNIT}/templates"), vec![("templateId", "X-2"), ("formName", "x")]),
+            (
+                editor.clone(),
+                vec![("formName", "Changed"), ("action", "save")],
+            ),
+            (
+                editor.clone(),
+                vec![
+                    ("csrf_token", wrong.as_str()),
+                    ("formName", "Changed"),
+                    ("action", "save"),
+                ],
+            ),
+            (
+                format!("{editor}/lifecycle"),
+                vec![("csrf_token", wrong.as_str()), ("action", "submit")],
+            ),
+            (
+                format!("/designer/units/{CARE_UNIT}/templates"),
+                vec![("templateId", "X-2"), ("formName", "x")],
+            ),
             ("/designer/sign-out".to_owned(), vec![]),
         ] {
             let answer = doris.post(&path, &fields).await;
@@ -603,18 +786,30 @@ async fn every_post_needs_the_sessions_csrf_token_and_autosave_answers_json() {
         // A control character is refused.
         let token = page.csrf();
         let bad = doris
-            .post(&editor, &[("csrf_token", &token), ("formName", "a\u{7}b"), ("action", "save")])
+            .post(
+                &editor,
+                &[
+                    ("csrf_token", &token),
+                    ("formName", "a\u{7}b"),
+                    ("action", "save"),
+                ],
+            )
             .await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
         // An unreadable number is shown next to its field; the rest is saved.
-        doris.press(&editor, "add-question:0:0", &[("p0.b0.newInput", "number")]).await;
+        doris
+            .press(&editor, "add-question:0:0", &[("p0.b0.newInput", "number")])
+            .await;
         let page = doris.get(&editor).await;
         let mut fields = form_fields(&page.body, "editor");
         fields.retain(|(k, _)| k != "p0.b0.q0.answerMax" && k != "formName");
         fields.push(("p0.b0.q0.answerMax".into(), "lots".into()));
         fields.push(("formName".into(), "Token 2".into()));
         fields.push(("action".into(), "save".into()));
-        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let shown = doris.post(&editor, &pairs).await;
         assert_eq!(shown.status, StatusCode::BAD_REQUEST);
         assert!(shown.has(r#"id="p0-b0-q0-answerMax-problem""#));
@@ -623,11 +818,21 @@ async fn every_post_needs_the_sessions_csrf_token_and_autosave_answers_json() {
         // Autosave: the same post, answered with a short JSON status.
         let token = page.csrf();
         let saved = doris
-            .post(&editor, &[("csrf_token", &token), ("formName", "Autosaved"), ("action", "autosave")])
+            .post(
+                &editor,
+                &[
+                    ("csrf_token", &token),
+                    ("formName", "Autosaved"),
+                    ("action", "autosave"),
+                ],
+            )
             .await;
         assert_eq!(saved.status, StatusCode::OK);
         let answer: Value = serde_json::from_str(&saved.body).unwrap();
-        assert!(answer["message"].as_str().unwrap().starts_with("Sparat"), "{answer}");
+        assert!(
+            answer["message"].as_str().unwrap().starts_with("Sparat"),
+            "{answer}"
+        );
         let page = doris.get(&editor).await;
         assert!(page.has(r#"value="Autosaved""#));
         engine.stop();

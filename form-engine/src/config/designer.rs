@@ -57,7 +57,9 @@ impl DesignerConfig {
         let mut seen = std::collections::HashSet::new();
         for (i, member) in self.staff.iter().enumerate() {
             if member.name.trim().is_empty() {
-                return Err(ConfigError(format!("key `designer.staff[{i}].name`: empty")));
+                return Err(ConfigError(format!(
+                    "key `designer.staff[{i}].name`: empty"
+                )));
             }
             if member.care_units.is_empty() {
                 return Err(ConfigError(format!(

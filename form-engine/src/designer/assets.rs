@@ -83,7 +83,10 @@ mod tests {
             ("color-error", "color-background"),
         ] {
             let ratio = contrast(foreground, background);
-            assert!(ratio >= 4.5, "--{foreground} on --{background}: {ratio:.2}:1");
+            assert!(
+                ratio >= 4.5,
+                "--{foreground} on --{background}: {ratio:.2}:1"
+            );
         }
     }
 
@@ -102,7 +105,10 @@ mod tests {
             ("color-text", "color-background"),
         ] {
             let ratio = contrast(part, background);
-            assert!(ratio >= 3.0, "--{part} against --{background}: {ratio:.2}:1");
+            assert!(
+                ratio >= 3.0,
+                "--{part} against --{background}: {ratio:.2}:1"
+            );
         }
     }
 }

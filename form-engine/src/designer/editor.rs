@@ -14,8 +14,8 @@ use serde_json::json;
 
 use super::context::{Lang, PageContext};
 use super::fields::{
-    ALIGNS, INPUT_TYPES, InputProblem, OPERATORS, align_str, apply_fields, events_for, operator_str,
-    parse_input,
+    ALIGNS, INPUT_TYPES, InputProblem, OPERATORS, align_str, apply_fields, events_for,
+    operator_str, parse_input,
 };
 use super::html::{action_button, check_box, esc, id_of, page, select, text_area, text_field};
 use super::list::{list_path, parse_unit, version_path};
@@ -62,7 +62,15 @@ pub async fn show(
     match state.service.open(&user.member, &unit, &key).await {
         Ok(opened) => {
             let notice = context.query("notice").map(str::to_owned);
-            editor_page(&context, &user, &unit, &key, &opened, notice.as_deref(), &[])
+            editor_page(
+                &context,
+                &user,
+                &unit,
+                &key,
+                &opened,
+                notice.as_deref(),
+                &[],
+            )
         }
         Err(DesignerError::NotFound) => respond::not_found(&context, Some(&user)),
         Err(error) => respond::internal(&context, Some(&user), &error),
@@ -104,15 +112,18 @@ pub async fn save(
     }
     let mut template = opened.template;
     let problems = apply_fields(&mut template, &fields);
-    let (edit, anchor) = match parse_action(action, &fields) {
-        Ok(parsed) => parsed,
-        Err(()) => return respond::bad_form(&context, Some(&user)),
+    let Ok((edit, anchor)) = parse_action(action, &fields) else {
+        return respond::bad_form(&context, Some(&user));
     };
     let mut stale = false;
     if let Some(edit) = &edit {
         stale = edit::apply(&mut template, edit).is_err();
     }
-    let findings = match state.service.save(&user.member, &unit, &key, template).await {
+    let findings = match state
+        .service
+        .save(&user.member, &unit, &key, template)
+        .await
+    {
         Ok(findings) => findings,
         Err(DesignerError::NotFound) => return respond::not_found(&context, Some(&user)),
         Err(error) => return respond::internal(&context, Some(&user), &error),
@@ -147,7 +158,12 @@ pub async fn save(
 }
 
 /// The edit a button names, and where the page scrolls back to.
-fn parse_action(action: &str, fields: &super::post::Fields) -> Result<(Option<EditAction>, String), ()> {
+fn parse_action(
+    action: &str,
+    fields: &super::post::Fields,
+) -> Result<(Option<EditAction>, String), ()> {
+    use Direction::{Down, Up};
+    use EditAction as A;
     let (verb, rest) = action.split_once(':').unwrap_or((action, ""));
     let n: Vec<usize> = if rest.is_empty() {
         Vec::new()
@@ -168,18 +184,22 @@ fn parse_action(action: &str, fields: &super::post::Fields) -> Result<(Option<Ed
     let page_anchor = |p: usize| format!("#page-{}", p + 1);
     let block_anchor = |p: usize, b: usize| format!("#page-{}-block-{}", p + 1, b + 1);
     let routing_anchor = |p: usize| format!("#page-{}-routing", p + 1);
-    use Direction::{Down, Up};
-    use EditAction as A;
     let parsed = match verb {
         "save" | "autosave" => (None, String::new()),
         "add-page" => (Some(A::AddPage), String::new()),
-        "move-page-up" => (Some(A::MovePage(at(0)?, Up)), page_anchor(at(0)?.saturating_sub(1))),
+        "move-page-up" => (
+            Some(A::MovePage(at(0)?, Up)),
+            page_anchor(at(0)?.saturating_sub(1)),
+        ),
         "move-page-down" => (Some(A::MovePage(at(0)?, Down)), page_anchor(at(0)? + 1)),
         "duplicate-page" => (Some(A::DuplicatePage(at(0)?)), page_anchor(at(0)? + 1)),
         "delete-page" => (Some(A::DeletePage(at(0)?)), String::new()),
         "add-block" => (Some(A::AddBlock(at(0)?)), page_anchor(at(0)?)),
         "move-block-up" => (Some(A::MoveBlock(at(0)?, at(1)?, Up)), page_anchor(at(0)?)),
-        "move-block-down" => (Some(A::MoveBlock(at(0)?, at(1)?, Down)), page_anchor(at(0)?)),
+        "move-block-down" => (
+            Some(A::MoveBlock(at(0)?, at(1)?, Down)),
+            page_anchor(at(0)?),
+        ),
         "duplicate-block" => (Some(A::DuplicateBlock(at(0)?, at(1)?)), page_anchor(at(0)?)),
         "delete-block" => (Some(A::DeleteBlock(at(0)?, at(1)?)), page_anchor(at(0)?)),
         "add-question" => {
@@ -191,7 +211,10 @@ fn parse_action(action: &str, fields: &super::post::Fields) -> Result<(Option<Ed
         }
         "move-question-up" => (Some(A::MoveQuestion(q()?, Up)), page_anchor(at(0)?)),
         "move-question-down" => (Some(A::MoveQuestion(q()?, Down)), page_anchor(at(0)?)),
-        "duplicate-question" => (Some(A::DuplicateQuestion(q()?)), block_anchor(at(0)?, at(1)?)),
+        "duplicate-question" => (
+            Some(A::DuplicateQuestion(q()?)),
+            block_anchor(at(0)?, at(1)?),
+        ),
         "delete-question" => (Some(A::DeleteQuestion(q()?)), block_anchor(at(0)?, at(1)?)),
         "add-alternative" => (Some(A::AddAlternative(q()?)), block_anchor(at(0)?, at(1)?)),
         "move-alternative-up" => (
@@ -208,8 +231,14 @@ fn parse_action(action: &str, fields: &super::post::Fields) -> Result<(Option<Ed
         ),
         "add-route" => (Some(A::AddRoute(at(0)?)), routing_anchor(at(0)?)),
         "delete-route" => (Some(A::DeleteRoute(at(0)?, at(1)?)), routing_anchor(at(0)?)),
-        "move-route-up" => (Some(A::MoveRoute(at(0)?, at(1)?, Up)), routing_anchor(at(0)?)),
-        "move-route-down" => (Some(A::MoveRoute(at(0)?, at(1)?, Down)), routing_anchor(at(0)?)),
+        "move-route-up" => (
+            Some(A::MoveRoute(at(0)?, at(1)?, Up)),
+            routing_anchor(at(0)?),
+        ),
+        "move-route-down" => (
+            Some(A::MoveRoute(at(0)?, at(1)?, Down)),
+            routing_anchor(at(0)?),
+        ),
         "add-rule" => (Some(A::AddRule(at(0)?, at(1)?)), routing_anchor(at(0)?)),
         "delete-rule" => (
             Some(A::DeleteRule(at(0)?, at(1)?, at(2)?)),
@@ -222,7 +251,11 @@ fn parse_action(action: &str, fields: &super::post::Fields) -> Result<(Option<Ed
 
 /// The id of the element a finding names (the summary links to it).
 fn finding_target(finding: &Finding) -> String {
-    match (finding.page_number, finding.block_number, finding.question_number) {
+    match (
+        finding.page_number,
+        finding.block_number,
+        finding.question_number,
+    ) {
         (_, _, Some(q)) => format!("question-{q}"),
         (Some(p), Some(b), None) => format!("page-{p}-block-{b}"),
         (Some(p), None, None) => format!("page-{p}"),
@@ -240,7 +273,13 @@ struct View<'a> {
 
 impl View<'_> {
     /// The findings that name exactly this element, as a list next to it.
-    fn findings_at(&self, out: &mut String, page: Option<u32>, block: Option<u32>, question: Option<u32>) {
+    fn findings_at(
+        &self,
+        out: &mut String,
+        page: Option<u32>,
+        block: Option<u32>,
+        question: Option<u32>,
+    ) {
         let here: Vec<&Finding> = self
             .findings
             .iter()
@@ -277,7 +316,10 @@ impl View<'_> {
                 out,
                 r#"<p class="finding error" id="{}-problem" role="alert">{} „{}“</p>"#,
                 id_of(name),
-                self.l.pick("Kunde inte läsas som tal:", "Could not be read as a number:"),
+                self.l.pick(
+                    "Kunde inte läsas som tal:",
+                    "Could not be read as a number:"
+                ),
                 esc(&problem.value)
             );
         }
@@ -329,7 +371,11 @@ pub fn editor_page(
     }
     main.push_str("</p>");
     if let Some(notice) = notice.and_then(|n| notice_text(l, n)) {
-        let _ = write!(main, r#"<div class="notice" role="status" id="notice"><p>{}</p></div>"#, esc(notice));
+        let _ = write!(
+            main,
+            r#"<div class="notice" role="status" id="notice"><p>{}</p></div>"#,
+            esc(notice)
+        );
     }
     summary(&mut main, l, &opened.findings, errors, warnings);
     tools::slot(&mut main, l, unit, key);
@@ -355,7 +401,10 @@ pub fn editor_page(
 <p id="autosave-status" role="status" aria-live="polite" data-failed="{}"></p>"#,
             esc(&path),
             esc(&user.csrf_token),
-            l.pick("Kunde inte spara automatiskt; tryck Spara.", "Could not save automatically; press Save."),
+            l.pick(
+                "Kunde inte spara automatiskt; tryck Spara.",
+                "Could not save automatically; press Save."
+            ),
         );
         properties(&mut main, &view, template);
         for (p, routed) in template.pages.iter().enumerate() {
@@ -371,7 +420,10 @@ pub fn editor_page(
         read_only(&mut main, &view, template);
     }
     lifecycle(&mut main, l, user, &path, opened, errors);
-    respond::render(StatusCode::OK, page(context, &shown_title, Some(user), &main))
+    respond::render(
+        StatusCode::OK,
+        page(context, &shown_title, Some(user), &main),
+    )
 }
 
 fn notice_text(l: Lang, notice: &str) -> Option<&'static str> {
@@ -431,24 +483,101 @@ fn properties(out: &mut String, view: &View<'_>, t: &FormTemplate) {
     view.findings_at(out, None, None, None);
     out.push_str(r#"<div class="grid">"#);
     text_field(out, "formName", l.pick("Namn", "Name"), &t.form_name);
-    text_field(out, "formTitle", l.pick("Rubrik", "Title"), t.form_title.as_deref().unwrap_or_default());
-    text_field(out, "category", l.pick("Kategori", "Category"), t.category.as_deref().unwrap_or_default());
-    text_field(out, "language", l.pick("Språk (ISO 639-2, t.ex. swe)", "Language (ISO 639-2, e.g. swe)"), &t.language);
-    text_field(out, "informationURL", l.pick("Länk till mer information", "Link to more information"), t.information_url.as_deref().unwrap_or_default());
-    let days: Vec<String> = t.reminder_days_before.iter().map(ToString::to_string).collect();
-    text_field(out, "reminderDaysBefore", l.pick("Påminn dagar före sista dag (t.ex. 3, 1)", "Remind days before the last day (e.g. 3, 1)"), &days.join(", "));
+    text_field(
+        out,
+        "formTitle",
+        l.pick("Rubrik", "Title"),
+        t.form_title.as_deref().unwrap_or_default(),
+    );
+    text_field(
+        out,
+        "category",
+        l.pick("Kategori", "Category"),
+        t.category.as_deref().unwrap_or_default(),
+    );
+    text_field(
+        out,
+        "language",
+        l.pick(
+            "Språk (ISO 639-2, t.ex. swe)",
+            "Language (ISO 639-2, e.g. swe)",
+        ),
+        &t.language,
+    );
+    text_field(
+        out,
+        "informationURL",
+        l.pick("Länk till mer information", "Link to more information"),
+        t.information_url.as_deref().unwrap_or_default(),
+    );
+    let days: Vec<String> = t
+        .reminder_days_before
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    text_field(
+        out,
+        "reminderDaysBefore",
+        l.pick(
+            "Påminn dagar före sista dag (t.ex. 3, 1)",
+            "Remind days before the last day (e.g. 3, 1)",
+        ),
+        &days.join(", "),
+    );
     view.problem_at(out, "reminderDaysBefore");
     out.push_str("</div>");
-    text_area(out, "description", l.pick("Beskrivning för invånaren", "Description for the citizen"), t.description.as_deref().unwrap_or_default());
-    text_area(out, "descriptionInternal", l.pick("Intern beskrivning (personal)", "Internal description (staff)"), t.description_internal.as_deref().unwrap_or_default());
-    text_area(out, "formCompleteText", l.pick("Text när formuläret är skickat", "Text when the form is sent"), t.form_complete_text.as_deref().unwrap_or_default());
-    text_area(out, "term", l.pick("Villkor invånaren godkänner", "Terms the citizen accepts"), t.term.as_deref().unwrap_or_default());
-    check_box(out, "mandatory", l.pick("Obligatoriskt att besvara", "Mandatory to answer"), t.mandatory);
-    check_box(out, "anonymousForm", l.pick("Anonymt formulär", "Anonymous form"), t.anonymous_form);
+    text_area(
+        out,
+        "description",
+        l.pick("Beskrivning för invånaren", "Description for the citizen"),
+        t.description.as_deref().unwrap_or_default(),
+    );
+    text_area(
+        out,
+        "descriptionInternal",
+        l.pick(
+            "Intern beskrivning (personal)",
+            "Internal description (staff)",
+        ),
+        t.description_internal.as_deref().unwrap_or_default(),
+    );
+    text_area(
+        out,
+        "formCompleteText",
+        l.pick(
+            "Text när formuläret är skickat",
+            "Text when the form is sent",
+        ),
+        t.form_complete_text.as_deref().unwrap_or_default(),
+    );
+    text_area(
+        out,
+        "term",
+        l.pick("Villkor invånaren godkänner", "Terms the citizen accepts"),
+        t.term.as_deref().unwrap_or_default(),
+    );
+    check_box(
+        out,
+        "mandatory",
+        l.pick("Obligatoriskt att besvara", "Mandatory to answer"),
+        t.mandatory,
+    );
+    check_box(
+        out,
+        "anonymousForm",
+        l.pick("Anonymt formulär", "Anonymous form"),
+        t.anonymous_form,
+    );
     out.push_str("</section>");
 }
 
-fn page_section(out: &mut String, view: &View<'_>, t: &FormTemplate, p: usize, routed: &RoutedPage) {
+fn page_section(
+    out: &mut String,
+    view: &View<'_>,
+    t: &FormTemplate,
+    p: usize,
+    routed: &RoutedPage,
+) {
     let l = view.l;
     let page = &routed.page;
     let n = page.page_number;
@@ -460,30 +589,81 @@ fn page_section(out: &mut String, view: &View<'_>, t: &FormTemplate, p: usize, r
     );
     view.findings_at(out, Some(n), None, None);
     out.push_str(r#"<div class="toolbar">"#);
-    action_button(out, &format!("move-page-up:{p}"), l.pick("Flytta upp", "Move up"), &label);
-    action_button(out, &format!("move-page-down:{p}"), l.pick("Flytta ned", "Move down"), &label);
-    action_button(out, &format!("duplicate-page:{p}"), l.pick("Kopiera", "Duplicate"), &label);
-    action_button(out, &format!("delete-page:{p}"), l.pick("Ta bort", "Delete"), &label);
+    action_button(
+        out,
+        &format!("move-page-up:{p}"),
+        l.pick("Flytta upp", "Move up"),
+        &label,
+    );
+    action_button(
+        out,
+        &format!("move-page-down:{p}"),
+        l.pick("Flytta ned", "Move down"),
+        &label,
+    );
+    action_button(
+        out,
+        &format!("duplicate-page:{p}"),
+        l.pick("Kopiera", "Duplicate"),
+        &label,
+    );
+    action_button(
+        out,
+        &format!("delete-page:{p}"),
+        l.pick("Ta bort", "Delete"),
+        &label,
+    );
     out.push_str("</div>");
     let at = format!("p{p}");
-    text_field(out, &format!("{at}.subject"), l.pick("Sidans rubrik", "Page heading"), page.subject.as_deref().unwrap_or_default());
-    text_area(out, &format!("{at}.description"), l.pick("Sidans beskrivning", "Page description"), page.description.as_deref().unwrap_or_default());
-    text_field(out, &format!("{at}.informationURL"), l.pick("Länk till mer information", "Link to more information"), page.information_url.as_deref().unwrap_or_default());
+    text_field(
+        out,
+        &format!("{at}.subject"),
+        l.pick("Sidans rubrik", "Page heading"),
+        page.subject.as_deref().unwrap_or_default(),
+    );
+    text_area(
+        out,
+        &format!("{at}.description"),
+        l.pick("Sidans beskrivning", "Page description"),
+        page.description.as_deref().unwrap_or_default(),
+    );
+    text_field(
+        out,
+        &format!("{at}.informationURL"),
+        l.pick("Länk till mer information", "Link to more information"),
+        page.information_url.as_deref().unwrap_or_default(),
+    );
     for (b, block) in page.question_blocks.iter().enumerate() {
         block_section(out, view, p, b, n, block);
     }
     let _ = write!(out, r#"<div class="toolbar">"#);
-    action_button(out, &format!("add-block:{p}"), l.pick("Lägg till block", "Add block"), &label);
+    action_button(
+        out,
+        &format!("add-block:{p}"),
+        l.pick("Lägg till block", "Add block"),
+        &label,
+    );
     out.push_str("</div>");
     routing_section(out, view, t, p, routed);
     out.push_str("</section>");
 }
 
-fn block_section(out: &mut String, view: &View<'_>, p: usize, b: usize, page_number: u32, block: &QuestionBlock) {
+fn block_section(
+    out: &mut String,
+    view: &View<'_>,
+    p: usize,
+    b: usize,
+    page_number: u32,
+    block: &QuestionBlock,
+) {
     let l = view.l;
     let m = block.block_number;
     let id = format!("page-{page_number}-block-{m}");
-    let label = format!("{} {page_number}, {} {m}", l.pick("Sida", "Page"), l.pick("block", "block"));
+    let label = format!(
+        "{} {page_number}, {} {m}",
+        l.pick("Sida", "Page"),
+        l.pick("block", "block")
+    );
     let _ = write!(
         out,
         r#"<section class="block" id="{id}" aria-labelledby="{id}-heading"><h3 id="{id}-heading">{}</h3>"#,
@@ -491,25 +671,82 @@ fn block_section(out: &mut String, view: &View<'_>, p: usize, b: usize, page_num
     );
     view.findings_at(out, Some(page_number), Some(m), None);
     out.push_str(r#"<div class="toolbar">"#);
-    action_button(out, &format!("move-block-up:{p}:{b}"), l.pick("Flytta upp", "Move up"), &label);
-    action_button(out, &format!("move-block-down:{p}:{b}"), l.pick("Flytta ned", "Move down"), &label);
-    action_button(out, &format!("duplicate-block:{p}:{b}"), l.pick("Kopiera", "Duplicate"), &label);
-    action_button(out, &format!("delete-block:{p}:{b}"), l.pick("Ta bort", "Delete"), &label);
+    action_button(
+        out,
+        &format!("move-block-up:{p}:{b}"),
+        l.pick("Flytta upp", "Move up"),
+        &label,
+    );
+    action_button(
+        out,
+        &format!("move-block-down:{p}:{b}"),
+        l.pick("Flytta ned", "Move down"),
+        &label,
+    );
+    action_button(
+        out,
+        &format!("duplicate-block:{p}:{b}"),
+        l.pick("Kopiera", "Duplicate"),
+        &label,
+    );
+    action_button(
+        out,
+        &format!("delete-block:{p}:{b}"),
+        l.pick("Ta bort", "Delete"),
+        &label,
+    );
     out.push_str("</div>");
     let at = format!("p{p}.b{b}");
-    text_field(out, &format!("{at}.subject"), l.pick("Blockets rubrik", "Block heading"), block.subject.as_deref().unwrap_or_default());
-    text_area(out, &format!("{at}.description"), l.pick("Blockets beskrivning", "Block description"), block.description.as_deref().unwrap_or_default());
-    text_field(out, &format!("{at}.informationURL"), l.pick("Länk till mer information", "Link to more information"), block.information_url.as_deref().unwrap_or_default());
+    text_field(
+        out,
+        &format!("{at}.subject"),
+        l.pick("Blockets rubrik", "Block heading"),
+        block.subject.as_deref().unwrap_or_default(),
+    );
+    text_area(
+        out,
+        &format!("{at}.description"),
+        l.pick("Blockets beskrivning", "Block description"),
+        block.description.as_deref().unwrap_or_default(),
+    );
+    text_field(
+        out,
+        &format!("{at}.informationURL"),
+        l.pick("Länk till mer information", "Link to more information"),
+        block.information_url.as_deref().unwrap_or_default(),
+    );
     for (q, question) in block.questions.iter().enumerate() {
-        question_fieldset(out, view, QuestionAt { page: p, block: b, question: q }, page_number, m, question);
+        question_fieldset(
+            out,
+            view,
+            QuestionAt {
+                page: p,
+                block: b,
+                question: q,
+            },
+            page_number,
+            m,
+            question,
+        );
     }
     let types: Vec<(String, String)> = INPUT_TYPES
         .iter()
         .map(|t| (t.as_str().to_owned(), input_name(l, *t).to_owned()))
         .collect();
     out.push_str(r#"<div class="toolbar">"#);
-    select(out, &format!("{at}.newInput"), l.pick("Typ av ny fråga", "Type of new question"), &types, "radio");
-    action_button(out, &format!("add-question:{p}:{b}"), l.pick("Lägg till fråga", "Add question"), &label);
+    select(
+        out,
+        &format!("{at}.newInput"),
+        l.pick("Typ av ny fråga", "Type of new question"),
+        &types,
+        "radio",
+    );
+    action_button(
+        out,
+        &format!("add-question:{p}:{b}"),
+        l.pick("Lägg till fråga", "Add question"),
+        &label,
+    );
     out.push_str("</div></section>");
 }
 
@@ -517,7 +754,10 @@ fn input_name(l: Lang, input: crate::domain::template::input::InputType) -> &'st
     use crate::domain::template::input::InputType as I;
     match input {
         I::Text => l.pick("Text, en rad (text)", "Text, one line (text)"),
-        I::Textarea => l.pick("Text, flera rader (textarea)", "Text, several lines (textarea)"),
+        I::Textarea => l.pick(
+            "Text, flera rader (textarea)",
+            "Text, several lines (textarea)",
+        ),
         I::Radio => l.pick("Ett val, knappar (radio)", "One choice, buttons (radio)"),
         I::Select => l.pick("Ett val, lista (select)", "One choice, list (select)"),
         I::Checkbox => l.pick("Flera val (checkbox)", "Several choices (checkbox)"),
@@ -525,8 +765,14 @@ fn input_name(l: Lang, input: crate::domain::template::input::InputType) -> &'st
         I::Range => l.pick("Skala (range)", "Scale (range)"),
         I::Date => l.pick("Datum (date)", "Date (date)"),
         I::Time => l.pick("Klockslag (time)", "Time (time)"),
-        I::DatetimeLocal => l.pick("Datum och tid (datetime-local)", "Date and time (datetime-local)"),
-        I::Datetime => l.pick("Datum och tid, äldre typ (datetime)", "Date and time, older type (datetime)"),
+        I::DatetimeLocal => l.pick(
+            "Datum och tid (datetime-local)",
+            "Date and time (datetime-local)",
+        ),
+        I::Datetime => l.pick(
+            "Datum och tid, äldre typ (datetime)",
+            "Date and time, older type (datetime)",
+        ),
         I::Month => l.pick("Månad (month)", "Month (month)"),
         I::Week => l.pick("Vecka (week)", "Week (week)"),
         I::Url => l.pick("Webbadress (url)", "Web address (url)"),
@@ -538,15 +784,36 @@ fn event_name(l: Lang, event: ValidationEventKind) -> &'static str {
     use ValidationEventKind as E;
     match event {
         E::Mandatory => l.pick("Text när svar saknas", "Text when the answer is missing"),
-        E::AnswerMax => l.pick("Text när svaret är för stort", "Text when the answer is too large"),
-        E::AnswerMin => l.pick("Text när svaret är för litet", "Text when the answer is too small"),
-        E::AnswerMaxLength => l.pick("Text när svaret är för långt", "Text when the answer is too long"),
-        E::AnswerPattern => l.pick("Text när svaret inte följer mönstret", "Text when the answer breaks the pattern"),
+        E::AnswerMax => l.pick(
+            "Text när svaret är för stort",
+            "Text when the answer is too large",
+        ),
+        E::AnswerMin => l.pick(
+            "Text när svaret är för litet",
+            "Text when the answer is too small",
+        ),
+        E::AnswerMaxLength => l.pick(
+            "Text när svaret är för långt",
+            "Text when the answer is too long",
+        ),
+        E::AnswerPattern => l.pick(
+            "Text när svaret inte följer mönstret",
+            "Text when the answer breaks the pattern",
+        ),
         E::MaxNumberOfChoices => l.pick("Text vid för många val", "Text for too many choices"),
         E::MinNumberOfChoices => l.pick("Text vid för få val", "Text for too few choices"),
-        E::AnswerSuperior => l.pick("Text när villkoret inte är uppfyllt", "Text when the condition does not hold"),
-        E::AnswerStep => l.pick("Text när svaret inte följer stegen", "Text when the answer is off the steps"),
-        E::AnswerFormat => l.pick("Text när svaret har fel form", "Text when the answer has the wrong form"),
+        E::AnswerSuperior => l.pick(
+            "Text när villkoret inte är uppfyllt",
+            "Text when the condition does not hold",
+        ),
+        E::AnswerStep => l.pick(
+            "Text när svaret inte följer stegen",
+            "Text when the answer is off the steps",
+        ),
+        E::AnswerFormat => l.pick(
+            "Text när svaret har fel form",
+            "Text when the answer has the wrong form",
+        ),
     }
 }
 
@@ -556,9 +823,15 @@ fn question_label(l: Lang, q: &TemplateQuestion) -> String {
     } else {
         q.subject.clone()
     };
-    format!("{} {}: {subject}", l.pick("Fråga", "Question"), q.question_number)
+    format!(
+        "{} {}: {subject}",
+        l.pick("Fråga", "Question"),
+        q.question_number
+    )
 }
 
+// Positions are p, b, k as in the field names, and `l` the page's language, throughout.
+#[allow(clippy::many_single_char_names)]
 fn question_fieldset(
     out: &mut String,
     view: &View<'_>,
@@ -568,7 +841,11 @@ fn question_fieldset(
     q: &TemplateQuestion,
 ) {
     let l = view.l;
-    let QuestionAt { page: p, block: b, question: k } = at;
+    let QuestionAt {
+        page: p,
+        block: b,
+        question: k,
+    } = at;
     let n = q.question_number;
     let label = question_label(l, q);
     let _ = write!(
@@ -580,64 +857,222 @@ fn question_fieldset(
     view.findings_at(out, None, None, Some(n));
     out.push_str(r#"<div class="toolbar">"#);
     let coords = format!("{p}:{b}:{k}");
-    action_button(out, &format!("move-question-up:{coords}"), l.pick("Flytta upp", "Move up"), &label);
-    action_button(out, &format!("move-question-down:{coords}"), l.pick("Flytta ned", "Move down"), &label);
-    action_button(out, &format!("duplicate-question:{coords}"), l.pick("Kopiera", "Duplicate"), &label);
-    action_button(out, &format!("delete-question:{coords}"), l.pick("Ta bort", "Delete"), &label);
+    action_button(
+        out,
+        &format!("move-question-up:{coords}"),
+        l.pick("Flytta upp", "Move up"),
+        &label,
+    );
+    action_button(
+        out,
+        &format!("move-question-down:{coords}"),
+        l.pick("Flytta ned", "Move down"),
+        &label,
+    );
+    action_button(
+        out,
+        &format!("duplicate-question:{coords}"),
+        l.pick("Kopiera", "Duplicate"),
+        &label,
+    );
+    action_button(
+        out,
+        &format!("delete-question:{coords}"),
+        l.pick("Ta bort", "Delete"),
+        &label,
+    );
     out.push_str("</div>");
     let base = format!("p{p}.b{b}.q{k}");
     let name = |property: &str| format!("{base}.{property}");
-    text_area(out, &name("subject"), l.pick("Frågan", "The question"), &q.subject);
+    text_area(
+        out,
+        &name("subject"),
+        l.pick("Frågan", "The question"),
+        &q.subject,
+    );
     out.push_str(r#"<div class="grid">"#);
     let types: Vec<(String, String)> = INPUT_TYPES
         .iter()
         .map(|t| (t.as_str().to_owned(), input_name(l, *t).to_owned()))
         .collect();
-    select(out, &name("input"), l.pick("Svarstyp", "Answer type"), &types, q.input.as_str());
-    text_field(out, &name("questionId"), l.pick("Fråge-id (valfritt)", "Question id (optional)"), q.question_id.as_deref().unwrap_or_default());
+    select(
+        out,
+        &name("input"),
+        l.pick("Svarstyp", "Answer type"),
+        &types,
+        q.input.as_str(),
+    );
+    text_field(
+        out,
+        &name("questionId"),
+        l.pick("Fråge-id (valfritt)", "Question id (optional)"),
+        q.question_id.as_deref().unwrap_or_default(),
+    );
     let mut aligns = vec![(String::new(), l.pick("Standard", "Default").to_owned())];
-    aligns.extend(ALIGNS.iter().map(|a| (align_str(*a).to_owned(), align_str(*a).to_owned())));
-    select(out, &name("questionAlign"), l.pick("Placering", "Alignment"), &aligns, q.question_align.map(align_str).unwrap_or_default());
+    aligns.extend(
+        ALIGNS
+            .iter()
+            .map(|a| (align_str(*a).to_owned(), align_str(*a).to_owned())),
+    );
+    select(
+        out,
+        &name("questionAlign"),
+        l.pick("Placering", "Alignment"),
+        &aligns,
+        q.question_align.map(align_str).unwrap_or_default(),
+    );
     let kind = q.input.answer_kind();
     match kind {
         AnswerKind::Text => {
-            text_field(out, &name("answerMaxLength"), l.pick("Högst antal tecken", "Most characters"), &opt(q.answer_max_length));
+            text_field(
+                out,
+                &name("answerMaxLength"),
+                l.pick("Högst antal tecken", "Most characters"),
+                &opt(q.answer_max_length),
+            );
             view.problem_at(out, &name("answerMaxLength"));
-            text_field(out, &name("answerPattern"), l.pick("Mönster (reguljärt uttryck)", "Pattern (regular expression)"), q.answer_pattern.as_deref().unwrap_or_default());
-            text_field(out, &name("answerPlaceholder"), l.pick("Exempeltext i fältet", "Placeholder"), q.answer_placeholder.as_deref().unwrap_or_default());
-            text_field(out, &name("inputUnit"), l.pick("Enhet", "Unit"), q.input_unit.as_deref().unwrap_or_default());
+            text_field(
+                out,
+                &name("answerPattern"),
+                l.pick(
+                    "Mönster (reguljärt uttryck)",
+                    "Pattern (regular expression)",
+                ),
+                q.answer_pattern.as_deref().unwrap_or_default(),
+            );
+            text_field(
+                out,
+                &name("answerPlaceholder"),
+                l.pick("Exempeltext i fältet", "Placeholder"),
+                q.answer_placeholder.as_deref().unwrap_or_default(),
+            );
+            text_field(
+                out,
+                &name("inputUnit"),
+                l.pick("Enhet", "Unit"),
+                q.input_unit.as_deref().unwrap_or_default(),
+            );
         }
         AnswerKind::Number => {
             for (property, text, value) in [
-                ("answerMin", l.pick("Minsta svar", "Smallest answer"), q.answer_min.as_ref().map(ToString::to_string)),
-                ("answerMax", l.pick("Största svar", "Largest answer"), q.answer_max.as_ref().map(ToString::to_string)),
-                ("answerStep", l.pick("Steg", "Step"), q.answer_step.map(|s| s.to_string())),
+                (
+                    "answerMin",
+                    l.pick("Minsta svar", "Smallest answer"),
+                    q.answer_min.as_ref().map(ToString::to_string),
+                ),
+                (
+                    "answerMax",
+                    l.pick("Största svar", "Largest answer"),
+                    q.answer_max.as_ref().map(ToString::to_string),
+                ),
+                (
+                    "answerStep",
+                    l.pick("Steg", "Step"),
+                    q.answer_step.map(|s| s.to_string()),
+                ),
             ] {
-                text_field(out, &name(property), text, value.as_deref().unwrap_or_default());
+                text_field(
+                    out,
+                    &name(property),
+                    text,
+                    value.as_deref().unwrap_or_default(),
+                );
                 view.problem_at(out, &name(property));
             }
-            text_field(out, &name("inputUnit"), l.pick("Enhet (t.ex. kg)", "Unit (e.g. kg)"), q.input_unit.as_deref().unwrap_or_default());
-            text_field(out, &name("answerMinLabel"), l.pick("Etikett vid minsta", "Label at the smallest"), q.answer_min_label.as_deref().unwrap_or_default());
-            text_field(out, &name("answerMaxLabel"), l.pick("Etikett vid största", "Label at the largest"), q.answer_max_label.as_deref().unwrap_or_default());
-            text_field(out, &name("answerPlaceholder"), l.pick("Exempeltext i fältet", "Placeholder"), q.answer_placeholder.as_deref().unwrap_or_default());
+            text_field(
+                out,
+                &name("inputUnit"),
+                l.pick("Enhet (t.ex. kg)", "Unit (e.g. kg)"),
+                q.input_unit.as_deref().unwrap_or_default(),
+            );
+            text_field(
+                out,
+                &name("answerMinLabel"),
+                l.pick("Etikett vid minsta", "Label at the smallest"),
+                q.answer_min_label.as_deref().unwrap_or_default(),
+            );
+            text_field(
+                out,
+                &name("answerMaxLabel"),
+                l.pick("Etikett vid största", "Label at the largest"),
+                q.answer_max_label.as_deref().unwrap_or_default(),
+            );
+            text_field(
+                out,
+                &name("answerPlaceholder"),
+                l.pick("Exempeltext i fältet", "Placeholder"),
+                q.answer_placeholder.as_deref().unwrap_or_default(),
+            );
         }
         AnswerKind::Temporal(_) => {
-            text_field(out, &name("answerMin"), l.pick("Tidigast (i svarets format, t.ex. 20240101)", "Earliest (in the answer's format, e.g. 20240101)"), &q.answer_min.as_ref().map(ToString::to_string).unwrap_or_default());
-            text_field(out, &name("answerMax"), l.pick("Senast (i svarets format)", "Latest (in the answer's format)"), &q.answer_max.as_ref().map(ToString::to_string).unwrap_or_default());
-            text_field(out, &name("answerPlaceholder"), l.pick("Exempeltext i fältet", "Placeholder"), q.answer_placeholder.as_deref().unwrap_or_default());
+            text_field(
+                out,
+                &name("answerMin"),
+                l.pick(
+                    "Tidigast (i svarets format, t.ex. 20240101)",
+                    "Earliest (in the answer's format, e.g. 20240101)",
+                ),
+                &q.answer_min
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            );
+            text_field(
+                out,
+                &name("answerMax"),
+                l.pick(
+                    "Senast (i svarets format)",
+                    "Latest (in the answer's format)",
+                ),
+                &q.answer_max
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            );
+            text_field(
+                out,
+                &name("answerPlaceholder"),
+                l.pick("Exempeltext i fältet", "Placeholder"),
+                q.answer_placeholder.as_deref().unwrap_or_default(),
+            );
         }
         AnswerKind::MultipleChoice => {
-            text_field(out, &name("minNumberOfChoices"), l.pick("Minst antal val", "Fewest choices"), &opt(q.min_number_of_choices));
+            text_field(
+                out,
+                &name("minNumberOfChoices"),
+                l.pick("Minst antal val", "Fewest choices"),
+                &opt(q.min_number_of_choices),
+            );
             view.problem_at(out, &name("minNumberOfChoices"));
-            text_field(out, &name("maxNumberOfChoices"), l.pick("Högst antal val", "Most choices"), &opt(q.max_number_of_choices));
+            text_field(
+                out,
+                &name("maxNumberOfChoices"),
+                l.pick("Högst antal val", "Most choices"),
+                &opt(q.max_number_of_choices),
+            );
             view.problem_at(out, &name("maxNumberOfChoices"));
         }
         AnswerKind::SingleChoice | AnswerKind::None => {}
     }
     out.push_str("</div>");
-    check_box(out, &name("mandatory"), l.pick("Obligatorisk", "Mandatory"), q.mandatory);
-    text_area(out, &name("description"), l.pick("Hjälptext", "Help text"), q.description.as_deref().unwrap_or_default());
-    text_field(out, &name("informationURL"), l.pick("Länk till mer information", "Link to more information"), q.information_url.as_deref().unwrap_or_default());
+    check_box(
+        out,
+        &name("mandatory"),
+        l.pick("Obligatorisk", "Mandatory"),
+        q.mandatory,
+    );
+    text_area(
+        out,
+        &name("description"),
+        l.pick("Hjälptext", "Help text"),
+        q.description.as_deref().unwrap_or_default(),
+    );
+    text_field(
+        out,
+        &name("informationURL"),
+        l.pick("Länk till mer information", "Link to more information"),
+        q.information_url.as_deref().unwrap_or_default(),
+    );
     if q.input.is_choice() {
         alternatives(out, view, &base, &coords, q);
     }
@@ -650,7 +1085,12 @@ fn question_fieldset(
             l.pick("Valideringstexter", "Validation texts")
         );
         for event in events {
-            text_field(out, &name(&format!("event.{}", event.as_str())), event_name(l, event), q.event_text(event).unwrap_or_default());
+            text_field(
+                out,
+                &name(&format!("event.{}", event.as_str())),
+                event_name(l, event),
+                q.event_text(event).unwrap_or_default(),
+            );
         }
         out.push_str("</div></details>");
     }
@@ -679,14 +1119,50 @@ fn alternatives(out: &mut String, view: &View<'_>, base: &str, coords: &str, q: 
         );
         let at = format!("{base}.a{a}");
         let _ = write!(out, r#"<div class="grid" id="{}">"#, id_of(&at));
-        text_field(out, &format!("{at}.value"), &format!("{} {number}", l.pick("Alternativ", "Alternative")), &alternative.alternative_value);
-        text_field(out, &format!("{at}.help"), &format!("{} {number}", l.pick("Hjälptext till alternativ", "Help text of alternative")), alternative.answer_help.as_deref().unwrap_or_default());
-        text_field(out, &format!("{at}.score"), &format!("{} {number}", l.pick("Poäng för alternativ", "Score of alternative")), &alternative.score.map(|s| s.to_string()).unwrap_or_default());
+        text_field(
+            out,
+            &format!("{at}.value"),
+            &format!("{} {number}", l.pick("Alternativ", "Alternative")),
+            &alternative.alternative_value,
+        );
+        text_field(
+            out,
+            &format!("{at}.help"),
+            &format!(
+                "{} {number}",
+                l.pick("Hjälptext till alternativ", "Help text of alternative")
+            ),
+            alternative.answer_help.as_deref().unwrap_or_default(),
+        );
+        text_field(
+            out,
+            &format!("{at}.score"),
+            &format!(
+                "{} {number}",
+                l.pick("Poäng för alternativ", "Score of alternative")
+            ),
+            &alternative.score.map(|s| s.to_string()).unwrap_or_default(),
+        );
         view.problem_at(out, &format!("{at}.score"));
         out.push_str(r#"<div class="toolbar">"#);
-        action_button(out, &format!("move-alternative-up:{coords}:{a}"), l.pick("Flytta upp", "Move up"), &label);
-        action_button(out, &format!("move-alternative-down:{coords}:{a}"), l.pick("Flytta ned", "Move down"), &label);
-        action_button(out, &format!("delete-alternative:{coords}:{a}"), l.pick("Ta bort", "Delete"), &label);
+        action_button(
+            out,
+            &format!("move-alternative-up:{coords}:{a}"),
+            l.pick("Flytta upp", "Move up"),
+            &label,
+        );
+        action_button(
+            out,
+            &format!("move-alternative-down:{coords}:{a}"),
+            l.pick("Flytta ned", "Move down"),
+            &label,
+        );
+        action_button(
+            out,
+            &format!("delete-alternative:{coords}:{a}"),
+            l.pick("Ta bort", "Delete"),
+            &label,
+        );
         out.push_str("</div></div>");
     }
     out.push_str(r#"<div class="toolbar">"#);
@@ -703,8 +1179,14 @@ fn alternatives(out: &mut String, view: &View<'_>, base: &str, coords: &str, q: 
 /// its alternatives as checkboxes.
 fn condition(out: &mut String, view: &View<'_>, base: &str, q: &TemplateQuestion) {
     let l = view.l;
-    let current = q.question_superior.as_ref().map(|s| s.superior_question_number);
-    let mut options = vec![(String::new(), l.pick("Visas alltid", "Always shown").to_owned())];
+    let current = q
+        .question_superior
+        .as_ref()
+        .map(|s| s.superior_question_number);
+    let mut options = vec![(
+        String::new(),
+        l.pick("Visas alltid", "Always shown").to_owned(),
+    )];
     for (_, other) in &view.questions {
         let earlier = other.question_number < q.question_number;
         if other.question_number == q.question_number
@@ -713,7 +1195,11 @@ fn condition(out: &mut String, view: &View<'_>, base: &str, q: &TemplateQuestion
         {
             continue;
         }
-        let mut text = format!("{} {}", l.pick("Visas när besvarad:", "Shown when answered:"), question_label(l, other));
+        let mut text = format!(
+            "{} {}",
+            l.pick("Visas när besvarad:", "Shown when answered:"),
+            question_label(l, other)
+        );
         if !earlier {
             text.push_str(l.pick(" (kommer efter!)", " (comes after!)"));
         }
@@ -744,7 +1230,10 @@ fn condition(out: &mut String, view: &View<'_>, base: &str, q: &TemplateQuestion
         r#"<fieldset class="condition"><legend>{}</legend><input type="hidden" name="{base}.superiorAlternativesShown" value="1">"#,
         esc(&format!(
             "{} {}",
-            l.pick("Visas bara vid dessa svar på fråga", "Shown only for these answers to question"),
+            l.pick(
+                "Visas bara vid dessa svar på fråga",
+                "Shown only for these answers to question"
+            ),
             chosen.question_number
         ))
     );
@@ -752,13 +1241,19 @@ fn condition(out: &mut String, view: &View<'_>, base: &str, q: &TemplateQuestion
         let number = alternative.answer_alternative_number;
         let name = format!("{base}.superiorAlternatives");
         let id = format!("{}-{number}", id_of(&name));
-        let checked = superior.superior_answer_alternative_numbers.contains(&number);
+        let checked = superior
+            .superior_answer_alternative_numbers
+            .contains(&number);
         let _ = write!(
             out,
             r#"<div class="field check"><input type="checkbox" id="{id}" name="{}" value="{number}"{}><label for="{id}">{}</label></div>"#,
             esc(&name),
             if checked { " checked" } else { "" },
-            esc(&alternative_label(l, number, &alternative.alternative_value)),
+            esc(&alternative_label(
+                l,
+                number,
+                &alternative.alternative_value
+            )),
         );
     }
     out.push_str("</fieldset>");
@@ -772,7 +1267,14 @@ fn alternative_label(l: Lang, number: u32, value: &str) -> String {
     }
 }
 
-fn routing_section(out: &mut String, view: &View<'_>, t: &FormTemplate, p: usize, routed: &RoutedPage) {
+#[allow(clippy::many_single_char_names)]
+fn routing_section(
+    out: &mut String,
+    view: &View<'_>,
+    t: &FormTemplate,
+    p: usize,
+    routed: &RoutedPage,
+) {
     let l = view.l;
     let n = routed.page.page_number;
     let _ = write!(
@@ -791,7 +1293,12 @@ fn routing_section(out: &mut String, view: &View<'_>, t: &FormTemplate, p: usize
         .map(|r| {
             let number = r.page.page_number;
             let subject = r.page.subject.as_deref().unwrap_or_default();
-            (number.to_string(), format!("{} {number} {subject}", l.pick("Sida", "Page")).trim().to_owned())
+            (
+                number.to_string(),
+                format!("{} {number} {subject}", l.pick("Sida", "Page"))
+                    .trim()
+                    .to_owned(),
+            )
         })
         .collect();
     // Rules may name questions on this page or earlier ones.
@@ -802,7 +1309,12 @@ fn routing_section(out: &mut String, view: &View<'_>, t: &FormTemplate, p: usize
         .map(|(_, q)| *q)
         .collect();
     for (r, route) in routes.iter().enumerate() {
-        let label = format!("{} {n}, {} {}", l.pick("Sida", "Page"), l.pick("vägval", "route"), r + 1);
+        let label = format!(
+            "{} {n}, {} {}",
+            l.pick("Sida", "Page"),
+            l.pick("vägval", "route"),
+            r + 1
+        );
         let at = format!("p{p}.r{r}");
         let _ = write!(
             out,
@@ -810,7 +1322,13 @@ fn routing_section(out: &mut String, view: &View<'_>, t: &FormTemplate, p: usize
             r + 1,
             esc(&format!("{} {}", l.pick("Vägval", "Route"), r + 1))
         );
-        select(out, &format!("{at}.page"), l.pick("Gå till", "Go to"), &pages, &route.page_number.to_string());
+        select(
+            out,
+            &format!("{at}.page"),
+            l.pick("Gå till", "Go to"),
+            &pages,
+            &route.page_number.to_string(),
+        );
         for (u, rule) in route.rules.iter().enumerate() {
             let rule_at = format!("{at}.u{u}");
             let _ = write!(
@@ -823,14 +1341,53 @@ fn routing_section(out: &mut String, view: &View<'_>, t: &FormTemplate, p: usize
                 .iter()
                 .map(|q| (q.question_number.to_string(), question_label(l, q)))
                 .collect();
-            if !askable.iter().any(|q| q.question_number == rule.question_number) {
-                questions.insert(0, (rule.question_number.to_string(), format!("{} {} ({})", l.pick("Fråga", "Question"), rule.question_number, l.pick("finns inte här", "not available here"))));
+            if !askable
+                .iter()
+                .any(|q| q.question_number == rule.question_number)
+            {
+                questions.insert(
+                    0,
+                    (
+                        rule.question_number.to_string(),
+                        format!(
+                            "{} {} ({})",
+                            l.pick("Fråga", "Question"),
+                            rule.question_number,
+                            l.pick("finns inte här", "not available here")
+                        ),
+                    ),
+                );
             }
-            select(out, &format!("{rule_at}.question"), l.pick("Fråga", "Question"), &questions, &rule.question_number.to_string());
-            let mut operators = vec![(String::new(), l.pick("Standard (lika med / besvarad)", "Default (equals / answered)").to_owned())];
-            operators.extend(OPERATORS.iter().map(|o| (operator_str(*o).to_owned(), operator_name(l, *o).to_owned())));
-            select(out, &format!("{rule_at}.operator"), l.pick("Villkor", "Condition"), &operators, rule.operator.map(operator_str).unwrap_or_default());
-            let asked = askable.iter().find(|q| q.question_number == rule.question_number);
+            select(
+                out,
+                &format!("{rule_at}.question"),
+                l.pick("Fråga", "Question"),
+                &questions,
+                &rule.question_number.to_string(),
+            );
+            let mut operators = vec![(
+                String::new(),
+                l.pick(
+                    "Standard (lika med / besvarad)",
+                    "Default (equals / answered)",
+                )
+                .to_owned(),
+            )];
+            operators.extend(
+                OPERATORS
+                    .iter()
+                    .map(|o| (operator_str(*o).to_owned(), operator_name(l, *o).to_owned())),
+            );
+            select(
+                out,
+                &format!("{rule_at}.operator"),
+                l.pick("Villkor", "Condition"),
+                &operators,
+                rule.operator.map(operator_str).unwrap_or_default(),
+            );
+            let asked = askable
+                .iter()
+                .find(|q| q.question_number == rule.question_number);
             match asked.map(|q| q.input.answer_kind()) {
                 Some(AnswerKind::SingleChoice | AnswerKind::MultipleChoice) => {
                     let q = asked.expect("matched");
@@ -847,32 +1404,75 @@ fn routing_section(out: &mut String, view: &View<'_>, t: &FormTemplate, p: usize
                             out,
                             r#"<div class="field check"><input type="checkbox" id="{id}" name="{}" value="{number}"{}><label for="{id}">{}</label></div>"#,
                             esc(&name),
-                            if rule.answer_alternative_numbers.contains(&number) { " checked" } else { "" },
-                            esc(&alternative_label(l, number, &alternative.alternative_value)),
+                            if rule.answer_alternative_numbers.contains(&number) {
+                                " checked"
+                            } else {
+                                ""
+                            },
+                            esc(&alternative_label(
+                                l,
+                                number,
+                                &alternative.alternative_value
+                            )),
                         );
                     }
                     out.push_str("</fieldset>");
                 }
                 Some(AnswerKind::Number) => {
-                    text_field(out, &format!("{rule_at}.value"), l.pick("Värde", "Value"), &rule.value.map(|v| v.to_string()).unwrap_or_default());
+                    text_field(
+                        out,
+                        &format!("{rule_at}.value"),
+                        l.pick("Värde", "Value"),
+                        &rule.value.map(|v| v.to_string()).unwrap_or_default(),
+                    );
                     view.problem_at(out, &format!("{rule_at}.value"));
                 }
                 _ => {}
             }
             let rule_label = format!("{label}, {} {}", l.pick("regel", "rule"), u + 1);
             out.push_str(r#"<div class="toolbar">"#);
-            action_button(out, &format!("delete-rule:{p}:{r}:{u}"), l.pick("Ta bort regel", "Delete rule"), &rule_label);
+            action_button(
+                out,
+                &format!("delete-rule:{p}:{r}:{u}"),
+                l.pick("Ta bort regel", "Delete rule"),
+                &rule_label,
+            );
             out.push_str("</div></div>");
         }
         out.push_str(r#"<div class="toolbar">"#);
-        action_button(out, &format!("add-rule:{p}:{r}"), l.pick("Lägg till regel", "Add rule"), &label);
-        action_button(out, &format!("move-route-up:{p}:{r}"), l.pick("Flytta upp", "Move up"), &label);
-        action_button(out, &format!("move-route-down:{p}:{r}"), l.pick("Flytta ned", "Move down"), &label);
-        action_button(out, &format!("delete-route:{p}:{r}"), l.pick("Ta bort vägval", "Delete route"), &label);
+        action_button(
+            out,
+            &format!("add-rule:{p}:{r}"),
+            l.pick("Lägg till regel", "Add rule"),
+            &label,
+        );
+        action_button(
+            out,
+            &format!("move-route-up:{p}:{r}"),
+            l.pick("Flytta upp", "Move up"),
+            &label,
+        );
+        action_button(
+            out,
+            &format!("move-route-down:{p}:{r}"),
+            l.pick("Flytta ned", "Move down"),
+            &label,
+        );
+        action_button(
+            out,
+            &format!("delete-route:{p}:{r}"),
+            l.pick("Ta bort vägval", "Delete route"),
+            &label,
+        );
         out.push_str("</div></fieldset>");
     }
     out.push_str(r#"<div class="toolbar">"#);
-    action_button(out, &format!("add-route:{p}"), l.pick("Lägg till vägval", "Add route"), &format!("{} {n}", l.pick("sida", "page")));
+    action_button(
+        out,
+        &format!("add-route:{p}"),
+        l.pick("Lägg till vägval", "Add route"),
+        &format!("{} {n}", l.pick("sida", "page")),
+    );
     out.push_str("</div></section>");
 }
 
@@ -907,7 +1507,12 @@ fn read_only(out: &mut String, view: &View<'_>, t: &FormTemplate) {
             out,
             r#"<section class="page" id="page-{n}"><h3>{} {n}{}</h3><ol>"#,
             l.pick("Sida", "Page"),
-            routed.page.subject.as_deref().map(|s| format!(": {}", esc(s))).unwrap_or_default()
+            routed
+                .page
+                .subject
+                .as_deref()
+                .map(|s| format!(": {}", esc(s)))
+                .unwrap_or_default()
         );
         for block in &routed.page.question_blocks {
             for q in &block.questions {
@@ -917,7 +1522,11 @@ fn read_only(out: &mut String, view: &View<'_>, t: &FormTemplate) {
                     q.question_number,
                     esc(&question_label(l, q)),
                     q.input.as_str(),
-                    if q.mandatory { l.pick(", obligatorisk", ", mandatory") } else { "" }
+                    if q.mandatory {
+                        l.pick(", obligatorisk", ", mandatory")
+                    } else {
+                        ""
+                    }
                 );
             }
         }
@@ -941,7 +1550,14 @@ fn read_only(out: &mut String, view: &View<'_>, t: &FormTemplate) {
     out.push_str("</section>");
 }
 
-fn lifecycle(out: &mut String, l: Lang, user: &SignedIn, path: &str, opened: &Opened, errors: usize) {
+fn lifecycle(
+    out: &mut String,
+    l: Lang,
+    user: &SignedIn,
+    path: &str,
+    opened: &Opened,
+    errors: usize,
+) {
     let _ = write!(
         out,
         r#"<section id="lifecycle" aria-labelledby="lifecycle-heading"><h2 id="lifecycle-heading">{}</h2><form method="post" action="{}/lifecycle" id="lifecycle-form"><input type="hidden" name="csrf_token" value="{}"><div class="toolbar">"#,
@@ -959,14 +1575,20 @@ fn lifecycle(out: &mut String, l: Lang, user: &SignedIn, path: &str, opened: &Op
     };
     match opened.status {
         PublishStatus::Unpublished => {
-            button("submit", l.pick("Skicka för granskning", "Submit for review"));
+            button(
+                "submit",
+                l.pick("Skicka för granskning", "Submit for review"),
+            );
             button("delete", l.pick("Ta bort utkastet", "Delete the draft"));
         }
         PublishStatus::Pending => {
             if publisher {
                 button("publish", l.pick("Publicera", "Publish"));
             }
-            button("return", l.pick("Skicka tillbaka till utkast", "Return to draft"));
+            button(
+                "return",
+                l.pick("Skicka tillbaka till utkast", "Return to draft"),
+            );
         }
         PublishStatus::Published => {
             button("new-version", l.pick("Ny version", "New version"));

@@ -88,7 +88,11 @@ pub fn events_for(kind: AnswerKind) -> Vec<ValidationEventKind> {
         }
         AnswerKind::Temporal(_) => events.extend([E::AnswerMin, E::AnswerMax, E::AnswerFormat]),
         AnswerKind::MultipleChoice => {
-            events.extend([E::MinNumberOfChoices, E::MaxNumberOfChoices, E::AnswerFormat]);
+            events.extend([
+                E::MinNumberOfChoices,
+                E::MaxNumberOfChoices,
+                E::AnswerFormat,
+            ]);
         }
         AnswerKind::SingleChoice => events.push(E::AnswerFormat),
         AnswerKind::None => events.clear(),
@@ -103,6 +107,9 @@ pub struct InputProblem {
     pub value: String,
 }
 
+/// A text field: `None` when the page did not show it (nothing changes), `Some(None)` when
+/// it was emptied (the property is cleared).
+#[allow(clippy::option_option)] // the three cases are exactly what a posted field can be
 fn text(fields: &Fields, name: &str) -> Option<Option<String>> {
     field(fields, name).map(|v| {
         let v = v.trim_end_matches(['\r', '\n']).trim();
@@ -203,7 +210,11 @@ pub fn apply_fields(template: &mut FormTemplate, fields: &Fields) -> Vec<InputPr
     }
     set_text(&mut template.form_title, fields, "formTitle");
     set_text(&mut template.description, fields, "description");
-    set_text(&mut template.description_internal, fields, "descriptionInternal");
+    set_text(
+        &mut template.description_internal,
+        fields,
+        "descriptionInternal",
+    );
     set_text(&mut template.category, fields, "category");
     set_text(&mut template.form_complete_text, fields, "formCompleteText");
     set_text(&mut template.term, fields, "term");
@@ -224,7 +235,10 @@ pub fn apply_fields(template: &mut FormTemplate, fields: &Fields) -> Vec<InputPr
             Err(_) => reader.problem("reminderDaysBefore", days),
         }
     }
-    let question_numbers: Vec<u32> = template.questions().map(|(_, _, q)| q.question_number).collect();
+    let question_numbers: Vec<u32> = template
+        .questions()
+        .map(|(_, _, q)| q.question_number)
+        .collect();
     let blocks_of: std::collections::BTreeMap<u32, u32> = template
         .questions()
         .map(|(_, b, q)| (q.question_number, b.block_number))
@@ -234,14 +248,27 @@ pub fn apply_fields(template: &mut FormTemplate, fields: &Fields) -> Vec<InputPr
         let at = format!("p{p}");
         set_text(&mut page.subject, fields, &format!("{at}.subject"));
         set_text(&mut page.description, fields, &format!("{at}.description"));
-        set_text(&mut page.information_url, fields, &format!("{at}.informationURL"));
+        set_text(
+            &mut page.information_url,
+            fields,
+            &format!("{at}.informationURL"),
+        );
         for (b, block) in page.question_blocks.iter_mut().enumerate() {
             let at = format!("p{p}.b{b}");
             set_text(&mut block.subject, fields, &format!("{at}.subject"));
             set_text(&mut block.description, fields, &format!("{at}.description"));
-            set_text(&mut block.information_url, fields, &format!("{at}.informationURL"));
+            set_text(
+                &mut block.information_url,
+                fields,
+                &format!("{at}.informationURL"),
+            );
             for (q, question) in block.questions.iter_mut().enumerate() {
-                read_question(&mut reader, question, &format!("{at}.q{q}"), &question_numbers);
+                read_question(
+                    &mut reader,
+                    question,
+                    &format!("{at}.q{q}"),
+                    &question_numbers,
+                );
             }
         }
         if let Some(routing) = &mut routed.routing {
@@ -262,16 +289,18 @@ pub fn apply_fields(template: &mut FormTemplate, fields: &Fields) -> Vec<InputPr
                     if let Some(op) = field(fields, &format!("{at}.operator")) {
                         rule.operator = OPERATORS.into_iter().find(|o| operator_str(*o) == op);
                     }
-                    if rule.question_number != before {
-                        rule.answer_alternative_numbers.clear();
-                        rule.value = None;
-                    } else {
+                    if rule.question_number == before {
                         if field(fields, &format!("{at}.alternativesShown")).is_some() {
-                            rule.answer_alternative_numbers = all(fields, &format!("{at}.alternatives"))
-                                .filter_map(|v| v.parse().ok())
-                                .collect();
+                            rule.answer_alternative_numbers =
+                                all(fields, &format!("{at}.alternatives"))
+                                    .filter_map(|v| v.parse().ok())
+                                    .collect();
                         }
                         reader.decimal(&mut rule.value, &format!("{at}.value"));
+                    } else {
+                        // Another question: what it was compared with no longer fits.
+                        rule.answer_alternative_numbers.clear();
+                        rule.value = None;
                     }
                 }
             }
@@ -280,7 +309,12 @@ pub fn apply_fields(template: &mut FormTemplate, fields: &Fields) -> Vec<InputPr
     reader.problems
 }
 
-fn read_question(reader: &mut Reader<'_>, question: &mut TemplateQuestion, at: &str, numbers: &[u32]) {
+fn read_question(
+    reader: &mut Reader<'_>,
+    question: &mut TemplateQuestion,
+    at: &str,
+    numbers: &[u32],
+) {
     let fields = reader.fields;
     let name = |property: &str| format!("{at}.{property}");
     if let Some(subject) = text(fields, &name("subject")) {
@@ -288,7 +322,11 @@ fn read_question(reader: &mut Reader<'_>, question: &mut TemplateQuestion, at: &
     }
     set_text(&mut question.question_id, fields, &name("questionId"));
     set_text(&mut question.description, fields, &name("description"));
-    set_text(&mut question.information_url, fields, &name("informationURL"));
+    set_text(
+        &mut question.information_url,
+        fields,
+        &name("informationURL"),
+    );
     let before = question.input;
     if let Some(input) = field(fields, &name("input")).and_then(parse_input) {
         question.input = input;
@@ -301,13 +339,31 @@ fn read_question(reader: &mut Reader<'_>, question: &mut TemplateQuestion, at: &
     }
     let kind = before.answer_kind();
     set_text(&mut question.input_unit, fields, &name("inputUnit"));
-    set_text(&mut question.answer_placeholder, fields, &name("answerPlaceholder"));
-    set_text(&mut question.answer_min_label, fields, &name("answerMinLabel"));
-    set_text(&mut question.answer_max_label, fields, &name("answerMaxLabel"));
+    set_text(
+        &mut question.answer_placeholder,
+        fields,
+        &name("answerPlaceholder"),
+    );
+    set_text(
+        &mut question.answer_min_label,
+        fields,
+        &name("answerMinLabel"),
+    );
+    set_text(
+        &mut question.answer_max_label,
+        fields,
+        &name("answerMaxLabel"),
+    );
     set_text(&mut question.answer_pattern, fields, &name("answerPattern"));
     reader.whole(&mut question.answer_max_length, &name("answerMaxLength"));
-    reader.whole(&mut question.min_number_of_choices, &name("minNumberOfChoices"));
-    reader.whole(&mut question.max_number_of_choices, &name("maxNumberOfChoices"));
+    reader.whole(
+        &mut question.min_number_of_choices,
+        &name("minNumberOfChoices"),
+    );
+    reader.whole(
+        &mut question.max_number_of_choices,
+        &name("maxNumberOfChoices"),
+    );
     reader.decimal(&mut question.answer_step, &name("answerStep"));
     reader.bound(&mut question.answer_min, kind, &name("answerMin"));
     reader.bound(&mut question.answer_max, kind, &name("answerMax"));
@@ -317,7 +373,10 @@ fn read_question(reader: &mut Reader<'_>, question: &mut TemplateQuestion, at: &
     // The condition: a question chosen from a list; its alternatives when it has some.
     if let Some(superior) = field(fields, &name("superior")) {
         let chosen: Option<u32> = superior.parse().ok().filter(|n| numbers.contains(n));
-        let previous = question.question_superior.as_ref().map(|s| s.superior_question_number);
+        let previous = question
+            .question_superior
+            .as_ref()
+            .map(|s| s.superior_question_number);
         question.question_superior = chosen.map(|n| QuestionSuperior {
             superior_question_number: n,
             superior_answer_alternative_numbers: if Some(n) == previous
@@ -342,7 +401,9 @@ fn read_question(reader: &mut Reader<'_>, question: &mut TemplateQuestion, at: &
         if let Some(value) = text(fields, &name(&format!("event.{}", event.as_str()))) {
             question.validation_events.retain(|e| e.event != event);
             if let Some(text) = value {
-                question.validation_events.push(ValidationEvent { event, text });
+                question
+                    .validation_events
+                    .push(ValidationEvent { event, text });
             }
         }
     }
@@ -392,7 +453,9 @@ pub fn fit_to_input(question: &mut TemplateQuestion) {
         question.answer_pattern = None;
     }
     let events = events_for(kind);
-    question.validation_events.retain(|e| events.contains(&e.event));
+    question
+        .validation_events
+        .retain(|e| events.contains(&e.event));
 }
 
 #[cfg(test)]
@@ -465,8 +528,18 @@ mod tests {
         assert!(qs[1].mandatory && !qs[0].mandatory);
         assert_eq!(qs[1].answer_max, Some(Bound::Number(100.0)));
         assert_eq!(qs[1].input_unit.as_deref(), Some("st"));
-        assert_eq!(qs[1].question_superior.as_ref().unwrap().superior_question_number, 1);
-        assert_eq!(qs[1].event_text(ValidationEventKind::AnswerMax), Some("Högst 100."));
+        assert_eq!(
+            qs[1]
+                .question_superior
+                .as_ref()
+                .unwrap()
+                .superior_question_number,
+            1
+        );
+        assert_eq!(
+            qs[1].event_text(ValidationEventKind::AnswerMax),
+            Some("Högst 100.")
+        );
         let rule = &t.pages[0].routing.as_ref().unwrap().routes[0].rules[0];
         assert_eq!(rule.operator, Some(RuleOperator::Equals));
         assert_eq!(rule.answer_alternative_numbers, vec![2]);
@@ -481,7 +554,10 @@ mod tests {
         );
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].name, "p0.b0.q1.answerMax");
-        assert_eq!(t.pages[0].page.question_blocks[0].questions[1].answer_max, None);
+        assert_eq!(
+            t.pages[0].page.question_blocks[0].questions[1].answer_max,
+            None
+        );
     }
 
     #[test]
@@ -505,7 +581,10 @@ mod tests {
     #[test]
     fn a_condition_on_another_question_starts_without_alternatives() {
         let mut t = draft();
-        apply_fields(&mut t, &posted(&[("formName", "T"), ("p0.b0.q1.superior", "1")]));
+        apply_fields(
+            &mut t,
+            &posted(&[("formName", "T"), ("p0.b0.q1.superior", "1")]),
+        );
         apply_fields(
             &mut t,
             &posted(&[
@@ -516,8 +595,21 @@ mod tests {
             ]),
         );
         let q = &t.pages[0].page.question_blocks[0].questions[1];
-        assert_eq!(q.question_superior.as_ref().unwrap().superior_answer_alternative_numbers, vec![1]);
-        apply_fields(&mut t, &posted(&[("formName", "T"), ("p0.b0.q1.superior", "")]));
-        assert!(t.pages[0].page.question_blocks[0].questions[1].question_superior.is_none());
+        assert_eq!(
+            q.question_superior
+                .as_ref()
+                .unwrap()
+                .superior_answer_alternative_numbers,
+            vec![1]
+        );
+        apply_fields(
+            &mut t,
+            &posted(&[("formName", "T"), ("p0.b0.q1.superior", "")]),
+        );
+        assert!(
+            t.pages[0].page.question_blocks[0].questions[1]
+                .question_superior
+                .is_none()
+        );
     }
 }

@@ -25,7 +25,10 @@ pub fn esc(text: &str) -> String {
 
 /// The stylesheet and script, versioned by the crate version so a new release is not hidden
 /// by a cached old one.
-pub const STYLESHEET_HREF: &str = concat!("/designer/static/designer.css?v=", env!("CARGO_PKG_VERSION"));
+pub const STYLESHEET_HREF: &str = concat!(
+    "/designer/static/designer.css?v=",
+    env!("CARGO_PKG_VERSION")
+);
 pub const SCRIPT_SRC: &str = concat!("/designer/static/designer.js?v=", env!("CARGO_PKG_VERSION"));
 
 /// A whole page: `title` (without the site name) and the content of `main`.
@@ -146,7 +149,13 @@ pub fn check_box(out: &mut String, name: &str, label: &str, checked: bool) {
 }
 
 /// A labelled select of `(value, text)` options.
-pub fn select(out: &mut String, name: &str, label: &str, options: &[(String, String)], chosen: &str) {
+pub fn select(
+    out: &mut String,
+    name: &str,
+    label: &str,
+    options: &[(String, String)],
+    chosen: &str,
+) {
     let id = id_of(name);
     let _ = write!(
         out,

@@ -30,13 +30,22 @@ pub async fn act(
     let here = version_path(&unit, &key.template_id, key.template_version);
     let done = |notice: &str| Redirect::to(&format!("{here}?notice={notice}")).into_response();
     let outcome = match field(&fields, "action").unwrap_or_default() {
-        "submit" => service.submit(member, &unit, &key).await.map(|()| done("submitted")),
+        "submit" => service
+            .submit(member, &unit, &key)
+            .await
+            .map(|()| done("submitted")),
         "return" => service
             .return_to_draft(member, &unit, &key)
             .await
             .map(|()| done("returned")),
-        "publish" => service.publish(member, &unit, &key).await.map(|()| done("published")),
-        "archive" => service.archive(member, &unit, &key).await.map(|()| done("archived")),
+        "publish" => service
+            .publish(member, &unit, &key)
+            .await
+            .map(|()| done("published")),
+        "archive" => service
+            .archive(member, &unit, &key)
+            .await
+            .map(|()| done("archived")),
         "new-version" => service.new_version(member, &unit, &key).await.map(|new| {
             Redirect::to(&format!(
                 "{}?notice=new-version",
@@ -59,7 +68,10 @@ pub async fn act(
             respond::forbidden(
                 &context,
                 Some(&user),
-                l.pick("Bara en publicerare får göra det.", "Only a publisher may do that."),
+                l.pick(
+                    "Bara en publicerare får göra det.",
+                    "Only a publisher may do that.",
+                ),
             )
         }
         Err(DesignerError::WrongStatus(_)) => done("wrong-status"),

@@ -97,7 +97,11 @@ fn list_page(
             l.pick("Vårdenheter", "Care units")
         );
         for other in &user.member.care_units {
-            let current = if other == unit { r#" aria-current="page""# } else { "" };
+            let current = if other == unit {
+                r#" aria-current="page""#
+            } else {
+                ""
+            };
             let _ = write!(
                 main,
                 r#"<li><a href="{}"{current}>{}</a></li>"#,
@@ -117,7 +121,10 @@ fn list_page(
     text_field(
         &mut main,
         "q",
-        l.pick("Mall-id eller namn innehåller", "Template id or name contains"),
+        l.pick(
+            "Mall-id eller namn innehåller",
+            "Template id or name contains",
+        ),
         filter.search.as_deref().unwrap_or_default(),
     );
     let mut statuses = vec![(String::new(), l.pick("Alla", "All").to_owned())];
@@ -164,8 +171,18 @@ fn list_page(
             esc(error)
         );
     }
-    text_field(&mut main, "templateId", l.pick("Mall-id (t.ex. HALSA-2)", "Template id (e.g. HALSA-2)"), "");
-    text_field(&mut main, "formName", l.pick("Formulärets namn", "Form name"), "");
+    text_field(
+        &mut main,
+        "templateId",
+        l.pick("Mall-id (t.ex. HALSA-2)", "Template id (e.g. HALSA-2)"),
+        "",
+    );
+    text_field(
+        &mut main,
+        "formName",
+        l.pick("Formulärets namn", "Form name"),
+        "",
+    );
     let _ = write!(
         main,
         r#"<button type="submit" id="create">{}</button></form>"#,
@@ -183,7 +200,10 @@ fn list_table(main: &mut String, l: Lang, unit: &HsaId, templates: &[TemplateSum
     let _ = write!(
         main,
         r#"<table id="templates"><caption class="muted">{}</caption><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
-        l.pick("Varje mall med dess versioner, nyaste först", "Each template with its versions, newest first"),
+        l.pick(
+            "Varje mall med dess versioner, nyaste först",
+            "Each template with its versions, newest first"
+        ),
         l.pick("Mall", "Template"),
         l.pick("Version", "Version"),
         l.pick("Status", "Status"),
@@ -203,7 +223,10 @@ fn list_table(main: &mut String, l: Lang, unit: &HsaId, templates: &[TemplateSum
                 String::new()
             };
             let draft_note = if version.only_draft {
-                format!(" <span class=\"muted\">({})</span>", l.pick("utkast med fel", "draft with errors"))
+                format!(
+                    " <span class=\"muted\">({})</span>",
+                    l.pick("utkast med fel", "draft with errors")
+                )
             } else {
                 String::new()
             };
@@ -263,10 +286,16 @@ pub async fn create(
             .await
         }
         Err(DesignerError::IdTaken(id)) => {
-            refused(&state, &context, &user, &unit, format!(
-                "{} `{id}`",
-                l.pick("Mall-id:t är upptaget:", "The template id is taken:")
-            ))
+            refused(
+                &state,
+                &context,
+                &user,
+                &unit,
+                format!(
+                    "{} `{id}`",
+                    l.pick("Mall-id:t är upptaget:", "The template id is taken:")
+                ),
+            )
             .await
         }
         Err(DesignerError::NotFound) => respond::not_found(&context, Some(&user)),

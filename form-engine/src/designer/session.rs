@@ -67,7 +67,10 @@ impl Sessions {
     /// browser's) ends, and a new id is made at every sign-in.
     pub fn start(&self, member: StaffMember, previous: Option<&str>) -> String {
         let token = random_token();
-        let mut live = self.live.lock().expect("the session table is never poisoned");
+        let mut live = self
+            .live
+            .lock()
+            .expect("the session table is never poisoned");
         if let Some(previous) = previous {
             live.remove(previous);
         }
@@ -93,7 +96,10 @@ impl Sessions {
 
     /// The session of `token`, kept alive for another idle period.
     fn resume(&self, token: &str) -> Option<SignedIn> {
-        let mut live = self.live.lock().expect("the session table is never poisoned");
+        let mut live = self
+            .live
+            .lock()
+            .expect("the session table is never poisoned");
         let session = live.get_mut(token)?;
         if session.last_seen.elapsed() >= self.idle {
             live.remove(token);
@@ -187,7 +193,12 @@ mod tests {
     #[test]
     fn only_designer_paths_are_return_paths() {
         assert!(safe_return_path("/designer/units/X/templates").is_some());
-        for bad in ["//evil.example", "/designer//evil", "https://evil.example", "/inbox"] {
+        for bad in [
+            "//evil.example",
+            "/designer//evil",
+            "https://evil.example",
+            "/inbox",
+        ] {
             assert_eq!(safe_return_path(bad), None, "{bad}");
         }
     }

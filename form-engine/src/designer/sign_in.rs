@@ -65,7 +65,11 @@ fn sign_in_page(
         esc(&csrf_token)
     );
     if let Some(next) = next {
-        let _ = write!(main, r#"<input type="hidden" name="next" value="{}">"#, esc(next));
+        let _ = write!(
+            main,
+            r#"<input type="hidden" name="next" value="{}">"#,
+            esc(next)
+        );
     }
     let _ = write!(
         main,
@@ -84,7 +88,7 @@ fn sign_in_page(
     }
     for member in state.staff.iter() {
         let id = format!("staff-{}", member.hsa_id);
-        let units: Vec<&str> = member.care_units.iter().map(|u| u.as_str()).collect();
+        let units: Vec<&str> = member.care_units.iter().map(common::identity::HsaId::as_str).collect();
         let _ = write!(
             main,
             r#"<div class="field check"><input type="radio" name="staff" id="{id}" value="{}"><label for="{id}">{} ({}) – {}</label></div>"#,
@@ -113,7 +117,12 @@ fn sign_in_page(
     if new_token {
         response.headers_mut().append(
             header::SET_COOKIE,
-            cookies::set(cookies::SIGN_IN_CSRF, &csrf_token, None, state.secure_cookies),
+            cookies::set(
+                cookies::SIGN_IN_CSRF,
+                &csrf_token,
+                None,
+                state.secure_cookies,
+            ),
         );
     }
     response
@@ -125,7 +134,10 @@ pub async fn show(
     context: PageContext,
     headers: HeaderMap,
 ) -> Response {
-    let next = context.query("next").and_then(safe_return_path).map(str::to_owned);
+    let next = context
+        .query("next")
+        .and_then(safe_return_path)
+        .map(str::to_owned);
     sign_in_page(&state, &context, &headers, next.as_deref(), false)
 }
 
@@ -143,7 +155,10 @@ pub async fn submit(
     let Ok(Form(fields)) = form else {
         return respond::bad_form(&context, None);
     };
-    if !fields.iter().all(|(k, v)| control_free(k) && control_free(v)) {
+    if !fields
+        .iter()
+        .all(|(k, v)| control_free(k) && control_free(v))
+    {
         return respond::bad_form(&context, None);
     }
     let expected = cookies::get(&headers, cookies::SIGN_IN_CSRF);
@@ -155,22 +170,29 @@ pub async fn submit(
         tracing::info!("designer sign-in refused: CSRF token missing or wrong");
         return respond::form_expired(&context, None);
     }
-    let next = field(&fields, "next").and_then(safe_return_path).map(str::to_owned);
-    let chosen = field(&fields, "staff")
-        .and_then(|id| state.staff.iter().find(|m| m.hsa_id.as_str() == id));
+    let next = field(&fields, "next")
+        .and_then(safe_return_path)
+        .map(str::to_owned);
+    let chosen =
+        field(&fields, "staff").and_then(|id| state.staff.iter().find(|m| m.hsa_id.as_str() == id));
     let Some(member) = chosen else {
         return sign_in_page(&state, &context, &headers, next.as_deref(), true);
     };
-    let token = state.sessions.start(
-        member.clone(),
-        user.as_ref().map(|u| u.token.as_str()),
-    );
+    let token = state
+        .sessions
+        .start(member.clone(), user.as_ref().map(|u| u.token.as_str()));
     tracing::info!(staff = %member.hsa_id, "staff member signed in to the designer (stand-in)");
     let secure = state.secure_cookies;
     let mut response = Redirect::to(next.as_deref().unwrap_or("/designer/")).into_response();
     let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, cookies::set(cookies::SESSION, &token, None, secure));
-    headers.append(header::SET_COOKIE, cookies::remove(cookies::SIGN_IN_CSRF, secure));
+    headers.append(
+        header::SET_COOKIE,
+        cookies::set(cookies::SESSION, &token, None, secure),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        cookies::remove(cookies::SIGN_IN_CSRF, secure),
+    );
     response
 }
 

@@ -79,7 +79,11 @@ pub fn apply(template: &mut FormTemplate, action: &EditAction) -> Result<(), NoS
         A::DuplicateBlock(p, b) => duplicate_block(template, p, b)?,
         A::DeleteBlock(p, b) => {
             let removed = remove_at(&mut page_mut(template, p)?.question_blocks, b)?;
-            let gone: Vec<u32> = removed.questions.iter().map(|q| q.question_number).collect();
+            let gone: Vec<u32> = removed
+                .questions
+                .iter()
+                .map(|q| q.question_number)
+                .collect();
             forget_questions(template, &gone);
         }
         A::AddQuestion(p, b, input) => {
@@ -92,7 +96,11 @@ pub fn apply(template: &mut FormTemplate, action: &EditAction) -> Result<(), NoS
         A::DuplicateQuestion(at) => {
             let next = next_question_number(template);
             let block = block_mut(template, at.page, at.block)?;
-            let mut copy = block.questions.get(at.question).ok_or(NoSuchElement)?.clone();
+            let mut copy = block
+                .questions
+                .get(at.question)
+                .ok_or(NoSuchElement)?
+                .clone();
             copy.question_number = next;
             copy.question_id = None;
             block.questions.insert(at.question + 1, copy);
@@ -131,7 +139,11 @@ pub fn apply(template: &mut FormTemplate, action: &EditAction) -> Result<(), NoS
             let first = page
                 .question_blocks
                 .iter()
-                .flat_map(|b| b.questions.iter().map(move |q| (b.block_number, q.question_number)))
+                .flat_map(|b| {
+                    b.questions
+                        .iter()
+                        .map(move |q| (b.block_number, q.question_number))
+                })
                 .next()
                 .unwrap_or((1, 1));
             let route = routes_mut(template, p)?.get_mut(r).ok_or(NoSuchElement)?;
@@ -387,24 +399,24 @@ fn duplicate_page(template: &mut FormTemplate, p: usize) -> Result<(), NoSuchEle
 fn copy_questions(
     page: &mut TemplatePage,
 ) -> impl Iterator<Item = (u32, usize, &mut TemplateQuestion)> {
-    page.question_blocks
-        .iter_mut()
-        .flat_map(|b| {
-            let number = b.block_number;
-            b.questions.iter_mut().enumerate().map(move |(i, q)| (number, i, q))
-        })
+    page.question_blocks.iter_mut().flat_map(|b| {
+        let number = b.block_number;
+        b.questions
+            .iter_mut()
+            .enumerate()
+            .map(move |(i, q)| (number, i, q))
+    })
 }
 
 fn duplicate_block(template: &mut FormTemplate, p: usize, b: usize) -> Result<(), NoSuchElement> {
-    let mut next = next_question_number(template);
+    let first = next_question_number(template);
     let page = page_mut(template, p)?;
     let mut copy = page.question_blocks.get(b).ok_or(NoSuchElement)?.clone();
     let mut renamed = BTreeMap::new();
-    for question in &mut copy.questions {
+    for (next, question) in (first..).zip(copy.questions.iter_mut()) {
         renamed.insert(question.question_number, next);
         question.question_number = next;
         question.question_id = None;
-        next += 1;
     }
     for question in &mut copy.questions {
         if let Some(superior) = &mut question.question_superior
@@ -504,18 +516,18 @@ fn delete_alternative(
         .collect();
     let gone = removed.answer_alternative_number;
     remap_alternatives(template, number, |old| {
-        if old == gone { None } else { map.get(&old).copied() }
+        if old == gone {
+            None
+        } else {
+            map.get(&old).copied()
+        }
     });
     Ok(())
 }
 
 /// Rewrites the alternative numbers of question `number` wherever they are named; `None`
 /// drops the reference.
-fn remap_alternatives(
-    template: &mut FormTemplate,
-    number: u32,
-    map: impl Fn(u32) -> Option<u32>,
-) {
+fn remap_alternatives(template: &mut FormTemplate, number: u32, map: impl Fn(u32) -> Option<u32>) {
     let rewrite = |list: &mut Vec<u32>| {
         *list = list.iter().filter_map(|n| map(*n)).collect();
     };

@@ -50,14 +50,25 @@ fn two_pages() -> FormTemplate {
 
 fn numbers(t: &FormTemplate) -> Vec<(u32, u32, u32, String)> {
     t.questions()
-        .map(|(p, b, q)| (p.page_number, b.block_number, q.question_number, q.subject.clone()))
+        .map(|(p, b, q)| {
+            (
+                p.page_number,
+                b.block_number,
+                q.question_number,
+                q.subject.clone(),
+            )
+        })
         .collect()
 }
 
 fn findings(t: &FormTemplate) -> Vec<FindingCode> {
     let mut t = t.clone();
     normalize::fill_in(&mut t);
-    check::check(&t).into_iter().filter(|f| f.is_error()).map(|f| f.code).collect()
+    check::check(&t)
+        .into_iter()
+        .filter(crate::domain::template::Finding::is_error)
+        .map(|f| f.code)
+        .collect()
 }
 
 #[test]
@@ -72,7 +83,11 @@ fn adding_pages_blocks_and_questions_numbers_them_in_order() {
         ]
     );
     let radio = &t.pages[0].page.question_blocks[0].questions[0];
-    assert_eq!(radio.answer_alternatives.len(), 2, "a choice starts with two");
+    assert_eq!(
+        radio.answer_alternatives.len(),
+        2,
+        "a choice starts with two"
+    );
     assert!(findings(&t).is_empty(), "{:?}", findings(&t));
 }
 
@@ -100,24 +115,37 @@ fn moving_a_question_renumbers_and_the_condition_follows_it() {
         superior_question_number: 1,
         superior_answer_alternative_numbers: vec![1],
     });
-    run(&mut t, &[EditAction::MoveQuestion(Q(0, 0, 1), Direction::Up)]);
+    run(
+        &mut t,
+        &[EditAction::MoveQuestion(Q(0, 0, 1), Direction::Up)],
+    );
     let qs = &t.pages[0].page.question_blocks[0].questions;
     assert_eq!(qs[0].subject, "Fråga 2");
     assert_eq!(qs[0].question_number, 1);
     // The condition still names the radio, now question 2: after it, so an error.
     assert_eq!(
-        qs[0].question_superior.as_ref().unwrap().superior_question_number,
+        qs[0]
+            .question_superior
+            .as_ref()
+            .unwrap()
+            .superior_question_number,
         2
     );
     assert!(findings(&t).contains(&FindingCode::SuperiorNotEarlier));
-    run(&mut t, &[EditAction::MoveQuestion(Q(0, 0, 0), Direction::Down)]);
+    run(
+        &mut t,
+        &[EditAction::MoveQuestion(Q(0, 0, 0), Direction::Down)],
+    );
     assert!(findings(&t).is_empty());
 }
 
 #[test]
 fn moving_a_question_past_the_end_of_its_block_goes_to_the_next_page() {
     let mut t = two_pages();
-    run(&mut t, &[EditAction::MoveQuestion(Q(0, 0, 1), Direction::Down)]);
+    run(
+        &mut t,
+        &[EditAction::MoveQuestion(Q(0, 0, 1), Direction::Down)],
+    );
     assert_eq!(
         numbers(&t),
         vec![
@@ -128,7 +156,10 @@ fn moving_a_question_past_the_end_of_its_block_goes_to_the_next_page() {
     );
     // At the very start nothing moves.
     let before = t.clone();
-    run(&mut t, &[EditAction::MoveQuestion(Q(0, 0, 0), Direction::Up)]);
+    run(
+        &mut t,
+        &[EditAction::MoveQuestion(Q(0, 0, 0), Direction::Up)],
+    );
     assert_eq!(t, before);
 }
 
@@ -153,15 +184,28 @@ fn deleting_a_question_removes_the_conditions_and_rules_that_name_it() {
         superior_question_number: 1,
         superior_answer_alternative_numbers: vec![2],
     });
-    run(&mut t, &[EditAction::AddRoute(0), EditAction::AddRule(0, 0)]);
-    assert_eq!(t.pages[0].routing.as_ref().unwrap().routes[0].rules.len(), 1);
+    run(
+        &mut t,
+        &[EditAction::AddRoute(0), EditAction::AddRule(0, 0)],
+    );
+    assert_eq!(
+        t.pages[0].routing.as_ref().unwrap().routes[0].rules.len(),
+        1
+    );
     run(&mut t, &[EditAction::DeleteQuestion(Q(0, 0, 0))]);
     let qs = &t.pages[0].page.question_blocks[0].questions;
     assert_eq!(qs.len(), 1);
     assert_eq!(qs[0].question_number, 1);
     assert!(qs[0].question_superior.is_none());
-    assert!(t.pages[0].routing.as_ref().unwrap().routes[0].rules.is_empty());
-    assert_eq!(t.pages[1].page.question_blocks[0].questions[0].question_number, 2);
+    assert!(
+        t.pages[0].routing.as_ref().unwrap().routes[0]
+            .rules
+            .is_empty()
+    );
+    assert_eq!(
+        t.pages[1].page.question_blocks[0].questions[0].question_number,
+        2
+    );
 }
 
 #[test]
@@ -171,7 +215,10 @@ fn routes_follow_moved_pages_and_go_with_a_deleted_one() {
     // The route from page 1 goes to page 2 by default; point it at page 3.
     t.pages[0].routing.as_mut().unwrap().routes[0].page_number = 3;
     run(&mut t, &[EditAction::MovePage(2, Direction::Up)]);
-    assert_eq!(t.pages[0].routing.as_ref().unwrap().routes[0].page_number, 2);
+    assert_eq!(
+        t.pages[0].routing.as_ref().unwrap().routes[0].page_number,
+        2
+    );
     run(&mut t, &[EditAction::DeletePage(1)]);
     assert!(t.pages[0].routing.is_none(), "the route went with its page");
     assert_eq!(t.pages.len(), 2);
@@ -181,24 +228,57 @@ fn routes_follow_moved_pages_and_go_with_a_deleted_one() {
 #[test]
 fn a_rule_names_a_question_and_moves_with_it() {
     let mut t = two_pages();
-    run(&mut t, &[EditAction::AddPage, EditAction::AddRoute(0), EditAction::AddRule(0, 0)]);
+    run(
+        &mut t,
+        &[
+            EditAction::AddPage,
+            EditAction::AddRoute(0),
+            EditAction::AddRule(0, 0),
+        ],
+    );
     let rule = &t.pages[0].routing.as_ref().unwrap().routes[0].rules[0];
     assert_eq!((rule.block_number, rule.question_number), (1, 1));
-    run(&mut t, &[EditAction::AddBlock(0), EditAction::MoveBlock(0, 1, Direction::Up)]);
+    run(
+        &mut t,
+        &[
+            EditAction::AddBlock(0),
+            EditAction::MoveBlock(0, 1, Direction::Up),
+        ],
+    );
     // The radio's block is now block 2.
     let rule = &t.pages[0].routing.as_ref().unwrap().routes[0].rules[0];
     assert_eq!((rule.block_number, rule.question_number), (2, 1));
-    run(&mut t, &[EditAction::DeleteRule(0, 0, 0), EditAction::DeleteRoute(0, 0)]);
+    run(
+        &mut t,
+        &[
+            EditAction::DeleteRule(0, 0, 0),
+            EditAction::DeleteRoute(0, 0),
+        ],
+    );
     assert!(t.pages[0].routing.is_none());
 }
 
 #[test]
 fn moving_routes_changes_their_order() {
     let mut t = two_pages();
-    run(&mut t, &[EditAction::AddPage, EditAction::AddRoute(0), EditAction::AddRoute(0)]);
+    run(
+        &mut t,
+        &[
+            EditAction::AddPage,
+            EditAction::AddRoute(0),
+            EditAction::AddRoute(0),
+        ],
+    );
     t.pages[0].routing.as_mut().unwrap().routes[1].page_number = 3;
     run(&mut t, &[EditAction::MoveRoute(0, 1, Direction::Up)]);
-    let targets: Vec<u32> = t.pages[0].routing.as_ref().unwrap().routes.iter().map(|r| r.page_number).collect();
+    let targets: Vec<u32> = t.pages[0]
+        .routing
+        .as_ref()
+        .unwrap()
+        .routes
+        .iter()
+        .map(|r| r.page_number)
+        .collect();
     assert_eq!(targets, vec![3, 2]);
 }
 
@@ -213,19 +293,47 @@ fn alternatives_are_added_moved_and_deleted_with_the_references_following() {
         superior_question_number: 1,
         superior_answer_alternative_numbers: vec![3],
     });
-    run(&mut t, &[EditAction::MoveAlternative(Q(0, 0, 0), 2, Direction::Up)]);
+    run(
+        &mut t,
+        &[EditAction::MoveAlternative(Q(0, 0, 0), 2, Direction::Up)],
+    );
     let qs = &t.pages[0].page.question_blocks[0].questions;
-    let values: Vec<&str> = qs[0].answer_alternatives.iter().map(|a| a.alternative_value.as_str()).collect();
+    let values: Vec<&str> = qs[0]
+        .answer_alternatives
+        .iter()
+        .map(|a| a.alternative_value.as_str())
+        .collect();
     assert_eq!(values, ["Svar 1", "Svar 3", "Svar 2"]);
-    assert_eq!(qs[1].question_superior.as_ref().unwrap().superior_answer_alternative_numbers, vec![2]);
+    assert_eq!(
+        qs[1]
+            .question_superior
+            .as_ref()
+            .unwrap()
+            .superior_answer_alternative_numbers,
+        vec![2]
+    );
     run(&mut t, &[EditAction::DeleteAlternative(Q(0, 0, 0), 0)]);
     let qs = &t.pages[0].page.question_blocks[0].questions;
     assert_eq!(qs[0].answer_alternatives[0].alternative_value, "Svar 3");
     assert_eq!(qs[0].answer_alternatives[0].answer_alternative_number, 1);
-    assert_eq!(qs[1].question_superior.as_ref().unwrap().superior_answer_alternative_numbers, vec![1]);
+    assert_eq!(
+        qs[1]
+            .question_superior
+            .as_ref()
+            .unwrap()
+            .superior_answer_alternative_numbers,
+        vec![1]
+    );
     run(&mut t, &[EditAction::DeleteAlternative(Q(0, 0, 0), 0)]);
     let qs = &t.pages[0].page.question_blocks[0].questions;
-    assert!(qs[1].question_superior.as_ref().unwrap().superior_answer_alternative_numbers.is_empty());
+    assert!(
+        qs[1]
+            .question_superior
+            .as_ref()
+            .unwrap()
+            .superior_answer_alternative_numbers
+            .is_empty()
+    );
 }
 
 #[test]
@@ -239,8 +347,18 @@ fn duplicating_a_page_copies_its_questions_with_new_numbers_and_inner_conditions
     assert_eq!(t.pages.len(), 3);
     let copy = &t.pages[1].page.question_blocks[0].questions;
     assert_eq!(copy[0].question_number, 3);
-    assert_eq!(copy[1].question_superior.as_ref().unwrap().superior_question_number, 3);
-    assert_eq!(t.pages[2].page.question_blocks[0].questions[0].question_number, 5);
+    assert_eq!(
+        copy[1]
+            .question_superior
+            .as_ref()
+            .unwrap()
+            .superior_question_number,
+        3
+    );
+    assert_eq!(
+        t.pages[2].page.question_blocks[0].questions[0].question_number,
+        5
+    );
     assert!(findings(&t).is_empty(), "{:?}", findings(&t));
 }
 
@@ -249,7 +367,10 @@ fn duplicating_and_deleting_blocks() {
     let mut t = two_pages();
     run(&mut t, &[EditAction::DuplicateBlock(0, 0)]);
     assert_eq!(t.pages[0].page.question_blocks.len(), 2);
-    assert_eq!(t.pages[0].page.question_blocks[1].questions[0].question_number, 3);
+    assert_eq!(
+        t.pages[0].page.question_blocks[1].questions[0].question_number,
+        3
+    );
     run(&mut t, &[EditAction::DeleteBlock(0, 0)]);
     assert_eq!(numbers(&t)[0], (1, 1, 1, "Fråga 1".into()));
     assert_eq!(t.questions().count(), 3);
@@ -261,10 +382,17 @@ fn generated_ids_follow_the_numbers_and_chosen_ids_stay() {
     normalize::fill_in(&mut t);
     t.pages[1].page.question_blocks[0].questions[0].question_id = Some("weight".into());
     run(&mut t, &[EditAction::DeleteQuestion(Q(0, 0, 0))]);
-    let qs: Vec<Option<String>> = t.questions().map(|(_, _, q)| q.question_id.clone()).collect();
+    let qs: Vec<Option<String>> = t
+        .questions()
+        .map(|(_, _, q)| q.question_id.clone())
+        .collect();
     assert_eq!(qs, vec![None, Some("weight".into())]);
     run(&mut t, &[EditAction::AddQuestion(0, 0, InputType::Date)]);
-    assert!(findings(&t).iter().all(|c| *c != FindingCode::DuplicateQuestionId));
+    assert!(
+        findings(&t)
+            .iter()
+            .all(|c| *c != FindingCode::DuplicateQuestionId)
+    );
 }
 
 #[test]

@@ -8,8 +8,8 @@ pub mod staff;
 
 use common::identity::HsaId;
 
-use crate::domain::template::model::PublishStatus;
 use crate::domain::template::FormTemplate;
+use crate::domain::template::model::PublishStatus;
 
 /// A template with nothing in it yet but its id, name and owner.
 pub fn blank(template_id: &str, form_name: &str, care_unit: HsaId) -> FormTemplate {

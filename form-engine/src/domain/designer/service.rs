@@ -13,7 +13,9 @@ use common::identity::HsaId;
 
 use super::staff::StaffMember;
 use crate::domain::template::finding::Finding;
-use crate::domain::template::service::{DeleteOutcome, SaveOutcome, TemplateError, TemplateService};
+use crate::domain::template::service::{
+    DeleteOutcome, SaveOutcome, TemplateError, TemplateService,
+};
 use crate::domain::template::{FormTemplate, PublishStatus, TemplateKey, check, normalize};
 use crate::store::designer::{DraftStore, StoredDraft};
 use crate::store::{FormQuery, FormStore, StoreError, TemplateQuery};
@@ -118,7 +120,11 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl DesignerService {
-    pub fn new(templates: Arc<TemplateService>, store: Arc<dyn FormStore>, audit: AuditLog) -> Self {
+    pub fn new(
+        templates: Arc<TemplateService>,
+        store: Arc<dyn FormStore>,
+        audit: AuditLog,
+    ) -> Self {
         Self {
             templates,
             drafts: store.designer_drafts(),
@@ -290,8 +296,14 @@ impl DesignerService {
         template.template_version = Some(1);
         super::edit::apply(&mut template, &super::edit::EditAction::AddPage)
             .expect("adding a page always works");
-        self.audit(member, care_unit, "DesignerCreateTemplate", &key, AuditOutcome::Success)
-            .await?;
+        self.audit(
+            member,
+            care_unit,
+            "DesignerCreateTemplate",
+            &key,
+            AuditOutcome::Success,
+        )
+        .await?;
         self.keep(member, template).await?;
         Ok(key)
     }
@@ -304,14 +316,22 @@ impl DesignerService {
         key: &TemplateKey,
     ) -> Result<Opened, DesignerError> {
         Self::allowed(member, care_unit)?;
-        let stored = self.store.template(key).await?.filter(|s| s.deleted_at.is_none());
+        let stored = self
+            .store
+            .template(key)
+            .await?
+            .filter(|s| s.deleted_at.is_none());
         let draft = self.drafts.draft(key).await?;
         let (template, status, changed_at) = match (&stored, &draft) {
             (Some(s), Some(d)) if s.status() == PublishStatus::Unpublished => {
                 (d.template.clone(), s.status(), Some(d.changed_at))
             }
             (Some(s), _) => (s.template.clone(), s.status(), Some(s.updated_at)),
-            (None, Some(d)) => (d.template.clone(), PublishStatus::Unpublished, Some(d.changed_at)),
+            (None, Some(d)) => (
+                d.template.clone(),
+                PublishStatus::Unpublished,
+                Some(d.changed_at),
+            ),
             (None, None) => return Err(DesignerError::NotFound),
         };
         if &template.health_care_facility_unit != care_unit {
@@ -349,8 +369,14 @@ impl DesignerService {
         template.template_version = Some(key.template_version);
         template.health_care_facility_unit = care_unit.clone();
         template.publish_status = PublishStatus::Unpublished;
-        self.audit(member, care_unit, "DesignerSaveDraft", key, AuditOutcome::Success)
-            .await?;
+        self.audit(
+            member,
+            care_unit,
+            "DesignerSaveDraft",
+            key,
+            AuditOutcome::Success,
+        )
+        .await?;
         self.keep(member, template).await
     }
 
@@ -444,8 +470,15 @@ impl DesignerService {
         key: &TemplateKey,
     ) -> Result<(), DesignerError> {
         let from = [PublishStatus::Unpublished];
-        self.transition(member, care_unit, key, &from, PublishStatus::Pending, "DesignerSubmitForReview")
-            .await
+        self.transition(
+            member,
+            care_unit,
+            key,
+            &from,
+            PublishStatus::Pending,
+            "DesignerSubmitForReview",
+        )
+        .await
     }
 
     /// Sends a version under review back to draft.
@@ -456,8 +489,15 @@ impl DesignerService {
         key: &TemplateKey,
     ) -> Result<(), DesignerError> {
         let from = [PublishStatus::Pending];
-        self.transition(member, care_unit, key, &from, PublishStatus::Unpublished, "DesignerReturnToDraft")
-            .await
+        self.transition(
+            member,
+            care_unit,
+            key,
+            &from,
+            PublishStatus::Unpublished,
+            "DesignerReturnToDraft",
+        )
+        .await
     }
 
     /// Publishes a reviewed version (publishers only).
@@ -467,10 +507,18 @@ impl DesignerService {
         care_unit: &HsaId,
         key: &TemplateKey,
     ) -> Result<(), DesignerError> {
-        self.publisher(member, care_unit, key, "DesignerPublish").await?;
+        self.publisher(member, care_unit, key, "DesignerPublish")
+            .await?;
         let from = [PublishStatus::Pending];
-        self.transition(member, care_unit, key, &from, PublishStatus::Published, "DesignerPublish")
-            .await
+        self.transition(
+            member,
+            care_unit,
+            key,
+            &from,
+            PublishStatus::Published,
+            "DesignerPublish",
+        )
+        .await
     }
 
     /// Archives a published version (publishers only).
@@ -480,10 +528,18 @@ impl DesignerService {
         care_unit: &HsaId,
         key: &TemplateKey,
     ) -> Result<(), DesignerError> {
-        self.publisher(member, care_unit, key, "DesignerArchive").await?;
+        self.publisher(member, care_unit, key, "DesignerArchive")
+            .await?;
         let from = [PublishStatus::Published];
-        self.transition(member, care_unit, key, &from, PublishStatus::Archived, "DesignerArchive")
-            .await
+        self.transition(
+            member,
+            care_unit,
+            key,
+            &from,
+            PublishStatus::Archived,
+            "DesignerArchive",
+        )
+        .await
     }
 
     async fn publisher(
@@ -509,28 +565,51 @@ impl DesignerService {
         care_unit: &HsaId,
         key: &TemplateKey,
     ) -> Result<(), DesignerError> {
-        self.publisher(member, care_unit, key, "DesignerDelete").await?;
+        self.publisher(member, care_unit, key, "DesignerDelete")
+            .await?;
         self.open(member, care_unit, key).await?;
         match self.templates.delete(key, care_unit).await {
             Ok(DeleteOutcome::Deleted) => {
-                self.audit(member, care_unit, "DesignerDelete", key, AuditOutcome::Success)
-                    .await?;
+                self.audit(
+                    member,
+                    care_unit,
+                    "DesignerDelete",
+                    key,
+                    AuditOutcome::Success,
+                )
+                .await?;
                 self.drafts.remove_draft(key).await?;
                 Ok(())
             }
             Ok(DeleteOutcome::Refused(text)) => {
-                self.audit(member, care_unit, "DesignerDelete", key, AuditOutcome::Refused)
-                    .await?;
+                self.audit(
+                    member,
+                    care_unit,
+                    "DesignerDelete",
+                    key,
+                    AuditOutcome::Refused,
+                )
+                .await?;
                 Err(DesignerError::WrongStatus(text))
             }
             Err(TemplateError::NotFound(_)) => {
                 // A draft the engine never stored (it had errors): only the draft goes.
-                let draft = self.drafts.draft(key).await?.ok_or(DesignerError::NotFound)?;
+                let draft = self
+                    .drafts
+                    .draft(key)
+                    .await?
+                    .ok_or(DesignerError::NotFound)?;
                 if draft.template.publish_status != PublishStatus::Unpublished {
                     return Err(DesignerError::NotFound);
                 }
-                self.audit(member, care_unit, "DesignerDelete", key, AuditOutcome::Success)
-                    .await?;
+                self.audit(
+                    member,
+                    care_unit,
+                    "DesignerDelete",
+                    key,
+                    AuditOutcome::Success,
+                )
+                .await?;
                 self.drafts.remove_draft(key).await?;
                 Ok(())
             }
@@ -546,7 +625,10 @@ impl DesignerService {
         key: &TemplateKey,
     ) -> Result<TemplateKey, DesignerError> {
         let opened = self.open(member, care_unit, key).await?;
-        if !matches!(opened.status, PublishStatus::Published | PublishStatus::Archived) {
+        if !matches!(
+            opened.status,
+            PublishStatus::Published | PublishStatus::Archived
+        ) {
             return Err(DesignerError::WrongStatus(format!(
                 "{key} is {}; a new version is made from a Published one",
                 opened.status
@@ -577,8 +659,14 @@ impl DesignerService {
         template.max_number_of_pages = None;
         template.min_number_of_question = None;
         template.max_number_of_question = None;
-        self.audit(member, care_unit, "DesignerNewVersion", &new_key, AuditOutcome::Success)
-            .await?;
+        self.audit(
+            member,
+            care_unit,
+            "DesignerNewVersion",
+            &new_key,
+            AuditOutcome::Success,
+        )
+        .await?;
         self.keep(member, template).await?;
         Ok(new_key)
     }
