@@ -58,6 +58,8 @@ const PREVIEW_RULES: &str = r"
 .preview-frame.phone { max-width: 24.375rem; margin: 1rem auto; border: 2px solid var(--color-border); border-radius: 1rem; }
 .preview-frame.phone h1 { font-size: 1.625rem; }
 .preview-path { padding-left: 1.25rem; }
+.preview-footer { border-top: 1px solid var(--color-border); color: var(--color-muted); }
+.preview-footer p { max-width: 56rem; margin: 0 auto; padding: 1rem; font-size: 0.9375rem; }
 ";
 
 static STYLESHEET: LazyLock<String> =
@@ -469,7 +471,7 @@ impl View<'_> {
 </head>
 <body>
 <a class="visually-hidden" href="#preview-frame">{skip}</a>
-<div class="preview-bar" id="preview-bar" role="region" aria-label="{preview}">
+<header class="preview-bar" id="preview-bar">
 <div class="preview-bar-inner">
 <p>{preview}: {name} {version_word} {version}.{findings_note} {nothing_kept}</p>
 <div class="preview-widths" role="group" aria-label="{width_label}">
@@ -479,10 +481,11 @@ impl View<'_> {
 <a href="{restart}" id="preview-restart">{restart_text}</a>
 <a href="{editor}" id="preview-to-editor">{editor_text}</a>
 </div>
-</div>
+</header>
 <main class="preview-frame {width}" id="preview-frame" tabindex="-1" data-page="{page}" data-path="{path}">
 {main}
 </main>
+<footer class="preview-footer"><p>{footer}</p></footer>
 </body>
 </html>
 "##,
@@ -512,6 +515,10 @@ impl View<'_> {
             restart_text = l.pick("Börja om", "Start over"),
             editor = esc(&self.editor_path()),
             editor_text = l.pick("Tillbaka till redigeraren", "Back to the editor"),
+            footer = l.pick(
+                "Formulärdesignerns förhandsgranskning: sidan visas som för invånaren, med formulärmotorns kontroller och vägval.",
+                "The form designer's preview: the page as the citizen sees it, with the form engine's checks and routing."
+            ),
             width = self.width.as_str(),
             path = progress
                 .path
