@@ -840,15 +840,41 @@ async fn every_post_needs_the_sessions_csrf_token_and_autosave_answers_json() {
     .await;
 }
 
-#[test]
-fn the_stand_in_is_refused_when_authentication_is_enforced_unless_switched_on() {
-    let designer = config(&common::config::DatabaseConfig::default()).designer;
-    assert!(designer.stand_in_allowed(common::auth::AuthMode::Open));
-    assert!(!designer.stand_in_allowed(common::auth::AuthMode::Jwt));
-    assert!(!designer.stand_in_allowed(common::auth::AuthMode::Mtls));
-    let switched_on = DesignerConfig {
-        stand_in_when_enforced: true,
-        ..designer
-    };
-    assert!(switched_on.stand_in_allowed(common::auth::AuthMode::Mtls));
+#[tokio::test]
+async fn the_stand_in_is_refused_when_authentication_is_enforced_unless_switched_on() {
+    for database in TestDatabase::all().await {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = common::testing::security::TestSigner::new("designer-test-key");
+        let enforced = |stand_in_when_enforced: bool| {
+            let mut config = config(&database.config);
+            config.auth = signer.jwt_config(dir.path(), Vec::new());
+            config.designer.stand_in_when_enforced = stand_in_when_enforced;
+            config
+        };
+        let engine = Engine::start_with(enforced(false)).await;
+        let mut browser = Browser::new(&engine);
+        let page = browser.get("/designer/sign-in").await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", database.backend);
+        assert!(page.has("docs/security.md"));
+        assert!(!page.has(r#"name="staff""#));
+        assert_accessible(&page.body);
+        let refused = browser
+            .post(
+                "/designer/sign-in",
+                &[("csrf_token", "0"), ("staff", DESIGNER)],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(!browser.cookies.contains_key("designer_session"));
+        engine.stop();
+        // Switched on knowingly (a shared test environment), it is offered again.
+        let engine = Engine::start_with(enforced(true)).await;
+        let mut doris = Browser::sign_in(&engine, DESIGNER).await;
+        let list = doris
+            .get(&format!("/designer/units/{CARE_UNIT}/templates"))
+            .await;
+        assert_eq!(list.status, StatusCode::OK);
+        engine.stop();
+        database.cleanup().await;
+    }
 }
