@@ -5,7 +5,8 @@
 //! What MySQL writes, and so what is read here: string columns enclosed in `"`, with `\"` (or
 //! `""`) for a quote and `\\` for a backslash inside; tab and newline inside an enclosed field
 //! written as they are (a record may span lines) or escaped as `\t`, `\n`; `\0`, `\b`, `\r`,
-//! `\Z` escapes; NULL as an unenclosed `\N` (or `NULL` when the file was written without an
+//! `\Z` escapes (a quote ends an enclosed field only before a tab or the line's end, as
+//! `LOAD DATA` reads it); NULL as an unenclosed `\N` (or `NULL` when the file was written without an
 //! escape character); datetimes `YYYY-MM-DD hh:mm:ss` in Swedish local time, unenclosed.
 //! The columns are those of skltp-ei's `doc/db-schema/create-table-mysql.sql`, in its order.
 
@@ -171,7 +172,13 @@ fn parse_record(bytes: &[u8]) -> Parsed {
                         value.push(b'"');
                         i += 2;
                     }
-                    Some(b'"') => {
+                    // As LOAD DATA reads it: a quote ends the field only before a tab or the
+                    // line's end; elsewhere it is part of the value.
+                    Some(b'"')
+                        if matches!(bytes.get(i + 1), None | Some(b'\t' | b'\n'))
+                            || (bytes.get(i + 1) == Some(&b'\r')
+                                && matches!(bytes.get(i + 2), None | Some(b'\n'))) =>
+                    {
                         i += 1;
                         break;
                     }
@@ -180,12 +187,6 @@ fn parse_record(bytes: &[u8]) -> Parsed {
                         i += 1;
                     }
                 }
-            }
-            if !matches!(bytes.get(i), None | Some(b'\t' | b'\n' | b'\r')) {
-                return Parsed::Done(Err(format!(
-                    "field {} has text after its closing quote",
-                    fields.len() + 1
-                )));
             }
         } else {
             let start = i;

@@ -147,6 +147,13 @@ fn reader_edge_cases() {
     // An enclosed field never closed.
     let rows = parse("\"open\tfield\n");
     assert!(matches!(rows[0], Err(TsvError::Malformed { line: 1, .. })));
+    // A quote not before a tab or the line's end is part of the value (a file written with
+    // `ESCAPED BY ''`).
+    let rows = parse("\"say \"hi\" now\"\t1\n");
+    assert_eq!(
+        rows[0].as_ref().unwrap().fields[0].as_deref(),
+        Some("say \"hi\" now")
+    );
     // A header line is recognised.
     let header = COLUMNS.join("\t");
     let rows = parse(&format!("{header}\n"));
