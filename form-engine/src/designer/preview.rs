@@ -354,10 +354,9 @@ impl View<'_> {
             },
         );
         if form.progress.path.first() != Some(&page) {
-            let _ = write!(
+            let _ = writeln!(
                 main,
-                r#"<button type="submit" name="action" value="back" class="button-outline" id="preview-back">{}</button>
-"#,
+                r#"<button type="submit" name="action" value="back" class="button-outline" id="preview-back">{}</button>"#,
                 l.pick("Föregående", "Previous")
             );
         }
@@ -416,7 +415,7 @@ impl View<'_> {
     fn cannot_preview(&self, reason: &str) -> Response {
         let l = self.lang();
         let main = format!(
-            r#"<h1>{}</h1><p>{}</p><p><code>{}</code></p>"#,
+            "<h1>{}</h1><p>{}</p><p><code>{}</code></p>",
             l.pick(
                 "Utkastet kan inte förhandsgranskas",
                 "The draft cannot be previewed"

@@ -224,7 +224,7 @@ pub async fn form(
             form,
             page,
             template.as_deref(),
-            page_state,
+            &page_state,
         ),
         // Waiting on its summary whatever page the engine last showed (FORWARD never
         // reopens a form: api.md §5), or every page answered.
@@ -256,7 +256,7 @@ fn question_page(
     form: &Form,
     page: &Page,
     template: Option<&FormTemplate>,
-    page_state: PageState,
+    page_state: &PageState,
 ) -> Response {
     let t = context.texts();
     let heading = heading(form, template, context);
