@@ -574,6 +574,15 @@ async fn expired_and_revocation_alarms_reach_their_care_units_feed_once() {
             next.body["lastSerialNumber"], 3,
             "{backend}: after the acknowledged"
         );
+        // A number beyond the last acknowledges no alarm raised later.
+        let beyond = alarms(&engine, CS1, &unit(Some(1000))).await;
+        assert_eq!(listed(&beyond).1, Vec::<i64>::new(), "{backend}");
+        assert_eq!(beyond.body["lastSerialNumber"], 1000);
+        assert_eq!(
+            alarms(&engine, CS1, &unit(None)).await.body["lastSerialNumber"],
+            3,
+            "{backend}"
+        );
         // Asking after an earlier number reads again; the acknowledgement stays.
         let again = alarms(&engine, CS1, &unit(Some(0))).await;
         assert_eq!(listed(&again).1, vec![1, 2, 3], "{backend}");

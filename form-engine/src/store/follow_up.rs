@@ -143,7 +143,9 @@ pub trait FollowUpStore: Send + Sync + 'static {
     /// The serial number up to which a care unit has acknowledged its feed (0 = none).
     async fn acknowledged(&self, care_unit: &str) -> Result<i64, StoreError>;
 
-    /// Acknowledges a care unit's alarms up to `serial` (never moves backwards).
+    /// Acknowledges a care unit's alarms up to `serial`, or up to the last number given when
+    /// `serial` is beyond it (so alarms raised later are not acknowledged in advance); never
+    /// moves backwards.
     async fn acknowledge(
         &self,
         care_unit: &str,

@@ -162,9 +162,10 @@ impl FollowUpStore for PgFollowUpStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO alarm_acknowledged (care_unit, serial_number, acknowledged_at) \
-             VALUES ($1, $2, $3) ON CONFLICT (care_unit) DO UPDATE \
-             SET serial_number = $2, acknowledged_at = $3 \
-             WHERE alarm_acknowledged.serial_number < $2",
+             SELECT $1, LEAST($2, last_serial), $3 FROM alarm_serial WHERE id = 1 \
+             ON CONFLICT (care_unit) DO UPDATE \
+             SET serial_number = EXCLUDED.serial_number, acknowledged_at = EXCLUDED.acknowledged_at \
+             WHERE alarm_acknowledged.serial_number < EXCLUDED.serial_number",
         )
         .bind(care_unit)
         .bind(serial)

@@ -179,9 +179,10 @@ impl FollowUpStore for SqliteFollowUpStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO alarm_acknowledged (care_unit, serial_number, acknowledged_at) \
-             VALUES (?1, ?2, ?3) ON CONFLICT (care_unit) DO UPDATE \
-             SET serial_number = ?2, acknowledged_at = ?3 \
-             WHERE alarm_acknowledged.serial_number < ?2",
+             SELECT ?1, MIN(?2, last_serial), ?3 FROM alarm_serial WHERE id = 1 \
+             ON CONFLICT (care_unit) DO UPDATE \
+             SET serial_number = excluded.serial_number, acknowledged_at = excluded.acknowledged_at \
+             WHERE alarm_acknowledged.serial_number < excluded.serial_number",
         )
         .bind(care_unit)
         .bind(serial)
