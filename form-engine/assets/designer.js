@@ -18,6 +18,10 @@
     }).then(function (response) {
       return response.json().then(function (answer) {
         status.textContent = answer.message || "";
+        // The next save starts from this one (another person's save in between is refused).
+        if (answer.revision && form.elements.revision) {
+          form.elements.revision.value = answer.revision;
+        }
       });
     }).catch(function () {
       status.textContent = status.getAttribute("data-failed") || "";

@@ -748,6 +748,74 @@ async fn a_designer_of_another_care_unit_cannot_see_or_change_the_template() {
     .await;
 }
 
+/// Two people on one draft: a save that started before the other's save is refused, and
+/// nothing of it is kept; autosave moves the page's revision on.
+#[tokio::test]
+async fn a_save_over_someone_elses_newer_save_is_refused() {
+    for_each_backend(|engine, backend| async move {
+        let mut doris = Browser::sign_in(&engine, DESIGNER).await;
+        let editor = path_of(&create(&mut doris, "DES-5", "Tillsammans").await);
+        let mut petra = Browser::sign_in(&engine, PUBLISHER).await;
+        let dorises = doris.get(&editor).await;
+        petra
+            .press(&editor, "save", &[("formName", "Petras namn")])
+            .await;
+        // Doris posts the page she loaded before Petra's save.
+        let mut fields = form_fields(&dorises.body, "editor");
+        fields.retain(|(k, _)| k != "formName");
+        fields.push(("formName".into(), "Doris namn".into()));
+        fields.push(("action".into(), "save".into()));
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let refused = doris.post(&editor, &pairs).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{backend}");
+        assert!(refused.has("Petra Publicerare"));
+        assert!(refused.has(r#"value="Petras namn""#));
+        assert_accessible(&refused.body);
+        // Autosave: refused the same way, then fine from the fresh page, twice in a row
+        // with the revision the first answered.
+        let revision_of =
+            |page: &Page| value_after(&page.body, r#"name="revision" value=""#).unwrap();
+        let stale = revision_of(&dorises);
+        let token = dorises.csrf();
+        let answer = doris
+            .post(
+                &editor,
+                &[
+                    ("csrf_token", &token),
+                    ("revision", &stale),
+                    ("formName", "x"),
+                    ("action", "autosave"),
+                ],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::CONFLICT);
+        let fresh = doris.get(&editor).await;
+        let mut revision = revision_of(&fresh);
+        for name in ["Doris 1", "Doris 2"] {
+            let answer = doris
+                .post(
+                    &editor,
+                    &[
+                        ("csrf_token", &token),
+                        ("revision", &revision),
+                        ("formName", name),
+                        ("action", "autosave"),
+                    ],
+                )
+                .await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+            let json: Value = serde_json::from_str(&answer.body).unwrap();
+            revision = json["revision"].as_str().unwrap().to_owned();
+        }
+        assert!(doris.get(&editor).await.has(r#"value="Doris 2""#));
+        engine.stop();
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn every_post_needs_the_sessions_csrf_token_and_autosave_answers_json() {
     for_each_backend(|engine, backend| async move {

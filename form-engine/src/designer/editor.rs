@@ -119,15 +119,20 @@ pub async fn save(
     if let Some(edit) = &edit {
         stale = edit::apply(&mut template, edit).is_err();
     }
-    let findings = match state
+    let expected = field(&fields, "revision").filter(|r| !r.is_empty());
+    let saved = match state
         .service
-        .save(&user.member, &unit, &key, template)
+        .save(&user.member, &unit, &key, template, expected)
         .await
     {
-        Ok(findings) => findings,
+        Ok(saved) => saved,
         Err(DesignerError::NotFound) => return respond::not_found(&context, Some(&user)),
+        Err(DesignerError::Conflict(by)) => {
+            return conflict(&state, &context, &user, &unit, &key, &by, autosave).await;
+        }
         Err(error) => return respond::internal(&context, Some(&user), &error),
     };
+    let findings = saved.findings;
     if autosave {
         let errors = findings.iter().filter(|f| f.is_error()).count();
         let warnings = findings.len() - errors;
@@ -138,8 +143,13 @@ pub async fn save(
             l.pick("fel", "errors"),
             l.pick("varningar", "warnings"),
         );
-        return Json(json!({"message": message, "errors": errors, "warnings": warnings}))
-            .into_response();
+        return Json(json!({
+            "message": message,
+            "errors": errors,
+            "warnings": warnings,
+            "revision": saved.revision,
+        }))
+        .into_response();
     }
     if !problems.is_empty() {
         // Show what could not be read, next to its field, without losing the rest.
@@ -155,6 +165,43 @@ pub async fn save(
     }
     let notice = if stale { "stale" } else { "saved" };
     Redirect::to(&format!("{path}?notice={notice}{anchor}")).into_response()
+}
+
+/// Someone else saved the draft since this page was loaded: nothing was saved; the page
+/// shows their version and says so.
+async fn conflict(
+    state: &DesignerState,
+    context: &PageContext,
+    user: &SignedIn,
+    unit: &HsaId,
+    key: &TemplateKey,
+    by: &str,
+    autosave: bool,
+) -> Response {
+    let l = context.lang;
+    let message = format!(
+        "{} {by}. {}",
+        l.pick(
+            "Inte sparat: utkastet har sparats under tiden av",
+            "Not saved: the draft was saved meanwhile by"
+        ),
+        l.pick(
+            "Ladda om sidan och gör ändringen igen.",
+            "Reload the page and make the change again."
+        )
+    );
+    if autosave {
+        return (StatusCode::CONFLICT, Json(json!({"message": message}))).into_response();
+    }
+    match state.service.open(&user.member, unit, key).await {
+        Ok(opened) => {
+            let mut response =
+                editor_page(context, user, unit, key, &opened, Some("conflict"), &[]);
+            *response.status_mut() = StatusCode::CONFLICT;
+            response
+        }
+        Err(error) => respond::internal(context, Some(user), &error),
+    }
 }
 
 /// The edit a button names, and where the page scrolls back to.
@@ -397,10 +444,11 @@ pub fn editor_page(
     if opened.editable {
         let _ = write!(
             main,
-            r#"<form method="post" action="{}" id="editor" novalidate><input type="hidden" name="csrf_token" value="{}">
+            r#"<form method="post" action="{}" id="editor" novalidate><input type="hidden" name="csrf_token" value="{}"><input type="hidden" name="revision" value="{}">
 <p id="autosave-status" role="status" aria-live="polite" data-failed="{}"></p>"#,
             esc(&path),
             esc(&user.csrf_token),
+            esc(opened.revision.as_deref().unwrap_or_default()),
             l.pick(
                 "Kunde inte spara automatiskt; tryck Spara.",
                 "Could not save automatically; press Save."
@@ -429,6 +477,10 @@ pub fn editor_page(
 fn notice_text(l: Lang, notice: &str) -> Option<&'static str> {
     Some(match notice {
         "saved" => l.pick("Sparat.", "Saved."),
+        "conflict" => l.pick(
+            "Inte sparat: någon annan har sparat utkastet under tiden. Här är deras version; gör din ändring igen.",
+            "Not saved: someone else saved the draft meanwhile. Here is their version; make your change again.",
+        ),
         "stale" => l.pick(
             "Fälten sparades, men ändringen kunde inte göras: elementet finns inte längre. Sidan är uppdaterad.",
             "The fields were saved, but the change could not be made: the element is no longer there. The page is up to date.",

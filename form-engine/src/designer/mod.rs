@@ -46,7 +46,8 @@
 //!   `add-rule:{p}:{r}`, `move-{page|block|question|alternative|route}-{up|down}:…`,
 //!   `duplicate-{page|block|question}:…`, `delete-{page|block|question|alternative|route|rule}:…`.
 //!   `#save` and `#add-page` have ids.
-//! - After a save the page shows `#notice`; the autosave status is `#autosave-status`.
+//! - After a save the page shows `#notice`; the autosave status is `#autosave-status`; the
+//!   hidden `revision` names the draft's last save (a save from an older one answers 409).
 //! - Lifecycle: form `#lifecycle-form`, buttons `#lifecycle-submit`, `#lifecycle-return`,
 //!   `#lifecycle-publish`, `#lifecycle-archive`, `#lifecycle-new-version`, `#lifecycle-delete`
 //!   (only those the status and role allow); `#version-status` holds the status.
@@ -117,9 +118,15 @@ pub fn router(state: &AppState, over_tls: bool) -> Router {
     };
     let version = "/designer/units/{unit}/templates/{template_id}/versions/{version}";
     Router::new()
-        .route("/designer", get(|| async { Redirect::permanent("/designer/") }))
+        .route(
+            "/designer",
+            get(|| async { Redirect::permanent("/designer/") }),
+        )
         .route("/designer/", get(list::home))
-        .route("/designer/sign-in", get(sign_in::show).post(sign_in::submit))
+        .route(
+            "/designer/sign-in",
+            get(sign_in::show).post(sign_in::submit),
+        )
         .route("/designer/sign-out", post(sign_in::sign_out))
         .route(
             "/designer/units/{unit}/templates",
@@ -127,7 +134,10 @@ pub fn router(state: &AppState, over_tls: bool) -> Router {
         )
         .route(version, get(editor::show).post(editor::save))
         .route(&format!("{version}/lifecycle"), post(lifecycle::act))
-        .route(&format!("{version}/preview"), get(preview::show).post(preview::act))
+        .route(
+            &format!("{version}/preview"),
+            get(preview::show).post(preview::act),
+        )
         .route(&format!("{version}/compare"), get(compare::show))
         .route(&format!("{version}/export"), get(transfer::export))
         .route(

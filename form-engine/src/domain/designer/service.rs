@@ -46,6 +46,9 @@ pub enum DesignerError {
     Template(#[from] TemplateError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Someone else saved the draft since the editor's page was loaded; nothing was saved.
+    #[error("{0} saved the draft meanwhile")]
+    Conflict(String),
     #[error("the change could not be audited, so it was not made: {0}")]
     Audit(String),
 }
@@ -85,6 +88,13 @@ pub struct ListFilter {
     pub status: Option<PublishStatus>,
 }
 
+/// A draft as saved: the checks' findings and its new revision.
+#[derive(Clone, Debug)]
+pub struct SavedDraft {
+    pub findings: Vec<Finding>,
+    pub revision: String,
+}
+
 /// A version opened in the designer.
 #[derive(Clone, Debug)]
 pub struct Opened {
@@ -96,6 +106,22 @@ pub struct Opened {
     pub findings: Vec<Finding>,
     pub changed_by: Option<String>,
     pub changed_at: Option<DateTime<Utc>>,
+    /// Names the draft's last save; a save that started from an older one is refused
+    /// ([`DesignerError::Conflict`]).
+    pub revision: Option<String>,
+}
+
+/// The revision token of a draft saved at `at`.
+fn revision_of(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Now, to the microsecond both databases keep, so a revision reads back as it was made.
+fn now() -> DateTime<Utc> {
+    use chrono::Timelike as _;
+    let now = Utc::now();
+    now.with_nanosecond(now.nanosecond() / 1000 * 1000)
+        .unwrap_or(now)
 }
 
 pub struct DesignerService {
@@ -343,26 +369,45 @@ impl DesignerService {
             status,
             editable: status == PublishStatus::Unpublished,
             findings,
+            revision: draft.as_ref().map(|d| revision_of(d.changed_at)),
             changed_by: draft.map(|d| d.changed_by_name),
             changed_at,
         })
     }
 
     /// Saves an edited draft: kept as it is, and stored by the template service too when
-    /// the checks find no error (so the care system's contracts see it). Answers the findings.
+    /// the checks find no error (so the care system's contracts see it). `expected` is the
+    /// revision the edit started from, when known: a draft saved since by someone else is not
+    /// overwritten ([`DesignerError::Conflict`]).
     pub async fn save(
         &self,
         member: &StaffMember,
         care_unit: &HsaId,
         key: &TemplateKey,
         mut template: FormTemplate,
-    ) -> Result<Vec<Finding>, DesignerError> {
+        expected: Option<&str>,
+    ) -> Result<SavedDraft, DesignerError> {
         let opened = self.open(member, care_unit, key).await?;
         if !opened.editable {
             return Err(DesignerError::WrongStatus(format!(
                 "{key} is {}; only an Unpublished draft can be changed",
                 opened.status
             )));
+        }
+        if let (Some(expected), Some(current)) = (expected, &opened.revision)
+            && expected != current
+        {
+            self.audit(
+                member,
+                care_unit,
+                "DesignerSaveDraft",
+                key,
+                AuditOutcome::Refused,
+            )
+            .await?;
+            return Err(DesignerError::Conflict(
+                opened.changed_by.unwrap_or_default(),
+            ));
         }
         // What identifies the version is not the designer's to change here.
         template.template_id.clone_from(&key.template_id);
@@ -385,25 +430,28 @@ impl DesignerService {
         &self,
         member: &StaffMember,
         template: FormTemplate,
-    ) -> Result<Vec<Finding>, DesignerError> {
+    ) -> Result<SavedDraft, DesignerError> {
         let findings = findings_of(&template);
+        let changed_at = now();
         self.drafts
             .put_draft(&StoredDraft {
                 template: template.clone(),
                 changed_by: member.hsa_id.to_string(),
                 changed_by_name: member.name.clone(),
-                changed_at: Utc::now(),
+                changed_at,
             })
             .await?;
-        if !findings.iter().any(Finding::is_error) {
-            match self.templates.save(template).await? {
-                SaveOutcome::Saved { warnings, .. } | SaveOutcome::Unchanged { warnings, .. } => {
-                    return Ok(warnings);
-                }
-                SaveOutcome::Refused(all) => return Ok(all),
-            }
+        let revision = revision_of(changed_at);
+        if findings.iter().any(Finding::is_error) {
+            return Ok(SavedDraft { findings, revision });
         }
-        Ok(findings)
+        let findings = match self.templates.save(template).await? {
+            SaveOutcome::Saved { warnings, .. } | SaveOutcome::Unchanged { warnings, .. } => {
+                warnings
+            }
+            SaveOutcome::Refused(all) => all,
+        };
+        Ok(SavedDraft { findings, revision })
     }
 
     /// Moves the version to `to` through the template service.
@@ -456,7 +504,7 @@ impl DesignerService {
                 template,
                 changed_by: member.hsa_id.to_string(),
                 changed_by_name: member.name.clone(),
-                changed_at: Utc::now(),
+                changed_at: now(),
             })
             .await?;
         Ok(())
