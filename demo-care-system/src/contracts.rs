@@ -102,6 +102,10 @@ pub(super) async fn request_form_of(
     template_id: &str,
 ) -> anyhow::Result<String> {
     let config = &state.config;
+    // The name of the template it set up; another template's is not known here.
+    let form_name = config.template["formName"]
+        .as_str()
+        .filter(|_| template_id == config.template_id());
     let today = Utc::now().date_naive();
     let expire = today.checked_add_days(Days::new(30)).unwrap_or(today);
     let keep = today.checked_add_days(Days::new(365)).unwrap_or(today);
@@ -110,7 +114,7 @@ pub(super) async fn request_form_of(
         "healthcare_systemID": config.hsa_id,
         "subjectOfCare": subject_of_care,
         "templateId": template_id,
-        "formText": format!("{} från {}", config.template["formName"].as_str().unwrap_or("Formulär"), config.care_unit_name),
+        "formText": format!("{} från {}", form_name.unwrap_or("Formulär"), config.care_unit_name),
         "expireDate": common::riv_time::format_date(expire),
         "keepUntil": common::riv_time::format_date(keep),
     }]});
@@ -128,7 +132,7 @@ pub(super) async fn request_form_of(
         "subjectOfCare": subject_of_care,
         "healthcare_facility_CareUnit": config.care_unit,
         "careUnitName": config.care_unit_name,
-        "subject": format!("Formulär att fylla i: {}", config.template["formName"].as_str().unwrap_or("formulär")),
+        "subject": format!("Formulär att fylla i: {}", form_name.unwrap_or("formulär")),
         "body": format!("{} ber dig fylla i ett formulär före ditt besök.", config.care_unit_name),
         "url": format!("{}/forms/{form_id}", config.portal_url),
         "sourceSystem": config.hsa_id,
