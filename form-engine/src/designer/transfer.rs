@@ -167,7 +167,8 @@ pub async fn import(
     template.template_version = Some(key.template_version);
     template.health_care_facility_unit = unit.clone();
     template.publish_status = PublishStatus::Unpublished;
-    match service.save(&user.member, &unit, &key, template).await {
+    // A draft just created: no one else has saved it since.
+    match service.save(&user.member, &unit, &key, template, None).await {
         Ok(_) => {
             let path = version_path(&unit, &key.template_id, key.template_version);
             Redirect::to(&format!("{path}?notice=saved")).into_response()
