@@ -143,3 +143,98 @@ pub fn render(input: &PageInput<'_>) -> Result<RenderedPage, askama::Error> {
         has_errors,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::texts::{ENGLISH, SWEDISH};
+
+    /// A radio and a follow-up number asked for its first answer; the number was refused.
+    fn page() -> Page {
+        serde_json::from_value(json!({
+            "pageNumber": 1, "lastPage": false, "questionBlocks": [{"blockNumber": 1, "questions": [
+                {"questionNumber": 1, "questionId": "smoker", "subject": "Röker du?",
+                 "input": "radio", "mandatory": true, "answerAlternatives": [
+                    {"answerAlternativeNumber": 1, "alternativeValue": "Ja"},
+                    {"answerAlternativeNumber": 2, "alternativeValue": "Nej"}],
+                 "answers": [{"valueID": "smoker", "value": 1}]},
+                {"questionNumber": 2, "questionId": "cigarettes", "subject": "Hur många?",
+                 "input": "number", "mandatory": true, "answerMax": 60, "inputUnit": "st",
+                 "questionSuperior": {"superiorQuestionNumber": 1,
+                                      "superiorAnswerAlternativeNumbers": [1]},
+                 "answers": [{"valueID": "cigarettes", "value": 99, "answerStatus":
+                    {"resultCode": "ERROR", "resultCodeText": "Högst 60."}}]}
+            ]}]
+        }))
+        .unwrap()
+    }
+
+    fn input<'a>(page: &'a Page, t: &'a Texts, content: Option<&'a str>) -> PageInput<'a> {
+        PageInput {
+            page,
+            form_name: "Rökvanor",
+            sent: None,
+            comment: None,
+            lang: Languages {
+                page: "sv",
+                content,
+            },
+            t,
+        }
+    }
+
+    #[test]
+    fn a_refused_answer_is_summarised_and_shown_at_its_question() {
+        let page = page();
+        let rendered = render(&input(&page, &SWEDISH, None)).unwrap();
+        assert!(rendered.has_errors);
+        assert_eq!(rendered.title, "Sida 1");
+        assert!(
+            rendered
+                .error_summary
+                .contains(r##"<a href="#q2">Högst 60.</a>"##),
+            "{}",
+            rendered.error_summary
+        );
+        let body = &rendered.body;
+        assert!(body.contains(r#"<fieldset id="q1""#), "{body}");
+        assert!(body.contains(r#"value="1" checked"#), "the saved answer");
+        assert!(body.contains(r#"class="question field-with-error conditional""#));
+        assert!(body.contains("Svara bara om du svarade ”Ja” på frågan ”Röker du?”."));
+        assert!(body.contains(r#"aria-describedby="q2-hint q2-unit q2-error""#));
+        assert!(body.contains(r#"value="99""#));
+        let layout: Vec<crate::posted::PostedQuestion> =
+            serde_json::from_str(&rendered.questions_field).unwrap();
+        assert_eq!(layout.len(), 2);
+        assert_eq!(layout[1].superior, Some((1, vec![1])));
+    }
+
+    #[test]
+    fn the_forms_own_texts_carry_their_language_when_the_page_speaks_another() {
+        let page = page();
+        let rendered = render(&input(&page, &ENGLISH, Some("sv"))).unwrap();
+        assert!(
+            rendered
+                .heading
+                .contains(r#"<div class="form-title" lang="sv">"#)
+        );
+        assert!(
+            rendered
+                .body
+                .contains(r#"<section class="question-block" lang="sv">"#)
+        );
+        assert!(rendered.body.contains("Answer only if you answered"));
+        assert_eq!(rendered.title, "Page 1");
+    }
+
+    #[test]
+    fn a_page_without_errors_has_no_summary() {
+        let mut page = page();
+        page.question_blocks[0].questions[1].answers.clear();
+        let rendered = render(&input(&page, &SWEDISH, None)).unwrap();
+        assert!(!rendered.has_errors);
+        assert!(rendered.error_summary.is_empty());
+    }
+}
