@@ -748,6 +748,89 @@ async fn a_designer_of_another_care_unit_cannot_see_or_change_the_template() {
     .await;
 }
 
+/// Every editor button over HTTP: each answers with the page again (303, then an accessible
+/// page), and together they leave the structure the domain's unit tests describe.
+#[tokio::test]
+async fn every_editor_button_makes_its_edit() {
+    for_each_backend(|engine, backend| async move {
+        let mut doris = Browser::sign_in(&engine, DESIGNER).await;
+        let editor = path_of(&create(&mut doris, "DES-6", "Knappar").await);
+        let steps: &[(&str, &[(&str, &str)])] = &[
+            ("add-question:0:0", &[("p0.b0.newInput", "checkbox")]),
+            (
+                "save",
+                &[
+                    ("p0.b0.q0.subject", "Vilka?"),
+                    ("p0.b0.q0.a0.value", "A"),
+                    ("p0.b0.q0.a1.value", "B"),
+                ],
+            ),
+            ("add-alternative:0:0:0", &[]),
+            ("save", &[("p0.b0.q0.a2.value", "C")]),
+            ("move-alternative-up:0:0:0:2", &[]),
+            ("delete-alternative:0:0:0:0", &[]),
+            ("duplicate-question:0:0:0", &[]),
+            ("move-question-down:0:0:0", &[]),
+            ("delete-question:0:0:1", &[]),
+            ("add-block:0", &[]),
+            ("add-question:0:1", &[("p0.b1.newInput", "date")]),
+            (
+                "save",
+                &[
+                    ("p0.b1.q0.subject", "När?"),
+                    ("p0.b1.q0.answerMin", "20240101"),
+                ],
+            ),
+            ("move-block-up:0:1", &[]),
+            ("duplicate-block:0:0", &[]),
+            ("delete-block:0:1", &[]),
+            ("duplicate-page:0", &[]),
+            ("move-page-down:0", &[]),
+            ("add-route:0", &[]),
+            ("add-route:0", &[]),
+            ("move-route-down:0:0", &[]),
+            ("add-rule:0:0", &[]),
+            ("delete-rule:0:0:0", &[]),
+            ("delete-route:0:1", &[]),
+            ("delete-route:0:0", &[]),
+            ("delete-page:1", &[]),
+        ];
+        for (action, changes) in steps {
+            let answer = doris.press(&editor, action, changes).await;
+            assert!(
+                answer
+                    .location
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("notice=saved"),
+                "{backend} {action}"
+            );
+            doris.editor(&editor).await;
+        }
+        let page = doris.editor(&editor).await;
+        // One page left: the date block first, then the checkbox with C and B.
+        assert!(
+            page.has(r#"id="page-1""#) && !page.has(r#"id="page-2""#),
+            "{backend}"
+        );
+        assert!(page.has(r#"name="p0.b0.q0.answerMin" value="20240101""#));
+        assert!(page.has(r#"name="p0.b1.q0.a0.value" value="C""#));
+        assert!(page.has(r#"name="p0.b1.q0.a1.value" value="B""#));
+        assert!(!page.has(r#"id="page-1-route-1""#));
+        // A button naming an element that is not there keeps the fields and says so.
+        let answer = doris.press(&editor, "delete-question:0:5:0", &[]).await;
+        assert!(answer.location.unwrap().contains("notice=stale"));
+        let unknown = doris.get(&editor).await;
+        let token = unknown.csrf();
+        let bad = doris
+            .post(&editor, &[("csrf_token", &token), ("action", "explode:1")])
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        engine.stop();
+    })
+    .await;
+}
+
 /// Two people on one draft: a save that started before the other's save is refused, and
 /// nothing of it is kept; autosave moves the page's revision on.
 #[tokio::test]
