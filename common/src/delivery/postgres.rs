@@ -229,11 +229,16 @@ impl DeliveryStore for PgDeliveryStore {
 
     async fn stats(&self) -> Result<Vec<DestinationStats>, DeliveryError> {
         let rows = sqlx::query(
-            "SELECT destination, \
-                    COUNT(*) FILTER (WHERE state = 'pending') AS pending, \
-                    COUNT(*) FILTER (WHERE state = 'dead') AS dead, \
-                    MIN(created_at) FILTER (WHERE state = 'pending') AS oldest_pending \
-             FROM delivery WHERE state IN ('pending', 'dead') \
+            // One branch per state, each read through its partial index: the delivered
+            // messages kept for retention are never scanned.
+            "SELECT destination, SUM(pending)::BIGINT AS pending, SUM(dead)::BIGINT AS dead, \
+                    MIN(oldest_pending) AS oldest_pending \
+             FROM (SELECT destination, COUNT(*) AS pending, 0::BIGINT AS dead, \
+                          MIN(created_at) AS oldest_pending \
+                   FROM delivery WHERE state = 'pending' GROUP BY destination \
+                   UNION ALL \
+                   SELECT destination, 0::BIGINT, COUNT(*), NULL::TIMESTAMPTZ \
+                   FROM delivery WHERE state = 'dead' GROUP BY destination) per_state \
              GROUP BY destination ORDER BY destination",
         )
         .fetch_all(&self.pool)

@@ -233,11 +233,17 @@ impl DeliveryStore for SqliteDeliveryStore {
 
     async fn stats(&self) -> Result<Vec<DestinationStats>, DeliveryError> {
         let rows = sqlx::query(
-            "SELECT destination, \
-                    SUM(state = 'pending') AS pending, \
-                    SUM(state = 'dead') AS dead, \
-                    MIN(CASE WHEN state = 'pending' THEN created_at END) AS oldest_pending \
-             FROM delivery WHERE state IN ('pending', 'dead') \
+            // One branch per state, each read through its partial index: the delivered
+            // messages kept for retention are never scanned.
+            "SELECT destination, SUM(pending) AS pending, SUM(dead) AS dead, \
+                    MIN(oldest_pending) AS oldest_pending \
+             FROM (SELECT destination, COUNT(*) AS pending, 0 AS dead, MIN(created_at) AS oldest_pending \
+                   FROM delivery INDEXED BY delivery_pending WHERE state = 'pending' \
+                   GROUP BY destination \
+                   UNION ALL \
+                   SELECT destination, 0, COUNT(*), NULL \
+                   FROM delivery INDEXED BY delivery_dead WHERE state = 'dead' \
+                   GROUP BY destination) \
              GROUP BY destination ORDER BY destination",
         )
         .fetch_all(&self.pool)
