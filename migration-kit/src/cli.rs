@@ -369,9 +369,20 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<MigrateOutcome> {
     } else {
         Switch::default()
     };
+    let mut contract_checks = Vec::new();
+    if !switch.switched.is_empty()
+        && !verification.engagement_sample.is_empty()
+        && let Some(index) = targets.get(&Service::EngagementIndex)
+    {
+        contract_checks
+            .push(crate::contracts::find_content(index, &verification.engagement_sample).await);
+    }
     let passed = !interrupted
         && verification.passed
-        && (!args.switch_to_operational || switch.refused.is_none());
+        && (!args.switch_to_operational || switch.refused.is_none())
+        && contract_checks
+            .iter()
+            .all(crate::contracts::ContractCheck::passed);
     let source_deleted = if args.delete_source_after_success && passed {
         delete_source(&args.source, &sources)?
     } else {
@@ -396,6 +407,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<MigrateOutcome> {
         verification,
         rejects_file,
         switch,
+        contract_checks,
         source_deleted,
         passed,
     };

@@ -198,6 +198,17 @@ impl ServiceClient {
         Ok(response)
     }
 
+    /// A contract call (JSON in, JSON out) with the operator's credentials.
+    pub async fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let response = self
+            .send(
+                || Ok(self.request(http::Method::POST, path, false)?.json(body)),
+                path,
+            )
+            .await?;
+        answer_json(response, path).await
+    }
+
     /// `GET /admin/installation`.
     pub async fn installation(&self) -> anyhow::Result<Value> {
         let response = self

@@ -19,3 +19,4 @@ pub mod state;
 pub mod tsv;
 pub mod verify;
 pub use cli::{ExportArgs, MigrateArgs, export, migrate};
+pub mod contracts;

@@ -51,6 +51,9 @@ pub struct MigrationReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejects_file: Option<String>,
     pub switch: Switch,
+    /// After the switch: sampled records read back through the public contracts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contract_checks: Vec<crate::contracts::ContractCheck>,
     pub source_deleted: bool,
     /// The verification passed (and the switch, when asked for, was made).
     pub passed: bool,
@@ -175,6 +178,33 @@ impl MigrationReport {
                     "Switched to operational{}: {}",
                     if self.switch.forced { " (forced)" } else { "" },
                     self.switch.switched.join(", ")
+                );
+            }
+        }
+        for check in &self.contract_checks {
+            let _ = writeln!(
+                out,
+                "{} sampled {} read back through {}: {}/{} the same{}",
+                check.checked,
+                check.entity,
+                check.contract,
+                check.matched,
+                check.checked,
+                check
+                    .error
+                    .as_ref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            );
+            for key in check.missing.iter().take(5) {
+                let _ = writeln!(out, "      not found: {key}");
+            }
+            for mismatch in check.mismatches.iter().take(5) {
+                let _ = writeln!(
+                    out,
+                    "      {}: {}",
+                    mismatch.key,
+                    mismatch.differences.join("; ")
                 );
             }
         }

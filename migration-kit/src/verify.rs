@@ -79,9 +79,13 @@ pub struct Verification {
     pub rejected: u64,
     /// Every count, digest, manifest entry and spot check matched.
     pub passed: bool,
+    /// The sampled engagements, for asking the contracts once the installation is operational.
+    #[serde(skip)]
+    pub engagement_sample: Vec<Value>,
 }
 
-/// What the service holds of a record: a grant's `service` only says where it goes.
+/// What the service holds of a record: a grant's `service` only says where it goes. (Should a
+/// service keep it in its digest, the grants' digest with it is compared too.)
 pub fn as_held(entity: Entity, record: &Value) -> Value {
     let mut record = record.clone();
     if entity == Entity::Grants
@@ -134,6 +138,8 @@ fn diff(path: &str, source: &Value, target: &Value, out: &mut Vec<String>) {
 #[derive(Default)]
 struct Side {
     digest: EntityDigest,
+    /// Grants only: the digest with their `service` field kept, should a service hash it.
+    with_service: EntityDigest,
     /// A reservoir sample of (key, record as held).
     sample: Vec<(String, Value)>,
     seen: u64,
@@ -189,6 +195,9 @@ pub async fn verify(
             for hash in side.digest.hashes() {
                 into.digest.add_hash(*hash);
             }
+            for hash in side.with_service.hashes() {
+                into.with_service.add_hash(*hash);
+            }
             into.sample.extend(side.sample);
             into.seen += side.seen;
         }
@@ -199,7 +208,7 @@ pub async fn verify(
                 continue;
             };
             let side = sides.get(service);
-            let (source_count, source_digest, sample) = match side {
+            let (source_count, mut source_digest, sample) = match side {
                 Some(side) => (
                     side.digest.count(),
                     side.digest.clone().finish(),
@@ -208,6 +217,19 @@ pub async fn verify(
                 None => (0, EntityDigest::new().finish(), Vec::new()),
             };
             let target = client.digest(entity).await?;
+            if entity == Entity::Grants
+                && let Some(side) = side
+            {
+                let with_service = side.with_service.clone().finish();
+                if with_service == target.digest {
+                    source_digest = with_service;
+                }
+            }
+            if entity == Entity::Engagements {
+                verification
+                    .engagement_sample
+                    .extend(sample.iter().map(|(_, record)| record.clone()));
+            }
             let spot = spot_check(client, entity, sample).await?;
             let counts_match = target.count == source_count;
             let digests_match = target.digest == source_digest;
@@ -271,6 +293,9 @@ fn read_pass(
         let held = as_held(entity, &record);
         let side = sides.entry(service).or_default();
         side.digest.add_hash(record_hash(&held));
+        if entity == Entity::Grants {
+            side.with_service.add(&record);
+        }
         side.seen += 1;
         // Reservoir sampling: every record equally likely, one pass, `spot_checks` kept.
         if side.sample.len() < spot_checks {
