@@ -831,6 +831,63 @@ async fn every_editor_button_makes_its_edit() {
     .await;
 }
 
+/// The list counts the forms made from each version, and a version in use is not deleted.
+#[tokio::test]
+async fn forms_made_from_a_version_are_counted_and_keep_it() {
+    for_each_backend(|engine, backend| async move {
+        let mut petra = Browser::sign_in(&engine, PUBLISHER).await;
+        let editor = path_of(&create(&mut petra, "DES-7", "Använd").await);
+        petra
+            .press(&editor, "add-question:0:0", &[("p0.b0.newInput", "radio")])
+            .await;
+        petra
+            .press(
+                &editor,
+                "save",
+                &[
+                    ("p0.b0.q0.subject", "Mår du bra?"),
+                    ("p0.b0.q0.a0.value", "Ja"),
+                    ("p0.b0.q0.a1.value", "Nej"),
+                ],
+            )
+            .await;
+        for (action, notice) in [("submit", "submitted"), ("publish", "published")] {
+            let answer = petra.lifecycle(&editor, action).await;
+            assert!(
+                answer.location.unwrap().ends_with(notice),
+                "{backend} {action}"
+            );
+        }
+        let mut request = support::form_request(support::TOLVAN);
+        request["templateId"] = json!("DES-7");
+        let (status, body) = engine
+            .call("CreateFormRequest", &json!({"formRequests": [request]}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["resultCode"], "OK", "{body}");
+        let list = petra
+            .get(&format!("/designer/units/{CARE_UNIT}/templates"))
+            .await;
+        let start = list.body.find(r#"id="template-DES-7-1""#).expect("the row");
+        let row = &list.body[start..start + list.body[start..].find("</tr>").unwrap()];
+        assert!(row.ends_with("<td>1</td>"), "{row}");
+        assert!(
+            row.contains("Publicerad") && row.contains("Petra Publicerare"),
+            "{row}"
+        );
+        let archived = petra.lifecycle(&editor, "archive").await;
+        assert!(archived.location.unwrap().ends_with("notice=archived"));
+        let refused = petra.lifecycle(&editor, "delete").await;
+        assert!(refused.location.unwrap().ends_with("notice=not-deletable"));
+        let page = petra
+            .editor(&format!("{editor}?notice=not-deletable"))
+            .await;
+        assert!(page.has("Arkiverad") && page.has("formulär gjorda från den"));
+        engine.stop();
+    })
+    .await;
+}
+
 /// Two people on one draft: a save that started before the other's save is refused, and
 /// nothing of it is kept; autosave moves the page's revision on.
 #[tokio::test]

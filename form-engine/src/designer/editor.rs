@@ -477,6 +477,10 @@ pub fn editor_page(
 fn notice_text(l: Lang, notice: &str) -> Option<&'static str> {
     Some(match notice {
         "saved" => l.pick("Sparat.", "Saved."),
+        "not-deletable" => l.pick(
+            "Versionen kan inte raderas: formulär gjorda från den är inte avslutade än.",
+            "The version cannot be deleted: forms made from it are not completed yet.",
+        ),
         "conflict" => l.pick(
             "Inte sparat: någon annan har sparat utkastet under tiden. Här är deras version; gör din ändring igen.",
             "Not saved: someone else saved the draft meanwhile. Here is their version; make your change again.",

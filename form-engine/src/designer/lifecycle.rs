@@ -29,7 +29,8 @@ pub async fn act(
     let member = &user.member;
     let here = version_path(&unit, &key.template_id, key.template_version);
     let done = |notice: &str| Redirect::to(&format!("{here}?notice={notice}")).into_response();
-    let outcome = match field(&fields, "action").unwrap_or_default() {
+    let action = field(&fields, "action").unwrap_or_default();
+    let outcome = match action {
         "submit" => service
             .submit(member, &unit, &key)
             .await
@@ -74,6 +75,8 @@ pub async fn act(
                 ),
             )
         }
+        // Deleting is refused while unfinished forms use the version.
+        Err(DesignerError::WrongStatus(_)) if action == "delete" => done("not-deletable"),
         Err(DesignerError::WrongStatus(_)) => done("wrong-status"),
         Err(error) => respond::internal(&context, Some(&user), &error),
     }
