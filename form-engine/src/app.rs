@@ -15,11 +15,11 @@ use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 
 use crate::api::{self, AppState};
+use crate::care_systems::{CareSystemRoutes, EngineDestinations};
 use crate::config::Config;
 use crate::domain::follow_up::reminders::ReminderJob;
 use crate::domain::form::sweeper::Sweeper;
 use crate::domain::notification::relay::AlarmRelay;
-use crate::care_systems::{CareSystemRoutes, EngineDestinations};
 use crate::outbox::EngagementIndexRoute;
 use crate::{SERVICE_NAME, store};
 
@@ -96,11 +96,8 @@ impl Application {
             config.notification.alarm_relay_interval(),
             delivery.waker(),
         );
-        let retention = RetentionJob::new(
-            SERVICE_NAME,
-            config.retention.clone(),
-            store.retention(),
-        );
+        let retention =
+            RetentionJob::new(SERVICE_NAME, config.retention.clone(), store.retention());
         let readiness = {
             let store = Arc::clone(&store);
             common::server::readiness(move || {

@@ -157,7 +157,9 @@ impl Config {
             .engagement_index_client
             .validate("engagement_index_client")?;
         config.notification.validate()?;
-        config.patient_portal_client.validate("patient_portal_client")?;
+        config
+            .patient_portal_client
+            .validate("patient_portal_client")?;
         config.designer.validate()?;
         config.retention.validate("retention")?;
         Ok(config)

@@ -3,10 +3,10 @@
 
 pub mod api;
 mod app;
-pub mod designer;
 pub mod care_systems;
 pub mod config;
 pub mod demo;
+pub mod designer;
 pub mod domain;
 pub mod instruments;
 pub mod outbox;

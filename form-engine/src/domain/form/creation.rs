@@ -121,10 +121,7 @@ impl FormService {
         for order in orders {
             let outcome = match order {
                 Err(reason) => ItemOutcome::Refused(reason),
-                Ok(order) => match self
-                    .plan(order.clone(), today, now, &mut resolved)
-                    .await?
-                {
+                Ok(order) => match self.plan(order.clone(), today, now, &mut resolved).await? {
                     Ok(form) => {
                         if let Some(days) = order.reminder_days_before {
                             reminder_days.push((form.id, days));
