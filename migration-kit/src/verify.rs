@@ -335,6 +335,8 @@ async fn spot_check(
             compare_line(entity, &line, &mut wanted, &mut checks)?;
         }
         if wanted.is_empty() {
+            // Every sampled record found: the rest of the stream is not needed.
+            pending.clear();
             break;
         }
     }
