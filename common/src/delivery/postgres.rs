@@ -345,11 +345,12 @@ impl DeliveryStore for PgDeliveryStore {
         limit: i64,
     ) -> Result<u64, DeliveryError> {
         // SKIP LOCKED: processes cleaning at once take disjoint batches rather than waiting
-        // for each other; a message is deleted by exactly one of them.
+        // for each other; a message is deleted by exactly one of them. `= ANY(ARRAY(...))`
+        // finds the batch by primary key (an `IN (subquery)` would scan the table).
         let result = sqlx::query(
-            "DELETE FROM delivery WHERE id IN ( \
+            "DELETE FROM delivery WHERE id = ANY(ARRAY( \
                  SELECT id FROM delivery WHERE state = 'delivered' AND delivered_at < $1 \
-                 ORDER BY delivered_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                 ORDER BY delivered_at LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
         .bind(cutoff)
         .bind(limit)

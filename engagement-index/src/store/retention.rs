@@ -26,11 +26,12 @@ impl Sweep for PgOutbox {
     }
 
     async fn delete_batch(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<u64, SweepError> {
-        // SKIP LOCKED: processes cleaning at once take disjoint batches.
+        // SKIP LOCKED: processes cleaning at once take disjoint batches; `= ANY(ARRAY(...))`
+        // finds them by primary key (an `IN (subquery)` would scan the table).
         let result = sqlx::query(
-            "DELETE FROM notification_outbox WHERE id IN ( \
+            "DELETE FROM notification_outbox WHERE id = ANY(ARRAY( \
                  SELECT id FROM notification_outbox WHERE fanned_out_at < $1 \
-                 ORDER BY fanned_out_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                 ORDER BY fanned_out_at LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
         .bind(cutoff)
         .bind(limit)

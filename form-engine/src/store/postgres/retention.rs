@@ -25,13 +25,14 @@ impl Sweep for Alarms {
     }
 
     async fn delete_batch(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<u64, SweepError> {
-        // SKIP LOCKED: processes cleaning at once take disjoint batches.
+        // SKIP LOCKED: processes cleaning at once take disjoint batches; `= ANY(ARRAY(...))`
+        // finds them by primary key (an `IN (subquery)` would scan the table).
         let result = sqlx::query(
-            "DELETE FROM alarms WHERE serial_number IN ( \
+            "DELETE FROM alarms WHERE serial_number = ANY(ARRAY( \
                  SELECT serial_number FROM alarms \
                  WHERE created_at < $1 \
                    AND serial_number <= (SELECT last_serial FROM alarm_relay WHERE id = 1) \
-                 ORDER BY serial_number LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                 ORDER BY serial_number LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
         .bind(cutoff)
         .bind(limit)
