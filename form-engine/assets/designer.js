@@ -17,7 +17,7 @@
       headers: { "Accept": "application/json" }
     }).then(function (response) {
       return response.json().then(function (answer) {
-        status.textContent = answer.message || "";
+        status.textContent = (answer.message || "") + (reload_hint ? " " + reload_hint : "");
         // The next save starts from this one (another person's save in between is refused).
         if (answer.revision && form.elements.revision) {
           form.elements.revision.value = answer.revision;
@@ -27,8 +27,15 @@
       status.textContent = status.getAttribute("data-failed") || "";
     });
   }
-  form.addEventListener("change", function () {
+  var reload_hint = "";
+  form.addEventListener("change", function (event) {
     if (timer) { clearTimeout(timer); }
+    // A new input type, condition or rule question changes which fields belong on the page;
+    // the page is not reloaded by itself (no change of context while choosing), it says so.
+    var name = event.target.name || "";
+    if (/\.(input|superior|question)$/.test(name)) {
+      reload_hint = status.getAttribute("data-reload") || "";
+    }
     timer = setTimeout(save, 600);
   });
 })();

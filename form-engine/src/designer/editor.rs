@@ -296,6 +296,18 @@ fn parse_action(
     Ok(parsed)
 }
 
+/// A finding for the page: in Swedish its kind first, then the checks' own (English) message.
+fn finding_text(l: Lang, finding: &Finding) -> String {
+    match l {
+        Lang::Sv => format!(
+            "{}. {}",
+            super::finding_texts::swedish(finding.code),
+            finding.message
+        ),
+        Lang::En => finding.message.clone(),
+    }
+}
+
 /// The id of the element a finding names (the summary links to it).
 fn finding_target(finding: &Finding) -> String {
     match (
@@ -351,7 +363,7 @@ impl View<'_> {
                 out,
                 r#"<li class="finding {class}" data-code="{:?}"><strong>{label}:</strong> {}</li>"#,
                 f.code,
-                esc(&f.message)
+                esc(&finding_text(self.l, f))
             );
         }
         out.push_str("</ul>");
@@ -445,13 +457,17 @@ pub fn editor_page(
         let _ = write!(
             main,
             r#"<form method="post" action="{}" id="editor" novalidate><input type="hidden" name="csrf_token" value="{}"><input type="hidden" name="revision" value="{}">
-<p id="autosave-status" role="status" aria-live="polite" data-failed="{}"></p>"#,
+<p id="autosave-status" role="status" aria-live="polite" data-failed="{}" data-reload="{}"></p>"#,
             esc(&path),
             esc(&user.csrf_token),
             esc(opened.revision.as_deref().unwrap_or_default()),
             l.pick(
                 "Kunde inte spara automatiskt; tryck Spara.",
                 "Could not save automatically; press Save."
+            ),
+            l.pick(
+                "Tryck Spara för att se fälten som hör till valet.",
+                "Press Save to see the fields that go with the choice."
             ),
         );
         properties(&mut main, &view, template);
@@ -521,7 +537,7 @@ fn summary(main: &mut String, l: Lang, findings: &[Finding], errors: usize, warn
                 main,
                 r##"<li class="finding {class}" id="finding-{i}"><a href="#{}">{}</a></li>"##,
                 finding_target(f),
-                esc(&f.message)
+                esc(&finding_text(l, f))
             );
         }
         main.push_str("</ul>");
@@ -940,6 +956,13 @@ fn question_fieldset(
     out.push_str("</div>");
     let base = format!("p{p}.b{b}.q{k}");
     let name = |property: &str| format!("{base}.{property}");
+    // The input type whose fields this page shows (see `fields::read_question`).
+    let _ = write!(
+        out,
+        r#"<input type="hidden" name="{}" value="{}">"#,
+        esc(&name("shownInput")),
+        q.input.as_str()
+    );
     text_area(
         out,
         &name("subject"),
@@ -1283,7 +1306,7 @@ fn condition(out: &mut String, view: &View<'_>, base: &str, q: &TemplateQuestion
     }
     let _ = write!(
         out,
-        r#"<fieldset class="condition"><legend>{}</legend><input type="hidden" name="{base}.superiorAlternativesShown" value="1">"#,
+        r#"<fieldset class="condition"><legend>{}</legend><input type="hidden" name="{base}.superiorAlternativesShown" value="{}">"#,
         esc(&format!(
             "{} {}",
             l.pick(
@@ -1291,7 +1314,8 @@ fn condition(out: &mut String, view: &View<'_>, base: &str, q: &TemplateQuestion
                 "Shown only for these answers to question"
             ),
             chosen.question_number
-        ))
+        )),
+        chosen.question_number
     );
     for alternative in &chosen.answer_alternatives {
         let number = alternative.answer_alternative_number;
@@ -1449,8 +1473,9 @@ fn routing_section(
                     let q = asked.expect("matched");
                     let _ = write!(
                         out,
-                        r#"<fieldset><legend>{}</legend><input type="hidden" name="{rule_at}.alternativesShown" value="1">"#,
-                        l.pick("Svarsalternativ", "Answer alternatives")
+                        r#"<fieldset><legend>{}</legend><input type="hidden" name="{rule_at}.alternativesShown" value="{}">"#,
+                        l.pick("Svarsalternativ", "Answer alternatives"),
+                        q.question_number
                     );
                     for alternative in &q.answer_alternatives {
                         let number = alternative.answer_alternative_number;

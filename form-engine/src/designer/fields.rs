@@ -290,7 +290,9 @@ pub fn apply_fields(template: &mut FormTemplate, fields: &Fields) -> Vec<InputPr
                         rule.operator = OPERATORS.into_iter().find(|o| operator_str(*o) == op);
                     }
                     if rule.question_number == before {
-                        if field(fields, &format!("{at}.alternativesShown")).is_some() {
+                        // The alternatives the page showed are those of this question.
+                        let shown = field(fields, &format!("{at}.alternativesShown"));
+                        if shown == Some(before.to_string().as_str()) {
                             rule.answer_alternative_numbers =
                                 all(fields, &format!("{at}.alternatives"))
                                     .filter_map(|v| v.parse().ok())
@@ -338,37 +340,43 @@ fn read_question(
         question.question_align = ALIGNS.into_iter().find(|a| align_str(*a) == align);
     }
     let kind = before.answer_kind();
-    set_text(&mut question.input_unit, fields, &name("inputUnit"));
-    set_text(
-        &mut question.answer_placeholder,
-        fields,
-        &name("answerPlaceholder"),
-    );
-    set_text(
-        &mut question.answer_min_label,
-        fields,
-        &name("answerMinLabel"),
-    );
-    set_text(
-        &mut question.answer_max_label,
-        fields,
-        &name("answerMaxLabel"),
-    );
-    set_text(&mut question.answer_pattern, fields, &name("answerPattern"));
-    reader.whole(&mut question.answer_max_length, &name("answerMaxLength"));
-    reader.whole(
-        &mut question.min_number_of_choices,
-        &name("minNumberOfChoices"),
-    );
-    reader.whole(
-        &mut question.max_number_of_choices,
-        &name("maxNumberOfChoices"),
-    );
-    reader.decimal(&mut question.answer_step, &name("answerStep"));
-    reader.bound(&mut question.answer_min, kind, &name("answerMin"));
-    reader.bound(&mut question.answer_max, kind, &name("answerMax"));
-    for (a, alternative) in question.answer_alternatives.iter_mut().enumerate() {
-        read_alternative(reader, alternative, &format!("{at}.a{a}"));
+    // The fields of the input type the page showed; after a change of type made elsewhere
+    // (an autosave, another person) they belong to another type and are left unread.
+    let shown = field(fields, &name("shownInput")).and_then(parse_input);
+    let fits = shown.is_none_or(|shown| shown == before);
+    if fits {
+        set_text(&mut question.input_unit, fields, &name("inputUnit"));
+        set_text(
+            &mut question.answer_placeholder,
+            fields,
+            &name("answerPlaceholder"),
+        );
+        set_text(
+            &mut question.answer_min_label,
+            fields,
+            &name("answerMinLabel"),
+        );
+        set_text(
+            &mut question.answer_max_label,
+            fields,
+            &name("answerMaxLabel"),
+        );
+        set_text(&mut question.answer_pattern, fields, &name("answerPattern"));
+        reader.whole(&mut question.answer_max_length, &name("answerMaxLength"));
+        reader.whole(
+            &mut question.min_number_of_choices,
+            &name("minNumberOfChoices"),
+        );
+        reader.whole(
+            &mut question.max_number_of_choices,
+            &name("maxNumberOfChoices"),
+        );
+        reader.decimal(&mut question.answer_step, &name("answerStep"));
+        reader.bound(&mut question.answer_min, kind, &name("answerMin"));
+        reader.bound(&mut question.answer_max, kind, &name("answerMax"));
+        for (a, alternative) in question.answer_alternatives.iter_mut().enumerate() {
+            read_alternative(reader, alternative, &format!("{at}.a{a}"));
+        }
     }
     // The condition: a question chosen from a list; its alternatives when it has some.
     if let Some(superior) = field(fields, &name("superior")) {
@@ -380,7 +388,7 @@ fn read_question(
         question.question_superior = chosen.map(|n| QuestionSuperior {
             superior_question_number: n,
             superior_answer_alternative_numbers: if Some(n) == previous
-                && field(fields, &name("superiorAlternativesShown")).is_some()
+                && field(fields, &name("superiorAlternativesShown")) == Some(n.to_string().as_str())
             {
                 all(fields, &name("superiorAlternatives"))
                     .filter_map(|v| v.parse().ok())
@@ -397,7 +405,8 @@ fn read_question(
         });
     }
     // Validation texts: one per event the question shows; an empty one is no text.
-    for event in events_for(kind) {
+    let shown_events = if fits { events_for(kind) } else { Vec::new() };
+    for event in shown_events {
         if let Some(value) = text(fields, &name(&format!("event.{}", event.as_str()))) {
             question.validation_events.retain(|e| e.event != event);
             if let Some(text) = value {
@@ -576,6 +585,30 @@ mod tests {
         assert!(qs[0].answer_alternatives.is_empty());
         assert_eq!(qs[1].answer_alternatives.len(), 2);
         assert_eq!(qs[1].answer_max, None);
+    }
+
+    #[test]
+    fn fields_of_another_input_type_than_the_page_showed_are_left_unread() {
+        let mut t = draft();
+        // The page showed question 2 as a number; meanwhile it became a text question.
+        apply_fields(
+            &mut t,
+            &posted(&[("formName", "T"), ("p0.b0.q1.input", "text")]),
+        );
+        let problems = apply_fields(
+            &mut t,
+            &posted(&[
+                ("formName", "T"),
+                ("p0.b0.q1.shownInput", "number"),
+                ("p0.b0.q1.input", "text"),
+                ("p0.b0.q1.answerMax", "100"),
+                ("p0.b0.q1.subject", "Still read"),
+            ]),
+        );
+        assert!(problems.is_empty());
+        let q = &t.pages[0].page.question_blocks[0].questions[1];
+        assert_eq!(q.answer_max, None);
+        assert_eq!(q.subject, "Still read");
     }
 
     #[test]

@@ -59,6 +59,7 @@ mod context;
 mod cookies;
 mod editor;
 mod fields;
+mod finding_texts;
 mod headers;
 mod html;
 mod lifecycle;

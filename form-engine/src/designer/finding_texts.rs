@@ -1,0 +1,68 @@
+//! What a finding of the engine's checks means, in Swedish: the checks write their messages
+//! in English (they are the contract's), so a Swedish page puts a short Swedish summary of the
+//! kind of finding before the message.
+
+use crate::domain::template::FindingCode;
+
+/// The Swedish summary of a finding's kind.
+pub fn swedish(code: FindingCode) -> &'static str {
+    use FindingCode as C;
+    match code {
+        C::BlankText => "En text är tom",
+        C::InvalidTemplateId => "Mall-id:t är ogiltigt",
+        C::InvalidLanguage => "Språkkoden är ogiltig",
+        C::NoPages => "Mallen har inga sidor",
+        C::InvalidPageNumber => "Ett sid- eller blocknummer är ogiltigt",
+        C::DuplicatePageNumber => "Två sidor har samma nummer",
+        C::EmptyPage => "Sidan har inga frågor",
+        C::DuplicateBlockNumber => "Två block har samma nummer",
+        C::EmptyBlock => "Blocket har inga frågor",
+        C::NumberOfQuestionsMismatch => "Antalet frågor i blocket stämmer inte",
+        C::InvalidQuestionNumber => "Ett frågenummer är ogiltigt",
+        C::DuplicateQuestionNumber => "Två frågor har samma nummer",
+        C::InvalidQuestionId => "Fråge-id:t är ogiltigt",
+        C::DuplicateQuestionId => "Två frågor har samma fråge-id",
+        C::AlternativesMissing => "Frågan saknar svarsalternativ",
+        C::AlternativesNotAllowed => "Frågetypen har inga svarsalternativ",
+        C::AlternativeNumbering => "Svarsalternativen är fel numrerade",
+        C::DuplicateAlternativeValue => "Två svarsalternativ har samma text",
+        C::ChoicesInconsistent => "Antalet val går inte ihop",
+        C::AttributeNotApplicable => "Egenskapen gäller inte frågetypen",
+        C::InvalidBound => "En gräns är ogiltig",
+        C::BoundsInconsistent => "Minsta värdet är större än största",
+        C::InvalidStep => "Steget är ogiltigt",
+        C::InvalidPattern => "Mönstret är inget giltigt reguljärt uttryck",
+        C::InvalidMaxLength => "Längsta längd är ogiltig",
+        C::RangeWithoutBounds => "En skala behöver minsta och största värde",
+        C::MandatoryWithoutAnswer => "En fråga utan svar kan inte vara obligatorisk",
+        C::DuplicateValidationEvent => "Samma valideringstext finns två gånger",
+        C::ValidationEventNotApplicable => "Valideringstexten visas aldrig",
+        C::SuperiorUnknown => "Villkoret gäller en fråga som inte finns",
+        C::SuperiorNotEarlier => "Villkoret gäller en fråga som kommer senare",
+        C::SuperiorWithoutAnswer => "Villkoret gäller en fråga utan svar",
+        C::SuperiorAlternativeUnknown => "Villkoret gäller ett svarsalternativ som inte finns",
+        C::RoutePageUnknown => "Vägvalet leder till en sida som inte finns",
+        C::RouteToSamePage => "Vägvalet leder till samma sida",
+        C::RouteNeverTaken => "Vägvalet tas aldrig",
+        C::RuleQuestionUnknown => "Regeln gäller en fråga som inte finns",
+        C::RuleBlockMismatch => "Regelns block stämmer inte med frågan",
+        C::RuleQuestionNotEarlier => "Regeln gäller en fråga som kommer senare",
+        C::RuleOperandInvalid => "Regelns jämförelse passar inte frågan",
+        C::RoutingCycle => "Vägvalen går runt i en slinga",
+        C::UnreachablePage => "Sidan kan aldrig nås",
+        C::DuplicateCalculationId => "Två beräkningar har samma id",
+        C::InvalidScore => "En poäng är inget tal",
+        C::FormulaSyntax => "En formel kan inte läsas",
+        C::FormulaUnknownReference => "En formel nämner något som inte finns",
+        C::FormulaType => "En formel använder ett värde på fel sätt",
+        C::CalculationCycle => "Beräkningar behöver varandras resultat",
+        C::FormulaNotEvaluated => "Formeln räknas inte ut av motorn",
+        C::VersionConflict => "Versionen krockar med en annan",
+        C::PublishStatusTransition => "Statusen kan inte ändras så",
+        C::PublishedContentChanged => "En publicerad version kan inte ändras",
+        C::OwnerMismatch => "Mallen hör till en annan vårdenhet",
+        C::FhirNotCarried => "En del av FHIR-formuläret följde inte med",
+        C::FhirNotMappable => "En del av FHIR-formuläret kan inte uttryckas",
+        C::FhirInvalid => "FHIR-formuläret bryter mot FHIR",
+    }
+}
