@@ -24,9 +24,9 @@ use super::list::version_path;
 use super::respond;
 use super::session::SignedIn;
 use crate::domain::designer::service::{DesignerError, ListFilter};
-use crate::domain::template::TemplateKey;
 use crate::domain::template::diff::{self, Presence, PropertyChange, QuestionDiff, TemplateDiff};
 use crate::domain::template::model::Route;
+use crate::domain::template::{TemplateKey, normalize};
 
 pub fn compare_path(unit: &HsaId, key: &TemplateKey) -> String {
     format!(
@@ -130,7 +130,14 @@ pub async fn show(
         Err(DesignerError::NotFound) => return respond::not_found(&context, Some(&user)),
         Err(error) => return respond::internal(&context, Some(&user), &error),
     };
-    let result = diff::diff(&older.template, &newer.template);
+    // Both as the engine stores them (what it fills in, e.g. the page and question counts of
+    // the routing, is not a difference a designer made).
+    let (mut before, mut after) = (older.template, newer.template);
+    for template in [&mut before, &mut after] {
+        normalize::fill_in(template);
+        normalize::count_paths(template);
+    }
+    let result = diff::diff(&before, &after);
     write_diff(&mut main, l, with, key.template_version, &result);
     respond::render(StatusCode::OK, page(&context, &title, Some(&user), &main))
 }

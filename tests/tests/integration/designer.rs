@@ -44,21 +44,45 @@ async fn pick(browser: &Browser, id: &str, value: &str) {
         .unwrap_or_else(|e| panic!("no option {value} in #{id}: {e}"));
 }
 
+/// Clicks the element `css` names; a page that is still being replaced (a navigation, the
+/// autosave script) is waited for and the element found again.
+async fn click_css(browser: &Browser, css: &str) {
+    for _ in 0..20 {
+        match by_css(browser, css).await.click().await {
+            Ok(()) => return,
+            Err(error)
+                if error
+                    .to_string()
+                    .contains("does not belong to the document") =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("clicking {css}: {error}"),
+        }
+    }
+    panic!("{css} could not be clicked");
+}
+
 async fn click_id(browser: &Browser, id: &str) {
-    by_css(browser, &format!("#{id}"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    click_css(browser, &format!("#{id}")).await;
+}
+
+/// Clicks `css`, which loads a new page, and waits until the old page is gone.
+async fn load_by(browser: &Browser, css: &str) {
+    let old = by_css(browser, "html").await;
+    click_css(browser, css).await;
+    for _ in 0..100 {
+        if old.tag_name().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("clicking {css} loaded no new page");
 }
 
 /// Presses the editor's button for `action` (`add-page`, `move-question-up:0:0:1`, ...).
 async fn edit(browser: &Browser, action: &str) {
-    by_css(browser, &format!("button[name='action'][value='{action}']"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    load_by(browser, &format!("button[name='action'][value='{action}']")).await;
     browser.wait_for("//form[@id='editor']").await;
 }
 
@@ -69,7 +93,7 @@ async fn sign_in(browser: &Browser, system: &TestSystem, hsa_id: &str) {
         .await
         .unwrap();
     click_id(browser, &format!("staff-{hsa_id}")).await;
-    click_id(browser, "sign-in").await;
+    load_by(browser, "#sign-in").await;
     browser
         .wait_for("//table[@id='templates'] | //p[@id='no-templates']")
         .await;
@@ -103,7 +127,7 @@ async fn a_designer_builds_previews_and_submits_a_form_that_a_citizen_then_answe
     sign_in(&browser, &system, DESIGNER).await;
     set(&browser, "templateId", TEMPLATE_ID).await;
     set(&browser, "formName", "Inför resan").await;
-    click_id(&browser, "create").await;
+    load_by(&browser, "#create").await;
     browser.wait_for("//form[@id='editor']").await;
     browser.screenshot("designer-new-draft").await;
     let editor = browser.client.current_url().await.unwrap();
@@ -182,23 +206,23 @@ async fn a_designer_builds_previews_and_submits_a_form_that_a_citizen_then_answe
 
     // The preview, route "Ja": the condition shows the days, the engine's check refuses 400,
     // and the routing goes through page 2.
-    click_id(&browser, "tool-preview").await;
+    load_by(&browser, "#tool-preview").await;
     browser.wait_for("//form[@id='preview-form']").await;
     browser.screenshot("preview-desktop-page-1").await;
     browser.choose("Ska du resa utomlands?", "Ja").await;
     browser.fill("Hur många dagar blir du borta?", "400").await;
-    click_id(&browser, "preview-next").await;
+    load_by(&browser, "#preview-next").await;
     browser.wait_for("//div[@class='error-summary']").await;
     browser.screenshot("preview-validation").await;
     browser.fill("Hur många dagar blir du borta?", "14").await;
-    click_id(&browser, "preview-next").await;
+    load_by(&browser, "#preview-next").await;
     browser
         .wait_for("//h1[normalize-space(.)='Vaccinationer']")
         .await;
     browser.screenshot("preview-desktop-page-2").await;
-    click_id(&browser, "preview-next").await;
+    load_by(&browser, "#preview-next").await;
     browser.wait_for("//h1[normalize-space(.)='Övrigt']").await;
-    click_id(&browser, "preview-next").await;
+    load_by(&browser, "#preview-next").await;
     browser.wait_for("//ol[@id='preview-path']").await;
     browser.screenshot("preview-finished-ja").await;
     let path = by_css(&browser, "#preview-frame")
@@ -209,16 +233,16 @@ async fn a_designer_builds_previews_and_submits_a_form_that_a_citizen_then_answe
     assert_eq!(path.as_deref(), Some("1 2 3"), "route Ja passes page 2");
 
     // Route "Nej" at phone width: page 2 is skipped.
-    click_id(&browser, "preview-restart").await;
+    load_by(&browser, "#preview-restart").await;
     browser.wait_for("//form[@id='preview-form']").await;
     browser.client.set_window_size(390, 844).await.unwrap();
-    click_id(&browser, "preview-width-phone").await;
+    load_by(&browser, "#preview-width-phone").await;
     browser
         .wait_for("//main[@id='preview-frame'][contains(@class, 'phone')]")
         .await;
     browser.choose("Ska du resa utomlands?", "Nej").await;
     browser.screenshot("preview-phone-page-1").await;
-    click_id(&browser, "preview-next").await;
+    load_by(&browser, "#preview-next").await;
     browser.wait_for("//h1[normalize-space(.)='Övrigt']").await;
     browser.screenshot("preview-phone-page-3").await;
     let path = by_css(&browser, "#preview-frame")
@@ -232,14 +256,14 @@ async fn a_designer_builds_previews_and_submits_a_form_that_a_citizen_then_answe
     // Submitted for review; the publisher publishes.
     browser.client.goto(editor.as_str()).await.unwrap();
     browser.wait_for("//form[@id='editor']").await;
-    click_id(&browser, "lifecycle-submit").await;
+    load_by(&browser, "#lifecycle-submit").await;
     browser.wait_for("//p[@id='version-status']").await;
     browser.screenshot("designer-submitted").await;
-    click_id(&browser, "sign-out").await;
+    load_by(&browser, "#sign-out").await;
     sign_in(&browser, &system, PUBLISHER).await;
     browser.client.goto(editor.as_str()).await.unwrap();
     browser.wait_for("//p[@id='version-status']").await;
-    click_id(&browser, "lifecycle-publish").await;
+    load_by(&browser, "#lifecycle-publish").await;
     browser.wait_for("//p[@id='version-status']").await;
     browser.screenshot("designer-published").await;
     assert!(
@@ -249,6 +273,28 @@ async fn a_designer_builds_previews_and_submits_a_form_that_a_citizen_then_answe
             .await
             .unwrap()
             .contains("Publicerad")
+    );
+
+    // A new version with a longer limit, compared with the published one.
+    load_by(&browser, "#lifecycle-new-version").await;
+    browser.wait_for("//form[@id='editor']").await;
+    set(&browser, "p0-b0-q1-answerMax", "730").await;
+    edit(&browser, "save").await;
+    load_by(&browser, "#tool-compare").await;
+    browser.wait_for("//p[@id='diff-summary']").await;
+    browser.screenshot("designer-compare").await;
+    let summary = by_css(&browser, "#diff-summary").await;
+    assert_eq!(
+        summary.attr("data-changed").await.unwrap().as_deref(),
+        Some("1"),
+        "{}",
+        browser.source().await
+    );
+    let compared = browser.source().await;
+    assert!(compared.contains(r#"<td class="new">730</td>"#));
+    assert!(
+        !compared.contains(r#"id="diff-form""#),
+        "the form's own properties are unchanged"
     );
 
     // The care system requests the new template; the citizen answers it in the portal.
