@@ -128,10 +128,11 @@ impl SubscriberStore for PgSubscribers {
             .bind(FAN_OUT_LOCK)
             .execute(&mut *transaction)
             .await?;
-        // The rows stay, fanned out, until the retention job deletes them.
+        // The rows stay, fanned out, until the retention job deletes them; the batch is found
+        // by primary key, never by scanning what is kept.
         let rows = sqlx::query(
-            "UPDATE notification_outbox SET fanned_out_at = $2 WHERE id IN ( \
-                 SELECT id FROM notification_outbox WHERE fanned_out_at IS NULL ORDER BY id LIMIT $1) \
+            "UPDATE notification_outbox SET fanned_out_at = $2 WHERE id = ANY(ARRAY( \
+                 SELECT id FROM notification_outbox WHERE fanned_out_at IS NULL ORDER BY id LIMIT $1)) \
              RETURNING id, transactions, correlation_id, traceparent",
         )
         .bind(CHANGES_PER_ROUND)
