@@ -11,4 +11,5 @@ mod identity;
 mod index_merged_posts;
 mod index_posts;
 mod installation;
+mod migration_client;
 mod reminders;
