@@ -203,6 +203,35 @@ mod tests {
         }
     }
 
+    fn member() -> StaffMember {
+        use crate::domain::designer::staff::StaffRole;
+        use common::identity::HsaId;
+        StaffMember {
+            hsa_id: HsaId::parse("SE0000000001-ST01").unwrap(),
+            name: "Doris Designer".into(),
+            care_units: vec![HsaId::parse("SE0000000001-CU01").unwrap()],
+            role: StaffRole::Designer,
+        }
+    }
+
+    #[test]
+    fn a_session_ends_at_sign_out_after_idling_and_at_a_new_sign_in() {
+        let sessions = Sessions::new(Duration::from_secs(60));
+        let token = sessions.start(member(), None);
+        let signed_in = sessions.resume(&token).expect("live");
+        assert!(signed_in.accepts(Some(&signed_in.csrf_token)));
+        assert!(!signed_in.accepts(None));
+        // A new sign-in in the same browser ends the earlier session.
+        let again = sessions.start(member(), Some(&token));
+        assert!(sessions.resume(&token).is_none());
+        sessions.end(&again);
+        assert!(sessions.resume(&again).is_none());
+        // Idle longer than the limit: gone.
+        let brief = Sessions::new(Duration::ZERO);
+        let token = brief.start(member(), None);
+        assert!(brief.resume(&token).is_none());
+    }
+
     #[test]
     fn tokens_are_random_and_compared_whole() {
         let (a, b) = (random_token(), random_token());
