@@ -343,6 +343,11 @@ async fn a_template_is_exported_and_imported_as_a_new_checked_draft() {
             .await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST);
         assert!(bad.has(r#"id="import-error""#), "{}", bad.body);
+        assert!(bad.has("vid pages"), "the place of the fault: {}", bad.body);
+        let unreadable = doris
+            .post(&import, &[("csrf_token", &token), ("template", "{\"templateId\": ")])
+            .await;
+        assert!(unreadable.has("rad 1"), "{}", unreadable.body);
         assert_accessible(&bad.body);
         // The id is taken: it must be given a new one.
         let taken = doris

@@ -109,24 +109,40 @@ pub async fn import(
             "The template is too large to import (at most 1 MB).",
         ));
     }
-    let mut reader = serde_json::Deserializer::from_str(json);
-    let mut template: FormTemplate = match serde_path_to_error::deserialize(&mut reader) {
+    // JSON first (a syntax error has a line and column), then the template's shape (a path).
+    let mut value: serde_json::Value = match serde_json::from_str(json) {
+        Ok(value) => value,
+        Err(error) => {
+            let text = format!(
+                "{} {} {}, {} {}: {error}",
+                l.pick("JSON-texten kan inte läsas:", "The JSON cannot be read:"),
+                l.pick("rad", "line"),
+                error.line(),
+                l.pick("tecken", "column"),
+                error.column(),
+            );
+            return refused(&text);
+        }
+    };
+    // The care unit is this one's whatever the JSON says, so it need not say.
+    if let Some(object) = value.as_object_mut() {
+        object.insert(
+            String::from("healthCareFacilityUnit"),
+            serde_json::Value::from(unit.to_string()),
+        );
+    }
+    let mut template: FormTemplate = match serde_path_to_error::deserialize(value) {
         Ok(template) => template,
         Err(error) => {
-            let place = error.path().to_string();
-            let inner = error.into_inner();
             let text = format!(
-                "{} {} {}, {} {}: {} ({} {place})",
+                "{} {} ({} {})",
                 l.pick(
                     "JSON-texten är inte en mall:",
                     "The JSON is not a template:"
                 ),
-                l.pick("rad", "line"),
-                inner.line(),
-                l.pick("tecken", "column"),
-                inner.column(),
-                inner,
+                error.inner(),
                 l.pick("vid", "at"),
+                error.path(),
             );
             return refused(&text);
         }
@@ -168,7 +184,10 @@ pub async fn import(
     template.health_care_facility_unit = unit.clone();
     template.publish_status = PublishStatus::Unpublished;
     // A draft just created: no one else has saved it since.
-    match service.save(&user.member, &unit, &key, template, None).await {
+    match service
+        .save(&user.member, &unit, &key, template, None)
+        .await
+    {
         Ok(_) => {
             let path = version_path(&unit, &key.template_id, key.template_version);
             Redirect::to(&format!("{path}?notice=saved")).into_response()
