@@ -310,6 +310,11 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<MigrateOutcome> {
             batch_size: args.batch_size.map(|n| n as usize),
             state: Arc::new(Mutex::new(ResumeState::open(&args.source)?)),
             rejects: Arc::clone(&rejects),
+            manifest_hashes: manifest
+                .iter()
+                .flat_map(|m| &m.files)
+                .map(|(name, entry)| (name.clone(), entry.sha256.clone()))
+                .collect(),
         };
         let progress = crate::progress::multi(args.quiet);
         let bars: Vec<_> = sources

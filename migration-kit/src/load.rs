@@ -30,6 +30,22 @@ pub struct LoadContext {
     pub batch_size: Option<usize>,
     pub state: Arc<Mutex<ResumeState>>,
     pub rejects: Arc<Mutex<Rejects>>,
+    /// The manifest's SHA-256 per file name, when the source has a manifest.
+    pub manifest_hashes: HashMap<String, String>,
+}
+
+impl LoadContext {
+    /// What identifies the file's content for resuming: the manifest's SHA-256, else its size.
+    fn fingerprint(&self, source: &SourceFile) -> Option<String> {
+        if let Some(sha) = self.manifest_hashes.get(&source.name()) {
+            return Some(format!("sha256:{sha}"));
+        }
+        source
+            .paths()
+            .iter()
+            .find_map(|p| std::fs::metadata(p).ok())
+            .map(|m| format!("bytes:{}", m.len()))
+    }
 }
 
 /// What loading one file did.
@@ -87,7 +103,7 @@ pub async fn load(
             .batch_size
             .unwrap_or(entity.batch_size())
             .clamp(1, entity.batch_size());
-        state.batch_size(&file, preferred)
+        state.begin(&file, preferred, context.fingerprint(source))?
     };
     let acknowledged: Arc<dyn Fn(u64) -> bool + Send + Sync> = {
         let state = context.state.lock().expect("state lock");

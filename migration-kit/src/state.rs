@@ -22,6 +22,10 @@ pub struct FileState {
     /// Records per batch when the file was first cut; kept on resume so batch numbers name the
     /// same records.
     pub batch_size: usize,
+    /// What the file was when first cut (the manifest's SHA-256, or its size): a changed file
+    /// cannot be resumed, its batch numbers would name other records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     /// Acknowledged batches as inclusive ranges of batch numbers (0-based).
     #[serde(with = "ranges")]
     pub acknowledged: BTreeSet<u64>,
@@ -60,13 +64,29 @@ impl ResumeState {
         Ok(Self { path, data })
     }
 
-    /// The batch size of `file`: the one it was first cut into, or `preferred` for a new file.
-    pub fn batch_size(&mut self, file: &str, preferred: usize) -> usize {
+    /// Starts (or resumes) `file`: the batch size it was first cut into, or `preferred` for a
+    /// new file. Refuses a file that is not the one the state was written for.
+    pub fn begin(
+        &mut self,
+        file: &str,
+        preferred: usize,
+        fingerprint: Option<String>,
+    ) -> anyhow::Result<usize> {
         let entry = self.data.files.entry(file.to_owned()).or_default();
         if entry.batch_size == 0 {
             entry.batch_size = preferred;
+            entry.fingerprint = fingerprint;
+        } else if fingerprint.is_some()
+            && entry.fingerprint.is_some()
+            && entry.fingerprint != fingerprint
+        {
+            anyhow::bail!(
+                "{file} is not the file {} was written for (it changed since); delete {} to start over",
+                FILE_NAME,
+                self.path.display()
+            );
         }
-        entry.batch_size
+        Ok(entry.batch_size)
     }
 
     pub fn is_acknowledged(&self, file: &str, batch: u64) -> bool {
@@ -139,14 +159,25 @@ mod tests {
     fn acknowledged_batches_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         let mut state = ResumeState::open(dir.path()).unwrap();
-        assert_eq!(state.batch_size("engagements.ndjson", 10_000), 10_000);
+        let begin = |state: &mut ResumeState, size| {
+            state
+                .begin("engagements.ndjson", size, Some("abc".into()))
+                .unwrap()
+        };
+        assert_eq!(begin(&mut state, 10_000), 10_000);
         for batch in [0, 1, 2, 5, 7] {
             state.acknowledge("engagements.ndjson", batch).unwrap();
         }
         // A crash here: the next run reads the file anew.
         let mut again = ResumeState::open(dir.path()).unwrap();
         // The file keeps the batch size it was cut into, whatever this run prefers.
-        assert_eq!(again.batch_size("engagements.ndjson", 500), 10_000);
+        assert_eq!(begin(&mut again, 500), 10_000);
+        // Another file under the same name is not resumed.
+        let changed = again
+            .begin("engagements.ndjson", 500, Some("def".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(changed.contains("changed since"), "{changed}");
         let done: Vec<u64> = (0..9)
             .filter(|b| again.is_acknowledged("engagements.ndjson", *b))
             .collect();
