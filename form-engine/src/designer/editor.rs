@@ -640,7 +640,69 @@ fn properties(out: &mut String, view: &View<'_>, t: &FormTemplate) {
         l.pick("Anonymt formulär", "Anonymous form"),
         t.anonymous_form,
     );
+    // Sharing with other care units (templatePropagate).
+    let sharing = t.template_propagate.iter().find(|p| p.propagate);
+    check_box(
+        out,
+        "propagate",
+        l.pick(
+            "Dela mallen med andra vårdenheter",
+            "Share the template with other care units",
+        ),
+        sharing.is_some(),
+    );
+    text_field(
+        out,
+        "countycodes",
+        l.pick(
+            "Bara i dessa län (länskoder, t.ex. 01, 12; tomt = hela landet)",
+            "Only in these counties (county codes, e.g. 01, 12; empty = all of Sweden)",
+        ),
+        &sharing.map(|p| p.countycode.join(", ")).unwrap_or_default(),
+    );
+    code_fields(
+        out,
+        l,
+        "code",
+        t.code.as_ref(),
+        l.pick("Instrumentets kod", "The instrument's code"),
+    );
     out.push_str("</section>");
+}
+
+/// The three fields of a code (codeValue, codeSystem, displayName), folded away.
+fn code_fields(
+    out: &mut String,
+    l: Lang,
+    prefix: &str,
+    code: Option<&crate::domain::template::model::Code>,
+    summary: &str,
+) {
+    let _ = write!(
+        out,
+        r#"<details><summary>{}</summary><div class="grid">"#,
+        esc(summary)
+    );
+    text_field(
+        out,
+        &format!("{prefix}.codeValue"),
+        l.pick("Kod", "Code"),
+        code.map(|c| c.code_value.as_str()).unwrap_or_default(),
+    );
+    text_field(
+        out,
+        &format!("{prefix}.codeSystem"),
+        l.pick("Kodsystem (OID eller URI)", "Code system (OID or URI)"),
+        code.map(|c| c.code_system.as_str()).unwrap_or_default(),
+    );
+    text_field(
+        out,
+        &format!("{prefix}.displayName"),
+        l.pick("Visningsnamn", "Display name"),
+        code.and_then(|c| c.display_name.as_deref())
+            .unwrap_or_default(),
+    );
+    out.push_str("</div></details>");
 }
 
 fn page_section(
@@ -1151,6 +1213,13 @@ fn question_fieldset(
         &name("informationURL"),
         l.pick("Länk till mer information", "Link to more information"),
         q.information_url.as_deref().unwrap_or_default(),
+    );
+    code_fields(
+        out,
+        l,
+        &name("code"),
+        q.code.as_ref(),
+        l.pick("Frågans kod", "The question's code"),
     );
     if q.input.is_choice() {
         alternatives(out, view, &base, &coords, q);

@@ -6,8 +6,8 @@
 
 use crate::domain::template::input::{AnswerKind, InputType};
 use crate::domain::template::model::{
-    AnswerAlternative, Bound, FormTemplate, QuestionAlign, QuestionSuperior, RuleOperator,
-    TemplateQuestion, ValidationEvent, ValidationEventKind,
+    AnswerAlternative, Bound, Code, FormTemplate, QuestionAlign, QuestionSuperior, RuleOperator,
+    TemplatePropagate, TemplateQuestion, ValidationEvent, ValidationEventKind,
 };
 
 use super::post::{Fields, all, field};
@@ -224,6 +224,22 @@ pub fn apply_fields(template: &mut FormTemplate, fields: &Fields) -> Vec<InputPr
     }
     template.anonymous_form = field(fields, "anonymousForm").is_some();
     template.mandatory = field(fields, "mandatory").is_some();
+    if let Some(counties) = field(fields, "countycodes") {
+        template.template_propagate = if field(fields, "propagate").is_some() {
+            vec![TemplatePropagate {
+                propagate: true,
+                countycode: counties
+                    .split([',', ' '])
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            }]
+        } else {
+            Vec::new()
+        };
+    }
+    read_code(&mut template.code, fields, "code");
     if let Some(days) = field(fields, "reminderDaysBefore") {
         let parsed: Result<Vec<u32>, _> = days
             .split([',', ' '])
@@ -323,6 +339,7 @@ fn read_question(
         question.subject = subject.unwrap_or_default();
     }
     set_text(&mut question.question_id, fields, &name("questionId"));
+    read_code(&mut question.code, fields, &name("code"));
     set_text(&mut question.description, fields, &name("description"));
     set_text(
         &mut question.information_url,
@@ -419,6 +436,25 @@ fn read_question(
     if question.input != before {
         fit_to_input(question);
     }
+}
+
+/// A code's three fields; both value and system empty is no code.
+fn read_code(target: &mut Option<Code>, fields: &Fields, prefix: &str) {
+    let (Some(value), Some(system)) = (
+        text(fields, &format!("{prefix}.codeValue")),
+        text(fields, &format!("{prefix}.codeSystem")),
+    ) else {
+        return;
+    };
+    let display_name = text(fields, &format!("{prefix}.displayName")).flatten();
+    *target = match (value, system) {
+        (None, None) => None,
+        (value, system) => Some(Code {
+            code_value: value.unwrap_or_default(),
+            code_system: system.unwrap_or_default(),
+            display_name,
+        }),
+    };
 }
 
 fn read_alternative(reader: &mut Reader<'_>, alternative: &mut AnswerAlternative, at: &str) {
@@ -585,6 +621,46 @@ mod tests {
         assert!(qs[0].answer_alternatives.is_empty());
         assert_eq!(qs[1].answer_alternatives.len(), 2);
         assert_eq!(qs[1].answer_max, None);
+    }
+
+    #[test]
+    fn reads_codes_and_sharing() {
+        let mut t = draft();
+        apply_fields(
+            &mut t,
+            &posted(&[
+                ("formName", "T"),
+                ("propagate", "on"),
+                ("countycodes", "01, 12"),
+                ("code.codeValue", "1177.forms.x"),
+                ("code.codeSystem", "1.2.752.129.2.2.3.1"),
+                ("code.displayName", ""),
+                ("p0.b0.q0.code.codeValue", "72166-2"),
+                ("p0.b0.q0.code.codeSystem", "http://loinc.org"),
+                ("p0.b0.q0.code.displayName", "Tobacco smoking status"),
+            ]),
+        );
+        assert_eq!(t.template_propagate.len(), 1);
+        assert_eq!(t.template_propagate[0].countycode, vec!["01", "12"]);
+        let code = t.code.as_ref().unwrap();
+        assert_eq!(
+            (code.code_value.as_str(), code.display_name.as_deref()),
+            ("1177.forms.x", None)
+        );
+        let q = &t.pages[0].page.question_blocks[0].questions[0];
+        assert_eq!(q.code.as_ref().unwrap().code_system, "http://loinc.org");
+        // Unticked and emptied: no sharing, no code.
+        apply_fields(
+            &mut t,
+            &posted(&[
+                ("formName", "T"),
+                ("countycodes", "01"),
+                ("code.codeValue", ""),
+                ("code.codeSystem", ""),
+            ]),
+        );
+        assert!(t.template_propagate.is_empty());
+        assert!(t.code.is_none());
     }
 
     #[test]

@@ -31,11 +31,11 @@
 //! - Field names by position from 0 (ids are the same with `.` → `-`): the form's
 //!   `formName`, `formTitle`, `description`, `descriptionInternal`, `category`,
 //!   `formCompleteText`, `language`, `term`, `informationURL`, `reminderDaysBefore`,
-//!   `mandatory`, `anonymousForm`; a page's `p{p}.subject|description|informationURL`; a
+//!   `mandatory`, `anonymousForm`, `propagate`, `countycodes`, `code.codeValue|codeSystem|displayName`; a page's `p{p}.subject|description|informationURL`; a
 //!   block's `p{p}.b{b}.subject|…`; a question's `p{p}.b{b}.q{q}.subject|input|questionId|
 //!   mandatory|description|informationURL|questionAlign|answerMin|answerMax|answerStep|
 //!   inputUnit|answerMinLabel|answerMaxLabel|answerPlaceholder|answerMaxLength|answerPattern|
-//!   minNumberOfChoices|maxNumberOfChoices|event.{validationEvent}`; its condition
+//!   minNumberOfChoices|maxNumberOfChoices|event.{validationEvent}|code.codeValue|…`; its condition
 //!   `p{p}.b{b}.q{q}.superior` (a select of question numbers) and
 //!   `p{p}.b{b}.q{q}.superiorAlternatives` (checkboxes, value = alternative number); an
 //!   alternative's `p{p}.b{b}.q{q}.a{a}.value|help|score`; a route's `p{p}.r{r}.page` (a

@@ -216,7 +216,7 @@ mod tests {
 
     #[test]
     fn a_session_ends_at_sign_out_after_idling_and_at_a_new_sign_in() {
-        let sessions = Sessions::new(Duration::from_secs(60));
+        let sessions = Sessions::new(Duration::from_mins(1));
         let token = sessions.start(member(), None);
         let signed_in = sessions.resume(&token).expect("live");
         assert!(signed_in.accepts(Some(&signed_in.csrf_token)));
