@@ -31,7 +31,8 @@
 //! - Field names by position from 0 (ids are the same with `.` → `-`): the form's
 //!   `formName`, `formTitle`, `description`, `descriptionInternal`, `category`,
 //!   `formCompleteText`, `language`, `term`, `informationURL`, `reminderDaysBefore`,
-//!   `mandatory`, `anonymousForm`, `propagate`, `countycodes`, `code.codeValue|codeSystem|displayName`; a page's `p{p}.subject|description|informationURL`; a
+//!   `mandatory`, `anonymousForm`, `propagate`, `countycodes`,
+//!   `code.codeValue|codeSystem|displayName`; a page's `p{p}.subject|description|informationURL`; a
 //!   block's `p{p}.b{b}.subject|…`; a question's `p{p}.b{b}.q{q}.subject|input|questionId|
 //!   mandatory|description|informationURL|questionAlign|answerMin|answerMax|answerStep|
 //!   inputUnit|answerMinLabel|answerMaxLabel|answerPlaceholder|answerMaxLength|answerPattern|
