@@ -88,7 +88,11 @@ fn sign_in_page(
     }
     for member in state.staff.iter() {
         let id = format!("staff-{}", member.hsa_id);
-        let units: Vec<&str> = member.care_units.iter().map(common::identity::HsaId::as_str).collect();
+        let units: Vec<&str> = member
+            .care_units
+            .iter()
+            .map(common::identity::HsaId::as_str)
+            .collect();
         let _ = write!(
             main,
             r#"<div class="field check"><input type="radio" name="staff" id="{id}" value="{}"><label for="{id}">{} ({}) – {}</label></div>"#,
