@@ -71,6 +71,10 @@ pub struct Form {
     /// Extension of this project's engine: expireDate has passed without the form being sent.
     #[serde(default)]
     pub expired: bool,
+    /// Extension of this project's engine: the citizen has asked for the sent answers to be
+    /// withdrawn (CancelForm on a COMPLETED form); the care unit has it on its alarm feed.
+    #[serde(default)]
+    pub revocation_requested: bool,
     #[serde(default)]
     pub form_text: Option<String>,
     #[serde(default)]

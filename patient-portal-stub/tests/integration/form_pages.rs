@@ -720,7 +720,7 @@ async fn the_receipt_shows_what_the_engine_said_when_the_form_was_sent() {
 }
 
 #[tokio::test]
-async fn a_sent_form_cannot_be_cancelled_or_changed() {
+async fn a_sent_form_cannot_be_changed_only_withdrawn_on_request() {
     each_backend(|portal, engine, backend| async move {
         let form_id = engine.add_form(TOLVAN);
         let mut browser = Browser::new(&portal.base);
@@ -749,15 +749,41 @@ async fn a_sent_form_cannot_be_cancelled_or_changed() {
             .await;
         assert_eq!(engine.status(&form_id), Some("COMPLETED"));
 
-        let cancel = browser.get(&format!("/forms/{form_id}/cancel")).await;
-        assert_eq!(cancel.status, StatusCode::CONFLICT, "{backend}");
-        assert_accessible(&cancel.body);
-        assert!(
-            cancel
-                .body
-                .contains("Ett skickat formulär kan inte avbrytas.")
+        // The receipt offers to ask the clinic to withdraw the answers; asking is confirmed
+        // first, then CancelForm records the request (INFO) and the receipt says so.
+        let receipt = browser.get(&format!("/forms/{form_id}")).await;
+        assert_eq!(
+            receipt.attributes(".cancel-link a", "href"),
+            [format!("/forms/{form_id}/cancel")],
+            "{backend}"
         );
-        assert!(cancel.texts("main button").is_empty());
+        let confirm = browser.get(&format!("/forms/{form_id}/cancel")).await;
+        assert_eq!(confirm.status, StatusCode::OK, "{backend}");
+        assert_accessible(&confirm.body);
+        assert_eq!(confirm.texts("h1"), ["Vill du dra tillbaka dina svar?"]);
+        assert_eq!(confirm.texts("main button"), ["Ja, skicka begäran"]);
+        assert!(engine.calls("CancelForm").is_empty(), "only asked");
+        let token = confirm.form_token(&format!("/forms/{form_id}/cancel"));
+        let requested = browser
+            .post_form(&format!("/forms/{form_id}/cancel"), &[("csrf_token", &token)])
+            .await;
+        assert_eq!(requested.status, StatusCode::OK, "{backend}");
+        assert_accessible(&requested.body);
+        assert_eq!(requested.texts("h1"), ["Din begäran är skickad"]);
+        assert_eq!(engine.calls("CancelForm").len(), 1);
+        assert_eq!(engine.status(&form_id), Some("COMPLETED"), "the answers stay");
+        let receipt = browser.get(&format!("/forms/{form_id}")).await;
+        assert!(receipt.texts(".cancel-link a").is_empty(), "{backend}");
+        assert!(
+            receipt
+                .body
+                .contains("Mottagningen har fått din begäran om att dra tillbaka svaren.")
+        );
+        // Asking again shows that the request is made; the engine is not asked twice.
+        let again = browser.get(&format!("/forms/{form_id}/cancel")).await;
+        assert_eq!(again.texts("h1"), ["Din begäran är skickad"]);
+        assert!(again.texts("main button").is_empty());
+        assert_eq!(engine.calls("CancelForm").len(), 1);
         // Sending again shows the receipt, and the engine is not asked to send twice.
         let again = browser
             .post_form(

@@ -393,6 +393,33 @@ async fn a_citizen_answers_the_example_form_in_the_portal_and_the_care_system_re
         let read = engine.call("GetForm", &json!({"formId": form_id})).await;
         assert_eq!(read["form"]["formStatus"], "COMPLETED", "{backend}: {read}");
 
+        // The citizen asks for the sent answers to be withdrawn: the engine records it and
+        // the care unit finds it on its alarm feed.
+        let confirm = browser.get(&format!("/forms/{form_id}/cancel")).await;
+        assert_eq!(confirm.texts("h1"), ["Vill du dra tillbaka dina svar?"]);
+        let token = confirm.form_token(&format!("/forms/{form_id}/cancel"));
+        let requested = browser
+            .post_form(&format!("/forms/{form_id}/cancel"), &[("csrf_token", &token)])
+            .await;
+        assert_eq!(requested.status, StatusCode::OK, "{backend}: {}", requested.body);
+        assert_eq!(requested.texts("h1"), ["Din begäran är skickad"], "{backend}");
+        let read = engine.call("GetForm", &json!({"formId": form_id})).await;
+        assert_eq!(read["form"]["formStatus"], "COMPLETED", "{backend}: {read}");
+        assert_eq!(read["form"]["revocationRequested"], true, "{backend}: {read}");
+        let alarms = engine
+            .call(
+                "alarms",
+                &json!({"healthcare_facility_CareUnit": read["form"]["healthcare_facility_CareUnit"]}),
+            )
+            .await;
+        let kinds: Vec<(&str, &str)> = alarms["alarm"]
+            .as_array()
+            .expect("alarms")
+            .iter()
+            .map(|a| (a["kind"].as_str().unwrap(), a["formId"].as_str().unwrap()))
+            .collect();
+        assert_eq!(kinds, [("RevocationRequested", form_id.as_str())], "{backend}: {alarms}");
+
         drop(portal);
         drop(engine);
         portal_database.cleanup().await;

@@ -6,7 +6,7 @@
 //! | `POST /forms/{formId}` | SaveFormPage | `action=next`: save and go on (the engine's routing picks the page); `save`: save for later without validation; `back`: save for later, then GetFormQuestionPage BACK |
 //! | `POST /forms/{formId}/navigate` | GetFormQuestionPage | `from=N`, `direction=back\|forward`: the page before or after page N on the citizen's way (the summary's "change" buttons go BACK, which reopens the form; FORWARD never changes its status) |
 //! | `POST /forms/{formId}/submit` | SaveForm | send the form, after the terms are accepted; the answer is the receipt, with SaveForm's `INFO` comment (the template's formCompleteText) |
-//! | `GET/POST /forms/{formId}/cancel` | CancelForm | confirm, then cancel |
+//! | `GET/POST /forms/{formId}/cancel` | CancelForm | confirm, then cancel (a sent form: ask the clinic to withdraw the answers) |
 //! | `GET /forms/{formId}/cancelled` | – | the form is cancelled |
 //!
 //! Every GET only reads (GetForm); every change is a POST with the session's CSRF token. A
@@ -377,14 +377,29 @@ pub async fn confirm_cancel(
         Ok(form) => form,
         Err(error) => return failure::page(&context, &signed_in, id, &error),
     };
-    if form.form_status == FormStatus::Completed {
-        return cannot_cancel(&context, &signed_in, id);
+    if form.revocation_requested {
+        return revocation_sent(&context, &signed_in, id);
     }
+    // A sent form: the same question becomes a request to withdraw the answers, which the
+    // engine records and puts on the care unit's alarm feed (CancelForm answers INFO).
     views::cancel_confirmation(&context, &signed_in, &form, None)
 }
 
-/// A sent form: CancelForm would be a request for revocation, which a citizen makes by
-/// contacting the clinic, not with a button.
+/// The clinic has the citizen's request to withdraw sent answers.
+fn revocation_sent(context: &PageContext, signed_in: &SignedIn, id: &str) -> Response {
+    let t = context.texts();
+    let href = format!("/forms/{id}");
+    page::message(
+        context,
+        Some(signed_in),
+        StatusCode::OK,
+        t.revocation_sent_title,
+        t.revocation_sent_text,
+        (&href, t.back_to_form),
+    )
+}
+
+/// A sent form the engine would not take a request for.
 fn cannot_cancel(context: &PageContext, signed_in: &SignedIn, id: &str) -> Response {
     let t = context.texts();
     let href = format!("/forms/{id}");
@@ -413,9 +428,9 @@ pub async fn cancel(
     };
     tracing::info!(form_id = id, result = ?outcome.result_code, "form cancelled");
     if outcome.result_code == ResultCode::Info {
-        // The form was sent meanwhile (in another tab): the engine recorded a request to
-        // revoke it instead. The receipt shows what was sent.
-        return Redirect::to(&format!("/forms/{id}")).into_response();
+        // A sent form (perhaps sent meanwhile in another tab): the engine recorded a request
+        // to withdraw the answers.
+        return revocation_sent(&context, &signed_in, id);
     }
     if outcome.result_code == ResultCode::Error {
         return match state.engine.get_form(citizen(&signed_in), id).await {

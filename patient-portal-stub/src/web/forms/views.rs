@@ -98,6 +98,7 @@ struct ReceiptPage {
     outcomes: Vec<OutcomeLine>,
     answers_level: u8,
     changeable: bool,
+    revocation_requested: bool,
 }
 
 #[derive(Template)]
@@ -109,6 +110,8 @@ struct CancelPage {
     csrf_token: String,
     heading: Heading,
     comment: Option<String>,
+    /// A sent form: the question is whether to ask the clinic to withdraw the answers.
+    revoke: bool,
 }
 
 /// ISO 639-2 (the template's `language`) to the BCP 47 tag of a `lang` attribute.
@@ -387,6 +390,7 @@ fn receipt(
             outcomes: outcomes::lines(&form.calculation_outcome, t, context.lang),
             answers_level: 3,
             changeable: false,
+            revocation_requested: form.revocation_requested,
         },
     )
 }
@@ -413,7 +417,13 @@ pub fn cancel_confirmation(
     comment: Option<String>,
 ) -> Response {
     let t = context.texts();
-    let mut layout = Layout::new(context, t.cancel_title, Some(signed_in), Section::None);
+    let revoke = form.form_status == FormStatus::Completed;
+    let title = if revoke {
+        t.revoke_title
+    } else {
+        t.cancel_title
+    };
+    let mut layout = Layout::new(context, title, Some(signed_in), Section::None);
     if comment.is_some() {
         layout = layout.with_error(t.error_prefix);
     }
@@ -430,6 +440,7 @@ pub fn cancel_confirmation(
             csrf_token: csrf(signed_in),
             heading: heading(form, None, context),
             comment,
+            revoke,
         },
     )
 }

@@ -160,6 +160,13 @@ pub struct Texts {
     pub cancelled_title: &'static str,
     pub cancelled_text: &'static str,
     pub cancel_not_possible: &'static str,
+    pub revoke_link: &'static str,
+    pub revoke_title: &'static str,
+    pub revoke_text: &'static str,
+    pub revoke_confirm: &'static str,
+    pub revoke_keep: &'static str,
+    pub revocation_sent_title: &'static str,
+    pub revocation_sent_text: &'static str,
     pub form_expired_title: &'static str,
     /// `{date}` is replaced.
     pub form_expired_text: &'static str,

@@ -39,6 +39,7 @@ struct FakeForm {
     answers: BTreeMap<u32, Vec<(u32, String, Value)>>,
     expire_date: String,
     last_saved: Option<String>,
+    revocation_requested: bool,
 }
 
 #[derive(Default)]
@@ -263,6 +264,7 @@ impl FakeEngine {
                 answers: BTreeMap::new(),
                 expire_date: expire_date.to_owned(),
                 last_saved: None,
+                revocation_requested: false,
             },
         );
         id
@@ -387,7 +389,9 @@ async fn handle(
         }
         "CancelForm" => {
             if form.status == "COMPLETED" {
-                return Json(json!({"resultCode": "ERROR", "comment": "Ett skickat formulär kan inte tas bort."}))
+                // As the engine: a request to withdraw the answers, recorded, INFO.
+                form.revocation_requested = true;
+                return Json(json!({"resultCode": "INFO", "comment": "Begäran om återkallelse är mottagen."}))
                     .into_response();
             }
             inner.forms.remove(&id);
@@ -553,6 +557,9 @@ fn form_json(id: &str, form: &FakeForm, rejected: Option<&Rejected>, shown: Opti
     });
     if let Some(saved) = &form.last_saved {
         json["lastSavedDate"] = json!(saved);
+    }
+    if form.revocation_requested {
+        json["revocationRequested"] = json!(true);
     }
     if form.status == "ONGOING" || shown.is_some() {
         let current = shown.unwrap_or(form.current);
