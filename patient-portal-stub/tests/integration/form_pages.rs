@@ -765,13 +765,20 @@ async fn a_sent_form_cannot_be_changed_only_withdrawn_on_request() {
         assert!(engine.calls("CancelForm").is_empty(), "only asked");
         let token = confirm.form_token(&format!("/forms/{form_id}/cancel"));
         let requested = browser
-            .post_form(&format!("/forms/{form_id}/cancel"), &[("csrf_token", &token)])
+            .post_form(
+                &format!("/forms/{form_id}/cancel"),
+                &[("csrf_token", &token)],
+            )
             .await;
         assert_eq!(requested.status, StatusCode::OK, "{backend}");
         assert_accessible(&requested.body);
         assert_eq!(requested.texts("h1"), ["Din begäran är skickad"]);
         assert_eq!(engine.calls("CancelForm").len(), 1);
-        assert_eq!(engine.status(&form_id), Some("COMPLETED"), "the answers stay");
+        assert_eq!(
+            engine.status(&form_id),
+            Some("COMPLETED"),
+            "the answers stay"
+        );
         let receipt = browser.get(&format!("/forms/{form_id}")).await;
         assert!(receipt.texts(".cancel-link a").is_empty(), "{backend}");
         assert!(

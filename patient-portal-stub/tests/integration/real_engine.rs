@@ -399,13 +399,28 @@ async fn a_citizen_answers_the_example_form_in_the_portal_and_the_care_system_re
         assert_eq!(confirm.texts("h1"), ["Vill du dra tillbaka dina svar?"]);
         let token = confirm.form_token(&format!("/forms/{form_id}/cancel"));
         let requested = browser
-            .post_form(&format!("/forms/{form_id}/cancel"), &[("csrf_token", &token)])
+            .post_form(
+                &format!("/forms/{form_id}/cancel"),
+                &[("csrf_token", &token)],
+            )
             .await;
-        assert_eq!(requested.status, StatusCode::OK, "{backend}: {}", requested.body);
-        assert_eq!(requested.texts("h1"), ["Din begäran är skickad"], "{backend}");
+        assert_eq!(
+            requested.status,
+            StatusCode::OK,
+            "{backend}: {}",
+            requested.body
+        );
+        assert_eq!(
+            requested.texts("h1"),
+            ["Din begäran är skickad"],
+            "{backend}"
+        );
         let read = engine.call("GetForm", &json!({"formId": form_id})).await;
         assert_eq!(read["form"]["formStatus"], "COMPLETED", "{backend}: {read}");
-        assert_eq!(read["form"]["revocationRequested"], true, "{backend}: {read}");
+        assert_eq!(
+            read["form"]["revocationRequested"], true,
+            "{backend}: {read}"
+        );
         let alarms = engine
             .call(
                 "alarms",
@@ -418,7 +433,11 @@ async fn a_citizen_answers_the_example_form_in_the_portal_and_the_care_system_re
             .iter()
             .map(|a| (a["kind"].as_str().unwrap(), a["formId"].as_str().unwrap()))
             .collect();
-        assert_eq!(kinds, [("RevocationRequested", form_id.as_str())], "{backend}: {alarms}");
+        assert_eq!(
+            kinds,
+            [("RevocationRequested", form_id.as_str())],
+            "{backend}: {alarms}"
+        );
 
         drop(portal);
         drop(engine);
