@@ -29,8 +29,11 @@ const MAX_CHAIN: usize = 64;
 /// Longest reason kept.
 pub const MAX_REASON: usize = 500;
 
-/// `POST /admin/identity-links` (and the index's contract-style endpoint).
+/// `POST /admin/identity-links` (and the index's contract-style endpoint). No other member is
+/// taken: a link moves a person's records, so a misspelt or extra member is refused rather than
+/// ignored.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"from": "19121212A123", "to": "191212121212",
     "reason": "reserve number replaced by personnummer"}))]
 pub struct IdentityLinkRequest {
@@ -105,8 +108,10 @@ fn invalid(detail: impl Into<String>) -> Problem {
     Problem::bad_request("INVALID_REQUEST", detail)
 }
 
-/// `POST /admin/identity-links/search`: the links a number takes part in.
+/// `POST /admin/identity-links/search`: the links a number takes part in. No other member is
+/// taken.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(example = json!({"number": "19121212A123"}))]
 pub struct IdentityLinkSearch {
     /// A personal identity number (12 characters).
