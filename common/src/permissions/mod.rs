@@ -30,7 +30,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use admin::{PermissionList, admin_routes};
-pub(crate) use admin::grant;
 pub use cache::{CachedPermissionStore, DEFAULT_REFRESH};
 pub use store::{PgPermissionStore, SqlPermissionStore, SqlitePermissionStore};
 
