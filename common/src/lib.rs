@@ -17,6 +17,7 @@ pub mod identity;
 pub mod identity_link;
 pub mod installation;
 pub mod metrics;
+pub mod migration;
 pub mod openapi;
 pub mod permissions;
 pub mod problem;

@@ -112,7 +112,18 @@ impl Application {
             delivery_waker: delivery.waker(),
         };
         let (permissions, audit) = (security.permissions.clone(), security.audit.clone());
-        let (routes, openapi) = api::secured_router(state, security);
+        let (migration_routes, migration_openapi) =
+            api::migration::router(api::migration::MigrationState {
+                app: state.clone(),
+                installation: installation.clone(),
+                authenticator: authenticator.clone(),
+                permissions: permissions.clone(),
+                audit: audit.clone(),
+                engagements: stores.migration,
+            });
+        let (routes, mut openapi) = api::secured_router(state, security);
+        openapi.merge(migration_openapi);
+        let routes = routes.merge(migration_routes);
         let routes = installation.mount(routes, &authenticator, permissions, audit);
         let service = ServiceDescription {
             name: SERVICE_NAME,

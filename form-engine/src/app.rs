@@ -130,8 +130,17 @@ impl Application {
         // The designer's pages sign staff in themselves (docs/designer.md), so they are not
         // behind the callers' authentication.
         let designer = crate::designer::router(&state, authenticator.tls().is_some());
-        let (routes, openapi) = api::secured_router(state, &authenticator);
-        let routes = routes.merge(designer);
+        let (migration_routes, migration_openapi) =
+            api::migration::router(api::migration::MigrationState {
+                migration: state.store.migration(),
+                app: state.clone(),
+                installation: installation.clone(),
+                authenticator: authenticator.clone(),
+                permissions: permissions.clone(),
+            });
+        let (routes, mut openapi) = api::secured_router(state, &authenticator);
+        openapi.merge(api::tightened(&migration_openapi));
+        let routes = routes.merge(designer).merge(migration_routes);
         let routes = installation.mount(routes, &authenticator, permissions, audit);
         let service = ServiceDescription {
             name: SERVICE_NAME,

@@ -46,7 +46,9 @@ fn internal(error: &impl std::fmt::Display) -> Problem {
     Problem::internal()
 }
 
-fn grant(caller: &str, role: &str, scope: String) -> Result<PermissionGrant, Problem> {
+/// A grant as the admin API reads it from its path, checked (`INVALID_PERMISSION`); the
+/// migration of grants checks each record with it too.
+pub(crate) fn grant(caller: &str, role: &str, scope: String) -> Result<PermissionGrant, Problem> {
     let caller = HsaId::parse(caller)
         .map_err(|e| Problem::bad_request("INVALID_PERMISSION", format!("caller: {e}")))?;
     let role = Role::parse(role).ok_or_else(|| {

@@ -29,6 +29,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub(crate) use admin::grant;
 pub use admin::{PermissionList, admin_routes};
 pub use cache::{CachedPermissionStore, DEFAULT_REFRESH};
 pub use store::{PgPermissionStore, SqlPermissionStore, SqlitePermissionStore};

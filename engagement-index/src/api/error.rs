@@ -39,12 +39,18 @@ impl From<Unrecorded> for ApiError {
     }
 }
 
+/// The problem document of a refused Update or ProcessNotification (also what a refused
+/// migration record carries).
+pub(super) fn validation_problem(error: &ValidationError) -> Problem {
+    Problem::bad_request(error.code(), error.to_string())
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             Self::Invalid(error) => {
                 tracing::info!(code = error.code(), "request refused");
-                Problem::bad_request(error.code(), error.to_string()).into_response()
+                validation_problem(&error).into_response()
             }
             Self::Refused(problem) => problem.into_response(),
             Self::Store(StoreError::Contention(attempts)) => {

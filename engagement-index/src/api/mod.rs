@@ -5,6 +5,7 @@ mod error;
 mod find_content;
 mod get_updates;
 mod identity_links;
+pub mod migration;
 mod process_notification;
 mod pull;
 mod recording;
@@ -142,6 +143,7 @@ pub fn secured_router(state: AppState, security: Security) -> (Router, OpenApiDo
 
 /// The complete OpenAPI document as served at `/openapi.json`.
 pub fn openapi() -> OpenApiDocument {
-    let (_, document) = routes().split_for_parts();
+    let (_, mut document) = routes().split_for_parts();
+    document.merge(migration::openapi());
     common::openapi::complete(document)
 }

@@ -196,19 +196,7 @@ pub async fn put_subscriber(
     UncheckedJson(request): UncheckedJson<SubscriberRequest>,
 ) -> Result<(StatusCode, ApiJson<SubscriberView>), Problem> {
     require_admin(&permissions, &caller).await?;
-    request.check_hygiene().map_err(|error| {
-        Problem::bad_request(
-            "INVALID_REQUEST",
-            format!("The body does not match the contract: {error}"),
-        )
-    })?;
-    let subscriber = Subscriber::new(
-        &logical_address,
-        request.url,
-        request.delivery.unwrap_or(DeliveryMode::Push),
-        request.filter,
-    )
-    .map_err(|e| Problem::bad_request("INVALID_SUBSCRIBER", e.to_string()))?;
+    let subscriber = checked_subscriber(&logical_address, request)?;
     let created = state
         .subscribers
         .put(&subscriber)
@@ -230,6 +218,27 @@ pub async fn put_subscriber(
         status,
         ApiJson(SubscriberView::new(subscriber, stats.as_ref())),
     ))
+}
+
+/// The subscriber a request declares, checked (`INVALID_REQUEST` for a control character,
+/// `INVALID_SUBSCRIBER` against the registry's rules); a migrated subscriber is checked so too.
+pub(super) fn checked_subscriber(
+    logical_address: &str,
+    request: SubscriberRequest,
+) -> Result<Subscriber, Problem> {
+    request.check_hygiene().map_err(|error| {
+        Problem::bad_request(
+            "INVALID_REQUEST",
+            format!("The body does not match the contract: {error}"),
+        )
+    })?;
+    Subscriber::new(
+        logical_address,
+        request.url,
+        request.delivery.unwrap_or(DeliveryMode::Push),
+        request.filter,
+    )
+    .map_err(|e| Problem::bad_request("INVALID_SUBSCRIBER", e.to_string()))
 }
 
 /// Lists the subscribers with their queue figures.

@@ -5,6 +5,7 @@ mod changes;
 mod engagement;
 mod error;
 pub mod identity;
+mod migration;
 mod query;
 mod service;
 mod submitted;
@@ -16,6 +17,7 @@ pub use changes::{
 };
 pub use engagement::{Engagement, EngagementKey, NOT_APPLICABLE, NotifiedTransaction, is_older};
 pub use error::ValidationError;
+pub use migration::check_migrated_engagement;
 pub use query::{
     ContentQuery, MAX_RESIDENTS_PER_PAGE, ResidentEngagements, UpdatesPage, UpdatesQuery,
 };

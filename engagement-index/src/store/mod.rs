@@ -3,6 +3,7 @@
 
 mod group_commit;
 pub mod identity;
+pub mod migration;
 mod outbox;
 mod postgres;
 mod retention;
@@ -91,6 +92,8 @@ pub struct Stores {
     pub engagements: Arc<dyn EngagementStore>,
     pub subscribers: Arc<dyn SubscriberStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
+    /// The initial load's bulk writes and the export's reads.
+    pub migration: Arc<dyn migration::EngagementMigrationStore>,
     /// What the retention job cleans: fanned-out outbox rows, delivered notifications.
     pub retention: Vec<Arc<dyn common::retention::Sweep>>,
     /// The database, for the start-up log line (no password).
@@ -110,6 +113,7 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
             Stores {
                 engagements: Arc::new(SqliteStore::new(pool.clone())),
                 subscribers: Arc::new(SqliteSubscribers::new(pool.clone())),
+                migration: Arc::new(migration::SqliteMigration::new(pool.clone())),
                 retention: retention::sqlite(pool, Arc::clone(&deliveries)),
                 deliveries,
                 description,
@@ -123,6 +127,7 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
             Stores {
                 engagements: Arc::new(PgStore::new(pool.clone())),
                 subscribers: Arc::new(PgSubscribers::new(pool.clone())),
+                migration: Arc::new(migration::PgMigration::new(pool.clone())),
                 retention: retention::postgres(pool, Arc::clone(&deliveries)),
                 deliveries,
                 description,

@@ -11,6 +11,7 @@ pub mod forms;
 pub mod headers;
 pub mod identity_links;
 pub mod instruments;
+pub mod migration;
 pub mod notification_routes;
 pub mod templates;
 pub mod wire;
@@ -179,12 +180,13 @@ pub fn secured_router(state: AppState, authenticator: &Authenticator) -> (Router
 
 /// The complete OpenAPI document as served at `/openapi.json`.
 pub fn openapi() -> OpenApiDocument {
-    let (_, document) = routes().split_for_parts();
+    let (_, mut document) = routes().split_for_parts();
+    document.merge(migration::openapi());
     common::openapi::complete(tightened(&document))
 }
 
 /// The document with the engine's field rules, which [`contract::Contract`] enforces.
-fn tightened(document: &OpenApiDocument) -> OpenApiDocument {
+pub(crate) fn tightened(document: &OpenApiDocument) -> OpenApiDocument {
     let mut value = serde_json::to_value(document).expect("an OpenAPI document serialises");
     contract::tighten(&mut value);
     serde_json::from_value(value).expect("the tightened OpenAPI document reads back")

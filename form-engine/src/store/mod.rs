@@ -6,6 +6,7 @@ pub mod designer;
 pub mod follow_up;
 mod forms;
 pub mod identity;
+pub mod migration;
 mod postgres;
 mod sqlite;
 mod templates;
@@ -210,6 +211,10 @@ pub trait FormStore: Send + Sync + 'static {
 
     /// The form designer's working copies (docs/designer.md) on the same database.
     fn designer_drafts(&self) -> Arc<dyn designer::DraftStore>;
+
+    /// The initial load's writes and the export's reads (docs/migration.md) on the same
+    /// database.
+    fn migration(&self) -> Arc<dyn migration::FormMigrationStore>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

@@ -12,4 +12,5 @@ mod index_merged_posts;
 mod index_posts;
 mod installation;
 mod migration_client;
+mod migration_server;
 mod reminders;

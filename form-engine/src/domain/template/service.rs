@@ -100,6 +100,26 @@ pub struct CitizenLookup {
 /// matters.
 const INTEREST_FORMS: u32 = 10_000;
 
+/// SaveFormTemplate's checks of a template, before its version is decided (a migrated
+/// version is checked so too): fills in what the engine computes (question ids, the page and
+/// question counts), runs the template checks and compiles its schemas. `Ok(warnings)`, or
+/// `Err(findings)` when one of them is an error; a template whose schemas do not compile is
+/// the service's error.
+pub fn checked(
+    template: &mut FormTemplate,
+) -> Result<Result<Vec<Finding>, Vec<Finding>>, CompileError> {
+    normalize::fill_in(template);
+    let findings = check::check(template);
+    if findings.iter().any(Finding::is_error) {
+        return Ok(Err(findings));
+    }
+    normalize::count_paths(template);
+    // Compiled before anything is stored: a template whose schemas do not compile is never
+    // kept. (The compilation is cached on first use, once the version number is known.)
+    CompiledTemplate::compile(template.clone())?;
+    Ok(Ok(findings))
+}
+
 pub struct TemplateService {
     store: Arc<dyn FormStore>,
     cache: SchemaCache,
@@ -119,15 +139,10 @@ impl TemplateService {
 
     /// SaveFormTemplate: checks the template and stores it as a new or changed version.
     pub async fn save(&self, mut template: FormTemplate) -> Result<SaveOutcome, TemplateError> {
-        normalize::fill_in(&mut template);
-        let findings = check::check(&template);
-        if findings.iter().any(Finding::is_error) {
-            return Ok(SaveOutcome::Refused(findings));
-        }
-        normalize::count_paths(&mut template);
-        // Compiled before anything is stored: a template whose schemas do not compile is never
-        // kept. (The compilation is cached on first use, once the version number is known.)
-        CompiledTemplate::compile(template.clone())?;
+        let findings = match checked(&mut template)? {
+            Ok(warnings) => warnings,
+            Err(findings) => return Ok(SaveOutcome::Refused(findings)),
+        };
         let requested = template.template_version;
         for _ in 0..ATTEMPTS {
             template.template_version = requested;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::domain::form::model::{Form, FormStatus, Origin, Progress};
 use crate::store::{Created, Due, FormQuery, IdempotentAnswer, NewForms, StoreError, TemplateKey};
 
-const COLUMNS: &str = "form_id, status, subject_of_care, care_unit, care_unit_name, care_giver, \
+pub(super) const COLUMNS: &str = "form_id, status, subject_of_care, care_unit, care_unit_name, care_giver, \
     med_unit, system_id, template_id, template_version, form_name, clinical_process_interest_id, \
     form_text, expire_date, keep_until, origin, created_at, last_saved_at, completed_at, \
     expired_at, revocation_requested_at, current_page, progress, revision";
@@ -30,7 +30,7 @@ fn optional_hsa_id(row: &PgRow, column: &str) -> Result<Option<HsaId>, StoreErro
         .transpose()
 }
 
-fn read(row: &PgRow) -> Result<Form, StoreError> {
+pub(super) fn read(row: &PgRow) -> Result<Form, StoreError> {
     let status: String = row.try_get("status")?;
     let origin: String = row.try_get("origin")?;
     let care_unit: String = row.try_get("care_unit")?;
@@ -79,7 +79,10 @@ fn int(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
-async fn insert_forms(connection: &mut PgConnection, forms: &[Form]) -> Result<(), StoreError> {
+pub(super) async fn insert_forms(
+    connection: &mut PgConnection,
+    forms: &[Form],
+) -> Result<(), StoreError> {
     for chunk in forms.chunks(ROWS_PER_STATEMENT) {
         let mut insert: QueryBuilder<Postgres> =
             QueryBuilder::new(format!("INSERT INTO form ({COLUMNS}) "));

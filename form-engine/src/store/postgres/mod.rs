@@ -5,6 +5,7 @@ mod designer;
 mod follow_up;
 mod forms;
 mod identity;
+mod migration;
 mod retention;
 mod templates;
 
@@ -162,5 +163,9 @@ impl FormStore for PgStore {
 
     fn designer_drafts(&self) -> Arc<dyn crate::store::designer::DraftStore> {
         Arc::new(designer::PgDraftStore::new(self.pool.clone()))
+    }
+
+    fn migration(&self) -> Arc<dyn crate::store::migration::FormMigrationStore> {
+        Arc::new(migration::PgMigration::new(self.pool.clone()))
     }
 }

@@ -8,7 +8,7 @@ use sqlx::{PgPool, Row as _};
 use crate::domain::template::{FormTemplate, PublishStatus};
 use crate::store::{StoreError, StoredTemplate, TemplateHead, TemplateKey, TemplateQuery};
 
-fn read(row: &PgRow) -> Result<StoredTemplate, StoreError> {
+pub(super) fn read(row: &PgRow) -> Result<StoredTemplate, StoreError> {
     let document: serde_json::Value = row.try_get("document")?;
     let template: FormTemplate = serde_json::from_value(document)
         .map_err(|e| StoreError::Corrupt(format!("template document: {e}")))?;

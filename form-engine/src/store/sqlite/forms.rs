@@ -13,7 +13,7 @@ use super::{parse_time, time_text};
 use crate::domain::form::model::{Form, FormStatus, Origin, Progress};
 use crate::store::{Created, Due, FormQuery, IdempotentAnswer, NewForms, StoreError, TemplateKey};
 
-const COLUMNS: &str = "form_id, status, subject_of_care, care_unit, care_unit_name, care_giver, \
+pub(super) const COLUMNS: &str = "form_id, status, subject_of_care, care_unit, care_unit_name, care_giver, \
     med_unit, system_id, template_id, template_version, form_name, clinical_process_interest_id, \
     form_text, expire_date, keep_until, origin, created_at, last_saved_at, completed_at, \
     expired_at, revocation_requested_at, current_page, progress, revision";
@@ -25,7 +25,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("stored {what} `{value}`"))
 }
 
-fn date_text(date: NaiveDate) -> String {
+pub(super) fn date_text(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }
 
@@ -46,7 +46,7 @@ fn optional_hsa_id(row: &SqliteRow, column: &str) -> Result<Option<HsaId>, Store
         .transpose()
 }
 
-fn read(row: &SqliteRow) -> Result<Form, StoreError> {
+pub(super) fn read(row: &SqliteRow) -> Result<Form, StoreError> {
     let id: String = row.try_get("form_id")?;
     let status: String = row.try_get("status")?;
     let origin: String = row.try_get("origin")?;
@@ -101,11 +101,14 @@ fn read(row: &SqliteRow) -> Result<Form, StoreError> {
     })
 }
 
-fn progress_text(progress: &Progress) -> Result<String, StoreError> {
+pub(super) fn progress_text(progress: &Progress) -> Result<String, StoreError> {
     serde_json::to_string(progress).map_err(|e| StoreError::Corrupt(format!("form progress: {e}")))
 }
 
-async fn insert_forms(connection: &mut SqliteConnection, forms: &[Form]) -> Result<(), StoreError> {
+pub(super) async fn insert_forms(
+    connection: &mut SqliteConnection,
+    forms: &[Form],
+) -> Result<(), StoreError> {
     for chunk in forms.chunks(ROWS_PER_STATEMENT) {
         let mut rows = Vec::with_capacity(chunk.len());
         for form in chunk {

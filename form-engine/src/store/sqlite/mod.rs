@@ -5,6 +5,7 @@ mod designer;
 mod follow_up;
 mod forms;
 mod identity;
+mod migration;
 mod retention;
 mod templates;
 
@@ -173,5 +174,9 @@ impl FormStore for SqliteStore {
 
     fn designer_drafts(&self) -> Arc<dyn crate::store::designer::DraftStore> {
         Arc::new(designer::SqliteDraftStore::new(self.pool.clone()))
+    }
+
+    fn migration(&self) -> Arc<dyn crate::store::migration::FormMigrationStore> {
+        Arc::new(migration::SqliteMigration::new(self.pool.clone()))
     }
 }

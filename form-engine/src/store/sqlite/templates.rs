@@ -8,7 +8,7 @@ use super::{parse_time, time_text};
 use crate::domain::template::{FormTemplate, PublishStatus};
 use crate::store::{StoreError, StoredTemplate, TemplateHead, TemplateKey, TemplateQuery};
 
-fn read(row: &SqliteRow) -> Result<StoredTemplate, StoreError> {
+pub(super) fn read(row: &SqliteRow) -> Result<StoredTemplate, StoreError> {
     let document: String = row.try_get("document")?;
     let template: FormTemplate = serde_json::from_str(&document)
         .map_err(|e| StoreError::Corrupt(format!("template document: {e}")))?;
@@ -22,7 +22,7 @@ fn read(row: &SqliteRow) -> Result<StoredTemplate, StoreError> {
     })
 }
 
-fn document(template: &StoredTemplate) -> Result<String, StoreError> {
+pub(super) fn document(template: &StoredTemplate) -> Result<String, StoreError> {
     serde_json::to_string(&template.template)
         .map_err(|e| StoreError::Corrupt(format!("template document: {e}")))
 }
