@@ -2,6 +2,7 @@
 
 mod support;
 
+mod architecture;
 mod browser;
 mod designer;
 mod direct;
