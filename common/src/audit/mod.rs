@@ -257,7 +257,8 @@ pub trait AuditStore: Send + Sync + 'static {
     }
     /// Appends several requests' events, each request's at its own time, in one transaction
     /// (one commit): what the grouped audit log writes. The SQLite and PostgreSQL stores do
-    /// so; this default writes them one request at a time.
+    /// so in one statement (one round trip whatever the group's size); this default writes
+    /// them one request at a time.
     async fn append_groups(
         &self,
         groups: &[(&[AuditEvent], DateTime<Utc>)],

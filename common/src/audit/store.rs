@@ -42,12 +42,24 @@ pub trait AuditBackend: Backend
 where
     for<'c> &'c mut Self::Connection: Executor<'c, Database = Self>,
 {
-    /// Appends `events` on `connection` in one statement, in order.
+    /// Appends `rows` (each event at its own time) on `connection` in one statement, in
+    /// order: one statement is atomic by itself, so a group of requests' rows needs no
+    /// transaction around it and costs one round trip and one commit.
+    async fn insert_rows(
+        connection: &mut Self::Connection,
+        rows: &[(&AuditEvent, DateTime<Utc>)],
+    ) -> Result<(), AuditError>;
+
+    /// Appends `events`, all at `at`, on `connection` in one statement, in order.
     async fn insert_all(
         connection: &mut Self::Connection,
         events: &[AuditEvent],
         at: DateTime<Utc>,
-    ) -> Result<(), AuditError>;
+    ) -> Result<(), AuditError> {
+        let rows: Vec<(&AuditEvent, DateTime<Utc>)> =
+            events.iter().map(|event| (event, at)).collect();
+        Self::insert_rows(connection, &rows).await
+    }
 }
 
 /// Appends `event` on the caller's connection, inside the caller's transaction.
@@ -125,17 +137,16 @@ pub async fn append_all_postgres(
 
 #[async_trait]
 impl AuditBackend for Sqlite {
-    async fn insert_all(
+    async fn insert_rows(
         connection: &mut SqliteConnection,
-        events: &[AuditEvent],
-        at: DateTime<Utc>,
+        rows: &[(&AuditEvent, DateTime<Utc>)],
     ) -> Result<(), AuditError> {
-        if events.is_empty() {
+        if rows.is_empty() {
             return Ok(());
         }
-        let rows: Vec<serde_json::Value> = events
+        let rows: Vec<serde_json::Value> = rows
             .iter()
-            .map(|event| {
+            .map(|(event, at)| {
                 serde_json::json!([
                     event.caller,
                     event.gateway,
@@ -147,18 +158,18 @@ impl AuditBackend for Sqlite {
                     event.resource,
                     event.correlation_id,
                     event.outcome.as_str(),
+                    Self::time_value(*at),
                 ])
             })
             .collect();
         sqlx::query(
             "INSERT INTO audit_event (at, caller, gateway, auth_method, role, action, patient, \
                  care_unit, resource, correlation_id, outcome) \
-             SELECT ?1, e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, \
+             SELECT e.value ->> 10, e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, \
                  e.value ->> 4, e.value ->> 5, e.value ->> 6, e.value ->> 7, e.value ->> 8, \
                  e.value ->> 9 \
-             FROM json_each(?2) AS e ORDER BY e.key",
+             FROM json_each(?1) AS e ORDER BY e.key",
         )
-        .bind(Self::time_value(at))
         .bind(serde_json::Value::Array(rows).to_string())
         .execute(connection)
         .await?;
@@ -168,41 +179,39 @@ impl AuditBackend for Sqlite {
 
 #[async_trait]
 impl AuditBackend for Postgres {
-    async fn insert_all(
+    async fn insert_rows(
         connection: &mut PgConnection,
-        events: &[AuditEvent],
-        at: DateTime<Utc>,
+        rows: &[(&AuditEvent, DateTime<Utc>)],
     ) -> Result<(), AuditError> {
-        if events.is_empty() {
+        if rows.is_empty() {
             return Ok(());
         }
-        let column = |value: fn(&AuditEvent) -> Option<String>| -> Vec<Option<String>> {
-            events.iter().map(value).collect()
+        let column = |value: fn(&AuditEvent) -> Option<&str>| -> Vec<Option<&str>> {
+            rows.iter().map(|(event, _)| value(event)).collect()
         };
+        let times: Vec<DateTime<Utc>> = rows.iter().map(|(_, at)| *at).collect();
         sqlx::query(
             "INSERT INTO audit_event (at, caller, gateway, auth_method, role, action, patient, \
                  care_unit, resource, correlation_id, outcome) \
-             SELECT $1, e.caller, e.gateway, e.auth_method, e.role, e.action, e.patient, \
+             SELECT e.at, e.caller, e.gateway, e.auth_method, e.role, e.action, e.patient, \
                  e.care_unit, e.resource, e.correlation_id, e.outcome \
-             FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
-                 $8::text[], $9::text[], $10::text[], $11::text[]) WITH ORDINALITY \
-                 AS e(caller, gateway, auth_method, role, action, patient, care_unit, resource, \
-                      correlation_id, outcome, n) \
+             FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) \
+                 WITH ORDINALITY AS e(at, caller, gateway, auth_method, role, action, patient, \
+                      care_unit, resource, correlation_id, outcome, n) \
              ORDER BY e.n",
         )
-        .bind(at)
-        .bind(column(|e| Some(e.caller.clone())))
-        .bind(column(|e| e.gateway.clone()))
-        .bind(column(|e| Some(e.auth_method.as_str().to_owned())))
-        .bind(column(|e| e.role.map(|r| r.as_str().to_owned())))
-        .bind(column(|e| Some(e.action.clone())))
-        .bind(column(|e| {
-            e.patient.as_ref().map(|p| p.as_str().to_owned())
-        }))
-        .bind(column(|e| e.care_unit.clone()))
-        .bind(column(|e| e.resource.clone()))
-        .bind(column(|e| e.correlation_id.clone()))
-        .bind(column(|e| Some(e.outcome.as_str().to_owned())))
+        .bind(times)
+        .bind(column(|e| Some(e.caller.as_str())))
+        .bind(column(|e| e.gateway.as_deref()))
+        .bind(column(|e| Some(e.auth_method.as_str())))
+        .bind(column(|e| e.role.map(Role::as_str)))
+        .bind(column(|e| Some(e.action.as_str())))
+        .bind(column(|e| e.patient.as_ref().map(PersonalIdentityNumber::as_str)))
+        .bind(column(|e| e.care_unit.as_deref()))
+        .bind(column(|e| e.resource.as_deref()))
+        .bind(column(|e| e.correlation_id.as_deref()))
+        .bind(column(|e| Some(e.outcome.as_str())))
         .execute(connection)
         .await?;
         Ok(())
@@ -263,12 +272,12 @@ where
         &self,
         groups: &[(&[AuditEvent], DateTime<Utc>)],
     ) -> Result<(), AuditError> {
-        let mut transaction = self.pool.begin().await?;
-        for (events, at) in groups {
-            DB::insert_all(&mut transaction, events, *at).await?;
-        }
-        transaction.commit().await?;
-        Ok(())
+        let rows: Vec<(&AuditEvent, DateTime<Utc>)> = groups
+            .iter()
+            .flat_map(|(events, at)| events.iter().map(move |event| (event, *at)))
+            .collect();
+        let mut connection = self.pool.acquire().await?;
+        DB::insert_rows(&mut connection, &rows).await
     }
 
     async fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
