@@ -24,7 +24,7 @@ use super::{
 use crate::identity::HsaId;
 
 /// How long a loaded table is used before it is read again, by default.
-pub const DEFAULT_REFRESH: Duration = Duration::from_secs(5);
+pub const DEFAULT_REFRESH: Duration = Duration::from_secs(2);
 
 /// A [`PermissionStore`] that answers `is_granted` and `scopes` from memory.
 pub struct CachedPermissionStore {
