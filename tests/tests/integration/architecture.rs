@@ -10,12 +10,24 @@ use std::path::{Path, PathBuf};
 /// Paths the domain must not name, with why.
 const FORBIDDEN: [(&str, &str); 8] = [
     ("crate::api", "the HTTP edge"),
-    ("crate::wire", "the contract's wire types (they live in api/)"),
-    ("crate::config", "configuration structs (pass the value a rule needs)"),
+    (
+        "crate::wire",
+        "the contract's wire types (they live in api/)",
+    ),
+    (
+        "crate::config",
+        "configuration structs (pass the value a rule needs)",
+    ),
     ("crate::web", "the citizen's pages"),
     ("crate::designer", "the designer's pages"),
-    ("common::problem", "problem documents (map a typed error in api/error.rs)"),
-    ("common::config", "configuration structs (pass the value a rule needs)"),
+    (
+        "common::problem",
+        "problem documents (map a typed error in api/error.rs)",
+    ),
+    (
+        "common::config",
+        "configuration structs (pass the value a rule needs)",
+    ),
     ("axum", "HTTP types"),
 ];
 
@@ -134,7 +146,11 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
 /// Each forbidden path the file names, as `file:line: path (why)`.
 fn violations(root: &Path, file: &Path, module: &[String]) -> Vec<String> {
     let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    let shown = file.strip_prefix(root).unwrap_or(file).display().to_string();
+    let shown = file
+        .strip_prefix(root)
+        .unwrap_or(file)
+        .display()
+        .to_string();
     let lines: Vec<&str> = text.lines().map(code).collect();
     let mut found = Vec::new();
     let mut report = |line: usize, path: &str| {
