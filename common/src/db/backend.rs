@@ -1,12 +1,15 @@
-//! What a store written once for both backends needs to know about each: how it keeps a time.
+//! What a store written once for both backends needs to know about each: how it keeps a time
+//! and an id.
 //!
 //! SQLite has no time type, so every SQLite store in the project keeps a time as RFC 3339 text
 //! in UTC with microseconds (`2026-03-01T12:00:00.000000Z`): fixed width, so comparing the text
 //! compares the times. A value that does not read as such a time is an error, never a default.
-//! PostgreSQL keeps `TIMESTAMPTZ`.
+//! PostgreSQL keeps `TIMESTAMPTZ`. An id is a PostgreSQL `UUID`, and hyphenated UUID text in
+//! SQLite (sqlx would bind a `Uuid` there as a blob).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{Decode, Encode, Postgres, Sqlite, Type};
+use uuid::Uuid;
 
 /// A backend a shared store runs on: [`Sqlite`] or [`Postgres`].
 pub trait Backend: sqlx::Database {
@@ -19,6 +22,14 @@ pub trait Backend: sqlx::Database {
 
     /// The time a stored value stands for; an unreadable one is a decode error.
     fn read_time(value: Self::Time) -> Result<DateTime<Utc>, sqlx::Error>;
+
+    /// How an id is bound and read.
+    type Id: for<'q> Encode<'q, Self> + for<'r> Decode<'r, Self> + Type<Self> + Send + Sync + Unpin;
+
+    fn id_value(id: Uuid) -> Self::Id;
+
+    /// The id a stored value stands for; an unreadable one is a decode error.
+    fn read_id(value: Self::Id) -> Result<Uuid, sqlx::Error>;
 
     /// The rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
@@ -36,6 +47,17 @@ impl Backend for Sqlite {
         parse_sqlite_time(&value)
     }
 
+    type Id = String;
+
+    fn id_value(id: Uuid) -> String {
+        id.to_string()
+    }
+
+    fn read_id(value: String) -> Result<Uuid, sqlx::Error> {
+        Uuid::parse_str(&value)
+            .map_err(|error| sqlx::Error::Decode(format!("stored id `{value}`: {error}").into()))
+    }
+
     fn rows_affected(result: &sqlx::sqlite::SqliteQueryResult) -> u64 {
         result.rows_affected()
     }
@@ -50,6 +72,16 @@ impl Backend for Postgres {
     }
 
     fn read_time(value: DateTime<Utc>) -> Result<DateTime<Utc>, sqlx::Error> {
+        Ok(value)
+    }
+
+    type Id = Uuid;
+
+    fn id_value(id: Uuid) -> Uuid {
+        id
+    }
+
+    fn read_id(value: Uuid) -> Result<Uuid, sqlx::Error> {
         Ok(value)
     }
 

@@ -1,6 +1,8 @@
 //! The form designer's working copies of template versions (docs/designer.md), beside the
 //! templates: a draft is kept as the designer left it, errors and all, with who changed it
-//! last. One trait, a SQLite and a PostgreSQL implementation.
+//! last. One trait, one implementation for both backends ([`sql`]).
+
+pub(super) mod sql;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -7,6 +7,8 @@
 //! order per installation. A reminder is claimed (a row per form and day) before it is sent,
 //! so it is sent once whichever engine process gets there first.
 
+pub(super) mod sql;
+
 use std::collections::HashMap;
 
 use async_trait::async_trait;

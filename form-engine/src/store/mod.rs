@@ -2,6 +2,8 @@
 //! a PostgreSQL implementation, chosen by the database URL.
 
 pub mod alarm_relay;
+#[macro_use]
+mod backend_store;
 pub mod designer;
 pub mod follow_up;
 mod forms;

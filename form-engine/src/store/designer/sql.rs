@@ -1,26 +1,33 @@
-//! The designer's working copies in PostgreSQL.
+//! The designer's working copies, written once for both backends: the SQL is the same (`$n`
+//! placeholders read on SQLite too), the document is JSON (`JSONB`, or text on SQLite) and
+//! the time is kept as [`Backend`] says.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
+use common::db::Backend;
 use sqlx::types::Json;
-use sqlx::{PgPool, Row as _};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
 
+use super::{DraftStore, StoredDraft};
 use crate::domain::template::FormTemplate;
-use crate::store::designer::{DraftStore, StoredDraft};
 use crate::store::{StoreError, TemplateKey};
 
-pub struct PgDraftStore {
-    pool: PgPool,
+/// The draft store on either backend.
+pub struct SqlDraftStore<DB: Backend> {
+    pool: Pool<DB>,
 }
 
-impl PgDraftStore {
-    pub fn new(pool: PgPool) -> Self {
+impl<DB: Backend> SqlDraftStore<DB> {
+    pub fn new(pool: Pool<DB>) -> Self {
         Self { pool }
     }
 }
 
-fn draft(row: &PgRow) -> Result<StoredDraft, StoreError> {
+fn draft<DB: Backend>(row: &DB::Row) -> Result<StoredDraft, StoreError>
+where
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    String: for<'r> Decode<'r, DB> + Type<DB>,
+    Json<FormTemplate>: for<'r> Decode<'r, DB> + Type<DB>,
+{
     let Json(template): Json<FormTemplate> = row
         .try_get("document")
         .map_err(|e| StoreError::Corrupt(format!("a designer draft: {e}")))?;
@@ -28,7 +35,7 @@ fn draft(row: &PgRow) -> Result<StoredDraft, StoreError> {
         template,
         changed_by: row.try_get("changed_by")?,
         changed_by_name: row.try_get("changed_by_name")?,
-        changed_at: row.try_get::<DateTime<Utc>, _>("changed_at")?,
+        changed_at: DB::read_time(row.try_get("changed_at")?)?,
     })
 }
 
@@ -37,17 +44,27 @@ fn version(key: &TemplateKey) -> i32 {
 }
 
 #[async_trait]
-impl DraftStore for PgDraftStore {
+impl<DB: Backend> DraftStore for SqlDraftStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    String: for<'r> Decode<'r, DB> + Type<DB>,
+    i32: for<'q> Encode<'q, DB> + Type<DB>,
+    Json<FormTemplate>: for<'r> Decode<'r, DB> + Type<DB>,
+    for<'q> Json<&'q FormTemplate>: Encode<'q, DB> + Type<DB>,
+{
     async fn draft(&self, key: &TemplateKey) -> Result<Option<StoredDraft>, StoreError> {
         let row = sqlx::query(
             "SELECT document, changed_by, changed_by_name, changed_at FROM designer_draft \
              WHERE template_id = $1 AND template_version = $2",
         )
-        .bind(&key.template_id)
+        .bind(key.template_id.as_str())
         .bind(version(key))
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(draft).transpose()
+        row.as_ref().map(draft::<DB>).transpose()
     }
 
     async fn put_draft(&self, stored: &StoredDraft) -> Result<(), StoreError> {
@@ -55,17 +72,17 @@ impl DraftStore for PgDraftStore {
             "INSERT INTO designer_draft (template_id, template_version, care_unit, document, \
              changed_by, changed_by_name, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (template_id, template_version) DO UPDATE SET \
-             care_unit = EXCLUDED.care_unit, document = EXCLUDED.document, \
-             changed_by = EXCLUDED.changed_by, changed_by_name = EXCLUDED.changed_by_name, \
-             changed_at = EXCLUDED.changed_at",
+             care_unit = excluded.care_unit, document = excluded.document, \
+             changed_by = excluded.changed_by, changed_by_name = excluded.changed_by_name, \
+             changed_at = excluded.changed_at",
         )
-        .bind(&stored.template.template_id)
+        .bind(stored.template.template_id.as_str())
         .bind(version(&stored.key()))
         .bind(stored.template.health_care_facility_unit.as_str())
         .bind(Json(&stored.template))
-        .bind(&stored.changed_by)
-        .bind(&stored.changed_by_name)
-        .bind(stored.changed_at)
+        .bind(stored.changed_by.as_str())
+        .bind(stored.changed_by_name.as_str())
+        .bind(DB::time_value(stored.changed_at))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -73,7 +90,7 @@ impl DraftStore for PgDraftStore {
 
     async fn remove_draft(&self, key: &TemplateKey) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM designer_draft WHERE template_id = $1 AND template_version = $2")
-            .bind(&key.template_id)
+            .bind(key.template_id.as_str())
             .bind(version(key))
             .execute(&self.pool)
             .await?;
@@ -88,6 +105,6 @@ impl DraftStore for PgDraftStore {
         .bind(care_unit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(draft).collect()
+        rows.iter().map(draft::<DB>).collect()
     }
 }
