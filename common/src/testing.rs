@@ -1,5 +1,6 @@
 //! Test helpers shared by the services' and the workspace's tests (feature `testing`).
 
+pub mod accessibility;
 pub mod security;
 
 use std::str::FromStr;

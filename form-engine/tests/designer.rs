@@ -3,15 +3,13 @@
 //! and checks, the lifecycle with both roles, care units kept apart, CSRF, security headers,
 //! both languages, and the accessibility check over every page.
 
-#[path = "designer_support/accessibility.rs"]
-mod accessibility;
 mod support;
 
 use std::collections::BTreeMap;
 
-use accessibility::assert_accessible;
 use common::identity::HsaId;
 use common::testing::TestDatabase;
+use common::testing::accessibility::assert_accessible;
 use form_engine::Config;
 use form_engine::config::{DesignerConfig, StaffConfig};
 use form_engine::domain::designer::staff::StaffRole;

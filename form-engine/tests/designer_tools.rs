@@ -3,15 +3,13 @@
 //! two versions, export and import as JSON; every page checked for accessibility, and none of
 //! them open to a designer of another care unit.
 
-#[path = "designer_support/accessibility.rs"]
-mod accessibility;
 mod support;
 
 use std::collections::BTreeMap;
 
-use accessibility::assert_accessible;
 use common::identity::HsaId;
 use common::testing::TestDatabase;
+use common::testing::accessibility::assert_accessible;
 use form_engine::Config;
 use form_engine::config::{DesignerConfig, StaffConfig};
 use form_engine::domain::designer::staff::StaffRole;

@@ -7,10 +7,10 @@
 use crate::support;
 
 use common::testing::TestDatabase;
+use common::testing::accessibility::assert_accessible;
 use patient_portal_stub::Config;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::accessibility::assert_accessible;
 use support::browser::{Browser, Page};
 use support::fake_engine::FakeEngine;
 use support::{LENA, Portal, TOLVAN};
@@ -109,6 +109,43 @@ async fn post_page(
         .collect();
     browser
         .post_form(&format!("/forms/{form_id}"), &pairs)
+        .await
+}
+
+/// Answers the example form's three pages from `page` (the first), each answer redirected to
+/// the next page; the page it ends on (the summary).
+async fn answer_every_page(
+    browser: &mut Browser,
+    mut page: Page,
+    form_id: &str,
+    backend: &str,
+) -> Page {
+    let answers: [&[(&str, &str)]; 3] = [
+        &[("height", "170"), ("smoker", "2"), ("contact", "2")],
+        &[("conditions", "3"), ("pain", "0")],
+        &[("visitDate", "2026-01-10")],
+    ];
+    for page_answers in answers {
+        let next = post_page(browser, &page, form_id, page_answers, "next").await;
+        assert_eq!(
+            next.status,
+            StatusCode::SEE_OTHER,
+            "{backend}: {}",
+            next.body
+        );
+        page = browser.get(next.location()).await;
+    }
+    page
+}
+
+/// Sends the form from its summary `page`, the terms accepted.
+async fn submit(browser: &mut Browser, page: &Page, form_id: &str) -> Page {
+    let token = page.form_token(&format!("/forms/{form_id}/submit"));
+    browser
+        .post_form(
+            &format!("/forms/{form_id}/submit"),
+            &[("csrf_token", &token), ("accept_term", "yes")],
+        )
         .await
 }
 
@@ -681,32 +718,12 @@ async fn the_receipt_shows_what_the_engine_said_when_the_form_was_sent() {
         engine.answer_sent_with("Tack! Vi ringer dig inom en vecka.");
         let form_id = engine.add_form(TOLVAN);
         let mut browser = Browser::new(&portal.base);
-        let mut page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
-        let answers: [&[(&str, &str)]; 3] = [
-            &[("height", "170"), ("smoker", "2"), ("contact", "2")],
-            &[("conditions", "3"), ("pain", "0")],
-            &[("visitDate", "2026-01-10")],
-        ];
-        for page_answers in answers {
-            let next = post_page(&mut browser, &page, &form_id, page_answers, "next").await;
-            assert_eq!(
-                next.status,
-                StatusCode::SEE_OTHER,
-                "{backend}: {}",
-                next.body
-            );
-            page = browser.get(next.location()).await;
-        }
+        let page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
+        let page = answer_every_page(&mut browser, page, &form_id, backend).await;
         // After the last page SaveFormPage answered without a form: the summary.
         assert_eq!(engine.status(&form_id), Some("PENDING_COMPLETION"));
         assert!(engine.last("SaveFormPage").body["pageAnswers"]["pageNumber"] == 3);
-        let token = page.form_token(&format!("/forms/{form_id}/submit"));
-        let sent = browser
-            .post_form(
-                &format!("/forms/{form_id}/submit"),
-                &[("csrf_token", &token), ("accept_term", "yes")],
-            )
-            .await;
+        let sent = submit(&mut browser, &page, &form_id).await;
         assert_eq!(sent.status, StatusCode::OK, "{backend}: {}", sent.body);
         assert_accessible(&sent.body);
         assert_eq!(sent.texts("h1"), ["Formuläret är skickat"]);
@@ -724,29 +741,9 @@ async fn a_sent_form_cannot_be_changed_only_withdrawn_on_request() {
     each_backend(|portal, engine, backend| async move {
         let form_id = engine.add_form(TOLVAN);
         let mut browser = Browser::new(&portal.base);
-        let mut page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
-        let answers: [&[(&str, &str)]; 3] = [
-            &[("height", "170"), ("smoker", "2"), ("contact", "2")],
-            &[("conditions", "3"), ("pain", "0")],
-            &[("visitDate", "2026-01-10")],
-        ];
-        for page_answers in answers {
-            let next = post_page(&mut browser, &page, &form_id, page_answers, "next").await;
-            assert_eq!(
-                next.status,
-                StatusCode::SEE_OTHER,
-                "{backend}: {}",
-                next.body
-            );
-            page = browser.get(next.location()).await;
-        }
-        let token = page.form_token(&format!("/forms/{form_id}/submit"));
-        browser
-            .post_form(
-                &format!("/forms/{form_id}/submit"),
-                &[("csrf_token", &token), ("accept_term", "yes")],
-            )
-            .await;
+        let page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
+        let page = answer_every_page(&mut browser, page, &form_id, backend).await;
+        submit(&mut browser, &page, &form_id).await;
         assert_eq!(engine.status(&form_id), Some("COMPLETED"));
 
         // The receipt offers to ask the clinic to withdraw the answers; asking is confirmed
@@ -1047,23 +1044,9 @@ async fn an_engine_that_keeps_the_portal_to_e_service_contracts_still_gives_the_
         engine.refuse_care_system_contracts();
         let form_id = engine.add_form(TOLVAN);
         let mut browser = Browser::new(&portal.base);
-        let mut page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
+        let page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
         assert_eq!(page.status, StatusCode::OK, "{backend}: {}", page.body);
-        let answers: [&[(&str, &str)]; 3] = [
-            &[("height", "170"), ("smoker", "2"), ("contact", "2")],
-            &[("conditions", "3"), ("pain", "0")],
-            &[("visitDate", "2026-01-10")],
-        ];
-        for page_answers in answers {
-            let next = post_page(&mut browser, &page, &form_id, page_answers, "next").await;
-            assert_eq!(
-                next.status,
-                StatusCode::SEE_OTHER,
-                "{backend}: {}",
-                next.body
-            );
-            page = browser.get(next.location()).await;
-        }
+        let page = answer_every_page(&mut browser, page, &form_id, backend).await;
         assert_eq!(page.status, StatusCode::OK, "{backend}: {}", page.body);
         assert_eq!(page.texts("h1"), ["Kontrollera dina svar"]);
         assert!(summary_rows(&page).contains(&("Röker du?".to_owned(), "Nej".to_owned())));
@@ -1188,26 +1171,12 @@ async fn the_summary_and_the_receipt_show_the_outcomes_approved_for_the_citizen(
         ]));
         let form_id = engine.add_form(TOLVAN);
         let mut browser = Browser::new(&portal.base);
-        let mut page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
+        let page = open_form(&portal, &mut browser, TOLVAN, &form_id).await;
         assert!(
             page.texts(".outcome").is_empty(),
             "{backend}: a question page shows no results"
         );
-        let answers: [&[(&str, &str)]; 3] = [
-            &[("height", "170"), ("smoker", "2"), ("contact", "2")],
-            &[("conditions", "3"), ("pain", "0")],
-            &[("visitDate", "2026-01-10")],
-        ];
-        for page_answers in answers {
-            let next = post_page(&mut browser, &page, &form_id, page_answers, "next").await;
-            assert_eq!(
-                next.status,
-                StatusCode::SEE_OTHER,
-                "{backend}: {}",
-                next.body
-            );
-            page = browser.get(next.location()).await;
-        }
+        let page = answer_every_page(&mut browser, page, &form_id, backend).await;
         assert_eq!(page.texts("h1"), ["Kontrollera dina svar"], "{backend}");
         assert_accessible(&page.body);
         // Each line reads "Din summa: 14"; the band, not approved, is never shown.
@@ -1232,13 +1201,7 @@ async fn the_summary_and_the_receipt_show_the_outcomes_approved_for_the_citizen(
 
         // Back in Swedish, the form is sent: the receipt shows them too.
         let page = browser.get(&format!("/forms/{form_id}?lang=sv")).await;
-        let token = page.form_token(&format!("/forms/{form_id}/submit"));
-        let sent = browser
-            .post_form(
-                &format!("/forms/{form_id}/submit"),
-                &[("csrf_token", &token), ("accept_term", "yes")],
-            )
-            .await;
+        let sent = submit(&mut browser, &page, &form_id).await;
         assert_eq!(sent.status, StatusCode::OK, "{backend}: {}", sent.body);
         assert_accessible(&sent.body);
         assert_eq!(

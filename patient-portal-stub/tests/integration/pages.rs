@@ -5,8 +5,8 @@
 use crate::support;
 
 use common::testing::TestDatabase;
+use common::testing::accessibility::assert_accessible;
 use reqwest::StatusCode;
-use support::accessibility::assert_accessible;
 use support::browser::Browser;
 use support::{KARIN, LENA, Portal, TOLVAN};
 

@@ -9,10 +9,10 @@ use crate::support;
 use common::config::HttpConfig;
 use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
+use common::testing::accessibility::assert_accessible;
 use patient_portal_stub::Config;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::accessibility::assert_accessible;
 use support::browser::{Browser, Page};
 use support::{Portal, TOLVAN};
 

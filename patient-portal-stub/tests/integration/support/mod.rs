@@ -3,7 +3,6 @@
 
 #![allow(dead_code)] // not every helper is used by every test
 
-pub mod accessibility;
 pub mod browser;
 pub mod fake_engine;
 

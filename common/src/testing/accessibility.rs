@@ -1,7 +1,7 @@
-//! A sanity check of a page's HTML against the WCAG rules a machine can check (the same check
-//! as the patient portal's pages): a language, a
-//! title, one main landmark with one h1, headings in order, every field labelled, every link
-//! and button named, unique ids, radio groups in a fieldset with a legend.
+//! A sanity check of a page's HTML against the WCAG rules a machine can check (the portal's and
+//! the designer's pages): a language, a title, one main landmark with one h1, headings in
+//! order, every field labelled, every link and button named, unique ids, radio groups in a
+//! fieldset with a legend.
 
 use std::collections::HashSet;
 
