@@ -15,3 +15,4 @@ mod installation;
 mod migration_client;
 mod migration_server;
 mod reminders;
+mod unknown_members;
