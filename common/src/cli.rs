@@ -14,6 +14,31 @@ pub struct ServiceArgs {
     pub data_dir: Option<PathBuf>,
 }
 
+/// The `main` of a service binary (`common::service_main!(form_engine);`), for a crate that
+/// exports `Application` (`build`, then `run_until_stopped`), `Config` (`load`, field `log`)
+/// and `SERVICE_NAME`. A macro because `main` must be defined in the binary itself; the work
+/// is [`run_service`].
+#[macro_export]
+macro_rules! service_main {
+    ($service:ident) => {
+        #[tokio::main]
+        async fn main() -> std::process::ExitCode {
+            $crate::cli::run_service(
+                $service::SERVICE_NAME,
+                $service::Config::load,
+                |config| &config.log,
+                |config, shutdown| async move {
+                    $service::Application::build(config)
+                        .await?
+                        .run_until_stopped(shutdown)
+                        .await
+                },
+            )
+            .await
+        }
+    };
+}
+
 /// The whole `main` of a service binary: reads the command line and the configuration, starts
 /// telemetry, runs the service until SIGTERM or Ctrl-C, and turns any failure into a message
 /// on stderr (and the log) and a failing exit code.
