@@ -15,7 +15,9 @@ use common::permissions::Role;
 use common::rate_limit::RateLimitConfig;
 use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
-use common::testing::security::{Answer, TestCa, TestService, TestSigner, TokenSetup, grant};
+use common::testing::security::{
+    Answer, TestCa, TestService, TestSigner, TokenSetup, audited, grant,
+};
 use engagement_index::config::DeclaredSubscriber;
 use engagement_index::domain::subscriber::{DeliveryMode, SubscriberFilter};
 use engagement_index::{Application, Config};
@@ -833,34 +835,13 @@ async fn mutual_tls_end_to_end_the_certificate_names_the_caller() {
             "tls-1"
         );
         let admin = ca.https_client(Some(&ca.client(ADMIN)));
-        let page: Value = admin
-            .post(format!("{}/admin/audit/by-patient", index.base))
-            .json(&json!({"patient": PATIENT_A}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let seen: Vec<(&str, &str, &str)> = page["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                assert_eq!(e["authMethod"], "mutual_tls");
-                (
-                    e["action"].as_str().unwrap(),
-                    e["caller"].as_str().unwrap(),
-                    e["outcome"].as_str().unwrap(),
-                )
-            })
-            .collect();
+        let fields = ["action", "caller", "outcome", "authMethod"];
         assert_eq!(
-            seen,
+            audited(&admin, &index.base, PATIENT_A, &fields).await,
             [
-                ("Update", SRC_A, "success"),
-                ("Update", SRC_B, "refused"),
-                ("FindContent", READER_X, "success"),
+                ["Update", SRC_A, "success", "mutual_tls"],
+                ["Update", SRC_B, "refused", "mutual_tls"],
+                ["FindContent", READER_X, "success", "mutual_tls"],
             ],
             "{}",
             database.backend

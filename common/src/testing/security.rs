@@ -213,6 +213,36 @@ impl TestSigner {
     }
 }
 
+/// The audit rows of `patient` as `client` (an admin's) reads them through
+/// `/admin/audit/by-patient` at `base`, each as the text of `fields`, in the service's order.
+pub async fn audited(
+    client: &reqwest::Client,
+    base: &str,
+    patient: &str,
+    fields: &[&str],
+) -> Vec<Vec<String>> {
+    let page: Value = client
+        .post(format!("{base}/admin/audit/by-patient"))
+        .json(&json!({"patient": patient}))
+        .send()
+        .await
+        .expect("the service answers")
+        .json()
+        .await
+        .expect("an audit page");
+    page["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|event| {
+            fields
+                .iter()
+                .map(|field| event[*field].as_str().expect(field).to_owned())
+                .collect()
+        })
+        .collect()
+}
+
 /// A grant, for test configurations.
 pub fn grant(caller: &str, role: Role, scope: &str) -> PermissionGrant {
     PermissionGrant::new(HsaId::parse(caller).expect("a valid HSA-id"), role, scope)

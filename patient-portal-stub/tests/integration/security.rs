@@ -21,7 +21,9 @@ use common::permissions::{PermissionGrant, Role};
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
-use common::testing::security::{TestCa, TestService, TestSigner, TokenSetup, grant, write};
+use common::testing::security::{
+    TestCa, TestService, TestSigner, TokenSetup, audited, grant, write,
+};
 use common::tls::ClientCertificateMode;
 use http::StatusCode;
 use patient_portal_stub::engine::FormEngine;
@@ -366,32 +368,12 @@ async fn mutual_tls_end_to_end_with_the_pages_open_to_browsers() {
         assert_eq!(without.status(), StatusCode::UNAUTHORIZED);
 
         let admin = ca.https_client(Some(&ca.client(ADMIN)));
-        let page: Value = admin
-            .post(format!("{}/admin/audit/by-patient", portal.base))
-            .json(&json!({"patient": TOLVAN}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let seen: Vec<(&str, &str, &str)> = page["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["caller"].as_str().unwrap(),
-                    e["outcome"].as_str().unwrap(),
-                    e["authMethod"].as_str().unwrap(),
-                )
-            })
-            .collect();
+        let fields = ["caller", "outcome", "authMethod"];
         assert_eq!(
-            seen,
+            audited(&admin, &portal.base, TOLVAN, &fields).await,
             [
-                (CS1, "success", "mutual_tls"),
-                (CS1, "refused", "mutual_tls")
+                [CS1, "success", "mutual_tls"],
+                [CS1, "refused", "mutual_tls"]
             ],
             "{}",
             database.backend
