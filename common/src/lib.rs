@@ -19,6 +19,7 @@ pub mod installation;
 pub mod metrics;
 pub mod migration;
 pub mod openapi;
+pub mod partitions;
 pub mod permissions;
 pub mod problem;
 pub mod rate_limit;

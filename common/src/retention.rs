@@ -10,7 +10,12 @@
 //!   of them (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer).
 //! - The job reads the time from a [`Clock`], so tests move it by days without waiting.
 //! - Rows deleted are counted in `retention_rows_deleted_total{service,table}`.
+//! - On PostgreSQL the audit log, the delivery queue and the outbox are partitioned by month
+//!   ([`crate::partitions`]): before the batches, each run lets every sweep [`Sweep::maintain`]
+//!   its table, which creates the months ahead and drops whole months that are past their age
+//!   (a month holding a pending message or a dead letter is never dropped).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +36,25 @@ pub struct RetentionConfig {
     pub batch_size: u32,
     /// How often the job runs.
     pub interval_secs: u64,
+    /// PostgreSQL: how many months' partitions are kept created ahead of the current one.
+    #[serde(default = "months_ahead")]
+    pub partition_months_ahead: u32,
+    /// PostgreSQL: how long the audit log is kept before a whole month is exported and dropped.
+    #[serde(default = "audit_max_age_days")]
+    pub audit_max_age_days: u32,
+    /// PostgreSQL: the folder a month of the audit log is exported to (CSV) before it is
+    /// dropped. Without it the audit log is never dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_export_dir: Option<PathBuf>,
+}
+
+fn months_ahead() -> u32 {
+    3
+}
+
+/// Ten years, leap days included.
+fn audit_max_age_days() -> u32 {
+    3653
 }
 
 impl Default for RetentionConfig {
@@ -39,6 +63,9 @@ impl Default for RetentionConfig {
             max_age_secs: 7 * 24 * 3600,
             batch_size: 1000,
             interval_secs: 600,
+            partition_months_ahead: months_ahead(),
+            audit_max_age_days: audit_max_age_days(),
+            audit_export_dir: None,
         }
     }
 }
@@ -62,7 +89,32 @@ impl RetentionConfig {
                 "key `{key}.max_age_secs` is too large"
             )));
         }
+        if !(1..=120).contains(&self.partition_months_ahead) {
+            return Err(ConfigError(format!(
+                "key `{key}.partition_months_ahead` must be 1 to 120, not {}",
+                self.partition_months_ahead
+            )));
+        }
+        if self.audit_max_age_days == 0 {
+            return Err(ConfigError(format!(
+                "key `{key}.audit_max_age_days` must be at least 1"
+            )));
+        }
+        if let Some(dir) = &self.audit_export_dir
+            && !dir.is_absolute()
+        {
+            return Err(ConfigError(format!(
+                "key `{key}.audit_export_dir` must be an absolute path, not {}",
+                dir.display()
+            )));
+        }
         Ok(())
+    }
+
+    /// Audit rows older than this at `now` may go (after their export).
+    pub fn audit_cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now.checked_sub_signed(chrono::Duration::days(i64::from(self.audit_max_age_days)))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     /// Rows older than this at `now` are deleted.
@@ -93,6 +145,16 @@ pub trait Sweep: Send + Sync + 'static {
     fn table(&self) -> &'static str;
     /// Deletes up to `limit` rows finished before `cutoff`, oldest first; returns how many.
     async fn delete_batch(&self, cutoff: DateTime<Utc>, limit: i64) -> Result<u64, SweepError>;
+    /// Work on the table as a whole before the batches, once per run (PostgreSQL's monthly
+    /// partitions: create the months ahead, drop the months past their age); returns the rows
+    /// it removed. Nothing by default.
+    async fn maintain(
+        &self,
+        _now: DateTime<Utc>,
+        _config: &RetentionConfig,
+    ) -> Result<u64, SweepError> {
+        Ok(0)
+    }
 }
 
 /// What one run of the job deleted, per table.
@@ -151,12 +213,29 @@ impl RetentionJob {
     /// is left. A sweep that fails is logged and the others still run; its error is returned
     /// after them.
     pub async fn run_once(&self) -> Result<Cleaned, SweepError> {
-        let cutoff = self.config.cutoff((self.clock)());
+        let now = (self.clock)();
+        let cutoff = self.config.cutoff(now);
         let limit = i64::from(self.config.batch_size);
         let mut cleaned = Cleaned::default();
         let mut failure = None;
         for sweep in &self.sweeps {
             let mut deleted = 0_u64;
+            match sweep.maintain(now, &self.config).await {
+                Ok(n) => {
+                    deleted += n;
+                    metrics::counter!("retention_rows_deleted_total",
+                        "service" => self.service, "table" => sweep.table())
+                    .increment(n);
+                }
+                Err(error) => {
+                    tracing::error!(table = sweep.table(), %error,
+                        "partition maintenance failed; it is tried again at the next run");
+                    metrics::counter!("retention_failures_total",
+                        "service" => self.service, "table" => sweep.table())
+                    .increment(1);
+                    failure = Some(error);
+                }
+            }
             loop {
                 match sweep.delete_batch(cutoff, limit).await {
                     Ok(n) => {

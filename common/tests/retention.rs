@@ -167,6 +167,7 @@ async fn a_week_of_traffic_is_cleaned_to_the_configured_age_and_the_pull_point_a
             max_age_secs: 3 * DAY as u64,
             batch_size: 7,
             interval_secs: 600,
+            ..RetentionConfig::default()
         };
 
         // A week: every day a push receiver accepts 10 messages and refuses one for good, and

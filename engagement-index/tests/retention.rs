@@ -375,6 +375,7 @@ async fn a_week_of_traffic_is_cleaned_to_the_configured_age_with_the_pull_point_
             max_age_secs: 3 * DAY as u64 + DAY as u64 / 2,
             batch_size: 2,
             interval_secs: 60,
+            ..RetentionConfig::default()
         };
         let (first, second) = tokio::join!(index.clean(config.clone()), index.clean(config));
         let cleaned = |table: &str| first.of(table) + second.of(table);
