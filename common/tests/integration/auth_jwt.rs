@@ -2,7 +2,7 @@
 //! from a JWKS URL (a local axum server); valid tokens pass and every kind of bad token gets
 //! 401 with a clear detail.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,7 +1,8 @@
 //! Nothing the security code logs holds a token or a personal identity number, while its
-//! refusals are logged. One test in its own binary, so the captured log is this test's alone.
+//! refusals are logged. The capturing subscriber is this test's thread's default (a
+//! current-thread runtime), so the log holds this test's events alone, whatever runs beside it.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -9,8 +9,8 @@ use chrono::Utc;
 use common::auth::{AuthMethod, Caller};
 use common::identity::HsaId;
 use common::permissions::{
-    DEFAULT_REFRESH, GrantSource, PermissionGrant, PermissionStore, Permissions,
-    PgPermissionStore, Role, SqlitePermissionStore,
+    DEFAULT_REFRESH, GrantSource, PermissionGrant, PermissionStore, Permissions, PgPermissionStore,
+    Role, SqlitePermissionStore,
 };
 use common::testing::TestDatabase;
 use sqlx::migrate::Migrator;

@@ -48,7 +48,7 @@ async fn open(database: &TestDatabase) -> Stores {
     if let Some(url) = &database.config.url {
         let pool = common::db::open_postgres(url, 5, &POSTGRES).await.unwrap();
         sqlx::raw_sql(include_str!(
-            "../migrations/installation/postgres/0001_installation.sql"
+            "../../migrations/installation/postgres/0001_installation.sql"
         ))
         .execute(&pool)
         .await
@@ -62,7 +62,7 @@ async fn open(database: &TestDatabase) -> Stores {
     let path = database.config.data_dir.join("installation.sqlite");
     let pool = common::db::open_sqlite(&path, 5, &SQLITE).await.unwrap();
     sqlx::raw_sql(include_str!(
-        "../migrations/installation/sqlite/0001_installation.sql"
+        "../../migrations/installation/sqlite/0001_installation.sql"
     ))
     .execute(&pool)
     .await

@@ -1,0 +1,17 @@
+//! All integration tests in one binary: one link instead of one per file.
+
+mod support;
+
+mod audit_batch;
+mod auth_jwt;
+mod auth_mtls;
+mod client_auth;
+mod delivery;
+mod delivery_logs;
+mod hardening;
+mod installation;
+mod no_personal_data_in_logs;
+mod permissions_audit;
+mod permissions_cache;
+mod shared_migrations;
+mod skeleton;
