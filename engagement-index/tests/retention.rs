@@ -537,3 +537,84 @@ async fn refetch_and_resident_lists_are_checked() {
         database.cleanup().await;
     }
 }
+
+/// On PostgreSQL the outbox is partitioned by month: the index's own job drops a month whose
+/// rows were all fanned out before the cutoff, keeps a month holding a row not yet fanned out
+/// (its fanned-out rows go by the batch delete), and creates the months ahead.
+#[tokio::test]
+async fn an_outbox_month_is_dropped_whole_only_when_every_row_was_fanned_out() {
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let stores = engagement_index::store::open(&database.config).await.unwrap();
+    let Database::Postgres(pool) = Database::open(&database.config).await else {
+        unreachable!("a PostgreSQL test database");
+    };
+    let at = |month: u32, day: u32| {
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, month, day, 12, 0, 0).unwrap()
+    };
+    let clock_at = Arc::new(Mutex::new(at(1, 5)));
+    let clock: common::retention::Clock = {
+        let clock_at = Arc::clone(&clock_at);
+        Arc::new(move || *clock_at.lock().unwrap())
+    };
+    let config = RetentionConfig {
+        max_age_secs: 7 * DAY as u64,
+        ..RetentionConfig::default()
+    };
+    let job = || {
+        RetentionJob::new("engagement-index", config.clone(), stores.retention.clone())
+            .with_clock(Arc::clone(&clock))
+    };
+    job().run_once().await.unwrap();
+    let row = |created: chrono::DateTime<chrono::Utc>, fanned_out: Option<chrono::DateTime<chrono::Utc>>| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "INSERT INTO notification_outbox (transactions, created_at, fanned_out_at) \
+                 VALUES ('[]', $1, $2) RETURNING id",
+            )
+            .bind(created)
+            .bind(fanned_out)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    // January: one fanned out, one still waiting. February: all fanned out long ago.
+    let january_done = row(at(1, 10), Some(at(1, 10))).await;
+    let january_waiting = row(at(1, 11), None).await;
+    row(at(2, 3), Some(at(2, 3))).await;
+    row(at(2, 4), Some(at(2, 4))).await;
+    // March: fanned out inside the window at the end.
+    let march = row(at(3, 30), Some(at(3, 30))).await;
+    let partitions = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT inhrelid::regclass::text FROM pg_inherits \
+             WHERE inhparent = 'notification_outbox'::regclass",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+
+    *clock_at.lock().unwrap() = at(4, 2);
+    let cleaned = job().run_once().await.unwrap();
+    // February's two with their month, January's fanned-out row by a batch.
+    assert_eq!(cleaned.of("notification_outbox"), 3);
+    let left = partitions().await;
+    assert!(!left.contains(&"notification_outbox_p202602".to_owned()), "{left:?}");
+    assert!(left.contains(&"notification_outbox_p202601".to_owned()), "{left:?}");
+    for month in ["202603", "202604", "202605", "202606", "202607"] {
+        assert!(left.contains(&format!("notification_outbox_p{month}")), "{month}: {left:?}");
+    }
+    let kept: Vec<i64> = sqlx::query_scalar("SELECT id FROM notification_outbox ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, [january_waiting, march]);
+    assert!(january_done < january_waiting);
+
+    pool.close().await;
+    database.cleanup().await;
+}

@@ -1,12 +1,15 @@
 //! What the retention job cleans in the index's database (`common::retention`): outbox rows
 //! fanned out before the cutoff, and the delivery queue's delivered notifications. Rows not
-//! yet fanned out, pending notifications and dead letters are never touched.
+//! yet fanned out, pending notifications and dead letters are never touched. On PostgreSQL the
+//! audit log, the outbox and the queue are partitioned by month: the job also makes the months
+//! ahead and drops whole months past their age.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use common::delivery::{DeliveredMessages, DeliveryStore};
+use common::partitions::MonthlyPartitions;
 use common::retention::{Sweep, SweepError};
 use sqlx::{PgPool, SqlitePool};
 
@@ -66,9 +69,14 @@ impl Sweep for SqliteOutbox {
     }
 }
 
+/// The monthly partitions first (`common::partitions`: months made ahead, whole old months
+/// dropped), then the batches for what is left.
 pub(super) fn postgres(pool: PgPool, deliveries: Arc<dyn DeliveryStore>) -> Vec<Arc<dyn Sweep>> {
     vec![
-        Arc::new(PgOutbox(pool)),
+        Arc::new(MonthlyPartitions::audit(pool.clone())),
+        Arc::new(MonthlyPartitions::outbox(pool.clone())),
+        Arc::new(PgOutbox(pool.clone())),
+        Arc::new(MonthlyPartitions::delivery(pool)),
         Arc::new(DeliveredMessages(deliveries)),
     ]
 }

@@ -2,13 +2,15 @@
 //! posts and notifications delivered before the cutoff (the delivery queue), and alarm-feed
 //! entries created before it. An alarm is deleted only once the alarm relay has passed it, so
 //! a care system notified directly never misses one; dead letters and pending messages are
-//! never touched.
+//! never touched. The audit log and the delivery queue are partitioned by month: the job also
+//! makes the months ahead and drops whole months past their age.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use common::delivery::{DeliveredMessages, DeliveryStore};
+use common::partitions::MonthlyPartitions;
 use common::retention::{Sweep, SweepError};
 use sqlx::PgPool;
 
@@ -43,8 +45,12 @@ impl Sweep for Alarms {
     }
 }
 
+/// The monthly partitions first (`common::partitions`: months made ahead, whole old months
+/// dropped), then the batches for what is left.
 pub(super) fn sweeps(pool: PgPool, deliveries: Arc<dyn DeliveryStore>) -> Vec<Arc<dyn Sweep>> {
     vec![
+        Arc::new(MonthlyPartitions::audit(pool.clone())),
+        Arc::new(MonthlyPartitions::delivery(pool.clone())),
         Arc::new(DeliveredMessages(deliveries)),
         Arc::new(Alarms(pool)),
     ]
