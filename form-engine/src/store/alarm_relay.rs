@@ -1,6 +1,8 @@
 //! The cursor of the relay that pushes the alarm feed to care systems notified directly
 //! (docs/follow-up.md).
 
+pub(super) mod sql;
+
 use async_trait::async_trait;
 use common::delivery::NewDelivery;
 

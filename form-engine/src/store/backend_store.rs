@@ -4,16 +4,17 @@
 //! generic, because those three modules are still written per backend (their queries differ:
 //! arrays and JSON operators, `FOR UPDATE SKIP LOCKED`).
 
-/// `form_store!(PgStore, sqlx::Postgres, PgDeliveryStore, identity links, alarm relay,
-/// migration store)` in a backend module that has `forms`, `templates` and `retention`.
+/// `form_store!(PgStore, sqlx::Postgres, PgDeliveryStore, identity links, migration store,
+/// the delivery queue's enqueue)` in a backend module that has `forms`, `templates` and
+/// `retention`; it also makes the backend's [`InTransaction`](super::follow_up::sql::InTransaction).
 macro_rules! form_store {
     (
         $store:ident,
         $db:ty,
         $deliveries:ty,
         $identity:ty,
-        $alarm_relay:ty,
-        $migration:ty $(,)?
+        $migration:ty,
+        $enqueue:path $(,)?
     ) => {
         pub struct $store {
             pool: sqlx::Pool<$db>,
@@ -35,6 +36,7 @@ macro_rules! form_store {
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
             use common::audit::{AuditEvent, AuditStore, SqlAuditStore};
+            use common::delivery::DeliveryError;
             use common::delivery::{DeliveryStore, NewDelivery};
             use common::installation::{InstallationStore, SqlInstallationStore};
             use common::permissions::{PermissionStore, SqlPermissionStore};
@@ -42,8 +44,9 @@ macro_rules! form_store {
 
             use super::*;
             use $crate::domain::form::model::Form;
+            use $crate::store::alarm_relay::sql::SqlAlarmRelayStore;
             use $crate::store::designer::sql::SqlDraftStore;
-            use $crate::store::follow_up::sql::SqlFollowUpStore;
+            use $crate::store::follow_up::sql::{InTransaction, SqlFollowUpStore};
             use $crate::store::{
                 Created, Due, FormQuery, FormStore, IdempotentAnswer, NewForms, StoreError,
                 StoredTemplate, TemplateHead, TemplateKey, TemplateQuery,
@@ -186,7 +189,7 @@ macro_rules! form_store {
                 }
 
                 fn alarm_relay(&self) -> Arc<dyn $crate::store::alarm_relay::AlarmRelayStore> {
-                    Arc::new(<$alarm_relay>::new(self.pool.clone()))
+                    Arc::new(SqlAlarmRelayStore::<$db>::new(self.pool.clone()))
                 }
 
                 fn designer_drafts(&self) -> Arc<dyn $crate::store::designer::DraftStore> {
@@ -195,6 +198,26 @@ macro_rules! form_store {
 
                 fn migration(&self) -> Arc<dyn $crate::store::migration::FormMigrationStore> {
                     Arc::new(<$migration>::new(self.pool.clone()))
+                }
+            }
+
+            impl InTransaction for $db {
+                fn update_in_notifying<'a>(
+                    connection: &'a mut <$db as sqlx::Database>::Connection,
+                    form: &'a Form,
+                    deliveries: &'a [NewDelivery],
+                    audit: &'a [AuditEvent],
+                ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'a {
+                    forms::update_in_notifying(connection, form, deliveries, audit)
+                }
+
+                fn enqueue<'a>(
+                    connection: &'a mut <$db as sqlx::Database>::Connection,
+                    deliveries: &'a [NewDelivery],
+                    now: DateTime<Utc>,
+                ) -> impl std::future::Future<Output = Result<(), DeliveryError>> + Send + 'a
+                {
+                    $enqueue(connection, deliveries, now)
                 }
             }
         }

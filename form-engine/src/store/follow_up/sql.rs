@@ -1,7 +1,7 @@
 //! The follow-up store written once for both backends: the SQL is the same (`$n` placeholders
 //! read on SQLite too), times and ids are kept as [`Backend`] says, and what still differs
-//! (a list of form ids bound as one value, the form update in the same transaction) is
-//! [`FollowUpBackend`], implemented in each backend's module.
+//! (a list of form ids bound as one value, the form update in the same transaction, queueing
+//! the alarm relay's deliveries) is [`FollowUpBackend`] and [`InTransaction`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use common::audit::AuditEvent;
 use common::db::Backend;
-use common::delivery::NewDelivery;
+use common::delivery::{DeliveryError, NewDelivery};
 use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
 use uuid::Uuid;
@@ -21,16 +21,10 @@ use super::{
 use crate::domain::form::model::Form;
 use crate::store::{StoreError, TemplateKey};
 
-/// What the follow-up store does differently per backend.
-pub trait FollowUpBackend: Backend {
-    /// The reminder attempts of the forms in `$1`, in the order they were made.
-    const REMINDERS_OF: &'static str;
-
-    /// A list of form ids bound as one value (an array, or JSON text for SQLite).
-    type IdList: for<'q> Encode<'q, Self> + Type<Self> + Send;
-
-    fn id_list(ids: &[Uuid]) -> Self::IdList;
-
+/// The writes the follow-up stores make in a transaction of the form store's (the form's
+/// update, queueing deliveries): implemented by `form_store!`, where each backend's `forms`
+/// module is at hand.
+pub trait InTransaction: Backend {
     /// The form's update with its deliveries and audit rows, in the caller's transaction.
     fn update_in_notifying<'a>(
         connection: &'a mut Self::Connection,
@@ -38,6 +32,25 @@ pub trait FollowUpBackend: Backend {
         deliveries: &'a [NewDelivery],
         audit: &'a [AuditEvent],
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'a;
+
+    /// Queues deliveries in the caller's transaction (`common::delivery`).
+    fn enqueue<'a>(
+        connection: &'a mut Self::Connection,
+        deliveries: &'a [NewDelivery],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send + 'a;
+}
+
+/// What the follow-up stores (alarms and reminders, the alarm relay) do differently per
+/// backend besides [`InTransaction`]: a list of form ids bound as one value.
+pub trait FollowUpBackend: InTransaction {
+    /// The reminder attempts of the forms in `$1`, in the order they were made.
+    const REMINDERS_OF: &'static str;
+
+    /// A list of form ids bound as one value (an array, or JSON text for SQLite).
+    type IdList: for<'q> Encode<'q, Self> + Type<Self> + Send;
+
+    fn id_list(ids: &[Uuid]) -> Self::IdList;
 }
 
 /// The follow-up store on either backend.

@@ -1,14 +1,9 @@
 //! Alarms and reminders in PostgreSQL (`SqlFollowUpStore`): the counter row's lock, held
 //! until commit, serialises alarms, so serial numbers follow commit order.
 
-use std::future::Future;
-
-use common::audit::AuditEvent;
-use common::delivery::NewDelivery;
 use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
-use crate::domain::form::model::Form;
 use crate::store::StoreError;
 use crate::store::follow_up::sql::FollowUpBackend;
 
@@ -20,15 +15,6 @@ impl FollowUpBackend for Postgres {
 
     fn id_list(ids: &[Uuid]) -> Vec<Uuid> {
         ids.to_vec()
-    }
-
-    fn update_in_notifying<'a>(
-        connection: &'a mut PgConnection,
-        form: &'a Form,
-        deliveries: &'a [NewDelivery],
-        audit: &'a [AuditEvent],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'a {
-        super::forms::update_in_notifying(connection, form, deliveries, audit)
     }
 }
 

@@ -1,6 +1,5 @@
 //! The PostgreSQL store: for production.
 
-mod alarm_relay;
 mod follow_up;
 mod forms;
 mod identity;
@@ -15,6 +14,6 @@ form_store!(
     sqlx::Postgres,
     PgDeliveryStore,
     identity::PgIdentityLinks,
-    alarm_relay::PgAlarmRelayStore,
     migration::PgMigration,
+    common::delivery::enqueue_postgres,
 );

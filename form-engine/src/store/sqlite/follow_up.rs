@@ -1,14 +1,9 @@
 //! Alarms and reminders in SQLite (`SqlFollowUpStore`; one writer: the counter update
 //! serialises alarms).
 
-use std::future::Future;
-
-use common::audit::AuditEvent;
-use common::delivery::NewDelivery;
 use sqlx::{Sqlite, SqliteConnection};
 use uuid::Uuid;
 
-use crate::domain::form::model::Form;
 use crate::store::StoreError;
 use crate::store::follow_up::sql::FollowUpBackend;
 
@@ -23,15 +18,6 @@ impl FollowUpBackend for Sqlite {
     fn id_list(ids: &[Uuid]) -> String {
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         serde_json::to_string(&ids).unwrap_or_default()
-    }
-
-    fn update_in_notifying<'a>(
-        connection: &'a mut SqliteConnection,
-        form: &'a Form,
-        deliveries: &'a [NewDelivery],
-        audit: &'a [AuditEvent],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'a {
-        super::forms::update_in_notifying(connection, form, deliveries, audit)
     }
 }
 

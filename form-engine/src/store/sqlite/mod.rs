@@ -1,6 +1,5 @@
 //! The SQLite store: the embedded default.
 
-mod alarm_relay;
 mod follow_up;
 mod forms;
 mod identity;
@@ -18,8 +17,8 @@ form_store!(
     sqlx::Sqlite,
     SqliteDeliveryStore,
     identity::SqliteIdentityLinks,
-    alarm_relay::SqliteAlarmRelayStore,
     migration::SqliteMigration,
+    common::delivery::enqueue_sqlite,
 );
 
 /// Times are stored as RFC 3339 UTC text with a fixed width, so text order is time order.

@@ -1,25 +1,34 @@
-//! The alarm relay's cursor on SQLite.
+//! The alarm relay's cursor, written once for both backends (`$n` placeholders read on SQLite
+//! too); queueing the deliveries is the backend's ([`FollowUpBackend::enqueue`]).
 
 use async_trait::async_trait;
 use chrono::Utc;
 use common::delivery::NewDelivery;
-use sqlx::{Row as _, SqlitePool};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Row as _, Type};
 
+use super::AlarmRelayStore;
 use crate::store::StoreError;
-use crate::store::alarm_relay::AlarmRelayStore;
+use crate::store::follow_up::sql::FollowUpBackend;
 
-pub struct SqliteAlarmRelayStore {
-    pool: SqlitePool,
+/// The alarm relay's cursor on either backend.
+pub struct SqlAlarmRelayStore<DB: FollowUpBackend> {
+    pool: Pool<DB>,
 }
 
-impl SqliteAlarmRelayStore {
-    pub fn new(pool: SqlitePool) -> Self {
+impl<DB: FollowUpBackend> SqlAlarmRelayStore<DB> {
+    pub fn new(pool: Pool<DB>) -> Self {
         Self { pool }
     }
 }
 
 #[async_trait]
-impl AlarmRelayStore for SqliteAlarmRelayStore {
+impl<DB: FollowUpBackend> AlarmRelayStore for SqlAlarmRelayStore<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    i64: for<'q> Encode<'q, DB> + for<'r> Decode<'r, DB> + Type<DB>,
+{
     async fn relayed(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT last_serial FROM alarm_relay WHERE id = 1")
             .fetch_one(&self.pool)
@@ -37,17 +46,17 @@ impl AlarmRelayStore for SqliteAlarmRelayStore {
         // The conditional move first: it takes the row (and on SQLite the write lock), so a
         // second process waits here and then finds the cursor moved.
         let moved = sqlx::query(
-            "UPDATE alarm_relay SET last_serial = ?2 WHERE id = 1 AND last_serial = ?1",
+            "UPDATE alarm_relay SET last_serial = $2 WHERE id = 1 AND last_serial = $1",
         )
         .bind(from)
         .bind(to)
         .execute(&mut *tx)
         .await?;
-        if moved.rows_affected() != 1 {
+        if DB::rows_affected(&moved) != 1 {
             tx.rollback().await?;
             return Ok(false);
         }
-        common::delivery::enqueue_sqlite(&mut tx, deliveries, Utc::now())
+        DB::enqueue(&mut tx, deliveries, Utc::now())
             .await
             .map_err(|e| StoreError::Corrupt(format!("outbox: {e}")))?;
         tx.commit().await?;
