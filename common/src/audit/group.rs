@@ -5,12 +5,13 @@
 //! A read of patient data (FindContent, GetForm) writes nothing but its audit row, so without
 //! this every read would pay a commit of its own; under load that commit, not the query, is
 //! what limits reads. Nothing waits to gather a group: a lone request is written at once, and
-//! requests arriving during that write form the next group (as Update's group commit does).
+//! requests arriving during that write form the next group, written by a second writer while
+//! the first waits for its flush (as Update's group commit does).
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{AuditError, AuditEvent, AuditStore};
 
@@ -18,6 +19,9 @@ use super::{AuditError, AuditEvent, AuditStore};
 const MOST_REQUESTS_PER_COMMIT: usize = 512;
 /// Requests waiting for the writer before a new one waits to be queued.
 const QUEUE: usize = 8192;
+/// Groups written at once: one gathers and writes while another waits for its flush, so a
+/// request waits for about one flush rather than the end of the one under way and its own.
+const WRITERS: usize = 2;
 
 /// The writer task's queue; cheap to clone.
 #[derive(Clone)]
@@ -36,17 +40,26 @@ impl GroupCommit {
     /// Starts the writer; must be called inside the Tokio runtime. The writer stops when the
     /// last handle is dropped.
     pub(super) fn start(store: Arc<dyn AuditStore>) -> Self {
-        let (queue, mut arrivals) = mpsc::channel::<Pending>(QUEUE);
-        tokio::spawn(async move {
-            let mut group = Vec::with_capacity(MOST_REQUESTS_PER_COMMIT);
-            while arrivals
-                .recv_many(&mut group, MOST_REQUESTS_PER_COMMIT)
-                .await
-                > 0
-            {
-                commit(store.as_ref(), std::mem::take(&mut group)).await;
-            }
-        });
+        let (queue, arrivals) = mpsc::channel::<Pending>(QUEUE);
+        let arrivals = Arc::new(Mutex::new(arrivals));
+        for _ in 0..WRITERS {
+            let (store, arrivals) = (Arc::clone(&store), Arc::clone(&arrivals));
+            tokio::spawn(async move {
+                let mut group = Vec::with_capacity(MOST_REQUESTS_PER_COMMIT);
+                loop {
+                    // The queue is held only while taking a group, not during its write.
+                    let taken = arrivals
+                        .lock()
+                        .await
+                        .recv_many(&mut group, MOST_REQUESTS_PER_COMMIT)
+                        .await;
+                    if taken == 0 {
+                        break;
+                    }
+                    commit(store.as_ref(), std::mem::take(&mut group)).await;
+                }
+            });
+        }
         Self { queue }
     }
 
@@ -98,7 +111,7 @@ async fn commit(store: &dyn AuditStore, group: Vec<Pending>) {
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     use async_trait::async_trait;
@@ -108,20 +121,19 @@ mod tests {
     use crate::audit::{AuditLog, AuditOutcome, AuditQuery, AuditRecord};
     use crate::auth::Caller;
 
-    /// Remembers each write as the list of requests' actions it held; the first write waits
-    /// until the test lets it finish, so the requests sent meanwhile queue up.
+    /// Remembers each write as the list of requests' actions it held; the first writes (one
+    /// per writer) wait until the test lets them finish, so the requests sent meanwhile queue.
     struct Recorder {
         writes: Mutex<Vec<Vec<String>>>,
-        /// The first write has begun (and waits at the gate).
-        entered: AtomicBool,
+        /// Writes begun so far (the first `WRITERS` wait at the gate).
+        entered: AtomicUsize,
         gate: Semaphore,
         refuse: Option<&'static str>,
     }
 
     impl Recorder {
         async fn write(&self, requests: Vec<&[AuditEvent]>) -> Result<(), AuditError> {
-            if self.writes.lock().unwrap().is_empty() {
-                self.entered.store(true, Ordering::SeqCst);
+            if self.entered.fetch_add(1, Ordering::SeqCst) < WRITERS {
                 let _ = self.gate.acquire().await.unwrap();
             }
             let actions: Vec<String> = requests
@@ -142,7 +154,7 @@ mod tests {
         fn default() -> Self {
             Self {
                 writes: Mutex::default(),
-                entered: AtomicBool::new(false),
+                entered: AtomicUsize::new(0),
                 gate: Semaphore::new(0),
                 refuse: None,
             }
@@ -179,16 +191,20 @@ mod tests {
         AuditEvent::new(&Caller::anonymous(), action, AuditOutcome::Success)
     }
 
-    /// Sends `first`, then (while its write is held) `rest`; answers each request's outcome.
+    /// Sends one request per writer, then (while their writes are held) `rest`; answers each
+    /// request's outcome.
     async fn run(store: Arc<Recorder>, rest: &[&str]) -> Vec<bool> {
         let log = AuditLog::grouped(Arc::clone(&store) as Arc<dyn AuditStore>);
-        let first = tokio::spawn({
+        let mut first = Vec::new();
+        for n in 0..WRITERS {
             let log = log.clone();
-            async move { log.record(event("first")).await.is_ok() }
-        });
-        // The first request's write begins (and is held at the gate) before the others come.
-        while !store.entered.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(1)).await;
+            first.push(tokio::spawn(async move {
+                log.record(event(&format!("first{n}"))).await.is_ok()
+            }));
+            // Each writer's write begins (and is held at the gate) before the next request.
+            while store.entered.load(Ordering::SeqCst) <= n {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
         }
         let others: Vec<_> = rest
             .iter()
@@ -197,14 +213,14 @@ mod tests {
                 tokio::spawn(async move { log.record(event(&action)).await.is_ok() })
             })
             .collect();
-        // Every other request waits in the queue before the first write ends.
+        // Every other request waits in the queue before the first writes end.
         let queue = &log.group.as_ref().expect("a grouped log").queue;
         while QUEUE - queue.capacity() < rest.len() {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        store.gate.add_permits(1);
-        let mut outcomes = vec![first.await.unwrap()];
-        for other in others {
+        store.gate.add_permits(WRITERS);
+        let mut outcomes = Vec::new();
+        for other in first.into_iter().chain(others) {
             outcomes.push(other.await.unwrap());
         }
         outcomes
@@ -214,11 +230,13 @@ mod tests {
     async fn requests_arriving_during_a_write_share_the_next_commit() {
         let store = Arc::new(Recorder::default());
         let outcomes = run(Arc::clone(&store), &["a", "b", "c", "d"]).await;
-        assert_eq!(outcomes, [true; 5]);
+        assert_eq!(outcomes, [true; WRITERS + 4]);
         let writes = store.writes.lock().unwrap().clone();
-        assert_eq!(writes.len(), 2, "{writes:?}");
-        assert_eq!(writes[0], ["first"]);
-        let mut grouped = writes[1].clone();
+        assert_eq!(writes.len(), WRITERS + 1, "{writes:?}");
+        // The held writes of one request each, and one of all the others (in any order: the
+        // writers end their held writes at the same time).
+        assert_eq!(writes.iter().filter(|w| w.len() == 1).count(), WRITERS);
+        let mut grouped = writes.iter().find(|w| w.len() == 4).expect("a group").clone();
         grouped.sort();
         assert_eq!(grouped, ["a", "b", "c", "d"]);
     }
@@ -230,11 +248,12 @@ mod tests {
             ..Recorder::default()
         });
         let outcomes = run(Arc::clone(&store), &["a", "bad", "c"]).await;
-        assert_eq!(outcomes, [true, true, false, true]);
+        assert_eq!(outcomes[..WRITERS], [true; WRITERS]);
+        assert_eq!(outcomes[WRITERS..], [true, false, true]);
         let writes = store.writes.lock().unwrap().clone();
-        // The first alone, the group (refused), then each of its requests alone.
-        assert_eq!(writes.len(), 5, "{writes:?}");
-        assert_eq!(writes[1].len(), 3);
-        assert!(writes[2..].iter().all(|w| w.len() == 1), "{writes:?}");
+        // The held ones alone, the group (refused), then each of its requests alone.
+        assert_eq!(writes.len(), WRITERS + 4, "{writes:?}");
+        assert_eq!(writes.iter().filter(|w| w.len() == 3).count(), 1);
+        assert_eq!(writes.iter().filter(|w| w.len() == 1).count(), WRITERS + 3);
     }
 }
