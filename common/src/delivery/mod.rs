@@ -27,6 +27,7 @@
 //!   `refused` or `gave_up`). Dead letters can be listed and redriven.
 
 mod answer;
+mod nats;
 mod policy;
 mod postgres;
 mod retention;
@@ -40,6 +41,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+pub use nats::{JetStreamConfig, JetStreamDeliveries, JetStreamRelay};
 pub use policy::DeliveryPolicy;
 pub use postgres::{PgDeliveryStore, enqueue as enqueue_postgres};
 pub use retention::DeliveredMessages;
@@ -55,6 +57,8 @@ pub enum DeliveryError {
     Database(#[from] sqlx::Error),
     #[error("a queued payload is not valid JSON: {0}")]
     Payload(#[from] serde_json::Error),
+    #[error("notification backbone error: {0}")]
+    Backbone(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]

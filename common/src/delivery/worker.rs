@@ -253,6 +253,11 @@ impl Shared {
                     return;
                 }
             }
+            // The route first: a queue that takes a message out to read it (JetStream) must
+            // not do so for a pull destination.
+            let Some(Route::Push { url, headers }) = self.resolver.route(destination).await else {
+                break;
+            };
             let batch = match self.next_batch(destination).await {
                 Ok(Some(batch)) if batch.head.next_attempt_at <= Utc::now() => batch,
                 Ok(_) => break,
@@ -260,9 +265,6 @@ impl Shared {
                     tracing::error!(service = self.service, destination, %error, "cannot read the delivery queue");
                     break;
                 }
-            };
-            let Some(Route::Push { url, headers }) = self.resolver.route(destination).await else {
-                break;
             };
             match self.attempt(&batch, &url, headers).await {
                 Next::Continue => {}

@@ -1,5 +1,7 @@
 //! The shared delivery worker against real HTTP receivers, on SQLite and (with
-//! `TEST_DATABASE_URL`) PostgreSQL.
+//! `TEST_DATABASE_URL`) PostgreSQL, and the suite's core again on the NATS JetStream backbone
+//! when a NATS server answers (`NORDFORM_NATS_URL`, default 127.0.0.1:4222; skipped with a note
+//! when none does, unless `NORDFORM_NATS_TESTS=required`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,7 +17,8 @@ use axum::routing::post;
 use chrono::Utc;
 use common::delivery::{
     Delivery, DeliveryPolicy, DeliveryState, DeliveryStore, DeliveryWorker, DestinationResolver,
-    NewDelivery, PgDeliveryStore, Route, SqliteDeliveryStore,
+    JetStreamConfig, JetStreamDeliveries, JetStreamRelay, NewDelivery, PgDeliveryStore, Route,
+    SqliteDeliveryStore,
 };
 use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
@@ -27,12 +30,12 @@ static SQLITE: Migrator = sqlx::migrate!("migrations/delivery/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/delivery/postgres");
 
 /// A queue on one test database, and a way to add messages to it.
-enum Queue {
+enum Outbox {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
 }
 
-impl Queue {
+impl Outbox {
     async fn open(database: &TestDatabase) -> Self {
         match &database.config.url {
             Some(url) => {
@@ -90,6 +93,113 @@ impl Queue {
             }
         }
     }
+}
+
+/// The queue a test runs against: the database's, or JetStream fed from the database's.
+struct Queue {
+    outbox: Outbox,
+    backbone: Option<(Arc<JetStreamDeliveries>, JetStreamConfig)>,
+}
+
+impl Queue {
+    async fn open(database: &TestDatabase) -> Self {
+        Self {
+            outbox: Outbox::open(database).await,
+            backbone: None,
+        }
+    }
+
+    async fn open_nats(database: &TestDatabase, config: JetStreamConfig) -> Self {
+        let backbone = JetStreamDeliveries::connect(&config, &fast_policy())
+            .await
+            .unwrap();
+        Self {
+            outbox: Outbox::open(database).await,
+            backbone: Some((Arc::new(backbone), config)),
+        }
+    }
+
+    /// Another process on the same database (and stream).
+    async fn open_same(other: &Self) -> Self {
+        let backbone = match &other.backbone {
+            Some((_, config)) => Some((
+                Arc::new(
+                    JetStreamDeliveries::connect(config, &fast_policy())
+                        .await
+                        .unwrap(),
+                ),
+                config.clone(),
+            )),
+            None => None,
+        };
+        Self {
+            outbox: Outbox::open_same(&other.outbox),
+            backbone,
+        }
+    }
+
+    fn store(&self) -> Arc<dyn DeliveryStore> {
+        match &self.backbone {
+            Some((backbone, _)) => Arc::clone(backbone) as Arc<dyn DeliveryStore>,
+            None => self.outbox.store(),
+        }
+    }
+
+    /// Queues in the database; on the backbone, relays them on as the service does.
+    async fn enqueue(&self, destination: &str, sequence: std::ops::Range<usize>) {
+        self.outbox.enqueue(destination, sequence).await;
+        if let Some((backbone, _)) = &self.backbone {
+            let relay = JetStreamRelay::new(self.outbox.store(), Arc::clone(backbone), &fast_policy());
+            relay.relay().await.unwrap();
+            assert_eq!(relay.relay().await.unwrap(), 0, "relayed once");
+        }
+    }
+
+    async fn close(self) {
+        if let Some((backbone, config)) = self.backbone {
+            backbone.delete(&config).await.unwrap();
+        }
+    }
+}
+
+/// The databases, and the NATS backbone (on a SQLite outbox) when a server answers.
+async fn queues() -> Vec<(TestDatabase, Queue, &'static str)> {
+    let mut queues = Vec::new();
+    for database in TestDatabase::all().await {
+        let queue = Queue::open(&database).await;
+        let backend = database.backend;
+        queues.push((database, queue, backend));
+    }
+    if let Some(config) = nats().await {
+        let database = TestDatabase::sqlite();
+        let queue = Queue::open_nats(&database, config).await;
+        queues.push((database, queue, "nats"));
+    }
+    queues
+}
+
+/// A fresh stream on the test NATS server, or `None` (with a note) when there is none and it
+/// is not required.
+async fn nats() -> Option<JetStreamConfig> {
+    let url =
+        std::env::var("NORDFORM_NATS_URL").unwrap_or_else(|_| String::from("127.0.0.1:4222"));
+    let required = std::env::var("NORDFORM_NATS_TESTS").is_ok_and(|v| v == "required");
+    let reachable = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect(url.trim_start_matches("nats://")),
+    )
+    .await
+    .is_ok_and(|connected| connected.is_ok());
+    if !reachable {
+        assert!(!required, "NORDFORM_NATS_TESTS=required but no NATS server answers at {url}");
+        eprintln!("note: no NATS server at {url}; the JetStream backbone is not tested here");
+        return None;
+    }
+    Some(JetStreamConfig {
+        url,
+        stream: format!("TEST_{}", uuid::Uuid::new_v4().simple()),
+        ..JetStreamConfig::default()
+    })
 }
 
 /// What a receiver does with each request.
@@ -350,8 +460,7 @@ async fn pending(store: &Arc<dyn DeliveryStore>, destination: &str) -> usize {
 #[tokio::test]
 async fn delivers_in_queue_order_with_headers() {
     common::telemetry::init_for_tests();
-    for database in TestDatabase::all().await {
-        let queue = Queue::open(&database).await;
+    for (database, queue, backend) in queues().await {
         let receiver = Receiver::new(Behaviour::Accept);
         let address = receiver.start().await;
         queue.enqueue("SUB-A", 0..30).await;
@@ -366,7 +475,7 @@ async fn delivers_in_queue_order_with_headers() {
             receiver.sequence(),
             (0..30).collect::<Vec<_>>(),
             "{}",
-            database.backend
+            backend
         );
         let (_, _, headers) = receiver.received.lock().unwrap()[0].clone();
         assert_eq!(headers["x-rivta-logical-address"], "SUB-A");
@@ -374,6 +483,7 @@ async fn delivers_in_queue_order_with_headers() {
         wait_until_empty(&store, "SUB-A").await;
         shutdown.cancel();
         handle.await.unwrap();
+        queue.close().await;
         database.cleanup().await;
     }
 }
@@ -428,8 +538,7 @@ async fn a_receiver_down_for_a_while_gets_everything_in_order_when_it_comes_back
 #[tokio::test]
 async fn http_500_is_retried_until_the_receiver_accepts() {
     common::telemetry::init_for_tests();
-    for database in TestDatabase::all().await {
-        let queue = Queue::open(&database).await;
+    for (database, queue, _backend) in queues().await {
         let receiver = Receiver::new(Behaviour::FailFirst(3));
         let address = receiver.start().await;
         queue.enqueue("SUB-500", 0..3).await;
@@ -451,6 +560,7 @@ async fn http_500_is_retried_until_the_receiver_accepts() {
         );
         shutdown.cancel();
         handle.await.unwrap();
+        queue.close().await;
         database.cleanup().await;
     }
 }
@@ -458,8 +568,7 @@ async fn http_500_is_retried_until_the_receiver_accepts() {
 #[tokio::test]
 async fn result_code_error_dead_letters_at_once_and_redrive_delivers() {
     common::telemetry::init_for_tests();
-    for database in TestDatabase::all().await {
-        let queue = Queue::open(&database).await;
+    for (database, queue, backend) in queues().await {
         let receiver = Receiver::new(Behaviour::RefuseFirst(1));
         let address = receiver.start().await;
         queue.enqueue("SUB-ERR", 0..2).await;
@@ -477,7 +586,7 @@ async fn result_code_error_dead_letters_at_once_and_redrive_delivers() {
             .list("SUB-ERR", DeliveryState::Dead, 10)
             .await
             .unwrap();
-        assert_eq!(dead.len(), 1, "{}", database.backend);
+        assert_eq!(dead.len(), 1, "{}", backend);
         assert_eq!(dead[0].attempts, 1, "no retry after ResultCode ERROR");
         assert!(
             dead[0]
@@ -502,6 +611,7 @@ async fn result_code_error_dead_letters_at_once_and_redrive_delivers() {
         );
         shutdown.cancel();
         handle.await.unwrap();
+        queue.close().await;
         database.cleanup().await;
     }
 }
@@ -509,8 +619,7 @@ async fn result_code_error_dead_letters_at_once_and_redrive_delivers() {
 #[tokio::test]
 async fn gives_up_after_the_configured_attempts() {
     common::telemetry::init_for_tests();
-    for database in TestDatabase::all().await {
-        let queue = Queue::open(&database).await;
+    for (database, queue, backend) in queues().await {
         let receiver = Receiver::new(Behaviour::FailFirst(usize::MAX));
         let address = receiver.start().await;
         queue.enqueue("SUB-DEAD", 0..1).await;
@@ -530,12 +639,13 @@ async fn gives_up_after_the_configured_attempts() {
                 .await
                 .unwrap();
         }
-        assert_eq!(dead.len(), 1, "{}", database.backend);
+        assert_eq!(dead.len(), 1, "{}", backend);
         assert_eq!(dead[0].attempts, 3);
         assert!(dead[0].last_error.as_deref().unwrap().contains("HTTP 500"));
         assert_eq!(receiver.requests.load(Ordering::SeqCst), 3);
         shutdown.cancel();
         handle.await.unwrap();
+        queue.close().await;
         database.cleanup().await;
     }
 }
@@ -543,8 +653,7 @@ async fn gives_up_after_the_configured_attempts() {
 #[tokio::test]
 async fn a_dead_receiver_never_slows_the_others() {
     common::telemetry::init_for_tests();
-    for database in TestDatabase::all().await {
-        let queue = Queue::open(&database).await;
+    for (database, queue, _backend) in queues().await {
         let slow = Receiver::new(Behaviour::Slow(Duration::from_secs(10)));
         let slow_address = slow.start().await;
         let healthy = Receiver::new(Behaviour::Accept);
@@ -570,6 +679,7 @@ async fn a_dead_receiver_never_slows_the_others() {
         );
         shutdown.cancel();
         handle.abort();
+        queue.close().await;
         database.cleanup().await;
     }
 }
@@ -577,8 +687,7 @@ async fn a_dead_receiver_never_slows_the_others() {
 #[tokio::test]
 async fn two_workers_on_one_database_deliver_each_message_exactly_once() {
     common::telemetry::init_for_tests();
-    for database in TestDatabase::all().await {
-        let queue = Queue::open(&database).await;
+    for (database, queue, backend) in queues().await {
         let mut receivers = Vec::new();
         let mut pairs = Vec::new();
         for n in 0..4 {
@@ -591,7 +700,7 @@ async fn two_workers_on_one_database_deliver_each_message_exactly_once() {
         }
         let borrowed: Vec<(&str, SocketAddr)> =
             pairs.iter().map(|(d, a)| (d.as_str(), *a)).collect();
-        let second_queue = Queue::open_same(&queue);
+        let second_queue = Queue::open_same(&queue).await;
         let (first, first_handle) = start_worker(queue.store(), routes(&borrowed), fast_policy());
         let (second, second_handle) =
             start_worker(second_queue.store(), routes(&borrowed), fast_policy());
@@ -607,13 +716,14 @@ async fn two_workers_on_one_database_deliver_each_message_exactly_once() {
                 receiver.sequence(),
                 (0..50).collect::<Vec<_>>(),
                 "once each, in order ({})",
-                database.backend
+                backend
             );
         }
         first.cancel();
         second.cancel();
         first_handle.await.unwrap();
         second_handle.await.unwrap();
+        queue.close().await;
         database.cleanup().await;
     }
 }
@@ -621,8 +731,7 @@ async fn two_workers_on_one_database_deliver_each_message_exactly_once() {
 #[tokio::test]
 async fn killing_a_worker_mid_delivery_loses_nothing() {
     common::telemetry::init_for_tests();
-    for database in TestDatabase::all().await {
-        let queue = Queue::open(&database).await;
+    for (database, queue, _backend) in queues().await {
         let receiver = Receiver::new(Behaviour::Slow(Duration::from_millis(300)));
         let address = receiver.start().await;
         queue.enqueue("SUB-KILL", 0..10).await;
@@ -656,14 +765,14 @@ async fn killing_a_worker_mid_delivery_loses_nothing() {
         assert_eq!(unique.len(), 10, "{ids:?}");
         shutdown.cancel();
         handle.await.unwrap();
+        queue.close().await;
         database.cleanup().await;
     }
 }
 
 #[tokio::test]
 async fn pull_returns_messages_after_an_offset_and_acknowledges_the_ones_before() {
-    for database in TestDatabase::all().await {
-        let queue = Queue::open(&database).await;
+    for (database, queue, _backend) in queues().await {
         queue.enqueue("SUB-PULL", 0..5).await;
         let store = queue.store();
         let first = store.pull("SUB-PULL", 0, 3, Utc::now()).await.unwrap();
@@ -696,6 +805,7 @@ async fn pull_returns_messages_after_an_offset_and_acknowledges_the_ones_before(
             2,
             "acknowledged messages leave the queue"
         );
+        queue.close().await;
         database.cleanup().await;
     }
 }
@@ -952,9 +1062,8 @@ async fn a_merged_post_answered_result_code_error_is_split_too() {
 #[tokio::test]
 async fn dead_letters_never_hold_up_the_messages_after_them_and_order_is_kept() {
     common::telemetry::init_for_tests();
-    for database in TestDatabase::all().await {
-        let backend = database.backend;
-        let queue = Queue::open(&database).await;
+    for (database, queue, backend) in queues().await {
+        let backend = backend;
         let store = queue.store();
         for merging in [false, true] {
             let destination = format!("ORDER-{merging}-{backend}");
@@ -983,6 +1092,7 @@ async fn dead_letters_never_hold_up_the_messages_after_them_and_order_is_kept() 
             shutdown.cancel();
             handle.await.unwrap();
         }
+        queue.close().await;
         database.cleanup().await;
     }
 }
@@ -990,9 +1100,8 @@ async fn dead_letters_never_hold_up_the_messages_after_them_and_order_is_kept() 
 #[tokio::test]
 async fn client_errors_are_permanent_server_errors_and_too_many_requests_are_retried() {
     common::telemetry::init_for_tests();
-    for database in TestDatabase::all().await {
-        let backend = database.backend;
-        let queue = Queue::open(&database).await;
+    for (database, queue, backend) in queues().await {
+        let backend = backend;
         let store = queue.store();
         let mut pairs = Vec::new();
         let mut receivers = HashMap::new();
@@ -1043,6 +1152,7 @@ async fn client_errors_are_permanent_server_errors_and_too_many_requests_are_ret
         }
         shutdown.cancel();
         handle.await.unwrap();
+        queue.close().await;
         database.cleanup().await;
     }
 }

@@ -1,0 +1,831 @@
+//! The delivery queue on NATS JetStream: the notification backbone when one database is not
+//! enough for the fan-out (`notification.backbone = "nats"`).
+//!
+//! The database queue stays the transactional outbox: a change and its messages commit together
+//! there. [`JetStreamRelay`] then publishes each queued message once to the stream, with the
+//! queue id as `Nats-Msg-Id` (a re-publish after a crash falls in the stream's duplicate window
+//! and is dropped), and marks it delivered in the database. From there on [`JetStreamDeliveries`]
+//! is the [`DeliveryStore`] the shared worker and the pull point use:
+//!
+//! - one subject per destination, `<stream>.q.<destination in hex>`; the offset of a message is
+//!   its stream sequence;
+//! - a push destination is a durable consumer (`d_<hex>`) filtering its subject, with at most
+//!   one message unacknowledged: every process's worker fetches from the same consumer, so the
+//!   work is shared and order is kept. A failed attempt is a NAK with the back-off as delay; an
+//!   attempt whose worker died is sent again when the ack wait (the policy's lease) runs out;
+//! - a dead letter is copied to `<stream>.dead.<hex>` (with its last error and attempts in
+//!   headers) and terminated on the consumer; a redrive publishes it again to the queue subject
+//!   (behind what is pending: JetStream cannot insert before) and removes the copy;
+//! - a pull destination's acknowledged and previous offsets are the last message of
+//!   `<stream>_PULL`'s subject `<stream>.pp.<hex>`;
+//! - delivered messages are kept until the stream's `max_age` drops them, so retention is the
+//!   stream's, not [`DeliveryStore::delete_delivered`]'s.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use async_nats::jetstream::message::AckKind;
+use async_nats::jetstream::{self, Context, stream};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use uuid::Uuid;
+
+use super::{
+    Delivery, DeliveryError, DeliveryPolicy, DeliveryState, DeliveryStore, DestinationStats,
+    PullPoint,
+};
+
+const MESSAGE_ID: &str = "Nats-Msg-Id";
+const ERROR_HEADER: &str = "Nordform-Last-Error";
+const ATTEMPTS_HEADER: &str = "Nordform-Attempts";
+/// Messages published by one relay round before their acknowledgements are awaited.
+const RELAY_RUN: i64 = 1000;
+
+/// `[notification.nats]`: where the stream lives and how long it keeps messages.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JetStreamConfig {
+    /// The NATS server(s), e.g. `nats://127.0.0.1:4222`.
+    pub url: String,
+    /// The stream's name; subjects are its lower-case name followed by `.q.`, `.dead.`, `.pp.`.
+    /// Services sharing a NATS server need different names.
+    pub stream: String,
+    /// How long the stream keeps a message (delivered or not): at least the delivery policy's
+    /// `max_age_secs`, or pending messages are dropped before they are given up on.
+    pub max_age_secs: u64,
+    /// A message published again within this window (same queue id) is stored once.
+    pub duplicate_window_secs: u64,
+}
+
+impl Default for JetStreamConfig {
+    fn default() -> Self {
+        Self {
+            url: String::from("nats://127.0.0.1:4222"),
+            stream: String::from("NORDFORM"),
+            max_age_secs: 7 * 24 * 3600,
+            duplicate_window_secs: 600,
+        }
+    }
+}
+
+fn nats_error(error: impl std::fmt::Display) -> DeliveryError {
+    DeliveryError::Backbone(error.to_string())
+}
+
+/// A queued message as the stream holds it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope {
+    destination: String,
+    notification_id: Uuid,
+    payload: serde_json::Value,
+    item_count: i32,
+    correlation_id: Option<String>,
+    traceparent: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl Envelope {
+    fn of(delivery: &Delivery) -> Self {
+        Self {
+            destination: delivery.destination.clone(),
+            notification_id: delivery.notification_id,
+            payload: delivery.payload.clone(),
+            item_count: delivery.item_count,
+            correlation_id: delivery.correlation_id.clone(),
+            traceparent: delivery.traceparent.clone(),
+            created_at: delivery.created_at,
+        }
+    }
+
+    fn into_delivery(self, id: i64, state: DeliveryState) -> Delivery {
+        Delivery {
+            id,
+            destination: self.destination,
+            notification_id: self.notification_id,
+            payload: self.payload,
+            item_count: self.item_count,
+            state,
+            attempts: 0,
+            next_attempt_at: Utc::now(),
+            last_error: None,
+            correlation_id: self.correlation_id,
+            traceparent: self.traceparent,
+            created_at: self.created_at,
+            delivered_at: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+struct StoredPullPoint {
+    acknowledged: i64,
+    previous: i64,
+}
+
+/// Destination names may hold characters a subject or consumer name may not: hex keeps any.
+fn token(destination: &str) -> String {
+    destination.bytes().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+fn destination_of(token: &str) -> Option<String> {
+    let bytes = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
+fn sequence(id: i64) -> u64 {
+    u64::try_from(id).unwrap_or(0)
+}
+
+fn offset(sequence: u64) -> i64 {
+    i64::try_from(sequence).unwrap_or(i64::MAX)
+}
+
+/// The delivery queue on a JetStream stream.
+pub struct JetStreamDeliveries {
+    context: Context,
+    stream: stream::Stream,
+    pull_points: stream::Stream,
+    prefix: String,
+    /// How long a fetched message stays with its worker before another gets it.
+    ack_wait: Duration,
+    /// Messages this process fetched and has not settled, by offset.
+    in_flight: Mutex<HashMap<i64, jetstream::Message>>,
+    /// The last failure of messages this process tried (JetStream keeps no text on a NAK).
+    last_errors: Mutex<HashMap<i64, String>>,
+}
+
+impl JetStreamDeliveries {
+    /// Connects and creates the stream (and the pull points' stream) if they do not exist.
+    pub async fn connect(
+        config: &JetStreamConfig,
+        policy: &DeliveryPolicy,
+    ) -> Result<Self, DeliveryError> {
+        let client = async_nats::connect(config.url.as_str())
+            .await
+            .map_err(nats_error)?;
+        let context = jetstream::new(client);
+        let prefix = config.stream.to_lowercase();
+        let stream = context
+            .get_or_create_stream(stream::Config {
+                name: config.stream.clone(),
+                subjects: vec![format!("{prefix}.q.>"), format!("{prefix}.dead.>")],
+                max_age: Duration::from_secs(config.max_age_secs),
+                duplicate_window: Duration::from_secs(
+                    config.duplicate_window_secs.min(config.max_age_secs),
+                ),
+                allow_direct: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(nats_error)?;
+        let pull_points = context
+            .get_or_create_stream(stream::Config {
+                name: format!("{}_PULL", config.stream),
+                subjects: vec![format!("{prefix}.pp.>")],
+                max_messages_per_subject: 1,
+                allow_direct: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(nats_error)?;
+        Ok(Self {
+            context,
+            stream,
+            pull_points,
+            prefix,
+            ack_wait: policy.lease().max(Duration::from_secs(1)),
+            in_flight: Mutex::default(),
+            last_errors: Mutex::default(),
+        })
+    }
+
+    /// Removes the stream and the pull points: for tests and decommissioning.
+    pub async fn delete(&self, config: &JetStreamConfig) -> Result<(), DeliveryError> {
+        for name in [config.stream.clone(), format!("{}_PULL", config.stream)] {
+            self.context.delete_stream(name).await.map_err(nats_error)?;
+        }
+        Ok(())
+    }
+
+    fn queue_subject(&self, destination: &str) -> String {
+        format!("{}.q.{}", self.prefix, token(destination))
+    }
+
+    fn dead_subject(&self, destination: &str) -> String {
+        format!("{}.dead.{}", self.prefix, token(destination))
+    }
+
+    fn pull_subject(&self, destination: &str) -> String {
+        format!("{}.pp.{}", self.prefix, token(destination))
+    }
+
+    /// The durable consumer of a push destination, created on first use: it starts at the
+    /// stream's first message of the destination, so nothing published before is missed.
+    async fn consumer(&self, destination: &str) -> Result<jetstream::consumer::PullConsumer, DeliveryError> {
+        let name = format!("d_{}", token(destination));
+        self.stream
+            .get_or_create_consumer(
+                &name,
+                pull::Config {
+                    durable_name: Some(name.clone()),
+                    filter_subject: self.queue_subject(destination),
+                    deliver_policy: DeliverPolicy::All,
+                    ack_policy: AckPolicy::Explicit,
+                    ack_wait: self.ack_wait,
+                    // One message out at a time, whichever process holds it: queue order.
+                    max_ack_pending: 1,
+                    max_deliver: -1,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(nats_error)
+    }
+
+    /// Publishes `deliveries` (already committed to the database queue) in order, each with its
+    /// queue id as message id, and waits until the stream has stored them.
+    pub async fn publish(&self, deliveries: &[Delivery]) -> Result<(), DeliveryError> {
+        let mut acks = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            self.consumer(&delivery.destination).await?;
+            let mut headers = HeaderMap::new();
+            headers.insert(MESSAGE_ID, delivery.id.to_string().as_str());
+            let body = serde_json::to_vec(&Envelope::of(delivery))?;
+            acks.push(
+                self.context
+                    .publish_with_headers(
+                        self.queue_subject(&delivery.destination),
+                        headers,
+                        body.into(),
+                    )
+                    .await
+                    .map_err(nats_error)?,
+            );
+        }
+        for ack in acks {
+            ack.await.map_err(nats_error)?;
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` messages of `subject` after `after`, at most up to `until`, in order.
+    async fn read(
+        &self,
+        subject: &str,
+        after: u64,
+        until: Option<u64>,
+        limit: i64,
+        state: DeliveryState,
+    ) -> Result<Vec<(Delivery, HeaderMap)>, DeliveryError> {
+        let mut found = Vec::new();
+        let mut next = after + 1;
+        while i64::try_from(found.len()).unwrap_or(i64::MAX) < limit {
+            let message = match self
+                .stream
+                .direct_get_next_for_subject(subject, Some(next))
+                .await
+            {
+                Ok(message) => message,
+                Err(error)
+                    if error.kind() == jetstream::stream::DirectGetErrorKind::NotFound =>
+                {
+                    break;
+                }
+                Err(error) => return Err(nats_error(error)),
+            };
+            if until.is_some_and(|until| message.sequence > until) {
+                break;
+            }
+            next = message.sequence + 1;
+            let envelope: Envelope = serde_json::from_slice(&message.payload)?;
+            found.push((
+                envelope.into_delivery(offset(message.sequence), state),
+                message.headers,
+            ));
+        }
+        Ok(found)
+    }
+
+    async fn stored_pull_point(
+        &self,
+        destination: &str,
+    ) -> Result<Option<StoredPullPoint>, DeliveryError> {
+        match self
+            .pull_points
+            .direct_get_last_for_subject(self.pull_subject(destination))
+            .await
+        {
+            Ok(message) => Ok(Some(serde_json::from_slice(&message.payload)?)),
+            Err(error) if error.kind() == jetstream::stream::DirectGetErrorKind::NotFound => {
+                Ok(None)
+            }
+            Err(error) => Err(nats_error(error)),
+        }
+    }
+
+    /// The offset up to which `destination`'s messages are settled: its pull point, or its
+    /// consumer's acknowledgement floor.
+    async fn floor(&self, destination: &str) -> Result<u64, DeliveryError> {
+        if let Some(point) = self.stored_pull_point(destination).await? {
+            return Ok(sequence(point.acknowledged));
+        }
+        let info = self
+            .stream
+            .consumer_info(format!("d_{}", token(destination)))
+            .await;
+        Ok(info.map_or(0, |info| info.ack_floor.stream_sequence))
+    }
+
+    fn take(&self, ids: &[i64]) -> Vec<(i64, jetstream::Message)> {
+        let mut in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ids.iter()
+            .filter_map(|id| in_flight.remove(id).map(|message| (*id, message)))
+            .collect()
+    }
+
+    fn last_error(&self, id: i64) -> Option<String> {
+        self.last_errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for JetStreamDeliveries {
+    async fn due_destinations(&self, _now: DateTime<Utc>) -> Result<Vec<String>, DeliveryError> {
+        let mut consumers = self.stream.consumers();
+        let mut due = Vec::new();
+        while let Some(info) = consumers.next().await {
+            let info = info.map_err(nats_error)?;
+            // A message in back-off counts as unacknowledged: the worker finds nothing to
+            // fetch until it is due, and that is cheap.
+            if info.num_pending > 0 || info.num_ack_pending > 0 {
+                if let Some(destination) =
+                    info.name.strip_prefix("d_").and_then(destination_of)
+                {
+                    due.push(destination);
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    async fn claim(
+        &self,
+        _destination: &str,
+        _worker: Uuid,
+        _until: DateTime<Utc>,
+        _now: DateTime<Utc>,
+    ) -> Result<bool, DeliveryError> {
+        // The consumer hands out one message at a time whoever asks: no lease needed.
+        Ok(true)
+    }
+
+    async fn release(&self, _destination: &str, _worker: Uuid) -> Result<(), DeliveryError> {
+        Ok(())
+    }
+
+    async fn head(&self, destination: &str) -> Result<Option<Delivery>, DeliveryError> {
+        let held = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .filter(|(_, message)| message.subject.as_str() == self.queue_subject(destination))
+            .map(|(id, message)| (*id, message.clone()))
+            .min_by_key(|(id, _)| *id);
+        let (id, message) = match held {
+            Some(held) => held,
+            None => {
+                let consumer = self.consumer(destination).await?;
+                let mut batch = match consumer.fetch().max_messages(1).messages().await {
+                    Ok(batch) => batch,
+                    Err(error) => return Err(nats_error(error)),
+                };
+                let message = match batch.next().await {
+                    Some(Ok(message)) => message,
+                    // No message, or none to be had while another worker holds one.
+                    _ => return Ok(None),
+                };
+                let id = offset(message.info().map_err(nats_error)?.stream_sequence);
+                self.in_flight
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(id, message.clone());
+                (id, message)
+            }
+        };
+        let attempts = message.info().map_or(1, |info| info.delivered) - 1;
+        let envelope: Envelope = serde_json::from_slice(&message.payload)?;
+        let mut delivery = envelope.into_delivery(id, DeliveryState::Pending);
+        delivery.attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+        delivery.last_error = self.last_error(id);
+        Ok(Some(delivery))
+    }
+
+    async fn pending_run(
+        &self,
+        destination: &str,
+        _limit: i64,
+    ) -> Result<Vec<Delivery>, DeliveryError> {
+        // One message out at a time: a run is its head (merging does not apply here).
+        Ok(self.head(destination).await?.into_iter().collect())
+    }
+
+    async fn mark_delivered(&self, ids: &[i64], _now: DateTime<Utc>) -> Result<(), DeliveryError> {
+        for (id, message) in self.take(ids) {
+            // Double: the next fetch must find the consumer free.
+            message.double_ack().await.map_err(nats_error)?;
+            self.last_errors
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&id);
+        }
+        Ok(())
+    }
+
+    async fn mark_failed(
+        &self,
+        ids: &[i64],
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), DeliveryError> {
+        let delay = (next_attempt_at - Utc::now()).to_std().unwrap_or_default();
+        for (id, message) in self.take(ids) {
+            self.last_errors
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(id, error.to_owned());
+            message
+                .double_ack_with(AckKind::Nak(Some(delay)))
+                .await
+                .map_err(nats_error)?;
+        }
+        Ok(())
+    }
+
+    async fn mark_dead(&self, ids: &[i64], error: &str) -> Result<(), DeliveryError> {
+        for (id, message) in self.take(ids) {
+            let envelope: Envelope = serde_json::from_slice(&message.payload)?;
+            let attempts = message.info().map_or(1, |info| info.delivered);
+            let mut headers = HeaderMap::new();
+            headers.insert(MESSAGE_ID, format!("dead-{id}").as_str());
+            headers.insert(ERROR_HEADER, error.replace(['\r', '\n'], " ").as_str());
+            headers.insert(ATTEMPTS_HEADER, attempts.to_string().as_str());
+            self.context
+                .publish_with_headers(
+                    self.dead_subject(&envelope.destination),
+                    headers,
+                    message.payload.clone(),
+                )
+                .await
+                .map_err(nats_error)?
+                .await
+                .map_err(nats_error)?;
+            message
+                .double_ack_with(AckKind::Term)
+                .await
+                .map_err(nats_error)?;
+            self.last_errors
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&id);
+        }
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        destination: &str,
+        state: DeliveryState,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, DeliveryError> {
+        match state {
+            DeliveryState::Dead => Ok(self
+                .read(&self.dead_subject(destination), 0, None, limit, state)
+                .await?
+                .into_iter()
+                .map(|(mut delivery, headers)| {
+                    delivery.last_error = headers.get(ERROR_HEADER).map(ToString::to_string);
+                    delivery.attempts = headers
+                        .get(ATTEMPTS_HEADER)
+                        .and_then(|a| a.as_str().parse().ok())
+                        .unwrap_or(0);
+                    delivery
+                })
+                .collect()),
+            DeliveryState::Pending => {
+                let floor = self.floor(destination).await?;
+                let subject = self.queue_subject(destination);
+                Ok(self
+                    .read(&subject, floor, None, limit, state)
+                    .await?
+                    .into_iter()
+                    .map(|(mut delivery, _)| {
+                        delivery.last_error = self.last_error(delivery.id);
+                        delivery
+                    })
+                    .collect())
+            }
+            DeliveryState::Delivered => {
+                let floor = self.floor(destination).await?;
+                let subject = self.queue_subject(destination);
+                Ok(self
+                    .read(&subject, 0, Some(floor), limit, state)
+                    .await?
+                    .into_iter()
+                    .map(|(delivery, _)| delivery)
+                    .collect())
+            }
+        }
+    }
+
+    async fn redrive(&self, destination: &str, _now: DateTime<Utc>) -> Result<u64, DeliveryError> {
+        let dead = self
+            .read(
+                &self.dead_subject(destination),
+                0,
+                None,
+                i64::MAX,
+                DeliveryState::Dead,
+            )
+            .await?;
+        self.consumer(destination).await?;
+        let mut redriven = 0;
+        for (delivery, _) in dead {
+            let mut headers = HeaderMap::new();
+            headers.insert(MESSAGE_ID, format!("redrive-{}", delivery.id).as_str());
+            let body = serde_json::to_vec(&Envelope::of(&delivery))?;
+            self.context
+                .publish_with_headers(self.queue_subject(destination), headers, body.into())
+                .await
+                .map_err(nats_error)?
+                .await
+                .map_err(nats_error)?;
+            self.stream
+                .delete_message(sequence(delivery.id))
+                .await
+                .map_err(nats_error)?;
+            redriven += 1;
+        }
+        Ok(redriven)
+    }
+
+    async fn stats(&self) -> Result<Vec<DestinationStats>, DeliveryError> {
+        let mut consumers = self.stream.consumers();
+        let mut stats = Vec::new();
+        while let Some(info) = consumers.next().await {
+            let info = info.map_err(nats_error)?;
+            let Some(destination) = info.name.strip_prefix("d_").and_then(destination_of) else {
+                continue;
+            };
+            let dead = self
+                .read(
+                    &self.dead_subject(&destination),
+                    0,
+                    None,
+                    10_000,
+                    DeliveryState::Dead,
+                )
+                .await?
+                .len();
+            let pending = if self.stored_pull_point(&destination).await?.is_some() {
+                self.list(&destination, DeliveryState::Pending, 10_000)
+                    .await?
+                    .len()
+            } else {
+                usize::try_from(info.num_pending).unwrap_or(usize::MAX)
+                    + info.num_ack_pending
+            };
+            stats.push(DestinationStats {
+                destination,
+                pending: i64::try_from(pending).unwrap_or(i64::MAX),
+                dead: i64::try_from(dead).unwrap_or(i64::MAX),
+                oldest_pending: None,
+            });
+        }
+        Ok(stats)
+    }
+
+    async fn pull(
+        &self,
+        destination: &str,
+        after_offset: i64,
+        max_items: i64,
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>, DeliveryError> {
+        let point = self.stored_pull_point(destination).await?.unwrap_or(StoredPullPoint {
+            acknowledged: 0,
+            previous: 0,
+        });
+        let mut acknowledged = point.acknowledged;
+        if after_offset > point.acknowledged {
+            let moved = StoredPullPoint {
+                acknowledged: after_offset,
+                previous: point.acknowledged,
+            };
+            self.context
+                .publish(
+                    self.pull_subject(destination),
+                    serde_json::to_vec(&moved)?.into(),
+                )
+                .await
+                .map_err(nats_error)?
+                .await
+                .map_err(nats_error)?;
+            acknowledged = after_offset;
+        }
+        let subject = self.queue_subject(destination);
+        Ok(self
+            .read(
+                &subject,
+                sequence(acknowledged.max(after_offset)),
+                None,
+                max_items,
+                DeliveryState::Pending,
+            )
+            .await?
+            .into_iter()
+            .map(|(delivery, _)| delivery)
+            .collect())
+    }
+
+    async fn pull_point(&self, destination: &str) -> Result<PullPoint, DeliveryError> {
+        Ok(self
+            .stored_pull_point(destination)
+            .await?
+            .map_or_else(PullPoint::default, |point| PullPoint {
+                acknowledged_offset: point.acknowledged,
+                previous_offset: point.previous,
+            }))
+    }
+
+    async fn refetch(
+        &self,
+        destination: &str,
+        after_offset: i64,
+        max_items: i64,
+    ) -> Result<Vec<Delivery>, DeliveryError> {
+        let Some(point) = self.stored_pull_point(destination).await? else {
+            return Ok(Vec::new());
+        };
+        let subject = self.queue_subject(destination);
+        Ok(self
+            .read(
+                &subject,
+                sequence(point.previous.max(after_offset)),
+                Some(sequence(point.acknowledged)),
+                max_items,
+                DeliveryState::Delivered,
+            )
+            .await?
+            .into_iter()
+            .map(|(delivery, _)| delivery)
+            .collect())
+    }
+
+    async fn delete_delivered(
+        &self,
+        _cutoff: DateTime<Utc>,
+        _limit: i64,
+    ) -> Result<u64, DeliveryError> {
+        // The stream's max_age drops old messages.
+        Ok(0)
+    }
+
+    async fn remove_destination(&self, destination: &str) -> Result<u64, DeliveryError> {
+        let _ = self
+            .stream
+            .delete_consumer(&format!("d_{}", token(destination)))
+            .await;
+        let mut removed = 0;
+        for subject in [self.queue_subject(destination), self.dead_subject(destination)] {
+            removed += self
+                .stream
+                .purge()
+                .filter(subject)
+                .await
+                .map_err(nats_error)?
+                .purged;
+        }
+        Ok(removed)
+    }
+}
+
+/// Moves committed messages from the database queue (the outbox) onto the stream.
+pub struct JetStreamRelay {
+    outbox: Arc<dyn DeliveryStore>,
+    backbone: Arc<JetStreamDeliveries>,
+    id: Uuid,
+    lease: chrono::Duration,
+}
+
+impl JetStreamRelay {
+    pub fn new(
+        outbox: Arc<dyn DeliveryStore>,
+        backbone: Arc<JetStreamDeliveries>,
+        policy: &DeliveryPolicy,
+    ) -> Self {
+        Self {
+            outbox,
+            backbone,
+            id: Uuid::new_v4(),
+            lease: chrono::Duration::from_std(policy.lease())
+                .unwrap_or(chrono::Duration::seconds(30)),
+        }
+    }
+
+    /// Publishes what the outbox holds, destination by destination, in queue order; returns
+    /// how many messages it moved. A message is marked delivered in the outbox only once the
+    /// stream has stored it; a crash in between publishes it again, and the stream drops the
+    /// copy.
+    pub async fn relay(&self) -> Result<usize, DeliveryError> {
+        let mut moved = 0;
+        for destination in self.outbox.due_destinations(Utc::now()).await? {
+            let now = Utc::now();
+            if !self
+                .outbox
+                .claim(&destination, self.id, now + self.lease, now)
+                .await?
+            {
+                continue; // another process relays it
+            }
+            let result = self.relay_destination(&destination).await;
+            self.outbox.release(&destination, self.id).await?;
+            moved += result?;
+        }
+        Ok(moved)
+    }
+
+    async fn relay_destination(&self, destination: &str) -> Result<usize, DeliveryError> {
+        let mut moved = 0;
+        loop {
+            let run = self.outbox.pending_run(destination, RELAY_RUN).await?;
+            if run.is_empty() {
+                return Ok(moved);
+            }
+            self.backbone.publish(&run).await?;
+            let ids: Vec<i64> = run.iter().map(|delivery| delivery.id).collect();
+            self.outbox.mark_delivered(&ids, Utc::now()).await?;
+            moved += ids.len();
+        }
+    }
+
+    /// Relays every poll interval, or at once when `wake` is notified, until `shutdown`.
+    pub async fn run(
+        self,
+        wake: Arc<tokio::sync::Notify>,
+        poll: Duration,
+        shutdown: crate::shutdown::Shutdown,
+    ) {
+        loop {
+            match self.relay().await {
+                Ok(0) => {}
+                Ok(moved) => {
+                    metrics::counter!("delivery_relayed_total").increment(moved as u64);
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot relay queued messages to NATS JetStream; they stay queued and are tried again");
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = wake.notified() => {},
+                () = tokio::time::sleep(poll) => {},
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_destination_name_survives_its_subject_token() {
+        for name in ["SE2321000016-1000", "a.b*c>d e", "ÅÄÖ"] {
+            let token = token(name);
+            assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+            assert_eq!(destination_of(&token).as_deref(), Some(name));
+        }
+    }
+}
