@@ -80,7 +80,10 @@ async fn audit_months_are_made_ahead_kept_ten_years_and_exported_before_they_are
     let export = tempfile::tempdir().unwrap();
     let clock = TestClock::new(at(2016, 1, 15));
     let keep_for_ever = RetentionConfig::default();
-    assert_eq!(keep_for_ever.audit_max_age_days, 3653, "ten years by default");
+    assert_eq!(
+        keep_for_ever.audit_max_age_days, 3653,
+        "ten years by default"
+    );
     let job = |config: &RetentionConfig| {
         let sweeps: Vec<Arc<dyn Sweep>> = vec![Arc::new(table.clone())];
         RetentionJob::new("test", config.clone(), sweeps).with_clock(clock.clock())
@@ -103,34 +106,66 @@ async fn audit_months_are_made_ahead_kept_ten_years_and_exported_before_they_are
             .patient(&patient)
             .resource(format!("form, \"{action}\""))
     };
-    let january = audit.append(&event("GetForm"), at(2016, 1, 20)).await.unwrap();
+    let january = audit
+        .append(&event("GetForm"), at(2016, 1, 20))
+        .await
+        .unwrap();
     let february = [
-        audit.append(&event("GetForms"), at(2016, 2, 10)).await.unwrap(),
-        audit.append(&event("SaveForm"), at(2016, 2, 29)).await.unwrap(),
+        audit
+            .append(&event("GetForms"), at(2016, 2, 10))
+            .await
+            .unwrap(),
+        audit
+            .append(&event("SaveForm"), at(2016, 2, 29))
+            .await
+            .unwrap(),
     ];
-    let april = audit.append(&event("FindContent"), at(2016, 4, 30)).await.unwrap();
-    assert_eq!(partition_of(&pool, "audit_event", april).await, "audit_event_p201604");
+    let april = audit
+        .append(&event("FindContent"), at(2016, 4, 30))
+        .await
+        .unwrap();
+    assert_eq!(
+        partition_of(&pool, "audit_event", april).await,
+        "audit_event_p201604"
+    );
 
     // Ten years on: January and February are past the age, but without an export folder the
     // audit log is never dropped.
     clock.set(at(2026, 3, 10));
     let cleaned = job(&keep_for_ever).run_once().await.unwrap();
     assert_eq!(cleaned.of("audit_event"), 0);
-    assert!(partitions(&table).await.contains(&"audit_event_p201601".to_owned()));
+    assert!(
+        partitions(&table)
+            .await
+            .contains(&"audit_event_p201601".to_owned())
+    );
 
     let exporting = RetentionConfig {
         audit_export_dir: Some(export.path().to_owned()),
         ..RetentionConfig::default()
     };
     let cleaned = job(&exporting).run_once().await.unwrap();
-    assert_eq!(cleaned.of("audit_event"), 3, "January's and February's rows");
+    assert_eq!(
+        cleaned.of("audit_event"),
+        3,
+        "January's and February's rows"
+    );
     let left = partitions(&table).await;
-    assert!(!left.contains(&"audit_event_p201601".to_owned()), "{left:?}");
-    assert!(!left.contains(&"audit_event_p201602".to_owned()), "{left:?}");
+    assert!(
+        !left.contains(&"audit_event_p201601".to_owned()),
+        "{left:?}"
+    );
+    assert!(
+        !left.contains(&"audit_event_p201602".to_owned()),
+        "{left:?}"
+    );
     // March 2016 ends after the cutoff (2016-03-09): kept, as is April with its row.
     assert!(left.contains(&"audit_event_p201603".to_owned()), "{left:?}");
     for month in ["202603", "202604", "202605", "202606"] {
-        assert!(left.contains(&format!("audit_event_p{month}")), "{month} in {left:?}");
+        assert!(
+            left.contains(&format!("audit_event_p{month}")),
+            "{month} in {left:?}"
+        );
     }
 
     // Each dropped month is a CSV file with a header and its rows, oldest first.
@@ -157,15 +192,31 @@ async fn audit_months_are_made_ahead_kept_ten_years_and_exported_before_they_are
         lines[1]
     );
     assert!(
-        lines[1].ends_with(",SE2321000016-1000,,open,,GetForms,191212121212,,\"form, \"\"GetForms\"\"\",,success"),
+        lines[1].ends_with(
+            ",SE2321000016-1000,,open,,GetForms,191212121212,,\"form, \"\"GetForms\"\"\",,success"
+        ),
         "{}",
         lines[1]
     );
-    assert!(lines[2].starts_with(&format!("{},", february[1])), "{}", lines[2]);
-    assert!(read("201601").lines().nth(1).unwrap().starts_with(&format!("{january},")));
-    let no_partial = std::fs::read_dir(export.path())
-        .unwrap()
-        .all(|entry| !entry.unwrap().file_name().to_string_lossy().ends_with(".partial"));
+    assert!(
+        lines[2].starts_with(&format!("{},", february[1])),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        read("201601")
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with(&format!("{january},"))
+    );
+    let no_partial = std::fs::read_dir(export.path()).unwrap().all(|entry| {
+        !entry
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".partial")
+    });
     assert!(no_partial);
 
     // Inside the window nothing is lost, and the log is still append-only.
@@ -180,7 +231,12 @@ async fn audit_months_are_made_ahead_kept_ten_years_and_exported_before_they_are
         .await
         .unwrap();
     assert_eq!(kept.iter().map(|r| r.id).collect::<Vec<_>>(), [april]);
-    assert!(sqlx::query("DELETE FROM audit_event").execute(&pool).await.is_err());
+    assert!(
+        sqlx::query("DELETE FROM audit_event")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
     assert!(
         sqlx::query("UPDATE audit_event SET caller = 'x'")
             .execute(&pool)
@@ -190,22 +246,38 @@ async fn audit_months_are_made_ahead_kept_ten_years_and_exported_before_they_are
 
     // A row written for a month without a partition lands in the default partition, and moves
     // into its month when the job makes it (here: the job did not run for half a year).
-    let stray = audit.append(&event("GetForm"), at(2026, 9, 5)).await.unwrap();
-    assert_eq!(partition_of(&pool, "audit_event", stray).await, "audit_event_default");
+    let stray = audit
+        .append(&event("GetForm"), at(2026, 9, 5))
+        .await
+        .unwrap();
+    assert_eq!(
+        partition_of(&pool, "audit_event", stray).await,
+        "audit_event_default"
+    );
     clock.set(at(2026, 7, 1));
     job(&exporting).run_once().await.unwrap();
-    assert_eq!(partition_of(&pool, "audit_event", stray).await, "audit_event_p202609");
-    let next = audit.append(&event("GetForm"), at(2026, 9, 6)).await.unwrap();
+    assert_eq!(
+        partition_of(&pool, "audit_event", stray).await,
+        "audit_event_p202609"
+    );
+    let next = audit
+        .append(&event("GetForm"), at(2026, 9, 6))
+        .await
+        .unwrap();
     assert!(next > stray, "ids carry on");
-    assert!(sqlx::query("DELETE FROM audit_event").execute(&pool).await.is_err());
+    assert!(
+        sqlx::query("DELETE FROM audit_event")
+            .execute(&pool)
+            .await
+            .is_err()
+    );
 
     pool.close().await;
     database.drop_database().await;
 }
 
 #[tokio::test]
-async fn a_delivery_month_is_dropped_only_when_all_its_messages_were_delivered_before_the_cutoff()
-{
+async fn a_delivery_month_is_dropped_only_when_all_its_messages_were_delivered_before_the_cutoff() {
     let Some(database) = ScratchDatabase::create().await else {
         return;
     };
@@ -248,38 +320,72 @@ async fn a_delivery_month_is_dropped_only_when_all_its_messages_were_delivered_b
                 .await
                 .unwrap();
             let run = store.pending_run(TO, 100).await.unwrap();
-            run[run.len() - count..].iter().map(|d| d.id).collect::<Vec<i64>>()
+            run[run.len() - count..]
+                .iter()
+                .map(|d| d.id)
+                .collect::<Vec<i64>>()
         }
     };
     // January: one delivered, one dead letter, one still pending (retried for months).
     let january = enqueue(3, at(2026, 1, 10)).await;
-    store.mark_delivered(&january[..1], at(2026, 1, 11)).await.unwrap();
-    store.mark_dead(&january[1..2], "400 refused").await.unwrap();
+    store
+        .mark_delivered(&january[..1], at(2026, 1, 11))
+        .await
+        .unwrap();
+    store
+        .mark_dead(&january[1..2], "400 refused")
+        .await
+        .unwrap();
     // February: one delivered at once, one only in April (inside the window at the end).
     // 1 February: January's delivered message is past the age; the month stays.
     clock.set(at(2026, 2, 1));
     assert_eq!(job().run_once().await.unwrap().of("delivery"), 1);
-    assert!(partitions(&table).await.contains(&"delivery_p202601".to_owned()));
+    assert!(
+        partitions(&table)
+            .await
+            .contains(&"delivery_p202601".to_owned())
+    );
     let february = enqueue(2, at(2026, 2, 5)).await;
-    store.mark_delivered(&february[..1], at(2026, 2, 6)).await.unwrap();
+    store
+        .mark_delivered(&february[..1], at(2026, 2, 6))
+        .await
+        .unwrap();
     // March: all delivered long ago.
     let march = enqueue(2, at(2026, 3, 1)).await;
     store.mark_delivered(&march, at(2026, 3, 2)).await.unwrap();
-    store.mark_delivered(&february[1..], at(2026, 4, 15)).await.unwrap();
+    store
+        .mark_delivered(&february[1..], at(2026, 4, 15))
+        .await
+        .unwrap();
     // April: delivered inside the window.
     let april = enqueue(1, at(2026, 4, 14)).await;
     store.mark_delivered(&april, at(2026, 4, 15)).await.unwrap();
-    assert_eq!(partition_of(&pool, "delivery", march[0]).await, "delivery_p202603");
+    assert_eq!(
+        partition_of(&pool, "delivery", march[0]).await,
+        "delivery_p202603"
+    );
 
     // 20 April, seven days kept: the cutoff is 13 April.
     clock.set(at(2026, 4, 20));
     let cleaned = job().run_once().await.unwrap();
     let left = partitions(&table).await;
-    assert!(!left.contains(&"delivery_p202603".to_owned()), "March dropped: {left:?}");
-    assert!(left.contains(&"delivery_p202601".to_owned()), "pending and dead: {left:?}");
-    assert!(left.contains(&"delivery_p202602".to_owned()), "delivered in April: {left:?}");
+    assert!(
+        !left.contains(&"delivery_p202603".to_owned()),
+        "March dropped: {left:?}"
+    );
+    assert!(
+        left.contains(&"delivery_p202601".to_owned()),
+        "pending and dead: {left:?}"
+    );
+    assert!(
+        left.contains(&"delivery_p202602".to_owned()),
+        "delivered in April: {left:?}"
+    );
     for month in ["202604", "202605", "202606", "202607"] {
-        assert!(left.contains(&format!("delivery_p{month}")), "{month} in {left:?}");
+        assert!(
+            left.contains(&format!("delivery_p{month}")),
+            "{month} in {left:?}"
+        );
     }
     // March's two by the drop, February's old delivery by the batches.
     assert_eq!(cleaned.of("delivery"), 3);
@@ -295,7 +401,10 @@ async fn a_delivery_month_is_dropped_only_when_all_its_messages_were_delivered_b
     let dead = store.list(TO, DeliveryState::Dead, 100).await.unwrap();
     assert_eq!(dead.iter().map(|d| d.id).collect::<Vec<_>>(), [january[1]]);
     let pending = store.pending_run(TO, 100).await.unwrap();
-    assert_eq!(pending.iter().map(|d| d.id).collect::<Vec<_>>(), [january[2]]);
+    assert_eq!(
+        pending.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [january[2]]
+    );
 
     // Once January's pending message is delivered and its dead letter redriven and delivered,
     // and the age has passed, January goes whole; ids carry on after the drops.
@@ -308,14 +417,20 @@ async fn a_delivery_month_is_dropped_only_when_all_its_messages_were_delivered_b
         .map(|d| d.id)
         .collect();
     assert_eq!(waiting, [january[1], january[2]]);
-    store.mark_delivered(&waiting, at(2026, 4, 20)).await.unwrap();
+    store
+        .mark_delivered(&waiting, at(2026, 4, 20))
+        .await
+        .unwrap();
     clock.set(at(2026, 4, 26));
     let cleaned = job().run_once().await.unwrap();
     // The cutoff is 19 April: February's late one goes with its month, April's by a batch.
     assert_eq!(cleaned.of("delivery"), 2);
     let left = partitions(&table).await;
     assert!(!left.contains(&"delivery_p202602".to_owned()), "{left:?}");
-    assert!(left.contains(&"delivery_p202601".to_owned()), "delivered 20 April: {left:?}");
+    assert!(
+        left.contains(&"delivery_p202601".to_owned()),
+        "delivered 20 April: {left:?}"
+    );
     clock.set(at(2026, 4, 28));
     let cleaned = job().run_once().await.unwrap();
     assert_eq!(cleaned.of("delivery"), 2, "January's last two");
