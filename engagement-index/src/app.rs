@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use common::audit::AuditLog;
 use common::auth::Authenticator;
-use common::delivery::DeliveryWorker;
+use common::delivery::{DeliveryStore, DeliveryWorker, JetStreamDeliveries, JetStreamRelay};
 use common::installation::Installation;
 use common::permissions::Permissions;
 use common::retention::RetentionJob;
@@ -24,6 +24,9 @@ pub struct Application {
     server: BoundService,
     fan_out: FanOut,
     delivery: DeliveryWorker,
+    /// With `backbone = "nats"`: moves the fanned-out messages from the database to the stream.
+    relay: Option<(JetStreamRelay, Arc<tokio::sync::Notify>)>,
+    delivery_poll: Duration,
     retention: RetentionJob,
 }
 
@@ -74,20 +77,43 @@ impl Application {
                 .bearer_token()
                 .context("cannot read this index's bearer token ([subscriber_client])")?,
         );
+        // On NATS the database queue is the outbox: the fan-out fills it in its transaction,
+        // the relay empties it into the stream, and the worker and the pull point use the stream.
+        let (deliveries, relay): (Arc<dyn DeliveryStore>, _) = match config.notification.backbone {
+            crate::config::Backbone::Postgres => (Arc::clone(&stores.deliveries), None),
+            crate::config::Backbone::Nats => {
+                let backbone = Arc::new(
+                    JetStreamDeliveries::connect(&config.notification.nats, &config.delivery)
+                        .await
+                        .context(
+                            "cannot reach the NATS JetStream backbone ([notification.nats])",
+                        )?,
+                );
+                let relay = JetStreamRelay::new(
+                    Arc::clone(&stores.deliveries),
+                    Arc::clone(&backbone),
+                    &config.delivery,
+                );
+                (backbone as Arc<dyn DeliveryStore>, Some(relay))
+            }
+        };
         let delivery = DeliveryWorker::with_client(
             SERVICE_NAME,
-            Arc::clone(&stores.deliveries),
+            Arc::clone(&deliveries),
             Arc::new(routes),
             config.delivery.clone(),
             client
                 .client(config.delivery.request_timeout())
                 .context("cannot set up this index's client credentials ([subscriber_client])")?,
         );
+        let relay = relay.map(|relay| (relay, Arc::new(tokio::sync::Notify::new())));
         let fan_out = FanOut::new(
             Arc::clone(&stores.subscribers),
             config.notification.max_transactions,
             Duration::from_millis(config.notification.linger_ms),
-            delivery.waker(),
+            relay
+                .as_ref()
+                .map_or_else(|| delivery.waker(), |(_, wake)| Arc::clone(wake)),
         );
         let retention = RetentionJob::new(
             SERVICE_NAME,
@@ -103,11 +129,12 @@ impl Application {
             .with_installation(&installation)
         };
         let http = config.http.clone();
+        let config_delivery_poll = config.delivery.poll_interval();
         let state = AppState {
             config: Arc::new(config),
             store: stores.engagements,
             subscribers: stores.subscribers,
-            deliveries: stores.deliveries,
+            deliveries,
             changes_waker: fan_out.waker(),
             delivery_waker: delivery.waker(),
         };
@@ -144,6 +171,8 @@ impl Application {
             server,
             fan_out,
             delivery,
+            relay,
+            delivery_poll: config_delivery_poll,
             retention,
         })
     }
@@ -160,6 +189,10 @@ impl Application {
     /// Serves and notifies subscribers until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let fan_out = tokio::spawn(self.fan_out.run(shutdown.clone()));
+        let relay = self.relay.map(|(relay, wake)| {
+            let poll = self.delivery_poll;
+            tokio::spawn(relay.run(wake, self.delivery.waker(), poll, shutdown.clone()))
+        });
         let delivery = tokio::spawn(self.delivery.run(shutdown.clone()));
         let retention = tokio::spawn(self.retention.run(shutdown.clone()));
         let served = self
@@ -170,6 +203,9 @@ impl Application {
         // The server stopping for any reason stops the background work too.
         shutdown.cancel();
         let _ = tokio::join!(fan_out, delivery, retention);
+        if let Some(relay) = relay {
+            let _ = relay.await;
+        }
         served
     }
 }

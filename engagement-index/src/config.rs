@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use common::auth::AuthConfig;
 use common::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig};
-use common::delivery::DeliveryPolicy;
+use common::delivery::{DeliveryPolicy, JetStreamConfig};
 use common::http_client::ClientAuthConfig;
 use common::identity::HsaId;
 use common::installation::InstallationConfig;
@@ -56,6 +56,24 @@ pub struct NotificationConfig {
     pub max_transactions: usize,
     /// How long accepted changes wait to travel together before they are fanned out.
     pub linger_ms: u64,
+    /// Where the subscribers' queues live: `postgres` (the index's database, the default) or
+    /// `nats` (a NATS JetStream stream fed from the database, `[notification.nats]`).
+    #[serde(default)]
+    pub backbone: Backbone,
+    /// The stream, when `backbone = "nats"`.
+    #[serde(default)]
+    pub nats: JetStreamConfig,
+}
+
+/// The notification backbone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backbone {
+    /// The delivery queue in the index's database (PostgreSQL or SQLite).
+    #[default]
+    Postgres,
+    /// NATS JetStream: the database queue is the outbox a relay empties into the stream.
+    Nats,
 }
 
 impl Default for NotificationConfig {
@@ -63,6 +81,8 @@ impl Default for NotificationConfig {
         Self {
             max_transactions: 1000,
             linger_ms: 25,
+            backbone: Backbone::default(),
+            nats: JetStreamConfig::default(),
         }
     }
 }

@@ -166,6 +166,8 @@ pub struct JetStreamDeliveries {
     in_flight: Mutex<HashMap<i64, jetstream::Message>>,
     /// The last failure of messages this process tried (JetStream keeps no text on a NAK).
     last_errors: Mutex<HashMap<i64, String>>,
+    /// Destinations whose consumer this process has made sure of.
+    consumers: Mutex<std::collections::HashSet<String>>,
 }
 
 impl JetStreamDeliveries {
@@ -210,6 +212,7 @@ impl JetStreamDeliveries {
             ack_wait: policy.lease().max(Duration::from_secs(1)),
             in_flight: Mutex::default(),
             last_errors: Mutex::default(),
+            consumers: Mutex::default(),
         })
     }
 
@@ -235,7 +238,10 @@ impl JetStreamDeliveries {
 
     /// The durable consumer of a push destination, created on first use: it starts at the
     /// stream's first message of the destination, so nothing published before is missed.
-    async fn consumer(&self, destination: &str) -> Result<jetstream::consumer::PullConsumer, DeliveryError> {
+    async fn consumer(
+        &self,
+        destination: &str,
+    ) -> Result<jetstream::consumer::PullConsumer, DeliveryError> {
         let name = format!("d_{}", token(destination));
         self.stream
             .get_or_create_consumer(
@@ -261,7 +267,18 @@ impl JetStreamDeliveries {
     pub async fn publish(&self, deliveries: &[Delivery]) -> Result<(), DeliveryError> {
         let mut acks = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
-            self.consumer(&delivery.destination).await?;
+            let known = self
+                .consumers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(&delivery.destination);
+            if !known {
+                self.consumer(&delivery.destination).await?;
+                self.consumers
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(delivery.destination.clone());
+            }
             let mut headers = HeaderMap::new();
             headers.insert(MESSAGE_ID, delivery.id.to_string().as_str());
             let body = serde_json::to_vec(&Envelope::of(delivery))?;
@@ -300,9 +317,7 @@ impl JetStreamDeliveries {
                 .await
             {
                 Ok(message) => message,
-                Err(error)
-                    if error.kind() == jetstream::stream::DirectGetErrorKind::NotFound =>
-                {
+                Err(error) if error.kind() == jetstream::stream::DirectGetErrorKind::NotFound => {
                     break;
                 }
                 Err(error) => return Err(nats_error(error)),
@@ -378,12 +393,10 @@ impl DeliveryStore for JetStreamDeliveries {
             let info = info.map_err(nats_error)?;
             // A message in back-off counts as unacknowledged: the worker finds nothing to
             // fetch until it is due, and that is cheap.
-            if info.num_pending > 0 || info.num_ack_pending > 0 {
-                if let Some(destination) =
-                    info.name.strip_prefix("d_").and_then(destination_of)
-                {
-                    due.push(destination);
-                }
+            if (info.num_pending > 0 || info.num_ack_pending > 0)
+                && let Some(destination) = info.name.strip_prefix("d_").and_then(destination_of)
+            {
+                due.push(destination);
             }
         }
         Ok(due)
@@ -413,26 +426,26 @@ impl DeliveryStore for JetStreamDeliveries {
             .filter(|(_, message)| message.subject.as_str() == self.queue_subject(destination))
             .map(|(id, message)| (*id, message.clone()))
             .min_by_key(|(id, _)| *id);
-        let (id, message) = match held {
-            Some(held) => held,
-            None => {
-                let consumer = self.consumer(destination).await?;
-                let mut batch = match consumer.fetch().max_messages(1).messages().await {
-                    Ok(batch) => batch,
-                    Err(error) => return Err(nats_error(error)),
-                };
-                let message = match batch.next().await {
-                    Some(Ok(message)) => message,
-                    // No message, or none to be had while another worker holds one.
-                    _ => return Ok(None),
-                };
-                let id = offset(message.info().map_err(nats_error)?.stream_sequence);
-                self.in_flight
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(id, message.clone());
-                (id, message)
-            }
+        let (id, message) = if let Some(held) = held {
+            held
+        } else {
+            let consumer = self.consumer(destination).await?;
+            let mut batch = consumer
+                .fetch()
+                .max_messages(1)
+                .messages()
+                .await
+                .map_err(nats_error)?;
+            // No message, or none to be had while another worker holds one.
+            let Some(Ok(message)) = batch.next().await else {
+                return Ok(None);
+            };
+            let id = offset(message.info().map_err(nats_error)?.stream_sequence);
+            self.in_flight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(id, message.clone());
+            (id, message)
         };
         let attempts = message.info().map_or(1, |info| info.delivered) - 1;
         let envelope: Envelope = serde_json::from_slice(&message.payload)?;
@@ -613,8 +626,7 @@ impl DeliveryStore for JetStreamDeliveries {
                     .await?
                     .len()
             } else {
-                usize::try_from(info.num_pending).unwrap_or(usize::MAX)
-                    + info.num_ack_pending
+                usize::try_from(info.num_pending).unwrap_or(usize::MAX) + info.num_ack_pending
             };
             stats.push(DestinationStats {
                 destination,
@@ -633,10 +645,13 @@ impl DeliveryStore for JetStreamDeliveries {
         max_items: i64,
         _now: DateTime<Utc>,
     ) -> Result<Vec<Delivery>, DeliveryError> {
-        let point = self.stored_pull_point(destination).await?.unwrap_or(StoredPullPoint {
-            acknowledged: 0,
-            previous: 0,
-        });
+        let point = self
+            .stored_pull_point(destination)
+            .await?
+            .unwrap_or(StoredPullPoint {
+                acknowledged: 0,
+                previous: 0,
+            });
         let mut acknowledged = point.acknowledged;
         if after_offset > point.acknowledged {
             let moved = StoredPullPoint {
@@ -718,7 +733,10 @@ impl DeliveryStore for JetStreamDeliveries {
             .delete_consumer(&format!("d_{}", token(destination)))
             .await;
         let mut removed = 0;
-        for subject in [self.queue_subject(destination), self.dead_subject(destination)] {
+        for subject in [
+            self.queue_subject(destination),
+            self.dead_subject(destination),
+        ] {
             removed += self
                 .stream
                 .purge()
@@ -791,9 +809,11 @@ impl JetStreamRelay {
     }
 
     /// Relays every poll interval, or at once when `wake` is notified, until `shutdown`.
+    /// `delivered` (the worker's waker) is notified after messages were moved.
     pub async fn run(
         self,
         wake: Arc<tokio::sync::Notify>,
+        delivered: Arc<tokio::sync::Notify>,
         poll: Duration,
         shutdown: crate::shutdown::Shutdown,
     ) {
@@ -802,6 +822,7 @@ impl JetStreamRelay {
                 Ok(0) => {}
                 Ok(moved) => {
                     metrics::counter!("delivery_relayed_total").increment(moved as u64);
+                    delivered.notify_one();
                 }
                 Err(error) => {
                     tracing::error!(%error, "cannot relay queued messages to NATS JetStream; they stay queued and are tried again");

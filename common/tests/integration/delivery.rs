@@ -149,7 +149,8 @@ impl Queue {
     async fn enqueue(&self, destination: &str, sequence: std::ops::Range<usize>) {
         self.outbox.enqueue(destination, sequence).await;
         if let Some((backbone, _)) = &self.backbone {
-            let relay = JetStreamRelay::new(self.outbox.store(), Arc::clone(backbone), &fast_policy());
+            let relay =
+                JetStreamRelay::new(self.outbox.store(), Arc::clone(backbone), &fast_policy());
             relay.relay().await.unwrap();
             assert_eq!(relay.relay().await.unwrap(), 0, "relayed once");
         }
@@ -181,8 +182,7 @@ async fn queues() -> Vec<(TestDatabase, Queue, &'static str)> {
 /// A fresh stream on the test NATS server, or `None` (with a note) when there is none and it
 /// is not required.
 async fn nats() -> Option<JetStreamConfig> {
-    let url =
-        std::env::var("NORDFORM_NATS_URL").unwrap_or_else(|_| String::from("127.0.0.1:4222"));
+    let url = std::env::var("NORDFORM_NATS_URL").unwrap_or_else(|_| String::from("127.0.0.1:4222"));
     let required = std::env::var("NORDFORM_NATS_TESTS").is_ok_and(|v| v == "required");
     let reachable = tokio::time::timeout(
         Duration::from_secs(2),
@@ -191,7 +191,10 @@ async fn nats() -> Option<JetStreamConfig> {
     .await
     .is_ok_and(|connected| connected.is_ok());
     if !reachable {
-        assert!(!required, "NORDFORM_NATS_TESTS=required but no NATS server answers at {url}");
+        assert!(
+            !required,
+            "NORDFORM_NATS_TESTS=required but no NATS server answers at {url}"
+        );
         eprintln!("note: no NATS server at {url}; the JetStream backbone is not tested here");
         return None;
     }
