@@ -1,7 +1,7 @@
 //! GetUpdates (api.md §2; skltp never implemented it): a domain's engagements created or
 //! changed at or after a time, per resident in resident order, 500 residents a page.
 
-mod index_support;
+use crate::index_support;
 
 use chrono::{Duration, Utc};
 use common::riv_time::format_ei_timestamp;

@@ -2,7 +2,7 @@
 //! as a simple in-memory model of the rules says. Runs on SQLite and, when
 //! `TEST_DATABASE_URL` is set, PostgreSQL.
 
-mod index_support;
+use crate::index_support;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! skltp-ei §3.6, the SoapUI functional suite (S01–S20), adapted to JSON. Residents are
 //! 12-character identity numbers (skltp's suite used 10 digits, which api.md refuses).
 
-mod index_support;
+use crate::index_support;
 
 use index_support::*;
 use serde_json::{Value, json};

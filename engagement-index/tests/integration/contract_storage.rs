@@ -4,7 +4,7 @@
 //! they assert the outbox rows the fan-out reads. T59 (splitting collected messages) has no
 //! counterpart: there is no collect buffer, each request commits its own row.
 
-mod index_support;
+use crate::index_support;
 
 use index_support::*;
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! skltp-ei §3.5 (T60–T65) and X14, adapted: FindContent's mandatory fields, filters and order.
 
-mod index_support;
+use crate::index_support;
 
 use index_support::*;
 use serde_json::json;

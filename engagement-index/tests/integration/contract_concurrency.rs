@@ -2,7 +2,7 @@
 //! after its commit, planned in turn as if committed one after another. Nothing is lost,
 //! doubled or reordered against the rules, on SQLite and PostgreSQL.
 
-mod index_support;
+use crate::index_support;
 
 use futures::future::join_all;
 use index_support::*;

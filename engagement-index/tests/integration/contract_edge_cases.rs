@@ -1,7 +1,7 @@
 //! skltp-ei §3.8, edge cases derived from skltp's code (X1–X13), adapted to JSON and to
 //! api.md's Decisions. X14 is with the FindContent tests.
 
-mod index_support;
+use crate::index_support;
 
 use engagement_index::Config;
 use index_support::*;

@@ -5,7 +5,7 @@
 //! answers 400 naming the field (EI004 in the contracts); the answer is exactly what the
 //! published document says of the field; a refusal stores nothing.
 
-mod index_support;
+use crate::index_support;
 
 use std::sync::LazyLock;
 

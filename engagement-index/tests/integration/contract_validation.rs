@@ -2,7 +2,7 @@
 //! ProcessNotification, the routing header, and the ProcessNotification loop guard. A refused
 //! request answers a problem document with the EI code and stores and notifies nothing.
 
-mod index_support;
+use crate::index_support;
 
 use index_support::*;
 use serde_json::{Value, json};

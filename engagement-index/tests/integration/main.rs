@@ -1,0 +1,18 @@
+//! All integration tests in one binary: one link instead of one per file.
+
+mod index_support;
+
+mod contract_concurrency;
+mod contract_edge_cases;
+mod contract_find_content;
+mod contract_functional;
+mod contract_get_updates;
+mod contract_hygiene;
+mod contract_model;
+mod contract_storage;
+mod contract_validation;
+mod identity_links;
+mod notifications;
+mod openapi;
+mod security;
+mod subscriber_refusals;
