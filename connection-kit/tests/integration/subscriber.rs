@@ -1,7 +1,7 @@
 //! `verify subscriber` plays the engagement index towards a care system's ProcessNotification:
 //! the demo care system passes; receivers that misbehave fail naming the check.
 
-mod support;
+use crate::support;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;

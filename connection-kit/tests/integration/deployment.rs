@@ -2,7 +2,7 @@
 //! a healthy deployment, and fails naming the step when the index is stopped, the portal
 //! answers 500, or the notification reaches a subscriber that answers ERROR.
 
-mod support;
+use crate::support;
 
 use std::net::SocketAddr;
 

@@ -2,7 +2,7 @@
 //! describes: mutual TLS (SITHS-like client certificates) and bearer tokens (JWT). The kit
 //! presents its own credential, and checks that each service refuses a call without one.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 
