@@ -477,8 +477,7 @@ async fn delivers_in_queue_order_with_headers() {
         assert_eq!(
             receiver.sequence(),
             (0..30).collect::<Vec<_>>(),
-            "{}",
-            backend
+            "{backend}"
         );
         let (_, _, headers) = receiver.received.lock().unwrap()[0].clone();
         assert_eq!(headers["x-rivta-logical-address"], "SUB-A");
@@ -589,7 +588,7 @@ async fn result_code_error_dead_letters_at_once_and_redrive_delivers() {
             .list("SUB-ERR", DeliveryState::Dead, 10)
             .await
             .unwrap();
-        assert_eq!(dead.len(), 1, "{}", backend);
+        assert_eq!(dead.len(), 1, "{backend}");
         assert_eq!(dead[0].attempts, 1, "no retry after ResultCode ERROR");
         assert!(
             dead[0]
@@ -642,7 +641,7 @@ async fn gives_up_after_the_configured_attempts() {
                 .await
                 .unwrap();
         }
-        assert_eq!(dead.len(), 1, "{}", backend);
+        assert_eq!(dead.len(), 1, "{backend}");
         assert_eq!(dead[0].attempts, 3);
         assert!(dead[0].last_error.as_deref().unwrap().contains("HTTP 500"));
         assert_eq!(receiver.requests.load(Ordering::SeqCst), 3);
@@ -718,8 +717,7 @@ async fn two_workers_on_one_database_deliver_each_message_exactly_once() {
             assert_eq!(
                 receiver.sequence(),
                 (0..50).collect::<Vec<_>>(),
-                "once each, in order ({})",
-                backend
+                "once each, in order ({backend})"
             );
         }
         first.cancel();
@@ -1066,7 +1064,6 @@ async fn a_merged_post_answered_result_code_error_is_split_too() {
 async fn dead_letters_never_hold_up_the_messages_after_them_and_order_is_kept() {
     common::telemetry::init_for_tests();
     for (database, queue, backend) in queues().await {
-        let backend = backend;
         let store = queue.store();
         for merging in [false, true] {
             let destination = format!("ORDER-{merging}-{backend}");
@@ -1104,7 +1101,6 @@ async fn dead_letters_never_hold_up_the_messages_after_them_and_order_is_kept() 
 async fn client_errors_are_permanent_server_errors_and_too_many_requests_are_retried() {
     common::telemetry::init_for_tests();
     for (database, queue, backend) in queues().await {
-        let backend = backend;
         let store = queue.store();
         let mut pairs = Vec::new();
         let mut receivers = HashMap::new();

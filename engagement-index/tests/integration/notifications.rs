@@ -1,5 +1,7 @@
 //! Issue 4: the subscriber registry and notification fan-out, through the HTTP API, with real
-//! HTTP receivers, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
+//! HTTP receivers, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL; order, pull offsets,
+//! dead letters and redrive also on the NATS JetStream backbone when a NATS server answers
+//! (`NORDFORM_NATS_URL`; skipped with a note unless `NORDFORM_NATS_TESTS=required`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -9,9 +11,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
 use common::config::HttpConfig;
+use common::delivery::{JetStreamConfig, JetStreamDeliveries};
 use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
-use engagement_index::config::DeclaredSubscriber;
+use engagement_index::config::{Backbone, DeclaredSubscriber};
 use engagement_index::domain::subscriber::{DeliveryMode, SubscriberFilter};
 use engagement_index::{Application, Config};
 use http::HeaderMap;
@@ -27,6 +30,15 @@ struct Index {
 
 impl Index {
     async fn start(database: &TestDatabase, declared: Vec<DeclaredSubscriber>) -> Self {
+        Self::start_on(database, declared, None).await
+    }
+
+    /// With `nats`, the subscribers' queues are on that JetStream stream.
+    async fn start_on(
+        database: &TestDatabase,
+        declared: Vec<DeclaredSubscriber>,
+        nats: Option<JetStreamConfig>,
+    ) -> Self {
         common::telemetry::init_for_tests();
         let mut config = Config {
             http: HttpConfig::with_port(0),
@@ -39,6 +51,10 @@ impl Index {
         config.delivery.poll_interval_ms = 20;
         config.delivery.max_attempts = 1000;
         config.notification.linger_ms = 10;
+        if let Some(nats) = nats {
+            config.notification.backbone = Backbone::Nats;
+            config.notification.nats = nats;
+        }
         let app = Application::build(config).await.unwrap();
         let base = format!("http://{}", app.local_addr());
         let shutdown = Shutdown::new();
@@ -181,6 +197,58 @@ fn push_to(address: SocketAddr, filter: &Value) -> Value {
     json!({ "url": format!("http://{address}/notify"), "delivery": "push", "filter": filter })
 }
 
+/// Each database with the database queue, then SQLite with the NATS backbone when a server
+/// answers.
+async fn backbones() -> Vec<(TestDatabase, Option<JetStreamConfig>, &'static str)> {
+    let mut backbones: Vec<_> = TestDatabase::all()
+        .await
+        .into_iter()
+        .map(|database| {
+            let backend = database.backend;
+            (database, None, backend)
+        })
+        .collect();
+    if let Some(nats) = nats().await {
+        backbones.push((TestDatabase::sqlite(), Some(nats), "nats"));
+    }
+    backbones
+}
+
+/// A fresh stream on the test NATS server, or `None` (with a note) when there is none and it
+/// is not required.
+async fn nats() -> Option<JetStreamConfig> {
+    let url = std::env::var("NORDFORM_NATS_URL").unwrap_or_else(|_| String::from("127.0.0.1:4222"));
+    let required = std::env::var("NORDFORM_NATS_TESTS").is_ok_and(|v| v == "required");
+    let reachable = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect(url.trim_start_matches("nats://")),
+    )
+    .await
+    .is_ok_and(|connected| connected.is_ok());
+    if !reachable {
+        assert!(
+            !required,
+            "NORDFORM_NATS_TESTS=required but no NATS server answers at {url}"
+        );
+        eprintln!("note: no NATS server at {url}; the JetStream backbone is not tested here");
+        return None;
+    }
+    Some(JetStreamConfig {
+        url,
+        stream: format!("TEST_EI_{}", uuid::Uuid::new_v4().simple()),
+        ..JetStreamConfig::default()
+    })
+}
+
+/// Removes a test's stream.
+async fn drop_stream(nats: Option<JetStreamConfig>) {
+    if let Some(nats) = nats {
+        let policy = common::delivery::DeliveryPolicy::default();
+        let stream = JetStreamDeliveries::connect(&nats, &policy).await.unwrap();
+        stream.delete(&nats).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn subscribers_are_created_read_listed_replaced_and_removed() {
     for database in TestDatabase::all().await {
@@ -304,8 +372,8 @@ async fn t29_t30_an_update_reaches_exactly_the_subscribers_whose_filters_match()
 
 #[tokio::test]
 async fn notifications_arrive_in_commit_order() {
-    for database in TestDatabase::all().await {
-        let index = Index::start(&database, Vec::new()).await;
+    for (database, nats, backend) in backbones().await {
+        let index = Index::start_on(&database, Vec::new(), nats.clone()).await;
         let (receiver, address) = Receiver::start().await;
         index
             .subscribe("SUB-ORDER", &push_to(address, &json!([])))
@@ -317,16 +385,17 @@ async fn notifications_arrive_in_commit_order() {
                 .await;
         }
         eventually("all 25 arrive", || receiver.transactions().len() == 25).await;
-        assert_eq!(receiver.categories(), categories, "{}", database.backend);
+        assert_eq!(receiver.categories(), categories, "{backend}");
         index.shutdown.cancel();
+        drop_stream(nats).await;
         database.cleanup().await;
     }
 }
 
 #[tokio::test]
 async fn a_pull_subscriber_fetches_and_acknowledges_by_offset() {
-    for database in TestDatabase::all().await {
-        let index = Index::start(&database, Vec::new()).await;
+    for (database, nats, backend) in backbones().await {
+        let index = Index::start_on(&database, Vec::new(), nats.clone()).await;
         index
             .subscribe(
                 "SUB-PULL",
@@ -371,12 +440,7 @@ async fn a_pull_subscriber_fetches_and_acknowledges_by_offset() {
             tokio::time::sleep(Duration::from_millis(50)).await;
             first = pull(0).await;
         }
-        assert_eq!(
-            categories(&first),
-            vec!["A", "B"],
-            "{} {first}",
-            database.backend
-        );
+        assert_eq!(categories(&first), vec!["A", "B"], "{backend} {first}");
         let offsets: Vec<i64> = first["notification"]
             .as_array()
             .unwrap()
@@ -427,6 +491,7 @@ async fn a_pull_subscriber_fetches_and_acknowledges_by_offset() {
             .await;
         assert_eq!(refused.status(), 409);
         index.shutdown.cancel();
+        drop_stream(nats).await;
         database.cleanup().await;
     }
 }
@@ -477,8 +542,8 @@ async fn process_notification_is_forwarded_but_never_back_to_its_owner() {
 
 #[tokio::test]
 async fn a_refused_notification_is_dead_lettered_listed_and_redriven() {
-    for database in TestDatabase::all().await {
-        let index = Index::start(&database, Vec::new()).await;
+    for (database, nats, backend) in backbones().await {
+        let index = Index::start_on(&database, Vec::new(), nats.clone()).await;
         // A receiver that refuses everything until told otherwise.
         let refusing = Arc::new(Mutex::new(true));
         let received: Arc<Mutex<Vec<Value>>> = Arc::default();
@@ -523,7 +588,7 @@ async fn a_refused_notification_is_dead_lettered_listed_and_redriven() {
                 .unwrap();
         }
         let entry = &dead["deliveries"][0];
-        assert_eq!(entry["attempts"], 1, "{} {dead}", database.backend);
+        assert_eq!(entry["attempts"], 1, "{backend} {dead}");
         assert!(
             entry["lastError"]
                 .as_str()
@@ -555,6 +620,7 @@ async fn a_refused_notification_is_dead_lettered_listed_and_redriven() {
             .await;
         assert_eq!(bad_state.status(), 400);
         index.shutdown.cancel();
+        drop_stream(nats).await;
         database.cleanup().await;
     }
 }
