@@ -1247,3 +1247,40 @@ async fn giving_up_is_counted_as_a_dead_letter_too() {
     handle.await.unwrap();
     database.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_relay_that_publishes_again_after_a_crash_is_stored_once() {
+    common::telemetry::init_for_tests();
+    let Some(config) = nats().await else {
+        return;
+    };
+    let database = TestDatabase::sqlite();
+    let outbox = Outbox::open(&database).await;
+    outbox.enqueue("SUB-DUP", 0..5).await;
+    let backbone = Arc::new(
+        JetStreamDeliveries::connect(&config, &fast_policy())
+            .await
+            .unwrap(),
+    );
+    // A relay that published and died before marking the rows relayed ...
+    let run = outbox.store().pending_run("SUB-DUP", 100).await.unwrap();
+    backbone.publish(&run).await.unwrap();
+    // ... and the next one, which finds them still queued and publishes them again.
+    let relay = JetStreamRelay::new(outbox.store(), Arc::clone(&backbone), &fast_policy());
+    assert_eq!(relay.relay().await.unwrap(), 5);
+    let store: Arc<dyn DeliveryStore> = Arc::clone(&backbone) as Arc<dyn DeliveryStore>;
+    let pending = store
+        .list("SUB-DUP", DeliveryState::Pending, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|d| d.payload["n"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        (0..5).collect::<Vec<_>>(),
+        "each message once, in order"
+    );
+    backbone.delete(&config).await.unwrap();
+    database.cleanup().await;
+}
