@@ -1,8 +1,11 @@
 //! Calls to one service: the migration endpoints with the service's own key
 //! (`Authorization: Migration <key>`), and the admin endpoints (export, installation, the switch)
 //! with the operator's credentials (connection-kit's: mutual TLS, a bearer token, or the HSA-id
-//! header in open mode). Transient failures (no answer, 429, 502–504, `503 CONTENTION`) are
-//! retried with back-off; a refused key or an operational installation stops the run.
+//! header in open mode). Transient failures (no answer, 429, 502–504, `503 CONTENTION`, a
+//! request the service abandoned as too slow) are retried with back-off for up to
+//! `RETRY_FOR`: a hundred workers against a SQLite installation queue for its one writer, and
+//! some of them time out at the service while they wait; every batch is an idempotent upsert,
+//! so sending it again is safe. A refused key or an operational installation stops the run.
 
 use std::time::Duration;
 
@@ -15,7 +18,11 @@ use crate::entity::{Entity, Service};
 
 const CONSUMER: &str = "x-rivta-original-serviceconsumer-hsaid";
 const CORRELATION_ID: &str = "x-skltp-correlation-id";
-const ATTEMPTS: u32 = 8;
+/// How long a request keeps being retried while the service answers as busy or not at all,
+/// once it has answered this client before; until then (a wrong URL, a service that is down)
+/// the run stops after `FIRST_CONTACT`.
+const RETRY_FOR: Duration = Duration::from_secs(600);
+const FIRST_CONTACT: Duration = Duration::from_secs(20);
 
 /// One service to migrate into or export from.
 #[derive(Clone)]
@@ -24,6 +31,8 @@ pub struct ServiceClient {
     pub base: String,
     key: Option<String>,
     clients: Clients,
+    /// The service has answered (anything) at least once.
+    reached: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A refused record of a batch, as the endpoint answers it.
@@ -61,8 +70,24 @@ fn transient(status: reqwest::StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)
 }
 
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis((250u64 << attempt.min(7)).min(20_000))
+/// The wait before attempt `attempt + 1`: the service's `Retry-After` when it gave one, else
+/// exponential from 250 ms up to 5 s, with jitter so that a hundred workers refused at once do
+/// not all come back at once.
+fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+    let base = retry_after.unwrap_or(Duration::from_millis((250u64 << attempt.min(5)).min(5_000)));
+    base + Duration::from_millis(rand::random_range(0..=base.as_millis().min(1000) as u64))
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let seconds = response
+        .headers()
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(Duration::from_secs(seconds.min(60)))
 }
 
 impl ServiceClient {
@@ -72,6 +97,7 @@ impl ServiceClient {
             base: base.trim_end_matches('/').to_owned(),
             key,
             clients,
+            reached: std::sync::Arc::default(),
         }
     }
 
@@ -112,17 +138,27 @@ impl ServiceClient {
         make: impl Fn() -> anyhow::Result<reqwest::RequestBuilder>,
         what: &str,
     ) -> anyhow::Result<reqwest::Response> {
+        let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
             let outcome = make()?.send().await;
-            let retry = match &outcome {
-                Ok(response) => transient(response.status()),
-                Err(error) => !error.is_builder(),
+            let (retry, after) = match &outcome {
+                Ok(response) => {
+                    self.reached
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    (transient(response.status()), retry_after(response))
+                }
+                Err(error) => (!error.is_builder(), None),
             };
-            if !retry || attempt + 1 >= ATTEMPTS {
+            let budget = if self.reached.load(std::sync::atomic::Ordering::Relaxed) {
+                RETRY_FOR
+            } else {
+                FIRST_CONTACT
+            };
+            if !retry || started.elapsed() >= budget {
                 return outcome.with_context(|| format!("{what} at {}", self.base));
             }
-            tokio::time::sleep(backoff(attempt)).await;
+            tokio::time::sleep(backoff(attempt, after)).await;
             attempt += 1;
         }
     }

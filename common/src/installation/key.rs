@@ -108,7 +108,29 @@ pub struct MigrationClient {
     pub installation: Installation,
 }
 
+/// How long a batch waits for its turn to write before it is answered `503 MIGRATION_BUSY`
+/// (the client sends it again after a pause); well inside the request timeout.
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl MigrationClient {
+    /// The batch's turn to write, held until the batch and its progress are written. Batches
+    /// write one at a time per service: SQLite has one writer and its busy handler is not fair
+    /// (a hundred waiting batches starve some past the busy timeout), and on PostgreSQL one
+    /// COPY stream writes about as fast as several into the same table, while the workers still
+    /// overlap reading, sending and checking the next batches with the writing of this one. A
+    /// batch that waits longer than `TURN_WAIT` is answered `503 MIGRATION_BUSY`.
+    pub async fn write_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Problem> {
+        match tokio::time::timeout(TURN_WAIT, self.installation.migration_writes().acquire()).await
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_closed)) => Err(Problem::internal()),
+            Err(_elapsed) => Err(Problem::unavailable(
+                "MIGRATION_BUSY",
+                "Other batches are being written; send this one again in a moment.",
+            )),
+        }
+    }
+
     /// Adds to an entity's migration progress (shown by `GET /admin/installation`).
     pub async fn record_progress(
         &self,

@@ -160,6 +160,8 @@ struct Inner {
     installation_id: String,
     /// Once operational, always operational: the gate stops asking the database.
     operational: AtomicBool,
+    /// Migration batches write one at a time (see `MigrationClient::write_turn`).
+    migration_writes: tokio::sync::Semaphore,
 }
 
 /// A service's installation; cheap to clone.
@@ -169,6 +171,10 @@ pub struct Installation {
 }
 
 impl Installation {
+    pub(crate) fn migration_writes(&self) -> &tokio::sync::Semaphore {
+        &self.inner.migration_writes
+    }
+
     /// Writes the installation record when the database has none yet (in
     /// `config.initial_mode`, by the configuration) and reads it back; logs the mode.
     pub async fn start(
@@ -218,6 +224,7 @@ impl Installation {
                 clock,
                 operational: AtomicBool::new(record.mode == InstallationMode::Operational),
                 installation_id: record.installation_id,
+                migration_writes: tokio::sync::Semaphore::new(1),
             }),
         })
     }

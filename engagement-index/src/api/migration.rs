@@ -168,7 +168,8 @@ fn submitted_engagement(value: Value) -> Result<SubmittedEngagement, Problem> {
         (status = 200, description = "The batch was judged record by record and the accepted ones written", body = BatchAnswer),
         (status = 400, description = "BATCH_TOO_LARGE (more than 10 000 records), INVALID_REQUEST or MALFORMED_JSON (not a batch); nothing written", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "MIGRATION_KEY_REFUSED: no, a wrong, revoked or expired migration key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MIGRATION_BUSY (other batches were being written for longer than this one could wait), TIMEOUT or NOT_READY: send it again after a pause", body = Problem, content_type = "application/problem+json")))]
 async fn migrate_engagements(
     State(state): State<MigrationState>,
     client: MigrationClient,
@@ -201,6 +202,7 @@ async fn migrate_engagements(
             Err(problem) => answer.reject(index, key, problem),
         }
     }
+    let _turn = client.write_turn().await?;
     let written = state
         .engagements
         .upsert(&posts)
@@ -253,13 +255,15 @@ fn subscriber_record(subscriber: &Subscriber) -> Value {
         (status = 200, description = "The batch was judged record by record and the accepted ones written", body = BatchAnswer),
         (status = 400, description = "BATCH_TOO_LARGE (more than 1000 records), INVALID_REQUEST or MALFORMED_JSON (not a batch); nothing written", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "MIGRATION_KEY_REFUSED: no, a wrong, revoked or expired migration key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MIGRATION_BUSY (other batches were being written for longer than this one could wait), TIMEOUT or NOT_READY: send it again after a pause", body = Problem, content_type = "application/problem+json")))]
 async fn migrate_subscribers(
     State(state): State<MigrationState>,
     client: MigrationClient,
     UncheckedJson(batch): UncheckedJson<Batch>,
 ) -> Result<ApiJson<BatchAnswer>, Problem> {
     batch.check_size(common::migration::MAX_RECORDS)?;
+    let _turn = client.write_turn().await?;
     let store = &state.app.subscribers;
     let mut answer = BatchAnswer::default();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -318,13 +322,15 @@ async fn migrate_subscribers(
         (status = 200, description = "The batch was judged record by record and the accepted ones written", body = BatchAnswer),
         (status = 400, description = "BATCH_TOO_LARGE (more than 1000 records), INVALID_REQUEST or MALFORMED_JSON (not a batch); nothing written", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "MIGRATION_KEY_REFUSED: no, a wrong, revoked or expired migration key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MIGRATION_BUSY (other batches were being written for longer than this one could wait), TIMEOUT or NOT_READY: send it again after a pause", body = Problem, content_type = "application/problem+json")))]
 async fn migrate_grants(
     State(permissions): State<Permissions>,
     client: MigrationClient,
     UncheckedJson(batch): UncheckedJson<Batch>,
 ) -> Result<ApiJson<BatchAnswer>, Problem> {
     batch.check_size(common::migration::MAX_RECORDS)?;
+    let _turn = client.write_turn().await?;
     let answer = grants::migrate(permissions.store().as_ref(), SERVICE_NAME, &batch).await?;
     let (taken, refused) = answer.progress();
     client.record_progress("grants", taken, refused).await?;

@@ -209,7 +209,8 @@ fn checked_template(value: Value) -> Result<StoredTemplate, Problem> {
         (status = 200, description = "The batch was judged record by record and the accepted ones written", body = BatchAnswer),
         (status = 400, description = "BATCH_TOO_LARGE (more than 1000 records), INVALID_REQUEST or MALFORMED_JSON (not a batch); nothing written", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "MIGRATION_KEY_REFUSED: no, a wrong, revoked or expired migration key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MIGRATION_BUSY (other batches were being written for longer than this one could wait), TIMEOUT or NOT_READY: send it again after a pause", body = Problem, content_type = "application/problem+json")))]
 async fn migrate_templates(
     State(state): State<MigrationState>,
     client: MigrationClient,
@@ -229,6 +230,7 @@ async fn migrate_templates(
             Err(problem) => answer.reject(index, key, problem),
         }
     }
+    let _turn = client.write_turn().await?;
     let written = state
         .migration
         .upsert_templates(&accepted)
@@ -494,7 +496,8 @@ async fn checked_form(state: &MigrationState, value: Value) -> Result<MigratedFo
         (status = 200, description = "The batch was judged record by record and the accepted ones written", body = BatchAnswer),
         (status = 400, description = "BATCH_TOO_LARGE (more than 1000 records), INVALID_REQUEST or MALFORMED_JSON (not a batch); nothing written", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "MIGRATION_KEY_REFUSED: no, a wrong, revoked or expired migration key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MIGRATION_BUSY (other batches were being written for longer than this one could wait), TIMEOUT or NOT_READY: send it again after a pause", body = Problem, content_type = "application/problem+json")))]
 async fn migrate_forms(
     State(state): State<MigrationState>,
     client: MigrationClient,
@@ -514,6 +517,7 @@ async fn migrate_forms(
             Err(problem) => answer.reject(index, key, problem),
         }
     }
+    let _turn = client.write_turn().await?;
     let written = state
         .migration
         .upsert_forms(&accepted)
@@ -539,13 +543,15 @@ async fn migrate_forms(
         (status = 200, description = "The batch was judged record by record and the accepted ones written", body = BatchAnswer),
         (status = 400, description = "BATCH_TOO_LARGE (more than 1000 records), INVALID_REQUEST or MALFORMED_JSON (not a batch); nothing written", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "MIGRATION_KEY_REFUSED: no, a wrong, revoked or expired migration key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "INSTALLATION_OPERATIONAL: the installation is operational; migrating is over", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "MIGRATION_BUSY (other batches were being written for longer than this one could wait), TIMEOUT or NOT_READY: send it again after a pause", body = Problem, content_type = "application/problem+json")))]
 async fn migrate_grants(
     State(permissions): State<Permissions>,
     client: MigrationClient,
     UncheckedJson(batch): UncheckedJson<Batch>,
 ) -> Result<ApiJson<BatchAnswer>, Problem> {
     batch.check_size(MAX_RECORDS)?;
+    let _turn = client.write_turn().await?;
     let answer = grants::migrate(permissions.store().as_ref(), SERVICE_NAME, &batch).await?;
     let (taken, refused) = answer.progress();
     client.record_progress("grants", taken, refused).await?;

@@ -13,6 +13,7 @@ mod index_merged_posts;
 mod index_posts;
 mod installation;
 mod migration_client;
+mod migration_rehearsal;
 mod migration_server;
 mod reminders;
 mod unknown_members;

@@ -3,8 +3,8 @@
 //! a batch sent again unchanged, bad records refused with their reasons without stopping the
 //! batch, 401 without or with a wrong key, 409 once operational, the export in natural-key
 //! order and the digest over what was migrated, and after the switch the public contracts
-//! answering exactly what was migrated; the load notifies no one. Also a 100 000-engagement
-//! load, timed.
+//! answering exactly what was migrated; the load notifies no one. (The 100 000-engagement
+//! rehearsal is in `migration_rehearsal`.)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,7 +28,7 @@ impl Drop for Running {
     }
 }
 
-fn staging() -> InstallationConfig {
+pub(super) fn staging() -> InstallationConfig {
     InstallationConfig {
         initial_mode: InstallationMode::Staging,
         ..InstallationConfig::default()
@@ -65,13 +65,13 @@ async fn start_engine(database: DatabaseConfig, installation: InstallationConfig
     Running { base, shutdown }
 }
 
-struct Answer {
-    status: u16,
-    body: Value,
-    text: String,
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) body: Value,
+    pub(super) text: String,
 }
 
-async fn call(
+pub(super) async fn call(
     base: &str,
     method: &str,
     path: &str,
@@ -94,7 +94,7 @@ async fn call(
     Answer { status, body, text }
 }
 
-async fn new_key(base: &str) -> String {
+pub(super) async fn new_key(base: &str) -> String {
     let created = call(
         base,
         "POST",
@@ -116,7 +116,7 @@ fn digest_of(records: &[Value]) -> String {
 }
 
 /// The NDJSON lines of an export.
-async fn export(base: &str, entity: &str) -> Vec<Value> {
+pub(super) async fn export(base: &str, entity: &str) -> Vec<Value> {
     let answer = call(base, "GET", &format!("/admin/export/{entity}"), None, None).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     answer
@@ -126,7 +126,7 @@ async fn export(base: &str, entity: &str) -> Vec<Value> {
         .collect()
 }
 
-fn post_of(resident: &str, object: &str, owner: &str) -> Value {
+pub(super) fn post_of(resident: &str, object: &str, owner: &str) -> Value {
     json!({"registeredResidentIdentification": resident, "serviceDomain": "riv:crm:scheduling",
            "categorization": "booking", "logicalAddress": "SE2321000016-1HZ3",
            "businessObjectInstanceIdentifier": object, "clinicalProcessInterestId": "NA",
@@ -487,79 +487,16 @@ async fn the_index_takes_engagements_subscribers_and_grants_and_answers_them_aft
 }
 
 /// 100 000 engagements in ten batches of 10 000, four at a time: seconds, not minutes.
-#[tokio::test]
-async fn a_hundred_thousand_engagements_load_in_seconds() {
-    for database in TestDatabase::all().await {
-        let context = database.backend;
-        let index = start_index(database.config.clone()).await;
-        let base = index.base.clone();
-        let key = new_key(&base).await;
-        let batches: Vec<Value> = (0..10)
-            .map(|batch| {
-                let records: Vec<Value> = (0..10_000)
-                    .map(|i| {
-                        let n = batch * 10_000 + i;
-                        post_of(
-                            &format!("19{:06}{:04}", 100_000 + n / 10, 1000 + n % 10),
-                            &format!("object-{n}"),
-                            "SE0000000001-EI01",
-                        )
-                    })
-                    .collect();
-                json!({"records": records})
-            })
-            .collect();
-        let started = Instant::now();
-        let mut accepted = 0;
-        let batches = Arc::new(batches);
-        for wave in (0..batches.len()).collect::<Vec<_>>().chunks(4) {
-            let mut sending = tokio::task::JoinSet::new();
-            for &n in wave {
-                let (base, key, batches) = (base.clone(), key.clone(), Arc::clone(&batches));
-                sending.spawn(async move {
-                    call(
-                        &base,
-                        "POST",
-                        "/migration/v1/engagements",
-                        Some(&batches[n]),
-                        Some(&key),
-                    )
-                    .await
-                });
-            }
-            while let Some(answer) = sending.join_next().await {
-                let answer = answer.unwrap();
-                assert_eq!(answer.status, 200, "{context}: {}", answer.text);
-                assert_eq!(answer.body["rejected"], json!([]), "{context}");
-                accepted += answer.body["accepted"].as_u64().unwrap();
-            }
-        }
-        let elapsed = started.elapsed();
-        assert_eq!(accepted, 100_000, "{context}");
-        let digest = call(
-            &base,
-            "GET",
-            "/migration/v1/digest/engagements",
-            None,
-            Some(&key),
-        )
-        .await;
-        assert_eq!(digest.body["count"], 100_000, "{context}");
-        println!(
-            "{context}: 100 000 engagements in {elapsed:?} ({:.0} a second)",
-            100_000.0 / elapsed.as_secs_f64()
-        );
-        assert!(elapsed < Duration::from_mins(1), "{context}: {elapsed:?}");
-        drop(index);
-        database.cleanup().await;
-    }
-}
+pub(super) const CARE_UNIT: &str = "SE0000000001-CU01";
+pub(super) const TOLVAN: &str = "191212121212";
+pub(super) const LENA: &str = "199001012385";
 
-const CARE_UNIT: &str = "SE0000000001-CU01";
-const TOLVAN: &str = "191212121212";
-const LENA: &str = "199001012385";
-
-async fn contract(base: &str, name: &str, body: &Value, headers: &[(&str, &str)]) -> Value {
+pub(super) async fn contract(
+    base: &str,
+    name: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> Value {
     let mut request = common::testing::http()
         .post(format!("{base}/forminteraction/v2/{name}"))
         .json(body);
@@ -573,7 +510,7 @@ async fn contract(base: &str, name: &str, body: &Value, headers: &[(&str, &str)]
     body
 }
 
-fn form_request(subject: &str) -> Value {
+pub(super) fn form_request(subject: &str) -> Value {
     let today = common::riv_time::today_in_sweden();
     let later = |days| common::riv_time::format_date(today + chrono::Days::new(days));
     json!({"healthcare_Facility_CareUnit": CARE_UNIT, "healthcare_systemID": "SE0000000001-CS01",
@@ -582,7 +519,7 @@ fn form_request(subject: &str) -> Value {
            "expireDate": later(30), "keepUntil": later(365)})
 }
 
-async fn save_page(base: &str, form: &str, subject: &str, page: u32, blocks: Value) {
+pub(super) async fn save_page(base: &str, form: &str, subject: &str, page: u32, blocks: Value) {
     let body = contract(
         base,
         "SaveFormPage",
@@ -595,7 +532,7 @@ async fn save_page(base: &str, form: &str, subject: &str, page: u32, blocks: Val
 }
 
 /// Answers every page of the example template on the path 1, 2, 4.
-async fn answer_every_page(base: &str, form: &str, subject: &str) {
+pub(super) async fn answer_every_page(base: &str, form: &str, subject: &str) {
     save_page(base, form, subject, 1, json!([
         {"blockNumber": 1, "answers": [{"valueID": "height", "value": 180}, {"valueID": "weight", "value": 80.5}]},
         {"blockNumber": 2, "answers": [{"valueID": "smoker", "value": 1}, {"valueID": "cigarettes", "value": 10}]}])).await;
@@ -905,9 +842,9 @@ async fn the_engine_takes_templates_forms_and_grants_and_answers_them_after_the_
 }
 
 /// A system: a form engine posting to its engagement index.
-struct System {
-    form_engine: String,
-    engagement_index: String,
+pub(super) struct System {
+    pub(super) form_engine: String,
+    pub(super) engagement_index: String,
     shutdown: Shutdown,
 }
 
@@ -917,7 +854,7 @@ impl Drop for System {
     }
 }
 
-async fn start_system(
+pub(super) async fn start_system(
     engine_db: &TestDatabase,
     index_db: &TestDatabase,
     installation: InstallationConfig,
@@ -951,13 +888,13 @@ async fn start_system(
     }
 }
 
-fn parsed<T: clap::Args + clap::FromArgMatches>(arguments: &[&str]) -> T {
+pub(super) fn parsed<T: clap::Args + clap::FromArgMatches>(arguments: &[&str]) -> T {
     let command = T::augment_args(clap::Command::new("nordform"));
     let matches = command.try_get_matches_from(arguments).unwrap();
     T::from_arg_matches(&matches).unwrap()
 }
 
-async fn export_system(
+pub(super) async fn export_system(
     system: &System,
     out: &std::path::Path,
 ) -> migration_kit::manifest::Manifest {
