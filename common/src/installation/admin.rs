@@ -280,12 +280,29 @@ async fn create_migration_key(
     ))
 }
 
+/// What a migration client says of its verification when it asks for the switch (all optional;
+/// an operator's plain POST carries no body).
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SwitchRequest {
+    /// The counts and digests of every entity matched the source's.
+    pub verification_passed: Option<bool>,
+    /// Source records the migration endpoints refused.
+    pub rejected: Option<u64>,
+    /// Switched although the verification failed or records were refused (`--force`).
+    #[serde(default)]
+    pub forced: bool,
+}
+
 /// Switches a staging installation to operational: the contracts answer from now on, the
 /// migration key is revoked and the migration endpoints close (409). One way: an operational
-/// installation never goes back to staging. Audited.
+/// installation never goes back to staging. Audited, as `InstallationSwitchToOperationalForced`
+/// when the client says it was forced past a failed verification or refused records.
 #[utoipa::path(post, path = "/admin/installation/switch-to-operational", tag = "installation",
+    request_body(content = Option<SwitchRequest>, description = "What the migration client verified (optional)"),
     responses(
         (status = 200, description = "Switched: the installation as it is now", body = InstallationStatus),
+        (status = 400, description = "INVALID_REQUEST: a body that is not a SwitchRequest", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "INSTALLATION_OPERATIONAL: it is operational already", body = Problem, content_type = "application/problem+json")))]
 async fn switch_to_operational(
@@ -293,10 +310,22 @@ async fn switch_to_operational(
     State(permissions): State<Permissions>,
     State(audit): State<AuditLog>,
     caller: Caller,
+    body: axum::body::Bytes,
 ) -> Result<ApiJson<InstallationStatus>, Problem> {
     const ACTION: &str = "InstallationSwitchToOperational";
     require_admin(&permissions, &audit, &caller, ACTION, installation.id()).await?;
-    let event = AuditEvent::new(&caller, ACTION, AuditOutcome::Success)
+    let request: SwitchRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        SwitchRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| Problem::bad_request("INVALID_REQUEST", format!("the body: {e}")))?
+    };
+    let action = if request.forced {
+        "InstallationSwitchToOperationalForced"
+    } else {
+        ACTION
+    };
+    let event = AuditEvent::new(&caller, action, AuditOutcome::Success)
         .role(Role::Admin)
         .resource(installation.id());
     let switched = installation
@@ -308,7 +337,15 @@ async fn switch_to_operational(
         return Err(already_operational());
     }
     installation.mark_operational();
-    tracing::info!(service = installation.service(), caller = %caller, "the installation was switched to operational");
+    if request.forced {
+        tracing::warn!(service = installation.service(), caller = %caller,
+            verification_passed = ?request.verification_passed, rejected = ?request.rejected,
+            "the installation was switched to operational by force, past a failed verification or refused records");
+    } else {
+        tracing::info!(service = installation.service(), caller = %caller,
+            verification_passed = ?request.verification_passed, rejected = ?request.rejected,
+            "the installation was switched to operational");
+    }
     Ok(ApiJson(status(&installation).await?))
 }
 

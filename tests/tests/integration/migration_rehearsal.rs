@@ -440,7 +440,7 @@ async fn a_generated_export_migrates_with_one_and_a_hundred_workers_and_survives
 }
 
 /// One bad record in a hundred: each is named in rejects.ndjson with its file, line and reason,
-/// the rest is migrated, and the switch is refused without `--force`.
+/// the rest is migrated, and the switch is refused without `--force` and audited as forced with it.
 #[tokio::test]
 async fn a_file_with_one_percent_bad_records_names_each_in_the_rejects_file() {
     for database in TestDatabase::all().await {
@@ -515,6 +515,35 @@ async fn a_file_with_one_percent_bad_records_names_each_in_the_rejects_file() {
         )
         .await;
         assert_eq!(digest.body["count"], 9_900, "{context}: {}", digest.text);
+
+        // Forced: the switch is made, and audited as forced by each service.
+        let args = migrate_args(
+            &source_dir,
+            &target,
+            &keys,
+            "10",
+            &["--switch-to-operational", "--force"],
+        );
+        migration_kit::migrate(parsed(&args)).await.unwrap();
+        for base in [&target.engagement_index, &target.form_engine] {
+            let installation = call(base, "GET", "/admin/installation", None, None).await;
+            assert_eq!(installation.body["mode"], "operational", "{context}");
+            let audited = call(
+                base,
+                "GET",
+                "/admin/audit/by-caller/SE0000000001-KIT1",
+                None,
+                None,
+            )
+            .await;
+            let forced = audited.body["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["action"] == "InstallationSwitchToOperationalForced")
+                .count();
+            assert_eq!(forced, 1, "{context}: {}", audited.body);
+        }
         drop(target);
         database.cleanup().await;
         other.cleanup().await;
