@@ -5,7 +5,7 @@
 //! get the same status, problem code and result on SQLite and (when TEST_DATABASE_URL is set)
 //! PostgreSQL, and a refused request stores nothing.
 
-mod support;
+use crate::support;
 
 use common::config::DatabaseConfig;
 use common::db::DatabaseTarget;

@@ -3,7 +3,7 @@
 //! and checks, the lifecycle with both roles, care units kept apart, CSRF, security headers,
 //! both languages, and the accessibility check over every page.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -5,7 +5,7 @@
 //! two processes cleaning at once delete each row once. The cleanup job runs with a clock the
 //! test sets days ahead.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The template contracts over HTTP, on SQLite and (with TEST_DATABASE_URL) PostgreSQL:
 //! save/get/list/delete rules, version and publish-status rules, refusals with findings.
 
-mod support;
+use crate::support;
 
 use common::testing::TestDatabase;
 use reqwest::StatusCode;

@@ -5,7 +5,7 @@
 //! when a requested form expires unanswered or a sent form's revocation is requested, once
 //! each, also with two engine processes; the feed's grant check, acknowledgement and 400s.
 
-mod support;
+use crate::support;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! finding naming its calculation), and the outcomes of a PHQ-9-like template on answer sets
 //! at every severity band boundary.
 
-mod support;
+use crate::support;
 
 use common::testing::TestDatabase;
 use form_engine::domain::template::check::check;

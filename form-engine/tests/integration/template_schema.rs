@@ -559,7 +559,7 @@ fn the_documented_example_answers_are_what_the_engine_says() {
         .iter()
         .map(|p| (p.question_id.clone(), p.text.clone()))
         .collect();
-    let docs = include_str!("../../docs/templates.md");
+    let docs = include_str!("../../../docs/templates.md");
     for (id, text) in &texts {
         assert!(
             docs.contains(&format!("| {id} | {text}")),
@@ -571,7 +571,7 @@ fn the_documented_example_answers_are_what_the_engine_says() {
 
 #[test]
 fn the_documented_example_is_the_shipped_file() {
-    let docs = include_str!("../../docs/templates.md");
+    let docs = include_str!("../../../docs/templates.md");
     let start = docs.rfind("```json\n").expect("the example block") + "```json\n".len();
     let end = start + docs[start..].find("```").expect("its end");
     let documented: Value = serde_json::from_str(&docs[start..end]).expect("valid JSON");

@@ -2,8 +2,8 @@
 //! `TEST_DATABASE_URL`) PostgreSQL: a Questionnaire imported, exported, a form of it answered
 //! and read back as a QuestionnaireResponse; who may do each; and the 4xx problems.
 
-mod fhir_validator;
-mod support;
+use crate::fhir_validator;
+use crate::support;
 
 use common::auth::AuthConfig;
 use common::config::HttpConfig;

@@ -1,7 +1,7 @@
 //! The rules and errors of each form contract, over HTTP, on SQLite and (with
 //! TEST_DATABASE_URL) PostgreSQL.
 
-mod support;
+use crate::support;
 
 use common::testing::TestDatabase;
 use reqwest::StatusCode;

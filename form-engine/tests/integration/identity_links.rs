@@ -3,7 +3,7 @@
 //! number answers "linked" without disclosing the new one, the audit log names both numbers,
 //! linking again changes nothing, chains resolve and cycles are refused.
 
-mod support;
+use crate::support;
 
 use common::testing::TestDatabase;
 use reqwest::StatusCode;

@@ -3,7 +3,7 @@
 //! configuration) stores each template once; and a PHQ-9 answered through the contracts has
 //! its outcomes stored with the form and shown per audience (GetForm, GetForms).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -3,7 +3,7 @@
 //! BACK navigation, a routing branch taken and then left, the summary, sending, and the
 //! engagement-index posts that go with each step.
 
-mod support;
+use crate::support;
 
 use common::testing::TestDatabase;
 use reqwest::StatusCode;

@@ -3,7 +3,7 @@
 //! the refused one is a dead letter with the index's answer, listed by the engine's admin API
 //! and counted in its metrics. On SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -6,7 +6,7 @@
 //! through `/admin/audit`, holds one row for every access to a form. Also: mutual TLS end to
 //! end.
 
-mod support;
+use crate::support;
 
 use common::auth::AuthConfig;
 use common::config::HttpConfig;

@@ -3,7 +3,7 @@
 //! two versions, export and import as JSON; every page checked for accessibility, and none of
 //! them open to a designer of another care unit.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

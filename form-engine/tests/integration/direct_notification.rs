@@ -3,7 +3,7 @@
 //! itself (`direct`) or both, through the same delivery worker (retries, dead letters, admin,
 //! metrics). On SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
 
-mod support;
+use crate::support;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

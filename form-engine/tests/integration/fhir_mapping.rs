@@ -1,7 +1,7 @@
 //! The FHIR mapping on its own (no HTTP): templates through a Questionnaire and back, the
 //! NLM/LHC-Forms PHQ-9 imported and scored, and what cannot be mapped named item by item.
 
-mod fhir_validator;
+use crate::fhir_validator;
 
 use common::identity::HsaId;
 use form_engine::domain::fhir::{self, Questionnaire};
