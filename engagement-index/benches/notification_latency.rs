@@ -3,7 +3,10 @@
 //!
 //! `cargo bench -p engagement-index --bench notification_latency` runs on SQLite;
 //! with `TEST_DATABASE_URL=postgres://...` on a scratch PostgreSQL database.
-//! `BENCH_RATE` (Updates a second, default 200) and `BENCH_SECONDS` (default 15) set the load.
+//! `BENCH_RATE` (Updates a second, default 200) and `BENCH_SECONDS` (default 15) set the load,
+//! `BENCH_SUBSCRIBERS` (default 1) how many push subscribers get every change, and
+//! `BENCH_BACKBONE=nats` puts their queues on NATS JetStream (`NORDFORM_NATS_URL`, default
+//! 127.0.0.1:4222) instead of the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,10 +23,20 @@ use engagement_index::domain::subscriber::DeliveryMode;
 use engagement_index::{Application, Config};
 use serde_json::{Value, json};
 
-type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
+/// Per subscriber and engagement, when it arrived.
+type Arrivals = Arc<Mutex<HashMap<(String, String), Instant>>>;
 
-async fn receive(State(arrivals): State<Arrivals>, body: axum::Json<Value>) -> axum::Json<Value> {
+async fn receive(
+    State(arrivals): State<Arrivals>,
+    headers: http::HeaderMap,
+    body: axum::Json<Value>,
+) -> axum::Json<Value> {
     let now = Instant::now();
+    let subscriber = headers
+        .get("x-rivta-logical-address")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let mut arrivals = arrivals.lock().unwrap();
     for transaction in body["engagementTransaction"]
         .as_array()
@@ -33,7 +46,7 @@ async fn receive(State(arrivals): State<Arrivals>, body: axum::Json<Value>) -> a
         let id = transaction["engagement"]["businessObjectInstanceIdentifier"]
             .as_str()
             .unwrap_or_default();
-        arrivals.insert(id.to_owned(), now);
+        arrivals.insert((subscriber.clone(), id.to_owned()), now);
     }
     axum::Json(json!({ "ResultCode": "OK" }))
 }
@@ -59,6 +72,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn main() {
     let rate = env_number("BENCH_RATE", 200);
     let seconds = env_number("BENCH_SECONDS", 15);
+    let subscribers = env_number("BENCH_SUBSCRIBERS", 1);
+    let nats = std::env::var("BENCH_BACKBONE").is_ok_and(|b| b == "nats");
     let database = match TestDatabase::postgres().await {
         Some(database) => database,
         None => TestDatabase::sqlite(),
@@ -72,17 +87,27 @@ async fn main() {
         .with_state(Arc::clone(&arrivals));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let config = Config {
+    let mut config = Config {
         http: HttpConfig::with_port(0),
         database: database.config.clone(),
-        subscribers: vec![DeclaredSubscriber {
-            logical_address: "BENCH-SUBSCRIBER".into(),
-            url: Some(format!("http://{receiver}/notify")),
-            delivery: DeliveryMode::Push,
-            filter: Vec::new(),
-        }],
+        subscribers: (0..subscribers)
+            .map(|n| DeclaredSubscriber {
+                logical_address: format!("BENCH-SUBSCRIBER-{n}"),
+                url: Some(format!("http://{receiver}/notify")),
+                delivery: DeliveryMode::Push,
+                filter: Vec::new(),
+            })
+            .collect(),
         ..Config::default()
     };
+    let stream = format!("BENCH_{}", uuid::Uuid::new_v4().simple());
+    if nats {
+        config.notification.backbone = engagement_index::config::Backbone::Nats;
+        config.notification.nats.url =
+            std::env::var("NORDFORM_NATS_URL").unwrap_or_else(|_| "127.0.0.1:4222".into());
+        config.notification.nats.stream.clone_from(&stream);
+    }
+    let nats_config = config.notification.nats.clone();
     let index = Application::build(config).await.unwrap();
     let base = format!("http://{}", index.local_addr());
     let shutdown = Shutdown::new();
@@ -90,8 +115,9 @@ async fn main() {
     let client = common::testing::http();
 
     println!(
-        "notification latency: {} backend, {rate} Updates/s for {seconds} s",
-        database.backend
+        "notification latency: {} backend, {} backbone, {subscribers} subscribers, {rate} Updates/s for {seconds} s",
+        database.backend,
+        if nats { "nats" } else { "database" }
     );
     let committed: Arc<Mutex<HashMap<String, (Instant, Instant)>>> = Arc::default();
     let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
@@ -122,9 +148,8 @@ async fn main() {
     }
     while requests.join_next().await.is_some() {}
     let deadline = Instant::now() + Duration::from_secs(30);
-    while arrivals.lock().unwrap().len() < usize::try_from(total).unwrap()
-        && Instant::now() < deadline
-    {
+    let expected = usize::try_from(total * subscribers).unwrap();
+    while arrivals.lock().unwrap().len() < expected && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     shutdown.cancel();
@@ -133,8 +158,9 @@ async fn main() {
     let mut from_request = Vec::new();
     {
         let arrivals = arrivals.lock().unwrap();
-        for (id, (sent, answered)) in committed.lock().unwrap().iter() {
-            if let Some(arrived) = arrivals.get(id) {
+        let committed = committed.lock().unwrap();
+        for ((_, id), arrived) in arrivals.iter() {
+            if let Some((sent, answered)) = committed.get(id) {
                 from_answer.push(arrived.saturating_duration_since(*answered));
                 from_request.push(arrived.saturating_duration_since(*sent));
             }
@@ -142,7 +168,7 @@ async fn main() {
     }
     from_answer.sort();
     from_request.sort();
-    println!("delivered {} of {total}", from_answer.len());
+    println!("delivered {} of {expected}", from_answer.len());
     for (name, values) in [
         ("commit (OK answer) -> receiver", &from_answer),
         ("Update sent -> receiver", &from_request),
@@ -153,6 +179,13 @@ async fn main() {
             percentile(values, 0.99).as_secs_f64() * 1000.0,
             values.last().unwrap().as_secs_f64() * 1000.0
         );
+    }
+    if nats {
+        let policy = common::delivery::DeliveryPolicy::default();
+        let backbone = common::delivery::JetStreamDeliveries::connect(&nats_config, &policy)
+            .await
+            .unwrap();
+        backbone.delete(&nats_config).await.unwrap();
     }
     database.cleanup().await;
 }
