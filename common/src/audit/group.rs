@@ -39,11 +39,11 @@ struct Pending {
 impl GroupCommit {
     /// Starts the writer; must be called inside the Tokio runtime. The writer stops when the
     /// last handle is dropped.
-    pub(super) fn start(store: Arc<dyn AuditStore>) -> Self {
+    pub(super) fn start(store: &Arc<dyn AuditStore>) -> Self {
         let (queue, arrivals) = mpsc::channel::<Pending>(QUEUE);
         let arrivals = Arc::new(Mutex::new(arrivals));
         for _ in 0..WRITERS {
-            let (store, arrivals) = (Arc::clone(&store), Arc::clone(&arrivals));
+            let (store, arrivals) = (Arc::clone(store), Arc::clone(&arrivals));
             tokio::spawn(async move {
                 let mut group = Vec::with_capacity(MOST_REQUESTS_PER_COMMIT);
                 loop {
@@ -236,7 +236,11 @@ mod tests {
         // The held writes of one request each, and one of all the others (in any order: the
         // writers end their held writes at the same time).
         assert_eq!(writes.iter().filter(|w| w.len() == 1).count(), WRITERS);
-        let mut grouped = writes.iter().find(|w| w.len() == 4).expect("a group").clone();
+        let mut grouped = writes
+            .iter()
+            .find(|w| w.len() == 4)
+            .expect("a group")
+            .clone();
         grouped.sort();
         assert_eq!(grouped, ["a", "b", "c", "d"]);
     }

@@ -290,7 +290,7 @@ impl AuditLog {
     /// request answered once its rows are durable (`group.rs`). Must be called inside the
     /// Tokio runtime: it starts the writer.
     pub fn grouped(store: Arc<dyn AuditStore>) -> Self {
-        let group = Some(group::GroupCommit::start(Arc::clone(&store)));
+        let group = Some(group::GroupCommit::start(&store));
         Self { store, group }
     }
 

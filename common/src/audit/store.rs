@@ -207,7 +207,9 @@ impl AuditBackend for Postgres {
         .bind(column(|e| Some(e.auth_method.as_str())))
         .bind(column(|e| e.role.map(Role::as_str)))
         .bind(column(|e| Some(e.action.as_str())))
-        .bind(column(|e| e.patient.as_ref().map(PersonalIdentityNumber::as_str)))
+        .bind(column(|e| {
+            e.patient.as_ref().map(PersonalIdentityNumber::as_str)
+        }))
         .bind(column(|e| e.care_unit.as_deref()))
         .bind(column(|e| e.resource.as_deref()))
         .bind(column(|e| e.correlation_id.as_deref()))
