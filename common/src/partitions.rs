@@ -195,10 +195,10 @@ impl MonthlyPartitions {
             return Ok(false);
         }
         let mut tx = self.pool.begin().await?;
-        if !self.lock(&mut *tx).await? || exists_on(&mut *tx, &name).await? {
+        if !self.lock(&mut tx).await? || exists_on(&mut tx, &name).await? {
             return Ok(false);
         }
-        set_lock_timeout(&mut *tx).await?;
+        set_lock_timeout(&mut tx).await?;
         let (from, to) = (start_of(month), start_of(next_month(month)));
         let default = self.default_partition();
         // A partition cannot be created over rows the default partition holds in its range:
@@ -236,7 +236,12 @@ impl MonthlyPartitions {
             sqlx::query(sql(create)).execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        tracing::info!(table = self.table, partition = name, stranded, "partition created");
+        tracing::info!(
+            table = self.table,
+            partition = name,
+            stranded,
+            "partition created"
+        );
         Ok(true)
     }
 
@@ -272,14 +277,17 @@ impl MonthlyPartitions {
             return Ok(None);
         }
         let mut tx = self.pool.begin().await?;
-        if !self.lock(&mut *tx).await? {
+        if !self.lock(&mut tx).await? {
             return Ok(None);
         }
-        set_lock_timeout(&mut *tx).await?;
+        set_lock_timeout(&mut tx).await?;
         // Checked again under the table's lock: a redrive or a late row could have come since.
-        sqlx::query(sql(format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", self.table)))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(sql(format!(
+            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+            self.table
+        )))
+        .execute(&mut *tx)
+        .await?;
         let finished: bool = sqlx::query_scalar(sql(check.clone()))
             .bind(cutoff)
             .fetch_one(&mut *tx)
@@ -287,7 +295,7 @@ impl MonthlyPartitions {
         if !finished {
             return Ok(None);
         }
-        let rows = self.detach_and_drop(&mut *tx, partition).await?;
+        let rows = self.detach_and_drop(&mut tx, partition).await?;
         tx.commit().await?;
         Ok(Some((rows, None)))
     }
@@ -299,10 +307,10 @@ impl MonthlyPartitions {
         dir: &Path,
     ) -> Result<Option<(u64, Option<PathBuf>)>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        if !self.lock(&mut *tx).await? {
+        if !self.lock(&mut tx).await? {
             return Ok(None);
         }
-        set_lock_timeout(&mut *tx).await?;
+        set_lock_timeout(&mut tx).await?;
         // No row can be added to the month while it is exported and dropped; readers go on.
         sqlx::query(sql(format!("LOCK TABLE {partition} IN SHARE MODE")))
             .execute(&mut *tx)
@@ -311,13 +319,13 @@ impl MonthlyPartitions {
             .fetch_one(&mut *tx)
             .await?;
         let file = dir.join(format!("{database}.{partition}.csv"));
-        let rows = export(&mut *tx, partition, &file).await.map_err(|error| {
+        let rows = export(&mut tx, partition, &file).await.map_err(|error| {
             sqlx::Error::Io(std::io::Error::new(
                 error.kind(),
                 format!("cannot export {partition} to {}: {error}", file.display()),
             ))
         })?;
-        let dropped = self.detach_and_drop(&mut *tx, partition).await?;
+        let dropped = self.detach_and_drop(&mut tx, partition).await?;
         if dropped != rows {
             // Cannot happen under the share lock; never drop what was not exported.
             tx.rollback().await?;
@@ -417,7 +425,10 @@ async fn export(tx: &mut PgConnection, partition: &str, file: &Path) -> std::io:
         .fetch_one(&mut *tx)
         .await
         .map_err(std::io::Error::other)?;
-    let mut stream = tx.copy_out_raw(&copy).await.map_err(std::io::Error::other)?;
+    let mut stream = tx
+        .copy_out_raw(&copy)
+        .await
+        .map_err(std::io::Error::other)?;
     while let Some(chunk) = stream.try_next().await.map_err(std::io::Error::other)? {
         out.write_all(&chunk).await?;
     }
@@ -437,7 +448,9 @@ fn first_of_month(at: DateTime<Utc>) -> NaiveDate {
 }
 
 fn next_month(month: NaiveDate) -> NaiveDate {
-    month.checked_add_months(Months::new(1)).unwrap_or(NaiveDate::MAX)
+    month
+        .checked_add_months(Months::new(1))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 fn start_of(month: NaiveDate) -> DateTime<Utc> {
@@ -467,6 +480,9 @@ mod tests {
         assert_eq!(table.month_of("delivery_p202603"), Some(month));
         assert_eq!(table.month_of("delivery_default"), None);
         assert_eq!(table.month_of("delivery_p2026031"), None);
-        assert_eq!(literal(start_of(next_month(month))), "2026-04-01 00:00:00+00");
+        assert_eq!(
+            literal(start_of(next_month(month))),
+            "2026-04-01 00:00:00+00"
+        );
     }
 }

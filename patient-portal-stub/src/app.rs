@@ -9,6 +9,7 @@ use common::audit::AuditLog;
 use common::auth::Authenticator;
 use common::installation::Installation;
 use common::permissions::Permissions;
+use common::retention::RetentionJob;
 use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 
@@ -20,6 +21,8 @@ use crate::{SERVICE_NAME, store, web};
 
 pub struct Application {
     server: BoundService,
+    /// Keeps the audit log's monthly partitions on PostgreSQL (`[retention]`).
+    retention: RetentionJob,
 }
 
 impl Application {
@@ -46,6 +49,8 @@ impl Application {
             .await
             .context("cannot apply the grants of the configuration ([[auth.permissions]])")?;
         let audit = AuditLog::grouped(store.audit_store());
+        let retention =
+            RetentionJob::new(SERVICE_NAME, config.retention.clone(), store.retention());
         let citizens = config.test_citizens()?;
         store
             .apply_configured_citizens(&citizens, truncate_to_micros(Utc::now()))
@@ -96,7 +101,7 @@ impl Application {
             test_citizens = citizens.len(),
             "patient portal ready"
         );
-        Ok(Self { server })
+        Ok(Self { server, retention })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -110,9 +115,13 @@ impl Application {
 
     /// Serves until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        self.server
+        let retention = tokio::spawn(self.retention.run(shutdown.clone()));
+        let served = self
+            .server
             .serve(shutdown)
             .await
-            .context("the patient portal server failed")
+            .context("the patient portal server failed");
+        let _ = retention.await;
+        served
     }
 }

@@ -8,6 +8,7 @@ use common::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig};
 use common::http_client::ClientAuthConfig;
 use common::identity::{HsaId, PersonalIdentityNumber};
 use common::installation::InstallationConfig;
+use common::retention::RetentionConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::citizen::{CitizenProfile, default_test_citizens};
@@ -40,6 +41,9 @@ pub struct Config {
     /// `[installation]`: the mode a new installation starts in (staging, to migrate data in
     /// first) and its migration keys (docs/migration.md).
     pub installation: InstallationConfig,
+    /// `[retention]`: on PostgreSQL, the audit log's monthly partitions (created ahead; a month
+    /// older than `audit_max_age_days` exported into `audit_export_dir` and dropped).
+    pub retention: RetentionConfig,
 }
 
 /// One test citizen as configured (`[[citizens]]` in TOML).
@@ -128,6 +132,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             form_engine_client: ClientAuthConfig::default(),
             installation: InstallationConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -147,6 +152,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.auth.validate()?;
         self.form_engine_client.validate("form_engine_client")?;
+        self.retention.validate("retention")?;
         self.test_citizens().map(|_| ())?;
         let url = self.form_engine_url.to_ascii_lowercase();
         if !(url.starts_with("http://") || url.starts_with("https://")) {

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use common::audit::{AuditError, AuditEvent, AuditStore, PgAuditStore, SqliteAuditStore};
 use common::installation::{InstallationStore, PgInstallationStore, SqliteInstallationStore};
+use common::partitions::MonthlyPartitions;
 use common::permissions::{PermissionStore, PgPermissionStore, SqlitePermissionStore};
+use common::retention::Sweep;
 use sqlx::{Decode, Encode, Pool, Postgres, Sqlite, Type};
 use uuid::Uuid;
 
@@ -39,6 +41,9 @@ pub trait Backend: sqlx::Database {
     fn audit_store(pool: Pool<Self>) -> Arc<dyn AuditStore>;
 
     fn installation_store(pool: Pool<Self>) -> Arc<dyn InstallationStore>;
+
+    /// What the retention job maintains: on PostgreSQL the audit log's monthly partitions.
+    fn retention(pool: Pool<Self>) -> Vec<Arc<dyn Sweep>>;
 }
 
 impl Backend for Postgres {
@@ -75,6 +80,10 @@ impl Backend for Postgres {
     fn installation_store(pool: Pool<Self>) -> Arc<dyn InstallationStore> {
         Arc::new(PgInstallationStore::new(pool))
     }
+
+    fn retention(pool: Pool<Self>) -> Vec<Arc<dyn Sweep>> {
+        vec![Arc::new(MonthlyPartitions::audit(pool))]
+    }
 }
 
 impl Backend for Sqlite {
@@ -110,5 +119,10 @@ impl Backend for Sqlite {
 
     fn installation_store(pool: Pool<Self>) -> Arc<dyn InstallationStore> {
         Arc::new(SqliteInstallationStore::new(pool))
+    }
+
+    /// The audit log is append-only and kept on SQLite; nothing to sweep.
+    fn retention(_pool: Pool<Self>) -> Vec<Arc<dyn Sweep>> {
+        Vec::new()
     }
 }

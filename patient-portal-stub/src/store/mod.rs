@@ -152,6 +152,10 @@ pub trait PortalStore: Send + Sync + 'static {
 
     /// The installation's mode and migration keys on the same database.
     fn installation_store(&self) -> Arc<dyn InstallationStore>;
+
+    /// What the retention job maintains on the same database (PostgreSQL: the audit log's
+    /// monthly partitions).
+    fn retention(&self) -> Vec<Arc<dyn common::retention::Sweep>>;
 }
 
 /// Opens the configured database, creating and migrating it as needed.

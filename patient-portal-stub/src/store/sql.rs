@@ -419,4 +419,8 @@ where
     fn installation_store(&self) -> Arc<dyn InstallationStore> {
         DB::installation_store(self.pool.clone())
     }
+
+    fn retention(&self) -> Vec<Arc<dyn common::retention::Sweep>> {
+        DB::retention(self.pool.clone())
+    }
 }
