@@ -546,7 +546,9 @@ async fn an_outbox_month_is_dropped_whole_only_when_every_row_was_fanned_out() {
     let Some(database) = TestDatabase::postgres().await else {
         return;
     };
-    let stores = engagement_index::store::open(&database.config).await.unwrap();
+    let stores = engagement_index::store::open(&database.config)
+        .await
+        .unwrap();
     let Database::Postgres(pool) = Database::open(&database.config).await else {
         unreachable!("a PostgreSQL test database");
     };
@@ -567,7 +569,8 @@ async fn an_outbox_month_is_dropped_whole_only_when_every_row_was_fanned_out() {
             .with_clock(Arc::clone(&clock))
     };
     job().run_once().await.unwrap();
-    let row = |created: chrono::DateTime<chrono::Utc>, fanned_out: Option<chrono::DateTime<chrono::Utc>>| {
+    let row = |created: chrono::DateTime<chrono::Utc>,
+               fanned_out: Option<chrono::DateTime<chrono::Utc>>| {
         let pool = pool.clone();
         async move {
             sqlx::query_scalar::<_, i64>(
@@ -603,10 +606,19 @@ async fn an_outbox_month_is_dropped_whole_only_when_every_row_was_fanned_out() {
     // February's two with their month, January's fanned-out row by a batch.
     assert_eq!(cleaned.of("notification_outbox"), 3);
     let left = partitions().await;
-    assert!(!left.contains(&"notification_outbox_p202602".to_owned()), "{left:?}");
-    assert!(left.contains(&"notification_outbox_p202601".to_owned()), "{left:?}");
+    assert!(
+        !left.contains(&"notification_outbox_p202602".to_owned()),
+        "{left:?}"
+    );
+    assert!(
+        left.contains(&"notification_outbox_p202601".to_owned()),
+        "{left:?}"
+    );
     for month in ["202603", "202604", "202605", "202606", "202607"] {
-        assert!(left.contains(&format!("notification_outbox_p{month}")), "{month}: {left:?}");
+        assert!(
+            left.contains(&format!("notification_outbox_p{month}")),
+            "{month}: {left:?}"
+        );
     }
     let kept: Vec<i64> = sqlx::query_scalar("SELECT id FROM notification_outbox ORDER BY id")
         .fetch_all(&pool)
