@@ -24,6 +24,7 @@ static SECURITY: Migrator = sqlx::migrate!("migrations/security/postgres");
 static DELIVERY: Migrator = sqlx::migrate!("migrations/delivery/postgres");
 
 const DAY: u64 = 24 * 3600;
+const TO: &str = "SE1-PUSH";
 
 #[derive(Clone)]
 struct TestClock(Arc<Mutex<DateTime<Utc>>>);
@@ -301,7 +302,6 @@ async fn a_delivery_month_is_dropped_only_when_all_its_messages_were_delivered_b
     };
     job().run_once().await.unwrap();
 
-    const TO: &str = "SE1-PUSH";
     let enqueue = |count: usize, now: DateTime<Utc>| {
         let pool = pool.clone();
         let store = Arc::clone(&store);
