@@ -56,8 +56,22 @@ pub struct EntityDigest {
 }
 
 impl EntityDigest {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     pub fn add(&mut self, record: &Value) {
         self.hashes.push(record_hash(record));
+    }
+
+    /// Adds a record by its hash ([`record_hash`]), e.g. one computed while reading a file.
+    pub fn add_hash(&mut self, hash: [u8; 32]) {
+        self.hashes.push(hash);
+    }
+
+    /// The record hashes collected so far (unsorted).
+    pub fn hashes(&self) -> &[[u8; 32]] {
+        &self.hashes
     }
 
     pub fn count(&self) -> u64 {
