@@ -21,7 +21,7 @@ const CORRELATION_ID: &str = "x-skltp-correlation-id";
 /// How long a request keeps being retried while the service answers as busy or not at all,
 /// once it has answered this client before; until then (a wrong URL, a service that is down)
 /// the run stops after `FIRST_CONTACT`.
-const RETRY_FOR: Duration = Duration::from_secs(600);
+const RETRY_FOR: Duration = Duration::from_mins(10);
 const FIRST_CONTACT: Duration = Duration::from_secs(20);
 
 /// One service to migrate into or export from.

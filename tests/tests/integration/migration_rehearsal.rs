@@ -225,14 +225,14 @@ fn migrate_args<'a>(
 }
 
 /// The engagements the index has taken in through its migration endpoint so far.
-async fn engagements_accepted(index: &str) -> i64 {
+async fn engagements_accepted(index: &str) -> u64 {
     let installation = call(index, "GET", "/admin/installation", None, None).await;
     installation.body["migration"]["entities"]
         .as_array()
         .into_iter()
         .flatten()
         .find(|e| e["entity"] == "engagements")
-        .and_then(|e| e["accepted"].as_i64())
+        .and_then(|e| e["accepted"].as_u64())
         .unwrap_or(0)
 }
 
@@ -382,8 +382,8 @@ async fn a_generated_export_migrates_with_one_and_a_hundred_workers_and_survives
             &["--batch-size", "1000"],
         );
         let first = tokio::spawn(migration_kit::migrate(parsed(&args)));
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while engagements_accepted(&target.engagement_index).await < (ENGAGEMENTS / 5) as i64 {
+        let deadline = Instant::now() + Duration::from_mins(5);
+        while engagements_accepted(&target.engagement_index).await < ENGAGEMENTS as u64 / 5 {
             if first.is_finished() {
                 let ended = first
                     .await
@@ -403,7 +403,7 @@ async fn a_generated_export_migrates_with_one_and_a_hundred_workers_and_survives
             "{context}: the first run was killed"
         );
         let halfway = engagements_accepted(&target.engagement_index).await;
-        assert!(halfway < ENGAGEMENTS as i64, "{context}: {halfway}");
+        assert!(halfway < ENGAGEMENTS as u64, "{context}: {halfway}");
         let args = migrate_args(
             &source_dir,
             &target,
