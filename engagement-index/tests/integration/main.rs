@@ -14,5 +14,6 @@ mod contract_validation;
 mod identity_links;
 mod notifications;
 mod openapi;
+mod retention;
 mod security;
 mod subscriber_refusals;
