@@ -3,6 +3,8 @@
 //! request span with W3C trace context, metrics, panic guard, timeout, body limit), problem-JSON
 //! fallbacks, and serving with graceful shutdown.
 
+pub mod pages;
+
 use std::sync::Arc;
 use std::time::Duration;
 

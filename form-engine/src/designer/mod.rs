@@ -85,7 +85,6 @@ use crate::domain::designer::service::DesignerService;
 use crate::domain::designer::staff::StaffMember;
 use crate::domain::template::PublishStatus;
 use context::Lang;
-use headers::OverTls;
 use session::Sessions;
 
 /// What the designer's handlers reach.
@@ -154,8 +153,8 @@ pub fn router(state: &AppState, over_tls: bool) -> Router {
             context::remember_language,
         ))
         .layer(middleware::from_fn_with_state(
-            OverTls(over_tls),
-            headers::security_headers,
+            headers::page_headers(over_tls),
+            common::server::pages::security_headers,
         ))
         .with_state(designer)
 }

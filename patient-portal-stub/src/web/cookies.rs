@@ -1,42 +1,34 @@
 //! Reading and writing the pages' cookies. Every cookie is HttpOnly (no script needs one) and
 //! SameSite=Lax (sent when a citizen follows a link to the portal, not on another site's POST).
 
-use http::{HeaderMap, HeaderValue, header};
+use common::server::pages::CookieScope;
+use http::HeaderValue;
 
 pub const SESSION: &str = "portal_session";
 pub const SIGN_IN_CSRF: &str = "portal_sign_in_csrf";
 pub const LANGUAGE: &str = "portal_lang";
 
-/// The value of cookie `name` in the request, if sent.
-pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim_matches('"'))
-}
+/// Sent on every path, and when a citizen follows a link to the portal (not on another
+/// site's POST).
+const SCOPE: CookieScope = CookieScope {
+    path: "/",
+    same_site: "Lax",
+};
 
-/// A `Set-Cookie` value. Without `max_age_secs` the cookie lasts until the browser closes
-/// (the session cookie: the server decides when a session ends); 0 removes it.
+pub use common::server::pages::cookie as get;
+
 pub fn set(name: &str, value: &str, max_age_secs: Option<u64>, secure: bool) -> HeaderValue {
-    let max_age = max_age_secs
-        .map(|s| format!("; Max-Age={s}"))
-        .unwrap_or_default();
-    let secure = if secure { "; Secure" } else { "" };
-    let cookie = format!("{name}={value}; Path=/{max_age}; HttpOnly; SameSite=Lax{secure}");
-    // Names are constants and values are hex or language codes: always valid header text.
-    HeaderValue::from_str(&cookie).expect("cookie names and values are header-safe")
+    SCOPE.set(name, value, max_age_secs, secure)
 }
 
 pub fn remove(name: &str, secure: bool) -> HeaderValue {
-    set(name, "", Some(0), secure)
+    SCOPE.remove(name, secure)
 }
 
 #[cfg(test)]
 mod tests {
+    use http::{HeaderMap, header};
+
     use super::*;
 
     #[test]

@@ -7,57 +7,25 @@
 //!
 //! Only the pages get it: `/docs` (Swagger UI) needs the inline scripts this policy forbids.
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-use http::{HeaderValue, header};
+use common::server::pages::PageHeaders;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const HSTS: &str = "max-age=31536000; includeSubDomains";
-
-/// Whether the pages are served over TLS (and so get HSTS).
-#[derive(Clone, Copy, Debug)]
-pub struct OverTls(pub bool);
-
-/// Middleware: sets the headers on every page's response.
-pub async fn security_headers(
-    State(OverTls(tls)): State<OverTls>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
-    if tls {
-        headers.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static(HSTS),
-        );
+/// The state of `common::server::pages::security_headers` for the pages.
+pub fn page_headers(over_tls: bool) -> PageHeaders {
+    PageHeaders {
+        policy: CONTENT_SECURITY_POLICY,
+        over_tls,
     }
-    response
 }
 
 #[cfg(test)]
 mod tests {
     use axum::routing::get;
     use axum::{Router, middleware};
+    use common::server::pages::{HSTS, security_headers};
+    use http::header;
     use tower::ServiceExt as _;
 
     use super::*;
@@ -72,7 +40,7 @@ mod tests {
             .route("/", get(|| async { "hej" }))
             .route("/own", get(move || async move { (own, "hej") }))
             .layer(middleware::from_fn_with_state(
-                OverTls(tls),
+                page_headers(tls),
                 security_headers,
             ));
         let request = http::Request::get(path).body(axum::body::Body::empty());

@@ -43,7 +43,6 @@ use axum::routing::{get, post};
 use axum::{Router, routing};
 
 use crate::api::AppState;
-use headers::OverTls;
 use session::MaybeSignedIn;
 
 /// The pages, with their security headers (`headers`; HSTS when `over_tls`).
@@ -62,8 +61,8 @@ pub fn router(state: AppState, over_tls: bool) -> Router {
             context::remember_language,
         ))
         .layer(middleware::from_fn_with_state(
-            OverTls(over_tls),
-            headers::security_headers,
+            headers::page_headers(over_tls),
+            common::server::pages::security_headers,
         ))
         .with_state(state)
 }
