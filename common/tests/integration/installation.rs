@@ -205,7 +205,11 @@ impl Sample {
         let url = format!("{}{path}", self.base);
         let mut request = match method {
             "GET" => client.get(url),
-            _ => client.post(url).json(&json!([{"n": 1}, {"n": 2}])),
+            // The sample's migration endpoint takes a batch; the admin POSTs take no body.
+            _ if path.starts_with("/migration/") => {
+                client.post(url).json(&json!([{"n": 1}, {"n": 2}]))
+            }
+            _ => client.post(url),
         }
         .header(CONSUMER, caller);
         if let Some(key) = key {
