@@ -314,11 +314,13 @@ async fn switch_to_operational(
 ) -> Result<ApiJson<InstallationStatus>, Problem> {
     const ACTION: &str = "InstallationSwitchToOperational";
     require_admin(&permissions, &audit, &caller, ACTION, installation.id()).await?;
+    // No body, or `null` (the document's "optional"), is an operator's plain switch.
     let request: SwitchRequest = if body.iter().all(u8::is_ascii_whitespace) {
         SwitchRequest::default()
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice::<Option<SwitchRequest>>(&body)
             .map_err(|e| Problem::bad_request("INVALID_REQUEST", format!("the body: {e}")))?
+            .unwrap_or_default()
     };
     let action = if request.forced {
         "InstallationSwitchToOperationalForced"
