@@ -287,8 +287,9 @@ async fn create_migration_key(
 pub struct SwitchRequest {
     /// The counts and digests of every entity matched the source's.
     pub verification_passed: Option<bool>,
-    /// Source records the migration endpoints refused.
-    pub rejected: Option<u64>,
+    /// Source records the migration endpoints refused (a whole number; `5.0` is 5).
+    #[serde(default, deserialize_with = "crate::problem::integral")]
+    pub rejected: Option<i64>,
     /// Switched although the verification failed or records were refused (`--force`).
     #[serde(default)]
     pub forced: bool,
