@@ -131,20 +131,30 @@ impl EngagementMigrationStore for PgMigration {
         for engagement in engagements {
             copy.row(engagement);
         }
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(STAGING_TABLE).execute(&mut *tx).await?;
-        let mut sink = tx
-            .copy_in_raw(&format!(
-                "COPY migration_engagement ({COLUMNS}) FROM STDIN WITH (FORMAT binary)"
-            ))
-            .await?;
-        sink.send(copy.finish()).await?;
-        sink.finish().await?;
-        let written = sqlx::query(sqlx::AssertSqlSafe(upsert_sql()))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
+        // The COPY runs on its own task: when a client gives up on a batch, axum drops the
+        // request's future, and a COPY abandoned half-way leaves its connection out of step
+        // with the server; back in the pool, that connection answers the next queries wrongly.
+        let pool = self.pool.clone();
+        let rows = copy.finish();
+        let written = tokio::spawn(async move {
+            let mut tx = pool.begin().await?;
+            sqlx::query(STAGING_TABLE).execute(&mut *tx).await?;
+            let mut sink = tx
+                .copy_in_raw(&format!(
+                    "COPY migration_engagement ({COLUMNS}) FROM STDIN WITH (FORMAT binary)"
+                ))
+                .await?;
+            sink.send(rows).await?;
+            sink.finish().await?;
+            let written = sqlx::query(sqlx::AssertSqlSafe(upsert_sql()))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok::<u64, sqlx::Error>(written)
+        })
+        .await
+        .map_err(|_| StoreError::Interrupted)??;
         Ok(written)
     }
 
