@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow, bail};
 use connection_kit::auth::Clients;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::entity::{Entity, Service};
 
@@ -180,16 +180,28 @@ impl ServiceClient {
     }
 
     /// Sends one batch of records of `entity`.
-    pub async fn post_batch(
-        &self,
-        entity: Entity,
-        records: &[&Value],
-    ) -> anyhow::Result<BatchAnswer> {
-        let body = json!({ "records": records });
+    pub async fn post_batch(&self, entity: Entity, records: &[&str]) -> anyhow::Result<BatchAnswer> {
+        // The records are JSON objects already (the reader parsed each): the body is written
+        // around their text once, and a retry sends the same bytes again.
+        let mut body = Vec::with_capacity(records.iter().map(|r| r.len() + 1).sum::<usize>() + 16);
+        body.extend_from_slice(b"{\"records\":[");
+        for (i, record) in records.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(record.as_bytes());
+        }
+        body.extend_from_slice(b"]}");
+        let body = bytes::Bytes::from(body);
         let path = format!("/migration/v1/{}", entity.name());
         let response = self
             .send(
-                || Ok(self.request(http::Method::POST, &path, true)?.json(&body)),
+                || {
+                    Ok(self
+                        .request(http::Method::POST, &path, true)?
+                        .header(http::header::CONTENT_TYPE, "application/json")
+                        .body(body.clone()))
+                },
                 &format!("sending {}", entity.name()),
             )
             .await?;

@@ -63,11 +63,47 @@ pub struct LoadOutcome {
     /// Refused by the service or unreadable, in this run.
     pub rejected: u64,
     pub batches_sent: u64,
+    /// How long this run took over the file (reading, sending, the services' writing).
+    pub seconds: f64,
 }
 
 struct Batch {
     number: u64,
-    items: Vec<Item>,
+    items: Vec<Pending>,
+}
+
+/// A line of a batch as it waits to be sent: a record as the JSON text that goes on the wire
+/// (a parsed `Value` takes several times the memory, and the batches in flight are what the
+/// client's memory is made of), with the service it goes to, or a line that is no record.
+enum Pending {
+    Record {
+        line: u64,
+        text: Box<str>,
+        service: Result<Service, String>,
+    },
+    Unreadable {
+        line: u64,
+        reason: String,
+        text: String,
+    },
+}
+
+impl Pending {
+    fn of(entity: Entity, item: Item) -> Self {
+        match item {
+            Item::Record { line, record } => Self::Record {
+                line,
+                service: entity.service_of(&record),
+                text: record.to_string().into_boxed_str(),
+            },
+            Item::Unreadable { line, reason, text } => Self::Unreadable { line, reason, text },
+        }
+    }
+}
+
+/// A sent record read back for the rejects file (only refused records come here).
+fn record_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
 #[derive(Default)]
@@ -85,6 +121,7 @@ pub async fn load(
     source: &SourceFile,
     bar: &ProgressBar,
 ) -> anyhow::Result<LoadOutcome> {
+    let started = std::time::Instant::now();
     let entity = source.entity();
     let file = source.name();
     for service in entity.services() {
@@ -150,7 +187,7 @@ pub async fn load(
                         items: Vec::with_capacity(batch_size),
                     })
                     .items
-                    .push(item);
+                    .push(Pending::of(entity, item));
                 true
             })?;
             if let Some(last) = current
@@ -213,6 +250,7 @@ pub async fn load(
         unchanged: counters.unchanged.load(Ordering::Relaxed),
         rejected: counters.rejected.load(Ordering::Relaxed),
         batches_sent: counters.batches.load(Ordering::Relaxed),
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
 
@@ -225,10 +263,10 @@ async fn send_batch(
     bar: &ProgressBar,
 ) -> anyhow::Result<()> {
     let mut rejects = Vec::new();
-    let mut groups: HashMap<Service, Vec<(u64, &Value)>> = HashMap::new();
+    let mut groups: HashMap<Service, Vec<(u64, &str)>> = HashMap::new();
     for item in &batch.items {
         match item {
-            Item::Unreadable { line, reason, text } => rejects.push(Reject {
+            Pending::Unreadable { line, reason, text } => rejects.push(Reject {
                 file: file.to_owned(),
                 line: *line,
                 entity: entity.name().to_owned(),
@@ -238,26 +276,35 @@ async fn send_batch(
                 record: None,
                 text: Some(text.clone()),
             }),
-            Item::Record { line, record } => match entity.service_of(record) {
-                Ok(service) => groups.entry(service).or_default().push((*line, record)),
-                Err(reason) => rejects.push(Reject {
+            Pending::Record {
+                line,
+                text,
+                service: Ok(service),
+            } => groups.entry(*service).or_default().push((*line, text)),
+            Pending::Record {
+                line,
+                text,
+                service: Err(reason),
+            } => {
+                let record = record_of(text);
+                rejects.push(Reject {
                     file: file.to_owned(),
                     line: *line,
                     entity: entity.name().to_owned(),
-                    key: entity.key_of(record),
-                    reason,
+                    key: entity.key_of(&record),
+                    reason: reason.clone(),
                     problem: None,
-                    record: Some(record.clone()),
+                    record: Some(record),
                     text: None,
-                }),
-            },
+                });
+            }
         }
     }
     let mut groups: Vec<_> = groups.into_iter().collect();
     groups.sort_by_key(|(service, _)| *service);
     for (service, items) in groups {
         let client = &context.targets[&service];
-        let records: Vec<&Value> = items.iter().map(|(_, r)| *r).collect();
+        let records: Vec<&str> = items.iter().map(|(_, text)| *text).collect();
         let answer = client.post_batch(entity, &records).await?;
         counters
             .accepted
@@ -266,7 +313,7 @@ async fn send_batch(
             .unchanged
             .fetch_add(answer.unchanged, Ordering::Relaxed);
         for refused in answer.rejected {
-            let Some((line, record)) = items.get(refused.index) else {
+            let Some((line, text)) = items.get(refused.index) else {
                 anyhow::bail!(
                     "the {} refused record #{} of a batch of {}",
                     service.name(),
@@ -274,14 +321,15 @@ async fn send_batch(
                     items.len()
                 );
             };
+            let record = record_of(text);
             rejects.push(Reject {
                 file: file.to_owned(),
                 line: *line,
                 entity: entity.name().to_owned(),
-                key: refused.key.unwrap_or_else(|| entity.key_of(record)),
+                key: refused.key.unwrap_or_else(|| entity.key_of(&record)),
                 reason: refused.reason,
                 problem: refused.problem,
-                record: Some((*record).clone()),
+                record: Some(record),
                 text: None,
             });
         }

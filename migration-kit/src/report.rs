@@ -89,23 +89,29 @@ impl MigrationReport {
             let _ = writeln!(out, "\nWritten ({} workers):", self.workers);
             let _ = writeln!(
                 out,
-                "  {:<32} {:>10} {:>10} {:>10} {:>10} {:>10}",
-                "file", "records", "resumed", "accepted", "unchanged", "refused"
+                "  {:<32} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10}",
+                "file", "records", "resumed", "accepted", "unchanged", "refused", "seconds", "per second"
             );
             for load in &self.loads {
                 let _ = writeln!(
                     out,
-                    "  {:<32} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                    "  {:<32} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9.1} {:>10.0}",
                     load.file,
                     load.records,
                     load.resumed,
                     load.accepted,
                     load.unchanged,
-                    load.rejected
+                    load.rejected,
+                    load.seconds,
+                    load.records.saturating_sub(load.resumed) as f64 / load.seconds.max(0.001)
                 );
             }
         }
-        let _ = writeln!(out, "\nVerification:");
+        let _ = writeln!(
+            out,
+            "\nVerification ({:.1} seconds):",
+            self.verification.seconds
+        );
         for file in &self.verification.files {
             let manifest = match &file.manifest {
                 Some(_) if file.passed => "matches manifest.json",

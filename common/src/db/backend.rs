@@ -33,11 +33,17 @@ pub trait Backend: sqlx::Database {
 
     /// The rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// How many bulk writers (migration batches) may write at once: SQLite has one writer and
+    /// its busy handler is not fair, PostgreSQL writes several streams into one table side by
+    /// side.
+    const BULK_WRITERS: usize;
 }
 
 impl Backend for Sqlite {
     type Time = String;
     const TIME_TYPE: &'static str = "TEXT";
+    const BULK_WRITERS: usize = 1;
 
     fn time_value(time: DateTime<Utc>) -> String {
         sqlite_time(time)
@@ -66,6 +72,7 @@ impl Backend for Sqlite {
 impl Backend for Postgres {
     type Time = DateTime<Utc>;
     const TIME_TYPE: &'static str = "TIMESTAMPTZ";
+    const BULK_WRITERS: usize = 4;
 
     fn time_value(time: DateTime<Utc>) -> DateTime<Utc> {
         time

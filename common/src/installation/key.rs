@@ -113,12 +113,12 @@ pub struct MigrationClient {
 const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl MigrationClient {
-    /// The batch's turn to write, held until the batch and its progress are written. Batches
-    /// write one at a time per service: SQLite has one writer and its busy handler is not fair
-    /// (a hundred waiting batches starve some past the busy timeout), and on PostgreSQL one
-    /// COPY stream writes about as fast as several into the same table, while the workers still
-    /// overlap reading, sending and checking the next batches with the writing of this one. A
-    /// batch that waits longer than `TURN_WAIT` is answered `503 MIGRATION_BUSY`.
+    /// The batch's turn to write, held until the batch and its progress are written. As many
+    /// batches write at once as the database takes (`InstallationStore::bulk_writers`): one on
+    /// SQLite, whose single writer's busy handler is not fair (a hundred waiting batches starve
+    /// some past the busy timeout); a few on PostgreSQL. The other workers meanwhile read, send
+    /// and check their next batches. A batch that waits longer than `TURN_WAIT` is answered
+    /// `503 MIGRATION_BUSY`.
     pub async fn write_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Problem> {
         match tokio::time::timeout(TURN_WAIT, self.installation.migration_writes().acquire()).await
         {

@@ -160,7 +160,7 @@ struct Inner {
     installation_id: String,
     /// Once operational, always operational: the gate stops asking the database.
     operational: AtomicBool,
-    /// Migration batches write one at a time (see `MigrationClient::write_turn`).
+    /// Migration batches take turns to write (see `MigrationClient::write_turn`).
     migration_writes: tokio::sync::Semaphore,
 }
 
@@ -216,6 +216,7 @@ impl Installation {
                 "the installation is operational"
             ),
         }
+        let writers = store.bulk_writers().max(1);
         Ok(Self {
             inner: Arc::new(Inner {
                 service,
@@ -224,7 +225,7 @@ impl Installation {
                 clock,
                 operational: AtomicBool::new(record.mode == InstallationMode::Operational),
                 installation_id: record.installation_id,
-                migration_writes: tokio::sync::Semaphore::new(1),
+                migration_writes: tokio::sync::Semaphore::new(writers),
             }),
         })
     }

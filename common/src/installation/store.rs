@@ -94,6 +94,11 @@ pub trait InstallationStore: Send + Sync + 'static {
 
     /// Every entity's counts, by entity.
     async fn progress(&self) -> Result<Vec<EntityProgress>, InstallationError>;
+
+    /// How many migration batches may write at once on this database.
+    fn bulk_writers(&self) -> usize {
+        1
+    }
 }
 
 /// The installation store on SQLite.
@@ -172,6 +177,10 @@ where
     for<'r> i64: Decode<'r, DB> + Type<DB>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
+    fn bulk_writers(&self) -> usize {
+        DB::BULK_WRITERS
+    }
+
     async fn open(
         &self,
         initial: &InstallationRecord,

@@ -1,8 +1,8 @@
 //! The entity digest of docs/migration.md, the same on the source and the target:
 //! canonical(record) is the record's JSON with object keys sorted by their bytes at every
-//! depth and no white space; the digest is the lowercase hex SHA-256 over the 32-byte SHA-256
-//! of every record's canonical form, in ascending byte order, so it does not depend on the
-//! order the records come in.
+//! depth and no white space; the digest is the lowercase hex SHA-256 over the record count and
+//! the sum (modulo 2^256) of every record's SHA-256, so it does not depend on the order the
+//! records come in and is computed in constant memory.
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -49,10 +49,14 @@ pub fn record_hash(record: &Value) -> [u8; 32] {
     Sha256::digest(canonical(record).as_bytes()).into()
 }
 
-/// Collects record hashes; 32 bytes a record (the sort needs them all).
-#[derive(Debug, Default, Clone)]
+/// Folds record hashes into the entity digest as they come: a record count and the sum of the
+/// hashes modulo 2^256, so the memory is the same for ten records or ten million, the order of
+/// the records does not matter, and two partial digests (two files of one entity) add up.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct EntityDigest {
-    hashes: Vec<[u8; 32]>,
+    count: u64,
+    /// The sum, as four 64-bit limbs, most significant first.
+    sum: [u64; 4],
 }
 
 impl EntityDigest {
@@ -61,29 +65,47 @@ impl EntityDigest {
     }
 
     pub fn add(&mut self, record: &Value) {
-        self.hashes.push(record_hash(record));
+        self.add_hash(record_hash(record));
     }
 
     /// Adds a record by its hash ([`record_hash`]), e.g. one computed while reading a file.
     pub fn add_hash(&mut self, hash: [u8; 32]) {
-        self.hashes.push(hash);
+        let mut carry = false;
+        for limb in (0..4).rev() {
+            let bytes: [u8; 8] = hash[limb * 8..limb * 8 + 8]
+                .try_into()
+                .expect("eight bytes");
+            let (partial, first) = self.sum[limb].overflowing_add(u64::from_be_bytes(bytes));
+            let (total, second) = partial.overflowing_add(u64::from(carry));
+            self.sum[limb] = total;
+            carry = first || second;
+        }
+        self.count += 1;
     }
 
-    /// The record hashes collected so far (unsorted).
-    pub fn hashes(&self) -> &[[u8; 32]] {
-        &self.hashes
+    /// Adds another digest's records to this one.
+    pub fn merge(&mut self, other: &EntityDigest) {
+        let mut carry = false;
+        for limb in (0..4).rev() {
+            let (partial, first) = self.sum[limb].overflowing_add(other.sum[limb]);
+            let (total, second) = partial.overflowing_add(u64::from(carry));
+            self.sum[limb] = total;
+            carry = first || second;
+        }
+        self.count += other.count;
     }
 
     pub fn count(&self) -> u64 {
-        self.hashes.len() as u64
+        self.count
     }
 
-    /// The digest in lowercase hex.
-    pub fn finish(mut self) -> String {
-        self.hashes.sort_unstable();
+    /// The digest in lowercase hex: SHA-256 over the count (8 bytes, big-endian) followed by
+    /// the sum (32 bytes, big-endian).
+    pub fn finish(self) -> String {
         let mut sha = Sha256::new();
-        for hash in &self.hashes {
-            sha.update(hash);
+        sha.update(self.count.to_be_bytes());
+        for limb in self.sum {
+            sha.update(limb.to_be_bytes());
         }
         hex(&sha.finalize())
     }
@@ -131,19 +153,49 @@ mod tests {
     }
 
     #[test]
-    fn the_digest_is_sha256_over_the_sorted_record_hashes() {
-        let records = [json!({"a": 1}), json!({"a": 2})];
-        let mut hashes: Vec<[u8; 32]> = records.iter().map(record_hash).collect();
-        hashes.sort_unstable();
-        let expected = hex(&Sha256::digest(hashes.concat()));
+    fn the_digest_is_sha256_over_the_count_and_the_sum_of_the_record_hashes() {
+        // Two hashes whose sum carries out of every limb but the first.
+        let mut low = [0u8; 32];
+        low[8..].fill(0xff);
+        let mut one = [0u8; 32];
+        one[31] = 1;
         let mut digest = EntityDigest::default();
+        digest.add_hash(low);
+        digest.add_hash(one);
+        let mut sum = [0u8; 32];
+        sum[7] = 1;
+        let mut expected = Sha256::new();
+        expected.update(2u64.to_be_bytes());
+        expected.update(sum);
+        assert_eq!(digest.finish(), hex(&expected.finalize()));
+        // Overflow past 2^256 wraps.
+        let mut wrap = EntityDigest::default();
+        wrap.add_hash([0xff; 32]);
+        wrap.add_hash(one);
+        let mut zero = Sha256::new();
+        zero.update(2u64.to_be_bytes());
+        zero.update([0u8; 32]);
+        assert_eq!(wrap.finish(), hex(&zero.finalize()));
+    }
+
+    #[test]
+    fn two_partial_digests_merge_into_the_digest_of_all_records() {
+        let records = [json!({"a": 1}), json!({"a": 2}), json!({"a": 3})];
+        let mut all = EntityDigest::default();
         for record in &records {
-            digest.add(record);
+            all.add(record);
         }
-        assert_eq!(digest.finish(), expected);
+        let mut first = EntityDigest::default();
+        first.add(&records[2]);
+        let mut second = EntityDigest::default();
+        second.add(&records[0]);
+        second.add(&records[1]);
+        first.merge(&second);
+        assert_eq!(first, all);
+        assert_eq!(first.count(), 3);
         assert_eq!(
             EntityDigest::default().finish(),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            "2c34ce1df23b838c5abf2a7f6437cca3d3067ed509ff25f11df6b11b582b51eb"
         );
     }
 }
