@@ -159,6 +159,9 @@ fn connect(
     }
 }
 
+#[global_allocator]
+static ALLOCATOR: common::cli::Allocator = common::cli::Allocator;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut args = Args::parse();
