@@ -91,10 +91,12 @@ enum Pending {
 impl Pending {
     fn of(entity: Entity, item: Item) -> Self {
         match item {
-            Item::Record { line, record } => Self::Record {
+            Item::Record { line, record, text } => Self::Record {
                 line,
                 service: entity.service_of(&record),
-                text: record.to_string().into_boxed_str(),
+                text: text
+                    .unwrap_or_else(|| record.to_string())
+                    .into_boxed_str(),
             },
             Item::Unreadable { line, reason, text } => Self::Unreadable { line, reason, text },
         }

@@ -28,6 +28,8 @@ pub enum Item {
     Record {
         line: u64,
         record: Value,
+        /// The line as it stands in the file, when the record is one (an export's line).
+        text: Option<String>,
     },
     Unreadable {
         line: u64,
@@ -137,7 +139,11 @@ fn read_ndjson(
             continue;
         }
         let item = match serde_json::from_str::<Value>(trimmed) {
-            Ok(record @ Value::Object(_)) => Item::Record { line, record },
+            Ok(record @ Value::Object(_)) => Item::Record {
+                line,
+                record,
+                text: Some(trimmed.to_owned()),
+            },
             Ok(_) => Item::Unreadable {
                 line,
                 reason: String::from("the line is JSON but not an object"),
@@ -183,6 +189,7 @@ fn read_tsv(
                 Ok(record) => Item::Record {
                     line: row.line,
                     record,
+                    text: None,
                 },
                 Err(reason) => Item::Unreadable {
                     line: row.line,

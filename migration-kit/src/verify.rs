@@ -163,6 +163,22 @@ pub async fn verify(
     let started = std::time::Instant::now();
     let mut verification = Verification::default();
     let mut by_entity: BTreeMap<Entity, HashMap<Service, Side>> = BTreeMap::new();
+    // The services compute their digests while the files are read again: the two take about
+    // as long as each other, and neither needs the other.
+    let mut target_digests = HashMap::new();
+    for entity in sources.iter().map(SourceFile::entity) {
+        for service in entity.services() {
+            if let Some(client) = targets.get(service)
+                && !target_digests.contains_key(&(entity, *service))
+            {
+                let client = client.clone();
+                target_digests.insert(
+                    (entity, *service),
+                    tokio::spawn(async move { client.digest(entity).await }),
+                );
+            }
+        }
+    }
     for source in sources {
         let entity = source.entity();
         let file = source.name();
@@ -231,7 +247,10 @@ pub async fn verify(
                 ),
                 None => (0, EntityDigest::new().finish(), Vec::new()),
             };
-            let target = client.digest(entity).await?;
+            let target = match target_digests.remove(&(entity, *service)) {
+                Some(asked) => asked.await.context("asking for the digest")??,
+                None => client.digest(entity).await?,
+            };
             if entity == Entity::Grants
                 && let Some(side) = side
             {
@@ -294,7 +313,7 @@ fn read_pass(
     let mut refused = 0;
     let mut rng = rand::rng();
     let summary = source.read(identity, &|_| false, &mut |_, item| {
-        let Item::Record { line, record } = item else {
+        let Item::Record { line, record, .. } = item else {
             refused += 1;
             return true;
         };
