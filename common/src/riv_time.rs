@@ -2,7 +2,7 @@
 //! the engagement index uses `YYYYMMDDhhmmss`, forms `YYYYMMDDThhmmss`, dates `YYYYMMDD`.
 //! Inside, times are kept in UTC.
 
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{Datelike as _, DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike as _, Utc};
 use chrono_tz::Europe::Stockholm;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +36,37 @@ fn strict(value: &str, format: &'static str) -> Result<(), TimeFormatError> {
     }
 }
 
+/// The number the ASCII digits of `value[range]` stand for (the shape is checked already).
+fn digits(value: &str, range: std::ops::Range<usize>) -> u32 {
+    value.as_bytes()[range]
+        .iter()
+        .fold(0, |number, digit| number * 10 + u32::from(digit - b'0'))
+}
+
+/// The date and time of a value of the shape `YYYYMMDD?hhmmss` (the shape checked), `time_at`
+/// where hh starts; `None` when it names no real time. Read digit by digit rather than with
+/// a strftime pattern: every engagement of an Update, a FindContent answer and a migration
+/// batch goes through here, and a pattern is interpreted anew on every call. Second 60 is a
+/// leap second, as chrono's `%S` reads it.
+fn date_time(value: &str, time_at: usize) -> Option<NaiveDateTime> {
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(digits(value, 0..4)).ok()?,
+        digits(value, 4..6),
+        digits(value, 6..8),
+    )?;
+    let (hour, minute, second) = (
+        digits(value, time_at..time_at + 2),
+        digits(value, time_at + 2..time_at + 4),
+        digits(value, time_at + 4..time_at + 6),
+    );
+    let time = if second == 60 {
+        chrono::NaiveTime::from_hms_nano_opt(hour, minute, 59, 1_000_000_000)?
+    } else {
+        chrono::NaiveTime::from_hms_opt(hour, minute, second)?
+    };
+    Some(date.and_time(time))
+}
+
 /// Parses an engagement-index timestamp strictly: exactly 14 digits naming a real time, the
 /// year starting with 1-9 as the XSD's `TS` pattern demands.
 pub fn parse_ei_timestamp(value: &str) -> Result<NaiveDateTime, TimeFormatError> {
@@ -46,7 +77,7 @@ pub fn parse_ei_timestamp(value: &str) -> Result<NaiveDateTime, TimeFormatError>
             value: value.to_owned(),
         });
     }
-    NaiveDateTime::parse_from_str(value, "%Y%m%d%H%M%S").map_err(|_| TimeFormatError {
+    date_time(value, 8).ok_or_else(|| TimeFormatError {
         format: EI_TIMESTAMP,
         value: value.to_owned(),
     })
@@ -55,7 +86,7 @@ pub fn parse_ei_timestamp(value: &str) -> Result<NaiveDateTime, TimeFormatError>
 /// Parses a forms timestamp `YYYYMMDDThhmmss` strictly.
 pub fn parse_form_timestamp(value: &str) -> Result<NaiveDateTime, TimeFormatError> {
     strict(value, FORM_TIMESTAMP)?;
-    NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%S").map_err(|_| TimeFormatError {
+    date_time(value, 9).ok_or_else(|| TimeFormatError {
         format: FORM_TIMESTAMP,
         value: value.to_owned(),
     })
@@ -89,14 +120,35 @@ pub fn utc_to_stockholm(instant: DateTime<Utc>) -> NaiveDateTime {
     instant.with_timezone(&Stockholm).naive_local()
 }
 
+/// The second as `%S` writes it: 60 in a leap second.
+fn second(local: &NaiveDateTime) -> u32 {
+    local.second() + u32::from(local.nanosecond() >= 1_000_000_000)
+}
+
 pub fn format_ei_timestamp(instant: DateTime<Utc>) -> String {
-    utc_to_stockholm(instant).format("%Y%m%d%H%M%S").to_string()
+    let local = utc_to_stockholm(instant);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        second(&local)
+    )
 }
 
 pub fn format_form_timestamp(instant: DateTime<Utc>) -> String {
-    utc_to_stockholm(instant)
-        .format("%Y%m%dT%H%M%S")
-        .to_string()
+    let local = utc_to_stockholm(instant);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        second(&local)
+    )
 }
 
 pub fn format_date(date: NaiveDate) -> String {
@@ -143,6 +195,44 @@ mod tests {
                 error.to_string(),
                 format!("Input date is not according to expected format \"YYYYMMDDhhmmss\": {bad}")
             );
+        }
+    }
+
+    #[test]
+    fn read_digit_by_digit_as_chrono_reads_the_pattern() {
+        let mut values: Vec<String> = [
+            "20240229235959", "20230229120000", "20241231235960", "20240101000000",
+            "19000101000000", "99991231235959", "20240431120000", "20240100120000",
+            "20241301120000", "20240101240000", "20240101126000", "20240101125961",
+        ]
+        .map(String::from)
+        .to_vec();
+        // Every month and day number around the real ones, at varied times.
+        for month in 0..=13 {
+            for day in [0, 1, 28, 29, 30, 31, 32] {
+                values.push(format!("2023{month:02}{day:02}{:02}3045", (month * 7 + day) % 26));
+            }
+        }
+        for value in &values {
+            let chrono = NaiveDateTime::parse_from_str(value, "%Y%m%d%H%M%S").ok();
+            assert_eq!(parse_ei_timestamp(value).ok(), chrono, "{value}");
+            let form = format!("{}T{}", &value[..8], &value[8..]);
+            assert_eq!(parse_form_timestamp(&form).ok(), chrono, "{form}");
+            // (Not the last day of year 9999: in Stockholm that is year 10000 already.)
+            if let Some(time) = chrono
+                && time.year() < 9999
+            {
+                let utc = Utc.from_utc_datetime(&time);
+                let local = utc_to_stockholm(utc);
+                assert_eq!(
+                    format_ei_timestamp(utc),
+                    local.format("%Y%m%d%H%M%S").to_string()
+                );
+                assert_eq!(
+                    format_form_timestamp(utc),
+                    local.format("%Y%m%dT%H%M%S").to_string()
+                );
+            }
         }
     }
 

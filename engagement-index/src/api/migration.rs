@@ -140,8 +140,8 @@ fn internal(error: &impl std::fmt::Display) -> Problem {
 
 /// An engagement record as ProcessNotification's submitted engagement; a field the record
 /// does not know is refused (it would be lost, and the digests would differ).
-fn submitted_engagement(value: Value) -> Result<SubmittedEngagement, Problem> {
-    let Value::Object(fields) = &value else {
+fn submitted_engagement(value: &Value) -> Result<SubmittedEngagement, Problem> {
+    let Value::Object(fields) = value else {
         return Err(invalid_record("an engagement record is a JSON object"));
     };
     if let Some(unknown) = fields
@@ -153,7 +153,7 @@ fn submitted_engagement(value: Value) -> Result<SubmittedEngagement, Problem> {
             unknown.chars().take(64).collect::<String>()
         )));
     }
-    serde_json::from_value(value).map_err(invalid_record)
+    SubmittedEngagement::deserialize(value).map_err(invalid_record)
 }
 
 /// Writes up to 10 000 engagements (FindContent's records, owner, creationTime and updateTime
@@ -188,18 +188,22 @@ async fn migrate_engagements(
     let mut answer = BatchAnswer::default();
     let mut posts = Vec::with_capacity(batch.records.len());
     let mut seen: HashMap<EngagementKey, usize> = HashMap::with_capacity(batch.records.len());
-    for (index, value) in batch.records.into_iter().enumerate() {
-        let key = key_of(&value, &ENGAGEMENT_KEY);
+    // A record's key as text is made only for a refused one.
+    for (index, value) in batch.records.iter().enumerate() {
         let post = submitted_engagement(value).and_then(|submitted| {
             check_migrated_engagement(&identity, submitted.into())
                 .map_err(|error| validation_problem(&error))
         });
         match post {
             Ok(post) => match seen.insert(post.key.clone(), index) {
-                Some(first) => answer.reject(index, key, common::migration::duplicate_key(first)),
+                Some(first) => answer.reject(
+                    index,
+                    key_of(value, &ENGAGEMENT_KEY),
+                    common::migration::duplicate_key(first),
+                ),
                 None => posts.push(post),
             },
-            Err(problem) => answer.reject(index, key, problem),
+            Err(problem) => answer.reject(index, key_of(value, &ENGAGEMENT_KEY), problem),
         }
     }
     let _turn = client.write_turn().await?;
