@@ -46,17 +46,19 @@ pub struct Batch {
 impl Batch {
     /// Refuses a batch with more than `max` records (nothing of it is written).
     pub fn check_size(&self, max: usize) -> Result<(), Problem> {
-        if self.records.len() > max {
-            return Err(Problem::bad_request(
-                "BATCH_TOO_LARGE",
-                format!(
-                    "A batch holds at most {max} records; this one has {}.",
-                    self.records.len()
-                ),
-            ));
-        }
-        Ok(())
+        check_batch_size(self.records.len(), max)
     }
+}
+
+/// Refuses a batch of `records` records when it has more than `max` (nothing of it is written).
+pub fn check_batch_size(records: usize, max: usize) -> Result<(), Problem> {
+    if records > max {
+        return Err(Problem::bad_request(
+            "BATCH_TOO_LARGE",
+            format!("A batch holds at most {max} records; this one has {records}."),
+        ));
+    }
+    Ok(())
 }
 
 /// A refused record.

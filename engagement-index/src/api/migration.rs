@@ -23,6 +23,7 @@ use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, ApiPath, Problem, UncheckedJson};
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 use utoipa::openapi::OpenApi as OpenApiDocument;
 use utoipa_axum::router::OpenApiRouter;
@@ -53,22 +54,6 @@ const ENGAGEMENT_KEY: [&str; 9] = [
     "sourceSystem",
     "dataController",
     "clinicalProcessInterestId",
-    "owner",
-];
-
-/// The fields of an engagement record (FindContent's engagement).
-const ENGAGEMENT_FIELDS: [&str; 12] = [
-    "registeredResidentIdentification",
-    "serviceDomain",
-    "categorization",
-    "logicalAddress",
-    "businessObjectInstanceIdentifier",
-    "clinicalProcessInterestId",
-    "mostRecentContent",
-    "sourceSystem",
-    "creationTime",
-    "updateTime",
-    "dataController",
     "owner",
 ];
 
@@ -138,22 +123,67 @@ fn internal(error: &impl std::fmt::Display) -> Problem {
     Problem::internal()
 }
 
-/// An engagement record as ProcessNotification's submitted engagement; a field the record
-/// does not know is refused (it would be lost, and the digests would differ).
-fn submitted_engagement(value: &Value) -> Result<SubmittedEngagement, Problem> {
-    let Value::Object(fields) = value else {
-        return Err(invalid_record("an engagement record is a JSON object"));
-    };
-    if let Some(unknown) = fields
-        .keys()
-        .find(|name| !ENGAGEMENT_FIELDS.contains(&name.as_str()))
-    {
-        return Err(invalid_record(format!(
-            "unknown field `{}`",
-            unknown.chars().take(64).collect::<String>()
-        )));
+/// A batch of engagements, each record kept as its JSON text until it is read as an
+/// [`MigratedEngagement`]: read straight into the record, not first into a JSON tree (ten
+/// thousand trees a batch were most of a migration's allocations).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngagementBatch {
+    records: Vec<Box<RawValue>>,
+}
+
+/// An engagement record: FindContent's engagement, owner, creationTime and updateTime included.
+/// A field the record does not know is refused (it would be lost, and the digests would differ).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MigratedEngagement {
+    registered_resident_identification: Option<String>,
+    service_domain: Option<String>,
+    categorization: Option<String>,
+    logical_address: Option<String>,
+    business_object_instance_identifier: Option<String>,
+    clinical_process_interest_id: Option<String>,
+    most_recent_content: Option<String>,
+    source_system: Option<String>,
+    creation_time: Option<String>,
+    update_time: Option<String>,
+    data_controller: Option<String>,
+    owner: Option<String>,
+}
+
+impl From<MigratedEngagement> for SubmittedEngagement {
+    fn from(record: MigratedEngagement) -> Self {
+        Self {
+            registered_resident_identification: record.registered_resident_identification,
+            service_domain: record.service_domain,
+            categorization: record.categorization,
+            logical_address: record.logical_address,
+            business_object_instance_identifier: record.business_object_instance_identifier,
+            clinical_process_interest_id: record.clinical_process_interest_id,
+            most_recent_content: record.most_recent_content,
+            source_system: record.source_system,
+            creation_time: record.creation_time,
+            update_time: record.update_time,
+            data_controller: record.data_controller,
+            owner: record.owner,
+        }
     }
-    SubmittedEngagement::deserialize(value).map_err(invalid_record)
+}
+
+fn submitted_engagement(record: &RawValue) -> Result<SubmittedEngagement, Problem> {
+    if !record.get().starts_with('{') {
+        return Err(invalid_record("an engagement record is a JSON object"));
+    }
+    serde_json::from_str::<MigratedEngagement>(record.get())
+        .map(SubmittedEngagement::from)
+        .map_err(invalid_record)
+}
+
+/// A refused record's key, from its text.
+fn refused_key(record: &RawValue) -> String {
+    serde_json::from_str::<Value>(record.get())
+        .map(|value| key_of(&value, &ENGAGEMENT_KEY))
+        .unwrap_or_default()
 }
 
 /// Writes up to 10 000 engagements (FindContent's records, owner, creationTime and updateTime
@@ -173,9 +203,9 @@ fn submitted_engagement(value: &Value) -> Result<SubmittedEngagement, Problem> {
 async fn migrate_engagements(
     State(state): State<MigrationState>,
     client: MigrationClient,
-    UncheckedJson(batch): UncheckedJson<Batch>,
+    UncheckedJson(batch): UncheckedJson<EngagementBatch>,
 ) -> Result<ApiJson<BatchAnswer>, Problem> {
-    batch.check_size(MAX_ENGAGEMENTS)?;
+    common::migration::check_batch_size(batch.records.len(), MAX_ENGAGEMENTS)?;
     let config = &state.app.config;
     let hsa_id = config.hsa_id.to_string();
     let alternative = config.alternative_hsa_id.as_ref().map(HsaId::to_string);
@@ -189,8 +219,8 @@ async fn migrate_engagements(
     let mut posts = Vec::with_capacity(batch.records.len());
     let mut seen: HashMap<EngagementKey, usize> = HashMap::with_capacity(batch.records.len());
     // A record's key as text is made only for a refused one.
-    for (index, value) in batch.records.iter().enumerate() {
-        let post = submitted_engagement(value).and_then(|submitted| {
+    for (index, record) in batch.records.iter().enumerate() {
+        let post = submitted_engagement(record).and_then(|submitted| {
             check_migrated_engagement(&identity, submitted.into())
                 .map_err(|error| validation_problem(&error))
         });
@@ -198,14 +228,16 @@ async fn migrate_engagements(
             Ok(post) => match seen.insert(post.key.clone(), index) {
                 Some(first) => answer.reject(
                     index,
-                    key_of(value, &ENGAGEMENT_KEY),
+                    refused_key(record),
                     common::migration::duplicate_key(first),
                 ),
                 None => posts.push(post),
             },
-            Err(problem) => answer.reject(index, key_of(value, &ENGAGEMENT_KEY), problem),
+            Err(problem) => answer.reject(index, refused_key(record), problem),
         }
     }
+    // The parsed batch is several times the size of its posts; it goes before the wait.
+    drop(batch);
     let _turn = client.write_turn().await?;
     let written = state
         .engagements
