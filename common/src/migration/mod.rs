@@ -21,7 +21,7 @@ use crate::problem::Problem;
 
 pub use access::{KeyOrAdmin, key_or_admin};
 pub use digest::{EntityDigest, canonical, record_hash};
-pub use export::{NDJSON, Page, PageFuture, Pager, digest_of, ndjson_response};
+pub use export::{NDJSON, Page, PageFuture, Pager, digest_of, digest_response, ndjson_response};
 pub use times::{canonical_time, parse_canonical_time};
 
 /// Records in one batch, unless an entity allows more.

@@ -16,7 +16,7 @@ use common::auth::{Authenticator, Caller};
 use common::identity::HsaId;
 use common::installation::{Installation, MigrationClient};
 use common::migration::{
-    Batch, BatchAnswer, DigestAnswer, KeyOrAdmin, Page, Pager, digest_of, grants, invalid_record,
+    Batch, BatchAnswer, DigestAnswer, KeyOrAdmin, Page, Pager, digest_response, grants, invalid_record,
     key_of, ndjson_response,
 };
 use common::permissions::{Permissions, Role};
@@ -450,15 +450,8 @@ async fn digest(
     State(state): State<MigrationState>,
     _caller: KeyOrAdmin,
     ApiPath(entity): ApiPath<IndexEntity>,
-) -> Result<ApiJson<DigestAnswer>, Problem> {
-    let (count, digest) = digest_of(pager(&state, entity))
-        .await
-        .map_err(|e| internal(&e))?;
-    Ok(ApiJson(DigestAnswer {
-        entity: entity.name().to_owned(),
-        count,
-        digest,
-    }))
+) -> Response {
+    digest_response(entity.name(), pager(&state, entity))
 }
 
 /// Every record of an entity as NDJSON (one JSON record per line) in natural-key order, read

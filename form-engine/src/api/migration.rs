@@ -19,7 +19,7 @@ use common::identity::{HsaId, PersonalIdentityNumber};
 use common::installation::{Installation, MigrationClient};
 use common::migration::{
     Batch, BatchAnswer, DigestAnswer, KeyOrAdmin, MAX_RECORDS, Page, Pager, canonical_time,
-    check_control_characters, digest_of, duplicate_key, grants, invalid_record, key_of,
+    check_control_characters, digest_response, duplicate_key, grants, invalid_record, key_of,
     ndjson_response, parse_canonical_time,
 };
 use common::permissions::{Permissions, Role};
@@ -626,19 +626,13 @@ async fn digest(
     State(state): State<MigrationState>,
     _caller: KeyOrAdmin,
     ApiPath(entity): ApiPath<EngineEntity>,
-) -> Result<ApiJson<DigestAnswer>, Problem> {
+) -> Response {
     let store = Arc::clone(&state.migration);
-    let (count, digest) = match entity {
-        EngineEntity::Templates => digest_of(template_pager(store)).await,
-        EngineEntity::Forms => digest_of(form_pager(store)).await,
-        EngineEntity::Grants => digest_of(grant_pager(&state.permissions)).await,
+    match entity {
+        EngineEntity::Templates => digest_response(entity.name(), template_pager(store)),
+        EngineEntity::Forms => digest_response(entity.name(), form_pager(store)),
+        EngineEntity::Grants => digest_response(entity.name(), grant_pager(&state.permissions)),
     }
-    .map_err(|e| internal(&e))?;
-    Ok(ApiJson(DigestAnswer {
-        entity: entity.name().to_owned(),
-        count,
-        digest,
-    }))
 }
 
 /// Every record of an entity as NDJSON (one JSON record per line) in natural-key order, read
