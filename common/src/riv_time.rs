@@ -2,7 +2,9 @@
 //! the engagement index uses `YYYYMMDDhhmmss`, forms `YYYYMMDDThhmmss`, dates `YYYYMMDD`.
 //! Inside, times are kept in UTC.
 
-use chrono::{Datelike as _, DateTime, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike as _, Utc};
+use chrono::{
+    DateTime, Datelike as _, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike as _, Utc,
+};
 use chrono_tz::Europe::Stockholm;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -201,16 +203,28 @@ mod tests {
     #[test]
     fn read_digit_by_digit_as_chrono_reads_the_pattern() {
         let mut values: Vec<String> = [
-            "20240229235959", "20230229120000", "20241231235960", "20240101000000",
-            "19000101000000", "99991231235959", "20240431120000", "20240100120000",
-            "20241301120000", "20240101240000", "20240101126000", "20240101125961",
+            "20240229235959",
+            "20230229120000",
+            "20241231235960",
+            "20240101000000",
+            "19000101000000",
+            "99991231235959",
+            "20240431120000",
+            "20240100120000",
+            "20241301120000",
+            "20240101240000",
+            "20240101126000",
+            "20240101125961",
         ]
         .map(String::from)
         .to_vec();
         // Every month and day number around the real ones, at varied times.
         for month in 0..=13 {
             for day in [0, 1, 28, 29, 30, 31, 32] {
-                values.push(format!("2023{month:02}{day:02}{:02}3045", (month * 7 + day) % 26));
+                values.push(format!(
+                    "2023{month:02}{day:02}{:02}3045",
+                    (month * 7 + day) % 26
+                ));
             }
         }
         for value in &values {

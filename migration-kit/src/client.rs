@@ -180,7 +180,11 @@ impl ServiceClient {
     }
 
     /// Sends one batch of records of `entity`.
-    pub async fn post_batch(&self, entity: Entity, records: &[&str]) -> anyhow::Result<BatchAnswer> {
+    pub async fn post_batch(
+        &self,
+        entity: Entity,
+        records: &[&str],
+    ) -> anyhow::Result<BatchAnswer> {
         // The records are JSON objects already (the reader parsed each): the body is written
         // around their text once, and a retry sends the same bytes again.
         let mut body = Vec::with_capacity(records.iter().map(|r| r.len() + 1).sum::<usize>() + 16);

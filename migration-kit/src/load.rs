@@ -94,9 +94,7 @@ impl Pending {
             Item::Record { line, record, text } => Self::Record {
                 line,
                 service: entity.service_of(&record),
-                text: text
-                    .unwrap_or_else(|| record.to_string())
-                    .into_boxed_str(),
+                text: text.unwrap_or_else(|| record.to_string()).into_boxed_str(),
             },
             Item::Unreadable { line, reason, text } => Self::Unreadable { line, reason, text },
         }

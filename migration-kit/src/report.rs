@@ -90,7 +90,14 @@ impl MigrationReport {
             let _ = writeln!(
                 out,
                 "  {:<32} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>10}",
-                "file", "records", "resumed", "accepted", "unchanged", "refused", "seconds", "per second"
+                "file",
+                "records",
+                "resumed",
+                "accepted",
+                "unchanged",
+                "refused",
+                "seconds",
+                "per second"
             );
             for load in &self.loads {
                 let _ = writeln!(
@@ -103,7 +110,7 @@ impl MigrationReport {
                     load.unchanged,
                     load.rejected,
                     load.seconds,
-                    load.records.saturating_sub(load.resumed) as f64 / load.seconds.max(0.001)
+                    per_second(load.records.saturating_sub(load.resumed), load.seconds)
                 );
             }
         }
@@ -219,4 +226,10 @@ impl MigrationReport {
         }
         out
     }
+}
+
+/// Records per second, for showing.
+#[allow(clippy::cast_precision_loss)] // a rate shown to the operator, not a count
+fn per_second(records: u64, seconds: f64) -> f64 {
+    records as f64 / seconds.max(0.001)
 }

@@ -130,8 +130,9 @@ pub fn digest_response<K: Send + 'static>(entity: &'static str, pager: Pager<K>)
         receiver.recv().await.map(|chunk| (chunk, receiver))
     });
     let mut response = Body::from_stream(body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }

@@ -16,8 +16,8 @@ use common::auth::{Authenticator, Caller};
 use common::identity::HsaId;
 use common::installation::{Installation, MigrationClient};
 use common::migration::{
-    Batch, BatchAnswer, DigestAnswer, KeyOrAdmin, Page, Pager, digest_response, grants, invalid_record,
-    key_of, ndjson_response,
+    Batch, BatchAnswer, DigestAnswer, KeyOrAdmin, Page, Pager, digest_response, grants,
+    invalid_record, key_of, ndjson_response,
 };
 use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, ApiPath, Problem, UncheckedJson};
