@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Batch, BatchAnswer, canonical_time, invalid_record, key_of, parse_canonical_time};
+use super::{
+    Batch, BatchAnswer, canonical_time, internal, invalid_record, key_of, parse_canonical_time,
+};
 use crate::permissions::{GrantSource, Permission, PermissionStore, Removal, grant};
 use crate::problem::Problem;
 
@@ -24,11 +26,6 @@ struct GrantRecord {
     role: String,
     scope: String,
     created_at: String,
-}
-
-fn internal(error: &impl std::fmt::Display) -> Problem {
-    tracing::error!(%error, "the migration of grants failed");
-    Problem::internal()
 }
 
 /// The record of a stored grant, as the export writes it.

@@ -11,6 +11,7 @@ mod access;
 mod digest;
 mod export;
 pub mod grants;
+mod routes;
 mod times;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,7 @@ use crate::problem::Problem;
 pub use access::{KeyOrAdmin, key_or_admin};
 pub use digest::{EntityDigest, canonical, record_hash};
 pub use export::{NDJSON, Page, PageFuture, Pager, digest_of, digest_response, ndjson_response};
+pub use routes::{MigrationRoutes, internal};
 pub use times::{canonical_time, parse_canonical_time};
 
 /// Records in one batch, unless an entity allows more.

@@ -16,8 +16,8 @@ use common::auth::{Authenticator, Caller};
 use common::identity::HsaId;
 use common::installation::{Installation, MigrationClient};
 use common::migration::{
-    Batch, BatchAnswer, DigestAnswer, KeyOrAdmin, Page, Pager, digest_response, grants,
-    invalid_record, key_of, ndjson_response,
+    Batch, BatchAnswer, DigestAnswer, KeyOrAdmin, MigrationRoutes, Page, Pager, digest_response,
+    grants, internal, invalid_record, key_of, ndjson_response,
 };
 use common::permissions::{Permissions, Role};
 use common::problem::{ApiJson, ApiPath, Problem, UncheckedJson};
@@ -87,40 +87,27 @@ impl IndexEntity {
     }
 }
 
-fn migration_routes() -> OpenApiRouter<MigrationState> {
-    OpenApiRouter::new()
-        .routes(routes!(migrate_engagements))
-        .routes(routes!(migrate_subscribers))
-        .routes(routes!(migrate_grants))
-        .routes(routes!(digest))
-}
-
-fn export_routes() -> OpenApiRouter<MigrationState> {
-    OpenApiRouter::new().routes(routes!(export))
+/// The batches and the digest, and the admin export.
+fn routes() -> MigrationRoutes<MigrationState> {
+    MigrationRoutes {
+        migration: OpenApiRouter::new()
+            .routes(routes!(migrate_engagements))
+            .routes(routes!(migrate_subscribers))
+            .routes(routes!(migrate_grants))
+            .routes(routes!(digest)),
+        export: OpenApiRouter::new().routes(routes!(export)),
+    }
 }
 
 /// The migration routes (authenticated by the key, or for the digest by the key or as an
-/// admin) and the export (behind `authenticator`), and their document.
+/// admin) and the export (behind the authenticator), and their document.
 pub fn router(state: MigrationState) -> (Router, OpenApiDocument) {
-    let authenticator = state.authenticator.clone();
-    let (migration, mut document) = migration_routes()
-        .with_state(state.clone())
-        .split_for_parts();
-    let (export, export_document) = export_routes().with_state(state).split_for_parts();
-    document.merge(export_document);
-    (migration.merge(authenticator.protect(export)), document)
+    routes().into_router(state)
 }
 
 /// The document of the routes, for `/openapi.json`.
 pub fn openapi() -> OpenApiDocument {
-    let mut document = migration_routes().split_for_parts().1;
-    document.merge(export_routes().split_for_parts().1);
-    document
-}
-
-fn internal(error: &impl std::fmt::Display) -> Problem {
-    tracing::error!(%error, "the migration failed");
-    Problem::internal()
+    routes().into_openapi()
 }
 
 /// A batch of engagements, each record kept as its JSON text until it is read as an
