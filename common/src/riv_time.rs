@@ -122,35 +122,27 @@ pub fn utc_to_stockholm(instant: DateTime<Utc>) -> NaiveDateTime {
     instant.with_timezone(&Stockholm).naive_local()
 }
 
-/// The second as `%S` writes it: 60 in a leap second.
-fn second(local: &NaiveDateTime) -> u32 {
-    local.second() + u32::from(local.nanosecond() >= 1_000_000_000)
+/// `instant` in Swedish local time as `YYYYMMDD{between}hhmmss`; the second as `%S` writes
+/// it (60 in a leap second).
+fn format_local(instant: DateTime<Utc>, between: &str) -> String {
+    let local = utc_to_stockholm(instant);
+    let second = local.second() + u32::from(local.nanosecond() >= 1_000_000_000);
+    format!(
+        "{:04}{:02}{:02}{between}{:02}{:02}{second:02}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute(),
+    )
 }
 
 pub fn format_ei_timestamp(instant: DateTime<Utc>) -> String {
-    let local = utc_to_stockholm(instant);
-    format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}",
-        local.year(),
-        local.month(),
-        local.day(),
-        local.hour(),
-        local.minute(),
-        second(&local)
-    )
+    format_local(instant, "")
 }
 
 pub fn format_form_timestamp(instant: DateTime<Utc>) -> String {
-    let local = utc_to_stockholm(instant);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}",
-        local.year(),
-        local.month(),
-        local.day(),
-        local.hour(),
-        local.minute(),
-        second(&local)
-    )
+    format_local(instant, "T")
 }
 
 pub fn format_date(date: NaiveDate) -> String {
