@@ -25,6 +25,7 @@ pub mod problem;
 pub mod rate_limit;
 pub mod retention;
 pub mod riv_time;
+pub mod schema;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

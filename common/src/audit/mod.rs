@@ -10,8 +10,8 @@
 //! TRUNCATE on PostgreSQL).
 //!
 //! Storage: `common/migrations/security/{sqlite,postgres}/` (`*_audit.sql` and, on SQLite,
-//! `*_security_times_as_text.sql`), copied into a service's own migrations (a test keeps every
-//! copy identical); [`SqlAuditStore`] on either backend, or [`append_sqlite`] /
+//! `*_security_times_as_text.sql`), applied by each service's migrator ([`crate::schema`]);
+//! [`SqlAuditStore`] on either backend, or [`append_sqlite`] /
 //! [`append_postgres`] to write the row inside the caller's transaction.
 
 mod admin;

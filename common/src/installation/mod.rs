@@ -11,8 +11,8 @@
 //! [`MigrationClient`] as an extractor: it answers 409 once the installation is operational and
 //! 401 unless the request carries the active key as `Authorization: Migration <key>`.
 //!
-//! Adoption (docs/migration.md): copy `common/migrations/installation/{sqlite,postgres}/
-//! 0001_installation.sql` into the service's migrations, give the config an `installation`
+//! Adoption (docs/migration.md): name the `installation` migration in the service's migrator
+//! ([`crate::schema`]), give the config an `installation`
 //! section ([`InstallationConfig`]), [`Installation::start`] it on the service's database at
 //! start, [`Installation::mount`] it on the API routes, and report it on readiness
 //! ([`crate::server::ReadinessCheck::with_installation`]). [`crate::openapi::complete`]

@@ -14,8 +14,8 @@
 //! grant. In open mode ([`crate::auth::AuthMode::Open`]) every check passes.
 //!
 //! Storage: `common/migrations/security/{sqlite,postgres}/` (`*_permissions.sql` and, on
-//! SQLite, `*_security_times_as_text.sql`), copied into a service's own migrations (a test keeps
-//! every copy identical); [`SqlPermissionStore`] on either backend.
+//! SQLite, `*_security_times_as_text.sql`), applied by each service's migrator
+//! ([`crate::schema`]); [`SqlPermissionStore`] on either backend.
 
 mod admin;
 mod cache;

@@ -1,10 +1,6 @@
-//! The permission, audit and installation tables are common's, but each service keeps them in
-//! its own migrations (sqlx runs one migration folder per database): every service's copy must be
-//! byte for byte common's file, or a service would drift from the code that reads the tables.
-//! The same holds for the delivery queue's migrations after its first. And the SQLite rewrites
-//! of their times (Unix milliseconds to RFC 3339 text) keep every row.
-
-use std::path::{Path, PathBuf};
+//! The SQLite rewrites of the shared tables' times (Unix milliseconds to RFC 3339 text) keep
+//! every row, and an unreadable stored time is an error. (The services apply these migrations
+//! through `common::schema`.)
 
 use chrono::{DateTime, Utc};
 use common::audit::{
@@ -16,79 +12,6 @@ use common::identity::{HsaId, PersonalIdentityNumber};
 use common::permissions::{PermissionStore, SqlitePermissionStore};
 use sqlx::migrate::{Migration, Migrator};
 use sqlx::{Executor as _, SqlitePool};
-
-const SERVICES: [&str; 3] = ["engagement-index", "form-engine", "patient-portal-stub"];
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-/// The name after the number: `0003_permissions.sql` is `permissions.sql`.
-fn unnumbered(path: &Path) -> String {
-    let name = path.file_name().unwrap().to_string_lossy();
-    name.split_once('_')
-        .map_or(&*name, |(_, rest)| rest)
-        .to_owned()
-}
-
-fn sql_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    files.sort();
-    files
-}
-
-/// Common's migrations a service copies, and which services hold the tables. The delivery
-/// queue's first migration is not a file of its own in the services (its tables stand in the
-/// services' first migrations beside their own), so it is left out.
-const SHARED: [(&str, &[&str]); 2] = [
-    ("common/migrations/security", &SERVICES),
-    (
-        "common/migrations/delivery",
-        &["engagement-index", "form-engine"],
-    ),
-];
-
-#[test]
-fn every_service_keeps_an_identical_copy_of_the_shared_migrations() {
-    let root = workspace();
-    for (folder, services) in SHARED {
-        for backend in ["sqlite", "postgres"] {
-            for shared in sql_files(&root.join(folder).join(backend)) {
-                if unnumbered(&shared) == "delivery.sql" {
-                    continue;
-                }
-                let expected = std::fs::read(&shared).unwrap();
-                for service in services {
-                    let dir = root.join(service).join("migrations").join(backend);
-                    let copies: Vec<PathBuf> = sql_files(&dir)
-                        .into_iter()
-                        .filter(|path| unnumbered(path) == unnumbered(&shared))
-                        .collect();
-                    assert_eq!(
-                        copies.len(),
-                        1,
-                        "{service} must have one copy of {} in {}",
-                        shared.display(),
-                        dir.display()
-                    );
-                    assert!(
-                        std::fs::read(&copies[0]).unwrap() == expected,
-                        "{} differs from {}",
-                        copies[0].display(),
-                        shared.display()
-                    );
-                }
-            }
-        }
-    }
-}
 
 /// Runs common's SQLite security migrations up to and including `last`.
 async fn migrate_to(pool: &SqlitePool, last: i64) {

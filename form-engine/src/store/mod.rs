@@ -26,6 +26,8 @@ use uuid::Uuid;
 use crate::domain::form::model::Form;
 use common::config::DatabaseConfig;
 use common::db::{DatabaseError, DatabaseTarget};
+use std::sync::LazyLock;
+
 use sqlx::migrate::Migrator;
 
 pub use forms::{Created, Due, FormQuery, IdempotentAnswer, NewForms};
@@ -33,8 +35,36 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use templates::{StoredTemplate, TemplateHead, TemplateKey, TemplateQuery};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+/// This service's tables and common's (permissions, audit, installation, delivery) at the
+/// versions this service's history gives them (common::schema).
+static SQLITE_MIGRATIONS: LazyLock<Migrator> = LazyLock::new(|| {
+    common::schema::sqlite(
+        &sqlx::migrate!("migrations/sqlite"),
+        &[
+            (3, "permissions"),
+            (4, "audit"),
+            (5, "security times as text"),
+            (6, "installation"),
+            (7, "delivery times as text"),
+            (40, "delivery retention"),
+            (42, "delivery dead index"),
+        ],
+    )
+});
+static POSTGRES_MIGRATIONS: LazyLock<Migrator> = LazyLock::new(|| {
+    common::schema::postgres(
+        &sqlx::migrate!("migrations/postgres"),
+        &[
+            (3, "permissions"),
+            (4, "audit"),
+            (6, "installation"),
+            (40, "delivery retention"),
+            (42, "delivery dead index"),
+            (70, "audit partitioned"),
+            (71, "delivery partitioned"),
+        ],
+    )
+});
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

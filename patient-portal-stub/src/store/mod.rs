@@ -15,6 +15,8 @@ use common::db::{DatabaseError, DatabaseTarget};
 use common::identity::PersonalIdentityNumber;
 use common::installation::InstallationStore;
 use common::permissions::PermissionStore;
+use std::sync::LazyLock;
+
 use sqlx::migrate::Migrator;
 
 use crate::domain::citizen::{Citizen, CitizenId, CitizenProfile};
@@ -25,8 +27,30 @@ pub use crate::domain::session::WebSession;
 pub use backend::Backend;
 pub use sql::{PgStore, SqlStore, SqliteStore};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+/// This service's tables and common's (permissions, audit, installation) at the
+/// versions this service's history gives them (common::schema).
+static SQLITE_MIGRATIONS: LazyLock<Migrator> = LazyLock::new(|| {
+    common::schema::sqlite(
+        &sqlx::migrate!("migrations/sqlite"),
+        &[
+            (2, "permissions"),
+            (3, "audit"),
+            (4, "security times as text"),
+            (5, "installation"),
+        ],
+    )
+});
+static POSTGRES_MIGRATIONS: LazyLock<Migrator> = LazyLock::new(|| {
+    common::schema::postgres(
+        &sqlx::migrate!("migrations/postgres"),
+        &[
+            (2, "permissions"),
+            (3, "audit"),
+            (5, "installation"),
+            (70, "audit partitioned"),
+        ],
+    )
+});
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
