@@ -1,19 +1,21 @@
 //! The [`FormStore`](super::FormStore) of each backend, written once: a backend's store
-//! holds its pool and delivery queue and hands every operation to that backend's `forms`,
-//! `templates` and `retention` modules and to the stores on the same pool. A macro, not a
-//! generic, because those three modules are still written per backend (their queries differ:
-//! arrays and JSON operators, `FOR UPDATE SKIP LOCKED`).
+//! holds its pool and delivery queue and hands every operation to the queries written once
+//! for both backends ([`FormSql`](super::sql::FormSql),
+//! [`MigrationSql`](super::migration::sql::MigrationSql)) and to the stores on the same pool.
+//! A macro, not a generic, because those queries are provided methods of traits each backend
+//! implements: their futures are known to be `Send` only for a named backend.
 
-/// `form_store!(PgStore, sqlx::Postgres, PgDeliveryStore, identity links, migration store,
-/// the delivery queue's enqueue)` in a backend module that has `forms`, `templates` and
-/// `retention`; it also makes the backend's [`InTransaction`](super::follow_up::sql::InTransaction).
+/// `form_store!(PgStore, sqlx::Postgres, PgDeliveryStore, postgres, the delivery queue's
+/// enqueue)` in a backend module, `postgres` naming the backend's module of
+/// `common::identity_link`; it also makes the backend's
+/// [`InTransaction`](super::follow_up::sql::InTransaction), [`FormSql`](super::sql::FormSql)
+/// and the rest.
 macro_rules! form_store {
     (
         $store:ident,
         $db:ty,
         $deliveries:ty,
-        $identity:ty,
-        $migration:ty,
+        $links:ident,
         $enqueue:path $(,)?
     ) => {
         pub struct $store {
@@ -39,7 +41,10 @@ macro_rules! form_store {
             use common::delivery::DeliveryError;
             use common::delivery::{DeliveryStore, NewDelivery};
             use common::installation::{InstallationStore, SqlInstallationStore};
+            use common::identity::PersonalIdentityNumber;
+            use common::identity_link::{self, IdentityLink, LinkedBy, StoredLink};
             use common::permissions::{PermissionStore, SqlPermissionStore};
+            use std::future::Future;
             use uuid::Uuid;
 
             use super::*;
@@ -47,6 +52,10 @@ macro_rules! form_store {
             use $crate::store::alarm_relay::sql::SqlAlarmRelayStore;
             use $crate::store::designer::sql::SqlDraftStore;
             use $crate::store::follow_up::sql::{InTransaction, SqlFollowUpStore};
+            use $crate::store::identity::{LinkTable, SqlIdentityLinks};
+            use $crate::store::migration::sql::{MigrationSql, SqlMigration};
+            use $crate::store::migration::{FormMigrationStore, MigratedForm};
+            use $crate::store::sql::FormSql;
             use $crate::store::{
                 Created, Due, FormQuery, FormStore, IdempotentAnswer, NewForms, StoreError,
                 StoredTemplate, TemplateHead, TemplateKey, TemplateQuery,
@@ -63,28 +72,28 @@ macro_rules! form_store {
                     &self,
                     template_id: &str,
                 ) -> Result<Vec<TemplateHead>, StoreError> {
-                    templates::versions(&self.pool, template_id).await
+                    <$db>::template_versions(&self.pool, template_id).await
                 }
 
                 async fn template(
                     &self,
                     key: &TemplateKey,
                 ) -> Result<Option<StoredTemplate>, StoreError> {
-                    templates::one(&self.pool, key).await
+                    <$db>::template(&self.pool, key).await
                 }
 
                 async fn insert_template(
                     &self,
                     template: &StoredTemplate,
                 ) -> Result<(), StoreError> {
-                    templates::insert(&self.pool, template).await
+                    <$db>::insert_template(&self.pool, template).await
                 }
 
                 async fn update_template(
                     &self,
                     template: &StoredTemplate,
                 ) -> Result<(), StoreError> {
-                    templates::update(&self.pool, template).await
+                    <$db>::update_template(&self.pool, template).await
                 }
 
                 async fn delete_template(
@@ -92,18 +101,18 @@ macro_rules! form_store {
                     key: &TemplateKey,
                     revision: i64,
                 ) -> Result<(), StoreError> {
-                    templates::delete(&self.pool, key, revision).await
+                    <$db>::delete_template(&self.pool, key, revision).await
                 }
 
                 async fn active_forms(&self, key: &TemplateKey) -> Result<u64, StoreError> {
-                    forms::active(&self.pool, key).await
+                    <$db>::active_forms(&self.pool, key).await
                 }
 
                 async fn find_templates(
                     &self,
                     query: &TemplateQuery,
                 ) -> Result<Vec<StoredTemplate>, StoreError> {
-                    templates::find(&self.pool, query).await
+                    <$db>::find_templates(&self.pool, query).await
                 }
 
                 async fn create_forms_audited(
@@ -111,7 +120,7 @@ macro_rules! form_store {
                     new: &NewForms,
                     audit: &[AuditEvent],
                 ) -> Result<Created, StoreError> {
-                    forms::create(&self.pool, new, audit).await
+                    <$db>::create_forms(&self.pool, new, audit).await
                 }
 
                 async fn idempotent_answer(
@@ -119,11 +128,11 @@ macro_rules! form_store {
                     scope: &str,
                     key: &str,
                 ) -> Result<Option<IdempotentAnswer>, StoreError> {
-                    forms::idempotent_answer(&self.pool, scope, key).await
+                    <$db>::idempotent_answer(&self.pool, scope, key).await
                 }
 
                 async fn form(&self, id: Uuid) -> Result<Option<Form>, StoreError> {
-                    forms::one(&self.pool, id).await
+                    <$db>::form(&self.pool, id).await
                 }
 
                 async fn update_form_notifying(
@@ -132,7 +141,7 @@ macro_rules! form_store {
                     deliveries: &[NewDelivery],
                     audit: &[AuditEvent],
                 ) -> Result<(), StoreError> {
-                    forms::update(&self.pool, form, deliveries, audit).await
+                    <$db>::update_form(&self.pool, form, deliveries, audit).await
                 }
 
                 async fn delete_form_notifying(
@@ -142,22 +151,22 @@ macro_rules! form_store {
                     deliveries: &[NewDelivery],
                     audit: &[AuditEvent],
                 ) -> Result<(), StoreError> {
-                    forms::delete(&self.pool, id, revision, deliveries, audit).await
+                    <$db>::delete_form(&self.pool, id, revision, deliveries, audit).await
                 }
 
                 async fn find_forms(&self, query: &FormQuery) -> Result<Vec<Form>, StoreError> {
-                    forms::find(&self.pool, query).await
+                    <$db>::find_forms(&self.pool, query).await
                 }
 
                 async fn due_forms(&self, due: Due, limit: u32) -> Result<Vec<Form>, StoreError> {
-                    forms::due(&self.pool, due, limit).await
+                    <$db>::due_forms(&self.pool, due, limit).await
                 }
 
                 async fn forget_idempotent_answers(
                     &self,
                     before: DateTime<Utc>,
                 ) -> Result<u64, StoreError> {
-                    forms::forget(&self.pool, before).await
+                    <$db>::forget_idempotent_answers(&self.pool, before).await
                 }
 
                 fn deliveries(&self) -> Arc<dyn DeliveryStore> {
@@ -165,7 +174,7 @@ macro_rules! form_store {
                 }
 
                 fn retention(&self) -> Vec<Arc<dyn common::retention::Sweep>> {
-                    retention::sweeps(self.pool.clone(), self.deliveries())
+                    $crate::store::retention::sweeps(self.pool.clone(), self.deliveries())
                 }
 
                 fn permission_store(&self) -> Arc<dyn PermissionStore> {
@@ -181,7 +190,7 @@ macro_rules! form_store {
                 }
 
                 fn identity_links(&self) -> Arc<dyn $crate::store::identity::FormIdentityLinks> {
-                    Arc::new(<$identity>::new(self.pool.clone()))
+                    Arc::new(SqlIdentityLinks::<$db>::new(self.pool.clone()))
                 }
 
                 fn follow_up(&self) -> Arc<dyn $crate::store::follow_up::FollowUpStore> {
@@ -197,7 +206,68 @@ macro_rules! form_store {
                 }
 
                 fn migration(&self) -> Arc<dyn $crate::store::migration::FormMigrationStore> {
-                    Arc::new(<$migration>::new(self.pool.clone()))
+                    Arc::new(SqlMigration::<$db>::new(self.pool.clone()))
+                }
+            }
+
+            impl FormSql for $db {}
+
+            impl MigrationSql for $db {}
+
+            impl LinkTable for $db {
+                fn resolve<'a>(
+                    connection: &'a mut <$db as sqlx::Database>::Connection,
+                    number: &'a PersonalIdentityNumber,
+                ) -> impl Future<Output = Result<Option<PersonalIdentityNumber>, sqlx::Error>>
+                + Send
+                + 'a {
+                    identity_link::$links::resolve(connection, number)
+                }
+
+                fn record<'a>(
+                    connection: &'a mut <$db as sqlx::Database>::Connection,
+                    link: &'a IdentityLink,
+                    by: &'a LinkedBy,
+                    at: DateTime<Utc>,
+                ) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
+                    identity_link::$links::record(connection, link, by, at)
+                }
+
+                fn links_of<'a>(
+                    connection: &'a mut <$db as sqlx::Database>::Connection,
+                    number: &'a PersonalIdentityNumber,
+                ) -> impl Future<Output = Result<Vec<StoredLink>, sqlx::Error>> + Send + 'a {
+                    identity_link::$links::links_of(connection, number)
+                }
+            }
+
+            #[async_trait]
+            impl FormMigrationStore for SqlMigration<$db> {
+                async fn upsert_templates(
+                    &self,
+                    templates: &[StoredTemplate],
+                ) -> Result<u64, StoreError> {
+                    <$db>::upsert_templates(&self.pool, templates).await
+                }
+
+                async fn templates_after(
+                    &self,
+                    after: Option<&TemplateKey>,
+                    limit: u32,
+                ) -> Result<Vec<StoredTemplate>, StoreError> {
+                    <$db>::templates_after(&self.pool, after, limit).await
+                }
+
+                async fn upsert_forms(&self, forms: &[MigratedForm]) -> Result<u64, StoreError> {
+                    <$db>::upsert_forms(&self.pool, forms).await
+                }
+
+                async fn forms_after(
+                    &self,
+                    after: Option<Uuid>,
+                    limit: u32,
+                ) -> Result<Vec<MigratedForm>, StoreError> {
+                    <$db>::forms_after(&self.pool, after, limit).await
                 }
             }
 
@@ -208,7 +278,7 @@ macro_rules! form_store {
                     deliveries: &'a [NewDelivery],
                     audit: &'a [AuditEvent],
                 ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'a {
-                    forms::update_in_notifying(connection, form, deliveries, audit)
+                    <$db>::update_form_in(connection, form, deliveries, audit)
                 }
 
                 fn enqueue<'a>(

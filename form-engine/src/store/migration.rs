@@ -3,6 +3,8 @@
 //! (no lifecycle rule, no outbox row: nothing is posted to the index or notified), and the
 //! export reads in pages of key order.
 
+pub(crate) mod sql;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;

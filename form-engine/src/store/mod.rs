@@ -10,6 +10,8 @@ mod forms;
 pub mod identity;
 pub mod migration;
 mod postgres;
+mod retention;
+mod sql;
 mod sqlite;
 mod templates;
 

@@ -1,10 +1,9 @@
 //! Alarms and reminders in PostgreSQL (`SqlFollowUpStore`): the counter row's lock, held
 //! until commit, serialises alarms, so serial numbers follow commit order.
 
-use sqlx::{PgConnection, Postgres};
+use sqlx::Postgres;
 use uuid::Uuid;
 
-use crate::store::StoreError;
 use crate::store::follow_up::sql::FollowUpBackend;
 
 impl FollowUpBackend for Postgres {
@@ -16,12 +15,4 @@ impl FollowUpBackend for Postgres {
     fn id_list(ids: &[Uuid]) -> Vec<Uuid> {
         ids.to_vec()
     }
-}
-
-/// Stores reminderDaysBefore of new forms, in the caller's transaction.
-pub(super) async fn insert_reminder_days(
-    connection: &mut PgConnection,
-    days: &[(Uuid, Vec<u32>)],
-) -> Result<(), StoreError> {
-    crate::store::follow_up::sql::insert_reminder_days::<Postgres>(connection, days).await
 }

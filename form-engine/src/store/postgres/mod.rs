@@ -2,10 +2,6 @@
 
 mod follow_up;
 mod forms;
-mod identity;
-mod migration;
-mod retention;
-mod templates;
 
 use common::delivery::PgDeliveryStore;
 
@@ -13,7 +9,6 @@ form_store!(
     PgStore,
     sqlx::Postgres,
     PgDeliveryStore,
-    identity::PgIdentityLinks,
-    migration::PgMigration,
+    postgres,
     common::delivery::enqueue_postgres,
 );

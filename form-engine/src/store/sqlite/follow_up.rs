@@ -1,10 +1,9 @@
 //! Alarms and reminders in SQLite (`SqlFollowUpStore`; one writer: the counter update
 //! serialises alarms).
 
-use sqlx::{Sqlite, SqliteConnection};
+use sqlx::Sqlite;
 use uuid::Uuid;
 
-use crate::store::StoreError;
 use crate::store::follow_up::sql::FollowUpBackend;
 
 impl FollowUpBackend for Sqlite {
@@ -19,12 +18,4 @@ impl FollowUpBackend for Sqlite {
         let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
         serde_json::to_string(&ids).unwrap_or_default()
     }
-}
-
-/// Stores reminderDaysBefore of new forms, in the caller's transaction.
-pub(super) async fn insert_reminder_days(
-    connection: &mut SqliteConnection,
-    days: &[(Uuid, Vec<u32>)],
-) -> Result<(), StoreError> {
-    crate::store::follow_up::sql::insert_reminder_days::<Sqlite>(connection, days).await
 }
