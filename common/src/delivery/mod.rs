@@ -32,6 +32,7 @@ mod policy;
 mod postgres;
 mod retention;
 mod sqlite;
+mod store;
 mod worker;
 
 use async_trait::async_trait;
@@ -43,9 +44,11 @@ use uuid::Uuid;
 
 pub use nats::{JetStreamConfig, JetStreamDeliveries, JetStreamRelay};
 pub use policy::DeliveryPolicy;
-pub use postgres::{PgDeliveryStore, enqueue as enqueue_postgres};
 pub use retention::DeliveredMessages;
-pub use sqlite::{SqliteDeliveryStore, enqueue as enqueue_sqlite};
+pub use store::{
+    DeliveryBackend, PgDeliveryStore, SqlDeliveryStore, SqliteDeliveryStore, enqueue_postgres,
+    enqueue_sqlite,
+};
 pub use worker::DeliveryWorker;
 
 /// The header carrying a message's stable id.

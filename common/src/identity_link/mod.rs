@@ -10,6 +10,7 @@
 
 pub mod postgres;
 pub mod sqlite;
+mod table;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,8 @@ use utoipa::ToSchema;
 
 use crate::identity::PersonalIdentityNumber;
 use crate::problem::Problem;
+
+pub use table::{links_of, record, resolve};
 
 /// Set to `true` on an answer about a number that has been linked to another: its records
 /// were moved there. The other number is not disclosed (an admin finds it through
