@@ -35,6 +35,9 @@ pub(crate) const COLUMNS: &str = "form_id, status, subject_of_care, care_unit, c
     form_text, expire_date, keep_until, origin, created_at, last_saved_at, completed_at, \
     expired_at, revocation_requested_at, current_page, progress, revision";
 
+/// What [`FormSql::read_template`] reads.
+pub(crate) const TEMPLATE_COLUMNS: &str = "document, revision, created_at, updated_at, deleted_at";
+
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("stored {what} `{value}`"))
 }
@@ -517,10 +520,10 @@ where
         pool: &Pool<Self>,
         key: &TemplateKey,
     ) -> Result<Option<StoredTemplate>, StoreError> {
-        let row = sqlx::query(
-            "SELECT document, revision, created_at, updated_at, deleted_at FROM form_template \
-             WHERE template_id = $1 AND template_version = $2",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {TEMPLATE_COLUMNS} FROM form_template \
+             WHERE template_id = $1 AND template_version = $2"
+        )))
         .bind(key.template_id.as_str())
         .bind(version(key.template_version)?)
         .fetch_optional(pool)
@@ -608,7 +611,7 @@ where
             .then(|| Self::text_list(query.statuses.iter().map(|s| s.as_str())));
         let template_version = query.template_version.map(version).transpose()?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT document, revision, created_at, updated_at, deleted_at FROM form_template \
+            "SELECT {TEMPLATE_COLUMNS} FROM form_template \
              WHERE deleted_at IS NULL \
                AND ($1 IS NULL OR care_unit = $1 OR ($6 AND {})) \
                AND ($2 IS NULL OR {}) \

@@ -22,8 +22,8 @@ use crate::domain::form::model::Form;
 use crate::store::{StoreError, TemplateKey};
 
 /// The writes the follow-up stores make in a transaction of the form store's (the form's
-/// update, queueing deliveries): implemented by `form_store!`, where each backend's `forms`
-/// module is at hand.
+/// update, queueing deliveries): implemented by `form_store!`, which names the backend's
+/// [`FormSql`](crate::store::sql::FormSql) and its enqueue in `common::delivery`.
 pub trait InTransaction: Backend {
     /// The form's update with its deliveries and audit rows, in the caller's transaction.
     fn update_in_notifying<'a>(

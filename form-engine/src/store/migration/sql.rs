@@ -2,8 +2,6 @@
 //! per batch; a stored row is read first (and locked on PostgreSQL) and rewritten only when it
 //! differs, so a batch sent again writes nothing.
 
-use std::marker::PhantomData;
-
 use chrono::NaiveDate;
 use serde_json::Value;
 use sqlx::types::Json;
@@ -13,24 +11,18 @@ use uuid::Uuid;
 use super::{IdempotencyRecord, MigratedForm, naming, same_form, same_template};
 use crate::domain::form::model::Progress;
 use crate::domain::template::FormTemplate;
-use crate::store::sql::{COLUMNS, FormSql, int};
+use crate::store::sql::{COLUMNS, FormSql, TEMPLATE_COLUMNS, int};
 use crate::store::{StoreError, StoredTemplate, TemplateKey};
-
-const TEMPLATE_COLUMNS: &str = "document, revision, created_at, updated_at, deleted_at";
 
 /// The migration store on either backend (its [`FormMigrationStore`](super::FormMigrationStore)
 /// is in `form_store!`).
 pub struct SqlMigration<DB: sqlx::Database> {
     pub(crate) pool: Pool<DB>,
-    backend: PhantomData<DB>,
 }
 
 impl<DB: sqlx::Database> SqlMigration<DB> {
     pub fn new(pool: Pool<DB>) -> Self {
-        Self {
-            pool,
-            backend: PhantomData,
-        }
+        Self { pool }
     }
 }
 
