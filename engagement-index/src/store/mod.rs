@@ -1,6 +1,35 @@
 //! Where engagements, subscribers and pending notifications are kept: one trait, a SQLite and
 //! a PostgreSQL implementation, chosen by the database URL.
 
+/// The stores an engagement store hands out on its own pool, on its backend `$db`.
+macro_rules! stores_on_the_same_pool {
+    ($db:ty) => {
+        fn permission_store(&self) -> std::sync::Arc<dyn common::permissions::PermissionStore> {
+            std::sync::Arc::new(common::permissions::SqlPermissionStore::<$db>::new(
+                self.pool.clone(),
+            ))
+        }
+
+        fn audit_store(&self) -> std::sync::Arc<dyn common::audit::AuditStore> {
+            std::sync::Arc::new(common::audit::SqlAuditStore::<$db>::new(self.pool.clone()))
+        }
+
+        fn installation_store(
+            &self,
+        ) -> std::sync::Arc<dyn common::installation::InstallationStore> {
+            std::sync::Arc::new(common::installation::SqlInstallationStore::<$db>::new(
+                self.pool.clone(),
+            ))
+        }
+
+        fn identity_links(&self) -> std::sync::Arc<dyn crate::store::identity::IdentityLinkStore> {
+            std::sync::Arc::new(crate::store::identity::SqlIdentityLinks::<$db>::new(
+                self.pool.clone(),
+            ))
+        }
+    };
+}
+
 mod group_commit;
 pub mod identity;
 pub mod migration;

@@ -6,10 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use common::audit::{AuditStore, SqliteAuditStore};
 use common::identity::PersonalIdentityNumber;
-use common::installation::{InstallationStore, SqliteInstallationStore};
-use common::permissions::{PermissionStore, SqlitePermissionStore};
 use serde_json::{Value, json};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
@@ -344,19 +341,5 @@ impl EngagementStore for SqliteStore {
         Ok(UpdatesPage::group(engagements, complete))
     }
 
-    fn permission_store(&self) -> Arc<dyn PermissionStore> {
-        Arc::new(SqlitePermissionStore::new(self.pool.clone()))
-    }
-
-    fn audit_store(&self) -> Arc<dyn AuditStore> {
-        Arc::new(SqliteAuditStore::new(self.pool.clone()))
-    }
-
-    fn installation_store(&self) -> Arc<dyn InstallationStore> {
-        Arc::new(SqliteInstallationStore::new(self.pool.clone()))
-    }
-
-    fn identity_links(&self) -> Arc<dyn super::identity::IdentityLinkStore> {
-        Arc::new(super::identity::SqliteIdentityLinks::new(self.pool.clone()))
-    }
+    stores_on_the_same_pool!(sqlx::Sqlite);
 }

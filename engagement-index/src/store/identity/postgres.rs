@@ -5,93 +5,52 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use common::audit::{AuditError, AuditEvent};
-use common::identity::PersonalIdentityNumber;
-use common::identity_link::{self, IdentityLink, IdentityLinkSearchAnswer, LinkedBy};
-use sqlx::PgPool;
+use common::identity_link::{self, IdentityLink, LinkedBy};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres};
 
-use super::IdentityLinkStore;
-use crate::domain::identity::{LinkError, LinkOutcome, audit_rows, moved_key, plan_move};
-use crate::domain::{Engagement, EngagementKey};
+use super::{LinkBackend, decide, finish};
+use crate::domain::Engagement;
+use crate::domain::identity::{LinkError, LinkOutcome, plan_move};
 use crate::store::outbox::{MAX_ATTEMPTS, outbox_rows};
 use crate::store::postgres::{
     COLUMNS, KEY_ORDER, engagement, is_contention, read_for_update, write,
 };
 use crate::store::{OutboxContext, StoreError};
 
-pub struct PgIdentityLinks {
-    pool: PgPool,
-}
-
-impl PgIdentityLinks {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
-    }
-
-    /// One attempt; `Ok(None)` when a concurrent request inserted a post this move meant to
-    /// insert (plan again).
-    async fn attempt(
-        &self,
-        link: &IdentityLink,
-        by: &LinkedBy,
-        audit: &AuditEvent,
-        context: &OutboxContext,
-    ) -> Result<Option<LinkOutcome>, LinkError> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-        identity_link::postgres::lock(&mut tx)
+/// One attempt; `Ok(None)` when a concurrent request inserted a post this move meant to
+/// insert (plan again).
+async fn attempt(
+    pool: &PgPool,
+    link: &IdentityLink,
+    by: &LinkedBy,
+    audit: &AuditEvent,
+    context: &OutboxContext,
+) -> Result<Option<LinkOutcome>, LinkError> {
+    let mut tx = pool.begin().await.map_err(StoreError::from)?;
+    identity_link::postgres::lock(&mut tx)
+        .await
+        .map_err(StoreError::from)?;
+    let now = Utc::now();
+    let decision = decide::<Postgres>(&mut tx, link, by, now).await?;
+    let stored = read_for_update(&mut tx, &decision.moved_keys)
+        .await
+        .map_err(StoreError::from)?;
+    let change = plan_move(&decision.posts, &stored, &decision.target, now);
+    let notifications = vec![change.notifications.clone()];
+    let outbox = outbox_rows(&notifications, &[context]);
+    if !change.is_empty() || !outbox.is_empty() {
+        let inserted = write(&mut tx, &change, &outbox, now)
             .await
             .map_err(StoreError::from)?;
-        let from_resolved = identity_link::postgres::resolve(&mut tx, &link.from)
-            .await
-            .map_err(StoreError::from)?;
-        let to_resolved = identity_link::postgres::resolve(&mut tx, &link.to)
-            .await
-            .map_err(StoreError::from)?
-            .unwrap_or_else(|| link.to.clone());
-        let plan = identity_link::plan(link, from_resolved, to_resolved)?;
-        let target = plan.target().clone();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM engagement WHERE registered_resident_identification = $1 \
-             ORDER BY {KEY_ORDER} FOR UPDATE"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(link.from.as_str())
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        let posts: Vec<Engagement> = rows.iter().map(engagement).collect::<Result<_, _>>()?;
-        let keys: Vec<EngagementKey> = posts.iter().map(|p| moved_key(&p.key, &target)).collect();
-        let stored = read_for_update(&mut tx, &keys)
-            .await
-            .map_err(StoreError::from)?;
-        let now = Utc::now();
-        let change = plan_move(&posts, &stored, &target, now);
-        if plan.is_new() {
-            identity_link::postgres::record(&mut tx, link, by, now)
-                .await
-                .map_err(StoreError::from)?;
+        if inserted < change.insertions.len() {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Ok(None);
         }
-        let notifications = vec![change.notifications.clone()];
-        let outbox = outbox_rows(&notifications, &[context]);
-        if !change.is_empty() || !outbox.is_empty() {
-            let inserted = write(&mut tx, &change, &outbox, now)
-                .await
-                .map_err(StoreError::from)?;
-            if inserted < change.insertions.len() {
-                tx.rollback().await.map_err(StoreError::from)?;
-                return Ok(None);
-            }
-        }
-        let events = audit_rows(audit, &link.from, &target, &posts);
-        common::audit::append_all_postgres(&mut tx, &events, now)
-            .await
-            .map_err(StoreError::from)?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(Some(LinkOutcome {
-            plan,
-            moved: change.deletions.len(),
-            notified: change.notifications.len(),
-        }))
     }
+    finish(tx, decision, &change, link, audit, now)
+        .await
+        .map(Some)
 }
 
 /// A database error the attempt may be retried after.
@@ -105,16 +64,25 @@ fn is_retryable(error: &LinkError) -> bool {
 }
 
 #[async_trait]
-impl IdentityLinkStore for PgIdentityLinks {
+impl LinkBackend for Postgres {
+    const ENGAGEMENT: fn(&PgRow) -> Result<Engagement, StoreError> = engagement;
+
+    fn posts_of() -> String {
+        format!(
+            "SELECT {COLUMNS} FROM engagement WHERE registered_resident_identification = $1 \
+             ORDER BY {KEY_ORDER} FOR UPDATE"
+        )
+    }
+
     async fn link(
-        &self,
+        pool: &PgPool,
         link: &IdentityLink,
         by: &LinkedBy,
         audit: &AuditEvent,
         context: &OutboxContext,
     ) -> Result<LinkOutcome, LinkError> {
         for _ in 0..MAX_ATTEMPTS {
-            match self.attempt(link, by, audit, context).await {
+            match attempt(pool, link, by, audit, context).await {
                 Ok(Some(outcome)) => return Ok(outcome),
                 Ok(None) => {}
                 Err(error) if is_retryable(&error) => {}
@@ -123,23 +91,5 @@ impl IdentityLinkStore for PgIdentityLinks {
             tracing::debug!("a concurrent request changed the linked engagements; planning again");
         }
         Err(StoreError::Contention(MAX_ATTEMPTS).into())
-    }
-
-    async fn resolve(
-        &self,
-        number: &PersonalIdentityNumber,
-    ) -> Result<Option<PersonalIdentityNumber>, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        Ok(identity_link::postgres::resolve(&mut connection, number).await?)
-    }
-
-    async fn search(
-        &self,
-        number: &PersonalIdentityNumber,
-    ) -> Result<IdentityLinkSearchAnswer, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        let links = identity_link::postgres::links_of(&mut connection, number).await?;
-        let resolved_to = identity_link::postgres::resolve(&mut connection, number).await?;
-        Ok(IdentityLinkSearchAnswer { links, resolved_to })
     }
 }

@@ -4,69 +4,43 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use common::audit::AuditEvent;
-use common::identity::PersonalIdentityNumber;
-use common::identity_link::{self, IdentityLink, IdentityLinkSearchAnswer, LinkedBy};
-use sqlx::SqlitePool;
+use common::identity_link::{IdentityLink, LinkedBy};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Sqlite, SqlitePool};
 
-use super::IdentityLinkStore;
-use crate::domain::identity::{LinkError, LinkOutcome, audit_rows, moved_key, plan_move};
-use crate::domain::{Engagement, EngagementKey};
+use super::{LinkBackend, decide, finish};
+use crate::domain::Engagement;
+use crate::domain::identity::{LinkError, LinkOutcome, plan_move};
 use crate::store::outbox::outbox_rows;
 use crate::store::sqlite::{COLUMNS, KEY_ORDER, engagement, read, text, write};
 use crate::store::{OutboxContext, StoreError};
 
-pub struct SqliteIdentityLinks {
-    pool: SqlitePool,
-}
-
-impl SqliteIdentityLinks {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
-    }
-}
-
 #[async_trait]
-impl IdentityLinkStore for SqliteIdentityLinks {
+impl LinkBackend for Sqlite {
+    const ENGAGEMENT: fn(&SqliteRow) -> Result<Engagement, StoreError> = engagement;
+
+    fn posts_of() -> String {
+        format!(
+            "SELECT {COLUMNS} FROM engagement WHERE registered_resident_identification = $1 \
+             ORDER BY {KEY_ORDER}"
+        )
+    }
+
     async fn link(
-        &self,
+        pool: &SqlitePool,
         link: &IdentityLink,
         by: &LinkedBy,
         audit: &AuditEvent,
         context: &OutboxContext,
     ) -> Result<LinkOutcome, LinkError> {
-        let mut tx = self
-            .pool
+        let mut tx = pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(StoreError::from)?;
-        let from_resolved = identity_link::sqlite::resolve(&mut tx, &link.from)
-            .await
-            .map_err(StoreError::from)?;
-        let to_resolved = identity_link::sqlite::resolve(&mut tx, &link.to)
-            .await
-            .map_err(StoreError::from)?
-            .unwrap_or_else(|| link.to.clone());
-        let plan = identity_link::plan(link, from_resolved, to_resolved)?;
-        let target = plan.target().clone();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM engagement WHERE registered_resident_identification = ?1 \
-             ORDER BY {KEY_ORDER}"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(link.from.as_str())
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        let posts: Vec<Engagement> = rows.iter().map(engagement).collect::<Result<_, _>>()?;
-        let keys: Vec<EngagementKey> = posts.iter().map(|p| moved_key(&p.key, &target)).collect();
-        let stored = read(&mut tx, &keys).await?;
         let now = Utc::now();
-        let change = plan_move(&posts, &stored, &target, now);
-        if plan.is_new() {
-            identity_link::sqlite::record(&mut tx, link, by, now)
-                .await
-                .map_err(StoreError::from)?;
-        }
+        let decision = decide::<Sqlite>(&mut tx, link, by, now).await?;
+        let stored = read(&mut tx, &decision.moved_keys).await?;
+        let change = plan_move(&decision.posts, &stored, &decision.target, now);
         write(&mut tx, &change, now).await?;
         let notifications = vec![change.notifications.clone()];
         for row in outbox_rows(&notifications, &[context]) {
@@ -82,33 +56,6 @@ impl IdentityLinkStore for SqliteIdentityLinks {
             .await
             .map_err(StoreError::from)?;
         }
-        let events = audit_rows(audit, &link.from, &target, &posts);
-        common::audit::append_all_sqlite(&mut tx, &events, now)
-            .await
-            .map_err(StoreError::from)?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(LinkOutcome {
-            plan,
-            moved: change.deletions.len(),
-            notified: change.notifications.len(),
-        })
-    }
-
-    async fn resolve(
-        &self,
-        number: &PersonalIdentityNumber,
-    ) -> Result<Option<PersonalIdentityNumber>, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        Ok(identity_link::sqlite::resolve(&mut connection, number).await?)
-    }
-
-    async fn search(
-        &self,
-        number: &PersonalIdentityNumber,
-    ) -> Result<IdentityLinkSearchAnswer, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        let links = identity_link::sqlite::links_of(&mut connection, number).await?;
-        let resolved_to = identity_link::sqlite::resolve(&mut connection, number).await?;
-        Ok(IdentityLinkSearchAnswer { links, resolved_to })
+        finish(tx, decision, &change, link, audit, now).await
     }
 }

@@ -4,27 +4,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone as _, Utc};
-use sqlx::PgPool;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres};
 
-use super::EngagementMigrationStore;
-use crate::domain::{Engagement, EngagementKey};
+use super::{KEY_COLUMNS, MigrationBackend};
+use crate::domain::Engagement;
 use crate::store::StoreError;
 use crate::store::postgres::{COLUMNS, engagement};
-
-/// The primary key's columns, in its order.
-const KEY_COLUMNS: &str = "registered_resident_identification, service_domain, categorization, \
-    logical_address, business_object_instance_identifier, clinical_process_interest_id, \
-    source_system, data_controller, owner";
-
-pub struct PgMigration {
-    pool: PgPool,
-}
-
-impl PgMigration {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
-    }
-}
 
 const STAGING_TABLE: &str = "CREATE TEMPORARY TABLE migration_engagement (
     registered_resident_identification  TEXT NOT NULL,
@@ -122,8 +108,12 @@ impl BinaryCopy {
 }
 
 #[async_trait]
-impl EngagementMigrationStore for PgMigration {
-    async fn upsert(&self, engagements: &[Engagement]) -> Result<u64, StoreError> {
+impl MigrationBackend for Postgres {
+    const COLUMNS: &'static str = COLUMNS;
+
+    const ENGAGEMENT: fn(&PgRow) -> Result<Engagement, StoreError> = engagement;
+
+    async fn upsert(pool: &PgPool, engagements: &[Engagement]) -> Result<u64, StoreError> {
         if engagements.is_empty() {
             return Ok(0);
         }
@@ -134,7 +124,7 @@ impl EngagementMigrationStore for PgMigration {
         // The COPY runs on its own task: when a client gives up on a batch, axum drops the
         // request's future, and a COPY abandoned half-way leaves its connection out of step
         // with the server; back in the pool, that connection answers the next queries wrongly.
-        let pool = self.pool.clone();
+        let pool = pool.clone();
         let rows = copy.finish();
         let written = tokio::spawn(async move {
             let mut tx = pool.begin().await?;
@@ -156,43 +146,5 @@ impl EngagementMigrationStore for PgMigration {
         .await
         .map_err(|_| StoreError::Interrupted)??;
         Ok(written)
-    }
-
-    async fn page(
-        &self,
-        after: Option<&EngagementKey>,
-        limit: u32,
-    ) -> Result<Vec<Engagement>, StoreError> {
-        let key_columns = KEY_COLUMNS;
-        let rows = match after {
-            None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM engagement ORDER BY {key_columns} LIMIT $1"
-                )))
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?
-            }
-            Some(key) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM engagement \
-                     WHERE ({key_columns}) > ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ORDER BY {key_columns} LIMIT $10"
-                )))
-                .bind(key.registered_resident_identification.as_str())
-                .bind(&key.service_domain)
-                .bind(&key.categorization)
-                .bind(&key.logical_address)
-                .bind(&key.business_object_instance_identifier)
-                .bind(&key.clinical_process_interest_id)
-                .bind(&key.source_system)
-                .bind(&key.data_controller)
-                .bind(&key.owner)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
-        rows.iter().map(engagement).collect()
     }
 }

@@ -5,12 +5,17 @@ mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
-
-pub use postgres::PgSubscribers;
-pub use sqlite::SqliteSubscribers;
+use chrono::Utc;
+use common::db::Backend;
+use common::delivery::DeliveryBackend;
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{
+    ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Postgres, Row as _, Sqlite, Type,
+};
 
 use super::StoreError;
-use crate::domain::subscriber::Subscriber;
+use crate::domain::subscriber::{AcceptedChange, DeliveryMode, Subscriber};
 
 /// Outbox rows taken per fan-out round: bounds the transaction's size.
 pub const CHANGES_PER_ROUND: i64 = 500;
@@ -31,6 +36,176 @@ pub trait SubscriberStore: Send + Sync + 'static {
     /// queues of the subscribers that want them, in one transaction; returns how many changes
     /// were taken. Only one process fans out at a time.
     async fn fan_out(&self, max_transactions: usize) -> Result<usize, StoreError>;
+}
+
+/// The subscriber registry on SQLite.
+pub type SqliteSubscribers = SqlSubscribers<Sqlite>;
+/// The subscriber registry on PostgreSQL.
+pub type PgSubscribers = SqlSubscribers<Postgres>;
+
+pub struct SqlSubscribers<DB: Backend> {
+    pool: Pool<DB>,
+}
+
+impl<DB: Backend> SqlSubscribers<DB> {
+    pub fn new(pool: Pool<DB>) -> Self {
+        Self { pool }
+    }
+}
+
+/// What a backend writes its own way for the registry and the fan-out.
+#[async_trait]
+pub trait SubscriberBackend: Backend + DeliveryBackend {
+    /// Creates or replaces `subscriber`; true when it is new.
+    async fn upsert(
+        connection: &mut Self::Connection,
+        subscriber: &Subscriber,
+        declared_in_config: bool,
+    ) -> Result<bool, StoreError>;
+
+    /// Removes the subscribers declared in the configuration that `declared` no longer lists,
+    /// with their queued notifications.
+    async fn remove_undeclared(
+        connection: &mut Self::Connection,
+        declared: &[Subscriber],
+    ) -> Result<(), StoreError>;
+
+    /// Marks up to [`CHANGES_PER_ROUND`] outbox rows fanned out, in id order, and returns them
+    /// (`id`, `transactions`, `correlation_id`, `traceparent`), so that no other process takes
+    /// them.
+    async fn take_changes(connection: &mut Self::Connection) -> Result<Vec<Self::Row>, StoreError>;
+}
+
+const SELECT: &str = "SELECT logical_address, url, delivery, filter FROM subscriber";
+
+fn subscriber<DB: Backend>(row: &DB::Row) -> Result<Subscriber, StoreError>
+where
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> Json<Value>: Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
+    let delivery: String = row.try_get("delivery")?;
+    let filter: Json<Value> = row.try_get("filter")?;
+    Ok(Subscriber {
+        logical_address: row.try_get("logical_address")?,
+        url: row.try_get("url")?,
+        delivery: DeliveryMode::parse(&delivery)
+            .ok_or_else(|| StoreError::Unreadable(format!("delivery mode {delivery}")))?,
+        filter: serde_json::from_value(filter.0).map_err(decode_error)?,
+    })
+}
+
+/// An outbox row taken for fan-out: its id and the change it holds.
+fn accepted_change<DB: Backend>(row: &DB::Row) -> Result<(i64, AcceptedChange), StoreError>
+where
+    for<'r> i64: Decode<'r, DB> + Type<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> Json<Value>: Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
+    let transactions: Json<Value> = row.try_get("transactions")?;
+    let change = AcceptedChange {
+        transactions: serde_json::from_value(transactions.0).map_err(decode_error)?,
+        correlation_id: row.try_get("correlation_id")?,
+        traceparent: row.try_get("traceparent")?,
+    };
+    Ok((row.try_get("id")?, change))
+}
+
+#[async_trait]
+impl<DB: SubscriberBackend> SubscriberStore for SqlSubscribers<DB>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: IntoArguments<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'r> i64: Decode<'r, DB> + Type<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> Json<Value>: Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
+    async fn put(&self, subscriber: &Subscriber) -> Result<bool, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        DB::upsert(&mut connection, subscriber, false).await
+    }
+
+    async fn get(&self, logical_address: &str) -> Result<Option<Subscriber>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE logical_address = $1"
+        )))
+        .bind(logical_address)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(subscriber::<DB>).transpose()
+    }
+
+    async fn list(&self) -> Result<Vec<Subscriber>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT} ORDER BY logical_address"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(subscriber::<DB>).collect()
+    }
+
+    async fn delete(&self, logical_address: &str) -> Result<bool, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let deleted = sqlx::query("DELETE FROM subscriber WHERE logical_address = $1")
+            .bind(logical_address)
+            .execute(&mut *transaction)
+            .await?;
+        for table in ["delivery", "delivery_pull_point"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE destination = $1"
+            )))
+            .bind(logical_address)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(DB::rows_affected(&deleted) == 1)
+    }
+
+    async fn declare(&self, declared: &[Subscriber]) -> Result<(), StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        DB::remove_undeclared(&mut transaction, declared).await?;
+        for subscriber in declared {
+            DB::upsert(&mut transaction, subscriber, true).await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn fan_out(&self, max_transactions: usize) -> Result<usize, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let rows = DB::take_changes(&mut transaction).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut changes = rows
+            .iter()
+            .map(accepted_change::<DB>)
+            .collect::<Result<Vec<_>, _>>()?;
+        // RETURNING does not promise an order; commit order is id order.
+        changes.sort_by_key(|(id, _)| *id);
+        let changes: Vec<AcceptedChange> = changes.into_iter().map(|(_, c)| c).collect();
+        let subscribers = {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{SELECT} ORDER BY logical_address"
+            )))
+            .fetch_all(&mut *transaction)
+            .await?;
+            rows.iter()
+                .map(subscriber::<DB>)
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let planned = deliveries(&subscribers, &changes, max_transactions);
+        DB::enqueue(&mut transaction, &planned, Utc::now())
+            .await
+            .map_err(delivery_error)?;
+        transaction.commit().await?;
+        Ok(changes.len())
+    }
 }
 
 fn decode_error(error: serde_json::Error) -> StoreError {
