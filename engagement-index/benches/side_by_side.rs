@@ -2,7 +2,7 @@
 //!
 //! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p engagement-index --bench side_by_side`
 //!
-//! Needs `pgbench` on the PATH (Debian's postgresql-client). Makes a scratch database
+//! Needs `pgbench` and `wrk` on the PATH (Debian: postgresql-client, wrk). Makes a scratch database
 //! (dropped at the end), creates the index's tables with its own migrations, loads 1,000,000
 //! engagements, starts the index as it runs in production (HTTP on loopback, fan-out and
 //! delivery workers running, audit on), and then measures each kind of work twice, back to
@@ -10,18 +10,22 @@
 //!
 //! | Work | Raw PostgreSQL (pgbench) | The index (HTTP) |
 //! |---|---|---|
-//! | single-engagement write | an upsert of one new row, `BENCH_RAW_CLIENTS` clients | Update of one new engagement, `BENCH_CLIENTS` connections |
-//! | FindContent | a select by (resident, domain), same columns and order | FindContent |
+//! | single-engagement write | an upsert of one new row, `BENCH_RAW_CLIENTS` clients | Update of one new engagement, wrk with `BENCH_CLIENTS` connections |
+//! | FindContent | a select by (resident, domain), same columns and order | FindContent, wrk with `BENCH_CLIENTS` connections |
 //! | 1000-engagement write | one upsert of 1000 new rows from a set | Update of 1000 new engagements |
 //!
 //! Rates for the first two (each for `BENCH_SECONDS`), mean latency of `BENCH_BATCHES`
-//! sequential calls for the third; then the ratios against the targets.
+//! sequential calls for the third; then the ratios against the targets. The load comes from
+//! separate processes on both sides (pgbench, wrk), so neither shares the index's runtime; the
+//! index runs with the allocator its binaries use.
 
 mod support;
 
+#[global_allocator]
+static ALLOCATOR: common::cli::Allocator = common::cli::Allocator;
+
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -31,7 +35,7 @@ use common::testing::TestDatabase;
 use engagement_index::{Application, Config};
 use serde_json::{Value, json};
 use sqlx::Connection as _;
-use support::{DOMAINS, env_number, fresh, load, post, resident};
+use support::{env_number, fresh, load, post};
 
 // pgbench reads `:name` as a variable even inside a quoted literal, so the scripts spell the
 // service domain `riv:bench:domainN` with concat_ws.
@@ -51,6 +55,12 @@ SELECT registered_resident_identification, service_domain, categorization, logic
 const RAW_WRITE_THOUSAND: &str = "\\set n random(1, 2000000)
 INSERT INTO engagement (registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time, changed_at) SELECT '19' || lpad((g % 20000)::text, 10, '0'), concat_ws(':', 'riv', 'bench', 'domain' || (g % 5)), 'rawbatch-' || g, 'SE2321000016-BENCH', 'object-' || g, 'NA', 'SE2321000016-SRC1', 'SE2321000016-DC01', 'SE0000000001-EI01', timestamptz '2024-01-01 12:00:00+00', now(), NULL, now() FROM generate_series(:n::bigint * 1000, :n::bigint * 1000 + 999) AS g ON CONFLICT ON CONSTRAINT engagement_business_key DO UPDATE SET most_recent_content = excluded.most_recent_content, update_time = excluded.creation_time, changed_at = excluded.changed_at;
 ";
+
+/// Update's body for one new engagement, as `support::fresh` makes it (wrk's Lua).
+const FRESH_LUA: &str = r#"string.format('{"engagementTransaction":[{"deleteFlag":false,"engagement":{"registeredResidentIdentification":"19%010d","serviceDomain":"riv:bench:domain%d","categorization":"new-%d","logicalAddress":"SE2321000016-BENCH","businessObjectInstanceIdentifier":"object-%d","clinicalProcessInterestId":"NA","mostRecentContent":"20240101120000","sourceSystem":"SE2321000016-SRC1","dataController":"SE2321000016-DC01"}}]}', n * 7919 % 20000, n % 5, n, n)"#;
+
+/// FindContent's body for a loaded resident and domain (wrk's Lua).
+const FIND_LUA: &str = r#"string.format('{"registeredResidentIdentification":"19%010d","serviceDomain":"riv:bench:domain%d"}', n * 7 % 20000, n % 5)"#;
 
 /// What pgbench reported for one script.
 struct Pgbench {
@@ -87,42 +97,54 @@ fn pgbench(url: &str, dir: &Path, name: &str, script: &str, args: &[String]) -> 
     }
 }
 
-/// Requests a second from `clients` connections for `seconds`, each request built by `body`.
-async fn rate(
-    client: &reqwest::Client,
-    url: &str,
-    clients: u64,
-    seconds: u64,
-    body: impl Fn(u64) -> Value + Send + Sync + 'static,
-) -> f64 {
-    let body = Arc::new(body);
-    let serial = Arc::new(AtomicU64::new(0));
-    let done = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
-    let mut workers = Vec::new();
-    for _ in 0..clients {
-        let (client, url, body, serial, done) = (
-            client.clone(),
-            url.to_owned(),
-            Arc::clone(&body),
-            Arc::clone(&serial),
-            Arc::clone(&done),
-        );
-        workers.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let n = serial.fetch_add(1, Ordering::Relaxed);
-                post(&client, &url, &body(n)).await;
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    for worker in workers {
-        worker.await.expect("a load worker");
-    }
-    #[allow(clippy::cast_precision_loss)]
-    let total = done.load(Ordering::Relaxed) as f64;
-    total / started.elapsed().as_secs_f64()
+/// wrk's script for a request body: `body(n)` is a Lua expression of the request's serial
+/// number `n`, unique across wrk's threads.
+fn wrk_script(body: &str) -> String {
+    format!(
+        r#"local threads = 0
+function setup(thread)
+  thread:set("first", threads * 1000000000 + {seed})
+  threads = threads + 1
+end
+function init(args)
+  n = first
+end
+function request()
+  n = n + 1
+  return wrk.format("POST", nil, {{["Content-Type"] = "application/json"}}, {body})
+end
+"#,
+        // Different in every run, so "new" engagements are new in a reused database too.
+        seed = std::process::id() % 1000 * 1_000_000,
+    )
+}
+
+/// Requests a second from wrk (two threads, `clients` connections, `seconds`), every answer a
+/// success.
+async fn wrk(url: &str, dir: &Path, name: &str, body: &str, clients: u64, seconds: u64) -> f64 {
+    let file = dir.join(format!("{name}.lua"));
+    std::fs::write(&file, wrk_script(body)).expect("the wrk script");
+    let mut command = Command::new("wrk");
+    command
+        .args(["-t", "2", "-c", &clients.to_string(), "-d"])
+        .arg(format!("{seconds}s"))
+        .arg("-s")
+        .arg(&file)
+        .arg(url);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("wrk's thread")
+        .expect("wrk on the PATH (Debian: wrk)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "wrk {name}: {text}");
+    assert!(
+        !text.contains("Non-2xx") && !text.contains("Socket errors"),
+        "wrk {name}: some requests failed: {text}"
+    );
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("Requests/sec:"))
+        .and_then(|rest| rest.trim().parse().ok())
+        .unwrap_or_else(|| panic!("wrk {name} printed no rate: {text}"))
 }
 
 async fn checkpoint(url: &str) {
@@ -204,12 +226,13 @@ async fn main() {
     checkpoint(&url).await;
     let raw = pgbench(&url, scripts.path(), "write_one", RAW_WRITE_ONE, &raw_load);
     checkpoint(&url).await;
-    let index = rate(
-        &client,
+    let index = wrk(
         &update,
+        scripts.path(),
+        "update_one",
+        FRESH_LUA,
         clients,
         seconds,
-        |n| json!({"engagementTransaction": [fresh(n)]}),
     )
     .await;
     rows.push(Row {
@@ -222,13 +245,7 @@ async fn main() {
     });
 
     let raw = pgbench(&url, scripts.path(), "find", RAW_FIND, &raw_load);
-    let index = rate(&client, &find, clients, seconds, |n| {
-        json!({
-            "registeredResidentIdentification": resident(n.wrapping_mul(7)),
-            "serviceDomain": format!("riv:bench:domain{}", n % DOMAINS),
-        })
-    })
-    .await;
+    let index = wrk(&find, scripts.path(), "find", FIND_LUA, clients, seconds).await;
     rows.push(Row {
         work: "FindContent",
         raw: format!(
@@ -256,12 +273,20 @@ async fn main() {
         let transactions: Vec<Value> = (0..1000)
             .map(|_| fresh(serial.fetch_add(1, Ordering::Relaxed)))
             .collect();
-        total += post(
-            &client,
-            &update,
-            &json!({"engagementTransaction": transactions}),
-        )
-        .await;
+        // Written out before the clock starts: the time is the index's, not the client's.
+        let body = json!({"engagementTransaction": transactions}).to_string();
+        let started = Instant::now();
+        let response = client
+            .post(&update)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("an answer");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        total += started.elapsed();
+        assert!(status.is_success(), "{status}: {text}");
     }
     #[allow(clippy::cast_precision_loss)]
     let index_ms = total.as_secs_f64() * 1000.0 / batches as f64;

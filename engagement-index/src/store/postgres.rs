@@ -2,14 +2,14 @@
 //! statements over `unnest`-ed arrays, whatever its size; small requests arriving together
 //! share one commit (group commit).
 
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use common::audit::{AuditError, AuditStore, PgAuditStore};
+use common::audit::AuditError;
 use common::identity::PersonalIdentityNumber;
-use common::installation::{InstallationStore, PgInstallationStore};
-use common::permissions::{PermissionStore, PgPermissionStore};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
@@ -17,8 +17,8 @@ use super::group_commit::{ApplyInTurn, GroupCommit, Request};
 use super::outbox::{AppliedChanges, MAX_ATTEMPTS, OutboxContext, OutboxRow, outbox_rows};
 use super::{EngagementStore, StoreError};
 use crate::domain::{
-    ChangePlan, ChangeRules, ContentQuery, Engagement, EngagementKey, StoredEngagements,
-    UpdatesPage, UpdatesQuery, plan_in_turn,
+    ChangePlan, ChangeRules, CombinedPlan, ContentQuery, Engagement, EngagementKey,
+    StoredEngagements, UpdatesPage, UpdatesQuery, plan_in_turn,
 };
 
 pub struct PgStore {
@@ -29,7 +29,10 @@ pub struct PgStore {
 impl PgStore {
     /// Must be called inside the Tokio runtime: it starts the group committers.
     pub fn new(pool: PgPool) -> Self {
-        let writer = Arc::new(PgWriter { pool: pool.clone() });
+        let writer = Arc::new(PgWriter {
+            pool: pool.clone(),
+            new_posts: NewPostsGuess::default(),
+        });
         Self {
             pool,
             group: GroupCommit::start(writer),
@@ -40,6 +43,7 @@ impl PgStore {
 /// What commits changes.
 struct PgWriter {
     pool: PgPool,
+    new_posts: NewPostsGuess,
 }
 
 pub(super) const COLUMNS: &str = "registered_resident_identification, service_domain, categorization, \
@@ -161,24 +165,54 @@ enum Attempt {
 }
 
 impl PgWriter {
-    async fn attempt(&self, requests: &[Request<'_>]) -> Result<Attempt, sqlx::Error> {
+    /// One try at committing `requests`. With `insert_first`, a group whose plan from nothing
+    /// stored is only new posts skips the read: its insertion is the check (see
+    /// [`NewPostsGuess`]); an insertion that finds its key taken undoes the try (`Raced`).
+    async fn attempt(
+        &self,
+        requests: &[Request<'_>],
+        insert_first: bool,
+    ) -> Result<Attempt, sqlx::Error> {
         let keys: Vec<EngagementKey> = requests
             .iter()
             .flat_map(|(rules, _)| rules.keys_to_read())
             .collect();
-        let mut tx = self.pool.begin().await?;
-        let stored = read_for_update(&mut tx, &keys).await?;
         let now = Utc::now();
         let rules: Vec<&dyn ChangeRules> = requests.iter().map(|(rules, _)| *rules).collect();
-        let combined = plan_in_turn(&rules, &stored, now);
+        let mut tx = self.pool.begin().await?;
+        let unread = if insert_first {
+            Some(plan_in_turn(&rules, &StoredEngagements::new(), now))
+                .filter(|combined| only_new_posts(combined, &keys))
+        } else {
+            None
+        };
+        let guessed = unread.is_some();
+        let mut combined = if let Some(combined) = unread {
+            combined
+        } else {
+            let stored = read_for_update(&mut tx, &keys).await?;
+            let combined = plan_in_turn(&rules, &stored, now);
+            self.new_posts
+                .learn(stored.is_empty() && only_new_posts(&combined, &keys));
+            combined
+        };
+        // In key order, as the read locks: two groups inserting the same new keys wait for
+        // each other instead of deadlocking.
+        combined.rows.insertions.sort_by(|a, b| a.key.cmp(&b.key));
         let contexts: Vec<&OutboxContext> = requests.iter().map(|(_, context)| *context).collect();
         let outbox = outbox_rows(&combined.notifications, &contexts);
         if !combined.rows.is_empty() || !outbox.is_empty() {
             let inserted = write(&mut tx, &combined.rows, &outbox, now).await?;
             if inserted < combined.rows.insertions.len() {
                 tx.rollback().await?;
+                if guessed {
+                    self.new_posts.learn(false);
+                }
                 return Ok(Attempt::Raced);
             }
+        }
+        if guessed {
+            self.new_posts.learn(true);
         }
         let audit: Vec<common::audit::AuditEvent> = contexts
             .iter()
@@ -205,19 +239,60 @@ impl PgWriter {
     }
 }
 
+/// Whether `combined` only inserts, notifies no delete, and inserts every key it depends
+/// on. Then, if every insertion succeeds, none of those keys was stored, so the plan made
+/// from nothing stored is the plan a read would have led to.
+fn only_new_posts(combined: &CombinedPlan, keys: &[EngagementKey]) -> bool {
+    let rows = &combined.rows;
+    if !rows.deletions.is_empty()
+        || !rows.modifications.is_empty()
+        || combined.notifications.iter().flatten().any(|n| n.delete)
+    {
+        return false;
+    }
+    let inserted: HashSet<&EngagementKey> = rows.insertions.iter().map(|e| &e.key).collect();
+    keys.iter().all(|key| inserted.contains(key))
+}
+
+/// How likely the next group is to hold only new posts, judged from the groups before it.
+/// Most Updates record new engagements, and for those the read before the write costs a
+/// lookup per key that the insertion's conflict check repeats. A wrong guess costs an undone
+/// insertion, so the read is skipped only while recent groups were new posts.
+#[derive(Default)]
+struct NewPostsGuess(AtomicI32);
+
+impl NewPostsGuess {
+    const BOUND: i32 = 16;
+
+    fn likely(&self) -> bool {
+        self.0.load(Ordering::Relaxed) > 0
+    }
+
+    fn learn(&self, new_posts: bool) {
+        let step = if new_posts { 1 } else { -4 };
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |score| {
+                Some((score + step).clamp(-Self::BOUND, Self::BOUND))
+            });
+    }
+}
+
 #[async_trait]
 impl ApplyInTurn for PgWriter {
     async fn apply_in_turn(
         &self,
         requests: &[Request<'_>],
     ) -> Result<Vec<AppliedChanges>, StoreError> {
+        let mut insert_first = self.new_posts.likely();
         for _ in 0..MAX_ATTEMPTS {
-            match self.attempt(requests).await {
+            match self.attempt(requests, insert_first).await {
                 Ok(Attempt::Applied(applied)) => return Ok(applied),
                 Ok(Attempt::Raced) => {}
                 Err(error) if is_contention(&error) => {}
                 Err(error) => return Err(unwrap_decode(error)),
             }
+            insert_first = false;
             tracing::debug!("a concurrent request changed the same engagements; planning again");
         }
         Err(StoreError::Contention(MAX_ATTEMPTS))
@@ -298,7 +373,7 @@ pub(super) async fn write(
         parts.push(String::from(
             "recorded AS (INSERT INTO notification_outbox \
              (transactions, correlation_id, traceparent, created_at) \
-             SELECT o.t::jsonb, o.c, o.tp, $1 \
+             SELECT o.t::json, o.c, o.tp, $1 \
              FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS o(t, c, tp, n) \
              ORDER BY o.n)",
         ));
@@ -451,21 +526,7 @@ impl EngagementStore for PgStore {
         Ok(UpdatesPage::group(engagements, complete))
     }
 
-    fn permission_store(&self) -> Arc<dyn PermissionStore> {
-        Arc::new(PgPermissionStore::new(self.pool.clone()))
-    }
-
-    fn audit_store(&self) -> Arc<dyn AuditStore> {
-        Arc::new(PgAuditStore::new(self.pool.clone()))
-    }
-
-    fn installation_store(&self) -> Arc<dyn InstallationStore> {
-        Arc::new(PgInstallationStore::new(self.pool.clone()))
-    }
-
-    fn identity_links(&self) -> Arc<dyn super::identity::IdentityLinkStore> {
-        Arc::new(super::identity::PgIdentityLinks::new(self.pool.clone()))
-    }
+    stores_on_the_same_pool!(sqlx::Postgres);
 }
 
 /// The key columns, for a deterministic order among posts created at the same instant.

@@ -77,3 +77,44 @@ async fn concurrent_updates_of_one_post_leave_the_newest() {
     })
     .await;
 }
+
+/// Requests that mostly bring new posts make PostgreSQL's writer insert without reading first
+/// (store/postgres.rs, `NewPostsGuess`). When several of them bring the same new posts, in
+/// different orders, each post is still stored once and recorded once, as its first arrival,
+/// and every request is answered OK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_new_posts_sent_twice_are_stored_and_recorded_once() {
+    on_each_backend(|index| async move {
+        // New posts first, so the writer guesses that groups are new posts.
+        for n in 100..120 {
+            index.update(&[save(&engagement(n))]).await.assert_ok();
+        }
+        let answers = join_all((0..40u32).map(|n| {
+            let index = index.clone();
+            let keys = [n % 6, (n + 1) % 6, (n + 3) % 6];
+            let sent: Vec<Value> = if n % 2 == 0 {
+                keys.iter().map(|k| save(&engagement(*k))).collect()
+            } else {
+                keys.iter().rev().map(|k| save(&engagement(*k))).collect()
+            };
+            async move { index.update(&sent).await }
+        }))
+        .await;
+        for answer in &answers {
+            answer.assert_ok();
+        }
+        assert_eq!(index.stored_count().await, 26);
+        let mut recorded: Vec<String> = index
+            .outbox()
+            .await
+            .iter()
+            .flat_map(|row| row.as_array().expect("a transaction array"))
+            .map(|t| t["engagement"]["registeredResidentIdentification"].to_string())
+            .collect();
+        let total = recorded.len();
+        recorded.sort();
+        recorded.dedup();
+        assert_eq!((total, recorded.len()), (26, 26), "{recorded:?}");
+    })
+    .await;
+}
