@@ -1,31 +1,65 @@
 //! Where engagements, subscribers and pending notifications are kept: one trait, a SQLite and
 //! a PostgreSQL implementation, chosen by the database URL.
 
-/// The stores an engagement store hands out on its own pool, on its backend `$db`.
-macro_rules! stores_on_the_same_pool {
-    ($db:ty) => {
-        fn permission_store(&self) -> std::sync::Arc<dyn common::permissions::PermissionStore> {
-            std::sync::Arc::new(common::permissions::SqlPermissionStore::<$db>::new(
-                self.pool.clone(),
-            ))
-        }
+/// The engagement store `$store` on backend `$db`: the rows go through its group commit, the
+/// reads are the shared ones (reads.rs), and the other stores it hands out share its pool.
+macro_rules! engagement_store {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl crate::store::EngagementStore for $store {
+            async fn ping(&self) -> Result<(), crate::store::StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
 
-        fn audit_store(&self) -> std::sync::Arc<dyn common::audit::AuditStore> {
-            std::sync::Arc::new(common::audit::SqlAuditStore::<$db>::new(self.pool.clone()))
-        }
+            async fn apply(
+                &self,
+                rules: &dyn crate::domain::ChangeRules,
+                context: &crate::store::OutboxContext,
+            ) -> Result<crate::store::AppliedChanges, crate::store::StoreError> {
+                self.group.apply(rules, context).await
+            }
 
-        fn installation_store(
-            &self,
-        ) -> std::sync::Arc<dyn common::installation::InstallationStore> {
-            std::sync::Arc::new(common::installation::SqlInstallationStore::<$db>::new(
-                self.pool.clone(),
-            ))
-        }
+            async fn find_content(
+                &self,
+                query: &crate::domain::ContentQuery,
+            ) -> Result<Vec<crate::domain::Engagement>, crate::store::StoreError> {
+                crate::store::reads::find_content(&self.pool, query).await
+            }
 
-        fn identity_links(&self) -> std::sync::Arc<dyn crate::store::identity::IdentityLinkStore> {
-            std::sync::Arc::new(crate::store::identity::SqlIdentityLinks::<$db>::new(
-                self.pool.clone(),
-            ))
+            async fn get_updates(
+                &self,
+                query: &crate::domain::UpdatesQuery,
+                max_residents: usize,
+            ) -> Result<crate::domain::UpdatesPage, crate::store::StoreError> {
+                crate::store::reads::get_updates(&self.pool, query, max_residents).await
+            }
+
+            fn permission_store(&self) -> std::sync::Arc<dyn common::permissions::PermissionStore> {
+                std::sync::Arc::new(common::permissions::SqlPermissionStore::<$db>::new(
+                    self.pool.clone(),
+                ))
+            }
+
+            fn audit_store(&self) -> std::sync::Arc<dyn common::audit::AuditStore> {
+                std::sync::Arc::new(common::audit::SqlAuditStore::<$db>::new(self.pool.clone()))
+            }
+
+            fn installation_store(
+                &self,
+            ) -> std::sync::Arc<dyn common::installation::InstallationStore> {
+                std::sync::Arc::new(common::installation::SqlInstallationStore::<$db>::new(
+                    self.pool.clone(),
+                ))
+            }
+
+            fn identity_links(
+                &self,
+            ) -> std::sync::Arc<dyn crate::store::identity::IdentityLinkStore> {
+                std::sync::Arc::new(crate::store::identity::SqlIdentityLinks::<$db>::new(
+                    self.pool.clone(),
+                ))
+            }
         }
     };
 }
@@ -35,6 +69,7 @@ pub mod identity;
 pub mod migration;
 mod outbox;
 mod postgres;
+mod reads;
 mod retention;
 mod sqlite;
 pub mod subscribers;

@@ -60,3 +60,24 @@ pub(super) fn outbox_rows<'a>(
 /// How often a request is planned again when a concurrent request changed the same posts
 /// between reading and writing (or the database chose it as a deadlock victim).
 pub(super) const MAX_ATTEMPTS: usize = 8;
+
+/// What each request of a committed group did, in request order.
+pub(super) fn applied(combined: &crate::domain::CombinedPlan) -> Vec<AppliedChanges> {
+    combined
+        .changed_rows
+        .iter()
+        .zip(&combined.notifications)
+        .map(|(changed_rows, notifications)| AppliedChanges {
+            changed_rows: *changed_rows,
+            notified: notifications.len(),
+        })
+        .collect()
+}
+
+/// The audit rows of a group's requests, in request order.
+pub(super) fn audit_rows(contexts: &[&OutboxContext]) -> Vec<common::audit::AuditEvent> {
+    contexts
+        .iter()
+        .flat_map(|context| context.audit.iter().cloned())
+        .collect()
+}

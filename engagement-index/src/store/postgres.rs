@@ -9,16 +9,17 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use common::audit::AuditError;
-use common::identity::PersonalIdentityNumber;
-use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
+use super::StoreError;
 use super::group_commit::{ApplyInTurn, GroupCommit, Request};
-use super::outbox::{AppliedChanges, MAX_ATTEMPTS, OutboxContext, OutboxRow, outbox_rows};
-use super::{EngagementStore, StoreError};
+use super::outbox::{
+    AppliedChanges, MAX_ATTEMPTS, OutboxContext, OutboxRow, applied, audit_rows, outbox_rows,
+};
+use super::reads::{COLUMNS, KEY_ORDER, engagement};
 use crate::domain::{
-    ChangePlan, ChangeRules, CombinedPlan, ContentQuery, Engagement, EngagementKey,
-    StoredEngagements, UpdatesPage, UpdatesQuery, plan_in_turn,
+    ChangePlan, ChangeRules, CombinedPlan, Engagement, EngagementKey, StoredEngagements,
+    plan_in_turn,
 };
 
 pub struct PgStore {
@@ -45,10 +46,6 @@ struct PgWriter {
     pool: PgPool,
     new_posts: NewPostsGuess,
 }
-
-pub(super) const COLUMNS: &str = "registered_resident_identification, service_domain, categorization, \
-    logical_address, business_object_instance_identifier, clinical_process_interest_id, \
-    source_system, data_controller, owner, most_recent_content, creation_time, update_time";
 
 /// The nine key columns of `e` equal to those of the unnest-ed `k`.
 const KEY_MATCH: &str = "e.registered_resident_identification = k.r AND e.service_domain = k.d \
@@ -127,28 +124,6 @@ fn bind_rows<'q>(query: PgQuery<'q>, rows: &[Engagement]) -> PgQuery<'q> {
     query.bind(most_recent).bind(created).bind(updated)
 }
 
-pub(super) fn engagement(row: &PgRow) -> Result<Engagement, StoreError> {
-    let resident: String = row.try_get(0)?;
-    let registered_resident_identification = PersonalIdentityNumber::parse(&resident)
-        .map_err(|e| StoreError::Unreadable(e.to_string()))?;
-    Ok(Engagement {
-        key: EngagementKey {
-            registered_resident_identification,
-            service_domain: row.try_get(1)?,
-            categorization: row.try_get(2)?,
-            logical_address: row.try_get(3)?,
-            business_object_instance_identifier: row.try_get(4)?,
-            clinical_process_interest_id: row.try_get(5)?,
-            source_system: row.try_get(6)?,
-            data_controller: row.try_get(7)?,
-            owner: row.try_get(8)?,
-        },
-        most_recent_content: row.try_get(9)?,
-        creation_time: row.try_get(10)?,
-        update_time: row.try_get(11)?,
-    })
-}
-
 /// Whether the database gave up on this transaction because of another one (deadlock or
 /// serialization failure): planning again from a fresh read resolves it.
 pub(super) fn is_contention(error: &sqlx::Error) -> bool {
@@ -214,28 +189,14 @@ impl PgWriter {
         if guessed {
             self.new_posts.learn(true);
         }
-        let audit: Vec<common::audit::AuditEvent> = contexts
-            .iter()
-            .flat_map(|context| context.audit.iter().cloned())
-            .collect();
-        common::audit::append_all_postgres(&mut tx, &audit, now)
+        common::audit::append_all_postgres(&mut tx, &audit_rows(&contexts), now)
             .await
             .map_err(|error| match error {
                 AuditError::Database(error) => error,
                 other => sqlx::Error::Protocol(other.to_string()),
             })?;
         tx.commit().await?;
-        Ok(Attempt::Applied(
-            combined
-                .changed_rows
-                .iter()
-                .zip(&combined.notifications)
-                .map(|(changed_rows, notifications)| AppliedChanges {
-                    changed_rows: *changed_rows,
-                    notified: notifications.len(),
-                })
-                .collect(),
-        ))
+        Ok(Attempt::Applied(applied(&combined)))
     }
 }
 
@@ -322,8 +283,8 @@ pub(super) async fn read_for_update(
         .await?;
     let mut stored = StoredEngagements::with_capacity(rows.len());
     for row in &rows {
-        let engagement =
-            engagement(row).map_err(|e| sqlx::Error::Decode(Box::new(DecodeError(e))))?;
+        let engagement = engagement::<sqlx::Postgres>(row)
+            .map_err(|e| sqlx::Error::Decode(Box::new(DecodeError(e))))?;
         stored.insert(engagement.key.clone(), engagement);
     }
     Ok(stored)
@@ -428,108 +389,4 @@ fn unwrap_decode(error: sqlx::Error) -> StoreError {
     }
 }
 
-#[async_trait]
-impl EngagementStore for PgStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn apply(
-        &self,
-        rules: &dyn ChangeRules,
-        context: &OutboxContext,
-    ) -> Result<AppliedChanges, StoreError> {
-        self.group.apply(rules, context).await
-    }
-
-    async fn find_content(&self, query: &ContentQuery) -> Result<Vec<Engagement>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM engagement \
-             WHERE registered_resident_identification = $1 AND service_domain = $2 \
-               AND ($3::text IS NULL OR categorization = $3) \
-               AND ($4::text IS NULL OR logical_address = $4) \
-               AND ($5::text IS NULL OR business_object_instance_identifier = $5) \
-               AND ($6::text IS NULL OR clinical_process_interest_id = $6) \
-               AND ($7::timestamptz IS NULL OR most_recent_content >= $7) \
-               AND ($8::text IS NULL OR source_system = $8) \
-               AND ($9::text IS NULL OR data_controller = $9) \
-               AND ($10::text IS NULL OR owner = $10) \
-             ORDER BY creation_time, {KEY_ORDER}"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(query.registered_resident_identification.as_str())
-            .bind(&query.service_domain)
-            .bind(query.categorization.as_deref())
-            .bind(query.logical_address.as_deref())
-            .bind(query.business_object_instance_identifier.as_deref())
-            .bind(query.clinical_process_interest_id.as_deref())
-            .bind(query.most_recent_content)
-            .bind(query.source_system.as_deref())
-            .bind(query.data_controller.as_deref())
-            .bind(query.owner.as_deref())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(engagement).collect()
-    }
-
-    async fn get_updates(
-        &self,
-        query: &UpdatesQuery,
-        max_residents: usize,
-    ) -> Result<UpdatesPage, StoreError> {
-        // One snapshot for both statements, so the page is consistent.
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?;
-        let limit = i64::try_from(max_residents + 1).unwrap_or(i64::MAX);
-        let residents: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT registered_resident_identification FROM engagement \
-             WHERE service_domain = $1 AND changed_at >= $2 \
-               AND ($3::text IS NULL OR registered_resident_identification > $3) \
-             ORDER BY 1 LIMIT $4",
-        )
-        .bind(&query.service_domain)
-        .bind(query.changed_since)
-        .bind(
-            query
-                .after_resident
-                .as_ref()
-                .map(PersonalIdentityNumber::as_str),
-        )
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        let complete = residents.len() <= max_residents;
-        let page = &residents[..residents.len().min(max_residents)];
-        let (Some(first), Some(last)) = (page.first(), page.last()) else {
-            tx.commit().await?;
-            return Ok(UpdatesPage::group(Vec::new(), true));
-        };
-        // The page's residents are exactly the matching ones from the first to the last.
-        let sql = format!(
-            "SELECT {COLUMNS} FROM engagement \
-             WHERE service_domain = $1 AND changed_at >= $2 \
-               AND registered_resident_identification BETWEEN $3 AND $4 \
-             ORDER BY registered_resident_identification, creation_time, {KEY_ORDER}"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&query.service_domain)
-            .bind(query.changed_since)
-            .bind(first)
-            .bind(last)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let engagements = rows.iter().map(engagement).collect::<Result<_, _>>()?;
-        Ok(UpdatesPage::group(engagements, complete))
-    }
-
-    stores_on_the_same_pool!(sqlx::Postgres);
-}
-
-/// The key columns, for a deterministic order among posts created at the same instant.
-pub(super) const KEY_ORDER: &str = "registered_resident_identification, service_domain, categorization, \
-    logical_address, business_object_instance_identifier, clinical_process_interest_id, \
-    source_system, data_controller, owner";
+engagement_store!(PgStore, sqlx::Postgres);

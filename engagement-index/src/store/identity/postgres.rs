@@ -13,9 +13,8 @@ use super::{LinkBackend, decide, finish};
 use crate::domain::Engagement;
 use crate::domain::identity::{LinkError, LinkOutcome, plan_move};
 use crate::store::outbox::{MAX_ATTEMPTS, outbox_rows};
-use crate::store::postgres::{
-    COLUMNS, KEY_ORDER, engagement, is_contention, read_for_update, write,
-};
+use crate::store::postgres::{is_contention, read_for_update, write};
+use crate::store::reads::{COLUMNS, KEY_ORDER, engagement};
 use crate::store::{OutboxContext, StoreError};
 
 /// One attempt; `Ok(None)` when a concurrent request inserted a post this move meant to
@@ -65,7 +64,7 @@ fn is_retryable(error: &LinkError) -> bool {
 
 #[async_trait]
 impl LinkBackend for Postgres {
-    const ENGAGEMENT: fn(&PgRow) -> Result<Engagement, StoreError> = engagement;
+    const ENGAGEMENT: fn(&PgRow) -> Result<Engagement, StoreError> = engagement::<sqlx::Postgres>;
 
     fn posts_of() -> String {
         format!(

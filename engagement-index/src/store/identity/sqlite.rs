@@ -12,12 +12,13 @@ use super::{LinkBackend, decide, finish};
 use crate::domain::Engagement;
 use crate::domain::identity::{LinkError, LinkOutcome, plan_move};
 use crate::store::outbox::outbox_rows;
-use crate::store::sqlite::{COLUMNS, KEY_ORDER, engagement, read, text, write};
+use crate::store::reads::{COLUMNS, KEY_ORDER, engagement};
+use crate::store::sqlite::{read, text, write};
 use crate::store::{OutboxContext, StoreError};
 
 #[async_trait]
 impl LinkBackend for Sqlite {
-    const ENGAGEMENT: fn(&SqliteRow) -> Result<Engagement, StoreError> = engagement;
+    const ENGAGEMENT: fn(&SqliteRow) -> Result<Engagement, StoreError> = engagement::<sqlx::Sqlite>;
 
     fn posts_of() -> String {
         format!(

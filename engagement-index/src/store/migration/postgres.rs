@@ -10,7 +10,7 @@ use sqlx::{PgPool, Postgres};
 use super::{KEY_COLUMNS, MigrationBackend};
 use crate::domain::Engagement;
 use crate::store::StoreError;
-use crate::store::postgres::{COLUMNS, engagement};
+use crate::store::reads::{COLUMNS, engagement};
 
 const STAGING_TABLE: &str = "CREATE TEMPORARY TABLE migration_engagement (
     registered_resident_identification  TEXT NOT NULL,
@@ -111,7 +111,7 @@ impl BinaryCopy {
 impl MigrationBackend for Postgres {
     const COLUMNS: &'static str = COLUMNS;
 
-    const ENGAGEMENT: fn(&PgRow) -> Result<Engagement, StoreError> = engagement;
+    const ENGAGEMENT: fn(&PgRow) -> Result<Engagement, StoreError> = engagement::<sqlx::Postgres>;
 
     async fn upsert(pool: &PgPool, engagements: &[Engagement]) -> Result<u64, StoreError> {
         if engagements.is_empty() {

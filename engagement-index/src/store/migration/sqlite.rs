@@ -8,7 +8,8 @@ use sqlx::{Sqlite, SqlitePool};
 use super::{KEY_COLUMNS, MigrationBackend, bind_key};
 use crate::domain::Engagement;
 use crate::store::StoreError;
-use crate::store::sqlite::{COLUMNS, engagement, text};
+use crate::store::reads::{COLUMNS, engagement};
+use crate::store::sqlite::text;
 
 /// Inserts a post, or rewrites the stored one when a time differs (else changes nothing, so
 /// the statement reports no row).
@@ -31,7 +32,7 @@ fn upsert_sql() -> String {
 impl MigrationBackend for Sqlite {
     const COLUMNS: &'static str = COLUMNS;
 
-    const ENGAGEMENT: fn(&SqliteRow) -> Result<Engagement, StoreError> = engagement;
+    const ENGAGEMENT: fn(&SqliteRow) -> Result<Engagement, StoreError> = engagement::<sqlx::Sqlite>;
 
     async fn upsert(pool: &SqlitePool, engagements: &[Engagement]) -> Result<u64, StoreError> {
         let sql = upsert_sql();
