@@ -410,3 +410,30 @@ impl Drop for TestService {
         self.shutdown.cancel();
     }
 }
+
+/// Serves `routes` behind `authenticator` (over its TLS when it has one) on a free loopback
+/// port until the returned handle is cancelled. The base URL names `localhost`, the test
+/// certificates' name.
+pub async fn serve_protected(
+    authenticator: &crate::auth::Authenticator,
+    routes: axum::Router,
+) -> (String, crate::shutdown::Shutdown) {
+    let service = crate::server::ServiceDescription {
+        name: "test",
+        openapi: utoipa::openapi::OpenApi::default(),
+        readiness: crate::server::readiness(|| async { Ok(()) }),
+    };
+    let http = crate::config::HttpConfig::with_port(0);
+    let bound = crate::server::BoundService::bind(service, authenticator.protect(routes), &http)
+        .await
+        .expect("a free port")
+        .with_tls(authenticator.tls());
+    let base = format!(
+        "{}://localhost:{}",
+        bound.scheme(),
+        bound.local_addr().port()
+    );
+    let shutdown = crate::shutdown::Shutdown::new();
+    tokio::spawn(bound.serve(shutdown.clone()));
+    (base, shutdown)
+}

@@ -4,11 +4,9 @@
 use axum::Router;
 use axum::routing::get;
 use common::auth::{Authenticator, Caller};
-use common::config::HttpConfig;
 use common::http_client::ClientAuthConfig;
-use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
-use common::testing::security::{TestCa, TestSigner, write};
+use common::testing::security::{TestCa, TestSigner, serve_protected, write};
 use std::time::Duration;
 
 const CALLER: &str = "SE2321000016-PP01";
@@ -19,24 +17,7 @@ async fn whoami(caller: Caller) -> String {
 
 async fn serve(config: &common::auth::AuthConfig) -> (String, Shutdown) {
     let authenticator = Authenticator::from_config(config).await.unwrap();
-    let api = authenticator.protect(Router::new().route("/whoami", get(whoami)));
-    let service = ServiceDescription {
-        name: "called",
-        openapi: utoipa::openapi::OpenApi::default(),
-        readiness: common::server::readiness(|| async { Ok(()) }),
-    };
-    let bound = BoundService::bind(service, api, &HttpConfig::with_port(0))
-        .await
-        .unwrap()
-        .with_tls(authenticator.tls());
-    let base = format!(
-        "{}://localhost:{}",
-        bound.scheme(),
-        bound.local_addr().port()
-    );
-    let shutdown = Shutdown::new();
-    tokio::spawn(bound.serve(shutdown.clone()));
-    (base, shutdown)
+    serve_protected(&authenticator, Router::new().route("/whoami", get(whoami))).await
 }
 
 #[tokio::test]

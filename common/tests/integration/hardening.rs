@@ -4,10 +4,8 @@
 use axum::Router;
 use axum::routing::get;
 use common::auth::{AuthConfig, Authenticator, Caller};
-use common::config::HttpConfig;
 use common::rate_limit::RateLimitConfig;
-use common::server::{BoundService, ServiceDescription};
-use common::shutdown::Shutdown;
+use common::testing::security::serve_protected;
 use serde_json::Value;
 
 const HEADER: &str = "x-rivta-original-serviceconsumer-hsaid";
@@ -28,20 +26,9 @@ async fn a_caller_beyond_its_burst_gets_429_with_retry_after() {
     })
     .await
     .unwrap();
-    let api = authenticator.protect(Router::new().route("/hello", get(hello)));
-    let service = ServiceDescription {
-        name: "sample",
-        openapi: utoipa::openapi::OpenApi::default(),
-        readiness: common::server::readiness(|| async { Ok(()) }),
-    };
-    let bound = BoundService::bind(service, api, &HttpConfig::with_port(0))
-        .await
-        .unwrap()
-        .with_tls(authenticator.tls());
-    assert_eq!(bound.scheme(), "http");
-    let base = format!("http://{}", bound.local_addr());
-    let shutdown = Shutdown::new();
-    tokio::spawn(bound.serve(shutdown.clone()));
+    let (base, shutdown) =
+        serve_protected(&authenticator, Router::new().route("/hello", get(hello))).await;
+    assert!(base.starts_with("http:"), "{base}");
     let client = common::testing::http();
 
     for n in 0..3 {

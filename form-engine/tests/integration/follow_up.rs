@@ -10,13 +10,12 @@ use crate::support;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use crate::security::{CS1, CS2, PORTAL};
 use chrono::{DateTime, Days, Duration, Utc};
-use common::auth::AuthConfig;
-use common::config::HttpConfig;
-use common::permissions::{PermissionGrant, Role};
 use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
-use common::testing::security::{Answer, TestService, TokenSetup, grant};
+use common::testing::security::{Answer, TestService};
+use form_engine::Config;
 use form_engine::domain::follow_up::clock::Clock;
 use form_engine::domain::follow_up::reminders::{ReminderJob, ReminderRules};
 use form_engine::domain::form::model::FormStatus;
@@ -24,21 +23,15 @@ use form_engine::domain::form::sweeper::Sweeper;
 use form_engine::domain::template::service::TemplateService;
 use form_engine::portal::PortalClient;
 use form_engine::store::{self, FormStore};
-use form_engine::{Application, Config};
 use http::StatusCode;
 use serde_json::{Value, json};
-use support::{CARE_UNIT, Engine, FakeIndex, LENA, OTHER_CARE_UNIT, TOLVAN, example_with};
+use support::{CARE_UNIT, Engine, LENA, OTHER_CARE_UNIT, TOLVAN, example_with};
 use tokio::sync::Notify;
 
 /// Active, notifications off.
 const SILENT: &str = "194503152284";
 /// Active and notified, but the portal fails its first IsActiveUser.
 const FLAKY: &str = "194004048897";
-
-const CS1: &str = "SE1-CS1";
-const CS2: &str = "SE1-CS2";
-const PORTAL: &str = "SE1-PORTAL";
-const ADMIN: &str = "SE1-ADMIN";
 
 fn today() -> chrono::NaiveDate {
     common::riv_time::today_in_sweden()
@@ -363,41 +356,6 @@ async fn a_bad_reminder_policy_is_refused_naming_the_field() {
     engine.stop();
 }
 
-fn grants() -> Vec<PermissionGrant> {
-    vec![
-        grant(CS1, Role::CareSystem, CARE_UNIT),
-        grant(CS2, Role::CareSystem, OTHER_CARE_UNIT),
-        grant(PORTAL, Role::Eservice, "*"),
-        grant(ADMIN, Role::Admin, "*"),
-    ]
-}
-
-async fn secured_engine(database: &TestDatabase) -> TestService {
-    let tokens = TokenSetup::new("follow-up-key", grants());
-    start(database, tokens.auth, tokens.client, tokens.dir)
-        .await
-        .with_signer(tokens.signer)
-}
-
-async fn start(
-    database: &TestDatabase,
-    auth: AuthConfig,
-    client: reqwest::Client,
-    dir: tempfile::TempDir,
-) -> TestService {
-    let index = FakeIndex::start().await;
-    common::telemetry::init_for_tests();
-    let config = Config {
-        http: HttpConfig::with_port(0),
-        auth,
-        ..support::config(&database.config, &index.url())
-    };
-    let app = Application::build(config).await.unwrap();
-    let service = TestService::new(app.scheme(), app.local_addr(), client, ADMIN);
-    tokio::spawn(app.run_until_stopped(service.shutdown()));
-    service.keeping(index).keeping(dir)
-}
-
 async fn call(service: &TestService, caller: &str, contract: &str, body: &Value) -> Answer {
     service
         .request(
@@ -455,7 +413,7 @@ async fn sweep_twice(store: &Arc<dyn FormStore>, days: u64) -> u64 {
 async fn expired_and_revocation_alarms_reach_their_care_units_feed_once() {
     for database in TestDatabase::all().await {
         let backend = database.backend;
-        let engine = secured_engine(&database).await;
+        let engine = crate::security::with_tokens(&database).await;
         let saved = call(
             &engine,
             CS1,

@@ -18,10 +18,10 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use support::{CARE_UNIT, FakeIndex, LENA, OTHER_CARE_UNIT, TOLVAN, example, example_with};
 
-const CS1: &str = "SE1-CS1";
-const CS2: &str = "SE1-CS2";
-const PORTAL: &str = "SE1-PORTAL";
-const ADMIN: &str = "SE1-ADMIN";
+pub(crate) const CS1: &str = "SE1-CS1";
+pub(crate) const CS2: &str = "SE1-CS2";
+pub(crate) const PORTAL: &str = "SE1-PORTAL";
+pub(crate) const ADMIN: &str = "SE1-ADMIN";
 const NOBODY: &str = "SE1-NOBODY";
 const CALLERS: [&str; 5] = [CS1, CS2, PORTAL, ADMIN, NOBODY];
 
@@ -36,7 +36,8 @@ fn grants() -> Vec<PermissionGrant> {
     ]
 }
 
-async fn with_tokens(database: &TestDatabase) -> TestService {
+/// An engine that authenticates with signed tokens and knows the test callers' grants.
+pub(crate) async fn with_tokens(database: &TestDatabase) -> TestService {
     let tokens = TokenSetup::new("engine-test-key", grants());
     start_engine(database, tokens.auth, tokens.client, tokens.dir)
         .await

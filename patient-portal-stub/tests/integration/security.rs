@@ -18,11 +18,10 @@ use common::config::HttpConfig;
 use common::http_client::ClientAuthConfig;
 use common::identity::{HsaId, PersonalIdentityNumber};
 use common::permissions::{PermissionGrant, Role};
-use common::server::{BoundService, ServiceDescription};
 use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
 use common::testing::security::{
-    TestCa, TestService, TestSigner, TokenSetup, audited, grant, write,
+    TestCa, TestService, TestSigner, TokenSetup, audited, grant, serve_protected, write,
 };
 use common::tls::ClientCertificateMode;
 use http::StatusCode;
@@ -406,24 +405,8 @@ async fn recording_engine(
         }
     };
     let authenticator = Authenticator::from_config(auth).await.unwrap();
-    let api =
-        authenticator.protect(Router::new().route("/forminteraction/v2/GetForm", post(record)));
-    let service = ServiceDescription {
-        name: "engine",
-        openapi: utoipa::openapi::OpenApi::default(),
-        readiness: common::server::readiness(|| async { Ok(()) }),
-    };
-    let bound = BoundService::bind(service, api, &HttpConfig::with_port(0))
-        .await
-        .unwrap()
-        .with_tls(authenticator.tls());
-    let base = format!(
-        "{}://127.0.0.1:{}",
-        bound.scheme(),
-        bound.local_addr().port()
-    );
-    let shutdown = Shutdown::new();
-    tokio::spawn(bound.serve(shutdown.clone()));
+    let routes = Router::new().route("/forminteraction/v2/GetForm", post(record));
+    let (base, shutdown) = serve_protected(&authenticator, routes).await;
     (base, seen, shutdown)
 }
 
