@@ -64,6 +64,7 @@ static POSTGRES_MIGRATIONS: LazyLock<Migrator> = LazyLock::new(|| {
             (42, "delivery dead index"),
             (70, "audit partitioned"),
             (71, "delivery partitioned"),
+            (74, "delivery payload lz4"),
         ],
     )
 });
