@@ -26,6 +26,30 @@ static POSTGRES: [Migrator; 3] = [
 /// as spaces: `0002_audit.sql` is `audit`).
 pub type Shared = (i64, &'static str);
 
+/// The shared migrations as the form engine and the engagement index apply them on SQLite:
+/// both histories gave common's tables the same versions.
+pub const ENGINE_AND_INDEX_SQLITE: &[Shared] = &[
+    (3, "permissions"),
+    (4, "audit"),
+    (5, "security times as text"),
+    (6, "installation"),
+    (7, "delivery times as text"),
+    (40, "delivery retention"),
+    (42, "delivery dead index"),
+];
+
+/// The same on PostgreSQL.
+pub const ENGINE_AND_INDEX_POSTGRES: &[Shared] = &[
+    (3, "permissions"),
+    (4, "audit"),
+    (6, "installation"),
+    (40, "delivery retention"),
+    (42, "delivery dead index"),
+    (70, "audit partitioned"),
+    (71, "delivery partitioned"),
+    (74, "delivery payload lz4"),
+];
+
 /// A service's SQLite migrator: its own migrations and the shared ones it names.
 ///
 /// # Panics

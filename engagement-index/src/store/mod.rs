@@ -99,30 +99,13 @@ pub use subscribers::{PgSubscribers, SqliteSubscribers, SubscriberStore};
 static SQLITE_MIGRATIONS: LazyLock<Migrator> = LazyLock::new(|| {
     common::schema::sqlite(
         &sqlx::migrate!("migrations/sqlite"),
-        &[
-            (3, "permissions"),
-            (4, "audit"),
-            (5, "security times as text"),
-            (6, "installation"),
-            (7, "delivery times as text"),
-            (40, "delivery retention"),
-            (42, "delivery dead index"),
-        ],
+        common::schema::ENGINE_AND_INDEX_SQLITE,
     )
 });
 static POSTGRES_MIGRATIONS: LazyLock<Migrator> = LazyLock::new(|| {
     common::schema::postgres(
         &sqlx::migrate!("migrations/postgres"),
-        &[
-            (3, "permissions"),
-            (4, "audit"),
-            (6, "installation"),
-            (40, "delivery retention"),
-            (42, "delivery dead index"),
-            (70, "audit partitioned"),
-            (71, "delivery partitioned"),
-            (74, "delivery payload lz4"),
-        ],
+        common::schema::ENGINE_AND_INDEX_POSTGRES,
     )
 });
 
