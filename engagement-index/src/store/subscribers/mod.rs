@@ -100,12 +100,13 @@ fn accepted_change<DB: Backend>(row: &DB::Row) -> Result<(i64, AcceptedChange), 
 where
     for<'r> i64: Decode<'r, DB> + Type<DB>,
     for<'r> String: Decode<'r, DB> + Type<DB>,
-    for<'r> Json<Value>: Decode<'r, DB> + Type<DB>,
+    for<'r> Json<Vec<Value>>: Decode<'r, DB> + Type<DB>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
-    let transactions: Json<Value> = row.try_get("transactions")?;
+    // Read straight into the list: reading a tree and converting it built every map twice.
+    let transactions: Json<Vec<Value>> = row.try_get("transactions")?;
     let change = AcceptedChange {
-        transactions: serde_json::from_value(transactions.0).map_err(decode_error)?,
+        transactions: transactions.0,
         correlation_id: row.try_get("correlation_id")?,
         traceparent: row.try_get("traceparent")?,
     };
@@ -122,6 +123,7 @@ where
     for<'r> i64: Decode<'r, DB> + Type<DB>,
     for<'r> String: Decode<'r, DB> + Type<DB>,
     for<'r> Json<Value>: Decode<'r, DB> + Type<DB>,
+    for<'r> Json<Vec<Value>>: Decode<'r, DB> + Type<DB>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
     async fn put(&self, subscriber: &Subscriber) -> Result<bool, StoreError> {
