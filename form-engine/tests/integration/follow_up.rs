@@ -135,8 +135,13 @@ impl FakePortal {
 struct TestClock(Arc<Mutex<DateTime<Utc>>>);
 
 impl TestClock {
+    /// Noon in Sweden today: the days and minutes a test moves on never cross a Swedish
+    /// midnight, whatever the hour it runs at (started at 23:50, a later step landed on the
+    /// next day and the reminders' days were off by one).
     fn new() -> Self {
-        Self(Arc::new(Mutex::new(Utc::now())))
+        let noon = today().and_hms_opt(12, 0, 0).expect("noon is a time");
+        let noon = common::riv_time::stockholm_to_utc(noon);
+        Self(Arc::new(Mutex::new(noon)))
     }
 
     fn clock(&self) -> Clock {
