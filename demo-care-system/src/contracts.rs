@@ -106,7 +106,7 @@ pub(super) async fn request_form_of(
     let form_name = config.template["formName"]
         .as_str()
         .filter(|_| template_id == config.template_id());
-    let today = Utc::now().date_naive();
+    let today = common::riv_time::today_in_sweden();
     let expire = today.checked_add_days(Days::new(30)).unwrap_or(today);
     let keep = today.checked_add_days(Days::new(365)).unwrap_or(today);
     let request = json!({ "formRequests": [{

@@ -1,7 +1,7 @@
 //! The eight steps of seed 003 ("Översikt flöde"), as the care system and the e-service call
 //! them, and the clean-up of what they made.
 
-use chrono::{Days, Utc};
+use chrono::Days;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -30,8 +30,10 @@ fn contract_url(base: &str, contract: &str) -> String {
     format!("{base}/forminteraction/v2/{contract}")
 }
 
+/// A date `days` from today in Sweden, where the form engine judges dates: today in UTC is
+/// yesterday there for an hour every night, and an expireDate of that day is refused.
 fn date_in(days: u64) -> String {
-    let today = Utc::now().date_naive();
+    let today = common::riv_time::today_in_sweden();
     common::riv_time::format_date(today.checked_add_days(Days::new(days)).unwrap_or(today))
 }
 
