@@ -9,6 +9,10 @@
 //! engagements (newer mostRecentContent), FindContent; and, with `BENCH_CLIENTS` (default 32)
 //! concurrent clients for `BENCH_SECONDS` (default 10), single-engagement Updates a second.
 //! `BENCH_POOL` sets the index's connection pool (default 10, the configuration default).
+//!
+//! The scale run: `BENCH_RESIDENTS=200000` loads 10,000,000 engagements instead, and
+//! `BENCH_AUDIT_ROWS=50000000` first fills the audit log with two years of reads, a partition
+//! a month (support::load_audit).
 
 mod support;
 
@@ -21,7 +25,10 @@ use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
 use engagement_index::{Application, Config};
 use serde_json::{Value, json};
-use support::{DOMAINS, Summary, changed, env_number, fresh, load, post, resident, summarise};
+use support::{
+    DOMAINS, Summary, changed, env_number, fresh, load, load_audit, post, resident, residents,
+    summarise,
+};
 
 fn report(name: &str, count: usize, summary: &Summary) {
     println!(
@@ -54,6 +61,7 @@ async fn main() {
     let shutdown = Shutdown::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     load(&url).await;
+    load_audit(&url, env_number("BENCH_AUDIT_ROWS", 0)).await;
 
     let client = common::testing::http();
     let update = format!("{base}/engagementindex/v1/Update");
@@ -116,13 +124,16 @@ async fn main() {
     let mut samples = Vec::new();
     for i in 0..2000_u64 {
         let body = json!({
-            "registeredResidentIdentification": resident(i * 7),
+            "registeredResidentIdentification": resident(i * 7919),
             "serviceDomain": format!("riv:bench:domain{}", i % DOMAINS),
         });
         samples.push(post(&client, &find, &body).await);
     }
     report(
-        "FindContent (10 of 1,000,000 match)",
+        &format!(
+            "FindContent (10 of {} match)",
+            residents() * DOMAINS * support::POSTS_PER_DOMAIN
+        ),
         2000,
         &summarise(samples),
     );

@@ -28,7 +28,7 @@ use utoipa::ToSchema;
 pub use admin::{AuditPage, ByPatientQuery, admin_routes};
 pub use store::{
     AuditBackend, PgAuditStore, SqlAuditStore, SqliteAuditStore, append, append_all_postgres,
-    append_all_sqlite, append_postgres, append_sqlite,
+    append_all_sqlite, append_postgres, append_sqlite, bind_postgres_rows, postgres_insert,
 };
 
 use crate::auth::{AuthMethod, Caller};

@@ -186,21 +186,46 @@ impl AuditBackend for Postgres {
         if rows.is_empty() {
             return Ok(());
         }
-        let column = |value: fn(&AuditEvent) -> Option<&str>| -> Vec<Option<&str>> {
-            rows.iter().map(|(event, _)| value(event)).collect()
-        };
-        let times: Vec<DateTime<Utc>> = rows.iter().map(|(_, at)| *at).collect();
-        sqlx::query(
-            "INSERT INTO audit_event (at, caller, gateway, auth_method, role, action, patient, \
-                 care_unit, resource, correlation_id, outcome) \
-             SELECT e.at, e.caller, e.gateway, e.auth_method, e.role, e.action, e.patient, \
-                 e.care_unit, e.resource, e.correlation_id, e.outcome \
-             FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], \
-                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) \
-                 WITH ORDINALITY AS e(at, caller, gateway, auth_method, role, action, patient, \
-                      care_unit, resource, correlation_id, outcome, n) \
-             ORDER BY e.n",
-        )
+        bind_postgres_rows(sqlx::query(sqlx::AssertSqlSafe(postgres_insert(1))), rows)
+            .execute(connection)
+            .await?;
+        Ok(())
+    }
+}
+
+/// PostgreSQL's INSERT of audit rows, in order, from eleven arrays bound from `$first` on by
+/// [`bind_postgres_rows`]. A statement that does other work can carry it as a data-modifying
+/// `WITH` part, so the rows commit with that work in one round trip (FindContent's batches).
+pub fn postgres_insert(first: usize) -> String {
+    let arrays: Vec<String> = (first..first + 11)
+        .map(|n| {
+            let kind = if n == first { "timestamptz" } else { "text" };
+            format!("${n}::{kind}[]")
+        })
+        .collect();
+    format!(
+        "INSERT INTO audit_event (at, caller, gateway, auth_method, role, action, patient, \
+             care_unit, resource, correlation_id, outcome) \
+         SELECT e.at, e.caller, e.gateway, e.auth_method, e.role, e.action, e.patient, \
+             e.care_unit, e.resource, e.correlation_id, e.outcome \
+         FROM unnest({}) \
+             WITH ORDINALITY AS e(at, caller, gateway, auth_method, role, action, patient, \
+                  care_unit, resource, correlation_id, outcome, n) \
+         ORDER BY e.n",
+        arrays.join(", ")
+    )
+}
+
+/// Binds `rows` as the eleven arrays of [`postgres_insert`], next in `query`.
+pub fn bind_postgres_rows<'q>(
+    query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+    rows: &[(&'q AuditEvent, DateTime<Utc>)],
+) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    let column = |value: fn(&'q AuditEvent) -> Option<&'q str>| -> Vec<Option<&'q str>> {
+        rows.iter().map(|(event, _)| value(event)).collect()
+    };
+    let times: Vec<DateTime<Utc>> = rows.iter().map(|(_, at)| *at).collect();
+    query
         .bind(times)
         .bind(column(|e| Some(e.caller.as_str())))
         .bind(column(|e| e.gateway.as_deref()))
@@ -214,10 +239,6 @@ impl AuditBackend for Postgres {
         .bind(column(|e| e.resource.as_deref()))
         .bind(column(|e| e.correlation_id.as_deref()))
         .bind(column(|e| Some(e.outcome.as_str())))
-        .execute(connection)
-        .await?;
-        Ok(())
-    }
 }
 
 fn record<DB: Backend>(row: &DB::Row) -> Result<AuditRecord, AuditError>

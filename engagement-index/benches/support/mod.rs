@@ -8,7 +8,12 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sqlx::Connection as _;
 
-pub const RESIDENTS: u64 = 20_000;
+/// Residents loaded: `BENCH_RESIDENTS`, 20,000 unless set (200,000 loads 10,000,000
+/// engagements, the scale run). The side-by-side benchmark's scripts assume the default.
+pub fn residents() -> u64 {
+    static RESIDENTS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *RESIDENTS.get_or_init(|| env_number("BENCH_RESIDENTS", 20_000).max(1))
+}
 pub const DOMAINS: u64 = 5;
 pub const POSTS_PER_DOMAIN: u64 = 10;
 
@@ -20,7 +25,7 @@ pub fn env_number(name: &str, default: u64) -> u64 {
 }
 
 pub fn resident(n: u64) -> String {
-    format!("19{:010}", n % RESIDENTS)
+    format!("19{:010}", n % residents())
 }
 
 /// A new engagement (never stored before): a category nobody else uses.
@@ -43,9 +48,9 @@ pub fn fresh(serial: u64) -> Value {
 
 /// A loaded engagement, with a mostRecentContent newer than any before (`round` grows).
 pub fn changed(n: u64, round: u64) -> Value {
-    let r = n % RESIDENTS;
-    let d = (n / RESIDENTS) % DOMAINS;
-    let p = (n / (RESIDENTS * DOMAINS)) % POSTS_PER_DOMAIN;
+    let r = n % residents();
+    let d = (n / residents()) % DOMAINS;
+    let p = (n / (residents() * DOMAINS)) % POSTS_PER_DOMAIN;
     json!({
         "deleteFlag": false,
         "engagement": {
@@ -62,8 +67,8 @@ pub fn changed(n: u64, round: u64) -> Value {
     })
 }
 
-/// Loads `RESIDENTS × DOMAINS × POSTS_PER_DOMAIN` engagements (1,000,000) with one
-/// INSERT ... SELECT into the index's own table (already created by its migrations).
+/// Loads `residents() × DOMAINS × POSTS_PER_DOMAIN` engagements (1,000,000 by default) with
+/// one INSERT ... SELECT into the index's own table (already created by its migrations).
 pub async fn load(url: &str) {
     let started = Instant::now();
     let mut connection = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
@@ -80,7 +85,7 @@ pub async fn load(url: &str) {
                 timestamptz '2024-01-01 11:00:00+00', now() - interval '1 day', NULL, now() - interval '1 day' \
          FROM generate_series(0, $1 * $2 * $3 - 1) AS n",
     )
-    .bind(i64::try_from(RESIDENTS).unwrap())
+    .bind(i64::try_from(residents()).unwrap())
     .bind(i64::try_from(DOMAINS).unwrap())
     .bind(i64::try_from(POSTS_PER_DOMAIN).unwrap())
     .execute(&mut connection)
@@ -96,6 +101,61 @@ pub async fn load(url: &str) {
         .unwrap();
     println!(
         "loaded {count} engagements in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Appends `rows` audit rows (`BENCH_AUDIT_ROWS`) spread evenly over the 24 months before
+/// now, each month in its own partition as the retention job would have made them: the audit
+/// log of an index that has answered for two years. One read per row, over the loaded
+/// residents, by a handful of callers.
+pub async fn load_audit(url: &str, rows: u64) {
+    if rows == 0 {
+        return;
+    }
+    let started = Instant::now();
+    let mut connection = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
+    let months: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT to_char(m, 'YYYYMM'), m::text, (m + interval '1 month')::text          FROM generate_series(date_trunc('month', now() AT TIME ZONE 'UTC') - interval '24 months',                               date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month',                               interval '1 month') AS m",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .expect("the months");
+    for (name, from, to) in &months {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE IF NOT EXISTS audit_event_p{name} PARTITION OF audit_event              FOR VALUES FROM ('{from}+00') TO ('{to}+00')"
+        )))
+        .execute(&mut connection)
+        .await
+        .expect("an audit partition");
+    }
+    // In slices of a million rows, so no one statement holds the whole load.
+    let slice = 1_000_000_u64;
+    let mut first = 0_u64;
+    while first < rows {
+        let last = (first + slice).min(rows) - 1;
+        sqlx::query(
+            "INSERT INTO audit_event (at, caller, auth_method, role, action, patient, resource, outcome)              SELECT date_trunc('month', now()) - interval '24 months'                       + (n::double precision / $3) * (interval '24 months' - interval '1 second'),                     'SE2321000016-CALLER' || (n % 7), 'mutual_tls', 'reader', 'FindContent',                     '19' || lpad((n * 7919 % $4)::text, 10, '0'), 'riv:bench:domain' || (n % 5), 'success'              FROM generate_series($1::bigint, $2::bigint) AS n",
+        )
+        .bind(i64::try_from(first).unwrap())
+        .bind(i64::try_from(last).unwrap())
+        .bind(i64::try_from(rows).unwrap())
+        .bind(i64::try_from(residents()).unwrap())
+        .execute(&mut connection)
+        .await
+        .expect("the audit load");
+        first = last + 1;
+    }
+    sqlx::query("VACUUM ANALYZE audit_event")
+        .execute(&mut connection)
+        .await
+        .expect("analyze");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_event")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    println!(
+        "loaded {count} audit rows in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 }

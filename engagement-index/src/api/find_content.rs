@@ -11,6 +11,7 @@ use super::access::refused;
 use super::error::ApiError;
 use super::wire::{EngagementRecord, FindContentRequest, FindContentResponse};
 use crate::domain::ContentQuery;
+use crate::store::StoreError;
 
 /// FindContent: the resident's posts in a domain.
 ///
@@ -67,15 +68,20 @@ pub async fn find_content(
     {
         return Err(refused(&audit, vec![event], refusal).await.into());
     }
-    let found = match state.store.find_content(&query).await {
+    // Recorded before the answer leaves: no patient data is handed out unrecorded.
+    let found = match state
+        .store
+        .find_content(&query, event.clone(), &audit)
+        .await
+    {
         Ok(found) => found,
+        // The search itself could not be recorded: nothing to add.
+        Err(error @ StoreError::Audit(_)) => return Err(error.into()),
         Err(error) => {
             audit.record(event.outcome(AuditOutcome::Failed)).await?;
             return Err(error.into());
         }
     };
-    // Recorded before the answer leaves: no patient data is handed out unrecorded.
-    audit.record(event).await?;
     tracing::debug!(
         resident = %query.registered_resident_identification,
         found = found.len(),

@@ -1,8 +1,9 @@
 //! Where engagements, subscribers and pending notifications are kept: one trait, a SQLite and
 //! a PostgreSQL implementation, chosen by the database URL.
 
-/// The engagement store `$store` on backend `$db`: the rows go through its group commit, the
-/// reads are the shared ones (reads.rs), and the other stores it hands out share its pool.
+/// The engagement store `$store` on backend `$db`: the rows go through its group commit,
+/// FindContent through its own `find`, GetUpdates is the shared read (reads.rs), and the other
+/// stores it hands out share its pool.
 macro_rules! engagement_store {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
@@ -23,8 +24,10 @@ macro_rules! engagement_store {
             async fn find_content(
                 &self,
                 query: &crate::domain::ContentQuery,
+                read: common::audit::AuditEvent,
+                audit: &common::audit::AuditLog,
             ) -> Result<Vec<crate::domain::Engagement>, crate::store::StoreError> {
-                crate::store::reads::find_content(&self.pool, query).await
+                self.find(query, read, audit).await
             }
 
             async fn get_updates(
@@ -64,6 +67,7 @@ macro_rules! engagement_store {
     };
 }
 
+mod find_batch;
 mod group_commit;
 pub mod identity;
 pub mod migration;
@@ -77,7 +81,7 @@ pub mod subscribers;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use common::audit::{AuditError, AuditStore};
+use common::audit::{AuditError, AuditEvent, AuditLog, AuditStore};
 use common::config::DatabaseConfig;
 use common::db::{DatabaseError, DatabaseTarget};
 use common::delivery::{DeliveryStore, PgDeliveryStore, SqliteDeliveryStore};
@@ -141,8 +145,16 @@ pub trait EngagementStore: Send + Sync + 'static {
         context: &OutboxContext,
     ) -> Result<AppliedChanges, StoreError>;
 
-    /// FindContent: ordered by creationTime, then key.
-    async fn find_content(&self, query: &ContentQuery) -> Result<Vec<Engagement>, StoreError>;
+    /// FindContent: ordered by creationTime, then key. The search's audit row `read` is
+    /// durable before any row is returned (no patient data leaves unrecorded): PostgreSQL
+    /// writes it in the statement that reads (find_batch.rs), SQLite through `audit` after
+    /// the read. A failed read records nothing; an unrecorded one is [`StoreError::Audit`].
+    async fn find_content(
+        &self,
+        query: &ContentQuery,
+        read: AuditEvent,
+        audit: &AuditLog,
+    ) -> Result<Vec<Engagement>, StoreError>;
 
     /// GetUpdates: at most `max_residents` residents, in resident order.
     async fn get_updates(

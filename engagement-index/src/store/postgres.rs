@@ -8,36 +8,51 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use common::audit::AuditError;
+use common::audit::{AuditError, AuditEvent};
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::StoreError;
+use super::find_batch::FindBatch;
 use super::group_commit::{ApplyInTurn, GroupCommit, Request};
 use super::outbox::{
     AppliedChanges, MAX_ATTEMPTS, OutboxContext, OutboxRow, applied, audit_rows, outbox_rows,
 };
 use super::reads::{COLUMNS, KEY_ORDER, engagement};
 use crate::domain::{
-    ChangePlan, ChangeRules, CombinedPlan, Engagement, EngagementKey, StoredEngagements,
-    plan_in_turn,
+    ChangePlan, ChangeRules, CombinedPlan, ContentQuery, Engagement, EngagementKey,
+    StoredEngagements, plan_in_turn,
 };
 
 pub struct PgStore {
     pool: PgPool,
     group: GroupCommit<PgWriter>,
+    finds: FindBatch,
 }
 
 impl PgStore {
-    /// Must be called inside the Tokio runtime: it starts the group committers.
+    /// Must be called inside the Tokio runtime: it starts the group committers and the
+    /// FindContent readers.
     pub fn new(pool: PgPool) -> Self {
         let writer = Arc::new(PgWriter {
             pool: pool.clone(),
             new_posts: NewPostsGuess::default(),
         });
         Self {
+            finds: FindBatch::start(pool.clone()),
             pool,
             group: GroupCommit::start(writer),
         }
+    }
+
+    /// FindContent: concurrent searches and their audit rows share a statement
+    /// (find_batch.rs); the audit log is not needed.
+    async fn find(
+        &self,
+        query: &ContentQuery,
+        read: AuditEvent,
+        _audit: &common::audit::AuditLog,
+    ) -> Result<Vec<Engagement>, StoreError> {
+        self.finds.find(query, read).await
     }
 }
 

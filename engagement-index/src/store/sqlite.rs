@@ -31,6 +31,22 @@ impl SqliteStore {
             group: GroupCommit::start(writer),
         }
     }
+
+    /// FindContent: one statement per search (an embedded database has no round trip to
+    /// save), then its audit row through the audit log's group commit.
+    async fn find(
+        &self,
+        query: &crate::domain::ContentQuery,
+        read: common::audit::AuditEvent,
+        audit: &common::audit::AuditLog,
+    ) -> Result<Vec<crate::domain::Engagement>, StoreError> {
+        let found = super::reads::find_content(&self.pool, query).await?;
+        audit
+            .record(read)
+            .await
+            .map_err(|unrecorded| unrecorded.0)?;
+        Ok(found)
+    }
 }
 
 /// What commits changes. SQLite has one writer at a time; grouping saves a commit (and its

@@ -118,3 +118,79 @@ async fn concurrent_new_posts_sent_twice_are_stored_and_recorded_once() {
     })
     .await;
 }
+
+/// Concurrent searches are answered together on PostgreSQL (store/find_batch.rs: one
+/// statement for many searches, each row tagged with its search). Each search still gets
+/// exactly what it gets when sent alone: its resident and domain, its filters, its order,
+/// none of a neighbour's rows, and an empty answer stays empty; and each search has its own
+/// audit row, with its patient.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_searches_each_get_their_own_answer() {
+    on_each_backend(|index| async move {
+        // Residents 0..8, each in one domain, with two or three posts of varied times.
+        let mut sent = Vec::new();
+        for n in 0..24u32 {
+            let post = with(
+                &engagement(n % 8),
+                json!({
+                    "logicalAddress": format!("address-{n}"),
+                    "mostRecentContent": format!("2024010{}120000", 1 + n % 3),
+                }),
+            );
+            sent.push(save(&post));
+        }
+        index.update(&sent).await.assert_ok();
+        let domain_of = |n: u32| engagement(n)["serviceDomain"].as_str().unwrap().to_owned();
+        // Every kind of search: bare, with each filter, with a filter nothing matches, for a
+        // resident with no posts, and in another resident's domain.
+        let searches: Vec<(String, String, Value)> = (0..48u32)
+            .map(|n| {
+                let who = n % 10;
+                let domain = if n % 7 == 0 {
+                    domain_of(who + 1)
+                } else {
+                    domain_of(who)
+                };
+                let filters = match n % 6 {
+                    0 => json!({}),
+                    1 => json!({"logicalAddress": format!("address-{}", who + 8)}),
+                    2 => json!({"mostRecentContent": "20240102120000"}),
+                    3 => json!({"categorization": "NO-SUCH-CATEGORY"}),
+                    4 => json!({"sourceSystem": "XXX100200400-600", "owner": "ei-hsa-id"}),
+                    _ => json!({"businessObjectInstanceIdentifier": "SE100200400-600"}),
+                };
+                (resident(who), domain, filters)
+            })
+            .collect();
+        let mut alone = Vec::new();
+        for (who, domain, filters) in &searches {
+            alone.push(index.find(who, domain, filters.clone()).await);
+        }
+        assert!(alone.iter().any(Vec::is_empty) && alone.iter().any(|found| found.len() > 1));
+        for _ in 0..3 {
+            let together = join_all(searches.iter().map(|(who, domain, filters)| {
+                let index = index.clone();
+                async move { index.find(who, domain, filters.clone()).await }
+            }))
+            .await;
+            for (n, (together, alone)) in together.iter().zip(&alone).enumerate() {
+                assert_eq!(
+                    together, alone,
+                    "search {n}: {:?} ({})",
+                    searches[n], index.backend
+                );
+            }
+        }
+        let mut expected = std::collections::BTreeMap::new();
+        for (who, _, _) in &searches {
+            *expected.entry(who.clone()).or_insert(0_i64) += 4;
+        }
+        assert_eq!(
+            index.audited_searches().await,
+            expected,
+            "{}",
+            index.backend
+        );
+    })
+    .await;
+}

@@ -304,6 +304,18 @@ impl TestIndex {
         .expect("the engagements are countable")
     }
 
+    /// How many FindContent audit rows each patient has, by patient.
+    pub async fn audited_searches(&self) -> std::collections::BTreeMap<String, i64> {
+        const SQL: &str = "SELECT patient, COUNT(*) FROM audit_event \
+            WHERE action = 'FindContent' AND outcome = 'success' GROUP BY patient";
+        let rows: Vec<(String, i64)> = match &self.inspector {
+            Inspector::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+            Inspector::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+        }
+        .expect("the audit log is readable");
+        rows.into_iter().collect()
+    }
+
     /// Empties the engagements and the outbox (between property-test cases).
     pub async fn clear(&self) {
         for sql in ["DELETE FROM engagement", "DELETE FROM notification_outbox"] {
