@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use common::audit::{AuditError, AuditEvent};
+use common::audit::AuditEvent;
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::StoreError;
@@ -157,7 +157,9 @@ enum Attempt {
 impl PgWriter {
     /// One try at committing `requests`. With `insert_first`, a group whose plan from nothing
     /// stored is only new posts skips the read: its insertion is the check (see
-    /// [`NewPostsGuess`]); an insertion that finds its key taken undoes the try (`Raced`).
+    /// [`NewPostsGuess`]), and the group is written by one statement, its own transaction
+    /// (one round trip), which undoes itself when a key is taken (`Raced`). Otherwise the
+    /// group's posts are read and locked first, in a transaction.
     async fn attempt(
         &self,
         requests: &[Request<'_>],
@@ -169,49 +171,67 @@ impl PgWriter {
             .collect();
         let now = Utc::now();
         let rules: Vec<&dyn ChangeRules> = requests.iter().map(|(rules, _)| *rules).collect();
+        let contexts: Vec<&OutboxContext> = requests.iter().map(|(_, context)| *context).collect();
+        let audit_events = audit_rows(&contexts);
+        let audit: Vec<(&AuditEvent, DateTime<Utc>)> =
+            audit_events.iter().map(|event| (event, now)).collect();
+        if insert_first {
+            let combined = plan_in_turn(&rules, &StoredEngagements::new(), now);
+            if only_new_posts(&combined, &keys) {
+                return self.insert_unread(combined, &contexts, &audit, now).await;
+            }
+        }
         let mut tx = self.pool.begin().await?;
-        let unread = if insert_first {
-            Some(plan_in_turn(&rules, &StoredEngagements::new(), now))
-                .filter(|combined| only_new_posts(combined, &keys))
-        } else {
-            None
-        };
-        let guessed = unread.is_some();
-        let mut combined = if let Some(combined) = unread {
-            combined
-        } else {
-            let stored = read_for_update(&mut tx, &keys).await?;
-            let combined = plan_in_turn(&rules, &stored, now);
-            self.new_posts
-                .learn(stored.is_empty() && only_new_posts(&combined, &keys));
-            combined
-        };
+        let stored = read_for_update(&mut tx, &keys).await?;
+        let mut combined = plan_in_turn(&rules, &stored, now);
+        self.new_posts
+            .learn(stored.is_empty() && only_new_posts(&combined, &keys));
         // In key order, as the read locks: two groups inserting the same new keys wait for
         // each other instead of deadlocking.
         combined.rows.insertions.sort_by(|a, b| a.key.cmp(&b.key));
-        let contexts: Vec<&OutboxContext> = requests.iter().map(|(_, context)| *context).collect();
         let outbox = outbox_rows(&combined.notifications, &contexts);
-        if !combined.rows.is_empty() || !outbox.is_empty() {
-            let inserted = write(&mut tx, &combined.rows, &outbox, now).await?;
-            if inserted < combined.rows.insertions.len() {
-                tx.rollback().await?;
-                if guessed {
-                    self.new_posts.learn(false);
-                }
-                return Ok(Attempt::Raced);
-            }
+        // The read locks only posts that exist: a concurrent group may still insert a new key.
+        let inserted = write(&mut tx, &combined.rows, &outbox, &audit, Undo::Never, now).await?;
+        if inserted < combined.rows.insertions.len() {
+            tx.rollback().await?;
+            return Ok(Attempt::Raced);
         }
-        if guessed {
-            self.new_posts.learn(true);
-        }
-        common::audit::append_all_postgres(&mut tx, &audit_rows(&contexts), now)
-            .await
-            .map_err(|error| match error {
-                AuditError::Database(error) => error,
-                other => sqlx::Error::Protocol(other.to_string()),
-            })?;
         tx.commit().await?;
         Ok(Attempt::Applied(applied(&combined)))
+    }
+
+    /// Writes a group of new posts, with its outbox and audit rows, in one statement that
+    /// undoes itself if any of the posts was stored after all.
+    async fn insert_unread(
+        &self,
+        mut combined: CombinedPlan,
+        contexts: &[&OutboxContext],
+        audit: &[(&AuditEvent, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> Result<Attempt, sqlx::Error> {
+        combined.rows.insertions.sort_by(|a, b| a.key.cmp(&b.key));
+        let outbox = outbox_rows(&combined.notifications, contexts);
+        let mut connection = self.pool.acquire().await?;
+        match write(
+            &mut connection,
+            &combined.rows,
+            &outbox,
+            audit,
+            Undo::UnlessAllInserted,
+            now,
+        )
+        .await
+        {
+            Ok(_) => {
+                self.new_posts.learn(true);
+                Ok(Attempt::Applied(applied(&combined)))
+            }
+            Err(error) if is_already_stored(&error) => {
+                self.new_posts.learn(false);
+                Ok(Attempt::Raced)
+            }
+            Err(error) => Err(error),
+        }
     }
 }
 
@@ -309,15 +329,41 @@ pub(super) async fn read_for_update(
 #[error("{0}")]
 struct DecodeError(StoreError);
 
-/// Applies the net row changes and writes the outbox rows in one statement (one round trip,
-/// whatever the plan holds); returns how many of its insertions took place. Net changes
-/// touch each key once, so running them as data-modifying CTEs of one statement is safe.
+/// Whether [`write`] fails its statement when an insertion finds its key taken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Undo {
+    /// The caller counts the insertions and decides (inside its transaction).
+    Never,
+    /// The statement is its own transaction: it fails, undoing everything it wrote, with
+    /// [`ALREADY_STORED`] (`engagement_already_stored()`, migration 0075).
+    UnlessAllInserted,
+}
+
+/// The SQLSTATE of a statement undone by [`Undo::UnlessAllInserted`].
+const ALREADY_STORED: &str = "EI409";
+
+fn is_already_stored(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(sqlx::error::DatabaseError::code)
+        .is_some_and(|code| code == ALREADY_STORED)
+}
+
+/// Applies the net row changes, writes the outbox rows and appends the audit rows in one
+/// statement (one round trip, whatever the plan holds); returns how many of its insertions
+/// took place. Net changes touch each key once, so running them as data-modifying CTEs of
+/// one statement is safe.
 pub(super) async fn write(
     connection: &mut PgConnection,
     plan: &ChangePlan,
     outbox: &[OutboxRow<'_>],
+    audit: &[(&AuditEvent, DateTime<Utc>)],
+    undo: Undo,
     now: DateTime<Utc>,
 ) -> Result<usize, sqlx::Error> {
+    if plan.is_empty() && outbox.is_empty() && audit.is_empty() {
+        return Ok(0);
+    }
     // $1 now, $2-$4 the outbox rows' arrays, then the arrays of each part in turn.
     let mut parts = Vec::new();
     let mut next = 5;
@@ -336,6 +382,7 @@ pub(super) async fn write(
         ));
         next += 12;
     }
+    let mut count = String::from("0::bigint");
     if !plan.insertions.is_empty() {
         parts.push(format!(
             "inserted AS (INSERT INTO engagement ({COLUMNS}, changed_at) \
@@ -343,6 +390,15 @@ pub(super) async fn write(
              ON CONFLICT ON CONSTRAINT engagement_business_key DO NOTHING RETURNING 1)",
             rows_from(next)
         ));
+        count = String::from("(SELECT count(*) FROM inserted)");
+        if undo == Undo::UnlessAllInserted {
+            // The first insertion array holds one element per post to insert.
+            count = format!(
+                "CASE WHEN {count} < cardinality(${next}::text[]) \
+                 THEN engagement_already_stored() ELSE {count} END"
+            );
+        }
+        next += 12;
     }
     if !outbox.is_empty() {
         // In request order, so ids follow the order the requests were planned in.
@@ -354,11 +410,12 @@ pub(super) async fn write(
              ORDER BY o.n)",
         ));
     }
-    let count = if plan.insertions.is_empty() {
-        "0::bigint"
-    } else {
-        "(SELECT count(*) FROM inserted)"
-    };
+    if !audit.is_empty() {
+        parts.push(format!(
+            "audited AS ({})",
+            common::audit::postgres_insert(next)
+        ));
+    }
     // Unused parameters still need a type: cast them in a harmless select list.
     let sql = format!(
         "WITH {} SELECT {count}, $1::timestamptz IS NULL, $2::text[] IS NULL, \
@@ -381,6 +438,9 @@ pub(super) async fn write(
     }
     if !plan.insertions.is_empty() {
         query = bind_rows(query, &plan.insertions);
+    }
+    if !audit.is_empty() {
+        query = common::audit::bind_postgres_rows(query, audit);
     }
     let inserted: i64 = query.fetch_one(&mut *connection).await?.try_get(0)?;
     Ok(usize::try_from(inserted).unwrap_or(0))

@@ -13,7 +13,7 @@ use super::{LinkBackend, decide, finish};
 use crate::domain::Engagement;
 use crate::domain::identity::{LinkError, LinkOutcome, plan_move};
 use crate::store::outbox::{MAX_ATTEMPTS, outbox_rows};
-use crate::store::postgres::{is_contention, read_for_update, write};
+use crate::store::postgres::{Undo, is_contention, read_for_update, write};
 use crate::store::reads::{COLUMNS, KEY_ORDER, engagement};
 use crate::store::{OutboxContext, StoreError};
 
@@ -39,7 +39,7 @@ async fn attempt(
     let notifications = vec![change.notifications.clone()];
     let outbox = outbox_rows(&notifications, &[context]);
     if !change.is_empty() || !outbox.is_empty() {
-        let inserted = write(&mut tx, &change, &outbox, now)
+        let inserted = write(&mut tx, &change, &outbox, &[], Undo::Never, now)
             .await
             .map_err(StoreError::from)?;
         if inserted < change.insertions.len() {

@@ -304,13 +304,13 @@ impl TestIndex {
         .expect("the engagements are countable")
     }
 
-    /// How many FindContent audit rows each patient has, by patient.
-    pub async fn audited_searches(&self) -> std::collections::BTreeMap<String, i64> {
+    /// How many successful `action` audit rows each patient has, by patient.
+    pub async fn audited(&self, action: &str) -> std::collections::BTreeMap<String, i64> {
         const SQL: &str = "SELECT patient, COUNT(*) FROM audit_event \
-            WHERE action = 'FindContent' AND outcome = 'success' GROUP BY patient";
+            WHERE action = $1 AND outcome = 'success' GROUP BY patient";
         let rows: Vec<(String, i64)> = match &self.inspector {
-            Inspector::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
-            Inspector::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+            Inspector::Sqlite(pool) => sqlx::query_as(SQL).bind(action).fetch_all(pool).await,
+            Inspector::Postgres(pool) => sqlx::query_as(SQL).bind(action).fetch_all(pool).await,
         }
         .expect("the audit log is readable");
         rows.into_iter().collect()
