@@ -35,7 +35,7 @@ use common::testing::TestDatabase;
 use engagement_index::{Application, Config};
 use serde_json::{Value, json};
 use sqlx::Connection as _;
-use support::{env_number, fresh, load, post};
+use support::{checkpoint, env_number, fresh, load, post};
 
 // pgbench reads `:name` as a variable even inside a quoted literal, so the scripts spell the
 // service domain `riv:bench:domainN` with concat_ws.
@@ -145,14 +145,6 @@ async fn wrk(url: &str, dir: &Path, name: &str, body: &str, clients: u64, second
         .find_map(|line| line.trim().strip_prefix("Requests/sec:"))
         .and_then(|rest| rest.trim().parse().ok())
         .unwrap_or_else(|| panic!("wrk {name} printed no rate: {text}"))
-}
-
-async fn checkpoint(url: &str) {
-    let mut connection = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
-    sqlx::query("CHECKPOINT")
-        .execute(&mut connection)
-        .await
-        .expect("a checkpoint");
 }
 
 /// Waits until the fan-out has taken every outbox row written so far, so the next

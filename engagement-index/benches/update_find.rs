@@ -62,6 +62,8 @@ async fn main() {
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     load(&url).await;
     load_audit(&url, env_number("BENCH_AUDIT_ROWS", 0)).await;
+    // The load's pages written out now, not by checkpoints during the measurements.
+    support::checkpoint(&url).await;
 
     let client = common::testing::http();
     let update = format!("{base}/engagementindex/v1/Update");

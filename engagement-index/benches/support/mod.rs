@@ -91,18 +91,7 @@ pub async fn load(url: &str) {
     .execute(&mut connection)
     .await
     .expect("the engagements load");
-    sqlx::query("VACUUM ANALYZE engagement")
-        .execute(&mut connection)
-        .await
-        .expect("analyze");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM engagement")
-        .fetch_one(&mut connection)
-        .await
-        .unwrap();
-    println!(
-        "loaded {count} engagements in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    loaded(&mut connection, "engagement", "engagements", started).await;
 }
 
 /// Appends `rows` audit rows (`BENCH_AUDIT_ROWS`) spread evenly over the 24 months before
@@ -146,18 +135,35 @@ pub async fn load_audit(url: &str, rows: u64) {
         .expect("the audit load");
         first = last + 1;
     }
-    sqlx::query("VACUUM ANALYZE audit_event")
-        .execute(&mut connection)
+    loaded(&mut connection, "audit_event", "audit rows", started).await;
+}
+
+/// Vacuums and analyses a loaded table and says how many rows it holds and how long the load
+/// took.
+async fn loaded(connection: &mut sqlx::PgConnection, table: &str, what: &str, started: Instant) {
+    sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM ANALYZE {table}")))
+        .execute(&mut *connection)
         .await
         .expect("analyze");
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_event")
-        .fetch_one(&mut connection)
-        .await
-        .unwrap();
+    let count: i64 =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(&mut *connection)
+            .await
+            .unwrap();
     println!(
-        "loaded {count} audit rows in {:.1} s",
+        "loaded {count} {what} in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Writes every dirty page out (`CHECKPOINT`), so a measurement after it does not share the
+/// disk with a checkpoint of what came before.
+pub async fn checkpoint(url: &str) {
+    let mut connection = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
+    sqlx::query("CHECKPOINT")
+        .execute(&mut connection)
+        .await
+        .expect("a checkpoint");
 }
 
 pub struct Summary {
