@@ -123,17 +123,14 @@ async fn find_many(pool: &PgPool, jobs: &[&Job]) -> Result<Vec<Vec<Engagement>>,
     let now = Utc::now();
     let reads: Vec<(&AuditEvent, DateTime<Utc>)> =
         jobs.iter().map(|job| (&job.read, now)).collect();
-    let text = |field: fn(&ContentQuery) -> Option<&str>| -> Vec<Option<String>> {
-        queries
-            .iter()
-            .map(|q| field(q).map(str::to_owned))
-            .collect()
+    let text = |field: fn(&ContentQuery) -> Option<&str>| -> Vec<Option<&str>> {
+        queries.iter().map(|q| field(q)).collect()
     };
-    let residents: Vec<String> = queries
+    let residents: Vec<&str> = queries
         .iter()
-        .map(|q| q.registered_resident_identification.as_str().to_owned())
+        .map(|q| q.registered_resident_identification.as_str())
         .collect();
-    let domains: Vec<String> = queries.iter().map(|q| q.service_domain.clone()).collect();
+    let domains: Vec<&str> = queries.iter().map(|q| q.service_domain.as_str()).collect();
     let most_recent: Vec<Option<DateTime<Utc>>> =
         queries.iter().map(|q| q.most_recent_content).collect();
     let sql = format!(

@@ -142,10 +142,15 @@ fn bind_rows<'q>(query: PgQuery<'q>, rows: &[Engagement]) -> PgQuery<'q> {
 /// Whether the database gave up on this transaction because of another one (deadlock or
 /// serialization failure): planning again from a fresh read resolves it.
 pub(super) fn is_contention(error: &sqlx::Error) -> bool {
+    has_sqlstate(error, &["40P01", "40001"])
+}
+
+/// Whether `error` is the database's, with one of these SQLSTATEs.
+fn has_sqlstate(error: &sqlx::Error, codes: &[&str]) -> bool {
     error
         .as_database_error()
         .and_then(sqlx::error::DatabaseError::code)
-        .is_some_and(|code| code == "40P01" || code == "40001")
+        .is_some_and(|code| codes.contains(&code.as_ref()))
 }
 
 enum Attempt {
@@ -186,10 +191,7 @@ impl PgWriter {
         let mut combined = plan_in_turn(&rules, &stored, now);
         self.new_posts
             .learn(stored.is_empty() && only_new_posts(&combined, &keys));
-        // In key order, as the read locks: two groups inserting the same new keys wait for
-        // each other instead of deadlocking.
-        combined.rows.insertions.sort_by(|a, b| a.key.cmp(&b.key));
-        let outbox = outbox_rows(&combined.notifications, &contexts);
+        let outbox = in_key_order(&mut combined, &contexts);
         // The read locks only posts that exist: a concurrent group may still insert a new key.
         let inserted = write(&mut tx, &combined.rows, &outbox, &audit, Undo::Never, now).await?;
         if inserted < combined.rows.insertions.len() {
@@ -209,8 +211,7 @@ impl PgWriter {
         audit: &[(&AuditEvent, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> Result<Attempt, sqlx::Error> {
-        combined.rows.insertions.sort_by(|a, b| a.key.cmp(&b.key));
-        let outbox = outbox_rows(&combined.notifications, contexts);
+        let outbox = in_key_order(&mut combined, contexts);
         let mut connection = self.pool.acquire().await?;
         match write(
             &mut connection,
@@ -233,6 +234,16 @@ impl PgWriter {
             Err(error) => Err(error),
         }
     }
+}
+
+/// Puts `combined`'s insertions in key order, as the read locks (two groups inserting the
+/// same new keys then wait for each other instead of deadlocking), and makes its outbox rows.
+fn in_key_order<'a>(
+    combined: &mut CombinedPlan,
+    contexts: &[&'a OutboxContext],
+) -> Vec<OutboxRow<'a>> {
+    combined.rows.insertions.sort_by(|a, b| a.key.cmp(&b.key));
+    outbox_rows(&combined.notifications, contexts)
 }
 
 /// Whether `combined` only inserts, notifies no delete, and inserts every key it depends
@@ -343,10 +354,7 @@ pub(super) enum Undo {
 const ALREADY_STORED: &str = "EI409";
 
 fn is_already_stored(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(sqlx::error::DatabaseError::code)
-        .is_some_and(|code| code == ALREADY_STORED)
+    has_sqlstate(error, &[ALREADY_STORED])
 }
 
 /// Applies the net row changes, writes the outbox rows and appends the audit rows in one
