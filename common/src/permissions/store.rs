@@ -122,31 +122,36 @@ where
     }
 
     async fn delete(&self, grant: &PermissionGrant) -> Result<Removal, PermissionError> {
-        let mut transaction = self.pool.begin().await?;
+        // One statement removes an administered grant: a read, then a write in one
+        // transaction would fail at once on SQLite (database is locked) whenever another
+        // connection wrote in between, as the audit log's writer does all the time.
+        let removed = sqlx::query(
+            "DELETE FROM auth_permission \
+             WHERE caller = $1 AND role = $2 AND scope = $3 AND source = 'admin'",
+        )
+        .bind(grant.caller.as_str())
+        .bind(grant.role.as_str())
+        .bind(&grant.scope)
+        .execute(&self.pool)
+        .await?;
+        if DB::rows_affected(&removed) > 0 {
+            return Ok(Removal::Removed);
+        }
+        // Nothing administered was removed: either no such grant, or one from the config.
         let row = sqlx::query(
             "SELECT source FROM auth_permission WHERE caller = $1 AND role = $2 AND scope = $3",
         )
         .bind(grant.caller.as_str())
         .bind(grant.role.as_str())
         .bind(&grant.scope)
-        .fetch_optional(&mut *transaction)
+        .fetch_optional(&self.pool)
         .await?;
         let source: Option<String> = row.map(|row| row.try_get("source")).transpose()?;
-        let removal = match source.as_deref().map(GrantSource::parse) {
-            None => Removal::NotFound,
+        Ok(match source.as_deref().map(GrantSource::parse) {
             Some(GrantSource::Config) => Removal::FromConfig,
-            Some(GrantSource::Admin) => {
-                sqlx::query(DELETE)
-                    .bind(grant.caller.as_str())
-                    .bind(grant.role.as_str())
-                    .bind(&grant.scope)
-                    .execute(&mut *transaction)
-                    .await?;
-                Removal::Removed
-            }
-        };
-        transaction.commit().await?;
-        Ok(removal)
+            // Another request removed it meanwhile: gone all the same.
+            None | Some(GrantSource::Admin) => Removal::NotFound,
+        })
     }
 
     async fn declare(
