@@ -7,6 +7,12 @@
 //! `BENCH_SUBSCRIBERS` (default 1) how many push subscribers get every change, and
 //! `BENCH_BACKBONE=nats` puts their queues on NATS JetStream (`NORDFORM_NATS_URL`, default
 //! 127.0.0.1:4222) instead of the database.
+//!
+//! The receiver stands in for the subscribers' systems inside this process: it reads only the
+//! ids it needs from each ProcessNotification, so that the index's work dominates the figures.
+
+#[global_allocator]
+static ALLOCATOR: common::cli::Allocator = common::cli::Allocator;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,30 +29,52 @@ use engagement_index::domain::subscriber::DeliveryMode;
 use engagement_index::{Application, Config};
 use serde_json::{Value, json};
 
-/// Per subscriber and engagement, when it arrived.
-type Arrivals = Arc<Mutex<HashMap<(String, String), Instant>>>;
+/// Per subscriber and engagement (`BENCH-SUBSCRIBER-<s>`, `BENCH-<n>`), when it arrived.
+type Arrivals = Arc<Mutex<HashMap<(u32, u64), Instant>>>;
+
+/// The parts of a ProcessNotification the receiver reads.
+#[derive(serde::Deserialize)]
+struct Notification<'a> {
+    #[serde(rename = "engagementTransaction", borrow)]
+    transactions: Vec<Transaction<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Transaction<'a> {
+    #[serde(borrow)]
+    engagement: Engagement<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct Engagement<'a> {
+    #[serde(rename = "businessObjectInstanceIdentifier")]
+    id: &'a str,
+}
+
+/// The number after the last `-` of `text`.
+fn number(text: &str) -> u64 {
+    text.rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX)
+}
 
 async fn receive(
     State(arrivals): State<Arrivals>,
     headers: http::HeaderMap,
-    body: axum::Json<Value>,
+    body: axum::body::Bytes,
 ) -> axum::Json<Value> {
     let now = Instant::now();
     let subscriber = headers
         .get("x-rivta-logical-address")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+        .map_or(u64::MAX, number);
+    let subscriber = u32::try_from(subscriber).unwrap_or(u32::MAX);
+    let notification: Notification<'_> =
+        serde_json::from_slice(&body).expect("a ProcessNotification");
     let mut arrivals = arrivals.lock().unwrap();
-    for transaction in body["engagementTransaction"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let id = transaction["engagement"]["businessObjectInstanceIdentifier"]
-            .as_str()
-            .unwrap_or_default();
-        arrivals.insert((subscriber.clone(), id.to_owned()), now);
+    for transaction in notification.transactions {
+        arrivals.insert((subscriber, number(transaction.engagement.id)), now);
     }
     axum::Json(json!({ "ResultCode": "OK" }))
 }
@@ -119,7 +147,7 @@ async fn main() {
         database.backend,
         if nats { "nats" } else { "database" }
     );
-    let committed: Arc<Mutex<HashMap<String, (Instant, Instant)>>> = Arc::default();
+    let committed: Arc<Mutex<HashMap<u64, (Instant, Instant)>>> = Arc::default();
     let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
     let total = rate * seconds;
     let mut requests = tokio::task::JoinSet::new();
@@ -143,7 +171,7 @@ async fn main() {
                 .await
                 .unwrap();
             assert_eq!(response.status(), 200);
-            committed.lock().unwrap().insert(id, (sent, Instant::now()));
+            committed.lock().unwrap().insert(n, (sent, Instant::now()));
         });
     }
     while requests.join_next().await.is_some() {}

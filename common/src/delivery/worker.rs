@@ -1,6 +1,6 @@
 //! The worker that empties the delivery queue.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +20,13 @@ use crate::shutdown::Shutdown;
 
 /// How often queue figures are refreshed for the metrics.
 const STATS_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How long a destination's task waits for more after its queue empties (at most half a
+/// lease) before it releases the destination.
+const IDLE: Duration = Duration::from_secs(2);
+
+/// Unmerged messages read from the queue at a time.
+const READ_AHEAD: i64 = 32;
 
 pub struct DeliveryWorker {
     shared: Arc<Shared>,
@@ -185,7 +192,8 @@ impl DeliveryWorker {
     /// Delivers until `shutdown` is cancelled; a delivery in flight is finished first.
     pub async fn run(self, shutdown: Shutdown) {
         let shared = self.shared;
-        let mut running: HashSet<String> = HashSet::new();
+        // Per destination served by a task of this worker, what wakes that task.
+        let mut running: HashMap<String, Arc<Notify>> = HashMap::new();
         let mut tasks: JoinSet<String> = JoinSet::new();
         let mut stats_due = tokio::time::Instant::now();
         let mut seen_destinations = HashSet::new();
@@ -197,14 +205,20 @@ impl DeliveryWorker {
             match shared.store.due_destinations(Utc::now()).await {
                 Ok(due) => {
                     for destination in due {
-                        if running.insert(destination.clone()) {
-                            let shared = Arc::clone(&shared);
-                            let shutdown = shutdown.clone();
-                            tasks.spawn(async move {
-                                shared.serve_destination(&destination, &shutdown).await;
-                                destination
-                            });
+                        if let Some(wake) = running.get(&destination) {
+                            wake.notify_one();
+                            continue;
                         }
+                        let wake = Arc::new(Notify::new());
+                        running.insert(destination.clone(), Arc::clone(&wake));
+                        let shared = Arc::clone(&shared);
+                        let shutdown = shutdown.clone();
+                        tasks.spawn(async move {
+                            shared
+                                .serve_destination(&destination, &wake, &shutdown)
+                                .await;
+                            destination
+                        });
                     }
                 }
                 Err(error) => {
@@ -232,41 +246,73 @@ impl DeliveryWorker {
 }
 
 impl Shared {
-    /// Delivers the due messages of one destination, in order, while this worker holds its lease.
-    async fn serve_destination(&self, destination: &str, shutdown: &Shutdown) {
+    /// Delivers the due messages of one destination, in order, while this worker holds its
+    /// lease. The task stays a while after the queue empties, woken through `wake` when more
+    /// is due: a busy destination then costs a read and a mark per message, not a lease, a
+    /// route lookup and a release each time.
+    async fn serve_destination(&self, destination: &str, wake: &Notify, shutdown: &Shutdown) {
         let lease = chrono::Duration::from_std(self.policy.lease())
             .unwrap_or(chrono::Duration::seconds(30));
+        // Renewed when half of it has gone. The route is looked up again then, and after
+        // every wake, so a changed url applies to what is queued after the change.
+        let renew_every = self.policy.lease() / 2;
+        let idle = IDLE.min(renew_every);
+        let mut renew_at = tokio::time::Instant::now();
+        let mut route: Option<(String, HeaderMap)> = None;
+        // Messages read ahead of their turn; dropped whenever the lease is renewed.
+        let mut ahead: VecDeque<Delivery> = VecDeque::new();
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
-            let now = Utc::now();
-            match self
-                .store
-                .claim(destination, self.id, now + lease, now)
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return, // another worker delivers here
-                Err(error) => {
-                    tracing::error!(service = self.service, destination, %error, "cannot take the delivery lease");
-                    return;
+            if tokio::time::Instant::now() >= renew_at {
+                let now = Utc::now();
+                match self
+                    .store
+                    .claim(destination, self.id, now + lease, now)
+                    .await
+                {
+                    Ok(true) => renew_at = tokio::time::Instant::now() + renew_every,
+                    Ok(false) => return, // another worker delivers here
+                    Err(error) => {
+                        tracing::error!(service = self.service, destination, %error, "cannot take the delivery lease");
+                        return;
+                    }
                 }
+                ahead.clear();
+                route = None;
             }
-            // The route first: a queue that takes a message out to read it (JetStream) must
-            // not do so for a pull destination.
-            let Some(Route::Push { url, headers }) = self.resolver.route(destination).await else {
-                break;
-            };
-            let batch = match self.next_batch(destination).await {
+            if route.is_none() {
+                // The route first: a queue that takes a message out to read it (JetStream)
+                // must not do so for a pull destination.
+                let Some(Route::Push { url, headers }) = self.resolver.route(destination).await
+                else {
+                    break;
+                };
+                route = Some((url, headers));
+            }
+            let batch = match self.next_batch(destination, &mut ahead).await {
                 Ok(Some(batch)) if batch.head.next_attempt_at <= Utc::now() => batch,
-                Ok(_) => break,
+                // In back-off: the main loop finds it again when it is due.
+                Ok(Some(_)) => break,
+                Ok(None) => {
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = wake.notified() => {
+                            // Looked up again: what woke the task may be a changed subscriber.
+                            route = None;
+                            continue;
+                        }
+                        () = tokio::time::sleep(idle) => break,
+                    }
+                }
                 Err(error) => {
                     tracing::error!(service = self.service, destination, %error, "cannot read the delivery queue");
                     break;
                 }
             };
-            match self.attempt(&batch, &url, headers).await {
+            let Some((url, headers)) = &route else { break };
+            match self.attempt(&batch, url, headers.clone()).await {
                 Next::Continue => {}
                 Next::Wait => break,
             }
@@ -276,10 +322,18 @@ impl Shared {
         }
     }
 
-    /// The next POST's worth of `destination`'s queue.
-    async fn next_batch(&self, destination: &str) -> Result<Option<Batch>, super::DeliveryError> {
+    /// The next POST's worth of `destination`'s queue. Unmerged messages are read
+    /// [`READ_AHEAD`] at a time into `ahead`.
+    async fn next_batch(
+        &self,
+        destination: &str,
+        ahead: &mut VecDeque<Delivery>,
+    ) -> Result<Option<Batch>, super::DeliveryError> {
         let Some(merge) = self.merge.filter(|_| self.resolver.merges(destination)) else {
-            return Ok(self.store.head(destination).await?.map(Batch::single));
+            if ahead.is_empty() {
+                ahead.extend(self.store.pending_run(destination, READ_AHEAD).await?);
+            }
+            return Ok(ahead.pop_front().map(Batch::single));
         };
         let limit = i64::try_from(merge.max_items).unwrap_or(i64::MAX);
         let run = self.store.pending_run(destination, limit).await?;
