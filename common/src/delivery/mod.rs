@@ -94,11 +94,40 @@ impl DeliveryState {
     }
 }
 
+/// A message's JSON, written out once. Cloning shares it: the engagement index's fan-out queues
+/// one notification for many subscribers without copying or writing it out again for each.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payload(std::sync::Arc<str>);
+
+impl Payload {
+    /// `value` written out as JSON.
+    pub fn json(value: &impl Serialize) -> Result<Self, serde_json::Error> {
+        Ok(Self(serde_json::to_string(value)?.into()))
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&serde_json::Value> for Payload {
+    fn from(value: &serde_json::Value) -> Self {
+        Self(value.to_string().into())
+    }
+}
+
+impl From<serde_json::Value> for Payload {
+    fn from(value: serde_json::Value) -> Self {
+        Self::from(&value)
+    }
+}
+
 /// A message to queue.
 #[derive(Clone, Debug)]
 pub struct NewDelivery {
     pub destination: String,
-    pub payload: serde_json::Value,
+    pub payload: Payload,
     /// How many items (engagement transactions) the payload holds: for admin views and metrics.
     pub item_count: i32,
     pub correlation_id: Option<String>,
@@ -121,7 +150,7 @@ impl NewDelivery {
         };
         Self {
             destination: destination.into(),
-            payload,
+            payload: Payload::from(payload),
             item_count: i32::try_from(item_count).unwrap_or(i32::MAX),
             correlation_id: header(crate::correlation::HEADER),
             traceparent: header("traceparent"),

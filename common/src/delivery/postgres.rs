@@ -55,19 +55,19 @@ impl DeliveryBackend for Postgres {
         let mut correlation_ids = Vec::with_capacity(deliveries.len());
         let mut traceparents = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
-            destinations.push(delivery.destination.clone());
+            destinations.push(delivery.destination.as_str());
             ids.push(Uuid::new_v4());
-            payloads.push(delivery.payload.clone());
+            payloads.push(delivery.payload.as_str());
             counts.push(delivery.item_count);
-            correlation_ids.push(delivery.correlation_id.clone());
-            traceparents.push(delivery.traceparent.clone());
+            correlation_ids.push(delivery.correlation_id.as_deref());
+            traceparents.push(delivery.traceparent.as_deref());
         }
         // WITH ORDINALITY keeps the callers' order in the ids the sequence hands out.
         sqlx::query(
             "INSERT INTO delivery (destination, notification_id, payload, item_count, next_attempt_at, \
                  correlation_id, traceparent, created_at) \
-             SELECT d, n, p, c, $7, k, t, $7 \
-             FROM unnest($1::text[], $2::uuid[], $3::jsonb[], $4::int4[], $5::text[], $6::text[]) \
+             SELECT d, n, p::jsonb, c, $7, k, t, $7 \
+             FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int4[], $5::text[], $6::text[]) \
                   WITH ORDINALITY AS x(d, n, p, c, k, t, position) \
              ORDER BY position",
         )

@@ -56,7 +56,7 @@ impl DeliveryBackend for Sqlite {
             insert.push_values(chunk, |mut row, delivery| {
                 row.push_bind(&delivery.destination)
                     .push_bind(Uuid::new_v4().to_string())
-                    .push_bind(delivery.payload.to_string())
+                    .push_bind(delivery.payload.as_str())
                     .push_bind(delivery.item_count)
                     .push_bind(sqlite_time(now))
                     .push_bind(&delivery.correlation_id)

@@ -72,7 +72,7 @@ impl Outbox {
         let deliveries: Vec<NewDelivery> = sequence
             .map(|n| NewDelivery {
                 destination: destination.to_owned(),
-                payload: json!({ "engagementTransaction": [{ "n": n }], "n": n }),
+                payload: json!({ "engagementTransaction": [{ "n": n }], "n": n }).into(),
                 item_count: 1,
                 correlation_id: Some(format!("corr-{n}")),
                 traceparent: None,

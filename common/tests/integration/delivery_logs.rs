@@ -74,7 +74,8 @@ async fn a_dead_letter_is_logged_once_without_the_answer_or_the_resident() {
             destination: DESTINATION.to_owned(),
             payload: json!({"engagementTransaction": [{"engagement": {
                 "registeredResidentIdentification": PATIENT,
-                "businessObjectInstanceIdentifier": format!("form-{n}")}}]}),
+                "businessObjectInstanceIdentifier": format!("form-{n}")}}]})
+            .into(),
             item_count: 1,
             correlation_id: None,
             traceparent: None,

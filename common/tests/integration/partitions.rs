@@ -309,7 +309,7 @@ async fn a_delivery_month_is_dropped_only_when_all_its_messages_were_delivered_b
             let deliveries: Vec<NewDelivery> = (0..count)
                 .map(|n| NewDelivery {
                     destination: TO.to_owned(),
-                    payload: serde_json::json!({ "n": n }),
+                    payload: serde_json::json!({ "n": n }).into(),
                     item_count: 1,
                     correlation_id: None,
                     traceparent: None,

@@ -63,7 +63,7 @@ impl Queue {
         let deliveries: Vec<NewDelivery> = (0..count)
             .map(|n| NewDelivery {
                 destination: destination.to_owned(),
-                payload: json!({ "engagementTransaction": [{ "n": n }] }),
+                payload: json!({ "engagementTransaction": [{ "n": n }] }).into(),
                 item_count: 1,
                 correlation_id: None,
                 traceparent: None,

@@ -168,7 +168,7 @@ impl Subscriber {
     /// The transactions (ProcessNotification `engagementTransaction` items) this subscriber is
     /// sent: those its filter wants, except any owned by the subscriber itself (a federated
     /// index never gets its own changes back).
-    pub fn select<'a>(&self, transactions: impl IntoIterator<Item = &'a Value>) -> Vec<Value> {
+    pub fn select<'a>(&self, transactions: impl IntoIterator<Item = &'a Value>) -> Vec<&'a Value> {
         transactions
             .into_iter()
             .filter(|transaction| {
@@ -181,7 +181,6 @@ impl Subscriber {
                         text("registeredResidentIdentification"),
                     )
             })
-            .cloned()
             .collect()
     }
 }
@@ -196,9 +195,10 @@ pub struct AcceptedChange {
 
 /// One ProcessNotification to send to one subscriber.
 #[derive(Clone, Debug, PartialEq)]
-pub struct PlannedNotification {
+pub struct PlannedNotification<'a> {
     pub logical_address: String,
-    pub transactions: Vec<Value>,
+    /// Borrowed from the changes: subscribers that get the same transactions share them.
+    pub transactions: Vec<&'a Value>,
     pub correlation_id: Option<String>,
     pub traceparent: Option<String>,
 }
@@ -206,15 +206,15 @@ pub struct PlannedNotification {
 /// Splits accepted changes, in commit order, into notifications: per subscriber, the
 /// transactions it wants, in order, at most `max_transactions` a notification. Changes that
 /// arrive together travel together (skltp collects small Updates the same way).
-pub fn plan_notifications(
+pub fn plan_notifications<'a>(
     subscribers: &[Subscriber],
-    changes: &[AcceptedChange],
+    changes: &'a [AcceptedChange],
     max_transactions: usize,
-) -> Vec<PlannedNotification> {
+) -> Vec<PlannedNotification<'a>> {
     let max_transactions = max_transactions.max(1);
     let mut planned = Vec::new();
     for subscriber in subscribers {
-        let mut current: Option<PlannedNotification> = None;
+        let mut current: Option<PlannedNotification<'_>> = None;
         for change in changes {
             for transaction in subscriber.select(&change.transactions) {
                 let full = current
@@ -280,20 +280,28 @@ mod tests {
     #[test]
     fn t48_no_filters_keep_everything() {
         let s = subscriber("HSA_ID_A", &[]);
-        let kept = s.select(&[
-            transaction("A", "CATEGORY-A", "EI"),
-            transaction("B", "CATEGORY-B", "EI"),
-        ]);
+        let kept: Vec<Value> = s
+            .select(&[
+                transaction("A", "CATEGORY-A", "EI"),
+                transaction("B", "CATEGORY-B", "EI"),
+            ])
+            .into_iter()
+            .cloned()
+            .collect();
         assert_eq!(kept.len(), 2);
     }
 
     #[test]
     fn t49_a_domain_filter_without_categories_keeps_the_domain() {
         let s = subscriber("HSA_ID_A", &[("SERVICEDOMAIN-A", &[])]);
-        let kept = s.select(&[
-            transaction("servicedomain-a", "CATEGORY-A", "EI"),
-            transaction("B", "CATEGORY-B", "EI"),
-        ]);
+        let kept: Vec<Value> = s
+            .select(&[
+                transaction("servicedomain-a", "CATEGORY-A", "EI"),
+                transaction("B", "CATEGORY-B", "EI"),
+            ])
+            .into_iter()
+            .cloned()
+            .collect();
         assert_eq!(
             kept,
             vec![transaction("servicedomain-a", "CATEGORY-A", "EI")],
@@ -310,22 +318,23 @@ mod tests {
                 ("X", &["CATEGORY-A", "CATEGORY-X"]),
             ],
         );
-        let kept = s.select(&[
-            transaction("A", "category-a", "EI"),
-            transaction("A", "CATEGORY-B", "EI"),
-            transaction("B", "CATEGORY-A", "EI"),
-        ]);
+        let kept: Vec<Value> = s
+            .select(&[
+                transaction("A", "category-a", "EI"),
+                transaction("A", "CATEGORY-B", "EI"),
+                transaction("B", "CATEGORY-A", "EI"),
+            ])
+            .into_iter()
+            .cloned()
+            .collect();
         assert_eq!(kept, vec![transaction("A", "category-a", "EI")]);
     }
 
     #[test]
     fn t51_a_wrong_category_keeps_nothing_and_plans_no_notification() {
         let s = subscriber("HSA_ID_A", &[("A", &["CATEGORY-UNKNOWN"])]);
-        let plan = plan_notifications(
-            &[s],
-            &[change(vec![transaction("A", "CATEGORY-A", "EI")])],
-            1000,
-        );
+        let changes = [change(vec![transaction("A", "CATEGORY-A", "EI")])];
+        let plan = plan_notifications(&[s], &changes, 1000);
         assert!(plan.is_empty());
     }
 
@@ -336,11 +345,8 @@ mod tests {
             subscriber("HSA_ID_B", &[("B", &[])]),
             subscriber("HSA_ID_C", &[("C", &[])]),
         ];
-        let plan = plan_notifications(
-            &subscribers,
-            &[change(vec![transaction("A", "CATEGORY-A", "EI")])],
-            1000,
-        );
+        let changes = [change(vec![transaction("A", "CATEGORY-A", "EI")])];
+        let plan = plan_notifications(&subscribers, &changes, 1000);
         assert_eq!(
             plan.iter()
                 .map(|n| n.logical_address.as_str())
@@ -353,11 +359,8 @@ mod tests {
             subscriber("HSA_ID_B", &[]),
             subscriber("HSA_ID_C", &[]),
         ];
-        let plan = plan_notifications(
-            &subscribers,
-            &[change(vec![transaction("A", "CATEGORY-A", "EI")])],
-            1000,
-        );
+        let changes = [change(vec![transaction("A", "CATEGORY-A", "EI")])];
+        let plan = plan_notifications(&subscribers, &changes, 1000);
         assert_eq!(
             plan.iter()
                 .map(|n| n.logical_address.as_str())
@@ -369,10 +372,14 @@ mod tests {
     #[test]
     fn a_subscriber_never_gets_its_own_changes_back() {
         let s = subscriber("REMOTE-EI", &[]);
-        let kept = s.select(&[
-            transaction("A", "C", "REMOTE-EI"),
-            transaction("A", "C", "OTHER"),
-        ]);
+        let kept: Vec<Value> = s
+            .select(&[
+                transaction("A", "C", "REMOTE-EI"),
+                transaction("A", "C", "OTHER"),
+            ])
+            .into_iter()
+            .cloned()
+            .collect();
         assert_eq!(kept, vec![transaction("A", "C", "OTHER")]);
     }
 
@@ -411,7 +418,11 @@ mod tests {
         let other = json!({"deleteFlag": false, "engagement": {
             "registeredResidentIdentification": "200001012384", "serviceDomain": "A",
             "categorization": "C", "owner": "EI" }});
-        let kept = s.select(&[transaction("a", "C", "EI"), other]);
+        let kept: Vec<Value> = s
+            .select(&[transaction("a", "C", "EI"), other])
+            .into_iter()
+            .cloned()
+            .collect();
         assert_eq!(kept, vec![transaction("a", "C", "EI")]);
     }
 

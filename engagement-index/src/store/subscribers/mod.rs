@@ -201,7 +201,7 @@ where
                 .map(subscriber::<DB>)
                 .collect::<Result<Vec<_>, _>>()?
         };
-        let planned = deliveries(&subscribers, &changes, max_transactions);
+        let planned = deliveries(&subscribers, &changes, max_transactions)?;
         DB::enqueue(&mut transaction, &planned, Utc::now())
             .await
             .map_err(delivery_error)?;
@@ -225,20 +225,49 @@ fn delivery_error(error: common::delivery::DeliveryError) -> StoreError {
     }
 }
 
-/// The notifications planned for `changes`, as delivery queue entries.
+/// The notifications planned for `changes`, as delivery queue entries. Subscribers getting the
+/// same transactions (all those without filters, usually) share one payload, written out once.
 fn deliveries(
     subscribers: &[Subscriber],
     changes: &[crate::domain::subscriber::AcceptedChange],
     max_transactions: usize,
-) -> Vec<common::delivery::NewDelivery> {
-    crate::domain::subscriber::plan_notifications(subscribers, changes, max_transactions)
-        .into_iter()
-        .map(|planned| common::delivery::NewDelivery {
+) -> Result<Vec<common::delivery::NewDelivery>, StoreError> {
+    /// A ProcessNotification request's body.
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        #[serde(rename = "engagementTransaction")]
+        transactions: &'a [&'a Value],
+    }
+    let planned =
+        crate::domain::subscriber::plan_notifications(subscribers, changes, max_transactions);
+    // Keyed by which transactions a notification holds (their addresses in `changes`).
+    let mut written: std::collections::HashMap<Vec<*const Value>, common::delivery::Payload> =
+        std::collections::HashMap::new();
+    let mut deliveries = Vec::with_capacity(planned.len());
+    for planned in planned {
+        let key: Vec<*const Value> = planned
+            .transactions
+            .iter()
+            .map(|t| *t as *const Value)
+            .collect();
+        let payload = match written.get(&key) {
+            Some(payload) => payload.clone(),
+            None => {
+                let payload = common::delivery::Payload::json(&Body {
+                    transactions: &planned.transactions,
+                })
+                .map_err(decode_error)?;
+                written.insert(key, payload.clone());
+                payload
+            }
+        };
+        deliveries.push(common::delivery::NewDelivery {
             destination: planned.logical_address,
             item_count: i32::try_from(planned.transactions.len()).unwrap_or(i32::MAX),
-            payload: serde_json::json!({ "engagementTransaction": planned.transactions }),
+            payload,
             correlation_id: planned.correlation_id,
             traceparent: planned.traceparent,
-        })
-        .collect()
+        });
+    }
+    Ok(deliveries)
 }
