@@ -4,6 +4,10 @@
 //! `cargo bench -p engagement-index --bench notification_latency` runs on SQLite;
 //! with `TEST_DATABASE_URL=postgres://...` on a scratch PostgreSQL database.
 //! `BENCH_RATE` (Updates a second, default 200) and `BENCH_SECONDS` (default 15) set the load,
+//! `BENCH_WARMUP` (seconds, default 2) how long the same load runs first, uncounted (the pool
+//! connecting, the delivery tasks starting, the database's caches warming),
+//! `BENCH_POOL` the index's database connections (default 10, as configured by default),
+//! `BENCH_LINGER_MS` the fan-out's `notification.linger_ms` (default as configured by default),
 //! `BENCH_SUBSCRIBERS` (default 1) how many push subscribers get every change, and
 //! `BENCH_BACKBONE=nats` puts their queues on NATS JetStream (`NORDFORM_NATS_URL`, default
 //! 127.0.0.1:4222) instead of the database.
@@ -100,6 +104,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn main() {
     let rate = env_number("BENCH_RATE", 200);
     let seconds = env_number("BENCH_SECONDS", 15);
+    let warmup = env_number("BENCH_WARMUP", 2);
     let subscribers = env_number("BENCH_SUBSCRIBERS", 1);
     let nats = std::env::var("BENCH_BACKBONE").is_ok_and(|b| b == "nats");
     let database = match TestDatabase::postgres().await {
@@ -107,7 +112,12 @@ async fn main() {
         None => TestDatabase::sqlite(),
     };
 
-    let arrivals: Arrivals = Arc::default();
+    // Sized for the whole run up front: growing a map of a million entries under its lock
+    // stalls every receiver for a few hundred milliseconds, which showed as latency spikes.
+    let total = rate * (warmup + seconds);
+    let arrivals: Arrivals = Arc::new(Mutex::new(HashMap::with_capacity(
+        usize::try_from(total * subscribers).unwrap_or(0),
+    )));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let receiver = listener.local_addr().unwrap();
     let app = Router::new()
@@ -135,6 +145,8 @@ async fn main() {
             std::env::var("NORDFORM_NATS_URL").unwrap_or_else(|_| "127.0.0.1:4222".into());
         config.notification.nats.stream.clone_from(&stream);
     }
+    config.database.max_connections = u32::try_from(env_number("BENCH_POOL", 10)).unwrap_or(10);
+    config.notification.linger_ms = env_number("BENCH_LINGER_MS", config.notification.linger_ms);
     let nats_config = config.notification.nats.clone();
     let index = Application::build(config).await.unwrap();
     let base = format!("http://{}", index.local_addr());
@@ -143,13 +155,14 @@ async fn main() {
     let client = common::testing::http();
 
     println!(
-        "notification latency: {} backend, {} backbone, {subscribers} subscribers, {rate} Updates/s for {seconds} s",
+        "notification latency: {} backend, {} backbone, {subscribers} subscribers, {rate} Updates/s for {seconds} s after {warmup} s of warm-up",
         database.backend,
         if nats { "nats" } else { "database" }
     );
-    let committed: Arc<Mutex<HashMap<u64, (Instant, Instant)>>> = Arc::default();
+    let committed: Arc<Mutex<HashMap<u64, (Instant, Instant)>>> = Arc::new(Mutex::new(
+        HashMap::with_capacity(usize::try_from(total).unwrap_or(0)),
+    ));
     let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
-    let total = rate * seconds;
     let mut requests = tokio::task::JoinSet::new();
     for n in 0..total {
         ticker.tick().await;
@@ -177,6 +190,7 @@ async fn main() {
     while requests.join_next().await.is_some() {}
     let deadline = Instant::now() + Duration::from_secs(30);
     let expected = usize::try_from(total * subscribers).unwrap();
+    let counted_from = rate * warmup;
     while arrivals.lock().unwrap().len() < expected && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -184,19 +198,42 @@ async fn main() {
 
     let mut from_answer = Vec::new();
     let mut from_request = Vec::new();
+    // Per second of the load, the slowest delivery: shows whether the tail is spread or bunched.
+    let mut slowest = vec![Duration::ZERO; usize::try_from(warmup + seconds).unwrap_or(0) + 1];
+    let mut delivered = 0;
     {
         let arrivals = arrivals.lock().unwrap();
         let committed = committed.lock().unwrap();
         for ((_, id), arrived) in arrivals.iter() {
             if let Some((sent, answered)) = committed.get(id) {
-                from_answer.push(arrived.saturating_duration_since(*answered));
+                let latency = arrived.saturating_duration_since(*answered);
+                let second = usize::try_from(id / rate.max(1)).unwrap_or(0);
+                if let Some(slowest) = slowest.get_mut(second) {
+                    *slowest = (*slowest).max(latency);
+                }
+                delivered += 1;
+                if *id < counted_from {
+                    continue;
+                }
+                from_answer.push(latency);
                 from_request.push(arrived.saturating_duration_since(*sent));
             }
         }
     }
+    println!(
+        "slowest per second of load, the first {warmup} uncounted (ms): {}",
+        slowest
+            .iter()
+            .map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     from_answer.sort();
     from_request.sort();
-    println!("delivered {} of {expected}", from_answer.len());
+    println!(
+        "delivered {delivered} of {expected}; counted {} after the warm-up",
+        from_answer.len()
+    );
     for (name, values) in [
         ("commit (OK answer) -> receiver", &from_answer),
         ("Update sent -> receiver", &from_request),

@@ -27,6 +27,7 @@
 //!   `refused` or `gave_up`). Dead letters can be listed and redriven.
 
 mod answer;
+mod marks;
 mod nats;
 mod policy;
 mod postgres;
@@ -62,6 +63,9 @@ pub enum DeliveryError {
     Payload(#[from] serde_json::Error),
     #[error("notification backbone error: {0}")]
     Backbone(String),
+    /// A statement written for several deliveries at once failed (its error, as text).
+    #[error("delivery queue error: {0}")]
+    Batched(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]

@@ -12,6 +12,7 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::answer::{self, Outcome, Refusal};
+use super::marks::DeliveredMarks;
 use super::{
     Delivery, DeliveryPolicy, DeliveryStore, DestinationResolver, NOTIFICATION_ID_HEADER, Route,
 };
@@ -44,6 +45,7 @@ struct Shared {
     /// Per destination, the messages of a merged POST refused for good: each is sent alone
     /// before merging resumes, so only the one at fault is dead-lettered.
     split: Mutex<HashMap<String, BTreeSet<i64>>>,
+    marks: DeliveredMarks,
 }
 
 /// Consecutive queued payloads whose `field` arrays may travel in one POST.
@@ -64,11 +66,13 @@ struct Batch {
 }
 
 impl Batch {
-    fn single(head: Delivery) -> Self {
+    fn single(mut head: Delivery) -> Self {
+        // Moved, not copied: what is kept of the head is what the log and the queue need.
+        let payload = std::mem::take(&mut head.payload);
         Self {
             ids: vec![head.id],
             notification_ids: vec![head.notification_id],
-            payload: head.payload.clone(),
+            payload,
             items: head.item_count,
             head,
         }
@@ -164,6 +168,7 @@ impl DeliveryWorker {
                 wake: Arc::new(Notify::new()),
                 merge: None,
                 split: Mutex::default(),
+                marks: DeliveredMarks::new(),
             }),
         }
     }
@@ -192,6 +197,7 @@ impl DeliveryWorker {
     /// Delivers until `shutdown` is cancelled; a delivery in flight is finished first.
     pub async fn run(self, shutdown: Shutdown) {
         let shared = self.shared;
+        let marks = shared.marks.start(Arc::clone(&shared.store));
         // Per destination served by a task of this worker, what wakes that task.
         let mut running: HashMap<String, Arc<Notify>> = HashMap::new();
         let mut tasks: JoinSet<String> = JoinSet::new();
@@ -242,6 +248,9 @@ impl DeliveryWorker {
             }
         }
         while tasks.join_next().await.is_some() {}
+        if let Some(marks) = marks {
+            marks.abort();
+        }
     }
 }
 
@@ -457,10 +466,7 @@ impl Shared {
                     items = batch.items,
                     "delivered"
                 );
-                self.store
-                    .mark_delivered(&batch.ids, Utc::now())
-                    .await
-                    .map(|()| Next::Continue)
+                self.marks.mark(&batch.ids).await.map(|()| Next::Continue)
             }
             Outcome::Permanent(refusal) if batch.ids.len() > 1 => {
                 // Which message is at fault is unknown: each goes alone, at once, in order.

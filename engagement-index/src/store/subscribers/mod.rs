@@ -219,7 +219,8 @@ fn delivery_error(error: common::delivery::DeliveryError) -> StoreError {
         common::delivery::DeliveryError::Database(error) => StoreError::from(error),
         common::delivery::DeliveryError::Payload(error) => decode_error(error),
         // The notification backbone out of reach answers as a database out of reach does.
-        common::delivery::DeliveryError::Backbone(error) => {
+        common::delivery::DeliveryError::Backbone(error)
+        | common::delivery::DeliveryError::Batched(error) => {
             StoreError::from(sqlx::Error::Io(std::io::Error::other(error)))
         }
     }
