@@ -254,6 +254,17 @@ pub trait DeliveryStore: Send + Sync + 'static {
         destination: &str,
         limit: i64,
     ) -> Result<Vec<Delivery>, DeliveryError>;
+    /// Up to `limit` pending messages of every destination, in queue order, due or not: what
+    /// the NATS relay moves to the stream in one round. One statement on the database queue.
+    async fn pending(&self, limit: i64) -> Result<Vec<Delivery>, DeliveryError> {
+        let mut pending = Vec::new();
+        for destination in self.due_destinations(Utc::now()).await? {
+            pending.extend(self.pending_run(&destination, limit).await?);
+        }
+        pending.sort_by_key(|delivery| delivery.id);
+        pending.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(pending)
+    }
     /// Delivered at `now`: the messages leave the queue and are kept as delivered until the
     /// retention job deletes them ([`Self::delete_delivered`]).
     async fn mark_delivered(&self, ids: &[i64], now: DateTime<Utc>) -> Result<(), DeliveryError>;

@@ -47,6 +47,9 @@ const ERROR_HEADER: &str = "Nordform-Last-Error";
 const ATTEMPTS_HEADER: &str = "Nordform-Attempts";
 /// Messages published by one relay round before their acknowledgements are awaited.
 const RELAY_RUN: i64 = 1000;
+/// The relay's lease in the outbox's lease table: a name no destination has (destinations
+/// are logical addresses, which hold no spaces).
+const RELAY_LEASE: &str = "nats relay";
 
 /// `[notification.nats]`: where the stream lives and how long it keeps messages.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -168,6 +171,8 @@ pub struct JetStreamDeliveries {
     last_errors: Mutex<HashMap<i64, String>>,
     /// Destinations whose consumer this process has made sure of.
     consumers: Mutex<std::collections::HashSet<String>>,
+    /// Their handles, so that fetching a message is one request, not two.
+    handles: Mutex<HashMap<String, jetstream::consumer::PullConsumer>>,
 }
 
 impl JetStreamDeliveries {
@@ -213,6 +218,7 @@ impl JetStreamDeliveries {
             in_flight: Mutex::default(),
             last_errors: Mutex::default(),
             consumers: Mutex::default(),
+            handles: Mutex::default(),
         })
     }
 
@@ -242,8 +248,17 @@ impl JetStreamDeliveries {
         &self,
         destination: &str,
     ) -> Result<jetstream::consumer::PullConsumer, DeliveryError> {
+        if let Some(consumer) = self
+            .handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(destination)
+        {
+            return Ok(consumer.clone());
+        }
         let name = format!("d_{}", token(destination));
-        self.stream
+        let consumer = self
+            .stream
             .get_or_create_consumer(
                 &name,
                 pull::Config {
@@ -259,7 +274,20 @@ impl JetStreamDeliveries {
                 },
             )
             .await
-            .map_err(nats_error)
+            .map_err(nats_error)?;
+        self.handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(destination.to_owned(), consumer.clone());
+        Ok(consumer)
+    }
+
+    /// Forgets the consumer handle of `destination`: the next use asks the server again.
+    fn forget_consumer(&self, destination: &str) {
+        self.handles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(destination);
     }
 
     /// Publishes `deliveries` (already committed to the database queue) in order, each with its
@@ -430,12 +458,12 @@ impl DeliveryStore for JetStreamDeliveries {
             held
         } else {
             let consumer = self.consumer(destination).await?;
-            let mut batch = consumer
-                .fetch()
-                .max_messages(1)
-                .messages()
-                .await
-                .map_err(nats_error)?;
+            let batch = consumer.fetch().max_messages(1).messages().await;
+            let mut batch = batch.map_err(|error| {
+                // Perhaps removed by another process: asked for again next time.
+                self.forget_consumer(destination);
+                nats_error(error)
+            })?;
             // No message, or none to be had while another worker holds one.
             let Some(Ok(message)) = batch.next().await else {
                 return Ok(None);
@@ -465,15 +493,27 @@ impl DeliveryStore for JetStreamDeliveries {
     }
 
     async fn mark_delivered(&self, ids: &[i64], _now: DateTime<Utc>) -> Result<(), DeliveryError> {
-        for (id, message) in self.take(ids) {
-            // Double: the next fetch must find the consumer free.
-            message.double_ack().await.map_err(nats_error)?;
-            self.last_errors
+        // Double: the next fetch must find the consumer free. Each message is another
+        // destination's (the worker marks what its destinations delivered meanwhile together),
+        // so their acknowledgements are awaited together, not one after another.
+        let taken = self.take(ids);
+        let acks = taken.iter().map(|(_, message)| message.double_ack());
+        let results = futures::future::join_all(acks).await;
+        {
+            let mut last_errors = self
+                .last_errors
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .remove(&id);
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for ((id, _), result) in taken.iter().zip(&results) {
+                if result.is_ok() {
+                    last_errors.remove(id);
+                }
+            }
         }
-        Ok(())
+        results
+            .into_iter()
+            .find_map(Result::err)
+            .map_or(Ok(()), |error| Err(nats_error(error)))
     }
 
     async fn mark_failed(
@@ -728,6 +768,11 @@ impl DeliveryStore for JetStreamDeliveries {
     }
 
     async fn remove_destination(&self, destination: &str) -> Result<u64, DeliveryError> {
+        self.forget_consumer(destination);
+        self.consumers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(destination);
         let _ = self
             .stream
             .delete_consumer(&format!("d_{}", token(destination)))
@@ -772,32 +817,30 @@ impl JetStreamRelay {
         }
     }
 
-    /// Publishes what the outbox holds, destination by destination, in queue order; returns
-    /// how many messages it moved. A message is marked delivered in the outbox only once the
-    /// stream has stored it; a crash in between publishes it again, and the stream drops the
-    /// copy.
+    /// Publishes what the outbox holds, in queue order; returns how many messages it moved.
+    /// One process relays at a time (it holds the relay's lease), a round at most
+    /// [`RELAY_RUN`] messages of all destinations: a read, the publishes, and one mark, rather
+    /// than a lease, a read and a mark for each destination. A message is marked delivered in
+    /// the outbox only once the stream has stored it; a crash in between publishes it again,
+    /// and the stream drops the copy.
     pub async fn relay(&self) -> Result<usize, DeliveryError> {
-        let mut moved = 0;
-        for destination in self.outbox.due_destinations(Utc::now()).await? {
-            let now = Utc::now();
-            if !self
-                .outbox
-                .claim(&destination, self.id, now + self.lease, now)
-                .await?
-            {
-                continue; // another process relays it
-            }
-            let result = self.relay_destination(&destination).await;
-            self.outbox.release(&destination, self.id).await?;
-            moved += result?;
+        let now = Utc::now();
+        if !self
+            .outbox
+            .claim(RELAY_LEASE, self.id, now + self.lease, now)
+            .await?
+        {
+            return Ok(0); // another process relays
         }
-        Ok(moved)
+        let result = self.relay_all().await;
+        self.outbox.release(RELAY_LEASE, self.id).await?;
+        result
     }
 
-    async fn relay_destination(&self, destination: &str) -> Result<usize, DeliveryError> {
+    async fn relay_all(&self) -> Result<usize, DeliveryError> {
         let mut moved = 0;
         loop {
-            let run = self.outbox.pending_run(destination, RELAY_RUN).await?;
+            let run = self.outbox.pending(RELAY_RUN).await?;
             if run.is_empty() {
                 return Ok(moved);
             }

@@ -191,6 +191,16 @@ where
         rows.iter().map(delivery::<DB>).collect()
     }
 
+    async fn pending(&self, limit: i64) -> Result<Vec<Delivery>, DeliveryError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM delivery WHERE state = 'pending' ORDER BY id LIMIT $1");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(delivery::<DB>).collect()
+    }
+
     async fn mark_delivered(&self, ids: &[i64], now: DateTime<Utc>) -> Result<(), DeliveryError> {
         let sql = format!(
             "UPDATE delivery SET state = 'delivered', delivered_at = $2 \
