@@ -249,18 +249,17 @@ fn deliveries(
         let key: Vec<*const Value> = planned
             .transactions
             .iter()
-            .map(|t| *t as *const Value)
+            .map(|t| std::ptr::from_ref::<Value>(*t))
             .collect();
-        let payload = match written.get(&key) {
-            Some(payload) => payload.clone(),
-            None => {
-                let payload = common::delivery::Payload::json(&Body {
-                    transactions: &planned.transactions,
-                })
-                .map_err(decode_error)?;
-                written.insert(key, payload.clone());
-                payload
-            }
+        let payload = if let Some(payload) = written.get(&key) {
+            payload.clone()
+        } else {
+            let payload = common::delivery::Payload::json(&Body {
+                transactions: &planned.transactions,
+            })
+            .map_err(decode_error)?;
+            written.insert(key, payload.clone());
+            payload
         };
         deliveries.push(common::delivery::NewDelivery {
             destination: planned.logical_address,
