@@ -29,6 +29,7 @@
 mod answer;
 mod marks;
 mod nats;
+mod payload;
 mod policy;
 mod postgres;
 mod retention;
@@ -44,6 +45,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 pub use nats::{JetStreamConfig, JetStreamDeliveries, JetStreamRelay};
+pub use payload::{Payload, StoredPayload};
 pub use policy::DeliveryPolicy;
 pub use retention::DeliveredMessages;
 pub use store::{
@@ -98,35 +100,6 @@ impl DeliveryState {
     }
 }
 
-/// A message's JSON, written out once. Cloning shares it: the engagement index's fan-out queues
-/// one notification for many subscribers without copying or writing it out again for each.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Payload(std::sync::Arc<str>);
-
-impl Payload {
-    /// `value` written out as JSON.
-    pub fn json(value: &impl Serialize) -> Result<Self, serde_json::Error> {
-        Ok(Self(serde_json::to_string(value)?.into()))
-    }
-
-    /// The JSON text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&serde_json::Value> for Payload {
-    fn from(value: &serde_json::Value) -> Self {
-        Self(value.to_string().into())
-    }
-}
-
-impl From<serde_json::Value> for Payload {
-    fn from(value: serde_json::Value) -> Self {
-        Self::from(&value)
-    }
-}
-
 /// A message to queue.
 #[derive(Clone, Debug)]
 pub struct NewDelivery {
@@ -171,7 +144,7 @@ pub struct Delivery {
     pub destination: String,
     pub notification_id: Uuid,
     #[schema(value_type = Object)]
-    pub payload: serde_json::Value,
+    pub payload: StoredPayload,
     pub item_count: i32,
     pub state: DeliveryState,
     pub attempts: i32,

@@ -39,7 +39,7 @@ use uuid::Uuid;
 
 use super::{
     Delivery, DeliveryError, DeliveryPolicy, DeliveryState, DeliveryStore, DestinationStats,
-    PullPoint,
+    PullPoint, StoredPayload,
 };
 
 const MESSAGE_ID: &str = "Nats-Msg-Id";
@@ -88,7 +88,7 @@ fn nats_error(error: impl std::fmt::Display) -> DeliveryError {
 struct Envelope {
     destination: String,
     notification_id: Uuid,
-    payload: serde_json::Value,
+    payload: Box<serde_json::value::RawValue>,
     item_count: i32,
     correlation_id: Option<String>,
     traceparent: Option<String>,
@@ -100,7 +100,7 @@ impl Envelope {
         Self {
             destination: delivery.destination.clone(),
             notification_id: delivery.notification_id,
-            payload: delivery.payload.clone(),
+            payload: delivery.payload.raw().to_owned(),
             item_count: delivery.item_count,
             correlation_id: delivery.correlation_id.clone(),
             traceparent: delivery.traceparent.clone(),
@@ -113,7 +113,7 @@ impl Envelope {
             id,
             destination: self.destination,
             notification_id: self.notification_id,
-            payload: self.payload,
+            payload: StoredPayload::from(self.payload),
             item_count: self.item_count,
             state,
             attempts: 0,

@@ -11,7 +11,8 @@ use sqlx::{
 use uuid::Uuid;
 
 use super::{
-    Delivery, DeliveryError, DeliveryState, DeliveryStore, DestinationStats, NewDelivery, PullPoint,
+    Delivery, DeliveryError, DeliveryState, DeliveryStore, DestinationStats, NewDelivery,
+    PullPoint, StoredPayload,
 };
 use crate::db::Backend;
 
@@ -93,17 +94,17 @@ where
     for<'r> String: Decode<'r, DB> + Type<DB>,
     for<'r> i64: Decode<'r, DB> + Type<DB>,
     for<'r> i32: Decode<'r, DB> + Type<DB>,
-    for<'r> Json<serde_json::Value>: Decode<'r, DB> + Type<DB>,
+    for<'r> Json<Box<serde_json::value::RawValue>>: Decode<'r, DB> + Type<DB>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
     let state: String = row.try_get("state")?;
-    let payload: Json<serde_json::Value> = row.try_get("payload")?;
+    let payload: Json<Box<serde_json::value::RawValue>> = row.try_get("payload")?;
     let delivered_at: Option<DB::Time> = row.try_get("delivered_at")?;
     Ok(Delivery {
         id: row.try_get("id")?,
         destination: row.try_get("destination")?,
         notification_id: DB::read_id(row.try_get("notification_id")?)?,
-        payload: payload.0,
+        payload: StoredPayload::from(payload.0),
         item_count: row.try_get("item_count")?,
         state: DeliveryState::parse(&state),
         attempts: row.try_get("attempts")?,
@@ -127,7 +128,7 @@ where
     for<'r> String: Decode<'r, DB> + Type<DB>,
     for<'r> i64: Decode<'r, DB> + Type<DB>,
     for<'r> i32: Decode<'r, DB> + Type<DB>,
-    for<'r> Json<serde_json::Value>: Decode<'r, DB> + Type<DB>,
+    for<'r> Json<Box<serde_json::value::RawValue>>: Decode<'r, DB> + Type<DB>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
     async fn due_destinations(&self, now: DateTime<Utc>) -> Result<Vec<String>, DeliveryError> {

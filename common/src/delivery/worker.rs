@@ -61,18 +61,17 @@ struct Batch {
     ids: Vec<i64>,
     /// The messages' stable ids, in `ids` order: what the log names.
     notification_ids: Vec<Uuid>,
-    payload: serde_json::Value,
+    /// The POST's body: the head's JSON as queued, or the merged messages'.
+    body: String,
     items: i32,
 }
 
 impl Batch {
-    fn single(mut head: Delivery) -> Self {
-        // Moved, not copied: what is kept of the head is what the log and the queue need.
-        let payload = std::mem::take(&mut head.payload);
+    fn single(head: Delivery) -> Self {
         Self {
             ids: vec![head.id],
             notification_ids: vec![head.notification_id],
-            payload,
+            body: head.payload.as_str().to_owned(),
             items: head.item_count,
             head,
         }
@@ -83,9 +82,11 @@ impl Batch {
     fn merged(run: Vec<Delivery>, merge: Merge, alone: &BTreeSet<i64>) -> Option<Self> {
         let mut run = run.into_iter();
         let mut batch = Self::single(run.next()?);
-        if alone.contains(&batch.head.id) || !batch.payload[merge.field].is_array() {
+        if alone.contains(&batch.head.id) || !batch.head.payload[merge.field].is_array() {
             return Some(batch);
         }
+        // A tree only when there is something to merge.
+        let mut payload: Option<serde_json::Value> = None;
         for next in run {
             if alone.contains(&next.id) {
                 break;
@@ -93,17 +94,20 @@ impl Batch {
             let Some(items) = next.payload[merge.field].as_array() else {
                 break;
             };
-            let total = batch.payload[merge.field].as_array().map_or(0, Vec::len) + items.len();
+            let merged = payload.get_or_insert_with(|| (*batch.head.payload).clone());
+            let total = merged[merge.field].as_array().map_or(0, Vec::len) + items.len();
             if total > merge.max_items {
                 break;
             }
-            let items = items.clone();
-            if let Some(array) = batch.payload[merge.field].as_array_mut() {
-                array.extend(items);
+            if let Some(array) = merged[merge.field].as_array_mut() {
+                array.extend(items.iter().cloned());
             }
             batch.ids.push(next.id);
             batch.notification_ids.push(next.notification_id);
             batch.items = batch.items.saturating_add(next.item_count);
+        }
+        if let Some(payload) = payload.filter(|_| batch.ids.len() > 1) {
+            batch.body = payload.to_string();
         }
         Some(batch)
     }
@@ -422,7 +426,8 @@ impl Shared {
             .headers(crate::http_client::propagation_headers())
             .headers(headers)
             .header(NOTIFICATION_ID_HEADER, delivery.notification_id.to_string())
-            .json(&batch.payload);
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(batch.body.clone());
         if let Ok(value) = HeaderValue::from_str(&delivery.created_at.to_rfc3339()) {
             request = request.header("x-notification-created", value);
         }

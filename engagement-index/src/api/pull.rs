@@ -165,7 +165,7 @@ pub async fn pull_notifications(
         .acknowledged_offset;
     let last_offset = deliveries.last().map_or(request.after_offset(), |d| d.id);
     // Recorded before the answer leaves: no patient data is handed out unrecorded.
-    let touched = of_payloads(deliveries.iter().map(|d| &d.payload));
+    let touched = of_payloads(deliveries.iter().map(|d| &*d.payload));
     // One row per patient; the resource is the subscriber whose queue was read.
     let events = patient_events(
         &caller,

@@ -357,7 +357,7 @@ pub async fn list_deliveries(
         .await
         .map_err(|e| internal(&e))?;
     // The queued notifications name patients: each one is audited, the subscriber as resource.
-    let touched = of_payloads(deliveries.iter().map(|d| &d.payload));
+    let touched = of_payloads(deliveries.iter().map(|d| &*d.payload));
     audit
         .record_all(&patient_events(
             &caller,
