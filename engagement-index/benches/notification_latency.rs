@@ -12,6 +12,10 @@
 //! `BENCH_BACKBONE=nats` puts their queues on NATS JetStream (`NORDFORM_NATS_URL`, default
 //! 127.0.0.1:4222) instead of the database.
 //!
+//! `BENCH_PROCESS=1` runs the index as its own process, the release binary with a
+//! configuration file written by the benchmark, and reports that process's peak memory and
+//! CPU over the counted seconds.
+//!
 //! The receiver stands in for the subscribers' systems inside this process: it reads only the
 //! ids it needs from each ProcessNotification, so that the index's work dominates the figures.
 
@@ -19,6 +23,7 @@
 static ALLOCATOR: common::cli::Allocator = common::cli::Allocator;
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -148,10 +153,16 @@ async fn main() {
     config.database.max_connections = u32::try_from(env_number("BENCH_POOL", 10)).unwrap_or(10);
     config.notification.linger_ms = env_number("BENCH_LINGER_MS", config.notification.linger_ms);
     let nats_config = config.notification.nats.clone();
-    let index = Application::build(config).await.unwrap();
-    let base = format!("http://{}", index.local_addr());
     let shutdown = Shutdown::new();
-    tokio::spawn(index.run_until_stopped(shutdown.clone()));
+    let (base, process) = if std::env::var("BENCH_PROCESS").is_ok_and(|p| p == "1") {
+        let (base, child) = spawn_index(&config, nats).await;
+        (base, Some(child))
+    } else {
+        let index = Application::build(config).await.unwrap();
+        let base = format!("http://{}", index.local_addr());
+        tokio::spawn(index.run_until_stopped(shutdown.clone()));
+        (base, None)
+    };
     let client = common::testing::http();
 
     println!(
@@ -164,8 +175,13 @@ async fn main() {
     ));
     let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
     let mut requests = tokio::task::JoinSet::new();
+    let counted_from = rate * warmup;
+    let mut usage = process.as_ref().map(|child| Usage::new(Some(child.id())));
     for n in 0..total {
         ticker.tick().await;
+        if let Some(usage) = usage.as_mut() {
+            usage.sample(n == counted_from);
+        }
         let (client, base, committed) = (client.clone(), base.clone(), Arc::clone(&committed));
         requests.spawn(async move {
             let id = format!("BENCH-{n}");
@@ -190,11 +206,17 @@ async fn main() {
     while requests.join_next().await.is_some() {}
     let deadline = Instant::now() + Duration::from_secs(30);
     let expected = usize::try_from(total * subscribers).unwrap();
-    let counted_from = rate * warmup;
     while arrivals.lock().unwrap().len() < expected && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     shutdown.cancel();
+    if let Some(usage) = usage {
+        usage.report();
+    }
+    if let Some(mut child) = process {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
 
     let mut from_answer = Vec::new();
     let mut from_request = Vec::new();
@@ -253,4 +275,141 @@ async fn main() {
         backbone.delete(&nats_config).await.unwrap();
     }
     database.cleanup().await;
+}
+
+/// Starts the index's release binary with `config` written out as its configuration file;
+/// returns its base URL once it answers, and the process.
+async fn spawn_index(config: &Config, nats: bool) -> (String, std::process::Child) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // TOML basic strings are written as Rust's debug form of a string (quoted, escaped).
+    let mut toml = String::new();
+    let data_dir = config.database.data_dir.display().to_string();
+    writeln!(toml, "[http]\nhost = \"127.0.0.1\"\nport = {port}").unwrap();
+    writeln!(toml, "[database]\ndata_dir = {data_dir:?}").unwrap();
+    writeln!(
+        toml,
+        "max_connections = {}",
+        config.database.max_connections
+    )
+    .unwrap();
+    if let Some(url) = &config.database.url {
+        writeln!(toml, "url = {url:?}").unwrap();
+    }
+    let linger = config.notification.linger_ms;
+    writeln!(toml, "[notification]\nlinger_ms = {linger}").unwrap();
+    if nats {
+        let nats = &config.notification.nats;
+        writeln!(toml, "backbone = \"nats\"\n[notification.nats]").unwrap();
+        writeln!(toml, "url = {:?}\nstream = {:?}", nats.url, nats.stream).unwrap();
+    }
+    for subscriber in &config.subscribers {
+        let url = subscriber.url.as_deref().unwrap_or_default();
+        writeln!(
+            toml,
+            "[[subscribers]]\nlogical_address = {:?}",
+            subscriber.logical_address
+        )
+        .unwrap();
+        writeln!(toml, "url = {url:?}").unwrap();
+    }
+    let file = std::env::temp_dir().join(format!("bench-index-{port}.toml"));
+    std::fs::write(&file, toml).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_engagement-index"))
+        .arg("--config")
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = child;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = common::testing::http();
+    for _ in 0..600 {
+        let ready = client.get(format!("{base}/health/ready")).send().await;
+        if ready.is_ok_and(|r| r.status().is_success()) {
+            return (base, child);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    panic!("the index did not become ready within a minute");
+}
+
+/// The index process's memory and CPU over the counted seconds, from `/proc`.
+struct Usage {
+    pid: Option<u32>,
+    peak_rss_kb: u64,
+    started: Option<(Instant, u64)>,
+    last_sample: Instant,
+}
+
+impl Usage {
+    fn new(pid: Option<u32>) -> Self {
+        Self {
+            pid,
+            peak_rss_kb: 0,
+            started: None,
+            last_sample: Instant::now(),
+        }
+    }
+
+    /// Samples at most every 100 ms; `start` marks the first counted request.
+    fn sample(&mut self, start: bool) {
+        if start {
+            self.started = Some((Instant::now(), self.cpu_ticks()));
+        }
+        if self.started.is_some() && self.last_sample.elapsed() >= Duration::from_millis(100) {
+            self.last_sample = Instant::now();
+            self.peak_rss_kb = self.peak_rss_kb.max(self.rss_kb());
+        }
+    }
+
+    fn status(&self) -> String {
+        self.pid
+            .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+            .unwrap_or_default()
+    }
+
+    fn rss_kb(&self) -> u64 {
+        self.status()
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// User and system time in clock ticks (fields 14 and 15 of `/proc/<pid>/stat`).
+    fn cpu_ticks(&self) -> u64 {
+        let stat = self
+            .pid
+            .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+            .unwrap_or_default();
+        let after_name = stat.rsplit(')').next().unwrap_or_default();
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let field = |n: usize| {
+            fields
+                .get(n)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        // After the name, field 3 of the line is index 0.
+        field(11) + field(12)
+    }
+
+    fn report(&self) {
+        let Some((since, ticks)) = self.started else {
+            return;
+        };
+        #[allow(clippy::cast_precision_loss)]
+        let cores = (self.cpu_ticks() - ticks) as f64 / 100.0 / since.elapsed().as_secs_f64();
+        #[allow(clippy::cast_precision_loss)]
+        let peak = self.peak_rss_kb as f64 / 1024.0;
+        println!(
+            "index process: peak resident {peak:.1} MB, {cores:.2} cores over the counted seconds"
+        );
+    }
 }
