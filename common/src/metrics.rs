@@ -16,6 +16,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// How often histogram samples are folded into their buckets when nobody reads `/metrics`.
+const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process's recorder, installed on first use.
 pub fn handle() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
@@ -28,6 +31,21 @@ pub fn handle() -> &'static PrometheusHandle {
         // renders an empty page rather than failing the start.
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
+        }
+        // Histogram samples are kept until they are folded into their buckets, which only a
+        // scrape or this upkeep does: without it an index nobody scrapes would grow by every
+        // request's and every delivery's sample.
+        let upkeep = handle.clone();
+        let started = std::thread::Builder::new()
+            .name(String::from("metrics-upkeep"))
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_INTERVAL);
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(error) = started {
+            tracing::warn!(%error, "cannot start the metrics upkeep; histograms are folded only when /metrics is read");
         }
         handle
     })
