@@ -446,12 +446,15 @@ impl DeliveryStore for JetStreamDeliveries {
     }
 
     async fn head(&self, destination: &str) -> Result<Option<Delivery>, DeliveryError> {
+        // Written out once, not once per message held: every destination's held message is
+        // looked through here.
+        let subject = self.queue_subject(destination);
         let held = self
             .in_flight
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .filter(|(_, message)| message.subject.as_str() == self.queue_subject(destination))
+            .filter(|(_, message)| message.subject.as_str() == subject)
             .map(|(id, message)| (*id, message.clone()))
             .min_by_key(|(id, _)| *id);
         let (id, message) = if let Some(held) = held {
