@@ -251,6 +251,11 @@ mod tests {
             "categorization": category, "owner": owner }})
     }
 
+    /// What `s` selects of `transactions`, owned.
+    fn kept(s: &Subscriber, transactions: &[Value]) -> Vec<Value> {
+        s.select(transactions).into_iter().cloned().collect()
+    }
+
     fn subscriber(address: &str, filter: &[(&str, &[&str])]) -> Subscriber {
         let filter = filter
             .iter()
@@ -280,28 +285,26 @@ mod tests {
     #[test]
     fn t48_no_filters_keep_everything() {
         let s = subscriber("HSA_ID_A", &[]);
-        let kept: Vec<Value> = s
-            .select(&[
+        let kept = kept(
+            &s,
+            &[
                 transaction("A", "CATEGORY-A", "EI"),
                 transaction("B", "CATEGORY-B", "EI"),
-            ])
-            .into_iter()
-            .cloned()
-            .collect();
+            ],
+        );
         assert_eq!(kept.len(), 2);
     }
 
     #[test]
     fn t49_a_domain_filter_without_categories_keeps_the_domain() {
         let s = subscriber("HSA_ID_A", &[("SERVICEDOMAIN-A", &[])]);
-        let kept: Vec<Value> = s
-            .select(&[
+        let kept = kept(
+            &s,
+            &[
                 transaction("servicedomain-a", "CATEGORY-A", "EI"),
                 transaction("B", "CATEGORY-B", "EI"),
-            ])
-            .into_iter()
-            .cloned()
-            .collect();
+            ],
+        );
         assert_eq!(
             kept,
             vec![transaction("servicedomain-a", "CATEGORY-A", "EI")],
@@ -318,15 +321,14 @@ mod tests {
                 ("X", &["CATEGORY-A", "CATEGORY-X"]),
             ],
         );
-        let kept: Vec<Value> = s
-            .select(&[
+        let kept = kept(
+            &s,
+            &[
                 transaction("A", "category-a", "EI"),
                 transaction("A", "CATEGORY-B", "EI"),
                 transaction("B", "CATEGORY-A", "EI"),
-            ])
-            .into_iter()
-            .cloned()
-            .collect();
+            ],
+        );
         assert_eq!(kept, vec![transaction("A", "category-a", "EI")]);
     }
 
@@ -372,14 +374,13 @@ mod tests {
     #[test]
     fn a_subscriber_never_gets_its_own_changes_back() {
         let s = subscriber("REMOTE-EI", &[]);
-        let kept: Vec<Value> = s
-            .select(&[
+        let kept = kept(
+            &s,
+            &[
                 transaction("A", "C", "REMOTE-EI"),
                 transaction("A", "C", "OTHER"),
-            ])
-            .into_iter()
-            .cloned()
-            .collect();
+            ],
+        );
         assert_eq!(kept, vec![transaction("A", "C", "OTHER")]);
     }
 
@@ -418,11 +419,7 @@ mod tests {
         let other = json!({"deleteFlag": false, "engagement": {
             "registeredResidentIdentification": "200001012384", "serviceDomain": "A",
             "categorization": "C", "owner": "EI" }});
-        let kept: Vec<Value> = s
-            .select(&[transaction("a", "C", "EI"), other])
-            .into_iter()
-            .cloned()
-            .collect();
+        let kept = kept(&s, &[transaction("a", "C", "EI"), other]);
         assert_eq!(kept, vec![transaction("a", "C", "EI")]);
     }
 
