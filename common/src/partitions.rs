@@ -15,7 +15,10 @@
 //!   - the delivery queue and the outbox after `retention.max_age_secs`, only when every row of
 //!     the month was delivered (fanned out) before the cutoff: a month holding a pending
 //!     message, a dead letter or a row not yet fanned out stays, and its finished rows go by
-//!     the batch delete as on SQLite.
+//!     the batch delete as on SQLite;
+//!   - a table whose rows have ages of their own (the form engine's forms, kept until their
+//!     keepUntil) once the month is over and its own sweeper has deleted its last row: its key
+//!     is a UUIDv7 (a time-ordered id), so a row is found by its key in one partition.
 //!
 //! Several processes may maintain one database: each step takes a transaction-level advisory
 //! lock on the table and skips the step when another process holds it. A drop holds the
@@ -35,6 +38,16 @@ use crate::retention::{RetentionConfig, Sweep, SweepError};
 /// How long a drop or a move waits for the table's lock before it is left to the next run.
 const LOCK_TIMEOUT: &str = "5s";
 
+/// What a table is partitioned on.
+#[derive(Clone, Copy, Debug)]
+enum Key {
+    /// A time column.
+    Time,
+    /// A UUIDv7 column: its first 48 bits are the milliseconds since 1970 when it was made, so
+    /// a month is the range from the first id of its first millisecond.
+    UuidV7,
+}
+
 /// When a month of a table may go.
 #[derive(Clone, Debug)]
 enum Retire {
@@ -48,6 +61,8 @@ enum Retire {
         /// The column holding when a row finished (NULL until then).
         finished_at: &'static str,
     },
+    /// Rows deleted one by one by the table's own sweeper: once the month is over and empty.
+    Emptied,
 }
 
 /// One monthly-partitioned table on PostgreSQL, as a [`Sweep`] whose work is all in
@@ -57,6 +72,7 @@ pub struct MonthlyPartitions {
     pool: PgPool,
     table: &'static str,
     column: &'static str,
+    key: Key,
     retire: Retire,
 }
 
@@ -78,6 +94,7 @@ impl MonthlyPartitions {
             pool,
             table: "audit_event",
             column: "at",
+            key: Key::Time,
             retire: Retire::Exported,
         }
     }
@@ -88,6 +105,7 @@ impl MonthlyPartitions {
             pool,
             table: "delivery",
             column: "created_at",
+            key: Key::Time,
             retire: Retire::Finished {
                 unfinished: &["state = 'pending'", "state = 'dead'"],
                 finished_at: "delivered_at",
@@ -102,10 +120,23 @@ impl MonthlyPartitions {
             pool,
             table: "notification_outbox",
             column: "created_at",
+            key: Key::Time,
             retire: Retire::Finished {
                 unfinished: &["fanned_out_at IS NULL"],
                 finished_at: "fanned_out_at",
             },
+        }
+    }
+
+    /// A table keyed by a UUIDv7 `column` whose rows its own sweeper deletes (each row has
+    /// an age of its own): a month is dropped once it is over and holds no row.
+    pub fn emptied_by_sweeper(pool: PgPool, table: &'static str, column: &'static str) -> Self {
+        Self {
+            pool,
+            table,
+            column,
+            key: Key::UuidV7,
+            retire: Retire::Emptied,
         }
     }
 
@@ -149,6 +180,8 @@ impl MonthlyPartitions {
                 None => return Ok(done),
             },
             Retire::Finished { .. } => config.cutoff(now),
+            // New rows take the current month's ids: an earlier month only empties.
+            Retire::Emptied => start_of(this_month),
         };
         for (partition, month) in self.partitions().await? {
             // Wholly older than the cutoff: its last instant is before it.
@@ -158,6 +191,7 @@ impl MonthlyPartitions {
             let dropped = match (&self.retire, &config.audit_export_dir) {
                 (Retire::Exported, Some(dir)) => self.export_and_drop(&partition, dir).await?,
                 (Retire::Finished { .. }, _) => self.drop_if_finished(&partition, cutoff).await?,
+                (Retire::Emptied, _) => self.drop_if_empty(&partition).await?,
                 (Retire::Exported, None) => None,
             };
             if let Some((rows, export)) = dropped {
@@ -199,26 +233,67 @@ impl MonthlyPartitions {
             return Ok(false);
         }
         set_lock_timeout(&mut tx).await?;
-        let (from, to) = (start_of(month), start_of(next_month(month)));
+        let from = self.bound(start_of(month));
+        let to = self.bound(start_of(next_month(month)));
         let default = self.default_partition();
         // A partition cannot be created over rows the default partition holds in its range:
         // then the default is taken out, the partition and a new default made, and its rows
         // put back through the table, each into its month.
         let stranded: bool = sqlx::query_scalar(sql(format!(
-            "SELECT EXISTS (SELECT 1 FROM {default} WHERE {column} >= $1 AND {column} < $2)",
+            "SELECT EXISTS (SELECT 1 FROM {default} WHERE {column} >= '{from}' AND {column} < '{to}')",
             column = self.column
         )))
-        .bind(from)
-        .bind(to)
         .fetch_one(&mut *tx)
         .await?;
         let create = format!(
             "CREATE TABLE {name} PARTITION OF {table} FOR VALUES FROM ('{from}') TO ('{to}')",
             table = self.table,
-            from = literal(from),
-            to = literal(to),
         );
-        if stranded {
+        if stranded && matches!(self.key, Key::UuidV7) {
+            // The default partition keeps its other rows (ids from before, or from elsewhere,
+            // for good): only the month's rows are taken out and put back through the table.
+            // References to the table are taken off meanwhile (a delete would cascade, and a
+            // row is checked in the partition it left) and made again, checked, before commit.
+            let table = self.table;
+            let column = self.column;
+            sqlx::query(sql(format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")))
+                .execute(&mut *tx)
+                .await?;
+            let references: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid) \
+                 FROM pg_constraint WHERE contype = 'f' AND confrelid = to_regclass($1) \
+                 AND conparentid = 0",
+            )
+            .bind(table)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (referencing, name, _) in &references {
+                sqlx::query(sql(format!(
+                    "ALTER TABLE {referencing} DROP CONSTRAINT {name}"
+                )))
+                .execute(&mut *tx)
+                .await?;
+            }
+            for statement in [
+                format!("CREATE TEMPORARY TABLE partition_moving (LIKE {default}) ON COMMIT DROP"),
+                format!(
+                    "WITH moved AS (DELETE FROM {default} WHERE {column} >= '{from}' \
+                     AND {column} < '{to}' RETURNING *) \
+                     INSERT INTO partition_moving SELECT * FROM moved"
+                ),
+                create,
+                format!("INSERT INTO {table} SELECT * FROM partition_moving"),
+            ] {
+                sqlx::query(sql(statement)).execute(&mut *tx).await?;
+            }
+            for (referencing, name, definition) in &references {
+                sqlx::query(sql(format!(
+                    "ALTER TABLE {referencing} ADD CONSTRAINT {name} {definition}"
+                )))
+                .execute(&mut *tx)
+                .await?;
+            }
+        } else if stranded {
             let moving = format!("{}_moving", self.table);
             for statement in [
                 format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", self.table),
@@ -298,6 +373,50 @@ impl MonthlyPartitions {
         let rows = self.detach_and_drop(&mut tx, partition).await?;
         tx.commit().await?;
         Ok(Some((rows, None)))
+    }
+
+    /// Drops a month the table's sweeper has emptied; None when a row is left.
+    async fn drop_if_empty(
+        &self,
+        partition: &str,
+    ) -> Result<Option<(u64, Option<PathBuf>)>, sqlx::Error> {
+        let empty = format!("SELECT NOT EXISTS (SELECT 1 FROM {partition})");
+        if !sqlx::query_scalar::<_, bool>(sql(empty.clone()))
+            .fetch_one(&self.pool)
+            .await?
+        {
+            return Ok(None);
+        }
+        let mut tx = self.pool.begin().await?;
+        if !self.lock(&mut tx).await? {
+            return Ok(None);
+        }
+        set_lock_timeout(&mut tx).await?;
+        // Checked again under the table's lock: a row with an id of that month (made elsewhere
+        // and migrated here) could have come since. Later ones go to the default partition.
+        sqlx::query(sql(format!(
+            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+            self.table
+        )))
+        .execute(&mut *tx)
+        .await?;
+        if !sqlx::query_scalar::<_, bool>(sql(empty))
+            .fetch_one(&mut *tx)
+            .await?
+        {
+            return Ok(None);
+        }
+        let rows = self.detach_and_drop(&mut tx, partition).await?;
+        tx.commit().await?;
+        Ok(Some((rows, None)))
+    }
+
+    /// A month's first value of the partition key, as SQL text.
+    fn bound(&self, at: DateTime<Utc>) -> String {
+        match self.key {
+            Key::Time => literal(at),
+            Key::UuidV7 => uuid_v7_floor(at).to_string(),
+        }
     }
 
     /// Exports an audit month into `dir` (written and fsynced) and then drops it.
@@ -462,6 +581,14 @@ fn sql(text: String) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(text)
 }
 
+/// The lowest UUIDv7 made at `at` (its milliseconds, every other bit zero): a month's ids
+/// are those from its first instant's floor up to the next month's.
+#[must_use]
+pub fn uuid_v7_floor(at: DateTime<Utc>) -> uuid::Uuid {
+    let millis = u128::try_from(at.timestamp_millis()).unwrap_or(0) & ((1 << 48) - 1);
+    uuid::Uuid::from_u128(millis << 80)
+}
+
 /// A partition bound as SQL text (generated here, never from input).
 fn literal(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S+00").to_string()
@@ -484,5 +611,28 @@ mod tests {
             literal(start_of(next_month(month))),
             "2026-04-01 00:00:00+00"
         );
+    }
+
+    #[test]
+    fn a_uuid_v7_falls_between_the_floors_of_its_month_and_the_next() {
+        let month = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let (from, to) = (
+            uuid_v7_floor(start_of(month)),
+            uuid_v7_floor(start_of(next_month(month))),
+        );
+        for at in [
+            start_of(month),
+            start_of(next_month(month)) - chrono::Duration::milliseconds(1),
+        ] {
+            let ts = uuid::Timestamp::from_unix(
+                uuid::NoContext,
+                u64::try_from(at.timestamp()).unwrap(),
+                at.timestamp_subsec_nanos(),
+            );
+            let id = uuid::Uuid::new_v7(ts);
+            assert!(from <= id && id < to, "{id} in [{from}, {to})");
+        }
+        // 2026-12-01T00:00:00Z is 1,796,083,200,000 ms since 1970.
+        assert_eq!(from.to_string(), "01a22ee6-b000-0000-0000-000000000000");
     }
 }

@@ -52,6 +52,13 @@ static POSTGRES_MIGRATIONS: LazyLock<Migrator> = LazyLock::new(|| {
     )
 });
 
+/// Every migration of a PostgreSQL database, in order (for tools that prepare or check a
+/// database at a given version).
+#[must_use]
+pub fn postgres_migrations() -> &'static Migrator {
+    &POSTGRES_MIGRATIONS
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]

@@ -11,6 +11,7 @@ mod fhir_mapping;
 mod follow_up;
 mod form_contracts;
 mod form_lifecycle;
+mod form_partitions;
 mod form_store;
 mod hygiene;
 mod identity_links;

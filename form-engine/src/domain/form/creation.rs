@@ -412,6 +412,17 @@ enum Resolved {
     Refused(String),
 }
 
+/// A form's id: a UUIDv7 of its creation time, so that on PostgreSQL it falls in the month
+/// partition of that time (`common::partitions`) and ids sort by creation.
+fn time_ordered_id(now: DateTime<Utc>) -> Uuid {
+    let seconds = u64::try_from(now.timestamp()).unwrap_or(0);
+    Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        seconds,
+        now.timestamp_subsec_nanos(),
+    ))
+}
+
 fn new_form(
     template: &CompiledTemplate,
     order: FormOrder,
@@ -421,7 +432,7 @@ fn new_form(
     let info = template.template();
     let first = template.first_page().unwrap_or(1);
     Form {
-        id: Uuid::new_v4(),
+        id: time_ordered_id(now),
         status: FormStatus::Ongoing,
         subject_of_care: order.subject_of_care,
         care_unit: order.care_unit,

@@ -39,12 +39,18 @@ impl FormBackend for Postgres {
         )
     }
 
-    /// The audit log and the delivery queue are partitioned by month
-    /// (`common::partitions`): months made ahead, whole old months dropped.
+    /// The audit log, the delivery queue and the forms are partitioned by month
+    /// (`common::partitions`): months made ahead, whole old months dropped (a month of forms
+    /// once the keepUntil sweep has deleted its last form).
     fn partitions(pool: &PgPool) -> Vec<Arc<dyn Sweep>> {
         vec![
             Arc::new(MonthlyPartitions::audit(pool.clone())),
             Arc::new(MonthlyPartitions::delivery(pool.clone())),
+            Arc::new(MonthlyPartitions::emptied_by_sweeper(
+                pool.clone(),
+                "form",
+                "form_id",
+            )),
         ]
     }
 
