@@ -48,6 +48,7 @@ pub const ENGINE_AND_INDEX_POSTGRES: &[Shared] = &[
     (70, "audit partitioned"),
     (71, "delivery partitioned"),
     (74, "delivery payload lz4"),
+    (77, "delivery payload json"),
 ];
 
 /// A service's SQLite migrator: its own migrations and the shared ones it names.

@@ -66,7 +66,7 @@ impl DeliveryBackend for Postgres {
         sqlx::query(
             "INSERT INTO delivery (destination, notification_id, payload, item_count, next_attempt_at, \
                  correlation_id, traceparent, created_at) \
-             SELECT d, n, p::jsonb, c, $7, k, t, $7 \
+             SELECT d, n, p::json, c, $7, k, t, $7 \
              FROM unnest($1::text[], $2::uuid[], $3::text[], $4::int4[], $5::text[], $6::text[]) \
                   WITH ORDINALITY AS x(d, n, p, c, k, t, position) \
              ORDER BY position",
