@@ -344,35 +344,7 @@ impl MonthlyPartitions {
             "SELECT NOT ({unfinished}) AND coalesce((SELECT max({finished_at}) FROM {partition} \
              WHERE {finished_at} IS NOT NULL) < $1, true)"
         );
-        let finished: bool = sqlx::query_scalar(sql(check.clone()))
-            .bind(cutoff)
-            .fetch_one(&self.pool)
-            .await?;
-        if !finished {
-            return Ok(None);
-        }
-        let mut tx = self.pool.begin().await?;
-        if !self.lock(&mut tx).await? {
-            return Ok(None);
-        }
-        set_lock_timeout(&mut tx).await?;
-        // Checked again under the table's lock: a redrive or a late row could have come since.
-        sqlx::query(sql(format!(
-            "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
-            self.table
-        )))
-        .execute(&mut *tx)
-        .await?;
-        let finished: bool = sqlx::query_scalar(sql(check.clone()))
-            .bind(cutoff)
-            .fetch_one(&mut *tx)
-            .await?;
-        if !finished {
-            return Ok(None);
-        }
-        let rows = self.detach_and_drop(&mut tx, partition).await?;
-        tx.commit().await?;
-        Ok(Some((rows, None)))
+        self.drop_when(partition, &check, Some(cutoff)).await
     }
 
     /// Drops a month the table's sweeper has emptied; None when a row is left.
@@ -380,11 +352,28 @@ impl MonthlyPartitions {
         &self,
         partition: &str,
     ) -> Result<Option<(u64, Option<PathBuf>)>, sqlx::Error> {
-        let empty = format!("SELECT NOT EXISTS (SELECT 1 FROM {partition})");
-        if !sqlx::query_scalar::<_, bool>(sql(empty.clone()))
-            .fetch_one(&self.pool)
-            .await?
-        {
+        let check = format!("SELECT NOT EXISTS (SELECT 1 FROM {partition})");
+        self.drop_when(partition, &check, None).await
+    }
+
+    /// Drops `partition` when `check` (a query of one boolean, given `cutoff` as $1 if any)
+    /// holds, checked once without a lock and again under the table's: a redrive, a late row
+    /// or a row with an id of that month (made elsewhere and migrated here) could have come in
+    /// between. The rows dropped, or None when the month stays.
+    async fn drop_when(
+        &self,
+        partition: &str,
+        check: &str,
+        cutoff: Option<DateTime<Utc>>,
+    ) -> Result<Option<(u64, Option<PathBuf>)>, sqlx::Error> {
+        let holds = || {
+            let query = sqlx::query_scalar::<_, bool>(sql(check.to_owned()));
+            match cutoff {
+                Some(cutoff) => query.bind(cutoff),
+                None => query,
+            }
+        };
+        if !holds().fetch_one(&self.pool).await? {
             return Ok(None);
         }
         let mut tx = self.pool.begin().await?;
@@ -392,18 +381,13 @@ impl MonthlyPartitions {
             return Ok(None);
         }
         set_lock_timeout(&mut tx).await?;
-        // Checked again under the table's lock: a row with an id of that month (made elsewhere
-        // and migrated here) could have come since. Later ones go to the default partition.
         sqlx::query(sql(format!(
             "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
             self.table
         )))
         .execute(&mut *tx)
         .await?;
-        if !sqlx::query_scalar::<_, bool>(sql(empty))
-            .fetch_one(&mut *tx)
-            .await?
-        {
+        if !holds().fetch_one(&mut *tx).await? {
             return Ok(None);
         }
         let rows = self.detach_and_drop(&mut tx, partition).await?;

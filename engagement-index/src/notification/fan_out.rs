@@ -39,14 +39,23 @@ impl FanOut {
         Arc::clone(&self.changes)
     }
 
-    /// Fans out every `linger` (or sooner when woken) until `shutdown`; what is in the outbox
-    /// at shutdown stays there for the next start.
+    /// Fans out when woken (after `linger`, so that changes close together travel together)
+    /// until `shutdown`; what is in the outbox at shutdown stays there for the next start.
+    ///
+    /// Every change wakes the fan-out of the process that committed it, so an idle fan-out
+    /// looks at the outbox only for changes whose wake was lost (their process died between
+    /// its commit and its fan-out) and for a round that failed: every `linger` at first, then
+    /// less and less often, at least every [`IDLE_LOOK_MAX`]. An idle index thus costs its
+    /// database a look a second, not forty.
     pub async fn run(self, shutdown: Shutdown) {
+        let mut look_every = self.linger;
         loop {
+            let mut moved = false;
             loop {
                 match self.store.fan_out(self.max_transactions).await {
                     Ok(0) => break,
                     Ok(changes) => {
+                        moved = true;
                         metrics::counter!("notification_changes_fanned_out_total")
                             .increment(changes as u64);
                         self.delivery.notify_one();
@@ -57,11 +66,50 @@ impl FanOut {
                     }
                 }
             }
+            look_every = next_look(look_every, moved, self.linger);
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = self.changes.notified() => tokio::time::sleep(self.linger).await,
-                () = tokio::time::sleep(self.linger) => {},
+                () = self.changes.notified() => {
+                    look_every = self.linger;
+                    tokio::time::sleep(self.linger).await;
+                }
+                () = tokio::time::sleep(look_every) => {},
             }
         }
+    }
+}
+
+/// The longest an idle fan-out goes without looking at the outbox.
+pub const IDLE_LOOK_MAX: Duration = Duration::from_secs(1);
+
+/// How long to wait for the next look when nothing wakes the fan-out: `linger` after a round
+/// that moved changes, else twice the last wait, up to [`IDLE_LOOK_MAX`] (or `linger`, if
+/// that is longer).
+fn next_look(last: Duration, moved: bool, linger: Duration) -> Duration {
+    if moved {
+        linger
+    } else {
+        (last * 2).min(IDLE_LOOK_MAX.max(linger))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_fan_out_looks_less_often_up_to_a_second_and_a_change_brings_it_back() {
+        let linger = Duration::from_millis(25);
+        let mut look = linger;
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            look = next_look(look, false, linger);
+            waits.push(look.as_millis());
+        }
+        assert_eq!(waits, [50, 100, 200, 400, 800, 1000, 1000, 1000]);
+        assert_eq!(next_look(look, true, linger), linger);
+        // A linger longer than the idle bound is kept.
+        let slow = Duration::from_secs(3);
+        assert_eq!(next_look(slow, false, slow), slow);
     }
 }

@@ -49,6 +49,14 @@ async fn partitions(pool: &PgPool) -> Vec<String> {
     .unwrap()
 }
 
+async fn reminder_days(pool: &PgPool, form_id: Uuid) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM form_reminder_days WHERE form_id = $1")
+        .bind(form_id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 fn month_name(month: NaiveDate) -> String {
     format!("form_p{:04}{:02}", month.year(), month.month())
 }
@@ -147,12 +155,7 @@ async fn forms_live_in_their_month_and_a_month_goes_once_its_forms_are_purged() 
         month_name(month(5))
     );
     assert_eq!(partition_of(&pool, elsewhere).await, "form_default");
-    let days: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM form_reminder_days WHERE form_id = $1")
-            .bind(in_a_later_month)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let days = reminder_days(&pool, in_a_later_month).await;
     assert_eq!(days, 1, "the reminder days moved with their form");
     // The empty months between, over by then, went.
     for ahead in 1..=4 {
@@ -181,12 +184,7 @@ async fn forms_live_in_their_month_and_a_month_goes_once_its_forms_are_purged() 
     .await
     .unwrap();
     assert_eq!(swept.purged, 1, "{swept:?}");
-    let days: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM form_reminder_days WHERE form_id = $1")
-            .bind(new)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let days = reminder_days(&pool, new).await;
     assert_eq!(days, 0);
     maintain(&store, later).await;
     let made = partitions(&pool).await;
@@ -267,10 +265,7 @@ async fn a_database_of_the_previous_version_keeps_its_forms_in_the_default_parti
         .execute(&pool)
         .await
         .unwrap();
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM form_reminder_days")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let left = reminder_days(&pool, old).await;
     assert_eq!(left, 0);
     database.cleanup().await;
 }
