@@ -21,6 +21,12 @@ impl Payload {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The same for this payload and its clones, different for any other payload alive: what
+    /// the queue binds each shared payload once by.
+    pub(super) fn identity(&self) -> usize {
+        self.0.as_ptr().addr()
+    }
 }
 
 impl From<&Value> for Payload {

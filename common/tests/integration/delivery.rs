@@ -17,8 +17,8 @@ use axum::routing::post;
 use chrono::Utc;
 use common::delivery::{
     Delivery, DeliveryPolicy, DeliveryState, DeliveryStore, DeliveryWorker, DestinationResolver,
-    JetStreamConfig, JetStreamDeliveries, JetStreamRelay, NewDelivery, PgDeliveryStore, Route,
-    SqliteDeliveryStore,
+    JetStreamConfig, JetStreamDeliveries, JetStreamRelay, NewDelivery, Payload, PgDeliveryStore,
+    Route, SqliteDeliveryStore,
 };
 use common::shutdown::Shutdown;
 use common::testing::TestDatabase;
@@ -78,16 +78,21 @@ impl Outbox {
                 traceparent: None,
             })
             .collect();
+        self.enqueue_all(&deliveries).await;
+    }
+
+    /// Queues `deliveries` in one call, as the services' writes do.
+    async fn enqueue_all(&self, deliveries: &[NewDelivery]) {
         match self {
             Self::Sqlite(pool) => {
                 let mut connection = pool.acquire().await.unwrap();
-                common::delivery::enqueue_sqlite(&mut connection, &deliveries, Utc::now())
+                common::delivery::enqueue_sqlite(&mut connection, deliveries, Utc::now())
                     .await
                     .unwrap();
             }
             Self::Postgres(pool) => {
                 let mut connection = pool.acquire().await.unwrap();
-                common::delivery::enqueue_postgres(&mut connection, &deliveries, Utc::now())
+                common::delivery::enqueue_postgres(&mut connection, deliveries, Utc::now())
                     .await
                     .unwrap();
             }
@@ -807,6 +812,78 @@ async fn pull_returns_messages_after_an_offset_and_acknowledges_the_ones_before(
             "acknowledged messages leave the queue"
         );
         queue.close().await;
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_payload_shared_by_several_destinations_is_queued_for_each_in_the_callers_order() {
+    for database in TestDatabase::all().await {
+        let outbox = Outbox::open(&database).await;
+        let delivery = |destination: &str, payload: &Payload| NewDelivery {
+            destination: destination.to_owned(),
+            payload: payload.clone(),
+            item_count: 1,
+            correlation_id: None,
+            traceparent: None,
+        };
+        let (first, second) = (
+            Payload::from(json!({"n": 1})),
+            Payload::from(json!({"n": 2})),
+        );
+        // The same text in a payload of its own is queued as itself too.
+        let first_again = Payload::from(json!({"n": 1}));
+        let deliveries = [
+            delivery("SUB-A", &first),
+            delivery("SUB-B", &first),
+            delivery("SUB-A", &second),
+            delivery("SUB-C", &first_again),
+            delivery("SUB-B", &second),
+            delivery("SUB-C", &second),
+            delivery("SUB-A", &first),
+        ];
+        outbox.enqueue_all(&deliveries).await;
+        let store = outbox.store();
+        let mut ids = Vec::new();
+        for (destination, expected) in [
+            ("SUB-A", vec![1, 2, 1]),
+            ("SUB-B", vec![1, 2]),
+            ("SUB-C", vec![1, 2]),
+        ] {
+            let queued = store.pull(destination, 0, 10, Utc::now()).await.unwrap();
+            assert_eq!(
+                queued
+                    .iter()
+                    .map(|d| d.payload["n"].as_i64().unwrap())
+                    .collect::<Vec<_>>(),
+                expected,
+                "{destination} on {}",
+                database.backend
+            );
+            ids.extend(
+                queued
+                    .iter()
+                    .map(|d| (d.id, destination, d.payload["n"].as_i64().unwrap())),
+            );
+        }
+        // Ids follow the order the deliveries were given in, across destinations.
+        ids.sort_unstable();
+        assert_eq!(
+            ids.iter()
+                .map(|(_, destination, n)| (*destination, *n))
+                .collect::<Vec<_>>(),
+            vec![
+                ("SUB-A", 1),
+                ("SUB-B", 1),
+                ("SUB-A", 2),
+                ("SUB-C", 1),
+                ("SUB-B", 2),
+                ("SUB-C", 2),
+                ("SUB-A", 1)
+            ],
+            "on {}",
+            database.backend
+        );
         database.cleanup().await;
     }
 }
