@@ -160,10 +160,14 @@ fn connect(
 }
 
 #[global_allocator]
-static ALLOCATOR: common::cli::Allocator = common::cli::Allocator;
+static ALLOCATOR: common::allocator::Allocator = common::allocator::Allocator;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    common::allocator::configure();
+    common::cli::runtime().block_on(launch())
+}
+
+async fn launch() -> ExitCode {
     let mut args = Args::parse();
     match args.command.take() {
         Some(Command::Verify(verify)) => {

@@ -14,11 +14,6 @@ pub struct ServiceArgs {
     pub data_dir: Option<PathBuf>,
 }
 
-/// The allocator of every binary (the services' `main`s and the `nordform` launcher set it with
-/// `#[global_allocator]`): mimalloc. Under a migration's batches glibc's malloc spent about half
-/// of the service's CPU in its own bookkeeping (consolidating and unlinking freed chunks).
-pub use mimalloc::MiMalloc as Allocator;
-
 /// The `main` of a service binary (`common::service_main!(form_engine);`), for a crate that
 /// exports `Application` (`build`, then `run_until_stopped`), `Config` (`load`, field `log`)
 /// and `SERVICE_NAME`. A macro because `main` must be defined in the binary itself; the work
@@ -27,11 +22,11 @@ pub use mimalloc::MiMalloc as Allocator;
 macro_rules! service_main {
     ($service:ident) => {
         #[global_allocator]
-        static ALLOCATOR: $crate::cli::Allocator = $crate::cli::Allocator;
+        static ALLOCATOR: $crate::allocator::Allocator = $crate::allocator::Allocator;
 
-        #[tokio::main]
-        async fn main() -> std::process::ExitCode {
-            $crate::cli::run_service(
+        fn main() -> std::process::ExitCode {
+            $crate::allocator::configure();
+            $crate::cli::runtime().block_on($crate::cli::run_service(
                 $service::SERVICE_NAME,
                 $service::Config::load,
                 |config| &config.log,
@@ -41,10 +36,18 @@ macro_rules! service_main {
                         .run_until_stopped(shutdown)
                         .await
                 },
-            )
-            .await
+            ))
         }
     };
+}
+
+/// The multi-threaded runtime `#[tokio::main]` would build; the binaries build it themselves so
+/// that [`crate::allocator::configure`] runs before its threads.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts")
 }
 
 /// The whole `main` of a service binary: reads the command line and the configuration, starts

@@ -4,6 +4,7 @@
 //! TLS), and security: caller authentication, permissions, the audit log, rate limiting and
 //! security headers (`docs/security.md`).
 
+pub mod allocator;
 pub mod audit;
 pub mod auth;
 pub mod cli;

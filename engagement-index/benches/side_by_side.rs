@@ -22,7 +22,7 @@
 mod support;
 
 #[global_allocator]
-static ALLOCATOR: common::cli::Allocator = common::cli::Allocator;
+static ALLOCATOR: common::allocator::Allocator = common::allocator::Allocator;
 
 use std::path::Path;
 use std::process::Command;

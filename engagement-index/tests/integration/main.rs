@@ -2,6 +2,7 @@
 
 mod index_support;
 
+mod allocator_settings;
 mod contract_concurrency;
 mod contract_edge_cases;
 mod contract_find_content;
