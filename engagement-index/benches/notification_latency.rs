@@ -14,13 +14,14 @@
 //!
 //! `BENCH_PROCESS=1` runs the index as its own process, the release binary with a
 //! configuration file written by the benchmark, and reports that process's peak memory and
-//! CPU over the counted seconds.
+//! CPU over the counted seconds; `BENCH_INDEX_BINARY` names another build of it (the
+//! container image's: `target/production/engagement-index`).
 //!
 //! The receiver stands in for the subscribers' systems inside this process: it reads only the
 //! ids it needs from each ProcessNotification, so that the index's work dominates the figures.
 
 #[global_allocator]
-static ALLOCATOR: common::cli::Allocator = common::cli::Allocator;
+static ALLOCATOR: common::allocator::Allocator = common::allocator::Allocator;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -318,7 +319,10 @@ async fn spawn_index(config: &Config, nats: bool) -> (String, std::process::Chil
     }
     let file = std::env::temp_dir().join(format!("bench-index-{port}.toml"));
     std::fs::write(&file, toml).unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_engagement-index"))
+    // BENCH_INDEX_BINARY: another build of the index (`target/production/engagement-index`).
+    let binary = std::env::var_os("BENCH_INDEX_BINARY")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_engagement-index").into());
+    let child = std::process::Command::new(binary)
         .arg("--config")
         .arg(&file)
         .stdout(std::process::Stdio::null())
@@ -343,6 +347,7 @@ async fn spawn_index(config: &Config, nats: bool) -> (String, std::process::Chil
 struct Usage {
     pid: Option<u32>,
     peak_rss_kb: u64,
+    peak_anon_kb: u64,
     started: Option<(Instant, u64)>,
     last_sample: Instant,
 }
@@ -352,6 +357,7 @@ impl Usage {
         Self {
             pid,
             peak_rss_kb: 0,
+            peak_anon_kb: 0,
             started: None,
             last_sample: Instant::now(),
         }
@@ -364,7 +370,9 @@ impl Usage {
         }
         if self.started.is_some() && self.last_sample.elapsed() >= Duration::from_millis(100) {
             self.last_sample = Instant::now();
-            self.peak_rss_kb = self.peak_rss_kb.max(self.rss_kb());
+            let status = self.status();
+            self.peak_rss_kb = self.peak_rss_kb.max(status_kb(&status, "VmRSS:"));
+            self.peak_anon_kb = self.peak_anon_kb.max(status_kb(&status, "RssAnon:"));
         }
     }
 
@@ -372,14 +380,6 @@ impl Usage {
         self.pid
             .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
             .unwrap_or_default()
-    }
-
-    fn rss_kb(&self) -> u64 {
-        self.status()
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
     }
 
     /// User and system time in clock ticks (fields 14 and 15 of `/proc/<pid>/stat`).
@@ -407,9 +407,22 @@ impl Usage {
         #[allow(clippy::cast_precision_loss)]
         let cores = (self.cpu_ticks() - ticks) as f64 / 100.0 / since.elapsed().as_secs_f64();
         #[allow(clippy::cast_precision_loss)]
-        let peak = self.peak_rss_kb as f64 / 1024.0;
+        let (peak, anon) = (
+            self.peak_rss_kb as f64 / 1024.0,
+            self.peak_anon_kb as f64 / 1024.0,
+        );
         println!(
-            "index process: peak resident {peak:.1} MB, {cores:.2} cores over the counted seconds"
+            "index process: peak resident {peak:.1} MB (anonymous {anon:.1} MB; the rest is the \
+             mapped program), {cores:.2} cores over the counted seconds"
         );
     }
+}
+
+/// A `kB` figure of `/proc/<pid>/status`, by its label.
+fn status_kb(status: &str, label: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(label))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
