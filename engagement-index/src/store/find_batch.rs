@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row as _};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -27,7 +28,7 @@ const READERS: usize = 1;
 struct Job {
     query: ContentQuery,
     read: AuditEvent,
-    reply: oneshot::Sender<Result<Vec<Engagement>, StoreError>>,
+    reply: oneshot::Sender<Result<Vec<PgRow>, StoreError>>,
 }
 
 pub(super) struct FindBatch {
@@ -59,11 +60,15 @@ impl FindBatch {
             read,
             reply,
         };
-        if let Err(unsent) = self.queue.send(job) {
-            let job = unsent.0;
-            return alone(&self.pool, &job).await;
-        }
-        answer.await.map_err(|_| StoreError::Interrupted)?
+        let rows = match self.queue.send(job) {
+            Ok(()) => answer.await.map_err(|_| StoreError::Interrupted)??,
+            Err(unsent) => alone(&self.pool, &unsent.0).await?,
+        };
+        // Read into engagements here, on the caller's task, so the reader is free for the
+        // next batch sooner: it is the one thing all searches wait on in turn.
+        rows.iter()
+            .map(reads::engagement::<sqlx::Postgres>)
+            .collect()
     }
 }
 
@@ -110,7 +115,7 @@ async fn answer(pool: &PgPool, batch: Vec<Job>) {
     }
 }
 
-async fn alone(pool: &PgPool, job: &Job) -> Result<Vec<Engagement>, StoreError> {
+async fn alone(pool: &PgPool, job: &Job) -> Result<Vec<PgRow>, StoreError> {
     let mut answers = find_many(pool, &[job]).await?;
     Ok(answers.pop().unwrap_or_default())
 }
@@ -118,7 +123,7 @@ async fn alone(pool: &PgPool, job: &Job) -> Result<Vec<Engagement>, StoreError> 
 /// Every search's rows, in the searches' order, each as FindContent's own statement orders
 /// them (reads.rs; a filter not given is NULL in its array and matches everything), with the
 /// searches' audit rows appended by the same statement: one implicit transaction.
-async fn find_many(pool: &PgPool, jobs: &[&Job]) -> Result<Vec<Vec<Engagement>>, StoreError> {
+async fn find_many(pool: &PgPool, jobs: &[&Job]) -> Result<Vec<Vec<PgRow>>, StoreError> {
     let queries: Vec<&ContentQuery> = jobs.iter().map(|job| &job.query).collect();
     let now = Utc::now();
     let reads: Vec<(&AuditEvent, DateTime<Utc>)> =
@@ -165,16 +170,16 @@ async fn find_many(pool: &PgPool, jobs: &[&Job]) -> Result<Vec<Vec<Engagement>>,
     let rows = common::audit::bind_postgres_rows(query, &reads)
         .fetch_all(pool)
         .await?;
-    let mut answers: Vec<Vec<Engagement>> = std::iter::repeat_with(Vec::new)
+    let mut answers: Vec<Vec<PgRow>> = std::iter::repeat_with(Vec::new)
         .take(queries.len())
         .collect();
-    for row in &rows {
+    for row in rows {
         let place: i64 = row.try_get(12)?;
         let answer = usize::try_from(place - 1)
             .ok()
             .and_then(|place| answers.get_mut(place))
             .ok_or_else(|| StoreError::Unreadable(format!("a search numbered {place}")))?;
-        answer.push(reads::engagement::<sqlx::Postgres>(row)?);
+        answer.push(row);
     }
     Ok(answers)
 }

@@ -1,6 +1,6 @@
 //! What a change records beside itself: the outbox row subscribers are notified from.
 
-use crate::api::wire::EngagementTransactionRecord;
+use crate::api::wire::TransactionsOut;
 use crate::domain::NotifiedTransaction;
 
 /// Who caused a change: carried into its outbox row so the notification continues the
@@ -26,11 +26,7 @@ pub struct AppliedChanges {
 /// The outbox row's `transactions`: the engagementTransaction array of a ProcessNotification
 /// request, as JSON text.
 pub(super) fn transactions_json(notifications: &[NotifiedTransaction]) -> String {
-    let records: Vec<EngagementTransactionRecord> = notifications
-        .iter()
-        .map(EngagementTransactionRecord::from)
-        .collect();
-    serde_json::to_string(&records).expect("engagement records serialise")
+    serde_json::to_string(&TransactionsOut(notifications)).expect("engagement records serialise")
 }
 
 /// One outbox row to write.

@@ -13,8 +13,10 @@ use crate::domain::{Engagement, NotifiedTransaction};
 
 mod into_domain;
 mod request_schemas;
+mod written;
 
 pub use into_domain::submitted_transactions;
+pub use written::{EngagementOut, EngagementsOut, FindContentAnswer, TransactionsOut};
 
 pub(crate) use request_schemas::subscriber_request_schema;
 
