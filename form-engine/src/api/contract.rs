@@ -352,6 +352,7 @@ fn build(document: &Value) -> BTreeMap<String, BodyRules> {
                 *items = json!({});
             }
         }
+        let components = reached_components(schema, &components);
         let body = resolve(schema, &components).clone();
         let one_of_members = body
             .get("allOf")
@@ -391,6 +392,25 @@ fn build(document: &Value) -> BTreeMap<String, BodyRules> {
         );
     }
     found
+}
+
+/// Only the component schemas `schema` reaches. A validator given all of the document's
+/// components compiled (and copied) every one of them: about 23 MB held for the life of the
+/// process, once every body had been checked once.
+fn reached_components(schema: &Value, components: &Value) -> Value {
+    let mut pending = Vec::new();
+    common::openapi::collect_refs(schema, &mut pending);
+    let mut schemas = Map::new();
+    while let Some(name) = pending.pop() {
+        if schemas.contains_key(&name) {
+            continue;
+        }
+        if let Some(found) = components.pointer(&format!("/schemas/{name}")) {
+            common::openapi::collect_refs(found, &mut pending);
+            schemas.insert(name, found.clone());
+        }
+    }
+    json!({ "schemas": schemas })
 }
 
 fn resolve<'a>(schema: &'a Value, components: &'a Value) -> &'a Value {
@@ -573,6 +593,23 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_compiled_with_only_the_schemas_it_reaches() {
+        let components = json!({"schemas": {
+            "Body": {"type": "object", "properties": {
+                "item": {"$ref": "#/components/schemas/Item"},
+                "again": {"$ref": "#/components/schemas/Item"}}},
+            "Item": {"type": "array", "items": {"$ref": "#/components/schemas/Leaf"}},
+            "Leaf": {"type": "string", "properties": {"self": {"$ref": "#/components/schemas/Leaf"}}},
+            "Unrelated": {"type": "integer"}
+        }});
+        let reached =
+            reached_components(&json!({"$ref": "#/components/schemas/Body"}), &components);
+        let names: Vec<&String> = reached["schemas"].as_object().unwrap().keys().collect();
+        assert_eq!(names, ["Body", "Item", "Leaf"]);
+        assert_eq!(reached["schemas"]["Leaf"], components["schemas"]["Leaf"]);
+    }
 
     fn pattern(regex: &str) -> Validator {
         jsonschema::validator_for(&json!({"type": "string", "pattern": regex})).unwrap()
