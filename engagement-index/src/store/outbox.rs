@@ -25,7 +25,7 @@ pub struct AppliedChanges {
 
 /// The outbox row's `transactions`: the engagementTransaction array of a ProcessNotification
 /// request, as JSON text.
-pub(super) fn transactions_json(notifications: &[NotifiedTransaction]) -> String {
+fn transactions_json(notifications: &[&NotifiedTransaction]) -> String {
     serde_json::to_string(&TransactionsOut(notifications)).expect("engagement records serialise")
 }
 
@@ -36,21 +36,29 @@ pub(super) struct OutboxRow<'a> {
     pub traceparent: Option<&'a str>,
 }
 
-/// One row per request that notifies anything, in request order.
+/// The outbox row of a committed group: every transaction its requests notify, in request
+/// order, under the correlation id and trace of the first request that notifies anything;
+/// none when nothing is notified. One row for the group, not one per request: the fan-out
+/// already sends the changes it takes together as one notification per subscriber, under the
+/// first change's ids, so subscribers see the same, while the database writes (and the
+/// fan-out marks) one row where a group of single-engagement Updates wrote one each.
 pub(super) fn outbox_rows<'a>(
     notifications: &[Vec<NotifiedTransaction>],
     contexts: &[&'a OutboxContext],
 ) -> Vec<OutboxRow<'a>> {
-    notifications
+    let Some(first) = notifications
         .iter()
         .zip(contexts)
-        .filter(|(notifications, _)| !notifications.is_empty())
-        .map(|(notifications, context)| OutboxRow {
-            transactions: transactions_json(notifications),
-            correlation_id: context.correlation_id.as_deref(),
-            traceparent: context.traceparent.as_deref(),
-        })
-        .collect()
+        .find_map(|(notified, context)| (!notified.is_empty()).then_some(*context))
+    else {
+        return Vec::new();
+    };
+    let all: Vec<&NotifiedTransaction> = notifications.iter().flatten().collect();
+    vec![OutboxRow {
+        transactions: transactions_json(&all),
+        correlation_id: first.correlation_id.as_deref(),
+        traceparent: first.traceparent.as_deref(),
+    }]
 }
 
 /// How often a request is planned again when a concurrent request changed the same posts

@@ -87,7 +87,7 @@ impl Serialize for EngagementsOut<'_> {
 }
 
 /// A list of notified changes written as a list of [`EngagementTransactionRecord`]s.
-pub struct TransactionsOut<'a>(pub &'a [NotifiedTransaction]);
+pub struct TransactionsOut<'a>(pub &'a [&'a NotifiedTransaction]);
 
 impl Serialize for TransactionsOut<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -156,7 +156,8 @@ mod tests {
                 engagement: engagement(optional),
             })
             .collect();
-        let written = serde_json::to_string(&TransactionsOut(&transactions)).unwrap();
+        let borrowed: Vec<&NotifiedTransaction> = transactions.iter().collect();
+        let written = serde_json::to_string(&TransactionsOut(&borrowed)).unwrap();
         let records: Vec<EngagementTransactionRecord> = transactions
             .iter()
             .map(EngagementTransactionRecord::from)
