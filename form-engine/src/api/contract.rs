@@ -297,10 +297,17 @@ fn request_schemas(document: &Value) -> BTreeSet<String> {
             }
         }
     }
+    let components = document.get("components").unwrap_or(&Value::Null);
+    reached_by_refs(pending, components)
+}
+
+/// The names of the component schemas that the `pending` names lead to through `$ref`s,
+/// themselves included.
+fn reached_by_refs(mut pending: Vec<String>, components: &Value) -> BTreeSet<String> {
     let mut reached = BTreeSet::new();
     while let Some(name) = pending.pop() {
         if reached.insert(name.clone())
-            && let Some(schema) = document.pointer(&format!("/components/schemas/{name}"))
+            && let Some(schema) = components.pointer(&format!("/schemas/{name}"))
         {
             common::openapi::collect_refs(schema, &mut pending);
         }
@@ -400,16 +407,13 @@ fn build(document: &Value) -> BTreeMap<String, BodyRules> {
 fn reached_components(schema: &Value, components: &Value) -> Value {
     let mut pending = Vec::new();
     common::openapi::collect_refs(schema, &mut pending);
-    let mut schemas = Map::new();
-    while let Some(name) = pending.pop() {
-        if schemas.contains_key(&name) {
-            continue;
-        }
-        if let Some(found) = components.pointer(&format!("/schemas/{name}")) {
-            common::openapi::collect_refs(found, &mut pending);
-            schemas.insert(name, found.clone());
-        }
-    }
+    let schemas: Map<String, Value> = reached_by_refs(pending, components)
+        .into_iter()
+        .filter_map(|name| {
+            let found = components.pointer(&format!("/schemas/{name}"))?.clone();
+            Some((name, found))
+        })
+        .collect();
     json!({ "schemas": schemas })
 }
 

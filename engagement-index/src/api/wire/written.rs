@@ -6,7 +6,7 @@
 //! of the records still describe what is written.
 
 use common::riv_time::format_ei_timestamp;
-use serde::ser::{Serialize, SerializeSeq as _, SerializeStruct as _, Serializer};
+use serde::ser::{Serialize, SerializeStruct as _, Serializer};
 
 use crate::domain::{Engagement, NotifiedTransaction};
 
@@ -78,11 +78,7 @@ pub struct EngagementsOut<'a>(pub &'a [Engagement]);
 
 impl Serialize for EngagementsOut<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut list = serializer.serialize_seq(Some(self.0.len()))?;
-        for engagement in self.0 {
-            list.serialize_element(&EngagementOut(engagement))?;
-        }
-        list.end()
+        serializer.collect_seq(self.0.iter().map(EngagementOut))
     }
 }
 
@@ -91,11 +87,7 @@ pub struct TransactionsOut<'a>(pub &'a [&'a NotifiedTransaction]);
 
 impl Serialize for TransactionsOut<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut list = serializer.serialize_seq(Some(self.0.len()))?;
-        for transaction in self.0 {
-            list.serialize_element(&TransactionOut(transaction))?;
-        }
-        list.end()
+        serializer.collect_seq(self.0.iter().copied().map(TransactionOut))
     }
 }
 
