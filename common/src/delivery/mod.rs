@@ -27,7 +27,6 @@
 //!   `refused` or `gave_up`). Dead letters can be listed and redriven.
 
 mod answer;
-mod marks;
 mod nats;
 mod payload;
 mod policy;
@@ -35,6 +34,7 @@ mod postgres;
 mod retention;
 mod sqlite;
 mod store;
+mod together;
 mod worker;
 
 use async_trait::async_trait;
@@ -202,6 +202,17 @@ pub trait DestinationResolver: Send + Sync + 'static {
     fn merges(&self, _destination: &str) -> bool {
         true
     }
+
+    /// The routes of several destinations, one each, in the order asked: the worker's
+    /// destinations look theirs up after every wake, together. Worth implementing where a
+    /// lookup costs a statement; by default each is looked up in turn.
+    async fn routes(&self, destinations: &[String]) -> Vec<Option<Route>> {
+        let mut routes = Vec::with_capacity(destinations.len());
+        for destination in destinations {
+            routes.push(self.route(destination).await);
+        }
+        routes
+    }
 }
 
 /// The delivery queue in a service's database.
@@ -227,6 +238,23 @@ pub trait DeliveryStore: Send + Sync + 'static {
         destination: &str,
         limit: i64,
     ) -> Result<Vec<Delivery>, DeliveryError>;
+    /// Whether [`Self::pending_runs`] reads several queues in one statement; the worker's
+    /// destinations then read their queues together rather than each on its own.
+    fn reads_together(&self) -> bool {
+        false
+    }
+    /// For each `(destination, limit)`, its first `limit` pending messages in order (as
+    /// [`Self::pending_run`]): one run each, in the order asked.
+    async fn pending_runs(
+        &self,
+        wanted: &[(String, i64)],
+    ) -> Result<Vec<Vec<Delivery>>, DeliveryError> {
+        let mut runs = Vec::with_capacity(wanted.len());
+        for (destination, limit) in wanted {
+            runs.push(self.pending_run(destination, *limit).await?);
+        }
+        Ok(runs)
+    }
     /// Up to `limit` pending messages of every destination, in queue order, due or not: what
     /// the NATS relay moves to the stream in one round. One statement on the database queue.
     async fn pending(&self, limit: i64) -> Result<Vec<Delivery>, DeliveryError> {

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, Row as _};
 use uuid::Uuid;
 
-use super::store::DeliveryBackend;
-use super::{DeliveryError, NewDelivery};
+use super::store::{COLUMNS, DeliveryBackend, delivery};
+use super::{Delivery, DeliveryError, NewDelivery};
 
 #[async_trait]
 impl DeliveryBackend for Postgres {
@@ -40,6 +40,41 @@ impl DeliveryBackend for Postgres {
     const DELETE_DELIVERED: &'static str = "DELETE FROM delivery WHERE id = ANY(ARRAY( \
             SELECT id FROM delivery WHERE state = 'delivered' AND delivered_at < $1 \
             ORDER BY delivered_at LIMIT $2 FOR UPDATE SKIP LOCKED))";
+
+    const READS_TOGETHER: bool = true;
+
+    /// One statement for all: each destination's run is found through the pending messages'
+    /// index (as a single destination's read is), its rows tagged with its place in `wanted`.
+    async fn pending_runs(
+        pool: &PgPool,
+        wanted: &[(String, i64)],
+    ) -> Result<Vec<Vec<Delivery>>, DeliveryError> {
+        let destinations: Vec<&str> = wanted.iter().map(|(d, _)| d.as_str()).collect();
+        let limits: Vec<i64> = wanted.iter().map(|(_, limit)| *limit).collect();
+        let sql = format!(
+            "SELECT w.wanted, d.* FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY \
+                 AS w(wanted_destination, wanted_limit, wanted) \
+             CROSS JOIN LATERAL (SELECT {COLUMNS} FROM delivery \
+                 WHERE delivery.destination = w.wanted_destination AND delivery.state = 'pending' \
+                 ORDER BY delivery.id LIMIT w.wanted_limit) d \
+             ORDER BY w.wanted, d.id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&destinations)
+            .bind(&limits)
+            .fetch_all(pool)
+            .await?;
+        let mut runs: Vec<Vec<Delivery>> = wanted.iter().map(|_| Vec::new()).collect();
+        for row in &rows {
+            let wanted: i64 = row.try_get("wanted")?;
+            let run = usize::try_from(wanted - 1)
+                .ok()
+                .and_then(|position| runs.get_mut(position))
+                .ok_or_else(|| DeliveryError::Batched(String::from("a read came back unasked")))?;
+            run.push(delivery::<Postgres>(row)?);
+        }
+        Ok(runs)
+    }
 
     /// One statement whatever their number. Each distinct payload is bound once: the fan-out's
     /// subscribers share theirs (clones of one [`super::Payload`]), and the statement copies it

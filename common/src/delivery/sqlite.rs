@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
-use super::store::DeliveryBackend;
-use super::{DeliveryError, NewDelivery};
+use super::store::{DeliveryBackend, pending_run};
+use super::{Delivery, DeliveryError, NewDelivery};
 use crate::db::{parse_sqlite_time, sqlite_time};
 
 /// Rows per INSERT: keeps the bound parameters under SQLite's limit.
@@ -42,6 +42,20 @@ impl DeliveryBackend for Sqlite {
     const DELETE_DELIVERED: &'static str = "DELETE FROM delivery WHERE id IN ( \
             SELECT id FROM delivery WHERE state = 'delivered' AND delivered_at < $1 \
             ORDER BY delivered_at LIMIT $2)";
+
+    /// SQLite reads each queue on its own: a statement costs no round trip there.
+    const READS_TOGETHER: bool = false;
+
+    async fn pending_runs(
+        pool: &SqlitePool,
+        wanted: &[(String, i64)],
+    ) -> Result<Vec<Vec<Delivery>>, DeliveryError> {
+        let mut runs = Vec::with_capacity(wanted.len());
+        for (destination, limit) in wanted {
+            runs.push(pending_run(pool, destination, *limit).await?);
+        }
+        Ok(runs)
+    }
 
     async fn enqueue(
         connection: &mut SqliteConnection,

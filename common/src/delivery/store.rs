@@ -16,7 +16,7 @@ use super::{
 };
 use crate::db::Backend;
 
-const COLUMNS: &str = "id, destination, notification_id, payload, item_count, state, attempts, \
+pub(super) const COLUMNS: &str = "id, destination, notification_id, payload, item_count, state, attempts, \
     next_attempt_at, last_error, correlation_id, traceparent, created_at, delivered_at";
 
 /// The delivery queue on SQLite.
@@ -69,6 +69,16 @@ pub trait DeliveryBackend: Backend {
         pool: &Pool<Self>,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, DeliveryError>;
+
+    /// Whether [`Self::pending_runs`] reads several queues in one statement.
+    const READS_TOGETHER: bool;
+
+    /// For each `(destination, limit)`, its first `limit` pending messages in order: one run
+    /// each, in the order asked.
+    async fn pending_runs(
+        pool: &Pool<Self>,
+        wanted: &[(String, i64)],
+    ) -> Result<Vec<Vec<Delivery>>, DeliveryError>;
 }
 
 /// Queues `deliveries` inside the caller's SQLite transaction, in order.
@@ -89,7 +99,35 @@ pub async fn enqueue_postgres(
     Postgres::enqueue(connection, deliveries, now).await
 }
 
-fn delivery<DB: Backend>(row: &DB::Row) -> Result<Delivery, DeliveryError>
+/// The first `limit` pending messages of `destination`, in order.
+pub(super) async fn pending_run<DB: Backend>(
+    pool: &Pool<DB>,
+    destination: &str,
+    limit: i64,
+) -> Result<Vec<Delivery>, DeliveryError>
+where
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: IntoArguments<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> i64: Decode<'r, DB> + Type<DB>,
+    for<'r> i32: Decode<'r, DB> + Type<DB>,
+    for<'r> Json<Box<serde_json::value::RawValue>>: Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
+    let sql = format!(
+        "SELECT {COLUMNS} FROM delivery WHERE destination = $1 AND state = 'pending' ORDER BY id LIMIT $2"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(destination)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(delivery::<DB>).collect()
+}
+
+pub(super) fn delivery<DB: Backend>(row: &DB::Row) -> Result<Delivery, DeliveryError>
 where
     for<'r> String: Decode<'r, DB> + Type<DB>,
     for<'r> i64: Decode<'r, DB> + Type<DB>,
@@ -181,15 +219,18 @@ where
         destination: &str,
         limit: i64,
     ) -> Result<Vec<Delivery>, DeliveryError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM delivery WHERE destination = $1 AND state = 'pending' ORDER BY id LIMIT $2"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(destination)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(delivery::<DB>).collect()
+        pending_run(&self.pool, destination, limit).await
+    }
+
+    fn reads_together(&self) -> bool {
+        DB::READS_TOGETHER
+    }
+
+    async fn pending_runs(
+        &self,
+        wanted: &[(String, i64)],
+    ) -> Result<Vec<Vec<Delivery>>, DeliveryError> {
+        DB::pending_runs(&self.pool, wanted).await
     }
 
     async fn pending(&self, limit: i64) -> Result<Vec<Delivery>, DeliveryError> {

@@ -12,9 +12,10 @@ use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::answer::{self, Outcome, Refusal};
-use super::marks::DeliveredMarks;
+use super::together::Together;
 use super::{
-    Delivery, DeliveryPolicy, DeliveryStore, DestinationResolver, NOTIFICATION_ID_HEADER, Route,
+    Delivery, DeliveryError, DeliveryPolicy, DeliveryStore, DestinationResolver,
+    NOTIFICATION_ID_HEADER, Route,
 };
 use crate::correlation::{self, CorrelationId};
 use crate::shutdown::Shutdown;
@@ -45,7 +46,14 @@ struct Shared {
     /// Per destination, the messages of a merged POST refused for good: each is sent alone
     /// before merging resumes, so only the one at fault is dead-lettered.
     split: Mutex<HashMap<String, BTreeSet<i64>>>,
-    marks: DeliveredMarks,
+    /// The destinations' tasks ask these together (`together`): delivered marks, each
+    /// written once its statement commits (a task waits for its mark before it reads again),
+    marks: Together<Vec<i64>, Result<(), String>>,
+    /// the next messages of a destination's queue, where the store reads several queues in
+    /// one statement ([`DeliveryStore::reads_together`]),
+    reads: Together<(String, i64), Result<Vec<Delivery>, String>>,
+    /// and routes, looked up after every wake.
+    routes: Together<String, Option<Route>>,
 }
 
 /// Consecutive queued payloads whose `field` arrays may travel in one POST.
@@ -172,7 +180,9 @@ impl DeliveryWorker {
                 wake: Arc::new(Notify::new()),
                 merge: None,
                 split: Mutex::default(),
-                marks: DeliveredMarks::new(),
+                marks: Together::new(),
+                reads: Together::new(),
+                routes: Together::new(),
             }),
         }
     }
@@ -201,7 +211,7 @@ impl DeliveryWorker {
     /// Delivers until `shutdown` is cancelled; a delivery in flight is finished first.
     pub async fn run(self, shutdown: Shutdown) {
         let shared = self.shared;
-        let marks = shared.marks.start(Arc::clone(&shared.store));
+        let askers = shared.answer_together();
         // Per destination served by a task of this worker, what wakes that task.
         let mut running: HashMap<String, Arc<Notify>> = HashMap::new();
         let mut tasks: JoinSet<String> = JoinSet::new();
@@ -252,8 +262,8 @@ impl DeliveryWorker {
             }
         }
         while tasks.join_next().await.is_some() {}
-        if let Some(marks) = marks {
-            marks.abort();
+        for asker in askers {
+            asker.abort();
         }
     }
 }
@@ -298,7 +308,8 @@ impl Shared {
             if route.is_none() {
                 // The route first: a queue that takes a message out to read it (JetStream)
                 // must not do so for a pull destination.
-                let Some(Route::Push { url, headers }) = self.resolver.route(destination).await
+                let Some(Some(Route::Push { url, headers })) =
+                    self.routes.ask(destination.to_owned()).await
                 else {
                     break;
                 };
@@ -341,17 +352,72 @@ impl Shared {
         &self,
         destination: &str,
         ahead: &mut VecDeque<Delivery>,
-    ) -> Result<Option<Batch>, super::DeliveryError> {
+    ) -> Result<Option<Batch>, DeliveryError> {
         let Some(merge) = self.merge.filter(|_| self.resolver.merges(destination)) else {
             if ahead.is_empty() {
-                ahead.extend(self.store.pending_run(destination, READ_AHEAD).await?);
+                ahead.extend(self.pending_run(destination, READ_AHEAD).await?);
             }
             return Ok(ahead.pop_front().map(Batch::single));
         };
         let limit = i64::try_from(merge.max_items).unwrap_or(i64::MAX);
-        let run = self.store.pending_run(destination, limit).await?;
+        let run = self.pending_run(destination, limit).await?;
         let alone = self.alone(destination, run.first().map(|head| head.id));
         Ok(Batch::merged(run, merge, &alone))
+    }
+
+    /// The first `limit` pending messages of `destination`: read with other destinations'
+    /// where the store can do that in one statement.
+    async fn pending_run(
+        &self,
+        destination: &str,
+        limit: i64,
+    ) -> Result<Vec<Delivery>, DeliveryError> {
+        if !self.store.reads_together() {
+            return self.store.pending_run(destination, limit).await;
+        }
+        match self.reads.ask((destination.to_owned(), limit)).await {
+            Some(run) => run.map_err(DeliveryError::Batched),
+            None => Err(DeliveryError::Batched(String::from(
+                "the reader of the delivery queue has stopped",
+            ))),
+        }
+    }
+
+    /// Starts the tasks that answer the destinations' questions together; aborted when the
+    /// worker stops.
+    fn answer_together(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        let store = Arc::clone(&self.store);
+        let marks = self.marks.start(move |marks: Vec<Vec<i64>>| {
+            let store = Arc::clone(&store);
+            async move {
+                let ids: Vec<i64> = marks.iter().flatten().copied().collect();
+                let result = store
+                    .mark_delivered(&ids, Utc::now())
+                    .await
+                    .map_err(|error| error.to_string());
+                vec![result; marks.len()]
+            }
+        });
+        let store = Arc::clone(&self.store);
+        let reads = self.reads.start(move |wanted: Vec<(String, i64)>| {
+            let store = Arc::clone(&store);
+            async move {
+                let asked = wanted.len();
+                match store.pending_runs(&wanted).await {
+                    Ok(runs) if runs.len() == asked => runs.into_iter().map(Ok).collect(),
+                    Ok(_) => {
+                        vec![Err(String::from("the queue answered a read it was not asked")); asked]
+                    }
+                    Err(error) => vec![Err(error.to_string()); asked],
+                }
+            }
+        });
+        let resolver = Arc::clone(&self.resolver);
+        let routes = self.routes.start(move |destinations: Vec<String>| {
+            let resolver = Arc::clone(&resolver);
+            async move { resolver.routes(&destinations).await }
+        });
+        [marks, reads, routes].into_iter().flatten().collect()
     }
 
     /// The messages of `destination` still to be sent alone after a split; those before the
@@ -471,7 +537,13 @@ impl Shared {
                     items = batch.items,
                     "delivered"
                 );
-                self.marks.mark(&batch.ids).await.map(|()| Next::Continue)
+                match self.marks.ask(batch.ids.clone()).await {
+                    Some(Ok(())) => Ok(Next::Continue),
+                    Some(Err(error)) => Err(DeliveryError::Batched(error)),
+                    None => Err(DeliveryError::Batched(String::from(
+                        "the writer of delivered marks has stopped",
+                    ))),
+                }
             }
             Outcome::Permanent(refusal) if batch.ids.len() > 1 => {
                 // Which message is at fault is unknown: each goes alone, at once, in order.

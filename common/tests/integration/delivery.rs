@@ -889,6 +889,74 @@ async fn a_payload_shared_by_several_destinations_is_queued_for_each_in_the_call
 }
 
 #[tokio::test]
+async fn queues_read_together_are_each_what_a_read_of_its_own_gives() {
+    for database in TestDatabase::all().await {
+        let outbox = Outbox::open(&database).await;
+        let delivery = |destination: &str, n: i64| NewDelivery {
+            destination: destination.to_owned(),
+            payload: Payload::from(json!({ "n": n })),
+            item_count: 1,
+            correlation_id: None,
+            traceparent: None,
+        };
+        // Interleaved, so that each queue's ids are not consecutive.
+        let deliveries: Vec<NewDelivery> = (0..12)
+            .map(|n| {
+                delivery(
+                    ["SUB-A", "SUB-B", "SUB-C"][usize::try_from(n % 3).unwrap()],
+                    n,
+                )
+            })
+            .collect();
+        outbox.enqueue_all(&deliveries).await;
+        let store = outbox.store();
+        // SUB-B's first message is delivered: it leaves the queue.
+        let first_of_b = store.pending_run("SUB-B", 1).await.unwrap()[0].id;
+        store
+            .mark_delivered(&[first_of_b], Utc::now())
+            .await
+            .unwrap();
+        let wanted: Vec<(String, i64)> = [
+            ("SUB-C", 2),
+            ("SUB-NONE", 5),
+            ("SUB-A", 10),
+            ("SUB-B", 2),
+            ("SUB-A", 1),
+        ]
+        .into_iter()
+        .map(|(destination, limit)| (destination.to_owned(), limit))
+        .collect();
+        let runs = store.pending_runs(&wanted).await.unwrap();
+        let numbers = |run: &[Delivery]| {
+            run.iter()
+                .map(|d| d.payload["n"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            runs.iter().map(|run| numbers(run)).collect::<Vec<_>>(),
+            vec![vec![2, 5], vec![], vec![0, 3, 6, 9], vec![4, 7], vec![0],],
+            "on {}",
+            database.backend
+        );
+        for ((destination, limit), run) in wanted.iter().zip(&runs) {
+            let alone = store.pending_run(destination, *limit).await.unwrap();
+            assert_eq!(
+                run.iter().map(|d| d.id).collect::<Vec<_>>(),
+                alone.iter().map(|d| d.id).collect::<Vec<_>>(),
+                "{destination} on {}",
+                database.backend
+            );
+        }
+        assert_eq!(
+            store.reads_together(),
+            database.backend == "postgres",
+            "PostgreSQL reads the queues in one statement"
+        );
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
 async fn merging_sends_consecutive_messages_in_one_post_in_order() {
     common::telemetry::init_for_tests();
     for database in TestDatabase::all().await {

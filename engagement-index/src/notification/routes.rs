@@ -1,5 +1,6 @@
 //! Where the delivery worker sends a subscriber's notifications.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -7,10 +8,11 @@ use common::delivery::{DestinationResolver, Route};
 use common::http_client::BearerToken;
 use http::{HeaderMap, HeaderValue, header};
 
-use crate::domain::subscriber::DeliveryMode;
+use crate::domain::subscriber::{DeliveryMode, Subscriber};
 use crate::store::SubscriberStore;
 
-/// Looks the subscriber up at every delivery, so a changed url applies to what is queued.
+/// Looks the subscriber up after every wake of its delivery task, so a changed url applies to
+/// what is queued after the change.
 pub struct SubscriberRoutes {
     store: Arc<dyn SubscriberStore>,
     bearer: Option<BearerToken>,
@@ -42,7 +44,40 @@ impl DestinationResolver for SubscriberRoutes {
                 return None;
             }
         };
-        match (subscriber.delivery, subscriber.url) {
+        self.route_of(&subscriber)
+    }
+
+    /// Several at once are read in one statement, the whole registry: subscribers number in
+    /// the tens or hundreds, and after a fan-out round most of them ask together.
+    async fn routes(&self, destinations: &[String]) -> Vec<Option<Route>> {
+        if let [destination] = destinations {
+            return vec![self.route(destination).await];
+        }
+        let subscribers: HashMap<String, Subscriber> = match self.store.list().await {
+            Ok(subscribers) => subscribers
+                .into_iter()
+                .map(|subscriber| (subscriber.logical_address.clone(), subscriber))
+                .collect(),
+            Err(error) => {
+                tracing::error!(%error, "cannot look up the subscribers");
+                return destinations.iter().map(|_| None).collect();
+            }
+        };
+        destinations
+            .iter()
+            .map(|destination| {
+                subscribers
+                    .get(destination)
+                    .and_then(|subscriber| self.route_of(subscriber))
+            })
+            .collect()
+    }
+}
+
+impl SubscriberRoutes {
+    fn route_of(&self, subscriber: &Subscriber) -> Option<Route> {
+        let destination = subscriber.logical_address.as_str();
+        match (subscriber.delivery, &subscriber.url) {
             (DeliveryMode::Pull, _) | (DeliveryMode::Push, None) => Some(Route::Pull),
             (DeliveryMode::Push, Some(url)) => {
                 let mut headers = HeaderMap::new();
@@ -65,7 +100,10 @@ impl DestinationResolver for SubscriberRoutes {
                         }
                     }
                 }
-                Some(Route::Push { url, headers })
+                Some(Route::Push {
+                    url: url.clone(),
+                    headers,
+                })
             }
         }
     }

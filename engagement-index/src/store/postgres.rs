@@ -413,7 +413,7 @@ pub(super) async fn write(
         parts.push(String::from(
             "recorded AS (INSERT INTO notification_outbox \
              (transactions, correlation_id, traceparent, created_at) \
-             SELECT o.t::json, o.c, o.tp, $1 \
+             SELECT o.t, o.c, o.tp, $1 \
              FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS o(t, c, tp, n) \
              ORDER BY o.n)",
         ));

@@ -690,3 +690,81 @@ async fn queue_figures_are_exposed_as_metrics() {
     assert!(text.contains("delivery_attempts_total{") && text.contains("outcome=\"failed\""));
     index.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn routes_looked_up_together_are_each_the_route_looked_up_alone() {
+    use common::delivery::{DestinationResolver as _, Route};
+    use engagement_index::domain::subscriber::Subscriber;
+    use engagement_index::notification::SubscriberRoutes;
+    for database in TestDatabase::all().await {
+        let stores = engagement_index::store::open(&database.config)
+            .await
+            .unwrap();
+        let subscriber = |address: &str, url: Option<&str>, delivery| Subscriber {
+            logical_address: address.to_owned(),
+            url: url.map(str::to_owned),
+            delivery,
+            filter: vec![SubscriberFilter {
+                service_domain: DOMAIN.to_owned(),
+                categorization: Vec::new(),
+                registered_resident_identification: Vec::new(),
+            }],
+        };
+        for added in [
+            subscriber(
+                "SUB-PUSH-1",
+                Some("http://127.0.0.1:9/one"),
+                DeliveryMode::Push,
+            ),
+            subscriber("SUB-PULL", None, DeliveryMode::Pull),
+            subscriber(
+                "SUB-PUSH-2",
+                Some("http://127.0.0.1:9/two"),
+                DeliveryMode::Push,
+            ),
+        ] {
+            stores.subscribers.put(&added).await.unwrap();
+        }
+        let routes = SubscriberRoutes::new(Arc::clone(&stores.subscribers));
+        let asked: Vec<String> = [
+            "SUB-PUSH-2",
+            "SUB-GONE",
+            "SUB-PULL",
+            "SUB-PUSH-1",
+            "SUB-PUSH-2",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        let together = routes.routes(&asked).await;
+        assert_eq!(together.len(), asked.len(), "{}", database.backend);
+        let describe = |route: &Option<Route>| match route {
+            None => String::from("none"),
+            Some(Route::Pull) => String::from("pull"),
+            Some(Route::Push { url, headers }) => {
+                format!("{url} to {:?}", headers["x-rivta-logical-address"])
+            }
+        };
+        assert_eq!(
+            together.iter().map(describe).collect::<Vec<_>>(),
+            vec![
+                "http://127.0.0.1:9/two to \"SUB-PUSH-2\"",
+                "none",
+                "pull",
+                "http://127.0.0.1:9/one to \"SUB-PUSH-1\"",
+                "http://127.0.0.1:9/two to \"SUB-PUSH-2\"",
+            ],
+            "{}",
+            database.backend
+        );
+        for (destination, route) in asked.iter().zip(&together) {
+            assert_eq!(
+                describe(&routes.route(destination).await),
+                describe(route),
+                "{destination} on {}",
+                database.backend
+            );
+        }
+        database.cleanup().await;
+    }
+}

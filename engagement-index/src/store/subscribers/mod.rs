@@ -100,13 +100,15 @@ fn accepted_change<DB: Backend>(row: &DB::Row) -> Result<(i64, AcceptedChange), 
 where
     for<'r> i64: Decode<'r, DB> + Type<DB>,
     for<'r> String: Decode<'r, DB> + Type<DB>,
-    for<'r> Json<Vec<Value>>: Decode<'r, DB> + Type<DB>,
-    for<'r> &'r str: ColumnIndex<DB::Row>,
+    for<'r> &'r str: Decode<'r, DB> + Type<DB> + ColumnIndex<DB::Row>,
 {
-    // Read straight into the list: reading a tree and converting it built every map twice.
-    let transactions: Json<Vec<Value>> = row.try_get("transactions")?;
+    // Stored as text (the index wrote it), read straight into the list: reading a tree and
+    // converting it built every map twice.
+    let text: &str = row.try_get("transactions")?;
+    let transactions: Vec<Value> = serde_json::from_str(text)
+        .map_err(|error| StoreError::Unreadable(format!("an outbox row: {error}")))?;
     let change = AcceptedChange {
-        transactions: transactions.0,
+        transactions,
         correlation_id: row.try_get("correlation_id")?,
         traceparent: row.try_get("traceparent")?,
     };
@@ -123,7 +125,7 @@ where
     for<'r> i64: Decode<'r, DB> + Type<DB>,
     for<'r> String: Decode<'r, DB> + Type<DB>,
     for<'r> Json<Value>: Decode<'r, DB> + Type<DB>,
-    for<'r> Json<Vec<Value>>: Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: Decode<'r, DB> + Type<DB>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
 {
     async fn put(&self, subscriber: &Subscriber) -> Result<bool, StoreError> {
