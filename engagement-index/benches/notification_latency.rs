@@ -7,7 +7,7 @@
 //! `BENCH_WARMUP` (seconds, default 2) how long the same load runs first, uncounted (the pool
 //! connecting, the delivery tasks starting, the database's caches warming),
 //! `BENCH_POOL` the index's database connections (default 10, as configured by default),
-//! `BENCH_LINGER_MS` the fan-out's `notification.linger_ms` (default as configured by default),
+//! `BENCH_LINGER_MS` the fan-out's `notification.linger_ms` (default: the backbone's default),
 //! `BENCH_SUBSCRIBERS` (default 1) how many push subscribers get every change, and
 //! `BENCH_BACKBONE=nats` puts their queues on NATS JetStream (`NORDFORM_NATS_URL`, default
 //! 127.0.0.1:4222) instead of the database.
@@ -152,8 +152,11 @@ async fn main() {
         config.notification.nats.stream.clone_from(&stream);
     }
     config.database.max_connections = u32::try_from(env_number("BENCH_POOL", 10)).unwrap_or(10);
-    config.notification.linger_ms = env_number("BENCH_LINGER_MS", config.notification.linger_ms);
+    config.notification.linger_ms = std::env::var("BENCH_LINGER_MS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let nats_config = config.notification.nats.clone();
+    let linger = config.notification.linger();
     let shutdown = Shutdown::new();
     let (base, process) = if std::env::var("BENCH_PROCESS").is_ok_and(|p| p == "1") {
         let (base, child) = spawn_index(&config, nats).await;
@@ -167,9 +170,10 @@ async fn main() {
     let client = common::testing::http();
 
     println!(
-        "notification latency: {} backend, {} backbone, {subscribers} subscribers, {rate} Updates/s for {seconds} s after {warmup} s of warm-up",
+        "notification latency: {} backend, {} backbone (linger {} ms), {subscribers} subscribers, {rate} Updates/s for {seconds} s after {warmup} s of warm-up",
         database.backend,
-        if nats { "nats" } else { "database" }
+        if nats { "nats" } else { "database" },
+        linger.as_millis()
     );
     let committed: Arc<Mutex<HashMap<u64, (Instant, Instant)>>> = Arc::new(Mutex::new(
         HashMap::with_capacity(usize::try_from(total).unwrap_or(0)),
@@ -300,8 +304,10 @@ async fn spawn_index(config: &Config, nats: bool) -> (String, std::process::Chil
     if let Some(url) = &config.database.url {
         writeln!(toml, "url = {url:?}").unwrap();
     }
-    let linger = config.notification.linger_ms;
-    writeln!(toml, "[notification]\nlinger_ms = {linger}").unwrap();
+    writeln!(toml, "[notification]").unwrap();
+    if let Some(linger) = config.notification.linger_ms {
+        writeln!(toml, "linger_ms = {linger}").unwrap();
+    }
     if nats {
         let nats = &config.notification.nats;
         writeln!(toml, "backbone = \"nats\"\n[notification.nats]").unwrap();

@@ -110,7 +110,7 @@ impl Application {
         let fan_out = FanOut::new(
             Arc::clone(&stores.subscribers),
             config.notification.max_transactions,
-            Duration::from_millis(config.notification.linger_ms),
+            config.notification.linger(),
             relay
                 .as_ref()
                 .map_or_else(|| delivery.waker(), |(_, wake)| Arc::clone(wake)),

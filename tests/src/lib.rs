@@ -90,7 +90,7 @@ impl TestSystem {
             ..engagement_index::Config::default()
         };
         quick_delivery(&mut index_config.delivery);
-        index_config.notification.linger_ms = 10;
+        index_config.notification.linger_ms = Some(10);
         index_config.auth = security.engagement_index;
         let mut form_engine = form_engine::Config {
             http: HttpConfig::with_port(0),

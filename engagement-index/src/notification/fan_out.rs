@@ -7,6 +7,7 @@ use common::shutdown::Shutdown;
 use tokio::sync::Notify;
 
 use crate::store::SubscriberStore;
+use crate::store::subscribers::CHANGES_PER_ROUND;
 
 pub struct FanOut {
     store: Arc<dyn SubscriberStore>,
@@ -42,6 +43,12 @@ impl FanOut {
     /// Fans out when woken (after `linger`, so that changes close together travel together)
     /// until `shutdown`; what is in the outbox at shutdown stays there for the next start.
     ///
+    /// Under a steady load too: a round that empties the outbox is followed by the next one
+    /// `linger` after it began, so changes wait at most `linger` for their round. Only a full
+    /// round (a backlog) is followed at once. Rounds back to back took a handful of changes
+    /// each, and every round costs each subscriber a message: at 1000 changes a second, 150
+    /// rounds a second made 50 subscribers 7,500 messages a second to queue, send and mark.
+    ///
     /// Every change wakes the fan-out of the process that committed it, so an idle fan-out
     /// looks at the outbox only for changes whose wake was lost (their process died between
     /// its commit and its fan-out) and for a round that failed: every `linger` at first, then
@@ -51,7 +58,9 @@ impl FanOut {
         let mut look_every = self.linger;
         loop {
             let mut moved = false;
+            let mut round_began;
             loop {
+                round_began = tokio::time::Instant::now();
                 match self.store.fan_out(self.max_transactions).await {
                     Ok(0) => break,
                     Ok(changes) => {
@@ -59,6 +68,9 @@ impl FanOut {
                         metrics::counter!("notification_changes_fanned_out_total")
                             .increment(changes as u64);
                         self.delivery.notify_one();
+                        if i64::try_from(changes).is_ok_and(|n| n < CHANGES_PER_ROUND) {
+                            break;
+                        }
                     }
                     Err(error) => {
                         tracing::error!(%error, "fan-out failed; the changes stay in the outbox and are retried");
@@ -71,7 +83,14 @@ impl FanOut {
                 () = shutdown.cancelled() => return,
                 () = self.changes.notified() => {
                     look_every = self.linger;
-                    tokio::time::sleep(self.linger).await;
+                    // After changes: `linger` after that round began. After an idle look:
+                    // `linger` from now, so that changes close together travel together.
+                    let next_round = if moved {
+                        round_began + self.linger
+                    } else {
+                        tokio::time::Instant::now() + self.linger
+                    };
+                    tokio::time::sleep_until(next_round).await;
                 }
                 () = tokio::time::sleep(look_every) => {},
             }

@@ -41,7 +41,7 @@ impl Index {
         config.delivery.initial_backoff_ms = 20;
         config.delivery.max_backoff_ms = 200;
         config.delivery.poll_interval_ms = 20;
-        config.notification.linger_ms = 10;
+        config.notification.linger_ms = Some(10);
         let app = Application::build(config).await.unwrap();
         let base = format!("http://{}", app.local_addr());
         let shutdown = Shutdown::new();

@@ -50,7 +50,7 @@ impl Index {
         config.delivery.max_backoff_ms = 200;
         config.delivery.poll_interval_ms = 20;
         config.delivery.max_attempts = 1000;
-        config.notification.linger_ms = 10;
+        config.notification.linger_ms = Some(10);
         if let Some(nats) = nats {
             config.notification.backbone = Backbone::Nats;
             config.notification.nats = nats;

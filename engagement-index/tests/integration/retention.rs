@@ -45,7 +45,7 @@ impl Index {
             ..Config::default()
         };
         config.delivery.poll_interval_ms = 20;
-        config.notification.linger_ms = 10;
+        config.notification.linger_ms = Some(10);
         let app = Application::build(config.clone()).await.unwrap();
         let base = format!("http://{}", app.local_addr());
         let shutdown = Shutdown::new();

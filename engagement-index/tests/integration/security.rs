@@ -81,7 +81,7 @@ fn config(database: &TestDatabase, auth: AuthConfig) -> Config {
         auth,
         ..Config::default()
     };
-    config.notification.linger_ms = 5;
+    config.notification.linger_ms = Some(5);
     config
 }
 
