@@ -43,37 +43,12 @@ impl DeliveryBackend for Postgres {
 
     const READS_TOGETHER: bool = true;
 
-    /// One statement for all: each destination's run is found through the pending messages'
-    /// index (as a single destination's read is), its rows tagged with its place in `wanted`.
+    /// One statement for all ([`read_together`]).
     async fn pending_runs(
         pool: &PgPool,
         wanted: &[(String, i64)],
-    ) -> Result<Vec<Vec<Delivery>>, DeliveryError> {
-        let destinations: Vec<&str> = wanted.iter().map(|(d, _)| d.as_str()).collect();
-        let limits: Vec<i64> = wanted.iter().map(|(_, limit)| *limit).collect();
-        let sql = format!(
-            "SELECT w.wanted, d.* FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY \
-                 AS w(wanted_destination, wanted_limit, wanted) \
-             CROSS JOIN LATERAL (SELECT {COLUMNS} FROM delivery \
-                 WHERE delivery.destination = w.wanted_destination AND delivery.state = 'pending' \
-                 ORDER BY delivery.id LIMIT w.wanted_limit) d \
-             ORDER BY w.wanted, d.id"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&destinations)
-            .bind(&limits)
-            .fetch_all(pool)
-            .await?;
-        let mut runs: Vec<Vec<Delivery>> = wanted.iter().map(|_| Vec::new()).collect();
-        for row in &rows {
-            let wanted: i64 = row.try_get("wanted")?;
-            let run = usize::try_from(wanted - 1)
-                .ok()
-                .and_then(|position| runs.get_mut(position))
-                .ok_or_else(|| DeliveryError::Batched(String::from("a read came back unasked")))?;
-            run.push(delivery::<Postgres>(row)?);
-        }
-        Ok(runs)
+    ) -> Option<Result<Vec<Vec<Delivery>>, DeliveryError>> {
+        Some(read_together(pool, wanted).await)
     }
 
     /// One statement whatever their number. Each distinct payload is bound once: the fan-out's
@@ -151,4 +126,38 @@ impl DeliveryBackend for Postgres {
         .await?;
         Ok(rows.iter().map(|r| r.get("destination")).collect())
     }
+}
+
+/// Several queues' runs in one statement: each destination's run is found through the
+/// pending messages' index (as a single destination's read is), its rows tagged with its place
+/// in `wanted`.
+async fn read_together(
+    pool: &PgPool,
+    wanted: &[(String, i64)],
+) -> Result<Vec<Vec<Delivery>>, DeliveryError> {
+    let destinations: Vec<&str> = wanted.iter().map(|(d, _)| d.as_str()).collect();
+    let limits: Vec<i64> = wanted.iter().map(|(_, limit)| *limit).collect();
+    let sql = format!(
+        "SELECT w.wanted, d.* FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY \
+             AS w(wanted_destination, wanted_limit, wanted) \
+         CROSS JOIN LATERAL (SELECT {COLUMNS} FROM delivery \
+             WHERE delivery.destination = w.wanted_destination AND delivery.state = 'pending' \
+             ORDER BY delivery.id LIMIT w.wanted_limit) d \
+         ORDER BY w.wanted, d.id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&destinations)
+        .bind(&limits)
+        .fetch_all(pool)
+        .await?;
+    let mut runs: Vec<Vec<Delivery>> = wanted.iter().map(|_| Vec::new()).collect();
+    for row in &rows {
+        let wanted: i64 = row.try_get("wanted")?;
+        let run = usize::try_from(wanted - 1)
+            .ok()
+            .and_then(|position| runs.get_mut(position))
+            .ok_or_else(|| DeliveryError::Batched(String::from("a read came back unasked")))?;
+        run.push(delivery::<Postgres>(row)?);
+    }
+    Ok(runs)
 }

@@ -74,11 +74,12 @@ pub trait DeliveryBackend: Backend {
     const READS_TOGETHER: bool;
 
     /// For each `(destination, limit)`, its first `limit` pending messages in order: one run
-    /// each, in the order asked.
+    /// each, in the order asked, in one statement. `None` where the backend reads each queue on
+    /// its own.
     async fn pending_runs(
         pool: &Pool<Self>,
         wanted: &[(String, i64)],
-    ) -> Result<Vec<Vec<Delivery>>, DeliveryError>;
+    ) -> Option<Result<Vec<Vec<Delivery>>, DeliveryError>>;
 }
 
 /// Queues `deliveries` inside the caller's SQLite transaction, in order.
@@ -97,34 +98,6 @@ pub async fn enqueue_postgres(
     now: DateTime<Utc>,
 ) -> Result<(), DeliveryError> {
     Postgres::enqueue(connection, deliveries, now).await
-}
-
-/// The first `limit` pending messages of `destination`, in order.
-pub(super) async fn pending_run<DB: Backend>(
-    pool: &Pool<DB>,
-    destination: &str,
-    limit: i64,
-) -> Result<Vec<Delivery>, DeliveryError>
-where
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
-    <DB as sqlx::Database>::Arguments: IntoArguments<DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'r> String: Decode<'r, DB> + Type<DB>,
-    for<'r> i64: Decode<'r, DB> + Type<DB>,
-    for<'r> i32: Decode<'r, DB> + Type<DB>,
-    for<'r> Json<Box<serde_json::value::RawValue>>: Decode<'r, DB> + Type<DB>,
-    for<'r> &'r str: ColumnIndex<DB::Row>,
-{
-    let sql = format!(
-        "SELECT {COLUMNS} FROM delivery WHERE destination = $1 AND state = 'pending' ORDER BY id LIMIT $2"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(destination)
-        .bind(limit)
-        .fetch_all(pool)
-        .await?;
-    rows.iter().map(delivery::<DB>).collect()
 }
 
 pub(super) fn delivery<DB: Backend>(row: &DB::Row) -> Result<Delivery, DeliveryError>
@@ -219,7 +192,15 @@ where
         destination: &str,
         limit: i64,
     ) -> Result<Vec<Delivery>, DeliveryError> {
-        pending_run(&self.pool, destination, limit).await
+        let sql = format!(
+            "SELECT {COLUMNS} FROM delivery WHERE destination = $1 AND state = 'pending' ORDER BY id LIMIT $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(destination)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(delivery::<DB>).collect()
     }
 
     fn reads_together(&self) -> bool {
@@ -230,7 +211,14 @@ where
         &self,
         wanted: &[(String, i64)],
     ) -> Result<Vec<Vec<Delivery>>, DeliveryError> {
-        DB::pending_runs(&self.pool, wanted).await
+        if let Some(runs) = DB::pending_runs(&self.pool, wanted).await {
+            return runs;
+        }
+        let mut runs = Vec::with_capacity(wanted.len());
+        for (destination, limit) in wanted {
+            runs.push(self.pending_run(destination, *limit).await?);
+        }
+        Ok(runs)
     }
 
     async fn pending(&self, limit: i64) -> Result<Vec<Delivery>, DeliveryError> {
