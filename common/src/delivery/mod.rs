@@ -5,7 +5,9 @@
 //! - Per destination, messages go out in queue order, one at a time; a message in back-off
 //!   holds back the ones behind it, so a receiver never sees them out of order.
 //! - Destinations are independent: each is served by its own task, so a slow or dead receiver
-//!   delays nobody else.
+//!   delays nobody else. What the tasks ask at about the same time is asked once for all of
+//!   them: their delivered marks are one statement, their next messages one on PostgreSQL,
+//!   and their routes one lookup ([`DestinationResolver::routes`]).
 //! - Several processes may share one database: a destination is leased to one worker at a
 //!   time; a worker that dies loses its lease and another takes over (at-least-once; the
 //!   stable `x-notification-id` lets receivers de-duplicate).
