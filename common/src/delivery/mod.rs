@@ -251,11 +251,7 @@ pub trait DeliveryStore: Send + Sync + 'static {
         &self,
         wanted: &[(String, i64)],
     ) -> Result<Vec<Vec<Delivery>>, DeliveryError> {
-        let mut runs = Vec::with_capacity(wanted.len());
-        for (destination, limit) in wanted {
-            runs.push(self.pending_run(destination, *limit).await?);
-        }
-        Ok(runs)
+        runs_one_by_one(self, wanted).await
     }
     /// Up to `limit` pending messages of every destination, in queue order, due or not: what
     /// the NATS relay moves to the stream in one round. One statement on the database queue.
@@ -271,6 +267,12 @@ pub trait DeliveryStore: Send + Sync + 'static {
     /// Delivered at `now`: the messages leave the queue and are kept as delivered until the
     /// retention job deletes them ([`Self::delete_delivered`]).
     async fn mark_delivered(&self, ids: &[i64], now: DateTime<Utc>) -> Result<(), DeliveryError>;
+    /// Handed on to another queue (the JetStream relay's stream stored them): the messages
+    /// leave this one. By default they are marked delivered at `now`, as
+    /// [`Self::mark_delivered`].
+    async fn relayed(&self, ids: &[i64], now: DateTime<Utc>) -> Result<(), DeliveryError> {
+        self.mark_delivered(ids, now).await
+    }
     async fn mark_failed(
         &self,
         ids: &[i64],
@@ -319,4 +321,17 @@ pub trait DeliveryStore: Send + Sync + 'static {
     ) -> Result<u64, DeliveryError>;
     /// Removes every message of a destination that no longer exists; returns how many.
     async fn remove_destination(&self, destination: &str) -> Result<u64, DeliveryError>;
+}
+
+/// Each `(destination, limit)`'s run read on its own, in the order asked: the reading of
+/// stores that have no statement for several queues.
+async fn runs_one_by_one<S: DeliveryStore + ?Sized>(
+    store: &S,
+    wanted: &[(String, i64)],
+) -> Result<Vec<Vec<Delivery>>, DeliveryError> {
+    let mut runs = Vec::with_capacity(wanted.len());
+    for (destination, limit) in wanted {
+        runs.push(store.pending_run(destination, *limit).await?);
+    }
+    Ok(runs)
 }

@@ -1429,3 +1429,131 @@ async fn a_relay_that_publishes_again_after_a_crash_is_stored_once() {
     backbone.delete(&config).await.unwrap();
     database.cleanup().await;
 }
+
+#[tokio::test]
+async fn relayed_messages_leave_the_outbox_and_only_they_do() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        // A stream of its own: message ids are queue ids, which each database counts from 1.
+        let Some(config) = nats().await else {
+            return;
+        };
+        let backbone = Arc::new(
+            JetStreamDeliveries::connect(&config, &fast_policy())
+                .await
+                .unwrap(),
+        );
+        let outbox = Outbox::open(&database).await;
+        let store = outbox.store();
+        outbox.enqueue("SUB-OUT", 0..3).await;
+        // Not the relay's: a dead letter and a delivered message stay where they are.
+        outbox.enqueue("SUB-KEPT", 0..2).await;
+        let kept = store.pending_run("SUB-KEPT", 10).await.unwrap();
+        store.mark_dead(&[kept[0].id], "refused").await.unwrap();
+        store
+            .mark_delivered(&[kept[1].id], Utc::now())
+            .await
+            .unwrap();
+        let relay = JetStreamRelay::new(Arc::clone(&store), Arc::clone(&backbone), &fast_policy());
+        assert_eq!(relay.relay().await.unwrap(), 3, "on {}", database.backend);
+        for state in [
+            DeliveryState::Pending,
+            DeliveryState::Delivered,
+            DeliveryState::Dead,
+        ] {
+            assert!(
+                store.list("SUB-OUT", state, 10).await.unwrap().is_empty(),
+                "no {state:?} copy of a relayed message is kept on {}",
+                database.backend
+            );
+        }
+        assert_eq!(
+            store
+                .list("SUB-KEPT", DeliveryState::Dead, 10)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "on {}",
+            database.backend
+        );
+        assert_eq!(
+            store
+                .list("SUB-KEPT", DeliveryState::Delivered, 10)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "on {}",
+            database.backend
+        );
+        let stream: Arc<dyn DeliveryStore> = Arc::clone(&backbone) as Arc<dyn DeliveryStore>;
+        assert_eq!(
+            stream
+                .list("SUB-OUT", DeliveryState::Pending, 10)
+                .await
+                .unwrap()
+                .iter()
+                .map(|d| d.payload["n"].as_i64().unwrap())
+                .collect::<Vec<_>>(),
+            vec![0, 1, 2],
+            "on {}",
+            database.backend
+        );
+        backbone.delete(&config).await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn what_another_process_published_is_due_within_a_poll_while_this_one_publishes() {
+    common::telemetry::init_for_tests();
+    let Some(config) = nats().await else {
+        return;
+    };
+    let policy = fast_policy();
+    let here = JetStreamDeliveries::connect(&config, &policy)
+        .await
+        .unwrap();
+    let elsewhere = JetStreamDeliveries::connect(&config, &policy)
+        .await
+        .unwrap();
+    let database = TestDatabase::sqlite();
+    let outbox = Outbox::open(&database).await;
+    let publish = |destination, from| publish_one(&outbox, destination, from);
+    publish("SUB-HERE", &here).await;
+    assert_eq!(
+        here.due_destinations(Utc::now()).await.unwrap(),
+        vec![String::from("SUB-HERE")]
+    );
+    publish("SUB-ELSEWHERE", &elsewhere).await;
+    // This process keeps publishing (the relay wakes its worker after each round); within a
+    // poll interval the other process's message is due here too.
+    let deadline = Instant::now() + policy.poll_interval() * 10;
+    let mut due_here = Vec::new();
+    while !due_here.contains(&String::from("SUB-ELSEWHERE")) {
+        assert!(
+            Instant::now() < deadline,
+            "what another process published was never due here: {due_here:?}"
+        );
+        publish("SUB-HERE", &here).await;
+        due_here = here.due_destinations(Utc::now()).await.unwrap();
+        assert!(
+            due_here.contains(&String::from("SUB-HERE")),
+            "what this process published is due at once: {due_here:?}"
+        );
+        tokio::time::sleep(policy.poll_interval() / 4).await;
+    }
+    here.delete(&config).await.unwrap();
+    database.cleanup().await;
+}
+
+/// Queues one message for `destination` and relays it through `from`, as a relay round does.
+async fn publish_one(outbox: &Outbox, destination: &str, from: &JetStreamDeliveries) {
+    let store = outbox.store();
+    outbox.enqueue(destination, 0..1).await;
+    let run = store.pending_run(destination, 10).await.unwrap();
+    from.publish(&run).await.unwrap();
+    let ids: Vec<i64> = run.iter().map(|delivery| delivery.id).collect();
+    store.relayed(&ids, Utc::now()).await.unwrap();
+}
