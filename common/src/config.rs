@@ -99,6 +99,11 @@ pub struct DatabaseConfig {
     /// Directory holding the default SQLite file (created on first start).
     pub data_dir: PathBuf,
     pub max_connections: u32,
+    /// PostgreSQL, the engagement index: how often it vacuums its outbox and subscribers'
+    /// queues itself (0: left to autovacuum). Their rows are deleted or updated as fast as they
+    /// are written, and what stays behind slows every read of the queues until a vacuum
+    /// ([`crate::db::QueueVacuum`]). The other services' queues are slow enough for autovacuum.
+    pub queue_vacuum_secs: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -107,6 +112,7 @@ impl Default for DatabaseConfig {
             url: None,
             data_dir: PathBuf::from("data"),
             max_connections: 10,
+            queue_vacuum_secs: 10,
         }
     }
 }

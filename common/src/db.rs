@@ -14,6 +14,9 @@ use sqlx::sqlite::{
 use crate::config::DatabaseConfig;
 
 mod backend;
+mod queue_vacuum;
+
+pub use queue_vacuum::QueueVacuum;
 
 pub use backend::{Backend, parse_sqlite_time, sqlite_time};
 

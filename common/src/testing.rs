@@ -147,6 +147,7 @@ impl TestDatabase {
             url: None,
             data_dir: dir.path().to_owned(),
             max_connections: 5,
+            ..crate::config::DatabaseConfig::default()
         };
         Self {
             backend: "sqlite",
@@ -163,6 +164,7 @@ impl TestDatabase {
             url: Some(scratch.url.clone()),
             data_dir: dir.path().to_owned(),
             max_connections: 5,
+            ..crate::config::DatabaseConfig::default()
         };
         Some(Self {
             backend: "postgres",

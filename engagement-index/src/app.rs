@@ -28,6 +28,8 @@ pub struct Application {
     relay: Option<(JetStreamRelay, Arc<tokio::sync::Notify>)>,
     delivery_poll: Duration,
     retention: RetentionJob,
+    /// PostgreSQL: the queue tables' frequent vacuum.
+    queue_vacuum: Option<common::db::QueueVacuum>,
 }
 
 impl Application {
@@ -174,6 +176,7 @@ impl Application {
             relay,
             delivery_poll: config_delivery_poll,
             retention,
+            queue_vacuum: stores.queue_vacuum,
         })
     }
 
@@ -195,6 +198,9 @@ impl Application {
         });
         let delivery = tokio::spawn(self.delivery.run(shutdown.clone()));
         let retention = tokio::spawn(self.retention.run(shutdown.clone()));
+        let queue_vacuum = self
+            .queue_vacuum
+            .map(|vacuum| tokio::spawn(vacuum.run(shutdown.clone())));
         let served = self
             .server
             .serve(shutdown.clone())
@@ -203,8 +209,8 @@ impl Application {
         // The server stopping for any reason stops the background work too.
         shutdown.cancel();
         let _ = tokio::join!(fan_out, delivery, retention);
-        if let Some(relay) = relay {
-            let _ = relay.await;
+        for task in relay.into_iter().chain(queue_vacuum) {
+            let _ = task.await;
         }
         served
     }

@@ -186,9 +186,21 @@ pub struct Stores {
     pub migration: Arc<dyn migration::EngagementMigrationStore>,
     /// What the retention job cleans: fanned-out outbox rows, delivered notifications.
     pub retention: Vec<Arc<dyn common::retention::Sweep>>,
+    /// PostgreSQL's frequent vacuum of the outbox and the delivery queue
+    /// (`database.queue_vacuum_secs`); none on SQLite.
+    pub queue_vacuum: Option<common::db::QueueVacuum>,
     /// The database, for the start-up log line (no password).
     pub description: String,
 }
+
+/// The tables whose rows come and go as fast as they are written: the outbox and the
+/// subscribers' queues, with their leases and pull points.
+const QUEUE_TABLES: [&str; 4] = [
+    "notification_outbox",
+    "delivery",
+    "delivery_lease",
+    "delivery_pull_point",
+];
 
 /// Opens the configured database, creating and migrating it as needed.
 pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
@@ -205,6 +217,7 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
                 subscribers: Arc::new(SqliteSubscribers::new(pool.clone())),
                 migration: Arc::new(migration::SqliteMigration::new(pool.clone())),
                 retention: retention::sqlite(pool, Arc::clone(&deliveries)),
+                queue_vacuum: None,
                 deliveries,
                 description,
             }
@@ -218,6 +231,11 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
                 engagements: Arc::new(PgStore::new(pool.clone())),
                 subscribers: Arc::new(PgSubscribers::new(pool.clone())),
                 migration: Arc::new(migration::PgMigration::new(pool.clone())),
+                queue_vacuum: common::db::QueueVacuum::new(
+                    pool.clone(),
+                    &QUEUE_TABLES,
+                    std::time::Duration::from_secs(config.queue_vacuum_secs),
+                ),
                 retention: retention::postgres(pool, Arc::clone(&deliveries)),
                 deliveries,
                 description,

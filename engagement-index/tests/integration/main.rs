@@ -15,6 +15,7 @@ mod contract_validation;
 mod identity_links;
 mod notifications;
 mod openapi;
+mod queue_vacuum;
 mod retention;
 mod security;
 mod subscriber_refusals;
