@@ -1467,26 +1467,14 @@ async fn relayed_messages_leave_the_outbox_and_only_they_do() {
                 database.backend
             );
         }
-        assert_eq!(
-            store
-                .list("SUB-KEPT", DeliveryState::Dead, 10)
-                .await
-                .unwrap()
-                .len(),
-            1,
-            "on {}",
-            database.backend
-        );
-        assert_eq!(
-            store
-                .list("SUB-KEPT", DeliveryState::Delivered, 10)
-                .await
-                .unwrap()
-                .len(),
-            1,
-            "on {}",
-            database.backend
-        );
+        for state in [DeliveryState::Dead, DeliveryState::Delivered] {
+            assert_eq!(
+                store.list("SUB-KEPT", state, 10).await.unwrap().len(),
+                1,
+                "the {state:?} message stays on {}",
+                database.backend
+            );
+        }
         let stream: Arc<dyn DeliveryStore> = Arc::clone(&backbone) as Arc<dyn DeliveryStore>;
         assert_eq!(
             stream
