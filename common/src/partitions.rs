@@ -35,6 +35,13 @@ use tokio::io::AsyncWriteExt as _;
 
 use crate::retention::{RetentionConfig, Sweep, SweepError};
 
+/// The delivery queue's partitions keep a message's payload out of the row (compressed, in
+/// the partition's TOAST table) whenever the row would pass 128 bytes. A message's row is
+/// written twice, queued and then delivered or failed; with the payload out of the row the
+/// second write copies a pointer to it, not the payload (at 50 subscribers that copy was a
+/// quarter of the write-ahead log). Migration 0079 set the same on the partitions it found.
+const DELIVERY_STORAGE: &str = " WITH (toast_tuple_target = 128)";
+
 /// How long a drop or a move waits for the table's lock before it is left to the next run.
 const LOCK_TIMEOUT: &str = "5s";
 
@@ -74,6 +81,8 @@ pub struct MonthlyPartitions {
     column: &'static str,
     key: Key,
     retire: Retire,
+    /// Storage parameters each new partition is made with (a partitioned table holds none).
+    storage: &'static str,
 }
 
 /// What one maintenance of a table did.
@@ -96,6 +105,7 @@ impl MonthlyPartitions {
             column: "at",
             key: Key::Time,
             retire: Retire::Exported,
+            storage: "",
         }
     }
 
@@ -110,6 +120,7 @@ impl MonthlyPartitions {
                 unfinished: &["state = 'pending'", "state = 'dead'"],
                 finished_at: "delivered_at",
             },
+            storage: DELIVERY_STORAGE,
         }
     }
 
@@ -125,6 +136,7 @@ impl MonthlyPartitions {
                 unfinished: &["fanned_out_at IS NULL"],
                 finished_at: "fanned_out_at",
             },
+            storage: "",
         }
     }
 
@@ -137,6 +149,7 @@ impl MonthlyPartitions {
             column,
             key: Key::UuidV7,
             retire: Retire::Emptied,
+            storage: "",
         }
     }
 
@@ -246,8 +259,9 @@ impl MonthlyPartitions {
         .fetch_one(&mut *tx)
         .await?;
         let create = format!(
-            "CREATE TABLE {name} PARTITION OF {table} FOR VALUES FROM ('{from}') TO ('{to}')",
+            "CREATE TABLE {name} PARTITION OF {table} FOR VALUES FROM ('{from}') TO ('{to}'){storage}",
             table = self.table,
+            storage = self.storage,
         );
         if stranded && matches!(self.key, Key::UuidV7) {
             // The default partition keeps its other rows (ids from before, or from elsewhere,
@@ -300,7 +314,10 @@ impl MonthlyPartitions {
                 format!("ALTER TABLE {} DETACH PARTITION {default}", self.table),
                 format!("ALTER TABLE {default} RENAME TO {moving}"),
                 create,
-                format!("CREATE TABLE {default} PARTITION OF {} DEFAULT", self.table),
+                format!(
+                    "CREATE TABLE {default} PARTITION OF {} DEFAULT{}",
+                    self.table, self.storage
+                ),
                 format!("INSERT INTO {} SELECT * FROM {moving}", self.table),
                 // Dropped, not deleted from: the rows are in the table again.
                 format!("DROP TABLE {moving}"),

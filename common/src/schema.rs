@@ -49,6 +49,7 @@ pub const ENGINE_AND_INDEX_POSTGRES: &[Shared] = &[
     (71, "delivery partitioned"),
     (74, "delivery payload lz4"),
     (77, "delivery payload json"),
+    (79, "delivery lean indexes"),
 ];
 
 /// A service's SQLite migrator: its own migrations and the shared ones it names.

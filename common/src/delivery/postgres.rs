@@ -47,8 +47,8 @@ impl DeliveryBackend for Postgres {
     async fn pending_runs(
         pool: &PgPool,
         wanted: &[(String, i64)],
-    ) -> Option<Result<Vec<Vec<Delivery>>, DeliveryError>> {
-        Some(read_together(pool, wanted).await)
+    ) -> Result<Vec<Vec<Delivery>>, DeliveryError> {
+        read_together(pool, wanted).await
     }
 
     /// One statement whatever their number. Each distinct payload is bound once: the fan-out's

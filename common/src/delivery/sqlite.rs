@@ -47,10 +47,10 @@ impl DeliveryBackend for Sqlite {
     const READS_TOGETHER: bool = false;
 
     async fn pending_runs(
-        _pool: &SqlitePool,
-        _wanted: &[(String, i64)],
-    ) -> Option<Result<Vec<Vec<Delivery>>, DeliveryError>> {
-        None
+        pool: &SqlitePool,
+        wanted: &[(String, i64)],
+    ) -> Result<Vec<Vec<Delivery>>, DeliveryError> {
+        super::runs_one_by_one(&super::SqliteDeliveryStore::new(pool.clone()), wanted).await
     }
 
     async fn enqueue(

@@ -442,3 +442,97 @@ async fn a_delivery_month_is_dropped_only_when_all_its_messages_were_delivered_b
     pool.close().await;
     database.drop_database().await;
 }
+
+/// Storage parameters of each partition of `table`, by name.
+async fn partition_options(pool: &PgPool, table: &str) -> Vec<(String, Vec<String>)> {
+    sqlx::query_as(
+        "SELECT c.relname::text, coalesce(c.reloptions, '{}') FROM pg_inherits i \
+         JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1) ORDER BY 1",
+    )
+    .bind(table)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn delivery_payloads_are_kept_out_of_the_row_in_every_partition_old_or_new() {
+    let Some(database) = ScratchDatabase::create().await else {
+        return;
+    };
+    let pool = common::db::open_postgres(&database.url, 5, &DELIVERY)
+        .await
+        .unwrap();
+    let every_partition_keeps_payloads_out = |options: Vec<(String, Vec<String>)>| {
+        assert!(!options.is_empty());
+        for (partition, options) in &options {
+            assert!(
+                options.contains(&"toast_tuple_target=128".to_owned()),
+                "{partition}: {options:?}"
+            );
+        }
+        options.into_iter().map(|(name, _)| name).collect::<Vec<_>>()
+    };
+    // Those the migrations made, around now.
+    every_partition_keeps_payloads_out(partition_options(&pool, "delivery").await);
+    // Those the service makes: the months ahead of a clock two years on.
+    let later = Utc::now() + chrono::Months::new(24);
+    let clock = TestClock::new(later);
+    let sweeps: Vec<Arc<dyn Sweep>> = vec![Arc::new(MonthlyPartitions::delivery(pool.clone()))];
+    RetentionJob::new("test", RetentionConfig::default(), sweeps)
+        .with_clock(clock.clock())
+        .run_once()
+        .await
+        .unwrap();
+    let names = every_partition_keeps_payloads_out(partition_options(&pool, "delivery").await);
+    assert!(
+        names.contains(&later.format("delivery_p%Y%m").to_string()),
+        "{names:?}"
+    );
+
+    // A payload over the 2 kB at which PostgreSQL starts to shrink a row, that compresses well
+    // under it (and so would stay in the row compressed): it goes to the partition's TOAST
+    // table, and comes back whole once delivered.
+    let payload = serde_json::json!({
+        "engagementTransaction": (0..100)
+            .map(|n| serde_json::json!({ "n": n, "serviceDomain": "riv:crm:scheduling" }))
+            .collect::<Vec<_>>()
+    });
+    let store = PgDeliveryStore::new(pool.clone());
+    let mut connection = pool.acquire().await.unwrap();
+    let queued = NewDelivery {
+        destination: TO.to_owned(),
+        payload: payload.clone().into(),
+        item_count: 100,
+        correlation_id: Some(uuid::Uuid::new_v4().to_string()),
+        traceparent: Some(format!("00-{}-{}-01", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")),
+    };
+    common::delivery::enqueue_postgres(&mut connection, &[queued], Utc::now())
+        .await
+        .unwrap();
+    drop(connection);
+    let id = store.pending_run(TO, 1).await.unwrap()[0].id;
+    store.mark_delivered(&[id], Utc::now()).await.unwrap();
+    let partition = partition_of(&pool, "delivery", id).await;
+    // One value out of the row: the payload, not the short ids beside it.
+    let toasted: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(DISTINCT chunk_id) FROM {}",
+        sqlx::query_scalar::<_, String>(
+            "SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = to_regclass($1)"
+        )
+        .bind(&partition)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    )))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(toasted, 1, "{partition}: values out of the row");
+    let delivered = store.list(TO, DeliveryState::Delivered, 10).await.unwrap();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(*delivered[0].payload, payload);
+
+    pool.close().await;
+    database.drop_database().await;
+}
