@@ -471,7 +471,10 @@ async fn delivery_payloads_are_kept_out_of_the_row_in_every_partition_old_or_new
                 "{partition}: {options:?}"
             );
         }
-        options.into_iter().map(|(name, _)| name).collect::<Vec<_>>()
+        options
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect::<Vec<_>>()
     };
     // Those the migrations made, around now.
     every_partition_keeps_payloads_out(partition_options(&pool, "delivery").await);
@@ -505,7 +508,10 @@ async fn delivery_payloads_are_kept_out_of_the_row_in_every_partition_old_or_new
         payload: payload.clone().into(),
         item_count: 100,
         correlation_id: Some(uuid::Uuid::new_v4().to_string()),
-        traceparent: Some(format!("00-{}-{}-01", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")),
+        traceparent: Some(format!(
+            "00-{}-{}-01",
+            "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+        )),
     };
     common::delivery::enqueue_postgres(&mut connection, &[queued], Utc::now())
         .await
