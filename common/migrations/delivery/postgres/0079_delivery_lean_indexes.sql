@@ -1,5 +1,5 @@
 -- The queue's writes, made smaller. At 1000 changes a second to 50 subscribers the queue was
--- three quarters of the write-ahead log; these changes took it from 114 MB to about 85 MB in
+-- three quarters of the write-ahead log; these changes took it from 114 MB to 89 MB in
 -- ten seconds of that load.
 --
 -- Two of the five indexes took an entry on every message twice (when queued and when
