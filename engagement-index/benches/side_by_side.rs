@@ -18,6 +18,13 @@
 //! sequential calls for the third; then the ratios against the targets. The load comes from
 //! separate processes on both sides (pgbench, wrk), so neither shares the index's runtime; the
 //! index runs with the allocator its binaries use.
+//!
+//! Before measuring, it prints the CPUs PostgreSQL's backends and this process may run on
+//! (Linux, the server on this host). By default they share every core, so the index's own work and the load generators
+//! take CPU from the database. To measure against a database with cores of its own, as on a
+//! host of its own, pin PostgreSQL (its running processes and, through the postmaster, every
+//! backend forked later) and run the benchmark on the other cores: both sides then get the same
+//! database capacity (docs/benchmarks.md).
 
 mod support;
 
@@ -61,6 +68,56 @@ const FRESH_LUA: &str = r#"string.format('{"engagementTransaction":[{"deleteFlag
 
 /// FindContent's body for a loaded resident and domain (wrk's Lua).
 const FIND_LUA: &str = r#"string.format('{"registeredResidentIdentification":"19%010d","serviceDomain":"riv:bench:domain%d"}', n * 7 % 20000, n % 5)"#;
+
+/// Which CPUs a PostgreSQL backend and this process may run on, as one line for the record.
+async fn cpus(url: &str) -> String {
+    let mut connection = sqlx::PgConnection::connect(url)
+        .await
+        .expect("a connection for the backend's pid");
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut connection)
+        .await
+        .expect("the backend's pid");
+    let allowed = |process: &str| {
+        std::fs::read_to_string(format!("/proc/{process}/status"))
+            .ok()
+            .and_then(|status| {
+                status.lines().find_map(|line| {
+                    line.strip_prefix("Cpus_allowed_list:")
+                        .map(|cpus| cpus.trim().to_owned())
+                })
+            })
+            .unwrap_or_else(|| String::from("unknown"))
+    };
+    let backend = backend.to_string();
+    // A server on another host has its own process numbers.
+    let local = std::fs::read_to_string(format!("/proc/{backend}/comm"))
+        .is_ok_and(|name| name.trim() == "postgres");
+    let database = if local {
+        allowed(&backend)
+    } else {
+        String::from("unknown")
+    };
+    let this = allowed("self");
+    let placement = match (cpu_set(&database), cpu_set(&this)) {
+        (Some(a), Some(b)) if a.is_disjoint(&b) => "separate",
+        (Some(_), Some(_)) => "shared",
+        _ => "unknown",
+    };
+    format!(
+        "CPUs ({placement}): PostgreSQL's backends {database}; the index and the load generators {this}"
+    )
+}
+
+/// A CPU list as the kernel writes it ("0-3,6"), or None if it is not one.
+fn cpu_set(list: &str) -> Option<std::collections::BTreeSet<u32>> {
+    let mut cpus = std::collections::BTreeSet::new();
+    for part in list.split(',') {
+        let (first, last) = part.split_once('-').unwrap_or((part, part));
+        cpus.extend(first.trim().parse::<u32>().ok()?..=last.trim().parse::<u32>().ok()?);
+    }
+    Some(cpus)
+}
 
 /// What pgbench reported for one script.
 struct Pgbench {
@@ -204,6 +261,7 @@ async fn main() {
     let shutdown = Shutdown::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     load(&url).await;
+    println!("{}", cpus(&url).await);
 
     let scripts = tempfile::tempdir().expect("a folder for the pgbench scripts");
     let client = common::testing::http();
