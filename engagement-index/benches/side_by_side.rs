@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | single-engagement write | an upsert of one new row, `BENCH_RAW_CLIENTS` clients | Update of one new engagement, wrk with `BENCH_CLIENTS` connections |
 //! | FindContent | a select by (resident, domain), same columns and order | FindContent, wrk with `BENCH_CLIENTS` connections |
-//! | 1000-engagement write | one upsert of 1000 new rows from a set | Update of 1000 new engagements |
+//! | 1000-engagement write | one upsert of 1000 new rows from a set, residents spread as the index's | Update of 1000 new engagements |
 //!
 //! Rates for the first two (each for `BENCH_SECONDS`), mean latency of `BENCH_BATCHES`
 //! sequential calls for the third; then the ratios against the targets. The load comes from
@@ -58,9 +58,12 @@ const RAW_FIND: &str = "\\set r random(0, 19999)
 SELECT registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time FROM engagement WHERE registered_resident_identification = '19' || lpad(:r::bigint::text, 10, '0') AND service_domain = concat_ws(':', 'riv', 'bench', 'domain' || :d::bigint) ORDER BY creation_time, registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner;
 ";
 
-/// A thousand new rows in one statement, as the index writes a batch (set-based).
+/// A thousand new rows in one statement, as the index writes a batch (set-based). Their
+/// residents are spread over the table as those of the index's batch are (`support::fresh`:
+/// the serial times 7919, modulo the residents): a batch of consecutive residents would touch
+/// a few dozen adjacent index pages where the index's touches a thousand.
 const RAW_WRITE_THOUSAND: &str = "\\set n random(1, 2000000)
-INSERT INTO engagement (registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time, changed_at) SELECT '19' || lpad((g % 20000)::text, 10, '0'), concat_ws(':', 'riv', 'bench', 'domain' || (g % 5)), 'rawbatch-' || g, 'SE2321000016-BENCH', 'object-' || g, 'NA', 'SE2321000016-SRC1', 'SE2321000016-DC01', 'SE0000000001-EI01', timestamptz '2024-01-01 12:00:00+00', now(), NULL, now() FROM generate_series(:n::bigint * 1000, :n::bigint * 1000 + 999) AS g ON CONFLICT ON CONSTRAINT engagement_business_key DO UPDATE SET most_recent_content = excluded.most_recent_content, update_time = excluded.creation_time, changed_at = excluded.changed_at;
+INSERT INTO engagement (registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time, changed_at) SELECT '19' || lpad((g * 7919 % 20000)::text, 10, '0'), concat_ws(':', 'riv', 'bench', 'domain' || (g % 5)), 'rawbatch-' || g, 'SE2321000016-BENCH', 'object-' || g, 'NA', 'SE2321000016-SRC1', 'SE2321000016-DC01', 'SE0000000001-EI01', timestamptz '2024-01-01 12:00:00+00', now(), NULL, now() FROM generate_series(:n::bigint * 1000, :n::bigint * 1000 + 999) AS g ON CONFLICT ON CONSTRAINT engagement_business_key DO UPDATE SET most_recent_content = excluded.most_recent_content, update_time = excluded.creation_time, changed_at = excluded.changed_at;
 ";
 
 /// Update's body for one new engagement, as `support::fresh` makes it (wrk's Lua).
