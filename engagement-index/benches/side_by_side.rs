@@ -20,11 +20,11 @@
 //! index runs with the allocator its binaries use.
 //!
 //! Before measuring, it prints the CPUs PostgreSQL's backends and this process may run on
-//! (Linux, the server on this host). By default they share every core, so the index's own work and the load generators
-//! take CPU from the database. To measure against a database with cores of its own, as on a
-//! host of its own, pin PostgreSQL (its running processes and, through the postmaster, every
-//! backend forked later) and run the benchmark on the other cores: both sides then get the same
-//! database capacity (docs/benchmarks.md).
+//! (Linux, the server on this host). By default they share every core, so the index's own work
+//! and the load generators take CPU from the database. To measure against a database with cores
+//! of its own, as on a host of its own, pin PostgreSQL (its running processes and, through the
+//! postmaster, every backend forked later) and run the benchmark on the other cores: both sides
+//! then get the same database capacity (docs/benchmarks.md).
 
 mod support;
 
