@@ -82,33 +82,30 @@ async fn cpus(url: &str) -> String {
         .await
         .expect("the backend's pid");
     let allowed = |process: &str| {
-        std::fs::read_to_string(format!("/proc/{process}/status"))
-            .ok()
-            .and_then(|status| {
-                status.lines().find_map(|line| {
-                    line.strip_prefix("Cpus_allowed_list:")
-                        .map(|cpus| cpus.trim().to_owned())
-                })
-            })
-            .unwrap_or_else(|| String::from("unknown"))
+        let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
+        status.lines().find_map(|line| {
+            line.strip_prefix("Cpus_allowed_list:")
+                .map(|cpus| cpus.trim().to_owned())
+        })
     };
     let backend = backend.to_string();
     // A server on another host has its own process numbers.
     let local = std::fs::read_to_string(format!("/proc/{backend}/comm"))
         .is_ok_and(|name| name.trim() == "postgres");
-    let database = if local {
-        allowed(&backend)
-    } else {
-        String::from("unknown")
-    };
+    let database = if local { allowed(&backend) } else { None };
     let this = allowed("self");
-    let placement = match (cpu_set(&database), cpu_set(&this)) {
+    let placement = match (
+        database.as_deref().and_then(cpu_set),
+        this.as_deref().and_then(cpu_set),
+    ) {
         (Some(a), Some(b)) if a.is_disjoint(&b) => "separate",
         (Some(_), Some(_)) => "shared",
         _ => "unknown",
     };
     format!(
-        "CPUs ({placement}): PostgreSQL's backends {database}; the index and the load generators {this}"
+        "CPUs ({placement}): PostgreSQL's backends {}; the index and the load generators {}",
+        database.as_deref().unwrap_or("unknown"),
+        this.as_deref().unwrap_or("unknown"),
     )
 }
 
