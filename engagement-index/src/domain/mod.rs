@@ -6,6 +6,7 @@ mod engagement;
 mod error;
 pub mod identity;
 mod migration;
+mod outbox_transaction;
 mod query;
 mod service;
 mod submitted;

@@ -1,8 +1,9 @@
 //! Subscribers and which accepted changes each one is notified of (skltp-ei §1.6 filters).
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
+
+pub use super::outbox_transaction::OutboxTransaction;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SubscriberError {
@@ -168,17 +169,18 @@ impl Subscriber {
     /// The transactions (ProcessNotification `engagementTransaction` items) this subscriber is
     /// sent: those its filter wants, except any owned by the subscriber itself (a federated
     /// index never gets its own changes back).
-    pub fn select<'a>(&self, transactions: impl IntoIterator<Item = &'a Value>) -> Vec<&'a Value> {
+    pub fn select<'a>(
+        &self,
+        transactions: impl IntoIterator<Item = &'a OutboxTransaction>,
+    ) -> Vec<&'a OutboxTransaction> {
         transactions
             .into_iter()
             .filter(|transaction| {
-                let engagement = &transaction["engagement"];
-                let text = |field: &str| engagement[field].as_str().unwrap_or_default();
-                text("owner") != self.logical_address
+                transaction.owner != self.logical_address
                     && self.wants(
-                        text("serviceDomain"),
-                        text("categorization"),
-                        text("registeredResidentIdentification"),
+                        &transaction.service_domain,
+                        &transaction.categorization,
+                        &transaction.resident,
                     )
             })
             .collect()
@@ -188,17 +190,17 @@ impl Subscriber {
 /// Accepted changes of one request, as queued in the outbox.
 #[derive(Clone, Debug)]
 pub struct AcceptedChange {
-    pub transactions: Vec<Value>,
+    pub transactions: Vec<OutboxTransaction>,
     pub correlation_id: Option<String>,
     pub traceparent: Option<String>,
 }
 
 /// One ProcessNotification to send to one subscriber.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct PlannedNotification<'a> {
     pub logical_address: String,
     /// Borrowed from the changes: subscribers that get the same transactions share them.
-    pub transactions: Vec<&'a Value>,
+    pub transactions: Vec<&'a OutboxTransaction>,
     pub correlation_id: Option<String>,
     pub traceparent: Option<String>,
 }
@@ -241,7 +243,7 @@ pub fn plan_notifications<'a>(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -251,9 +253,21 @@ mod tests {
             "categorization": category, "owner": owner }})
     }
 
-    /// What `s` selects of `transactions`, owned.
+    /// The transactions as the fan-out reads them from an outbox row.
+    fn stored(transactions: &[Value]) -> Vec<OutboxTransaction> {
+        OutboxTransaction::read_all(&Value::from(transactions.to_vec()).to_string()).unwrap()
+    }
+
+    fn tree(transaction: &OutboxTransaction) -> Value {
+        serde_json::from_str(transaction.json()).unwrap()
+    }
+
+    /// What `s` selects of `transactions`.
     fn kept(s: &Subscriber, transactions: &[Value]) -> Vec<Value> {
-        s.select(transactions).into_iter().cloned().collect()
+        s.select(&stored(transactions))
+            .into_iter()
+            .map(tree)
+            .collect()
     }
 
     fn subscriber(address: &str, filter: &[(&str, &[&str])]) -> Subscriber {
@@ -276,7 +290,7 @@ mod tests {
 
     fn change(transactions: Vec<Value>) -> AcceptedChange {
         AcceptedChange {
-            transactions,
+            transactions: stored(&transactions),
             correlation_id: None,
             traceparent: None,
         }
@@ -400,11 +414,7 @@ mod tests {
         assert_eq!(sizes, vec![4, 4, 2]);
         let order: Vec<&str> = plan
             .iter()
-            .flat_map(|n| {
-                n.transactions
-                    .iter()
-                    .map(|t| t["engagement"]["categorization"].as_str().unwrap())
-            })
+            .flat_map(|n| n.transactions.iter().map(|t| t.categorization.as_str()))
             .collect();
         assert_eq!(
             order,

@@ -15,7 +15,7 @@ use sqlx::{
 };
 
 use super::StoreError;
-use crate::domain::subscriber::{AcceptedChange, DeliveryMode, Subscriber};
+use crate::domain::subscriber::{AcceptedChange, DeliveryMode, OutboxTransaction, Subscriber};
 
 /// Outbox rows taken per fan-out round: bounds the transaction's size.
 pub const CHANGES_PER_ROUND: i64 = 500;
@@ -102,10 +102,10 @@ where
     for<'r> String: Decode<'r, DB> + Type<DB>,
     for<'r> &'r str: Decode<'r, DB> + Type<DB> + ColumnIndex<DB::Row>,
 {
-    // Stored as text (the index wrote it), read straight into the list: reading a tree and
-    // converting it built every map twice.
+    // Stored as text (the index wrote it); each transaction is kept as text, to be sent on
+    // as it is, and only the fields the filters need are read from it.
     let text: &str = row.try_get("transactions")?;
-    let transactions: Vec<Value> = serde_json::from_str(text)
+    let transactions = OutboxTransaction::read_all(text)
         .map_err(|error| StoreError::Unreadable(format!("an outbox row: {error}")))?;
     let change = AcceptedChange {
         transactions,
@@ -186,13 +186,6 @@ where
         if rows.is_empty() {
             return Ok(0);
         }
-        let mut changes = rows
-            .iter()
-            .map(accepted_change::<DB>)
-            .collect::<Result<Vec<_>, _>>()?;
-        // RETURNING does not promise an order; commit order is id order.
-        changes.sort_by_key(|(id, _)| *id);
-        let changes: Vec<AcceptedChange> = changes.into_iter().map(|(_, c)| c).collect();
         let subscribers = {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "{SELECT} ORDER BY logical_address"
@@ -203,6 +196,18 @@ where
                 .map(subscriber::<DB>)
                 .collect::<Result<Vec<_>, _>>()?
         };
+        if subscribers.is_empty() {
+            // Nobody to notify: the changes are only marked fanned out, not read.
+            transaction.commit().await?;
+            return Ok(rows.len());
+        }
+        let mut changes = rows
+            .iter()
+            .map(accepted_change::<DB>)
+            .collect::<Result<Vec<_>, _>>()?;
+        // RETURNING does not promise an order; commit order is id order.
+        changes.sort_by_key(|(id, _)| *id);
+        let changes: Vec<AcceptedChange> = changes.into_iter().map(|(_, c)| c).collect();
         let planned = deliveries(&subscribers, &changes, max_transactions)?;
         DB::enqueue(&mut transaction, &planned, Utc::now())
             .await
@@ -239,19 +244,21 @@ fn deliveries(
     #[derive(serde::Serialize)]
     struct Body<'a> {
         #[serde(rename = "engagementTransaction")]
-        transactions: &'a [&'a Value],
+        transactions: &'a [&'a OutboxTransaction],
     }
     let planned =
         crate::domain::subscriber::plan_notifications(subscribers, changes, max_transactions);
     // Keyed by which transactions a notification holds (their addresses in `changes`).
-    let mut written: std::collections::HashMap<Vec<*const Value>, common::delivery::Payload> =
-        std::collections::HashMap::new();
+    let mut written: std::collections::HashMap<
+        Vec<*const OutboxTransaction>,
+        common::delivery::Payload,
+    > = std::collections::HashMap::new();
     let mut deliveries = Vec::with_capacity(planned.len());
     for planned in planned {
-        let key: Vec<*const Value> = planned
+        let key: Vec<*const OutboxTransaction> = planned
             .transactions
             .iter()
-            .map(|t| std::ptr::from_ref::<Value>(*t))
+            .map(|t| std::ptr::from_ref::<OutboxTransaction>(*t))
             .collect();
         let payload = if let Some(payload) = written.get(&key) {
             payload.clone()
