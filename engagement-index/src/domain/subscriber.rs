@@ -288,9 +288,9 @@ mod tests {
         .unwrap()
     }
 
-    fn change(transactions: Vec<Value>) -> AcceptedChange {
+    fn change(transactions: &[Value]) -> AcceptedChange {
         AcceptedChange {
-            transactions: stored(&transactions),
+            transactions: stored(transactions),
             correlation_id: None,
             traceparent: None,
         }
@@ -349,7 +349,7 @@ mod tests {
     #[test]
     fn t51_a_wrong_category_keeps_nothing_and_plans_no_notification() {
         let s = subscriber("HSA_ID_A", &[("A", &["CATEGORY-UNKNOWN"])]);
-        let changes = [change(vec![transaction("A", "CATEGORY-A", "EI")])];
+        let changes = [change(&[transaction("A", "CATEGORY-A", "EI")])];
         let plan = plan_notifications(&[s], &changes, 1000);
         assert!(plan.is_empty());
     }
@@ -361,7 +361,7 @@ mod tests {
             subscriber("HSA_ID_B", &[("B", &[])]),
             subscriber("HSA_ID_C", &[("C", &[])]),
         ];
-        let changes = [change(vec![transaction("A", "CATEGORY-A", "EI")])];
+        let changes = [change(&[transaction("A", "CATEGORY-A", "EI")])];
         let plan = plan_notifications(&subscribers, &changes, 1000);
         assert_eq!(
             plan.iter()
@@ -375,7 +375,7 @@ mod tests {
             subscriber("HSA_ID_B", &[]),
             subscriber("HSA_ID_C", &[]),
         ];
-        let changes = [change(vec![transaction("A", "CATEGORY-A", "EI")])];
+        let changes = [change(&[transaction("A", "CATEGORY-A", "EI")])];
         let plan = plan_notifications(&subscribers, &changes, 1000);
         assert_eq!(
             plan.iter()
@@ -403,7 +403,7 @@ mod tests {
         let s = subscriber("HSA_ID_A", &[]);
         let changes: Vec<AcceptedChange> = (0..5)
             .map(|n| {
-                change(vec![
+                change(&[
                     transaction("A", &format!("C{n}"), "EI"),
                     transaction("A", &format!("D{n}"), "EI"),
                 ])
