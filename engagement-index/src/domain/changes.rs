@@ -54,8 +54,8 @@ pub fn plan_in_turn(
 }
 
 /// [`plan_in_turn`] for one request: the same netting, without copying the stored posts into
-/// a view for requests that follow. A large request is planned alone, and copying and hashing
-/// its keys three times over was most of its planning (docs/benchmarks.md).
+/// a view for requests that follow. A large request is planned alone, and copying its keys
+/// three times and hashing them four was most of its planning (docs/benchmarks.md).
 fn plan_alone(
     rules: &dyn ChangeRules,
     stored: &StoredEngagements,
