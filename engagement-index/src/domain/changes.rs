@@ -78,14 +78,7 @@ fn plan_alone(
     }
     let mut rows = ChangePlan::default();
     for key in touched {
-        match (stored.get(key), after[key]) {
-            (Some(_), None) => rows.deletions.push(key.clone()),
-            (None, Some(now_stored)) => rows.insertions.push(now_stored.clone()),
-            (Some(before), Some(now_stored)) if before != now_stored => {
-                rows.modifications.push(now_stored.clone());
-            }
-            _ => {}
-        }
+        rows.net(key, stored.get(key), after[key]);
     }
     CombinedPlan {
         rows,
@@ -122,13 +115,8 @@ fn plan_together(
         notifications.push(plan.notifications);
     }
     let mut rows = ChangePlan::default();
-    for key in touched {
-        match (stored.get(&key), view.remove(&key)) {
-            (Some(_), None) => rows.deletions.push(key),
-            (None, Some(now_stored)) => rows.insertions.push(now_stored),
-            (Some(before), Some(after)) if *before != after => rows.modifications.push(after),
-            _ => {}
-        }
+    for key in &touched {
+        rows.net(key, stored.get(key), view.get(key));
     }
     CombinedPlan {
         rows,
@@ -152,6 +140,23 @@ pub struct ChangePlan {
 impl ChangePlan {
     pub fn is_empty(&self) -> bool {
         self.deletions.is_empty() && self.insertions.is_empty() && self.modifications.is_empty()
+    }
+
+    /// The one row change that takes `key` from `before` to `after`, if any.
+    fn net(
+        &mut self,
+        key: &EngagementKey,
+        before: Option<&Engagement>,
+        after: Option<&Engagement>,
+    ) {
+        match (before, after) {
+            (Some(_), None) => self.deletions.push(key.clone()),
+            (None, Some(after)) => self.insertions.push(after.clone()),
+            (Some(before), Some(after)) if before != after => {
+                self.modifications.push(after.clone());
+            }
+            _ => {}
+        }
     }
 
     fn delete(&mut self, key: &EngagementKey, planned: &mut HashSet<EngagementKey>) {

@@ -79,9 +79,8 @@ pub(super) fn applied(combined: &crate::domain::CombinedPlan) -> Vec<AppliedChan
 }
 
 /// The audit rows of a group's requests, in request order.
-pub(super) fn audit_rows(contexts: &[&OutboxContext]) -> Vec<common::audit::AuditEvent> {
-    contexts
-        .iter()
-        .flat_map(|context| context.audit.iter().cloned())
-        .collect()
+pub(super) fn audit_rows<'a>(
+    contexts: &[&'a OutboxContext],
+) -> impl Iterator<Item = &'a common::audit::AuditEvent> {
+    contexts.iter().flat_map(|context| context.audit.iter())
 }

@@ -14,7 +14,9 @@ use sqlx::{PgConnection, PgPool, Row};
 use super::StoreError;
 use super::find_batch::FindBatch;
 use super::group_commit::{ApplyInTurn, GroupCommit, Request};
-use super::outbox::{AppliedChanges, MAX_ATTEMPTS, OutboxContext, OutboxRow, applied, outbox_rows};
+use super::outbox::{
+    AppliedChanges, MAX_ATTEMPTS, OutboxContext, OutboxRow, applied, audit_rows, outbox_rows,
+};
 use super::reads::{COLUMNS, KEY_ORDER, engagement};
 use crate::domain::{
     ChangePlan, ChangeRules, CombinedPlan, ContentQuery, Engagement, EngagementKey,
@@ -176,11 +178,8 @@ impl PgWriter {
         let rules: Vec<&dyn ChangeRules> = requests.iter().map(|(rules, _)| *rules).collect();
         let contexts: Vec<&OutboxContext> = requests.iter().map(|(_, context)| *context).collect();
         // Borrowed, not copied: an Update of 1000 has 1000 audit rows.
-        let audit: Vec<(&AuditEvent, DateTime<Utc>)> = contexts
-            .iter()
-            .flat_map(|context| context.audit.iter())
-            .map(|event| (event, now))
-            .collect();
+        let audit: Vec<(&AuditEvent, DateTime<Utc>)> =
+            audit_rows(&contexts).map(|event| (event, now)).collect();
         if insert_first {
             let combined = plan_in_turn(&rules, &StoredEngagements::new(), now);
             if only_new_posts(&combined, &keys) {

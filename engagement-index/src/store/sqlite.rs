@@ -86,7 +86,8 @@ impl ApplyInTurn for SqliteWriter {
             .execute(&mut *tx)
             .await?;
         }
-        common::audit::append_all_sqlite(&mut tx, &audit_rows(&contexts), now).await?;
+        let audit: Vec<_> = audit_rows(&contexts).cloned().collect();
+        common::audit::append_all_sqlite(&mut tx, &audit, now).await?;
         tx.commit().await?;
         Ok(applied(&combined))
     }
