@@ -14,6 +14,11 @@
 //! | FindContent | a select by (resident, domain), same columns and order | FindContent, wrk with `BENCH_CLIENTS` connections |
 //! | 1000-engagement write | one upsert of 1000 new rows from a set, residents spread as the index's | Update of 1000 new engagements |
 //!
+//! `BENCH_RESIDENTS=200000` loads 10,000,000 engagements instead: both sides then search and
+//! write among ten times as many rows, so the run shows how much of the index's slowdown at
+//! that scale is PostgreSQL's own. `BENCH_PREWARM=1` reads the table and its indexes into the
+//! server's buffers after the load (support::prewarm).
+//!
 //! Rates for the first two (each for `BENCH_SECONDS`), mean latency of `BENCH_BATCHES`
 //! sequential calls for the third; then the ratios against the targets. The load comes from
 //! separate processes on both sides (pgbench, wrk), so neither shares the index's runtime; the
@@ -42,18 +47,18 @@ use common::testing::TestDatabase;
 use engagement_index::{Application, Config};
 use serde_json::{Value, json};
 use sqlx::Connection as _;
-use support::{checkpoint, env_number, fresh, load, post};
+use support::{checkpoint, env_number, fresh, load, post, prewarm, residents};
 
 // pgbench reads `:name` as a variable even inside a quoted literal, so the scripts spell the
 // service domain `riv:bench:domainN` with concat_ws.
 
 /// One new row per transaction; the same conflict target as Update's.
 const RAW_WRITE_ONE: &str = "\\set n random(1, 2000000000)
-INSERT INTO engagement (registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time, changed_at) VALUES ('19' || lpad((:n::bigint % 20000)::text, 10, '0'), concat_ws(':', 'riv', 'bench', 'domain' || (:n::bigint % 5)), 'raw-' || :n::bigint, 'SE2321000016-BENCH', 'object-' || :n::bigint, 'NA', 'SE2321000016-SRC1', 'SE2321000016-DC01', 'SE0000000001-EI01', timestamptz '2024-01-01 12:00:00+00', now(), NULL, now()) ON CONFLICT ON CONSTRAINT engagement_business_key DO UPDATE SET most_recent_content = excluded.most_recent_content, update_time = excluded.creation_time, changed_at = excluded.changed_at;
+INSERT INTO engagement (registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time, changed_at) VALUES ('19' || lpad((:n::bigint % :residents::bigint)::text, 10, '0'), concat_ws(':', 'riv', 'bench', 'domain' || (:n::bigint % 5)), 'raw-' || :n::bigint, 'SE2321000016-BENCH', 'object-' || :n::bigint, 'NA', 'SE2321000016-SRC1', 'SE2321000016-DC01', 'SE0000000001-EI01', timestamptz '2024-01-01 12:00:00+00', now(), NULL, now()) ON CONFLICT ON CONSTRAINT engagement_business_key DO UPDATE SET most_recent_content = excluded.most_recent_content, update_time = excluded.creation_time, changed_at = excluded.changed_at;
 ";
 
 /// FindContent's statement: the same columns, filter and order as the index's store.
-const RAW_FIND: &str = "\\set r random(0, 19999)
+const RAW_FIND: &str = "\\set r random(0, :residents - 1)
 \\set d random(0, 4)
 SELECT registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time FROM engagement WHERE registered_resident_identification = '19' || lpad(:r::bigint::text, 10, '0') AND service_domain = concat_ws(':', 'riv', 'bench', 'domain' || :d::bigint) ORDER BY creation_time, registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner;
 ";
@@ -63,14 +68,14 @@ SELECT registered_resident_identification, service_domain, categorization, logic
 /// the serial times 7919, modulo the residents): a batch of consecutive residents would touch
 /// a few dozen adjacent index pages where the index's touches a thousand.
 const RAW_WRITE_THOUSAND: &str = "\\set n random(1, 2000000)
-INSERT INTO engagement (registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time, changed_at) SELECT '19' || lpad((g * 7919 % 20000)::text, 10, '0'), concat_ws(':', 'riv', 'bench', 'domain' || (g % 5)), 'rawbatch-' || g, 'SE2321000016-BENCH', 'object-' || g, 'NA', 'SE2321000016-SRC1', 'SE2321000016-DC01', 'SE0000000001-EI01', timestamptz '2024-01-01 12:00:00+00', now(), NULL, now() FROM generate_series(:n::bigint * 1000, :n::bigint * 1000 + 999) AS g ON CONFLICT ON CONSTRAINT engagement_business_key DO UPDATE SET most_recent_content = excluded.most_recent_content, update_time = excluded.creation_time, changed_at = excluded.changed_at;
+INSERT INTO engagement (registered_resident_identification, service_domain, categorization, logical_address, business_object_instance_identifier, clinical_process_interest_id, source_system, data_controller, owner, most_recent_content, creation_time, update_time, changed_at) SELECT '19' || lpad((g * 7919 % :residents::bigint)::text, 10, '0'), concat_ws(':', 'riv', 'bench', 'domain' || (g % 5)), 'rawbatch-' || g, 'SE2321000016-BENCH', 'object-' || g, 'NA', 'SE2321000016-SRC1', 'SE2321000016-DC01', 'SE0000000001-EI01', timestamptz '2024-01-01 12:00:00+00', now(), NULL, now() FROM generate_series(:n::bigint * 1000, :n::bigint * 1000 + 999) AS g ON CONFLICT ON CONSTRAINT engagement_business_key DO UPDATE SET most_recent_content = excluded.most_recent_content, update_time = excluded.creation_time, changed_at = excluded.changed_at;
 ";
 
 /// Update's body for one new engagement, as `support::fresh` makes it (wrk's Lua).
-const FRESH_LUA: &str = r#"string.format('{"engagementTransaction":[{"deleteFlag":false,"engagement":{"registeredResidentIdentification":"19%010d","serviceDomain":"riv:bench:domain%d","categorization":"new-%d","logicalAddress":"SE2321000016-BENCH","businessObjectInstanceIdentifier":"object-%d","clinicalProcessInterestId":"NA","mostRecentContent":"20240101120000","sourceSystem":"SE2321000016-SRC1","dataController":"SE2321000016-DC01"}}]}', n * 7919 % 20000, n % 5, n, n)"#;
+const FRESH_LUA: &str = r#"string.format('{"engagementTransaction":[{"deleteFlag":false,"engagement":{"registeredResidentIdentification":"19%010d","serviceDomain":"riv:bench:domain%d","categorization":"new-%d","logicalAddress":"SE2321000016-BENCH","businessObjectInstanceIdentifier":"object-%d","clinicalProcessInterestId":"NA","mostRecentContent":"20240101120000","sourceSystem":"SE2321000016-SRC1","dataController":"SE2321000016-DC01"}}]}', n * 7919 % residents, n % 5, n, n)"#;
 
 /// FindContent's body for a loaded resident and domain (wrk's Lua).
-const FIND_LUA: &str = r#"string.format('{"registeredResidentIdentification":"19%010d","serviceDomain":"riv:bench:domain%d"}', n * 7 % 20000, n % 5)"#;
+const FIND_LUA: &str = r#"string.format('{"registeredResidentIdentification":"19%010d","serviceDomain":"riv:bench:domain%d"}', n * 7 % residents, n % 5)"#;
 
 /// Which CPUs a PostgreSQL backend and this process may run on, as one line for the record.
 async fn cpus(url: &str) -> String {
@@ -131,6 +136,8 @@ fn pgbench(url: &str, dir: &Path, name: &str, script: &str, args: &[String]) -> 
     let output = Command::new("pgbench")
         .args(["-n", "-M", "prepared", "-f"])
         .arg(&file)
+        .arg("-D")
+        .arg(format!("residents={}", residents()))
         .args(args)
         .arg(url)
         .output()
@@ -155,10 +162,11 @@ fn pgbench(url: &str, dir: &Path, name: &str, script: &str, args: &[String]) -> 
 }
 
 /// wrk's script for a request body: `body(n)` is a Lua expression of the request's serial
-/// number `n`, unique across wrk's threads.
+/// number `n`, unique across wrk's threads, and of `residents`, the residents loaded.
 fn wrk_script(body: &str) -> String {
     format!(
-        r#"local threads = 0
+        r#"residents = {residents}
+local threads = 0
 function setup(thread)
   thread:set("first", threads * 1000000000 + {seed})
   threads = threads + 1
@@ -173,6 +181,7 @@ end
 "#,
         // Different in every run, so "new" engagements are new in a reused database too.
         seed = std::process::id() % 1000 * 1_000_000,
+        residents = residents(),
     )
 }
 
@@ -261,6 +270,7 @@ async fn main() {
     let shutdown = Shutdown::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     load(&url).await;
+    prewarm(&url).await;
     println!("{}", cpus(&url).await);
 
     let scripts = tempfile::tempdir().expect("a folder for the pgbench scripts");

@@ -12,7 +12,9 @@
 //!
 //! The scale run: `BENCH_RESIDENTS=200000` loads 10,000,000 engagements instead, and
 //! `BENCH_AUDIT_ROWS=50000000` first fills the audit log with two years of reads, a partition
-//! a month (support::load_audit).
+//! a month (support::load_audit). `BENCH_PREWARM=1` then reads the engagement table and its
+//! indexes into PostgreSQL's buffers (support::prewarm), for a server whose `shared_buffers`
+//! can hold them.
 
 mod support;
 
@@ -64,6 +66,7 @@ async fn main() {
     load_audit(&url, env_number("BENCH_AUDIT_ROWS", 0)).await;
     // The load's pages written out now, not by checkpoints during the measurements.
     support::checkpoint(&url).await;
+    support::prewarm(&url).await;
 
     let client = common::testing::http();
     let update = format!("{base}/engagementindex/v1/Update");

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use sqlx::Connection as _;
 
 /// Residents loaded: `BENCH_RESIDENTS`, 20,000 unless set (200,000 loads 10,000,000
-/// engagements, the scale run). The side-by-side benchmark's scripts assume the default.
+/// engagements, the scale run).
 pub fn residents() -> u64 {
     static RESIDENTS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *RESIDENTS.get_or_init(|| env_number("BENCH_RESIDENTS", 20_000).max(1))
@@ -164,6 +164,35 @@ pub async fn checkpoint(url: &str) {
         .execute(&mut connection)
         .await
         .expect("a checkpoint");
+}
+
+/// With `BENCH_PREWARM=1`, reads the engagement table and its indexes into PostgreSQL's
+/// buffers (`pg_prewarm`, from the server's contrib), as a server that has run for a while
+/// holds them: a bulk load leaves them cold, or pushed out by the audit rows loaded after.
+/// Only useful with `shared_buffers` large enough to hold them (docs/benchmarks.md).
+pub async fn prewarm(url: &str) {
+    if env_number("BENCH_PREWARM", 0) == 0 {
+        return;
+    }
+    let mut connection = sqlx::PgConnection::connect(url).await.expect("PostgreSQL");
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        .execute(&mut connection)
+        .await
+        .expect("pg_prewarm (PostgreSQL's contrib)");
+    let pages: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT c.relname::text, pg_prewarm(c.oid) FROM pg_class c \
+         WHERE c.oid = 'engagement'::regclass \
+            OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = 'engagement'::regclass) \
+         ORDER BY c.relname",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .expect("the prewarm");
+    let listed: Vec<String> = pages
+        .iter()
+        .map(|(name, pages)| format!("{name} {} MB", pages * 8 / 1024))
+        .collect();
+    println!("prewarmed {}", listed.join(", "));
 }
 
 pub struct Summary {
