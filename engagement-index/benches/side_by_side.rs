@@ -16,7 +16,8 @@
 //!
 //! `BENCH_RESIDENTS=200000` loads 10,000,000 engagements instead: both sides then search and
 //! write among ten times as many rows, so the run shows how much of the index's slowdown at
-//! that scale is PostgreSQL's own. `BENCH_PREWARM=1` reads the table and its indexes into the
+//! that scale is PostgreSQL's own. `BENCH_AUDIT_ROWS` first fills the audit log, as update_find
+//! does (support::load_audit); `BENCH_PREWARM=1` reads the table and its indexes into the
 //! server's buffers after the load (support::prewarm).
 //!
 //! Rates for the first two (each for `BENCH_SECONDS`), mean latency of `BENCH_BATCHES`
@@ -47,7 +48,7 @@ use common::testing::TestDatabase;
 use engagement_index::{Application, Config};
 use serde_json::{Value, json};
 use sqlx::Connection as _;
-use support::{checkpoint, env_number, fresh, load, post, prewarm, residents};
+use support::{checkpoint, env_number, fresh, load, load_audit, post, prewarm, residents};
 
 // pgbench reads `:name` as a variable even inside a quoted literal, so the scripts spell the
 // service domain `riv:bench:domainN` with concat_ws.
@@ -270,6 +271,7 @@ async fn main() {
     let shutdown = Shutdown::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     load(&url).await;
+    load_audit(&url, env_number("BENCH_AUDIT_ROWS", 0)).await;
     prewarm(&url).await;
     println!("{}", cpus(&url).await);
 
