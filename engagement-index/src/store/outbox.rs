@@ -78,9 +78,15 @@ pub(super) fn applied(combined: &crate::domain::CombinedPlan) -> Vec<AppliedChan
         .collect()
 }
 
-/// The audit rows of a group's requests, in request order.
+/// The audit rows of a group's requests, in request order, all at `at`: borrowed, not copied
+/// (an Update of 1000 has 1000).
 pub(super) fn audit_rows<'a>(
     contexts: &[&'a OutboxContext],
-) -> impl Iterator<Item = &'a common::audit::AuditEvent> {
-    contexts.iter().flat_map(|context| context.audit.iter())
+    at: chrono::DateTime<chrono::Utc>,
+) -> Vec<(&'a common::audit::AuditEvent, chrono::DateTime<chrono::Utc>)> {
+    contexts
+        .iter()
+        .flat_map(|context| context.audit.iter())
+        .map(|event| (event, at))
+        .collect()
 }

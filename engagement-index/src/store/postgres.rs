@@ -177,9 +177,7 @@ impl PgWriter {
         let now = Utc::now();
         let rules: Vec<&dyn ChangeRules> = requests.iter().map(|(rules, _)| *rules).collect();
         let contexts: Vec<&OutboxContext> = requests.iter().map(|(_, context)| *context).collect();
-        // Borrowed, not copied: an Update of 1000 has 1000 audit rows.
-        let audit: Vec<(&AuditEvent, DateTime<Utc>)> =
-            audit_rows(&contexts).map(|event| (event, now)).collect();
+        let audit = audit_rows(&contexts, now);
         if insert_first {
             let combined = plan_in_turn(&rules, &StoredEngagements::new(), now);
             if only_new_posts(&combined, &keys) {

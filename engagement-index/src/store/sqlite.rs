@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use common::audit::AuditBackend;
 use serde_json::{Value, json};
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -86,8 +87,7 @@ impl ApplyInTurn for SqliteWriter {
             .execute(&mut *tx)
             .await?;
         }
-        let audit: Vec<_> = audit_rows(&contexts).cloned().collect();
-        common::audit::append_all_sqlite(&mut tx, &audit, now).await?;
+        <sqlx::Sqlite as AuditBackend>::insert_rows(&mut tx, &audit_rows(&contexts, now)).await?;
         tx.commit().await?;
         Ok(applied(&combined))
     }
