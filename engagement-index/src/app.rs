@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use common::audit::AuditLog;
@@ -17,16 +16,13 @@ use common::shutdown::Shutdown;
 
 use crate::api::{self, AppState, Security};
 use crate::config::Config;
-use crate::notification::{FanOut, SubscriberRoutes};
+use crate::notification::{FanOut, Queue, SubscriberRoutes};
 use crate::{SERVICE_NAME, store};
 
 pub struct Application {
     server: BoundService,
     fan_out: FanOut,
     delivery: DeliveryWorker,
-    /// With `backbone = "nats"`: moves the fanned-out messages from the database to the stream.
-    relay: Option<(JetStreamRelay, Arc<tokio::sync::Notify>)>,
-    delivery_poll: Duration,
     retention: RetentionJob,
     /// PostgreSQL: the queue tables' frequent vacuum.
     queue_vacuum: Option<common::db::QueueVacuum>,
@@ -79,10 +75,10 @@ impl Application {
                 .bearer_token()
                 .context("cannot read this index's bearer token ([subscriber_client])")?,
         );
-        // On NATS the database queue is the outbox: the fan-out fills it in its transaction,
-        // the relay empties it into the stream, and the worker and the pull point use the stream.
-        let (deliveries, relay): (Arc<dyn DeliveryStore>, _) = match config.notification.backbone {
-            crate::config::Backbone::Postgres => (Arc::clone(&stores.deliveries), None),
+        // On NATS the fan-out publishes its rounds to the stream, and the worker and the pull
+        // point use the stream; the database keeps the outbox of changes.
+        let (deliveries, queue): (Arc<dyn DeliveryStore>, _) = match config.notification.backbone {
+            crate::config::Backbone::Postgres => (Arc::clone(&stores.deliveries), Queue::Database),
             crate::config::Backbone::Nats => {
                 let backbone = Arc::new(
                     JetStreamDeliveries::connect(&config.notification.nats, &config.delivery)
@@ -91,12 +87,18 @@ impl Application {
                             "cannot reach the NATS JetStream backbone ([notification.nats])",
                         )?,
                 );
-                let relay = JetStreamRelay::new(
+                let earlier = JetStreamRelay::new(
                     Arc::clone(&stores.deliveries),
                     Arc::clone(&backbone),
                     &config.delivery,
                 );
-                (backbone as Arc<dyn DeliveryStore>, Some(relay))
+                let queue = Queue::Stream {
+                    stream: Arc::clone(&backbone),
+                    earlier: Some(earlier),
+                    lease: config.delivery.lease(),
+                    owner: uuid::Uuid::new_v4(),
+                };
+                (backbone as Arc<dyn DeliveryStore>, queue)
             }
         };
         let delivery = DeliveryWorker::with_client(
@@ -108,14 +110,12 @@ impl Application {
                 .client(config.delivery.request_timeout())
                 .context("cannot set up this index's client credentials ([subscriber_client])")?,
         );
-        let relay = relay.map(|relay| (relay, Arc::new(tokio::sync::Notify::new())));
         let fan_out = FanOut::new(
             Arc::clone(&stores.subscribers),
+            queue,
             config.notification.max_transactions,
             config.notification.linger(),
-            relay
-                .as_ref()
-                .map_or_else(|| delivery.waker(), |(_, wake)| Arc::clone(wake)),
+            delivery.waker(),
         );
         let retention = RetentionJob::new(
             SERVICE_NAME,
@@ -131,7 +131,6 @@ impl Application {
             .with_installation(&installation)
         };
         let http = config.http.clone();
-        let config_delivery_poll = config.delivery.poll_interval();
         let state = AppState {
             config: Arc::new(config),
             store: stores.engagements,
@@ -173,8 +172,6 @@ impl Application {
             server,
             fan_out,
             delivery,
-            relay,
-            delivery_poll: config_delivery_poll,
             retention,
             queue_vacuum: stores.queue_vacuum,
         })
@@ -192,10 +189,6 @@ impl Application {
     /// Serves and notifies subscribers until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
         let fan_out = tokio::spawn(self.fan_out.run(shutdown.clone()));
-        let relay = self.relay.map(|(relay, wake)| {
-            let poll = self.delivery_poll;
-            tokio::spawn(relay.run(wake, self.delivery.waker(), poll, shutdown.clone()))
-        });
         let delivery = tokio::spawn(self.delivery.run(shutdown.clone()));
         let retention = tokio::spawn(self.retention.run(shutdown.clone()));
         let queue_vacuum = self
@@ -209,7 +202,7 @@ impl Application {
         // The server stopping for any reason stops the background work too.
         shutdown.cancel();
         let _ = tokio::join!(fan_out, delivery, retention);
-        for task in relay.into_iter().chain(queue_vacuum) {
+        if let Some(task) = queue_vacuum {
             let _ = task.await;
         }
         served

@@ -1,11 +1,12 @@
 //! The delivery queue on NATS JetStream: the notification backbone when one database is not
 //! enough for the fan-out (`notification.backbone = "nats"`).
 //!
-//! The database queue stays the transactional outbox: a change and its messages commit together
-//! there. [`JetStreamRelay`] then publishes each queued message once to the stream, with the
-//! queue id as `Nats-Msg-Id` (a re-publish after a crash falls in the stream's duplicate window
-//! and is dropped), and marks it delivered in the database. From there on [`JetStreamDeliveries`]
-//! is the [`DeliveryStore`] the shared worker and the pull point use:
+//! A producer publishes to the stream with [`JetStreamDeliveries::publish_round`] (the engagement
+//! index's fan-out: the message ids name the round, so a round published again after a crash
+//! is stored once), or queues in its database as the transactional outbox and lets
+//! [`JetStreamRelay`] publish each queued message once, with the queue id as `Nats-Msg-Id`,
+//! and delete it from the database. From there on [`JetStreamDeliveries`] is the
+//! [`DeliveryStore`] the shared worker and the pull point use:
 //!
 //! - one subject per destination, `<stream>.q.<destination in hex>`; the offset of a message is
 //!   its stream sequence;
@@ -39,7 +40,7 @@ use uuid::Uuid;
 
 use super::{
     Delivery, DeliveryError, DeliveryPolicy, DeliveryState, DeliveryStore, DestinationStats,
-    PullPoint, StoredPayload,
+    NewDelivery, PullPoint, StoredPayload,
 };
 
 const MESSAGE_ID: &str = "Nats-Msg-Id";
@@ -125,6 +126,19 @@ impl Envelope {
             delivered_at: None,
         }
     }
+}
+
+/// An [`Envelope`] written from a new message, borrowing its parts.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutgoingEnvelope<'a> {
+    destination: &'a str,
+    notification_id: Uuid,
+    payload: &'a serde_json::value::RawValue,
+    item_count: i32,
+    correlation_id: Option<&'a str>,
+    traceparent: Option<&'a str>,
+    created_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Copy, Serialize, Deserialize)]
@@ -308,18 +322,7 @@ impl JetStreamDeliveries {
     pub async fn publish(&self, deliveries: &[Delivery]) -> Result<(), DeliveryError> {
         let mut acks = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
-            let known = self
-                .consumers
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .contains(&delivery.destination);
-            if !known {
-                self.consumer(&delivery.destination).await?;
-                self.consumers
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .insert(delivery.destination.clone());
-            }
+            self.ensure_consumer(&delivery.destination).await?;
             let mut headers = HeaderMap::new();
             headers.insert(MESSAGE_ID, delivery.id.to_string().as_str());
             let body = serde_json::to_vec(&Envelope::of(delivery))?;
@@ -346,6 +349,79 @@ impl JetStreamDeliveries {
                     .iter()
                     .map(|delivery| delivery.destination.clone()),
             );
+        Ok(())
+    }
+
+    /// Publishes a fan-out round's notifications straight to the stream, in order, and waits
+    /// until the stream has stored them all. `round` names the round (no other round has the
+    /// same): a subscriber's `n`th notification of it has the message id
+    /// `round-<round>-<subscriber in hex>-<n>`, so a round published again after a crash, with
+    /// the same changes, is stored once, even if subscribers came or went meanwhile.
+    pub async fn publish_round(
+        &self,
+        round: i64,
+        notifications: &[NewDelivery],
+    ) -> Result<(), DeliveryError> {
+        let created_at = Utc::now();
+        let mut acks = Vec::with_capacity(notifications.len());
+        let mut part = 0;
+        for (i, notification) in notifications.iter().enumerate() {
+            let destination = notification.destination.as_str();
+            part = match i.checked_sub(1).map(|p| &notifications[p].destination) {
+                Some(previous) if previous == destination => part + 1,
+                _ => 0,
+            };
+            self.ensure_consumer(destination).await?;
+            let subject = self.queue_subject(destination);
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                MESSAGE_ID,
+                format!("round-{round}-{}-{part}", token(destination)).as_str(),
+            );
+            let payload: &serde_json::value::RawValue =
+                serde_json::from_str(notification.payload.as_str())?;
+            let body = serde_json::to_vec(&OutgoingEnvelope {
+                destination,
+                notification_id: Uuid::new_v4(),
+                payload,
+                item_count: notification.item_count,
+                correlation_id: notification.correlation_id.as_deref(),
+                traceparent: notification.traceparent.as_deref(),
+                created_at,
+            })?;
+            acks.push(
+                self.context
+                    .publish_with_headers(subject, headers, body.into())
+                    .await
+                    .map_err(nats_error)?,
+            );
+        }
+        for ack in acks {
+            ack.await.map_err(nats_error)?;
+        }
+        self.published
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .destinations
+            .extend(notifications.iter().map(|n| n.destination.clone()));
+        Ok(())
+    }
+
+    /// Makes sure `destination`'s consumer exists before its first message is published, so
+    /// that it starts at that message.
+    async fn ensure_consumer(&self, destination: &str) -> Result<(), DeliveryError> {
+        let known = self
+            .consumers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(destination);
+        if !known {
+            self.consumer(destination).await?;
+            self.consumers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(destination.to_owned());
+        }
         Ok(())
     }
 
@@ -874,12 +950,10 @@ impl JetStreamRelay {
     }
 
     /// Publishes what the outbox holds, in queue order; returns how many messages it moved.
-    /// One process relays at a time (it holds the relay's lease), a round at most
-    /// [`RELAY_RUN`] messages of all destinations: a read, the publishes, and one delete,
-    /// rather than a lease, a read and a mark for each destination. A message leaves the
-    /// outbox only once the stream has stored it; a crash in between publishes it again, and
-    /// the stream drops the copy. A round shorter than [`RELAY_RUN`] emptied the outbox: what
-    /// is queued after it wakes the relay again.
+    /// One process relays at a time (it holds the relay's lease; 0 when another does), in
+    /// runs of at most [`RELAY_RUN`] messages of all destinations: a read, the publishes, and
+    /// one delete. A message leaves the outbox only once the stream has stored it; a crash in
+    /// between publishes it again, and the stream drops the copy.
     pub async fn relay(&self) -> Result<usize, DeliveryError> {
         let now = Utc::now();
         if !self
@@ -907,34 +981,6 @@ impl JetStreamRelay {
             moved += ids.len();
             if i64::try_from(ids.len()).is_ok_and(|n| n < RELAY_RUN) {
                 return Ok(moved);
-            }
-        }
-    }
-
-    /// Relays every poll interval, or at once when `wake` is notified, until `shutdown`.
-    /// `delivered` (the worker's waker) is notified after messages were moved.
-    pub async fn run(
-        self,
-        wake: Arc<tokio::sync::Notify>,
-        delivered: Arc<tokio::sync::Notify>,
-        poll: Duration,
-        shutdown: crate::shutdown::Shutdown,
-    ) {
-        loop {
-            match self.relay().await {
-                Ok(0) => {}
-                Ok(moved) => {
-                    metrics::counter!("delivery_relayed_total").increment(moved as u64);
-                    delivered.notify_one();
-                }
-                Err(error) => {
-                    tracing::error!(%error, "cannot relay queued messages to NATS JetStream; they stay queued and are tried again");
-                }
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = wake.notified() => {},
-                () = tokio::time::sleep(poll) => {},
             }
         }
     }

@@ -1,16 +1,21 @@
-//! Moves accepted changes from the outbox into the subscribers' delivery queues.
+//! Moves accepted changes from the outbox into the subscribers' delivery queues: the
+//! database's, or a JetStream stream.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::Utc;
+use common::delivery::{DeliveryError, JetStreamDeliveries, JetStreamRelay};
 use common::shutdown::Shutdown;
 use tokio::sync::Notify;
+use uuid::Uuid;
 
-use crate::store::SubscriberStore;
 use crate::store::subscribers::CHANGES_PER_ROUND;
+use crate::store::{StoreError, SubscriberStore};
 
 pub struct FanOut {
     store: Arc<dyn SubscriberStore>,
+    queue: Queue,
     max_transactions: usize,
     linger: Duration,
     /// Woken after changes are queued, so delivery starts without waiting for its poll.
@@ -19,19 +24,75 @@ pub struct FanOut {
     changes: Arc<Notify>,
 }
 
+/// Where a round's notifications go.
+pub enum Queue {
+    /// The database's delivery queue, in the round's transaction.
+    Database,
+    /// Straight to a JetStream stream (`notification.backbone = "nats"`): the database holds
+    /// only the round's record between taking its changes and the stream storing them.
+    Stream {
+        stream: Arc<JetStreamDeliveries>,
+        /// Moves what an earlier version queued in the database onto the stream before the
+        /// first round, so that a subscriber's notifications stay in order across an upgrade.
+        earlier: Option<JetStreamRelay>,
+        /// A round left by a process that died is taken over when it is older than this.
+        lease: Duration,
+        owner: Uuid,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RoundError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Stream(#[from] DeliveryError),
+}
+
 impl FanOut {
     pub fn new(
         store: Arc<dyn SubscriberStore>,
+        queue: Queue,
         max_transactions: usize,
         linger: Duration,
         delivery: Arc<Notify>,
     ) -> Self {
         Self {
             store,
+            queue,
             max_transactions,
             linger,
             delivery,
             changes: Arc::new(Notify::new()),
+        }
+    }
+
+    /// One round: up to [`CHANGES_PER_ROUND`] changes from the outbox to the subscribers'
+    /// queues; how many changes it took.
+    async fn round(&self) -> Result<usize, RoundError> {
+        match &self.queue {
+            Queue::Database => Ok(self.store.fan_out(self.max_transactions).await?),
+            Queue::Stream {
+                stream,
+                lease,
+                owner,
+                ..
+            } => {
+                let stale_before = Utc::now()
+                    - chrono::Duration::from_std(*lease).unwrap_or(chrono::Duration::MAX);
+                let Some(round) = self
+                    .store
+                    .take_round(self.max_transactions, *owner, stale_before)
+                    .await?
+                else {
+                    return Ok(0);
+                };
+                stream.publish_round(round.id, &round.notifications).await?;
+                self.store.finish_round(round.id).await?;
+                metrics::counter!("notification_messages_published_total")
+                    .increment(round.notifications.len() as u64);
+                Ok(round.changes)
+            }
         }
     }
 
@@ -54,14 +115,26 @@ impl FanOut {
     /// its commit and its fan-out) and for a round that failed: every `linger` at first, then
     /// less and less often, at least every [`IDLE_LOOK_MAX`]. An idle index thus costs its
     /// database a look a second, not forty.
-    pub async fn run(self, shutdown: Shutdown) {
+    pub async fn run(mut self, shutdown: Shutdown) {
+        if let Queue::Stream { earlier, .. } = &mut self.queue
+            && let Some(relay) = earlier.take()
+        {
+            // Until it succeeds no round is published: rounds would overtake what it holds.
+            while let Err(error) = relay.relay().await {
+                tracing::error!(%error, "cannot move the notifications queued in the database to NATS JetStream; trying again");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(IDLE_LOOK_MAX) => {},
+                }
+            }
+        }
         let mut look_every = self.linger;
         loop {
             let mut moved = false;
             let mut round_began;
             loop {
                 round_began = tokio::time::Instant::now();
-                match self.store.fan_out(self.max_transactions).await {
+                match self.round().await {
                     Ok(0) => break,
                     Ok(changes) => {
                         moved = true;

@@ -4,5 +4,5 @@
 mod fan_out;
 mod routes;
 
-pub use fan_out::FanOut;
+pub use fan_out::{FanOut, Queue};
 pub use routes::SubscriberRoutes;

@@ -96,7 +96,7 @@ use crate::domain::{ChangeRules, ContentQuery, Engagement, UpdatesPage, UpdatesQ
 pub use outbox::{AppliedChanges, OutboxContext};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-pub use subscribers::{PgSubscribers, SqliteSubscribers, SubscriberStore};
+pub use subscribers::{PgSubscribers, Round, SqliteSubscribers, SubscriberStore};
 
 /// This service's tables and common's (permissions, audit, installation, delivery) at the
 /// versions this service's history gives them (common::schema).
@@ -193,10 +193,11 @@ pub struct Stores {
     pub description: String,
 }
 
-/// The tables whose rows come and go as fast as they are written: the outbox and the
-/// subscribers' queues, with their leases and pull points.
-const QUEUE_TABLES: [&str; 4] = [
+/// The tables whose rows come and go as fast as they are written: the outbox (and the NATS
+/// fan-out's round) and the subscribers' queues, with their leases and pull points.
+const QUEUE_TABLES: [&str; 5] = [
     "notification_outbox",
+    "notification_round",
     "delivery",
     "delivery_lease",
     "delivery_pull_point",

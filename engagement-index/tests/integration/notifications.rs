@@ -197,7 +197,7 @@ fn push_to(address: SocketAddr, filter: &Value) -> Value {
     json!({ "url": format!("http://{address}/notify"), "delivery": "push", "filter": filter })
 }
 
-/// Each database with the database queue, then SQLite with the NATS backbone when a server
+/// Each database with the database queue, then each with the NATS backbone when a server
 /// answers.
 async fn backbones() -> Vec<(TestDatabase, Option<JetStreamConfig>, &'static str)> {
     let mut backbones: Vec<_> = TestDatabase::all()
@@ -208,8 +208,14 @@ async fn backbones() -> Vec<(TestDatabase, Option<JetStreamConfig>, &'static str
             (database, None, backend)
         })
         .collect();
-    if let Some(nats) = nats().await {
-        backbones.push((TestDatabase::sqlite(), Some(nats), "nats"));
+    for database in TestDatabase::all().await {
+        let Some(nats) = nats().await else { break };
+        let name = if database.backend == "sqlite" {
+            "nats on sqlite"
+        } else {
+            "nats on postgres"
+        };
+        backbones.push((database, Some(nats), name));
     }
     backbones
 }
@@ -765,6 +771,168 @@ async fn routes_looked_up_together_are_each_the_route_looked_up_alone() {
                 database.backend
             );
         }
+        database.cleanup().await;
+    }
+}
+
+/// Writes an outbox row holding one engagement transaction of `resident`, as an Update would.
+async fn queue_change(database: &TestDatabase, resident: &str) {
+    let document = Value::Array(vec![transaction(resident, "CAT", "SRC")]).to_string();
+    if let Some(url) = &database.config.url {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query("INSERT INTO notification_outbox (transactions) VALUES ($1)")
+            .bind(document)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    } else {
+        let path = database.config.data_dir.join("engagement-index.sqlite");
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO notification_outbox (transactions, created_at) VALUES ($1, $2)")
+            .bind(document)
+            .bind(common::db::sqlite_time(chrono::Utc::now()))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+}
+
+/// The residents of the pending notifications of `destination` on the stream, a list per
+/// notification.
+async fn residents_queued(stream: &JetStreamDeliveries, destination: &str) -> Vec<Vec<String>> {
+    use common::delivery::{DeliveryState, DeliveryStore as _};
+    stream
+        .list(destination, DeliveryState::Pending, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|notification| {
+            notification.payload["engagementTransaction"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    t["engagement"]["registeredResidentIdentification"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_stored_once() {
+    use engagement_index::domain::subscriber::Subscriber;
+    let Some(_) = nats().await else { return };
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let nats = nats().await.unwrap();
+        let stores = engagement_index::store::open(&database.config)
+            .await
+            .unwrap();
+        let policy = common::delivery::DeliveryPolicy::default();
+        let stream = JetStreamDeliveries::connect(&nats, &policy).await.unwrap();
+        let subscriber = Subscriber::new(
+            "SUB-ROUND",
+            Some(String::from("http://127.0.0.1:9/notify")),
+            DeliveryMode::Push,
+            Vec::new(),
+        )
+        .unwrap();
+        stores.subscribers.put(&subscriber).await.unwrap();
+        for resident in ["191212121212", "192012121212", "193012121212"] {
+            queue_change(&database, resident).await;
+        }
+        let now = chrono::Utc::now;
+        let fresh = || now() - chrono::Duration::seconds(30);
+        let (dead, other) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+
+        // A process takes a round and publishes it, and dies before it can finish the round.
+        let taken = stores
+            .subscribers
+            .take_round(100, dead, fresh())
+            .await
+            .unwrap()
+            .expect("three changes to fan out");
+        assert_eq!(taken.changes, 3, "{backend}");
+        stream
+            .publish_round(taken.id, &taken.notifications)
+            .await
+            .unwrap();
+        // A change committed after the round was taken belongs to the next round.
+        queue_change(&database, "194012121212").await;
+
+        // While the round is young another process leaves it alone and takes nothing else.
+        assert!(
+            stores
+                .subscribers
+                .take_round(100, other, fresh())
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}: a round under way is another's"
+        );
+        // Once it is older than the lease, the other process takes the same round over...
+        let again = stores
+            .subscribers
+            .take_round(100, other, now() + chrono::Duration::seconds(1))
+            .await
+            .unwrap()
+            .expect("the unfinished round");
+        assert_eq!((again.id, again.changes), (taken.id, 3), "{backend}");
+        // ...and publishes it again: the stream stores it once.
+        stream
+            .publish_round(again.id, &again.notifications)
+            .await
+            .unwrap();
+        stores.subscribers.finish_round(again.id).await.unwrap();
+
+        // The next round is the change after; its owner keeps it until it finishes it.
+        let next = stores
+            .subscribers
+            .take_round(100, other, fresh())
+            .await
+            .unwrap()
+            .expect("the later change");
+        assert_ne!(next.id, taken.id, "{backend}");
+        assert_eq!(next.changes, 1, "{backend}");
+        let retaken = stores
+            .subscribers
+            .take_round(100, other, fresh())
+            .await
+            .unwrap()
+            .expect("its own unfinished round, at once");
+        assert_eq!((retaken.id, retaken.changes), (next.id, 1), "{backend}");
+        stream
+            .publish_round(next.id, &next.notifications)
+            .await
+            .unwrap();
+        stores.subscribers.finish_round(next.id).await.unwrap();
+        assert!(
+            stores
+                .subscribers
+                .take_round(100, other, fresh())
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend}: nothing left"
+        );
+
+        assert_eq!(
+            residents_queued(&stream, "SUB-ROUND").await,
+            [
+                vec!["191212121212", "192012121212", "193012121212"],
+                vec!["194012121212"]
+            ],
+            "{backend}: each change once, in order"
+        );
+        stream.delete(&nats).await.unwrap();
         database.cleanup().await;
     }
 }

@@ -5,7 +5,7 @@ mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use common::db::Backend;
 use common::delivery::DeliveryBackend;
 use serde_json::Value;
@@ -13,6 +13,8 @@ use sqlx::types::Json;
 use sqlx::{
     ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Postgres, Row as _, Sqlite, Type,
 };
+
+use uuid::Uuid;
 
 use super::StoreError;
 use crate::domain::subscriber::{AcceptedChange, DeliveryMode, OutboxTransaction, Subscriber};
@@ -36,6 +38,32 @@ pub trait SubscriberStore: Send + Sync + 'static {
     /// queues of the subscribers that want them, in one transaction; returns how many changes
     /// were taken. Only one process fans out at a time.
     async fn fan_out(&self, max_transactions: usize) -> Result<usize, StoreError>;
+    /// For a backbone outside the database: takes a round of up to [`CHANGES_PER_ROUND`]
+    /// changes and plans its notifications without queueing them, to be published by the
+    /// caller and then [finished](Self::finish_round). The round is recorded with the outbox
+    /// rows' marks in one commit, so a round whose owner died before finishing it is found
+    /// again: it is returned once more (same changes, same [`Round::id`]) to `owner` at once
+    /// and to any other owner when it was taken before `stale_before`. `None`: nothing to
+    /// fan out, or another owner's round is under way.
+    async fn take_round(
+        &self,
+        max_transactions: usize,
+        owner: Uuid,
+        stale_before: DateTime<Utc>,
+    ) -> Result<Option<Round>, StoreError>;
+    /// Forgets a round once its notifications are published.
+    async fn finish_round(&self, round: i64) -> Result<(), StoreError>;
+}
+
+/// A fan-out round taken for a backbone outside the database.
+#[derive(Debug)]
+pub struct Round {
+    /// The round's first outbox id: no other round has it, and a round taken again keeps it.
+    pub id: i64,
+    /// How many changes the round took.
+    pub changes: usize,
+    /// Its notifications, per subscriber in order.
+    pub notifications: Vec<common::delivery::NewDelivery>,
 }
 
 /// The subscriber registry on SQLite.
@@ -70,10 +98,20 @@ pub trait SubscriberBackend: Backend + DeliveryBackend {
         declared: &[Subscriber],
     ) -> Result<(), StoreError>;
 
+    /// Makes the rest of the transaction the only fan-out under way, across processes.
+    async fn serialise(connection: &mut Self::Connection) -> Result<(), StoreError>;
+
     /// Marks up to [`CHANGES_PER_ROUND`] outbox rows fanned out, in id order, and returns them
     /// (`id`, `transactions`, `correlation_id`, `traceparent`), so that no other process takes
     /// them.
     async fn take_changes(connection: &mut Self::Connection) -> Result<Vec<Self::Row>, StoreError>;
+
+    /// The outbox rows `ids` (`id`, `transactions`, `correlation_id`, `traceparent`), in no
+    /// particular order: a round taken again.
+    async fn round_changes(
+        connection: &mut Self::Connection,
+        ids: &[i64],
+    ) -> Result<Vec<Self::Row>, StoreError>;
 }
 
 const SELECT: &str = "SELECT logical_address, url, delivery, filter FROM subscriber";
@@ -122,7 +160,10 @@ where
     for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
     <DB as sqlx::Database>::Arguments: IntoArguments<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB>,
+    for<'q> i64: Encode<'q, DB>,
     for<'r> i64: Decode<'r, DB> + Type<DB>,
+    for<'r> i32: Decode<'r, DB> + Type<DB>,
     for<'r> String: Decode<'r, DB> + Type<DB>,
     for<'r> Json<Value>: Decode<'r, DB> + Type<DB>,
     for<'r> &'r str: Decode<'r, DB> + Type<DB>,
@@ -182,32 +223,18 @@ where
 
     async fn fan_out(&self, max_transactions: usize) -> Result<usize, StoreError> {
         let mut transaction = self.pool.begin().await?;
+        DB::serialise(&mut transaction).await?;
         let rows = DB::take_changes(&mut transaction).await?;
         if rows.is_empty() {
             return Ok(0);
         }
-        let subscribers = {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{SELECT} ORDER BY logical_address"
-            )))
-            .fetch_all(&mut *transaction)
-            .await?;
-            rows.iter()
-                .map(subscriber::<DB>)
-                .collect::<Result<Vec<_>, _>>()?
-        };
+        let subscribers = subscribers::<DB>(&mut transaction).await?;
         if subscribers.is_empty() {
             // Nobody to notify: the changes are only marked fanned out, not read.
             transaction.commit().await?;
             return Ok(rows.len());
         }
-        let mut changes = rows
-            .iter()
-            .map(accepted_change::<DB>)
-            .collect::<Result<Vec<_>, _>>()?;
-        // RETURNING does not promise an order; commit order is id order.
-        changes.sort_by_key(|(id, _)| *id);
-        let changes: Vec<AcceptedChange> = changes.into_iter().map(|(_, c)| c).collect();
+        let changes = in_commit_order::<DB>(&rows)?;
         let planned = deliveries(&subscribers, &changes, max_transactions)?;
         DB::enqueue(&mut transaction, &planned, Utc::now())
             .await
@@ -215,6 +242,119 @@ where
         transaction.commit().await?;
         Ok(changes.len())
     }
+
+    async fn take_round(
+        &self,
+        max_transactions: usize,
+        owner: Uuid,
+        stale_before: DateTime<Utc>,
+    ) -> Result<Option<Round>, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        DB::serialise(&mut transaction).await?;
+        let unfinished = sqlx::query(
+            "SELECT first_id, outbox_ids, \
+                 CASE WHEN owner = $1 OR taken_at < $2 THEN 1 ELSE 0 END AS takeable \
+             FROM notification_round ORDER BY first_id LIMIT 1",
+        )
+        .bind(DB::id_value(owner))
+        .bind(DB::time_value(stale_before))
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let (id, rows) = if let Some(unfinished) = unfinished {
+            if unfinished.try_get::<i32, _>("takeable")? == 0 {
+                return Ok(None); // another process publishes its round
+            }
+            let id: i64 = unfinished.try_get("first_id")?;
+            let ids: String = unfinished.try_get("outbox_ids")?;
+            let ids: Vec<i64> = serde_json::from_str(&ids).map_err(decode_error)?;
+            sqlx::query(
+                "UPDATE notification_round SET owner = $1, taken_at = $2 WHERE first_id = $3",
+            )
+            .bind(DB::id_value(owner))
+            .bind(DB::time_value(Utc::now()))
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+            (id, DB::round_changes(&mut transaction, &ids).await?)
+        } else {
+            let rows = DB::take_changes(&mut transaction).await?;
+            let mut ids = rows
+                .iter()
+                .map(|row| row.try_get::<i64, _>("id"))
+                .collect::<Result<Vec<_>, _>>()?;
+            ids.sort_unstable();
+            let Some(&id) = ids.first() else {
+                return Ok(None);
+            };
+            sqlx::query(
+                "INSERT INTO notification_round (first_id, outbox_ids, owner, taken_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(serde_json::to_string(&ids).map_err(decode_error)?)
+            .bind(DB::id_value(owner))
+            .bind(DB::time_value(Utc::now()))
+            .execute(&mut *transaction)
+            .await?;
+            (id, rows)
+        };
+        let subscribers = subscribers::<DB>(&mut transaction).await?;
+        transaction.commit().await?;
+        let changes = in_commit_order::<DB>(&rows)?;
+        let notifications = if subscribers.is_empty() {
+            Vec::new()
+        } else {
+            deliveries(&subscribers, &changes, max_transactions)?
+        };
+        Ok(Some(Round {
+            id,
+            changes: changes.len(),
+            notifications,
+        }))
+    }
+
+    async fn finish_round(&self, round: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM notification_round WHERE first_id = $1")
+            .bind(round)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Every subscriber, in the order of their addresses.
+async fn subscribers<DB: Backend>(
+    connection: &mut DB::Connection,
+) -> Result<Vec<Subscriber>, StoreError>
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    <DB as sqlx::Database>::Arguments: IntoArguments<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> Json<Value>: Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+{
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} ORDER BY logical_address"
+    )))
+    .fetch_all(connection)
+    .await?;
+    rows.iter().map(subscriber::<DB>).collect()
+}
+
+/// Outbox rows read as changes, in id (commit) order: neither RETURNING nor `= ANY` promise
+/// an order.
+fn in_commit_order<DB: Backend>(rows: &[DB::Row]) -> Result<Vec<AcceptedChange>, StoreError>
+where
+    for<'r> i64: Decode<'r, DB> + Type<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> &'r str: Decode<'r, DB> + Type<DB> + ColumnIndex<DB::Row>,
+{
+    let mut changes = rows
+        .iter()
+        .map(accepted_change::<DB>)
+        .collect::<Result<Vec<_>, _>>()?;
+    changes.sort_by_key(|(id, _)| *id);
+    Ok(changes.into_iter().map(|(_, change)| change).collect())
 }
 
 fn decode_error(error: serde_json::Error) -> StoreError {

@@ -60,11 +60,15 @@ impl SubscriberBackend for Postgres {
         Ok(())
     }
 
-    async fn take_changes(connection: &mut PgConnection) -> Result<Vec<PgRow>, StoreError> {
+    async fn serialise(connection: &mut PgConnection) -> Result<(), StoreError> {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(FAN_OUT_LOCK)
             .execute(&mut *connection)
             .await?;
+        Ok(())
+    }
+
+    async fn take_changes(connection: &mut PgConnection) -> Result<Vec<PgRow>, StoreError> {
         // The rows stay, fanned out, until the retention job deletes them; the batch is found
         // by primary key, never by scanning what is kept.
         Ok(sqlx::query(
@@ -74,6 +78,19 @@ impl SubscriberBackend for Postgres {
         )
         .bind(CHANGES_PER_ROUND)
         .bind(Utc::now())
+        .fetch_all(&mut *connection)
+        .await?)
+    }
+
+    async fn round_changes(
+        connection: &mut PgConnection,
+        ids: &[i64],
+    ) -> Result<Vec<PgRow>, StoreError> {
+        Ok(sqlx::query(
+            "SELECT id, transactions, correlation_id, traceparent FROM notification_outbox \
+             WHERE id = ANY($1)",
+        )
+        .bind(ids)
         .fetch_all(&mut *connection)
         .await?)
     }

@@ -67,6 +67,15 @@ impl SubscriberBackend for Sqlite {
         Ok(())
     }
 
+    async fn serialise(connection: &mut SqliteConnection) -> Result<(), StoreError> {
+        // A write that changes nothing still takes SQLite's write lock, which is held to the
+        // end of the transaction: another process's round waits here, before it reads.
+        sqlx::query("UPDATE notification_round SET first_id = first_id WHERE false")
+            .execute(&mut *connection)
+            .await?;
+        Ok(())
+    }
+
     async fn take_changes(connection: &mut SqliteConnection) -> Result<Vec<SqliteRow>, StoreError> {
         // Marking first takes SQLite's write lock, so two processes never take the same rows.
         // The rows stay, fanned out, until the retention job deletes them.
@@ -77,6 +86,20 @@ impl SubscriberBackend for Sqlite {
         )
         .bind(CHANGES_PER_ROUND)
         .bind(common::db::sqlite_time(Utc::now()))
+        .fetch_all(&mut *connection)
+        .await?)
+    }
+
+    async fn round_changes(
+        connection: &mut SqliteConnection,
+        ids: &[i64],
+    ) -> Result<Vec<SqliteRow>, StoreError> {
+        let ids = serde_json::to_string(ids).map_err(decode_error)?;
+        Ok(sqlx::query(
+            "SELECT id, transactions, correlation_id, traceparent FROM notification_outbox \
+             WHERE id IN (SELECT value FROM json_each($1))",
+        )
+        .bind(ids)
         .fetch_all(&mut *connection)
         .await?)
     }
