@@ -191,18 +191,6 @@ pub struct JetStreamDeliveries {
     published: Mutex<Published>,
     /// How often every consumer is looked at, whatever this process published meanwhile.
     list_every: Duration,
-    /// Per destination, whether its last fetch left nothing behind it: the next fetch would
-    /// find nothing until more is published or retried, so it is not asked for.
-    quiet: Mutex<HashMap<String, Quiet>>,
-}
-
-/// What [`JetStreamDeliveries::head`] knows of a destination's consumer between fetches.
-#[derive(Default)]
-struct Quiet {
-    /// Publishes (and listings that found it due) seen: a fetch that began before one of them
-    /// cannot tell that the consumer is empty.
-    stirred: u64,
-    drained: bool,
 }
 
 /// What [`JetStreamDeliveries::due_destinations`] can answer without asking the server.
@@ -258,7 +246,6 @@ impl JetStreamDeliveries {
             handles: Mutex::default(),
             published: Mutex::default(),
             list_every: policy.poll_interval(),
-            quiet: Mutex::default(),
         })
     }
 
@@ -322,41 +309,6 @@ impl JetStreamDeliveries {
         Ok(consumer)
     }
 
-    /// `destinations` may have more to fetch: published to, found due, or a message retried.
-    fn stir<'a>(&self, destinations: impl IntoIterator<Item = &'a str>) {
-        let mut quiet = self
-            .quiet
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for destination in destinations {
-            let entry = quiet.entry(destination.to_owned()).or_default();
-            entry.stirred += 1;
-            entry.drained = false;
-        }
-    }
-
-    /// Whether `destination`'s last fetch left nothing behind it, and how often it was
-    /// stirred so far.
-    fn quiet(&self, destination: &str) -> (bool, u64) {
-        self.quiet
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(destination)
-            .map_or((false, 0), |quiet| (quiet.drained, quiet.stirred))
-    }
-
-    /// A fetch that began after `stirred` stirs left nothing behind it.
-    fn drained(&self, destination: &str, stirred: u64) {
-        let mut quiet = self
-            .quiet
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = quiet.entry(destination.to_owned()).or_default();
-        if entry.stirred == stirred {
-            entry.drained = true;
-        }
-    }
-
     /// Forgets the consumer handle of `destination`: the next use asks the server again.
     fn forget_consumer(&self, destination: &str) {
         self.handles
@@ -388,7 +340,6 @@ impl JetStreamDeliveries {
         for ack in acks {
             ack.await.map_err(nats_error)?;
         }
-        self.stir(deliveries.iter().map(|d| d.destination.as_str()));
         self.published
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -448,7 +399,6 @@ impl JetStreamDeliveries {
         for ack in acks {
             ack.await.map_err(nats_error)?;
         }
-        self.stir(notifications.iter().map(|n| n.destination.as_str()));
         self.published
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -596,7 +546,6 @@ impl DeliveryStore for JetStreamDeliveries {
                 due.push(destination);
             }
         }
-        self.stir(due.iter().map(String::as_str));
         let mut published = self
             .published
             .lock()
@@ -640,10 +589,6 @@ impl DeliveryStore for JetStreamDeliveries {
         let (id, message) = if let Some(held) = held {
             held
         } else {
-            let (drained, stirred) = self.quiet(destination);
-            if drained {
-                return Ok(None);
-            }
             let consumer = self.consumer(destination).await?;
             let batch = consumer.fetch().max_messages(1).messages().await;
             let mut batch = batch.map_err(|error| {
@@ -653,15 +598,9 @@ impl DeliveryStore for JetStreamDeliveries {
             })?;
             // No message, or none to be had while another worker holds one.
             let Some(Ok(message)) = batch.next().await else {
-                self.drained(destination, stirred);
                 return Ok(None);
             };
-            let info = message.info().map_err(nats_error)?;
-            if info.pending == 0 {
-                // The last one: after it is settled, fetching again finds nothing.
-                self.drained(destination, stirred);
-            }
-            let id = offset(info.stream_sequence);
+            let id = offset(message.info().map_err(nats_error)?.stream_sequence);
             self.in_flight
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -717,10 +656,6 @@ impl DeliveryStore for JetStreamDeliveries {
     ) -> Result<(), DeliveryError> {
         let delay = (next_attempt_at - Utc::now()).to_std().unwrap_or_default();
         for (id, message) in self.take(ids) {
-            // It comes back after the delay.
-            if let Some(destination) = message.subject.rsplit('.').next().and_then(destination_of) {
-                self.stir([destination.as_str()]);
-            }
             self.last_errors
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -837,7 +772,6 @@ impl DeliveryStore for JetStreamDeliveries {
                 .map_err(nats_error)?;
             redriven += 1;
         }
-        self.stir([destination]);
         Ok(redriven)
     }
 
@@ -967,10 +901,6 @@ impl DeliveryStore for JetStreamDeliveries {
 
     async fn remove_destination(&self, destination: &str) -> Result<u64, DeliveryError> {
         self.forget_consumer(destination);
-        self.quiet
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(destination);
         self.consumers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
