@@ -322,34 +322,14 @@ impl JetStreamDeliveries {
     pub async fn publish(&self, deliveries: &[Delivery]) -> Result<(), DeliveryError> {
         let mut acks = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
-            self.ensure_consumer(&delivery.destination).await?;
-            let mut headers = HeaderMap::new();
-            headers.insert(MESSAGE_ID, delivery.id.to_string().as_str());
             let body = serde_json::to_vec(&Envelope::of(delivery))?;
             acks.push(
-                self.context
-                    .publish_with_headers(
-                        self.queue_subject(&delivery.destination),
-                        headers,
-                        body.into(),
-                    )
-                    .await
-                    .map_err(nats_error)?,
+                self.send(&delivery.destination, &delivery.id.to_string(), body)
+                    .await?,
             );
         }
-        for ack in acks {
-            ack.await.map_err(nats_error)?;
-        }
-        self.published
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .destinations
-            .extend(
-                deliveries
-                    .iter()
-                    .map(|delivery| delivery.destination.clone()),
-            );
-        Ok(())
+        self.stored(acks, deliveries.iter().map(|d| d.destination.clone()))
+            .await
     }
 
     /// Publishes a fan-out round's notifications straight to the stream, in order, and waits
@@ -371,13 +351,6 @@ impl JetStreamDeliveries {
                 Some(previous) if previous == destination => part + 1,
                 _ => 0,
             };
-            self.ensure_consumer(destination).await?;
-            let subject = self.queue_subject(destination);
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                MESSAGE_ID,
-                format!("round-{round}-{}-{part}", token(destination)).as_str(),
-            );
             let payload: &serde_json::value::RawValue =
                 serde_json::from_str(notification.payload.as_str())?;
             let body = serde_json::to_vec(&OutgoingEnvelope {
@@ -389,13 +362,37 @@ impl JetStreamDeliveries {
                 traceparent: notification.traceparent.as_deref(),
                 created_at,
             })?;
-            acks.push(
-                self.context
-                    .publish_with_headers(subject, headers, body.into())
-                    .await
-                    .map_err(nats_error)?,
-            );
+            let id = format!("round-{round}-{}-{part}", token(destination));
+            acks.push(self.send(destination, &id, body).await?);
         }
+        self.stored(acks, notifications.iter().map(|n| n.destination.clone()))
+            .await
+    }
+
+    /// Publishes `body` to `destination`'s queue with the message id `id`, its consumer made
+    /// first; the stream's acknowledgement is to be awaited.
+    async fn send(
+        &self,
+        destination: &str,
+        id: &str,
+        body: Vec<u8>,
+    ) -> Result<async_nats::jetstream::context::PublishAckFuture, DeliveryError> {
+        self.ensure_consumer(destination).await?;
+        let mut headers = HeaderMap::new();
+        headers.insert(MESSAGE_ID, id);
+        self.context
+            .publish_with_headers(self.queue_subject(destination), headers, body.into())
+            .await
+            .map_err(nats_error)
+    }
+
+    /// Waits until the stream has stored what was sent, then notes the destinations for the
+    /// worker.
+    async fn stored(
+        &self,
+        acks: Vec<async_nats::jetstream::context::PublishAckFuture>,
+        destinations: impl Iterator<Item = String>,
+    ) -> Result<(), DeliveryError> {
         for ack in acks {
             ack.await.map_err(nats_error)?;
         }
@@ -403,7 +400,7 @@ impl JetStreamDeliveries {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .destinations
-            .extend(notifications.iter().map(|n| n.destination.clone()));
+            .extend(destinations);
         Ok(())
     }
 

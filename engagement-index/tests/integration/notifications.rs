@@ -826,6 +826,19 @@ async fn residents_queued(stream: &JetStreamDeliveries, destination: &str) -> Ve
         .collect()
 }
 
+/// A fan-out round for `owner`, rounds taken before `stale_before` counting as abandoned.
+async fn take(
+    stores: &engagement_index::store::Stores,
+    owner: uuid::Uuid,
+    stale_before: chrono::DateTime<chrono::Utc>,
+) -> Option<engagement_index::store::Round> {
+    stores
+        .subscribers
+        .take_round(100, owner, stale_before)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_stored_once() {
     use engagement_index::domain::subscriber::Subscriber;
@@ -854,11 +867,8 @@ async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_s
         let (dead, other) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
 
         // A process takes a round and publishes it, and dies before it can finish the round.
-        let taken = stores
-            .subscribers
-            .take_round(100, dead, fresh())
+        let taken = take(&stores, dead, fresh())
             .await
-            .unwrap()
             .expect("three changes to fan out");
         assert_eq!(taken.changes, 3, "{backend}");
         stream
@@ -870,20 +880,12 @@ async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_s
 
         // While the round is young another process leaves it alone and takes nothing else.
         assert!(
-            stores
-                .subscribers
-                .take_round(100, other, fresh())
-                .await
-                .unwrap()
-                .is_none(),
+            take(&stores, other, fresh()).await.is_none(),
             "{backend}: a round under way is another's"
         );
         // Once it is older than the lease, the other process takes the same round over...
-        let again = stores
-            .subscribers
-            .take_round(100, other, now() + chrono::Duration::seconds(1))
+        let again = take(&stores, other, now() + chrono::Duration::seconds(1))
             .await
-            .unwrap()
             .expect("the unfinished round");
         assert_eq!((again.id, again.changes), (taken.id, 3), "{backend}");
         // ...and publishes it again: the stream stores it once.
@@ -894,19 +896,13 @@ async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_s
         stores.subscribers.finish_round(again.id).await.unwrap();
 
         // The next round is the change after; its owner keeps it until it finishes it.
-        let next = stores
-            .subscribers
-            .take_round(100, other, fresh())
+        let next = take(&stores, other, fresh())
             .await
-            .unwrap()
             .expect("the later change");
         assert_ne!(next.id, taken.id, "{backend}");
         assert_eq!(next.changes, 1, "{backend}");
-        let retaken = stores
-            .subscribers
-            .take_round(100, other, fresh())
+        let retaken = take(&stores, other, fresh())
             .await
-            .unwrap()
             .expect("its own unfinished round, at once");
         assert_eq!((retaken.id, retaken.changes), (next.id, 1), "{backend}");
         stream
@@ -915,12 +911,7 @@ async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_s
             .unwrap();
         stores.subscribers.finish_round(next.id).await.unwrap();
         assert!(
-            stores
-                .subscribers
-                .take_round(100, other, fresh())
-                .await
-                .unwrap()
-                .is_none(),
+            take(&stores, other, fresh()).await.is_none(),
             "{backend}: nothing left"
         );
 
@@ -933,6 +924,76 @@ async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_s
             "{backend}: each change once, in order"
         );
         stream.delete(&nats).await.unwrap();
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn on_nats_what_an_earlier_version_queued_in_the_database_arrives_first() {
+    let Some(_) = nats().await else { return };
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let nats = nats().await;
+        let (receiver, address) = Receiver::start().await;
+        // An earlier version fanned two changes out into the database queue and stopped
+        // before relaying them to the stream.
+        {
+            let stores = engagement_index::store::open(&database.config)
+                .await
+                .unwrap();
+            let subscriber = engagement_index::domain::subscriber::Subscriber::new(
+                "SUB-UPGRADE",
+                Some(format!("http://{address}/notify")),
+                DeliveryMode::Push,
+                Vec::new(),
+            )
+            .unwrap();
+            stores.subscribers.put(&subscriber).await.unwrap();
+            let queued: Vec<common::delivery::NewDelivery> = ["C00", "C01"]
+                .iter()
+                .map(|category| common::delivery::NewDelivery {
+                    destination: String::from("SUB-UPGRADE"),
+                    payload: json!({ "engagementTransaction": [
+                        transaction("191212121212", category, "SRC-1")
+                    ] })
+                    .into(),
+                    item_count: 1,
+                    correlation_id: None,
+                    traceparent: None,
+                })
+                .collect();
+            if let Some(url) = &database.config.url {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let mut connection = pool.acquire().await.unwrap();
+                common::delivery::enqueue_postgres(&mut connection, &queued, chrono::Utc::now())
+                    .await
+                    .unwrap();
+            } else {
+                let path = database.config.data_dir.join("engagement-index.sqlite");
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .unwrap();
+                let mut connection = pool.acquire().await.unwrap();
+                common::delivery::enqueue_sqlite(&mut connection, &queued, chrono::Utc::now())
+                    .await
+                    .unwrap();
+            }
+        }
+        let index = Index::start_on(&database, Vec::new(), nats.clone()).await;
+        index
+            .update(vec![transaction("191212121212", "C02", "SRC-1")])
+            .await;
+        eventually("all three arrive", || receiver.transactions().len() == 3).await;
+        assert_eq!(receiver.categories(), ["C00", "C01", "C02"], "{backend}");
+        let stores = engagement_index::store::open(&database.config)
+            .await
+            .unwrap();
+        assert!(
+            stores.deliveries.pending(10).await.unwrap().is_empty(),
+            "{backend}: the database queue is empty"
+        );
+        index.shutdown.cancel();
+        drop_stream(nats).await;
         database.cleanup().await;
     }
 }
