@@ -89,7 +89,13 @@ fn nats_error(error: impl std::fmt::Display) -> DeliveryError {
 struct Envelope {
     destination: String,
     notification_id: Uuid,
-    payload: Box<serde_json::value::RawValue>,
+    /// The notification's JSON, unless `shared` holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payload: Option<Box<serde_json::value::RawValue>>,
+    /// The stream sequence of the message holding the JSON: one copy for every subscriber of a
+    /// round getting the same notification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shared: Option<u64>,
     item_count: i32,
     correlation_id: Option<String>,
     traceparent: Option<String>,
@@ -101,7 +107,8 @@ impl Envelope {
         Self {
             destination: delivery.destination.clone(),
             notification_id: delivery.notification_id,
-            payload: delivery.payload.raw().to_owned(),
+            payload: Some(delivery.payload.raw().to_owned()),
+            shared: None,
             item_count: delivery.item_count,
             correlation_id: delivery.correlation_id.clone(),
             traceparent: delivery.traceparent.clone(),
@@ -109,12 +116,17 @@ impl Envelope {
         }
     }
 
-    fn into_delivery(self, id: i64, state: DeliveryState) -> Delivery {
+    fn into_delivery(
+        self,
+        payload: Box<serde_json::value::RawValue>,
+        id: i64,
+        state: DeliveryState,
+    ) -> Delivery {
         Delivery {
             id,
             destination: self.destination,
             notification_id: self.notification_id,
-            payload: StoredPayload::from(self.payload),
+            payload: StoredPayload::from(payload),
             item_count: self.item_count,
             state,
             attempts: 0,
@@ -134,7 +146,10 @@ impl Envelope {
 struct OutgoingEnvelope<'a> {
     destination: &'a str,
     notification_id: Uuid,
-    payload: &'a serde_json::value::RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<&'a serde_json::value::RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shared: Option<u64>,
     item_count: i32,
     correlation_id: Option<&'a str>,
     traceparent: Option<&'a str>,
@@ -191,7 +206,13 @@ pub struct JetStreamDeliveries {
     published: Mutex<Published>,
     /// How often every consumer is looked at, whatever this process published meanwhile.
     list_every: Duration,
+    /// Shared payloads read lately, by stream sequence: every subscriber's message of a round
+    /// names the same one.
+    shared: Mutex<std::collections::VecDeque<(u64, Box<serde_json::value::RawValue>)>>,
 }
+
+/// Shared payloads kept in memory once read.
+const SHARED_KEPT: usize = 16;
 
 /// What [`JetStreamDeliveries::due_destinations`] can answer without asking the server.
 #[derive(Default)]
@@ -246,6 +267,7 @@ impl JetStreamDeliveries {
             handles: Mutex::default(),
             published: Mutex::default(),
             list_every: policy.poll_interval(),
+            shared: Mutex::default(),
         })
     }
 
@@ -259,6 +281,12 @@ impl JetStreamDeliveries {
 
     fn queue_subject(&self, destination: &str) -> String {
         format!("{}.q.{}", self.prefix, token(destination))
+    }
+
+    /// Where payloads shared by several messages are kept: no destination's token is
+    /// `payloads` (not hex), so no consumer's filter takes them.
+    fn shared_subject(&self) -> String {
+        format!("{}.q.payloads", self.prefix)
     }
 
     fn dead_subject(&self, destination: &str) -> String {
@@ -336,12 +364,14 @@ impl JetStreamDeliveries {
     /// until the stream has stored them all. `round` names the round (no other round has the
     /// same): a subscriber's `n`th notification of it has the message id
     /// `round-<round>-<subscriber in hex>-<n>`, so a round published again after a crash, with
-    /// the same changes, is stored once, even if subscribers came or went meanwhile.
+    /// the same changes, is stored once, even if subscribers came or went meanwhile. A payload
+    /// several subscribers get is stored once and their messages name it.
     pub async fn publish_round(
         &self,
         round: i64,
         notifications: &[NewDelivery],
     ) -> Result<(), DeliveryError> {
+        let shared = self.share(round, notifications).await?;
         let created_at = Utc::now();
         let mut acks = Vec::with_capacity(notifications.len());
         let mut part = 0;
@@ -351,12 +381,16 @@ impl JetStreamDeliveries {
                 Some(previous) if previous == destination => part + 1,
                 _ => 0,
             };
-            let payload: &serde_json::value::RawValue =
-                serde_json::from_str(notification.payload.as_str())?;
+            let shared = shared.get(&notification.payload.identity()).copied();
+            let payload: Option<&serde_json::value::RawValue> = match shared {
+                Some(_) => None,
+                None => Some(serde_json::from_str(notification.payload.as_str())?),
+            };
             let body = serde_json::to_vec(&OutgoingEnvelope {
                 destination,
                 notification_id: Uuid::new_v4(),
                 payload,
+                shared,
                 item_count: notification.item_count,
                 correlation_id: notification.correlation_id.as_deref(),
                 traceparent: notification.traceparent.as_deref(),
@@ -367,6 +401,102 @@ impl JetStreamDeliveries {
         }
         self.stored(acks, notifications.iter().map(|n| n.destination.clone()))
             .await
+    }
+
+    /// Stores once each payload that several of `notifications` carry (every subscriber
+    /// without a filter, usually), and returns where, by the payload's identity. Its message
+    /// id is the round and the payload's SHA-256: published again after a crash, the same
+    /// text is found at its first sequence, and a payload planned differently meanwhile (a
+    /// filter changed) is another message, never one holding what a subscriber did not ask for.
+    async fn share(
+        &self,
+        round: i64,
+        notifications: &[NewDelivery],
+    ) -> Result<HashMap<usize, u64>, DeliveryError> {
+        use sha2::{Digest as _, Sha256};
+        let mut uses: HashMap<usize, (usize, &super::Payload)> = HashMap::new();
+        for notification in notifications {
+            uses.entry(notification.payload.identity())
+                .or_insert((0, &notification.payload))
+                .0 += 1;
+        }
+        let mut acks = Vec::new();
+        for (identity, (count, payload)) in uses {
+            if count < 2 {
+                continue;
+            }
+            let digest = Sha256::digest(payload.as_str().as_bytes());
+            let mut id = format!("round-{round}-payload-");
+            for byte in digest {
+                let _ = write!(id, "{byte:02x}");
+            }
+            let mut headers = HeaderMap::new();
+            headers.insert(MESSAGE_ID, id.as_str());
+            let ack = self
+                .context
+                .publish_with_headers(
+                    self.shared_subject(),
+                    headers,
+                    payload.as_str().to_owned().into(),
+                )
+                .await
+                .map_err(nats_error)?;
+            acks.push((identity, ack));
+        }
+        let mut shared = HashMap::with_capacity(acks.len());
+        for (identity, ack) in acks {
+            // A duplicate's acknowledgement names the sequence of the first copy.
+            shared.insert(identity, ack.await.map_err(nats_error)?.sequence);
+        }
+        Ok(shared)
+    }
+
+    /// The delivery a stored envelope stands for, its payload read from where it is shared.
+    async fn open(
+        &self,
+        mut envelope: Envelope,
+        id: i64,
+        state: DeliveryState,
+    ) -> Result<Delivery, DeliveryError> {
+        let payload = match (envelope.payload.take(), envelope.shared) {
+            (Some(payload), _) => payload,
+            (None, Some(sequence)) => self.shared_payload(sequence).await?,
+            (None, None) => {
+                return Err(DeliveryError::Backbone(format!(
+                    "message {id} of {} holds no payload",
+                    envelope.destination
+                )));
+            }
+        };
+        Ok(envelope.into_delivery(payload, id, state))
+    }
+
+    /// A shared payload, from memory when read lately.
+    async fn shared_payload(
+        &self,
+        sequence: u64,
+    ) -> Result<Box<serde_json::value::RawValue>, DeliveryError> {
+        let kept = self
+            .shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|(at, _)| *at == sequence)
+            .map(|(_, payload)| payload.clone());
+        if let Some(payload) = kept {
+            return Ok(payload);
+        }
+        let message = self.stream.direct_get(sequence).await.map_err(nats_error)?;
+        let payload: Box<serde_json::value::RawValue> = serde_json::from_slice(&message.payload)?;
+        let mut kept = self
+            .shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() >= SHARED_KEPT {
+            kept.pop_front();
+        }
+        kept.push_back((sequence, payload.clone()));
+        Ok(payload)
     }
 
     /// Publishes `body` to `destination`'s queue with the message id `id`, its consumer made
@@ -468,7 +598,7 @@ impl JetStreamDeliveries {
             next = message.sequence + 1;
             let envelope: Envelope = serde_json::from_slice(&message.payload)?;
             found.push((
-                envelope.into_delivery(offset(message.sequence), state),
+                self.open(envelope, offset(message.sequence), state).await?,
                 message.headers,
             ));
         }
@@ -606,7 +736,7 @@ impl DeliveryStore for JetStreamDeliveries {
         };
         let attempts = message.info().map_or(1, |info| info.delivered) - 1;
         let envelope: Envelope = serde_json::from_slice(&message.payload)?;
-        let mut delivery = envelope.into_delivery(id, DeliveryState::Pending);
+        let mut delivery = self.open(envelope, id, DeliveryState::Pending).await?;
         delivery.attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
         delivery.last_error = self.last_error(id);
         Ok(Some(delivery))

@@ -1545,3 +1545,69 @@ async fn publish_one(outbox: &Outbox, destination: &str, from: &JetStreamDeliver
     let ids: Vec<i64> = run.iter().map(|delivery| delivery.id).collect();
     store.relayed(&ids, Utc::now()).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_round_published_again_finds_its_shared_payload_where_it_was_stored_first() {
+    common::telemetry::init_for_tests();
+    let Some(config) = nats().await else {
+        return;
+    };
+    let backbone = JetStreamDeliveries::connect(&config, &fast_policy())
+        .await
+        .unwrap();
+    let shared = Payload::from(json!({ "engagementTransaction": [{ "n": 1 }], "n": 1 }));
+    let own = Payload::from(json!({ "engagementTransaction": [{ "n": 2 }], "n": 2 }));
+    let to = |destination: &str, payload: &Payload| NewDelivery {
+        destination: destination.to_owned(),
+        payload: payload.clone(),
+        item_count: 1,
+        correlation_id: None,
+        traceparent: None,
+    };
+    // Stored with the first two messages; the process died before the third was published.
+    backbone
+        .publish_round(7, &[to("SUB-A", &shared), to("SUB-B", &shared)])
+        .await
+        .unwrap();
+    // Published again: the payload is a duplicate, and the new message must name the first
+    // copy's sequence.
+    backbone
+        .publish_round(
+            7,
+            &[
+                to("SUB-A", &shared),
+                to("SUB-B", &shared),
+                to("SUB-C", &shared),
+                to("SUB-C", &own),
+            ],
+        )
+        .await
+        .unwrap();
+    let store: Arc<dyn DeliveryStore> = Arc::new(backbone);
+    for (destination, expected) in [
+        ("SUB-A", vec![1]),
+        ("SUB-B", vec![1]),
+        ("SUB-C", vec![1, 2]),
+    ] {
+        let pending = store
+            .list(destination, DeliveryState::Pending, 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            pending
+                .iter()
+                .map(|d| d.payload["n"].as_i64().unwrap())
+                .collect::<Vec<_>>(),
+            expected,
+            "{destination}: each message once, with its own payload"
+        );
+        // The worker's read too.
+        let head = store.head(destination).await.unwrap().unwrap();
+        assert_eq!(head.payload["n"], expected[0], "{destination}");
+        store.mark_delivered(&[head.id], Utc::now()).await.unwrap();
+    }
+    let backbone = JetStreamDeliveries::connect(&config, &fast_policy())
+        .await
+        .unwrap();
+    backbone.delete(&config).await.unwrap();
+}

@@ -851,14 +851,17 @@ async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_s
             .unwrap();
         let policy = common::delivery::DeliveryPolicy::default();
         let stream = JetStreamDeliveries::connect(&nats, &policy).await.unwrap();
-        let subscriber = Subscriber::new(
-            "SUB-ROUND",
-            Some(String::from("http://127.0.0.1:9/notify")),
-            DeliveryMode::Push,
-            Vec::new(),
-        )
-        .unwrap();
-        stores.subscribers.put(&subscriber).await.unwrap();
+        // Two subscribers getting the same notifications: the stream keeps their payload once.
+        for address in ["SUB-ROUND", "SUB-ROUND-2"] {
+            let subscriber = Subscriber::new(
+                address,
+                Some(String::from("http://127.0.0.1:9/notify")),
+                DeliveryMode::Push,
+                Vec::new(),
+            )
+            .unwrap();
+            stores.subscribers.put(&subscriber).await.unwrap();
+        }
         for resident in ["191212121212", "192012121212", "193012121212"] {
             queue_change(&database, resident).await;
         }
@@ -915,14 +918,16 @@ async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_s
             "{backend}: nothing left"
         );
 
-        assert_eq!(
-            residents_queued(&stream, "SUB-ROUND").await,
-            [
-                vec!["191212121212", "192012121212", "193012121212"],
-                vec!["194012121212"]
-            ],
-            "{backend}: each change once, in order"
-        );
+        for address in ["SUB-ROUND", "SUB-ROUND-2"] {
+            assert_eq!(
+                residents_queued(&stream, address).await,
+                [
+                    vec!["191212121212", "192012121212", "193012121212"],
+                    vec!["194012121212"]
+                ],
+                "{backend}: each change once, in order, to {address}"
+            );
+        }
         stream.delete(&nats).await.unwrap();
         database.cleanup().await;
     }
