@@ -96,6 +96,10 @@ struct Envelope {
     /// round getting the same notification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     shared: Option<u64>,
+    /// The shared JSON's SHA-256 (hex): what is read at `shared` must be it, or nothing is
+    /// sent (a stream made anew numbers its messages from 1 again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shared_sha256: Option<String>,
     item_count: i32,
     correlation_id: Option<String>,
     traceparent: Option<String>,
@@ -109,6 +113,7 @@ impl Envelope {
             notification_id: delivery.notification_id,
             payload: Some(delivery.payload.raw().to_owned()),
             shared: None,
+            shared_sha256: None,
             item_count: delivery.item_count,
             correlation_id: delivery.correlation_id.clone(),
             traceparent: delivery.traceparent.clone(),
@@ -150,6 +155,8 @@ struct OutgoingEnvelope<'a> {
     payload: Option<&'a serde_json::value::RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     shared: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shared_sha256: Option<&'a str>,
     item_count: i32,
     correlation_id: Option<&'a str>,
     traceparent: Option<&'a str>,
@@ -208,11 +215,28 @@ pub struct JetStreamDeliveries {
     list_every: Duration,
     /// Shared payloads read lately, by stream sequence: every subscriber's message of a round
     /// names the same one.
-    shared: Mutex<std::collections::VecDeque<(u64, Box<serde_json::value::RawValue>)>>,
+    shared: Mutex<std::collections::VecDeque<SharedPayload>>,
 }
 
 /// Shared payloads kept in memory once read.
 const SHARED_KEPT: usize = 16;
+
+/// A payload stored once for several messages: where, its SHA-256 and its text.
+struct SharedPayload {
+    at: u64,
+    sha256: String,
+    text: Box<serde_json::value::RawValue>,
+}
+
+fn sha256_hex(text: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(text)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
 
 /// What [`JetStreamDeliveries::due_destinations`] can answer without asking the server.
 #[derive(Default)]
@@ -381,7 +405,7 @@ impl JetStreamDeliveries {
                 Some(previous) if previous == destination => part + 1,
                 _ => 0,
             };
-            let shared = shared.get(&notification.payload.identity()).copied();
+            let shared = shared.get(&notification.payload.identity());
             let payload: Option<&serde_json::value::RawValue> = match shared {
                 Some(_) => None,
                 None => Some(serde_json::from_str(notification.payload.as_str())?),
@@ -390,7 +414,8 @@ impl JetStreamDeliveries {
                 destination,
                 notification_id: Uuid::new_v4(),
                 payload,
-                shared,
+                shared: shared.map(|(at, _)| *at),
+                shared_sha256: shared.map(|(_, sha256)| sha256.as_str()),
                 item_count: notification.item_count,
                 correlation_id: notification.correlation_id.as_deref(),
                 traceparent: notification.traceparent.as_deref(),
@@ -412,8 +437,7 @@ impl JetStreamDeliveries {
         &self,
         round: i64,
         notifications: &[NewDelivery],
-    ) -> Result<HashMap<usize, u64>, DeliveryError> {
-        use sha2::{Digest as _, Sha256};
+    ) -> Result<HashMap<usize, (u64, String)>, DeliveryError> {
         let mut uses: HashMap<usize, (usize, &super::Payload)> = HashMap::new();
         for notification in notifications {
             uses.entry(notification.payload.identity())
@@ -425,13 +449,12 @@ impl JetStreamDeliveries {
             if count < 2 {
                 continue;
             }
-            let digest = Sha256::digest(payload.as_str().as_bytes());
-            let mut id = format!("round-{round}-payload-");
-            for byte in digest {
-                let _ = write!(id, "{byte:02x}");
-            }
+            let sha256 = sha256_hex(payload.as_str().as_bytes());
             let mut headers = HeaderMap::new();
-            headers.insert(MESSAGE_ID, id.as_str());
+            headers.insert(
+                MESSAGE_ID,
+                format!("round-{round}-payload-{sha256}").as_str(),
+            );
             let ack = self
                 .context
                 .publish_with_headers(
@@ -441,12 +464,13 @@ impl JetStreamDeliveries {
                 )
                 .await
                 .map_err(nats_error)?;
-            acks.push((identity, ack));
+            acks.push((identity, sha256, ack));
         }
         let mut shared = HashMap::with_capacity(acks.len());
-        for (identity, ack) in acks {
+        for (identity, sha256, ack) in acks {
             // A duplicate's acknowledgement names the sequence of the first copy.
-            shared.insert(identity, ack.await.map_err(nats_error)?.sequence);
+            let at = ack.await.map_err(nats_error)?.sequence;
+            shared.insert(identity, (at, sha256));
         }
         Ok(shared)
     }
@@ -460,7 +484,10 @@ impl JetStreamDeliveries {
     ) -> Result<Delivery, DeliveryError> {
         let payload = match (envelope.payload.take(), envelope.shared) {
             (Some(payload), _) => payload,
-            (None, Some(sequence)) => self.shared_payload(sequence).await?,
+            (None, Some(at)) => {
+                let sha256 = envelope.shared_sha256.as_deref().unwrap_or_default();
+                self.shared_payload(at, sha256).await?
+            }
             (None, None) => {
                 return Err(DeliveryError::Backbone(format!(
                     "message {id} of {} holds no payload",
@@ -471,23 +498,29 @@ impl JetStreamDeliveries {
         Ok(envelope.into_delivery(payload, id, state))
     }
 
-    /// A shared payload, from memory when read lately.
+    /// The shared payload at `at` whose SHA-256 is `sha256`, from memory when read lately.
     async fn shared_payload(
         &self,
-        sequence: u64,
+        at: u64,
+        sha256: &str,
     ) -> Result<Box<serde_json::value::RawValue>, DeliveryError> {
         let kept = self
             .shared
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
-            .find(|(at, _)| *at == sequence)
-            .map(|(_, payload)| payload.clone());
-        if let Some(payload) = kept {
-            return Ok(payload);
+            .find(|kept| kept.at == at && kept.sha256 == sha256)
+            .map(|kept| kept.text.clone());
+        if let Some(text) = kept {
+            return Ok(text);
         }
-        let message = self.stream.direct_get(sequence).await.map_err(nats_error)?;
-        let payload: Box<serde_json::value::RawValue> = serde_json::from_slice(&message.payload)?;
+        let message = self.stream.direct_get(at).await.map_err(nats_error)?;
+        if sha256_hex(&message.payload) != sha256 {
+            return Err(DeliveryError::Backbone(format!(
+                "the payload at {at} is not the one its message names"
+            )));
+        }
+        let text: Box<serde_json::value::RawValue> = serde_json::from_slice(&message.payload)?;
         let mut kept = self
             .shared
             .lock()
@@ -495,8 +528,12 @@ impl JetStreamDeliveries {
         if kept.len() >= SHARED_KEPT {
             kept.pop_front();
         }
-        kept.push_back((sequence, payload.clone()));
-        Ok(payload)
+        kept.push_back(SharedPayload {
+            at,
+            sha256: sha256.to_owned(),
+            text: text.clone(),
+        });
+        Ok(text)
     }
 
     /// Publishes `body` to `destination`'s queue with the message id `id`, its consumer made

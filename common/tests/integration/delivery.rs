@@ -1611,3 +1611,44 @@ async fn a_round_published_again_finds_its_shared_payload_where_it_was_stored_fi
         .unwrap();
     backbone.delete(&config).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_stream_made_anew_never_gives_a_subscriber_a_payload_remembered_from_before() {
+    common::telemetry::init_for_tests();
+    let Some(config) = nats().await else {
+        return;
+    };
+    let round = |n: i64| {
+        let payload = Payload::from(json!({ "engagementTransaction": [{ "n": n }], "n": n }));
+        ["SUB-A", "SUB-B"].map(|destination| NewDelivery {
+            destination: destination.to_owned(),
+            payload: payload.clone(),
+            item_count: 1,
+            correlation_id: None,
+            traceparent: None,
+        })
+    };
+    let first = JetStreamDeliveries::connect(&config, &fast_policy())
+        .await
+        .unwrap();
+    first.publish_round(1, &round(1)).await.unwrap();
+    let first: Arc<dyn DeliveryStore> = Arc::new(first);
+    let head = first.head("SUB-A").await.unwrap().unwrap();
+    assert_eq!(head.payload["n"], 1, "read and remembered");
+    first.mark_delivered(&[head.id], Utc::now()).await.unwrap();
+    // The stream is deleted and made again; its messages are numbered from 1 again.
+    let other = JetStreamDeliveries::connect(&config, &fast_policy())
+        .await
+        .unwrap();
+    other.delete(&config).await.unwrap();
+    let other = JetStreamDeliveries::connect(&config, &fast_policy())
+        .await
+        .unwrap();
+    other.publish_round(1, &round(2)).await.unwrap();
+    let head = first.head("SUB-B").await.unwrap().unwrap();
+    assert_eq!(
+        head.payload["n"], 2,
+        "the payload now stored there, not the one remembered"
+    );
+    other.delete(&config).await.unwrap();
+}
