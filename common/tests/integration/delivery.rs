@@ -457,6 +457,17 @@ async fn wait_until_empty(store: &Arc<dyn DeliveryStore>, destination: &str) {
     }
 }
 
+/// The `n` of each pending message of `destination`, in queue order.
+async fn pending_numbers(store: &Arc<dyn DeliveryStore>, destination: &str) -> Vec<i64> {
+    store
+        .list(destination, DeliveryState::Pending, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.payload["n"].as_i64().unwrap())
+        .collect()
+}
+
 async fn pending(store: &Arc<dyn DeliveryStore>, destination: &str) -> usize {
     store
         .list(destination, DeliveryState::Pending, 10_000)
@@ -1414,15 +1425,8 @@ async fn a_relay_that_publishes_again_after_a_crash_is_stored_once() {
     let relay = JetStreamRelay::new(outbox.store(), Arc::clone(&backbone), &fast_policy());
     assert_eq!(relay.relay().await.unwrap(), 5);
     let store: Arc<dyn DeliveryStore> = Arc::clone(&backbone) as Arc<dyn DeliveryStore>;
-    let pending = store
-        .list("SUB-DUP", DeliveryState::Pending, 100)
-        .await
-        .unwrap();
     assert_eq!(
-        pending
-            .iter()
-            .map(|d| d.payload["n"].as_i64().unwrap())
-            .collect::<Vec<_>>(),
+        pending_numbers(&store, "SUB-DUP").await,
         (0..5).collect::<Vec<_>>(),
         "each message once, in order"
     );
@@ -1589,15 +1593,8 @@ async fn a_round_published_again_finds_its_shared_payload_where_it_was_stored_fi
         ("SUB-B", vec![1]),
         ("SUB-C", vec![1, 2]),
     ] {
-        let pending = store
-            .list(destination, DeliveryState::Pending, 100)
-            .await
-            .unwrap();
         assert_eq!(
-            pending
-                .iter()
-                .map(|d| d.payload["n"].as_i64().unwrap())
-                .collect::<Vec<_>>(),
+            pending_numbers(&store, destination).await,
             expected,
             "{destination}: each message once, with its own payload"
         );

@@ -78,8 +78,11 @@ impl FanOut {
                 owner,
                 ..
             } => {
-                let stale_before = Utc::now()
-                    - chrono::Duration::from_std(*lease).unwrap_or(chrono::Duration::MAX);
+                // A lease too long to subtract leaves every round to its owner, not a panic.
+                let stale_before = chrono::Duration::from_std(*lease)
+                    .ok()
+                    .and_then(|lease| Utc::now().checked_sub_signed(lease))
+                    .unwrap_or(chrono::DateTime::UNIX_EPOCH);
                 let Some(round) = self
                     .store
                     .take_round(self.max_transactions, *owner, stale_before)

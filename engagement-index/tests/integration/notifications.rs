@@ -775,30 +775,59 @@ async fn routes_looked_up_together_are_each_the_route_looked_up_alone() {
     }
 }
 
+/// A connection of its own to the index's database, as another process (an earlier version)
+/// would have.
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Raw {
+    async fn open(database: &TestDatabase) -> Self {
+        if let Some(url) = &database.config.url {
+            Self::Postgres(sqlx::PgPool::connect(url).await.unwrap())
+        } else {
+            let path = database.config.data_dir.join("engagement-index.sqlite");
+            Self::Sqlite(
+                sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .unwrap(),
+            )
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
 /// Writes an outbox row holding one engagement transaction of `resident`, as an Update would.
 async fn queue_change(database: &TestDatabase, resident: &str) {
     let document = Value::Array(vec![transaction(resident, "CAT", "SRC")]).to_string();
-    if let Some(url) = &database.config.url {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query("INSERT INTO notification_outbox (transactions) VALUES ($1)")
-            .bind(document)
-            .execute(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-    } else {
-        let path = database.config.data_dir.join("engagement-index.sqlite");
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
-        sqlx::query("INSERT INTO notification_outbox (transactions, created_at) VALUES ($1, $2)")
+    let raw = Raw::open(database).await;
+    match &raw {
+        Raw::Postgres(pool) => {
+            sqlx::query("INSERT INTO notification_outbox (transactions) VALUES ($1)")
+                .bind(document)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        Raw::Sqlite(pool) => {
+            sqlx::query(
+                "INSERT INTO notification_outbox (transactions, created_at) VALUES ($1, $2)",
+            )
             .bind(document)
             .bind(common::db::sqlite_time(chrono::Utc::now()))
-            .execute(&pool)
+            .execute(pool)
             .await
             .unwrap();
-        pool.close().await;
+        }
     }
+    raw.close().await;
 }
 
 /// The residents of the pending notifications of `destination` on the stream, a list per
@@ -967,22 +996,23 @@ async fn on_nats_what_an_earlier_version_queued_in_the_database_arrives_first() 
                     traceparent: None,
                 })
                 .collect();
-            if let Some(url) = &database.config.url {
-                let pool = sqlx::PgPool::connect(url).await.unwrap();
-                let mut connection = pool.acquire().await.unwrap();
-                common::delivery::enqueue_postgres(&mut connection, &queued, chrono::Utc::now())
-                    .await
-                    .unwrap();
-            } else {
-                let path = database.config.data_dir.join("engagement-index.sqlite");
-                let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-                    .await
-                    .unwrap();
-                let mut connection = pool.acquire().await.unwrap();
-                common::delivery::enqueue_sqlite(&mut connection, &queued, chrono::Utc::now())
-                    .await
-                    .unwrap();
+            let raw = Raw::open(&database).await;
+            let now = chrono::Utc::now();
+            match &raw {
+                Raw::Postgres(pool) => {
+                    let mut connection = pool.acquire().await.unwrap();
+                    common::delivery::enqueue_postgres(&mut connection, &queued, now)
+                        .await
+                        .unwrap();
+                }
+                Raw::Sqlite(pool) => {
+                    let mut connection = pool.acquire().await.unwrap();
+                    common::delivery::enqueue_sqlite(&mut connection, &queued, now)
+                        .await
+                        .unwrap();
+                }
             }
+            raw.close().await;
         }
         let index = Index::start_on(&database, Vec::new(), nats.clone()).await;
         index
