@@ -174,10 +174,18 @@ impl TestDatabase {
         })
     }
 
-    /// SQLite, and PostgreSQL when `TEST_DATABASE_URL` is set.
+    /// SQLite, and PostgreSQL when `TEST_DATABASE_URL` is set. With `TEST_BACKENDS=postgres`
+    /// as well, PostgreSQL alone: a second pass over the same tests (as CI runs them, after a
+    /// pass on SQLite) then does not repeat the SQLite half.
     pub async fn all() -> Vec<Self> {
-        let mut all = vec![Self::sqlite()];
-        all.extend(Self::postgres().await);
+        let postgres = Self::postgres().await;
+        let postgres_only = postgres.is_some()
+            && std::env::var("TEST_BACKENDS").is_ok_and(|backends| backends == "postgres");
+        let mut all = Vec::with_capacity(2);
+        if !postgres_only {
+            all.push(Self::sqlite());
+        }
+        all.extend(postgres);
         all
     }
 
