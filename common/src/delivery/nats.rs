@@ -11,8 +11,9 @@
 //! - one subject per destination, `<stream>.q.<destination in hex>`; the offset of a message is
 //!   its stream sequence;
 //! - a push destination is a durable consumer (`d_<hex>`) filtering its subject, with at most
-//!   one message unacknowledged: every process's worker fetches from the same consumer, so the
-//!   work is shared and order is kept. A failed attempt is a NAK with the back-off as delay; an
+//!   one message unacknowledged: every process's worker asks the same consumer for its next
+//!   message (on one subscription per process, [`pulls`]), so the work is shared and order is
+//!   kept. A failed attempt is a NAK with the back-off as delay; an
 //!   attempt whose worker died is sent again when the ack wait (the policy's lease) runs out;
 //! - a dead letter is copied to `<stream>.dead.<hex>` (with its last error and attempts in
 //!   headers) and terminated on the consumer; a redrive publishes it again to the queue subject
@@ -42,6 +43,8 @@ use super::{
     Delivery, DeliveryError, DeliveryPolicy, DeliveryState, DeliveryStore, DestinationStats,
     NewDelivery, PullPoint, StoredPayload,
 };
+
+mod pulls;
 
 const MESSAGE_ID: &str = "Nats-Msg-Id";
 const ERROR_HEADER: &str = "Nordform-Last-Error";
@@ -197,6 +200,10 @@ fn offset(sequence: u64) -> i64 {
 pub struct JetStreamDeliveries {
     context: Context,
     stream: stream::Stream,
+    /// The stream's name, as the server's API subjects spell it.
+    stream_name: String,
+    /// The workers' requests for their destinations' next messages.
+    pulls: pulls::Pulls,
     pull_points: stream::Stream,
     prefix: String,
     /// How long a fetched message stays with its worker before another gets it.
@@ -279,9 +286,12 @@ impl JetStreamDeliveries {
             })
             .await
             .map_err(nats_error)?;
+        let pulls = pulls::Pulls::start(context.client(), format!("{prefix}.q.")).await?;
         Ok(Self {
             context,
             stream,
+            stream_name: config.stream.clone(),
+            pulls,
             pull_points,
             prefix,
             ack_wait: policy.lease().max(Duration::from_secs(1)),
@@ -754,15 +764,24 @@ impl DeliveryStore for JetStreamDeliveries {
             held
         } else {
             let consumer = self.consumer(destination).await?;
-            let batch = consumer.fetch().max_messages(1).messages().await;
-            let mut batch = batch.map_err(|error| {
+            // The default API prefix: the context is made by `jetstream::new`.
+            let subject = format!(
+                "$JS.API.CONSUMER.MSG.NEXT.{}.{}",
+                self.stream_name,
+                consumer.cached_info().name
+            );
+            let answer = self.pulls.next(subject, &token(destination)).await;
+            let answer = answer.inspect_err(|_| {
                 // Perhaps removed by another process: asked for again next time.
                 self.forget_consumer(destination);
-                nats_error(error)
             })?;
             // No message, or none to be had while another worker holds one.
-            let Some(Ok(message)) = batch.next().await else {
+            let Some(message) = answer else {
                 return Ok(None);
+            };
+            let message = jetstream::Message {
+                message,
+                context: self.context.clone(),
             };
             let id = offset(message.info().map_err(nats_error)?.stream_sequence);
             self.in_flight
