@@ -59,16 +59,18 @@ impl TestSystem {
     /// Starts the services with `security`; with TLS they are reached at
     /// `https://127.0.0.1:<port>` (see [`Self::base_url`]).
     pub async fn start_secured(security: Security) -> anyhow::Result<Self> {
-        Self::start_configured(security, false).await
+        Box::pin(Self::start_configured(security, false)).await
     }
 
     /// Starts the services with the form engine notifying the demo care system directly (the
     /// `direct` route of its care unit, as `nordform` runs the demo) instead of through the
     /// engagement index; start the care system with [`Self::start_care_system`].
     pub async fn start_notifying_directly() -> anyhow::Result<Self> {
-        Self::start_configured(Security::default(), true).await
+        Box::pin(Self::start_configured(Security::default(), true)).await
     }
 
+    /// Boxed by its callers: starting the three services is a large future, which would
+    /// otherwise be carried inside every test's.
     async fn start_configured(security: Security, direct: bool) -> anyhow::Result<Self> {
         common::telemetry::init_for_tests();
         let data_dir = tempfile::tempdir()?;
