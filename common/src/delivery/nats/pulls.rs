@@ -35,6 +35,8 @@ pub(super) struct Pulls {
     /// One request per destination at a time.
     turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     numbers: AtomicU64,
+    /// The request's body, the same for every request: the next message, or a status at once.
+    request: Vec<u8>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -62,12 +64,18 @@ impl Pulls {
                 }
             }
         });
+        let request = serde_json::to_vec(&BatchConfig {
+            batch: 1,
+            no_wait: true,
+            ..BatchConfig::default()
+        })?;
         Ok(Self {
             client,
             inbox,
             waiting,
             turns: Mutex::default(),
             numbers: AtomicU64::new(0),
+            request,
             task,
         })
     }
@@ -94,15 +102,10 @@ impl Pulls {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(token.to_owned(), (number, sender));
-        let request = serde_json::to_vec(&BatchConfig {
-            batch: 1,
-            no_wait: true,
-            ..BatchConfig::default()
-        })?;
         let reply = format!("{}.{token}.{number}", self.inbox);
         let sent = self
             .client
-            .publish_with_reply(api_subject, reply, request.into())
+            .publish_with_reply(api_subject, reply, self.request.clone().into())
             .await
             .map_err(nats_error);
         let answer = match sent {
