@@ -1084,6 +1084,7 @@ impl DeliveryStore for JetStreamDeliveries {
 
     async fn remove_destination(&self, destination: &str) -> Result<u64, DeliveryError> {
         self.forget_consumer(destination);
+        self.pulls.forget_destination(&token(destination));
         self.consumers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -131,6 +131,19 @@ impl Pulls {
         }
     }
 
+    /// Forgets `token`'s destination (removed): the map of turns holds an entry per
+    /// destination asked for, which would otherwise outlive it.
+    pub(super) fn forget_destination(&self, token: &str) {
+        self.turns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(token);
+        self.waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(token);
+    }
+
     fn forget(&self, token: &str, number: u64) {
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
         if waiting
