@@ -63,7 +63,7 @@ impl Application {
             .map(crate::config::DeclaredSubscriber::to_subscriber)
             .collect::<Result<Vec<_>, _>>()
             .context("a subscriber in the configuration is invalid")?;
-        stores
+        let undeclared = stores
             .subscribers
             .declare(&declared)
             .await
@@ -101,6 +101,17 @@ impl Application {
                 (backbone as Arc<dyn DeliveryStore>, queue)
             }
         };
+        // The database removed their queues with them; the stream keeps its own.
+        for logical_address in &undeclared {
+            deliveries
+                .remove_destination(logical_address)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot remove the queue of the undeclared subscriber {logical_address}"
+                    )
+                })?;
+        }
         let delivery = DeliveryWorker::with_client(
             SERVICE_NAME,
             Arc::clone(&deliveries),

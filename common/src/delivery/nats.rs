@@ -1089,15 +1089,20 @@ impl DeliveryStore for JetStreamDeliveries {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(destination);
+        // What this process's worker holds of it is never sent on: a subscriber made again
+        // under the same address starts empty.
+        let subject = self.queue_subject(destination);
+        self.in_flight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, message| message.subject.as_str() != subject);
+        // None when it never had one.
         let _ = self
             .stream
             .delete_consumer(&format!("d_{}", token(destination)))
             .await;
         let mut removed = 0;
-        for subject in [
-            self.queue_subject(destination),
-            self.dead_subject(destination),
-        ] {
+        for subject in [subject, self.dead_subject(destination)] {
             removed += self
                 .stream
                 .purge()
@@ -1106,6 +1111,11 @@ impl DeliveryStore for JetStreamDeliveries {
                 .map_err(nats_error)?
                 .purged;
         }
+        self.pull_points
+            .purge()
+            .filter(self.pull_subject(destination))
+            .await
+            .map_err(nats_error)?;
         Ok(removed)
     }
 }

@@ -295,7 +295,8 @@ pub async fn get_subscriber(
     params(("logicalAddress" = String, Path, description = "The subscriber's logical address")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 404, description = "No such subscriber", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such subscriber (what a stream may still hold under the address is removed all the same)", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "INTERNAL_ERROR: a fault in the service, logged under the correlation id. When the subscriber's queue on the NATS stream could not be removed, the subscriber itself is already gone: the same DELETE again finishes the removal", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_subscriber(
@@ -305,12 +306,20 @@ pub async fn delete_subscriber(
     ApiPath(logical_address): ApiPath<String>,
 ) -> Result<StatusCode, Problem> {
     require_admin(&permissions, &caller).await?;
-    if state
+    let removed = state
         .subscribers
         .delete(&logical_address)
         .await
-        .map_err(|e| internal(&e))?
-    {
+        .map_err(|e| internal(&e))?;
+    // The database's queue went with the subscriber; a stream (the NATS backbone) keeps its
+    // own. Cleared for an unknown address too, so that a removal whose second half failed is
+    // finished by asking again.
+    state
+        .deliveries
+        .remove_destination(&logical_address)
+        .await
+        .map_err(|e| internal(&e))?;
+    if removed {
         tracing::info!(logical_address, "subscriber removed");
         Ok(StatusCode::NO_CONTENT)
     } else {

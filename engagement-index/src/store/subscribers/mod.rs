@@ -32,8 +32,9 @@ pub trait SubscriberStore: Send + Sync + 'static {
     async fn delete(&self, logical_address: &str) -> Result<bool, StoreError>;
     /// Makes the subscribers declared in the configuration exactly `declared`: adds or
     /// replaces them, and removes earlier declared ones no longer listed. Subscribers added
-    /// through the admin API are left alone.
-    async fn declare(&self, declared: &[Subscriber]) -> Result<(), StoreError>;
+    /// through the admin API are left alone. Returns the logical addresses removed, whose
+    /// queues elsewhere (the NATS backbone) are to be removed too.
+    async fn declare(&self, declared: &[Subscriber]) -> Result<Vec<String>, StoreError>;
     /// Moves up to [`CHANGES_PER_ROUND`] accepted changes from the outbox into the delivery
     /// queues of the subscribers that want them, in one transaction; returns how many changes
     /// were taken. Only one process fans out at a time.
@@ -92,11 +93,11 @@ pub trait SubscriberBackend: Backend + DeliveryBackend {
     ) -> Result<bool, StoreError>;
 
     /// Removes the subscribers declared in the configuration that `declared` no longer lists,
-    /// with their queued notifications.
+    /// with their queued notifications; returns their logical addresses.
     async fn remove_undeclared(
         connection: &mut Self::Connection,
         declared: &[Subscriber],
-    ) -> Result<(), StoreError>;
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Makes the rest of the transaction the only fan-out under way, across processes.
     async fn serialise(connection: &mut Self::Connection) -> Result<(), StoreError>;
@@ -211,14 +212,14 @@ where
         Ok(DB::rows_affected(&deleted) == 1)
     }
 
-    async fn declare(&self, declared: &[Subscriber]) -> Result<(), StoreError> {
+    async fn declare(&self, declared: &[Subscriber]) -> Result<Vec<String>, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        DB::remove_undeclared(&mut transaction, declared).await?;
+        let removed = DB::remove_undeclared(&mut transaction, declared).await?;
         for subscriber in declared {
             DB::upsert(&mut transaction, subscriber, true).await?;
         }
         transaction.commit().await?;
-        Ok(())
+        Ok(removed)
     }
 
     async fn fan_out(&self, max_transactions: usize) -> Result<usize, StoreError> {

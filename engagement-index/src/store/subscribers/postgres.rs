@@ -41,7 +41,7 @@ impl SubscriberBackend for Postgres {
     async fn remove_undeclared(
         connection: &mut PgConnection,
         declared: &[Subscriber],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<String>, StoreError> {
         let keep: Vec<String> = declared.iter().map(|s| s.logical_address.clone()).collect();
         let gone: Vec<String> = sqlx::query_scalar(
             "DELETE FROM subscriber WHERE declared_in_config AND NOT (logical_address = ANY($1)) RETURNING logical_address",
@@ -57,7 +57,7 @@ impl SubscriberBackend for Postgres {
             .execute(&mut *connection)
             .await?;
         }
-        Ok(())
+        Ok(gone)
     }
 
     async fn serialise(connection: &mut PgConnection) -> Result<(), StoreError> {

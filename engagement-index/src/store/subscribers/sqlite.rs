@@ -40,7 +40,7 @@ impl SubscriberBackend for Sqlite {
     async fn remove_undeclared(
         connection: &mut SqliteConnection,
         declared: &[Subscriber],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<String>, StoreError> {
         let keep = serde_json::to_string(
             &declared
                 .iter()
@@ -48,23 +48,23 @@ impl SubscriberBackend for Sqlite {
                 .collect::<Vec<_>>(),
         )
         .map_err(decode_error)?;
+        let gone: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM subscriber WHERE declared_in_config \
+             AND logical_address NOT IN (SELECT value FROM json_each($1)) RETURNING logical_address",
+        )
+        .bind(&keep)
+        .fetch_all(&mut *connection)
+        .await?;
+        let gone_list = serde_json::to_string(&gone).map_err(decode_error)?;
         for table in ["delivery", "delivery_pull_point"] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DELETE FROM {table} WHERE destination IN ( \
-                     SELECT logical_address FROM subscriber WHERE declared_in_config \
-                     AND logical_address NOT IN (SELECT value FROM json_each($1)))"
+                "DELETE FROM {table} WHERE destination IN (SELECT value FROM json_each($1))"
             )))
-            .bind(&keep)
+            .bind(&gone_list)
             .execute(&mut *connection)
             .await?;
         }
-        sqlx::query(
-            "DELETE FROM subscriber WHERE declared_in_config AND logical_address NOT IN (SELECT value FROM json_each($1))",
-        )
-        .bind(&keep)
-        .execute(&mut *connection)
-        .await?;
-        Ok(())
+        Ok(gone)
     }
 
     async fn serialise(connection: &mut SqliteConnection) -> Result<(), StoreError> {
