@@ -101,14 +101,17 @@ impl Application {
                 (backbone as Arc<dyn DeliveryStore>, queue)
             }
         };
-        // The database removed their queues with them; the stream keeps its own.
+        // The database removed their queues with them; the stream keeps its own. Once the
+        // database has forgotten them no later start names them again, so the message says
+        // how to finish by hand.
         for logical_address in &undeclared {
             deliveries
                 .remove_destination(logical_address)
                 .await
                 .with_context(|| {
                     format!(
-                        "cannot remove the queue of the undeclared subscriber {logical_address}"
+                        "cannot remove the stream's queue of {logical_address}, a subscriber no \
+                         longer declared (DELETE /admin/subscribers/{logical_address} finishes it)"
                     )
                 })?;
         }
