@@ -101,6 +101,14 @@ impl Index {
             .unwrap()
     }
 
+    async fn unsubscribe(&self, logical_address: &str) -> reqwest::Response {
+        self.http
+            .delete(format!("{}/admin/subscribers/{logical_address}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base))
@@ -292,12 +300,7 @@ async fn subscribers_are_created_read_listed_replaced_and_removed() {
         assert_eq!(problem["code"], "INVALID_SUBSCRIBER");
         assert!(problem["detail"].as_str().unwrap().contains("url"));
 
-        let deleted = index
-            .http
-            .delete(format!("{}/admin/subscribers/SUB-A", index.base))
-            .send()
-            .await
-            .unwrap();
+        let deleted = index.unsubscribe("SUB-A").await;
         assert_eq!(deleted.status(), 204);
         let missing = index.get("/admin/subscribers/SUB-A").await;
         assert_eq!(missing.status(), 404);
@@ -663,12 +666,7 @@ async fn a_removed_subscriber_takes_its_queued_notifications_with_it() {
             .update(vec![transaction("191212121212", "BEFORE", "SRC-1")])
             .await;
         assert_eq!(queued(&index, "SUB-GONE", 1).await, 1, "{backend}");
-        let deleted = index
-            .http
-            .delete(format!("{}/admin/subscribers/SUB-GONE", index.base))
-            .send()
-            .await
-            .unwrap();
+        let deleted = index.unsubscribe("SUB-GONE").await;
         assert_eq!(deleted.status(), 204, "{backend}");
         let (receiver, address) = Receiver::start().await;
         let made = index
