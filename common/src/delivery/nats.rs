@@ -196,6 +196,46 @@ fn offset(sequence: u64) -> i64 {
     i64::try_from(sequence).unwrap_or(i64::MAX)
 }
 
+/// The mutex's value, also after a panic elsewhere: every value here stays whole.
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The queue stream, made if the server has none. The offsets pull subscribers hold are its
+/// sequence numbers, so a stream made anew (the first, or after the server lost its storage)
+/// numbers its messages from the microsecond it was made, above any number an earlier stream
+/// of that name gave out: a subscriber acknowledging an earlier stream's offset skips nothing
+/// of the new one. NATS 2.9 cannot make a stream with a first sequence, so it is made with a
+/// subject nothing is published to, moved on to that number by a purge, and only then given
+/// its subjects. Every step can be done again by another process, or after a crash between
+/// them, with the same result: the number is the stream's own creation time.
+async fn queue_stream(
+    context: &Context,
+    config: &stream::Config,
+) -> Result<stream::Stream, DeliveryError> {
+    let starting = vec![format!("{}.starting", config.name.to_lowercase())];
+    let stream = context
+        .get_or_create_stream(stream::Config {
+            subjects: starting.clone(),
+            ..config.clone()
+        })
+        .await
+        .map_err(nats_error)?;
+    if stream.cached_info().config.subjects != starting {
+        return Ok(stream);
+    }
+    let micros = stream.cached_info().created.unix_timestamp_nanos() / 1000;
+    stream
+        .purge()
+        .sequence(u64::try_from(micros).unwrap_or(1))
+        .await
+        .map_err(nats_error)?;
+    context.update_stream(config).await.map_err(nats_error)?;
+    context.get_stream(&config.name).await.map_err(nats_error)
+}
+
 /// The delivery queue on a JetStream stream.
 pub struct JetStreamDeliveries {
     context: Context,
@@ -223,10 +263,26 @@ pub struct JetStreamDeliveries {
     /// Shared payloads read lately, by stream sequence: every subscriber's message of a round
     /// names the same one.
     shared: Mutex<std::collections::VecDeque<SharedPayload>>,
+    streams: Streams,
 }
 
 /// Shared payloads kept in memory once read.
 const SHARED_KEPT: usize = 16;
+
+/// After a failure the streams are looked at again at most this often.
+const LOOK_AGAIN_AFTER: Duration = Duration::from_secs(1);
+
+/// The two streams as this process made sure of them: how to make them again, and when the
+/// server made them, to tell a stream made anew (a NATS server that lost its storage, or a
+/// stream deleted by hand) from the one this process has been using.
+struct Streams {
+    /// The queue stream's configuration, then the pull points'.
+    configs: [stream::Config; 2],
+    /// When the server made each, in nanoseconds since the epoch.
+    created: Mutex<[i128; 2]>,
+    /// The last look after a failure; one look at a time.
+    looked_at: tokio::sync::Mutex<Option<std::time::Instant>>,
+}
 
 /// A payload stored once for several messages: where, its SHA-256 and its text.
 struct SharedPayload {
@@ -263,8 +319,8 @@ impl JetStreamDeliveries {
             .map_err(nats_error)?;
         let context = jetstream::new(client);
         let prefix = config.stream.to_lowercase();
-        let stream = context
-            .get_or_create_stream(stream::Config {
+        let configs = [
+            stream::Config {
                 name: config.stream.clone(),
                 subjects: vec![format!("{prefix}.q.>"), format!("{prefix}.dead.>")],
                 max_age: Duration::from_secs(config.max_age_secs),
@@ -273,19 +329,24 @@ impl JetStreamDeliveries {
                 ),
                 allow_direct: true,
                 ..Default::default()
-            })
-            .await
-            .map_err(nats_error)?;
-        let pull_points = context
-            .get_or_create_stream(stream::Config {
+            },
+            stream::Config {
                 name: format!("{}_PULL", config.stream),
                 subjects: vec![format!("{prefix}.pp.>")],
                 max_messages_per_subject: 1,
                 allow_direct: true,
                 ..Default::default()
-            })
+            },
+        ];
+        let stream = queue_stream(&context, &configs[0]).await?;
+        let pull_points = context
+            .get_or_create_stream(configs[1].clone())
             .await
             .map_err(nats_error)?;
+        let created = [
+            stream.cached_info().created.unix_timestamp_nanos(),
+            pull_points.cached_info().created.unix_timestamp_nanos(),
+        ];
         let pulls = pulls::Pulls::start(context.client(), format!("{prefix}.q.")).await?;
         Ok(Self {
             context,
@@ -302,6 +363,11 @@ impl JetStreamDeliveries {
             published: Mutex::default(),
             list_every: policy.poll_interval(),
             shared: Mutex::default(),
+            streams: Streams {
+                configs,
+                created: Mutex::new(created),
+                looked_at: tokio::sync::Mutex::default(),
+            },
         })
     }
 
@@ -379,9 +445,71 @@ impl JetStreamDeliveries {
             .remove(destination);
     }
 
+    /// `result`, after a look at the streams when it is the backbone's failure: see
+    /// [`Self::look_at_streams`].
+    async fn noticing<T>(&self, result: Result<T, DeliveryError>) -> Result<T, DeliveryError> {
+        if matches!(result, Err(DeliveryError::Backbone(_))) {
+            self.look_at_streams().await;
+        }
+        result
+    }
+
+    /// Makes sure both streams are on the server, making again one it no longer has: a NATS
+    /// server that lost its storage, or a stream deleted by hand, would otherwise fail every
+    /// round and every delivery until this process restarts. A stream made anew (by this
+    /// process or another) holds none of what was published before and has no consumers, so
+    /// what this process remembers of the old one is dropped. While the server is out of reach
+    /// this does nothing; the caller tries again later.
+    async fn look_at_streams(&self) {
+        let mut looked_at = self.streams.looked_at.lock().await;
+        if looked_at.is_some_and(|at| at.elapsed() < LOOK_AGAIN_AFTER) {
+            return;
+        }
+        *looked_at = Some(std::time::Instant::now());
+        let mut made_anew = Vec::new();
+        for (i, config) in self.streams.configs.iter().enumerate() {
+            let stream = if i == 0 {
+                queue_stream(&self.context, config).await
+            } else {
+                self.context
+                    .get_or_create_stream(config.clone())
+                    .await
+                    .map_err(nats_error)
+            };
+            let Ok(stream) = stream else { return };
+            let created = stream.cached_info().created.unix_timestamp_nanos();
+            let mut known = locked(&self.streams.created);
+            if known[i] != created {
+                known[i] = created;
+                made_anew.push(config.name.as_str());
+            }
+        }
+        if made_anew.is_empty() {
+            return;
+        }
+        locked(&self.consumers).clear();
+        locked(&self.handles).clear();
+        locked(&self.in_flight).clear();
+        locked(&self.last_errors).clear();
+        locked(&self.shared).clear();
+        metrics::counter!("notification_backbone_streams_made_anew_total")
+            .increment(made_anew.len() as u64);
+        tracing::error!(
+            streams = ?made_anew,
+            "the NATS server no longer had these streams (its storage lost, or the streams \
+             deleted) and they are made anew: the notifications they held, delivered or not, \
+             dead letters and pull offsets, are lost; what is accepted from now on is notified"
+        );
+    }
+
     /// Publishes `deliveries` (already committed to the database queue) in order, each with its
     /// queue id as message id, and waits until the stream has stored them.
     pub async fn publish(&self, deliveries: &[Delivery]) -> Result<(), DeliveryError> {
+        let result = self.publish_once(deliveries).await;
+        self.noticing(result).await
+    }
+
+    async fn publish_once(&self, deliveries: &[Delivery]) -> Result<(), DeliveryError> {
         let mut acks = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
             let body = serde_json::to_vec(&Envelope::of(delivery))?;
@@ -401,6 +529,15 @@ impl JetStreamDeliveries {
     /// the same changes, is stored once, even if subscribers came or went meanwhile. A payload
     /// several subscribers get is stored once and their messages name it.
     pub async fn publish_round(
+        &self,
+        round: i64,
+        notifications: &[NewDelivery],
+    ) -> Result<(), DeliveryError> {
+        let result = self.publish_round_once(round, notifications).await;
+        self.noticing(result).await
+    }
+
+    async fn publish_round_once(
         &self,
         round: i64,
         notifications: &[NewDelivery],
@@ -701,9 +838,11 @@ impl JetStreamDeliveries {
     }
 }
 
-#[async_trait]
-impl DeliveryStore for JetStreamDeliveries {
-    async fn due_destinations(&self, _now: DateTime<Utc>) -> Result<Vec<String>, DeliveryError> {
+/// The bodies of the store's calls that the worker and the metrics make all the time, so
+/// that their failures lead to a look at the streams.
+impl JetStreamDeliveries {
+    /// [`DeliveryStore::due_destinations`].
+    async fn due(&self) -> Result<Vec<String>, DeliveryError> {
         if let Some(published) = self.published_lately() {
             return Ok(published);
         }
@@ -733,22 +872,8 @@ impl DeliveryStore for JetStreamDeliveries {
         Ok(due)
     }
 
-    async fn claim(
-        &self,
-        _destination: &str,
-        _worker: Uuid,
-        _until: DateTime<Utc>,
-        _now: DateTime<Utc>,
-    ) -> Result<bool, DeliveryError> {
-        // The consumer hands out one message at a time whoever asks: no lease needed.
-        Ok(true)
-    }
-
-    async fn release(&self, _destination: &str, _worker: Uuid) -> Result<(), DeliveryError> {
-        Ok(())
-    }
-
-    async fn head(&self, destination: &str) -> Result<Option<Delivery>, DeliveryError> {
+    /// [`DeliveryStore::head`].
+    async fn next_of(&self, destination: &str) -> Result<Option<Delivery>, DeliveryError> {
         // Written out once, not once per message held: every destination's held message is
         // looked through here.
         let subject = self.queue_subject(destination);
@@ -796,6 +921,70 @@ impl DeliveryStore for JetStreamDeliveries {
         delivery.attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
         delivery.last_error = self.last_error(id);
         Ok(Some(delivery))
+    }
+
+    /// [`DeliveryStore::stats`].
+    async fn figures(&self) -> Result<Vec<DestinationStats>, DeliveryError> {
+        let mut consumers = self.stream.consumers();
+        let mut stats = Vec::new();
+        while let Some(info) = consumers.next().await {
+            let info = info.map_err(nats_error)?;
+            let Some(destination) = info.name.strip_prefix("d_").and_then(destination_of) else {
+                continue;
+            };
+            let dead = self
+                .read(
+                    &self.dead_subject(&destination),
+                    0,
+                    None,
+                    10_000,
+                    DeliveryState::Dead,
+                )
+                .await?
+                .len();
+            let pending = if self.stored_pull_point(&destination).await?.is_some() {
+                self.list(&destination, DeliveryState::Pending, 10_000)
+                    .await?
+                    .len()
+            } else {
+                usize::try_from(info.num_pending).unwrap_or(usize::MAX) + info.num_ack_pending
+            };
+            stats.push(DestinationStats {
+                destination,
+                pending: i64::try_from(pending).unwrap_or(i64::MAX),
+                dead: i64::try_from(dead).unwrap_or(i64::MAX),
+                oldest_pending: None,
+            });
+        }
+        Ok(stats)
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for JetStreamDeliveries {
+    async fn due_destinations(&self, _now: DateTime<Utc>) -> Result<Vec<String>, DeliveryError> {
+        let result = self.due().await;
+        self.noticing(result).await
+    }
+
+    async fn claim(
+        &self,
+        _destination: &str,
+        _worker: Uuid,
+        _until: DateTime<Utc>,
+        _now: DateTime<Utc>,
+    ) -> Result<bool, DeliveryError> {
+        // The consumer hands out one message at a time whoever asks: no lease needed.
+        Ok(true)
+    }
+
+    async fn release(&self, _destination: &str, _worker: Uuid) -> Result<(), DeliveryError> {
+        Ok(())
+    }
+
+    async fn head(&self, destination: &str) -> Result<Option<Delivery>, DeliveryError> {
+        let result = self.next_of(destination).await;
+        self.noticing(result).await
     }
 
     async fn pending_run(
@@ -959,38 +1148,8 @@ impl DeliveryStore for JetStreamDeliveries {
     }
 
     async fn stats(&self) -> Result<Vec<DestinationStats>, DeliveryError> {
-        let mut consumers = self.stream.consumers();
-        let mut stats = Vec::new();
-        while let Some(info) = consumers.next().await {
-            let info = info.map_err(nats_error)?;
-            let Some(destination) = info.name.strip_prefix("d_").and_then(destination_of) else {
-                continue;
-            };
-            let dead = self
-                .read(
-                    &self.dead_subject(&destination),
-                    0,
-                    None,
-                    10_000,
-                    DeliveryState::Dead,
-                )
-                .await?
-                .len();
-            let pending = if self.stored_pull_point(&destination).await?.is_some() {
-                self.list(&destination, DeliveryState::Pending, 10_000)
-                    .await?
-                    .len()
-            } else {
-                usize::try_from(info.num_pending).unwrap_or(usize::MAX) + info.num_ack_pending
-            };
-            stats.push(DestinationStats {
-                destination,
-                pending: i64::try_from(pending).unwrap_or(i64::MAX),
-                dead: i64::try_from(dead).unwrap_or(i64::MAX),
-                oldest_pending: None,
-            });
-        }
-        Ok(stats)
+        let result = self.figures().await;
+        self.noticing(result).await
     }
 
     async fn pull(

@@ -149,6 +149,7 @@ impl FanOut {
                         }
                     }
                     Err(error) => {
+                        metrics::counter!("notification_fan_out_failures_total").increment(1);
                         tracing::error!(%error, "fan-out failed; the changes stay in the outbox and are retried");
                         break;
                     }

@@ -1135,3 +1135,244 @@ async fn on_nats_what_an_earlier_version_queued_in_the_database_arrives_first() 
         database.cleanup().await;
     }
 }
+
+/// What a pull subscriber gets after `after`, as (offset, categorization) pairs, asked again
+/// until there are at least `at_least` (or 10 seconds have passed).
+async fn pulled(
+    index: &Index,
+    subscriber: &str,
+    after: i64,
+    at_least: usize,
+) -> Vec<(i64, String)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = index
+            .post(
+                &format!("/engagementindex/v1/subscribers/{subscriber}/notifications"),
+                &json!({"afterOffset": after, "maxItems": 10}),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        let answer: Value = response.json().await.unwrap();
+        let found: Vec<(i64, String)> = answer["notification"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|n| {
+                let offset = n["offset"].as_i64().unwrap();
+                n["engagementTransaction"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(move |t| {
+                        let category = t["engagement"]["categorization"].as_str().unwrap();
+                        (offset, category.to_owned())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if found.len() >= at_least || tokio::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A NATS server of a test's own on a free port, keeping its streams in a folder of its own,
+/// so that the test can stop it and start it again without what it stored.
+struct OwnNats {
+    port: u16,
+    store: tempfile::TempDir,
+    process: std::process::Child,
+}
+
+impl OwnNats {
+    /// `None` (with a note) when `nats-server` is not on the PATH and NATS tests are not
+    /// required.
+    async fn start() -> Option<Self> {
+        let found = std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|dir| dir.join("nats-server").is_file())
+        });
+        if !found {
+            assert!(
+                !std::env::var("NORDFORM_NATS_TESTS").is_ok_and(|v| v == "required"),
+                "NORDFORM_NATS_TESTS=required but nats-server is not on the PATH"
+            );
+            eprintln!(
+                "note: nats-server is not on the PATH; a NATS server's restart is not tested"
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let store = tempfile::tempdir().unwrap();
+        let process = Self::spawn(port, store.path());
+        let nats = Self {
+            port,
+            store,
+            process,
+        };
+        nats.answering().await;
+        Some(nats)
+    }
+
+    fn spawn(port: u16, store: &std::path::Path) -> std::process::Child {
+        std::process::Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(store)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    async fn answering(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .is_err()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "nats-server answers"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A fresh stream on this server.
+    fn stream(&self) -> JetStreamConfig {
+        JetStreamConfig {
+            url: format!("nats://127.0.0.1:{}", self.port),
+            stream: format!("TEST_EI_{}", uuid::Uuid::new_v4().simple()),
+            ..JetStreamConfig::default()
+        }
+    }
+
+    fn kill(&mut self) {
+        self.process.kill().unwrap();
+        self.process.wait().unwrap();
+    }
+
+    /// Stops the server as an operator does (SIGTERM): it writes out its state first.
+    fn stop(&mut self) {
+        let stopped = std::process::Command::new("kill")
+            .args(["-TERM", &self.process.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(stopped.success());
+        self.process.wait().unwrap();
+    }
+
+    /// Starts the killed server again, with what it stored.
+    async fn start_again(&mut self) {
+        self.process = Self::spawn(self.port, self.store.path());
+        self.answering().await;
+    }
+
+    /// Kills the server, throws away everything it stored, and starts it again.
+    async fn restart_without_its_storage(&mut self) {
+        self.kill();
+        std::fs::remove_dir_all(self.store.path()).unwrap();
+        std::fs::create_dir_all(self.store.path()).unwrap();
+        self.start_again().await;
+    }
+}
+
+impl Drop for OwnNats {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// While the NATS server is away, Updates are accepted and notified once it is back. A server
+/// that comes back without its storage (a container without a persistent volume, a disk
+/// replaced) no longer has the queue or the pull points while the index runs.
+/// The index makes them anew, and what it accepts from then on reaches push and pull
+/// subscribers; the new stream's offsets lie above the lost one's, so a pull subscriber asking
+/// after the offset it acknowledged there skips nothing.
+#[tokio::test]
+async fn on_nats_changes_arrive_after_the_server_was_away_or_lost_its_streams() {
+    let Some(_) = nats().await else { return };
+    let Some(mut server) = OwnNats::start().await else {
+        return;
+    };
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let stream = server.stream();
+        let index = Index::start_on(&database, Vec::new(), Some(stream.clone())).await;
+        let (receiver, address) = Receiver::start().await;
+        index
+            .subscribe("SUB-PUSH", &push_to(address, &json!([])))
+            .await;
+        index
+            .subscribe("SUB-PULL", &json!({"delivery": "pull"}))
+            .await;
+        index
+            .update(vec![transaction("191212121212", "BEFORE", "SRC-1")])
+            .await;
+        eventually("the push subscriber is notified", || {
+            receiver.requests() > 0
+        })
+        .await;
+        let before = pulled(&index, "SUB-PULL", 0, 1).await;
+        assert_eq!(before.len(), 1, "{backend}: {before:?}");
+        let acknowledged = before[0].0;
+        assert!(pulled(&index, "SUB-PULL", acknowledged, 0).await.is_empty());
+
+        // Away (stopped for an upgrade, say): the change is accepted, waits in the outbox and
+        // is notified once the server is back.
+        server.stop();
+        index
+            .update(vec![transaction("191212121212", "AWAY", "SRC-1")])
+            .await;
+        server.start_again().await;
+        eventually(
+            "the push subscriber is notified once the server is back",
+            || receiver.transactions().len() == 2,
+        )
+        .await;
+        let away = pulled(&index, "SUB-PULL", acknowledged, 1).await;
+        assert_eq!(away.len(), 1, "{backend}: {away:?}");
+        let acknowledged = away[0].0;
+        assert!(pulled(&index, "SUB-PULL", acknowledged, 0).await.is_empty());
+
+        server.restart_without_its_storage().await;
+        index
+            .update(vec![transaction("191212121212", "AFTER", "SRC-1")])
+            .await;
+        eventually("the push subscriber is notified after the restart", || {
+            receiver.transactions().len() == 3
+        })
+        .await;
+        assert_eq!(
+            receiver.categories(),
+            ["BEFORE", "AWAY", "AFTER"],
+            "{backend}"
+        );
+        let after = pulled(&index, "SUB-PULL", acknowledged, 1).await;
+        assert_eq!(
+            after.iter().map(|(_, c)| c.as_str()).collect::<Vec<_>>(),
+            ["AFTER"],
+            "{backend}: the change after the restart, asked for after the lost stream's offset"
+        );
+        assert!(after[0].0 > acknowledged, "{backend}: {after:?}");
+        let figures = index.get("/admin/subscribers/SUB-PUSH").await;
+        assert_eq!(
+            figures.status(),
+            200,
+            "{backend}: the queue figures are read again"
+        );
+        let metrics = index.get("/metrics").await.text().await.unwrap();
+        assert!(
+            metrics.contains("notification_backbone_streams_made_anew_total"),
+            "{backend}"
+        );
+        index.shutdown.cancel();
+        database.cleanup().await;
+    }
+}
