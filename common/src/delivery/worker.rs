@@ -214,7 +214,12 @@ impl DeliveryWorker {
         let askers = shared.answer_together();
         // Per destination served by a task of this worker, what wakes that task.
         let mut running: HashMap<String, Arc<Notify>> = HashMap::new();
-        let mut tasks: JoinSet<String> = JoinSet::new();
+        // Destinations not for this worker now ([`Served::LeftAlone`]), until when they are left
+        // alone. A pull destination's messages wait for their receiver, a busy destination of
+        // another worker stays due: without this every look at the queue, which the end of a
+        // task starts at once, would start their tasks again, round after round.
+        let mut left_alone: HashMap<String, tokio::time::Instant> = HashMap::new();
+        let mut tasks: JoinSet<(String, Served)> = JoinSet::new();
         let mut stats_due = tokio::time::Instant::now();
         let mut seen_destinations = HashSet::new();
         loop {
@@ -224,9 +229,14 @@ impl DeliveryWorker {
             }
             match shared.store.due_destinations(Utc::now()).await {
                 Ok(due) => {
+                    let now = tokio::time::Instant::now();
+                    left_alone.retain(|_, until| *until > now);
                     for destination in due {
                         if let Some(wake) = running.get(&destination) {
                             wake.notify_one();
+                            continue;
+                        }
+                        if left_alone.contains_key(&destination) {
                             continue;
                         }
                         let wake = Arc::new(Notify::new());
@@ -234,10 +244,10 @@ impl DeliveryWorker {
                         let shared = Arc::clone(&shared);
                         let shutdown = shutdown.clone();
                         tasks.spawn(async move {
-                            shared
+                            let served = shared
                                 .serve_destination(&destination, &wake, &shutdown)
                                 .await;
-                            destination
+                            (destination, served)
                         });
                     }
                 }
@@ -250,15 +260,11 @@ impl DeliveryWorker {
                 () = shared.wake.notified() => {},
                 () = tokio::time::sleep(shared.policy.poll_interval()) => {},
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                    if let Ok(destination) = done {
-                        running.remove(&destination);
-                    }
+                    shared.task_ended(done, &mut running, &mut left_alone);
                 }
             }
             while let Some(done) = tasks.try_join_next() {
-                if let Ok(destination) = done {
-                    running.remove(&destination);
-                }
+                shared.task_ended(done, &mut running, &mut left_alone);
             }
         }
         while tasks.join_next().await.is_some() {}
@@ -268,12 +274,47 @@ impl DeliveryWorker {
     }
 }
 
+/// How a destination's task ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Served {
+    /// Served until its queue emptied, its messages are in back-off, or the worker stops:
+    /// looked at again as soon as it is due.
+    Pushed,
+    /// Not for this worker now: a pull destination, one without a route, one whose lease
+    /// another worker holds, or one whose queue could not be read. Left alone for a poll
+    /// interval.
+    LeftAlone,
+}
+
 impl Shared {
+    /// Forgets the task of a destination that ended; one left alone is not started again for a
+    /// poll interval.
+    fn task_ended(
+        &self,
+        done: Result<(String, Served), tokio::task::JoinError>,
+        running: &mut HashMap<String, Arc<Notify>>,
+        left_alone: &mut HashMap<String, tokio::time::Instant>,
+    ) {
+        if let Ok((destination, served)) = done {
+            running.remove(&destination);
+            if served == Served::LeftAlone {
+                let until = tokio::time::Instant::now() + self.policy.poll_interval();
+                left_alone.insert(destination, until);
+            }
+        }
+    }
+
     /// Delivers the due messages of one destination, in order, while this worker holds its
     /// lease. The task stays a while after the queue empties, woken through `wake` when more
     /// is due: a busy destination then costs a read and a mark per message, not a lease, a
     /// route lookup and a release each time.
-    async fn serve_destination(&self, destination: &str, wake: &Notify, shutdown: &Shutdown) {
+    async fn serve_destination(
+        &self,
+        destination: &str,
+        wake: &Notify,
+        shutdown: &Shutdown,
+    ) -> Served {
+        let mut served = Served::Pushed;
         let lease = chrono::Duration::from_std(self.policy.lease())
             .unwrap_or(chrono::Duration::seconds(30));
         // Renewed when half of it has gone. The route is looked up again then, and after
@@ -296,10 +337,11 @@ impl Shared {
                     .await
                 {
                     Ok(true) => renew_at = tokio::time::Instant::now() + renew_every,
-                    Ok(false) => return, // another worker delivers here
+                    // Another worker delivers here.
+                    Ok(false) => return Served::LeftAlone,
                     Err(error) => {
                         tracing::error!(service = self.service, destination, %error, "cannot take the delivery lease");
-                        return;
+                        return Served::LeftAlone;
                     }
                 }
                 ahead.clear();
@@ -311,6 +353,7 @@ impl Shared {
                 let Some(Some(Route::Push { url, headers })) =
                     self.routes.ask(destination.to_owned()).await
                 else {
+                    served = Served::LeftAlone;
                     break;
                 };
                 route = Some((url, headers));
@@ -332,6 +375,7 @@ impl Shared {
                 }
                 Err(error) => {
                     tracing::error!(service = self.service, destination, %error, "cannot read the delivery queue");
+                    served = Served::LeftAlone;
                     break;
                 }
             };
@@ -344,6 +388,7 @@ impl Shared {
         if let Err(error) = self.store.release(destination, self.id).await {
             tracing::warn!(service = self.service, destination, %error, "cannot release the delivery lease");
         }
+        served
     }
 
     /// The next POST's worth of `destination`'s queue. Unmerged messages are read

@@ -827,6 +827,64 @@ async fn pull_returns_messages_after_an_offset_and_acknowledges_the_ones_before(
     }
 }
 
+/// Routes `SUB-PULL` to its receiver's pulls and nothing else anywhere, counting the lookups.
+#[derive(Default)]
+struct PullOnly {
+    looked_up: Mutex<HashMap<String, usize>>,
+}
+
+#[async_trait]
+impl DestinationResolver for PullOnly {
+    async fn route(&self, destination: &str) -> Option<Route> {
+        *self
+            .looked_up
+            .lock()
+            .unwrap()
+            .entry(destination.to_owned())
+            .or_default() += 1;
+        (destination == "SUB-PULL").then_some(Route::Pull)
+    }
+}
+
+/// Messages the worker does not push (a pull receiver's, or a destination without a route)
+/// wait in the queue, and the worker looks at them once a poll interval, not again and again
+/// while they wait: it used to start a task for them after every look, and every task's end
+/// started the next look, which kept a core busy and the queue asked all the time.
+#[tokio::test]
+async fn messages_the_worker_does_not_push_do_not_keep_it_busy() {
+    for (database, queue, backend) in queues().await {
+        queue.enqueue("SUB-PULL", 0..3).await;
+        queue.enqueue("SUB-NOWHERE", 0..2).await;
+        let store = queue.store();
+        let resolver = Arc::new(PullOnly::default());
+        common::metrics::handle();
+        let shutdown = Shutdown::new();
+        let policy = DeliveryPolicy {
+            poll_interval_ms: 100,
+            ..fast_policy()
+        };
+        let worker = DeliveryWorker::new("test", Arc::clone(&store), resolver.clone(), policy);
+        let handle = tokio::spawn(worker.run(shutdown.clone()));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        shutdown.cancel();
+        handle.await.unwrap();
+        let looked_up = resolver.looked_up.lock().unwrap().clone();
+        for destination in ["SUB-PULL", "SUB-NOWHERE"] {
+            let times = looked_up.get(destination).copied().unwrap_or(0);
+            // About one lookup a poll interval (ten in the second); a busy worker made
+            // thousands.
+            assert!(
+                (1..=30).contains(&times),
+                "{backend}: {destination} looked up {times} times in a second"
+            );
+        }
+        assert_eq!(pending(&store, "SUB-PULL").await, 3, "{backend}");
+        assert_eq!(pending(&store, "SUB-NOWHERE").await, 2, "{backend}");
+        queue.close().await;
+        database.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn a_payload_shared_by_several_destinations_is_queued_for_each_in_the_callers_order() {
     for database in TestDatabase::all().await {
