@@ -203,6 +203,25 @@ fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The queue stream and the pull points' stream (`configs` in that order), each made if the
+/// server has none.
+async fn streams_on_server(
+    context: &Context,
+    configs: &[stream::Config; 2],
+) -> Result<[stream::Stream; 2], DeliveryError> {
+    let queue = queue_stream(context, &configs[0]).await?;
+    let pull_points = context
+        .get_or_create_stream(configs[1].clone())
+        .await
+        .map_err(nats_error)?;
+    Ok([queue, pull_points])
+}
+
+/// When the server made `stream`, in nanoseconds since the epoch.
+fn created_at(stream: &stream::Stream) -> i128 {
+    stream.cached_info().created.unix_timestamp_nanos()
+}
+
 /// The queue stream, made if the server has none. The offsets pull subscribers hold are its
 /// sequence numbers, so a stream made anew (the first, or after the server lost its storage)
 /// numbers its messages from the microsecond it was made, above any number an earlier stream
@@ -338,15 +357,8 @@ impl JetStreamDeliveries {
                 ..Default::default()
             },
         ];
-        let stream = queue_stream(&context, &configs[0]).await?;
-        let pull_points = context
-            .get_or_create_stream(configs[1].clone())
-            .await
-            .map_err(nats_error)?;
-        let created = [
-            stream.cached_info().created.unix_timestamp_nanos(),
-            pull_points.cached_info().created.unix_timestamp_nanos(),
-        ];
+        let [stream, pull_points] = streams_on_server(&context, &configs).await?;
+        let created = [&stream, &pull_points].map(created_at);
         let pulls = pulls::Pulls::start(context.client(), format!("{prefix}.q.")).await?;
         Ok(Self {
             context,
@@ -466,24 +478,23 @@ impl JetStreamDeliveries {
             return;
         }
         *looked_at = Some(std::time::Instant::now());
+        let Ok(streams) = streams_on_server(&self.context, &self.streams.configs).await else {
+            return;
+        };
         let mut made_anew = Vec::new();
-        for (i, config) in self.streams.configs.iter().enumerate() {
-            let stream = if i == 0 {
-                queue_stream(&self.context, config).await
-            } else {
-                self.context
-                    .get_or_create_stream(config.clone())
-                    .await
-                    .map_err(nats_error)
-            };
-            let Ok(stream) = stream else { return };
-            let created = stream.cached_info().created.unix_timestamp_nanos();
-            let mut known = locked(&self.streams.created);
-            if known[i] != created {
-                known[i] = created;
+        let mut remembered = locked(&self.streams.created);
+        for ((stream, known), config) in streams
+            .iter()
+            .zip(remembered.iter_mut())
+            .zip(&self.streams.configs)
+        {
+            let created = created_at(stream);
+            if *known != created {
+                *known = created;
                 made_anew.push(config.name.as_str());
             }
         }
+        drop(remembered);
         if made_anew.is_empty() {
             return;
         }
