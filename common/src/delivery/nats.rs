@@ -457,6 +457,19 @@ impl JetStreamDeliveries {
             .remove(destination);
     }
 
+    /// Fails at once while the client is not connected to the server (it reconnects by
+    /// itself). The calls an operator or a pull subscriber waits for check this first: each of
+    /// their several requests to the server would otherwise wait for its timeout, and the
+    /// answer would come after the caller's patience, not as the 503 it should be.
+    fn connected(&self) -> Result<(), DeliveryError> {
+        match self.context.client().connection_state() {
+            async_nats::connection::State::Connected => Ok(()),
+            _ => Err(DeliveryError::Backbone(
+                "not connected to the NATS server".to_owned(),
+            )),
+        }
+    }
+
     /// `result`, after a look at the streams when it is the backbone's failure: see
     /// [`Self::look_at_streams`].
     async fn noticing<T>(&self, result: Result<T, DeliveryError>) -> Result<T, DeliveryError> {
@@ -1087,6 +1100,7 @@ impl DeliveryStore for JetStreamDeliveries {
         state: DeliveryState,
         limit: i64,
     ) -> Result<Vec<Delivery>, DeliveryError> {
+        self.connected()?;
         match state {
             DeliveryState::Dead => Ok(self
                 .read(&self.dead_subject(destination), 0, None, limit, state)
@@ -1128,6 +1142,7 @@ impl DeliveryStore for JetStreamDeliveries {
     }
 
     async fn redrive(&self, destination: &str, _now: DateTime<Utc>) -> Result<u64, DeliveryError> {
+        self.connected()?;
         let dead = self
             .read(
                 &self.dead_subject(destination),
@@ -1159,6 +1174,7 @@ impl DeliveryStore for JetStreamDeliveries {
     }
 
     async fn stats(&self) -> Result<Vec<DestinationStats>, DeliveryError> {
+        self.connected()?;
         let result = self.figures().await;
         self.noticing(result).await
     }
@@ -1170,6 +1186,7 @@ impl DeliveryStore for JetStreamDeliveries {
         max_items: i64,
         _now: DateTime<Utc>,
     ) -> Result<Vec<Delivery>, DeliveryError> {
+        self.connected()?;
         let point = self
             .stored_pull_point(destination)
             .await?
@@ -1210,6 +1227,7 @@ impl DeliveryStore for JetStreamDeliveries {
     }
 
     async fn pull_point(&self, destination: &str) -> Result<PullPoint, DeliveryError> {
+        self.connected()?;
         Ok(self
             .stored_pull_point(destination)
             .await?
@@ -1225,6 +1243,7 @@ impl DeliveryStore for JetStreamDeliveries {
         after_offset: i64,
         max_items: i64,
     ) -> Result<Vec<Delivery>, DeliveryError> {
+        self.connected()?;
         let Some(point) = self.stored_pull_point(destination).await? else {
             return Ok(Vec::new());
         };
@@ -1253,6 +1272,7 @@ impl DeliveryStore for JetStreamDeliveries {
     }
 
     async fn remove_destination(&self, destination: &str) -> Result<u64, DeliveryError> {
+        self.connected()?;
         self.forget_consumer(destination);
         self.pulls.forget_destination(&token(destination));
         self.consumers

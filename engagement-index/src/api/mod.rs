@@ -8,6 +8,7 @@ mod identity_links;
 pub mod migration;
 mod process_notification;
 mod pull;
+mod queues;
 mod recording;
 mod subscribers;
 mod update;
@@ -145,5 +146,5 @@ pub fn secured_router(state: AppState, security: Security) -> (Router, OpenApiDo
 pub fn openapi() -> OpenApiDocument {
     let (_, mut document) = routes().split_for_parts();
     document.merge(migration::openapi());
-    common::openapi::complete(document)
+    queues::document_backbone_answers(&common::openapi::complete(document))
 }

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::access::{of_payloads, patient_events, require_subscriber_or_admin};
+use super::queues::queue_problem;
 use super::subscribers::ensure_exists;
 use crate::domain::subscriber::DeliveryMode;
 
@@ -136,10 +137,7 @@ pub async fn pull_notifications(
         ));
     }
     let max_items = request.max_items.unwrap_or(100);
-    let failed = |error: common::delivery::DeliveryError| {
-        tracing::error!(%error, "pull failed");
-        Problem::internal()
-    };
+    let failed = |error: common::delivery::DeliveryError| queue_problem(&error, "pull");
     let deliveries = if request.refetch.unwrap_or(false) {
         state
             .deliveries

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, PartialSchema as _, ToSchema};
 
 use super::AppState;
 use super::access::{of_payloads, patient_events, require_admin};
+use super::queues::queue_problem;
 use crate::domain::subscriber::{DeliveryMode, Subscriber, SubscriberFilter};
 
 /// A subscriber as an operator declares it. Its published schema (which says when a url is
@@ -166,7 +167,11 @@ async fn stats_of(
     state: &AppState,
     logical_address: &str,
 ) -> Result<Option<DestinationStats>, Problem> {
-    let stats = state.deliveries.stats().await.map_err(|e| internal(&e))?;
+    let stats = state
+        .deliveries
+        .stats()
+        .await
+        .map_err(|e| queue_problem(&e, "queue figures"))?;
     Ok(stats.into_iter().find(|s| s.destination == logical_address))
 }
 
@@ -254,7 +259,11 @@ pub async fn list_subscribers(
 ) -> Result<ApiJson<SubscriberList>, Problem> {
     require_admin(&permissions, &caller).await?;
     let subscribers = state.subscribers.list().await.map_err(|e| internal(&e))?;
-    let stats = state.deliveries.stats().await.map_err(|e| internal(&e))?;
+    let stats = state
+        .deliveries
+        .stats()
+        .await
+        .map_err(|e| queue_problem(&e, "queue figures"))?;
     let subscribers = subscribers
         .into_iter()
         .map(|s| {
@@ -296,7 +305,6 @@ pub async fn get_subscriber(
     responses(
         (status = 204, description = "Removed"),
         (status = 404, description = "No such subscriber (what a stream may still hold under the address is removed all the same)", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "INTERNAL_ERROR: a fault in the service, logged under the correlation id. When the subscriber's queue on the NATS stream could not be removed, the subscriber itself is already gone: the same DELETE again finishes the removal", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "FORBIDDEN_ADMIN: not an admin", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_subscriber(
@@ -318,7 +326,7 @@ pub async fn delete_subscriber(
         .deliveries
         .remove_destination(&logical_address)
         .await
-        .map_err(|e| internal(&e))?;
+        .map_err(|e| queue_problem(&e, "removing the queue"))?;
     if removed {
         tracing::info!(logical_address, "subscriber removed");
         Ok(StatusCode::NO_CONTENT)
@@ -364,7 +372,7 @@ pub async fn list_deliveries(
         .deliveries
         .list(&logical_address, wanted, limit)
         .await
-        .map_err(|e| internal(&e))?;
+        .map_err(|e| queue_problem(&e, "listing deliveries"))?;
     // The queued notifications name patients: each one is audited, the subscriber as resource.
     let touched = of_payloads(deliveries.iter().map(|d| &*d.payload));
     audit
@@ -401,7 +409,7 @@ pub async fn redrive(
         .deliveries
         .redrive(&logical_address, Utc::now())
         .await
-        .map_err(|e| internal(&e))?;
+        .map_err(|e| queue_problem(&e, "redrive"))?;
     tracing::info!(logical_address, redriven, "dead notifications redriven");
     state.delivery_waker.notify_one();
     Ok(ApiJson(Redriven { redriven }))

@@ -1330,6 +1330,23 @@ async fn on_nats_changes_arrive_after_the_server_was_away_or_lost_its_streams() 
         index
             .update(vec![transaction("191212121212", "AWAY", "SRC-1")])
             .await;
+        // Meanwhile what reads the queues answers 503 once the client's request times out,
+        // naming the backbone: the operator's figures and the pull subscriber's fetch.
+        let pull_path = "/engagementindex/v1/subscribers/SUB-PULL/notifications";
+        let fetch = json!({"afterOffset": acknowledged, "maxItems": 10});
+        let (figures, fetched) = tokio::join!(
+            index.get("/admin/subscribers/SUB-PUSH"),
+            index.post(pull_path, &fetch)
+        );
+        for answer in [figures, fetched] {
+            assert_eq!(answer.status(), 503, "{backend}");
+            assert_eq!(answer.headers()["retry-after"], "5", "{backend}");
+            let problem: Value = answer.json().await.unwrap();
+            assert_eq!(
+                problem["code"], "BACKBONE_UNAVAILABLE",
+                "{backend}: {problem}"
+            );
+        }
         server.start_again().await;
         eventually(
             "the push subscriber is notified once the server is back",
