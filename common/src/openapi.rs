@@ -17,12 +17,27 @@ use crate::hygiene::{self, TextKind};
 
 /// The service's document with the operational endpoints and the shared rules added: the
 /// document `/openapi.json` serves and `openapi/` keeps.
-pub fn complete(mut document: OpenApi) -> OpenApi {
+pub fn complete(document: OpenApi) -> OpenApi {
+    complete_with(document, &[])
+}
+
+/// A 503 some of a service's operations give besides the skeleton's, with `Retry-After`.
+pub struct Unavailable {
+    /// The problem code.
+    pub code: &'static str,
+    /// What it means to the caller, appended to the operation's 503 after the code.
+    pub meaning: &'static str,
+    /// Whether the operation at this path gives it.
+    pub on: fn(&str) -> bool,
+}
+
+/// [`complete`], with the service's own reasons for a 503 said on the operations giving them.
+pub fn complete_with(mut document: OpenApi, unavailable: &[Unavailable]) -> OpenApi {
     document.merge(crate::server::operational_openapi());
     document.merge(crate::installation::openapi());
     let mut value = serde_json::to_value(&document).expect("an OpenAPI document serialises");
     add_control_character_patterns(&mut value);
-    add_skeleton_responses(&mut value);
+    add_skeleton_responses(&mut value, unavailable);
     serde_json::from_value(value).expect("the completed OpenAPI document reads back")
 }
 
@@ -59,7 +74,7 @@ fn operations(document: &mut Value) -> Vec<(String, &mut Map<String, Value>)> {
     found
 }
 
-fn add_skeleton_responses(document: &mut Value) {
+fn add_skeleton_responses(document: &mut Value, unavailable: &[Unavailable]) {
     for (path, operation) in operations(document) {
         let has_body = operation.contains_key("requestBody");
         let has_parameters = operation
@@ -120,23 +135,31 @@ fn add_skeleton_responses(document: &mut Value) {
                 .entry(status)
                 .or_insert_with(|| problem_response(description));
         }
-        if crate::installation::is_gated(&path) {
-            add_in_staging(responses.get_mut("503").expect("every operation has a 503"));
+        let answer = responses.get_mut("503").expect("every operation has a 503");
+        for reason in std::iter::once(&IN_STAGING).chain(unavailable) {
+            if (reason.on)(&path) {
+                add_unavailable(answer, reason);
+            }
         }
     }
 }
 
-/// Says on a gated operation's 503 that a staging installation answers it, with Retry-After.
-fn add_in_staging(answer: &mut Value) {
-    let code = crate::installation::IN_STAGING;
+/// The 503 of a staging installation, on every gated operation.
+const IN_STAGING: Unavailable = Unavailable {
+    code: crate::installation::IN_STAGING,
+    meaning: "the installation is in staging (its data is being migrated in) and answers once \
+              switched to operational",
+    on: crate::installation::is_gated,
+};
+
+/// Says on an operation's 503 that it answers `reason`, with Retry-After.
+fn add_unavailable(answer: &mut Value, reason: &Unavailable) {
+    let code = reason.code;
     if let Some(description) = answer.get_mut("description")
         && let Some(text) = description.as_str()
         && !text.contains(code)
     {
-        *description = Value::from(format!(
-            "{text}. {code}: the installation is in staging (its data is being migrated in) \
-             and answers once switched to operational"
-        ));
+        *description = Value::from(format!("{text}. {code}: {}", reason.meaning));
     }
     if let Some(answer) = answer.as_object_mut() {
         answer
@@ -341,7 +364,7 @@ mod tests {
     #[test]
     fn operations_list_the_skeletons_answers() {
         let mut doc = document();
-        add_skeleton_responses(&mut doc);
+        add_skeleton_responses(&mut doc, &[]);
         let contract = doc["paths"]["/x/v1/Do"]["post"]["responses"]
             .as_object()
             .unwrap();

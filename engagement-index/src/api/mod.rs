@@ -146,5 +146,5 @@ pub fn secured_router(state: AppState, security: Security) -> (Router, OpenApiDo
 pub fn openapi() -> OpenApiDocument {
     let (_, mut document) = routes().split_for_parts();
     document.merge(migration::openapi());
-    queues::document_backbone_answers(&common::openapi::complete(document))
+    common::openapi::complete_with(document, &[queues::BACKBONE_ANSWER])
 }

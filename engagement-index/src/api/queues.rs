@@ -3,9 +3,8 @@
 //! the caller can retry, not a fault of the service; anything else stays an opaque 500.
 
 use common::delivery::DeliveryError;
+use common::openapi::Unavailable;
 use common::problem::Problem;
-use serde_json::Value;
-use utoipa::openapi::OpenApi as OpenApiDocument;
 
 /// The problem code of a request the notification backbone could not serve.
 const BACKBONE_UNAVAILABLE: &str = "BACKBONE_UNAVAILABLE";
@@ -24,46 +23,19 @@ pub(super) fn queue_problem(error: &DeliveryError, doing: &str) -> Problem {
     Problem::internal()
 }
 
-/// True for the operations that read or change the queues (every answer of theirs may be a
-/// [`BACKBONE_UNAVAILABLE`]).
+/// What the index's OpenAPI document says on the 503 of the operations reaching the queues.
+pub(super) const BACKBONE_ANSWER: Unavailable = Unavailable {
+    code: BACKBONE_UNAVAILABLE,
+    meaning: "the notification backbone (NATS, with `notification.backbone = \"nats\"`) is out \
+              of reach: not connected, or no answer within its request timeout. What the \
+              request changed in the subscriber registry stands, and the same request again is \
+              safe (a DELETE whose subscriber is already gone answers 404 and finishes the \
+              removal)",
+    on: reaches_the_queues,
+};
+
+/// True for the operations that read or change the queues.
 fn reaches_the_queues(path: &str) -> bool {
     path.starts_with("/admin/subscribers")
         || path == "/engagementindex/v1/subscribers/{logicalAddress}/notifications"
-}
-
-/// Says on those operations' 503 when it comes from the backbone.
-pub(super) fn document_backbone_answers(document: &OpenApiDocument) -> OpenApiDocument {
-    let mut value = serde_json::to_value(document).expect("an OpenAPI document serialises");
-    if let Some(paths) = value.get_mut("paths").and_then(Value::as_object_mut) {
-        for (path, item) in paths.iter_mut() {
-            if !reaches_the_queues(path) {
-                continue;
-            }
-            let operations = item
-                .as_object_mut()
-                .into_iter()
-                .flat_map(|i| i.values_mut());
-            for operation in operations {
-                let Some(description) =
-                    operation
-                        .pointer_mut("/responses/503/description")
-                        .filter(|d| {
-                            d.as_str()
-                                .is_some_and(|d| !d.contains(BACKBONE_UNAVAILABLE))
-                        })
-                else {
-                    continue;
-                };
-                *description = Value::from(format!(
-                    "{}. {BACKBONE_UNAVAILABLE}: the notification backbone (NATS, with \
-                     `notification.backbone = \"nats\"`) is out of reach: not connected, or no \
-                     answer within its request timeout. What the request changed in the \
-                     subscriber registry stands, and the same request again is safe (a DELETE \
-                     whose subscriber is already gone answers 404 and finishes the removal)",
-                    description.as_str().unwrap_or_default()
-                ));
-            }
-        }
-    }
-    serde_json::from_value(value).expect("the OpenAPI document reads back")
 }

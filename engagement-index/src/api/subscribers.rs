@@ -167,12 +167,16 @@ async fn stats_of(
     state: &AppState,
     logical_address: &str,
 ) -> Result<Option<DestinationStats>, Problem> {
-    let stats = state
+    let stats = queue_figures(state).await?;
+    Ok(stats.into_iter().find(|s| s.destination == logical_address))
+}
+
+async fn queue_figures(state: &AppState) -> Result<Vec<DestinationStats>, Problem> {
+    state
         .deliveries
         .stats()
         .await
-        .map_err(|e| queue_problem(&e, "queue figures"))?;
-    Ok(stats.into_iter().find(|s| s.destination == logical_address))
+        .map_err(|e| queue_problem(&e, "queue figures"))
 }
 
 /// Creates or replaces a subscriber.
@@ -259,11 +263,7 @@ pub async fn list_subscribers(
 ) -> Result<ApiJson<SubscriberList>, Problem> {
     require_admin(&permissions, &caller).await?;
     let subscribers = state.subscribers.list().await.map_err(|e| internal(&e))?;
-    let stats = state
-        .deliveries
-        .stats()
-        .await
-        .map_err(|e| queue_problem(&e, "queue figures"))?;
+    let stats = queue_figures(&state).await?;
     let subscribers = subscribers
         .into_iter()
         .map(|s| {
