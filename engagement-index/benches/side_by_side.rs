@@ -445,7 +445,7 @@ async fn main() {
         met: Some(index_ms / raw_array_ms <= 1.5),
     });
     // For comparison with the runs recorded before the array upsert: the same write with the
-    // rows made in the server, which no client of the table can do.
+    // rows made in the server, which a client writing real engagements cannot do.
     rows.push(Row {
         work: "1000-engagement write, raw rows made by the server",
         raw: format!(
