@@ -1330,8 +1330,9 @@ async fn on_nats_changes_arrive_after_the_server_was_away_or_lost_its_streams() 
         index
             .update(vec![transaction("191212121212", "AWAY", "SRC-1")])
             .await;
-        // Meanwhile what reads the queues answers 503 once the client's request times out,
-        // naming the backbone: the operator's figures and the pull subscriber's fetch.
+        // Meanwhile what reads the queues answers 503 naming the backbone (at once while the
+        // client knows it is disconnected, else when its request times out): the operator's
+        // figures and the pull subscriber's fetch.
         let pull_path = "/engagementindex/v1/subscribers/SUB-PULL/notifications";
         let fetch = json!({"afterOffset": acknowledged, "maxItems": 10});
         let (figures, fetched) = tokio::join!(
