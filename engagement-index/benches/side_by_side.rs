@@ -28,6 +28,10 @@
 //! separate processes on both sides (pgbench, wrk), so neither shares the index's runtime; the
 //! index runs with the allocator its binaries use.
 //!
+//! Both sides connect with the URL's `sslmode` (libpq's default, `prefer`, when it names none),
+//! so against a server that offers TLS both sides encrypt; the run prints what each side got.
+//! Add `?sslmode=disable` to the URL to measure both in the clear.
+//!
 //! Before measuring, it prints the CPUs PostgreSQL's backends and this process may run on
 //! (Linux, the server on this host). By default they share every core, so the index's own work
 //! and the load generators take CPU from the database. To measure against a database with cores
@@ -167,6 +171,34 @@ async fn cpus(url: &str) -> String {
         "CPUs ({placement}): PostgreSQL's backends {}; the index and the load generators {}",
         database.as_deref().unwrap_or("unknown"),
         this.as_deref().unwrap_or("unknown"),
+    )
+}
+
+/// Whether each side's connections to PostgreSQL are encrypted, as one line for the record:
+/// the index (sqlx) and pgbench (libpq, asked through psql) both follow the URL's `sslmode`,
+/// `prefer` when it names none, so a server that offers TLS gets it from both.
+async fn tls(url: &str) -> String {
+    const ASK: &str = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    let mut connection = sqlx::PgConnection::connect(url)
+        .await
+        .expect("a connection to ask about TLS");
+    let index: bool = sqlx::query_scalar(ASK)
+        .fetch_one(&mut connection)
+        .await
+        .expect("pg_stat_ssl");
+    let libpq = Command::new("psql")
+        .args([url, "-Atc", ASK])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned());
+    let on = |ssl: bool| if ssl { "on" } else { "off" };
+    format!(
+        "TLS to PostgreSQL: the index {}, pgbench {}",
+        on(index),
+        libpq
+            .as_deref()
+            .map_or("unknown (no psql)", |t| on(t == "t")),
     )
 }
 
@@ -330,6 +362,7 @@ async fn main() {
     load_audit(&url, env_number("BENCH_AUDIT_ROWS", 0)).await;
     prewarm(&url).await;
     println!("{}", cpus(&url).await);
+    println!("{}", tls(&url).await);
 
     let scripts = tempfile::tempdir().expect("a folder for the pgbench scripts");
     let client = common::testing::http();

@@ -1,0 +1,392 @@
+//! TLS between a service and PostgreSQL, set by the database URL's libpq parameters
+//! (`sslmode`, `sslrootcert`), through the pool every service opens (skipped without
+//! `TEST_DATABASE_URL`). A database on another host carries patient data over the network, so
+//! the connection must be able to be encrypted and its server checked.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use common::db::open_postgres;
+use common::testing::ScratchDatabase;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls_pki_types::PrivatePkcs8KeyDer;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, copy_bidirectional};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+static SECURITY: Migrator = sqlx::migrate!("migrations/security/postgres");
+
+/// `url` with `sslmode` (and any other of `params`) set, replacing what it said before.
+fn with_params(url: &str, params: &[(&str, &str)]) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut kept: Vec<String> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            !params.iter().any(|(name, _)| *name == key)
+        })
+        .map(str::to_owned)
+        .collect();
+    kept.extend(params.iter().map(|(name, value)| format!("{name}={value}")));
+    format!("{base}?{}", kept.join("&"))
+}
+
+/// Whether the server offers TLS at all (`ssl = on`; Debian's packages turn it on).
+async fn server_offers_tls(url: &str) -> bool {
+    let mut connection = PgConnection::connect(&with_params(url, &[("sslmode", "disable")]))
+        .await
+        .expect("TEST_DATABASE_URL must point at a running PostgreSQL server");
+    let ssl: String = sqlx::query_scalar("SHOW ssl")
+        .fetch_one(&mut connection)
+        .await
+        .unwrap();
+    ssl == "on"
+}
+
+/// Whether the pool's connection is encrypted, as the server sees it, and with what.
+async fn encryption(pool: &sqlx::PgPool) -> (bool, Option<String>) {
+    sqlx::query_as("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sslmode_require_encrypts_the_connection_and_disable_does_not() {
+    let Some(database) = ScratchDatabase::create().await else {
+        return;
+    };
+    let required = with_params(&database.url, &[("sslmode", "require")]);
+    if server_offers_tls(&database.url).await {
+        let pool = open_postgres(&required, 1, &SECURITY)
+            .await
+            .expect("a TLS connection to a server that offers it");
+        let (ssl, version) = encryption(&pool).await;
+        assert!(ssl, "sslmode=require gave an unencrypted connection");
+        let version = version.unwrap_or_default();
+        assert!(version.starts_with("TLSv1."), "protocol {version}");
+        pool.close().await;
+    } else {
+        // A server without TLS must be refused, not used in the clear.
+        assert!(
+            open_postgres(&required, 1, &SECURITY).await.is_err(),
+            "sslmode=require connected to a server without TLS"
+        );
+    }
+
+    let plain = with_params(&database.url, &[("sslmode", "disable")]);
+    let pool = open_postgres(&plain, 1, &SECURITY).await.unwrap();
+    assert!(!encryption(&pool).await.0, "sslmode=disable was encrypted");
+    pool.close().await;
+    database.drop_database().await;
+}
+
+/// PostgreSQL's SSLRequest: length 8, code 80877103.
+const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+
+/// A CA and a server certificate it signed for `localhost` only.
+struct TestPki {
+    root_pem: String,
+    server: Arc<rustls::ServerConfig>,
+    ca: CertificateParams,
+    ca_key: KeyPair,
+    leaf: rustls::pki_types::CertificateDer<'static>,
+    leaf_key: Vec<u8>,
+}
+
+impl TestPki {
+    fn new() -> Self {
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "Test database CA");
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        let ca_key = KeyPair::generate().unwrap();
+        let root_pem = ca.self_signed(&ca_key).unwrap().pem();
+        let issuer = Issuer::from_params(&ca, &ca_key);
+
+        let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        leaf.distinguished_name
+            .push(DnType::CommonName, "localhost");
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let leaf_key = KeyPair::generate().unwrap();
+        let certificate = leaf.signed_by(&leaf_key, &issuer).unwrap();
+        let server = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![certificate.der().clone()],
+            PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
+        )
+        .unwrap();
+        Self {
+            root_pem,
+            server: Arc::new(server),
+            leaf: certificate.der().clone(),
+            leaf_key: leaf_key.serialize_der(),
+            ca,
+            ca_key,
+        }
+    }
+
+    /// The same server, now asking every client for a certificate this CA signed.
+    fn requiring_client_certificates(mut self) -> Self {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(self.ca.self_signed(&self.ca_key).unwrap().der().clone())
+            .unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::clone(&provider),
+        )
+        .build()
+        .unwrap();
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![self.leaf.clone()],
+                PrivatePkcs8KeyDer::from(self.leaf_key.clone()).into(),
+            )
+            .unwrap();
+        self.server = Arc::new(server);
+        self
+    }
+
+    /// A client certificate and its key, PEM, signed by this CA.
+    fn client(&self) -> (String, String) {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "app");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate().unwrap();
+        let issuer = Issuer::from_params(&self.ca, &self.ca_key);
+        let certificate = params.signed_by(&key, &issuer).unwrap();
+        (certificate.pem(), key.serialize_pem())
+    }
+}
+
+/// A PostgreSQL server as a client on the network sees it when it holds `pki`'s certificate:
+/// answers the SSLRequest, does the TLS handshake with that certificate, then passes the
+/// connection on to the test's PostgreSQL. Its address.
+async fn tls_front(upstream: (String, u16), pki: &TestPki) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let acceptor = TlsAcceptor::from(Arc::clone(&pki.server));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 8];
+                if socket.read_exact(&mut request).await.is_err() || request != SSL_REQUEST {
+                    return; // Only a client that asks for TLS is served.
+                }
+                if socket.write_all(b"S").await.is_err() {
+                    return;
+                }
+                // A client that refuses the certificate ends the handshake here.
+                let Ok(mut client) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let Ok(mut server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let _ = copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    address
+}
+
+/// `url` with its host and port replaced.
+fn at_address(url: &str, host: &str, port: u16) -> String {
+    let scheme_end = url.find("://").unwrap() + 3;
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let user = authority.rfind('@').map_or("", |at| &authority[..=at]);
+    format!(
+        "{}{user}{host}:{port}{}",
+        &url[..scheme_end],
+        &rest[authority_end..]
+    )
+}
+
+#[tokio::test]
+async fn the_server_certificate_is_checked_against_sslrootcert_and_the_host_name() {
+    let Some(database) = ScratchDatabase::create().await else {
+        return;
+    };
+    let options = PgConnectOptions::from_str(&database.url).unwrap();
+    let upstream = (options.get_host().to_owned(), options.get_port());
+    let pki = TestPki::new();
+    let front = tls_front(upstream, &pki).await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root.pem");
+    std::fs::write(&root, &pki.root_pem).unwrap();
+    let other = dir.path().join("other-root.pem");
+    std::fs::write(&other, &TestPki::new().root_pem).unwrap();
+    let url = |host: &str, params: &[(&str, &str)]| {
+        with_params(&at_address(&database.url, host, front.port()), params)
+    };
+    let root = root.to_str().unwrap();
+    let other = other.to_str().unwrap();
+
+    // The root that signed the server's certificate, and the name it was issued for.
+    let pool = open_postgres(
+        &url(
+            "localhost",
+            &[("sslmode", "verify-full"), ("sslrootcert", root)],
+        ),
+        1,
+        &SECURITY,
+    )
+    .await
+    .expect("verify-full with the server's own root and name");
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    pool.close().await;
+
+    let refused = [
+        (
+            "localhost",
+            "verify-ca",
+            other,
+            "a root that did not sign the certificate",
+        ),
+        (
+            "localhost",
+            "verify-full",
+            other,
+            "a root that did not sign the certificate",
+        ),
+        (
+            "127.0.0.1",
+            "verify-full",
+            root,
+            "a host name the certificate does not name",
+        ),
+    ];
+    for (host, mode, root, why) in refused {
+        let error = open_postgres(
+            &url(host, &[("sslmode", mode), ("sslrootcert", root)]),
+            1,
+            &SECURITY,
+        )
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("sslmode={mode} accepted {why}"));
+        assert!(
+            error.to_string().contains("invalid peer certificate"),
+            "sslmode={mode}, {why}: {error}"
+        );
+    }
+
+    // verify-ca does not check the name; require checks nothing but still encrypts.
+    for (host, params) in [
+        (
+            "127.0.0.1",
+            vec![("sslmode", "verify-ca"), ("sslrootcert", root)],
+        ),
+        ("127.0.0.1", vec![("sslmode", "require")]),
+    ] {
+        let pool = open_postgres(&url(host, &params), 1, &SECURITY)
+            .await
+            .unwrap_or_else(|error| panic!("{params:?}: {error}"));
+        pool.close().await;
+    }
+    database.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_client_certificate_from_sslcert_and_sslkey_is_presented_to_a_server_that_asks() {
+    let Some(database) = ScratchDatabase::create().await else {
+        return;
+    };
+    let options = PgConnectOptions::from_str(&database.url).unwrap();
+    let upstream = (options.get_host().to_owned(), options.get_port());
+    let pki = TestPki::new().requiring_client_certificates();
+    let front = tls_front(upstream, &pki).await;
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let root = write("root.pem", &pki.root_pem);
+    let (certificate, key) = pki.client();
+    let certificate = write("client.pem", &certificate);
+    let key = write("client.key", &key);
+    let url = |extra: &[(&str, &str)]| {
+        let mut params = vec![("sslmode", "verify-full"), ("sslrootcert", root.as_str())];
+        params.extend_from_slice(extra);
+        with_params(
+            &at_address(&database.url, "localhost", front.port()),
+            &params,
+        )
+    };
+
+    let pool = open_postgres(
+        &url(&[("sslcert", &certificate), ("sslkey", &key)]),
+        1,
+        &SECURITY,
+    )
+    .await
+    .expect("a connection with the client certificate");
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    pool.close().await;
+
+    // Without one the server ends the handshake; the client never gets to log in.
+    assert!(
+        open_postgres(&url(&[]), 1, &SECURITY).await.is_err(),
+        "connected without the client certificate the server asks for"
+    );
+    database.drop_database().await;
+}
+
+#[test]
+fn params_replace_what_the_url_said() {
+    assert_eq!(
+        with_params("postgres://u@h/db", &[("sslmode", "require")]),
+        "postgres://u@h/db?sslmode=require"
+    );
+    assert_eq!(
+        with_params(
+            "postgres://u@h/db?sslmode=disable&application_name=x",
+            &[("sslmode", "verify-full"), ("sslrootcert", "/r.pem")]
+        ),
+        "postgres://u@h/db?application_name=x&sslmode=verify-full&sslrootcert=/r.pem"
+    );
+}
+
+#[test]
+fn the_address_is_replaced_and_the_rest_kept() {
+    assert_eq!(
+        at_address("postgres://u:p@db:5432/x?sslmode=disable", "localhost", 7),
+        "postgres://u:p@localhost:7/x?sslmode=disable"
+    );
+    assert_eq!(
+        at_address("postgres://db/x", "127.0.0.1", 7),
+        "postgres://127.0.0.1:7/x"
+    );
+}
