@@ -204,6 +204,7 @@ pub async fn serve_tls(
                 }
             },
         };
+        crate::server::no_delay(&stream);
         let acceptor = acceptor.clone();
         let router = router.clone();
         let watcher = graceful.watcher();

@@ -1,7 +1,9 @@
 //! TLS between a service and PostgreSQL, set by the database URL's libpq parameters
-//! (`sslmode`, `sslrootcert`), through the pool every service opens (skipped without
-//! `TEST_DATABASE_URL`). A database on another host carries patient data over the network, so
-//! the connection must be able to be encrypted and its server checked.
+//! (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`), through the pool every service opens
+//! (skipped without `TEST_DATABASE_URL`). A database on another host carries patient data over
+//! the network, so the connection must be able to be encrypted and its server checked. The
+//! checks run against a front that holds a test CA's certificate and passes the connection on
+//! to the test's server, so they do not depend on the server's own certificate.
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -225,73 +227,93 @@ fn at_address(url: &str, host: &str, port: u16) -> String {
     )
 }
 
+/// The test's database behind a [`tls_front`] holding `pki`'s certificate, and a folder for
+/// the PEM files a URL names.
+struct Front {
+    database_url: String,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Front {
+    async fn start(database: &ScratchDatabase, pki: &TestPki) -> Self {
+        let options = PgConnectOptions::from_str(&database.url).unwrap();
+        let upstream = (options.get_host().to_owned(), options.get_port());
+        Self {
+            database_url: database.url.clone(),
+            port: tls_front(upstream, pki).await.port(),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Writes `text` into the folder; its path.
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+
+    /// The database's URL through the front, reached as `host`, with `params`.
+    fn url(&self, host: &str, params: &[(&str, &str)]) -> String {
+        with_params(&at_address(&self.database_url, host, self.port), params)
+    }
+}
+
+/// Opens a service's pool on `url`, asks one question through it and closes it.
+async fn answers(url: &str) -> Result<(), common::db::DatabaseError> {
+    let pool = open_postgres(url, 1, &SECURITY).await?;
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&pool)
+        .await
+        .expect("an answer through the front");
+    assert_eq!(one, 1);
+    pool.close().await;
+    Ok(())
+}
+
 #[tokio::test]
 async fn the_server_certificate_is_checked_against_sslrootcert_and_the_host_name() {
     let Some(database) = ScratchDatabase::create().await else {
         return;
     };
-    let options = PgConnectOptions::from_str(&database.url).unwrap();
-    let upstream = (options.get_host().to_owned(), options.get_port());
     let pki = TestPki::new();
-    let front = tls_front(upstream, &pki).await;
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root.pem");
-    std::fs::write(&root, &pki.root_pem).unwrap();
-    let other = dir.path().join("other-root.pem");
-    std::fs::write(&other, &TestPki::new().root_pem).unwrap();
-    let url = |host: &str, params: &[(&str, &str)]| {
-        with_params(&at_address(&database.url, host, front.port()), params)
+    let front = Front::start(&database, &pki).await;
+    let root = front.file("root.pem", &pki.root_pem);
+    let other = front.file("other-root.pem", &TestPki::new().root_pem);
+    let checked = |host: &str, mode: &'static str, root: &str| {
+        front.url(host, &[("sslmode", mode), ("sslrootcert", root)])
     };
-    let root = root.to_str().unwrap();
-    let other = other.to_str().unwrap();
 
     // The root that signed the server's certificate, and the name it was issued for.
-    let pool = open_postgres(
-        &url(
-            "localhost",
-            &[("sslmode", "verify-full"), ("sslrootcert", root)],
-        ),
-        1,
-        &SECURITY,
-    )
-    .await
-    .expect("verify-full with the server's own root and name");
-    let one: i32 = sqlx::query_scalar("SELECT 1")
-        .fetch_one(&pool)
+    answers(&checked("localhost", "verify-full", &root))
         .await
-        .unwrap();
-    assert_eq!(one, 1);
-    pool.close().await;
+        .expect("verify-full with the server's own root and name");
 
     let refused = [
         (
             "localhost",
             "verify-ca",
-            other,
-            "a root that did not sign the certificate",
+            &other,
+            "a root that did not sign it",
         ),
         (
             "localhost",
             "verify-full",
-            other,
-            "a root that did not sign the certificate",
+            &other,
+            "a root that did not sign it",
         ),
         (
             "127.0.0.1",
             "verify-full",
-            root,
-            "a host name the certificate does not name",
+            &root,
+            "a host name it does not name",
         ),
     ];
     for (host, mode, root, why) in refused {
-        let error = open_postgres(
-            &url(host, &[("sslmode", mode), ("sslrootcert", root)]),
-            1,
-            &SECURITY,
-        )
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("sslmode={mode} accepted {why}"));
+        let error = answers(&checked(host, mode, root))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("sslmode={mode} accepted a certificate for {why}"));
         assert!(
             error.to_string().contains("invalid peer certificate"),
             "sslmode={mode}, {why}: {error}"
@@ -299,17 +321,13 @@ async fn the_server_certificate_is_checked_against_sslrootcert_and_the_host_name
     }
 
     // verify-ca does not check the name; require checks nothing but still encrypts.
-    for (host, params) in [
-        (
-            "127.0.0.1",
-            vec![("sslmode", "verify-ca"), ("sslrootcert", root)],
-        ),
-        ("127.0.0.1", vec![("sslmode", "require")]),
+    for url in [
+        checked("127.0.0.1", "verify-ca", &root),
+        front.url("127.0.0.1", &[("sslmode", "require")]),
     ] {
-        let pool = open_postgres(&url(host, &params), 1, &SECURITY)
+        answers(&url)
             .await
-            .unwrap_or_else(|error| panic!("{params:?}: {error}"));
-        pool.close().await;
+            .unwrap_or_else(|error| panic!("{url}: {error}"));
     }
     database.drop_database().await;
 }
@@ -319,46 +337,26 @@ async fn a_client_certificate_from_sslcert_and_sslkey_is_presented_to_a_server_t
     let Some(database) = ScratchDatabase::create().await else {
         return;
     };
-    let options = PgConnectOptions::from_str(&database.url).unwrap();
-    let upstream = (options.get_host().to_owned(), options.get_port());
     let pki = TestPki::new().requiring_client_certificates();
-    let front = tls_front(upstream, &pki).await;
-    let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_str().unwrap().to_owned()
-    };
-    let root = write("root.pem", &pki.root_pem);
+    let front = Front::start(&database, &pki).await;
+    let root = front.file("root.pem", &pki.root_pem);
     let (certificate, key) = pki.client();
-    let certificate = write("client.pem", &certificate);
-    let key = write("client.key", &key);
-    let url = |extra: &[(&str, &str)]| {
-        let mut params = vec![("sslmode", "verify-full"), ("sslrootcert", root.as_str())];
-        params.extend_from_slice(extra);
-        with_params(
-            &at_address(&database.url, "localhost", front.port()),
-            &params,
-        )
-    };
+    let certificate = front.file("client.pem", &certificate);
+    let key = front.file("client.key", &key);
+    let verified = [("sslmode", "verify-full"), ("sslrootcert", root.as_str())];
 
-    let pool = open_postgres(
-        &url(&[("sslcert", &certificate), ("sslkey", &key)]),
-        1,
-        &SECURITY,
-    )
-    .await
-    .expect("a connection with the client certificate");
-    let one: i32 = sqlx::query_scalar("SELECT 1")
-        .fetch_one(&pool)
+    let with_certificate = [
+        &verified[..],
+        &[("sslcert", &certificate), ("sslkey", &key)],
+    ]
+    .concat();
+    answers(&front.url("localhost", &with_certificate))
         .await
-        .unwrap();
-    assert_eq!(one, 1);
-    pool.close().await;
+        .expect("a connection with the client certificate");
 
     // Without one the server ends the handshake; the client never gets to log in.
     assert!(
-        open_postgres(&url(&[]), 1, &SECURITY).await.is_err(),
+        answers(&front.url("localhost", &verified)).await.is_err(),
         "connected without the client certificate the server asks for"
     );
     database.drop_database().await;
