@@ -25,6 +25,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -59,8 +60,18 @@ const RELAY_LEASE: &str = "nats relay";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JetStreamConfig {
-    /// The NATS server(s), e.g. `nats://127.0.0.1:4222`.
+    /// The NATS server(s), e.g. `nats://127.0.0.1:4222`. `tls://` requires TLS; a user and
+    /// password (`nats://user:password@host:4222`) or a token (`nats://token@host:4222`) in
+    /// the URL authenticate the index.
     pub url: String,
+    /// PEM roots the server's certificate must chain to. Only these are trusted when set
+    /// (else the host's own store), and TLS is required.
+    pub tls_ca_file: Option<PathBuf>,
+    /// A client certificate (PEM) for a server that verifies its clients; with `tls_key_file`.
+    /// TLS is required when set.
+    pub tls_certificate_file: Option<PathBuf>,
+    /// The private key (PEM) of `tls_certificate_file`.
+    pub tls_key_file: Option<PathBuf>,
     /// The stream's name; subjects are its lower-case name followed by `.q.`, `.dead.`, `.pp.`.
     /// Services sharing a NATS server need different names.
     pub stream: String,
@@ -75,10 +86,39 @@ impl Default for JetStreamConfig {
     fn default() -> Self {
         Self {
             url: String::from("nats://127.0.0.1:4222"),
+            tls_ca_file: None,
+            tls_certificate_file: None,
+            tls_key_file: None,
             stream: String::from("NORDFORM"),
             max_age_secs: 7 * 24 * 3600,
             duplicate_window_secs: 600,
         }
+    }
+}
+
+impl JetStreamConfig {
+    /// The client's options: the TLS settings above; the URL carries the rest.
+    fn connect_options(&self) -> Result<async_nats::ConnectOptions, DeliveryError> {
+        let mut options = async_nats::ConnectOptions::new();
+        if let Some(roots) = &self.tls_ca_file {
+            options = options
+                .add_root_certificates(roots.clone())
+                .require_tls(true);
+        }
+        match (&self.tls_certificate_file, &self.tls_key_file) {
+            (Some(certificate), Some(key)) => {
+                options = options
+                    .add_client_certificate(certificate.clone(), key.clone())
+                    .require_tls(true);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(DeliveryError::Backbone(String::from(
+                    "notification.nats.tls_certificate_file and tls_key_file go together",
+                )));
+            }
+        }
+        Ok(options)
     }
 }
 
@@ -333,7 +373,9 @@ impl JetStreamDeliveries {
         config: &JetStreamConfig,
         policy: &DeliveryPolicy,
     ) -> Result<Self, DeliveryError> {
-        let client = async_nats::connect(config.url.as_str())
+        let client = config
+            .connect_options()?
+            .connect(config.url.as_str())
             .await
             .map_err(nats_error)?;
         let context = jetstream::new(client);

@@ -97,6 +97,7 @@ const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 /// A CA and a server certificate it signed for `localhost` only.
 struct TestPki {
     root_pem: String,
+    root: rustls::pki_types::CertificateDer<'static>,
     server: Arc<rustls::ServerConfig>,
     ca: CertificateParams,
     ca_key: KeyPair,
@@ -112,7 +113,7 @@ impl TestPki {
             .push(DnType::CommonName, "Test database CA");
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
         let ca_key = KeyPair::generate().unwrap();
-        let root_pem = ca.self_signed(&ca_key).unwrap().pem();
+        let root = ca.self_signed(&ca_key).unwrap();
         let issuer = Issuer::from_params(&ca, &ca_key);
 
         let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
@@ -133,7 +134,8 @@ impl TestPki {
         )
         .unwrap();
         Self {
-            root_pem,
+            root_pem: root.pem(),
+            root: root.der().clone(),
             server: Arc::new(server),
             leaf: certificate.der().clone(),
             leaf_key: leaf_key.serialize_der(),
@@ -146,9 +148,7 @@ impl TestPki {
     fn requiring_client_certificates(mut self) -> Self {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(self.ca.self_signed(&self.ca_key).unwrap().der().clone())
-            .unwrap();
+        roots.add(self.root.clone()).unwrap();
         let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
             Arc::new(roots),
             Arc::clone(&provider),

@@ -11,6 +11,7 @@ mod delivery;
 mod delivery_logs;
 mod hardening;
 mod installation;
+mod nats_tls;
 mod no_personal_data_in_logs;
 mod partitions;
 mod permissions_audit;
