@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::delivery::{
     DeliveryError, DeliveryPolicy, DeliveryStore as _, JetStreamConfig, JetStreamDeliveries,
 };
+use common::testing::nats;
 use common::testing::security::{TestCa, write};
 
 /// A TLS-only NATS server with JetStream, on a free port, killed when dropped.
@@ -19,23 +20,11 @@ struct TlsNats {
 
 impl TlsNats {
     async fn start(ca: &TestCa, dir: &Path) -> Option<Self> {
-        let found = std::env::var_os("PATH").is_some_and(|path| {
-            std::env::split_paths(&path).any(|dir| dir.join("nats-server").is_file())
-        });
-        if !found {
-            assert!(
-                !std::env::var("NORDFORM_NATS_TESTS").is_ok_and(|v| v == "required"),
-                "NORDFORM_NATS_TESTS=required but nats-server is not on the PATH"
-            );
-            eprintln!("note: nats-server is not on the PATH; TLS to NATS is not tested");
+        if !nats::server_on_path("TLS to NATS") {
             return None;
         }
         let server = ca.server();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = nats::free_port();
         let store = tempfile::tempdir().unwrap();
         let process = std::process::Command::new("nats-server")
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
@@ -56,17 +45,7 @@ impl TlsNats {
             process,
             _store: store,
         };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "nats-server answers"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        nats::answering(port).await;
         Some(nats)
     }
 

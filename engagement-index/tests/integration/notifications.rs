@@ -1190,24 +1190,10 @@ impl OwnNats {
     /// `None` (with a note) when `nats-server` is not on the PATH and NATS tests are not
     /// required.
     async fn start() -> Option<Self> {
-        let found = std::env::var_os("PATH").is_some_and(|path| {
-            std::env::split_paths(&path).any(|dir| dir.join("nats-server").is_file())
-        });
-        if !found {
-            assert!(
-                !std::env::var("NORDFORM_NATS_TESTS").is_ok_and(|v| v == "required"),
-                "NORDFORM_NATS_TESTS=required but nats-server is not on the PATH"
-            );
-            eprintln!(
-                "note: nats-server is not on the PATH; a NATS server's restart is not tested"
-            );
+        if !common::testing::nats::server_on_path("a NATS server's restart") {
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = common::testing::nats::free_port();
         let store = tempfile::tempdir().unwrap();
         let process = Self::spawn(port, store.path());
         let nats = Self {
@@ -1230,17 +1216,7 @@ impl OwnNats {
     }
 
     async fn answering(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .is_err()
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "nats-server answers"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        common::testing::nats::answering(self.port).await;
     }
 
     /// A fresh stream on this server.
