@@ -63,12 +63,22 @@ impl TestCa {
 
     /// A server certificate for `localhost` and `127.0.0.1`.
     pub fn server(&self) -> TestIdentity {
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .expect("server parameters");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
+        self.server_for(&["localhost", "127.0.0.1"])
+    }
+
+    /// A server certificate for `names` only (the first also its common name).
+    pub fn server_for(&self, names: &[&str]) -> TestIdentity {
+        let mut params = CertificateParams::new(
+            names
+                .iter()
+                .map(|name| (*name).to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .expect("server parameters");
+        params.distinguished_name.push(
+            DnType::CommonName,
+            names.first().copied().unwrap_or("localhost"),
+        );
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         self.issue(&params)
     }

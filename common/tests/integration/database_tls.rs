@@ -6,16 +6,14 @@
 //! to the test's server, so they do not depend on the server's own certificate.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use common::db::open_postgres;
 use common::testing::ScratchDatabase;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
-use rustls_pki_types::PrivatePkcs8KeyDer;
+use common::testing::security::{TestCa, write};
+use common::tls::{ClientCertificateMode, TlsConfig};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
@@ -94,99 +92,28 @@ async fn sslmode_require_encrypts_the_connection_and_disable_does_not() {
 /// PostgreSQL's SSLRequest: length 8, code 80877103.
 const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 
-/// A CA and a server certificate it signed for `localhost` only.
-struct TestPki {
-    root_pem: String,
-    root: rustls::pki_types::CertificateDer<'static>,
-    server: Arc<rustls::ServerConfig>,
-    ca: CertificateParams,
-    ca_key: KeyPair,
-    leaf: rustls::pki_types::CertificateDer<'static>,
-    leaf_key: Vec<u8>,
+/// The front's TLS: a certificate `ca` signed for `localhost` only, and, with `clients`, a
+/// demand for a client certificate `ca` signed. Files are written into `dir`.
+fn front_tls(ca: &TestCa, dir: &Path, clients: bool) -> Arc<rustls::ServerConfig> {
+    let server = ca.server_for(&["localhost"]);
+    TlsConfig {
+        certificate: write(dir, "front.pem", &server.certificate_pem),
+        private_key: write(dir, "front.key", &server.key_pem),
+        client_ca: clients.then(|| write(dir, "clients-ca.pem", &ca.pem)),
+        client_certificate: ClientCertificateMode::Required,
+        client_crls: Vec::new(),
+    }
+    .server_config()
+    .unwrap()
 }
 
-impl TestPki {
-    fn new() -> Self {
-        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.distinguished_name
-            .push(DnType::CommonName, "Test database CA");
-        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
-        let ca_key = KeyPair::generate().unwrap();
-        let root = ca.self_signed(&ca_key).unwrap();
-        let issuer = Issuer::from_params(&ca, &ca_key);
-
-        let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-        leaf.distinguished_name
-            .push(DnType::CommonName, "localhost");
-        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let leaf_key = KeyPair::generate().unwrap();
-        let certificate = leaf.signed_by(&leaf_key, &issuer).unwrap();
-        let server = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![certificate.der().clone()],
-            PrivatePkcs8KeyDer::from(leaf_key.serialize_der()).into(),
-        )
-        .unwrap();
-        Self {
-            root_pem: root.pem(),
-            root: root.der().clone(),
-            server: Arc::new(server),
-            leaf: certificate.der().clone(),
-            leaf_key: leaf_key.serialize_der(),
-            ca,
-            ca_key,
-        }
-    }
-
-    /// The same server, now asking every client for a certificate this CA signed.
-    fn requiring_client_certificates(mut self) -> Self {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(self.root.clone()).unwrap();
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-            Arc::new(roots),
-            Arc::clone(&provider),
-        )
-        .build()
-        .unwrap();
-        let server = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(
-                vec![self.leaf.clone()],
-                PrivatePkcs8KeyDer::from(self.leaf_key.clone()).into(),
-            )
-            .unwrap();
-        self.server = Arc::new(server);
-        self
-    }
-
-    /// A client certificate and its key, PEM, signed by this CA.
-    fn client(&self) -> (String, String) {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, "app");
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let key = KeyPair::generate().unwrap();
-        let issuer = Issuer::from_params(&self.ca, &self.ca_key);
-        let certificate = params.signed_by(&key, &issuer).unwrap();
-        (certificate.pem(), key.serialize_pem())
-    }
-}
-
-/// A PostgreSQL server as a client on the network sees it when it holds `pki`'s certificate:
-/// answers the SSLRequest, does the TLS handshake with that certificate, then passes the
-/// connection on to the test's PostgreSQL. Its address.
-async fn tls_front(upstream: (String, u16), pki: &TestPki) -> SocketAddr {
+/// A PostgreSQL server as a client on the network sees it when it holds `tls`'s certificate:
+/// answers the SSLRequest, does the TLS handshake, then passes the connection on to the
+/// test's PostgreSQL. Its address.
+async fn tls_front(upstream: (String, u16), tls: Arc<rustls::ServerConfig>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let acceptor = TlsAcceptor::from(Arc::clone(&pki.server));
+    let acceptor = TlsAcceptor::from(tls);
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
@@ -227,7 +154,7 @@ fn at_address(url: &str, host: &str, port: u16) -> String {
     )
 }
 
-/// The test's database behind a [`tls_front`] holding `pki`'s certificate, and a folder for
+/// The test's database behind a [`tls_front`] whose certificate `ca` signed, and a folder for
 /// the PEM files a URL names.
 struct Front {
     database_url: String,
@@ -236,20 +163,21 @@ struct Front {
 }
 
 impl Front {
-    async fn start(database: &ScratchDatabase, pki: &TestPki) -> Self {
+    async fn start(database: &ScratchDatabase, ca: &TestCa, clients: bool) -> Self {
         let options = PgConnectOptions::from_str(&database.url).unwrap();
         let upstream = (options.get_host().to_owned(), options.get_port());
+        let dir = tempfile::tempdir().unwrap();
+        let tls = front_tls(ca, dir.path(), clients);
         Self {
             database_url: database.url.clone(),
-            port: tls_front(upstream, pki).await.port(),
-            dir: tempfile::tempdir().unwrap(),
+            port: tls_front(upstream, tls).await.port(),
+            dir,
         }
     }
 
     /// Writes `text` into the folder; its path.
     fn file(&self, name: &str, text: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
+        let path = write(self.dir.path(), name, text);
         path.to_str().unwrap().to_owned()
     }
 
@@ -276,10 +204,10 @@ async fn the_server_certificate_is_checked_against_sslrootcert_and_the_host_name
     let Some(database) = ScratchDatabase::create().await else {
         return;
     };
-    let pki = TestPki::new();
-    let front = Front::start(&database, &pki).await;
-    let root = front.file("root.pem", &pki.root_pem);
-    let other = front.file("other-root.pem", &TestPki::new().root_pem);
+    let ca = TestCa::new("Test database CA");
+    let front = Front::start(&database, &ca, false).await;
+    let root = front.file("root.pem", &ca.pem);
+    let other = front.file("other-root.pem", &TestCa::new("Other CA").pem);
     let checked = |host: &str, mode: &'static str, root: &str| {
         front.url(host, &[("sslmode", mode), ("sslrootcert", root)])
     };
@@ -337,12 +265,12 @@ async fn a_client_certificate_from_sslcert_and_sslkey_is_presented_to_a_server_t
     let Some(database) = ScratchDatabase::create().await else {
         return;
     };
-    let pki = TestPki::new().requiring_client_certificates();
-    let front = Front::start(&database, &pki).await;
-    let root = front.file("root.pem", &pki.root_pem);
-    let (certificate, key) = pki.client();
-    let certificate = front.file("client.pem", &certificate);
-    let key = front.file("client.key", &key);
+    let ca = TestCa::new("Test database CA");
+    let front = Front::start(&database, &ca, true).await;
+    let root = front.file("root.pem", &ca.pem);
+    let client = ca.client("SE2321000016-EI01");
+    let certificate = front.file("client.pem", &client.certificate_pem);
+    let key = front.file("client.key", &client.key_pem);
     let verified = [("sslmode", "verify-full"), ("sslrootcert", root.as_str())];
 
     let with_certificate = [
