@@ -15,8 +15,10 @@ use crate::config::DatabaseConfig;
 
 mod backend;
 mod queue_vacuum;
+mod unavailable;
 
 pub use queue_vacuum::QueueVacuum;
+pub use unavailable::{Unavailable, is_unavailable};
 
 pub use backend::{Backend, parse_sqlite_time, sqlite_time};
 

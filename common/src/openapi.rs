@@ -8,7 +8,7 @@
 //!   document;
 //! - the installation's endpoints every service mounts ([`crate::installation`]), and on every
 //!   other operation the 503 `INSTALLATION_IN_STAGING` with `Retry-After` of a staging
-//!   installation.
+//!   installation, and `DATABASE_UNAVAILABLE` of a database that cannot serve now.
 
 use serde_json::{Map, Value, json};
 use utoipa::openapi::OpenApi;
@@ -136,7 +136,7 @@ fn add_skeleton_responses(document: &mut Value, unavailable: &[Unavailable]) {
                 .or_insert_with(|| problem_response(description));
         }
         let answer = responses.get_mut("503").expect("every operation has a 503");
-        for reason in std::iter::once(&IN_STAGING).chain(unavailable) {
+        for reason in [&IN_STAGING, &DATABASE_OUT].into_iter().chain(unavailable) {
             if (reason.on)(&path) {
                 add_unavailable(answer, reason);
             }
@@ -150,6 +150,16 @@ const IN_STAGING: Unavailable = Unavailable {
     meaning: "the installation is in staging (its data is being migrated in) and answers once \
               switched to operational",
     on: crate::installation::is_gated,
+};
+
+/// The 503 of a database that cannot serve now ([`crate::problem::Problem::fault`]), on every
+/// operation but the probes and the metrics (readiness answers its own NOT_READY).
+const DATABASE_OUT: Unavailable = Unavailable {
+    code: crate::problem::DATABASE_UNAVAILABLE,
+    meaning: "the service's database cannot serve now (down, restarting, failing over, out of \
+              connections). A write cut off while committing may have been stored: retry it as \
+              the operation allows a repeat (the same Update, the same Idempotency-Key)",
+    on: |path| !is_operational(path),
 };
 
 /// Says on an operation's 503 that it answers `reason`, with Retry-After.

@@ -13,6 +13,9 @@ use utoipa::ToSchema;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
+/// The code of [`Problem::database_unavailable`].
+pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
+
 /// An RFC 9457 problem document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -75,6 +78,27 @@ impl Problem {
 
     pub fn unavailable(code: impl Into<String>, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+    }
+
+    /// The answer to a request that failed for a reason of the service's own: 503
+    /// `DATABASE_UNAVAILABLE` (with `Retry-After`) when `cause` is a database that cannot serve
+    /// now ([`crate::db::is_unavailable`]: down, restarting, failing over, out of connections),
+    /// else the opaque 500 of a fault. The cause goes to the log, never to the caller.
+    pub fn fault(cause: &(dyn std::error::Error + 'static)) -> Self {
+        if crate::db::is_unavailable(cause) {
+            Self::database_unavailable()
+        } else {
+            Self::internal()
+        }
+    }
+
+    /// 503 `DATABASE_UNAVAILABLE`: see [`Problem::fault`].
+    pub fn database_unavailable() -> Self {
+        Self::unavailable(
+            DATABASE_UNAVAILABLE,
+            "The service's database cannot serve requests now (restarting, failing over or \
+             overloaded). Try again after Retry-After; the outage has been logged.",
+        )
     }
 
     pub fn status_code(&self) -> StatusCode {

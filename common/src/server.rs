@@ -91,10 +91,13 @@ async fn live() -> ApiJson<HealthStatus> {
     responses(
         (status = 200, description = "Ready to serve: `UP`, or `STAGING` while the installation is in \
             staging (the contracts answer 503 INSTALLATION_IN_STAGING)", body = HealthStatus),
-        (status = 503, description = "Not ready; the database does not answer", body = Problem,
+        (status = 503, description = "NOT_READY: the database does not answer within 2 seconds", body = Problem,
             content_type = "application/problem+json")))]
 async fn ready(State(readiness): State<ReadinessCheck>) -> Result<ApiJson<HealthStatus>, Problem> {
-    match (readiness.check)().await {
+    let checked = tokio::time::timeout(READINESS_WAIT, (readiness.check)())
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {READINESS_WAIT:?}")));
+    match checked {
         Ok(()) => {
             let installation_mode = match &readiness.installation {
                 Some(installation) => Some(installation.mode().await),
@@ -118,6 +121,11 @@ async fn ready(State(readiness): State<ReadinessCheck>) -> Result<ApiJson<Health
         }
     }
 }
+
+/// How long readiness waits for the database. A database that is not there would otherwise
+/// hold the check for the pool's whole acquire timeout (10 s), past any probe's patience; the
+/// manifests under `deploy/` give the probe 3 s.
+const READINESS_WAIT: Duration = Duration::from_secs(2);
 
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "operations",

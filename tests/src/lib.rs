@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::config::{DatabaseConfig, HttpConfig};
 use common::shutdown::Shutdown;
 use common::testing::ScratchDatabase;
+use common::testing::database_front::DatabaseFront;
 pub use demo_care_system;
 use demo_care_system::{DemoCareSystem, DemoCareSystemConfig, DemoCareSystemHandle};
 
@@ -27,6 +28,9 @@ pub struct TestSystem {
     /// directly ([`Self::start_notifying_directly`]).
     care_system_listener: std::sync::Mutex<Option<tokio::net::TcpListener>>,
     databases: Vec<ScratchDatabase>,
+    /// On PostgreSQL after [`Self::start_behind_database_front`]: between the services and the
+    /// server, for the test to cut and restore.
+    pub database_front: Option<DatabaseFront>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -59,36 +63,66 @@ impl TestSystem {
     /// Starts the services with `security`; with TLS they are reached at
     /// `https://127.0.0.1:<port>` (see [`Self::base_url`]).
     pub async fn start_secured(security: Security) -> anyhow::Result<Self> {
-        Box::pin(Self::start_configured(security, false)).await
+        Box::pin(Self::start_configured(security, false, false)).await
+    }
+
+    /// Starts the services with each one's PostgreSQL database reached through one
+    /// [`DatabaseFront`] (`database_front`), which the test cuts to take the server away. On
+    /// SQLite (no `TEST_DATABASE_URL`) there is no front.
+    pub async fn start_behind_database_front() -> anyhow::Result<Self> {
+        Box::pin(Self::start_configured(Security::default(), false, true)).await
     }
 
     /// Starts the services with the form engine notifying the demo care system directly (the
     /// `direct` route of its care unit, as `nordform` runs the demo) instead of through the
     /// engagement index; start the care system with [`Self::start_care_system`].
     pub async fn start_notifying_directly() -> anyhow::Result<Self> {
-        Box::pin(Self::start_configured(Security::default(), true)).await
+        Box::pin(Self::start_configured(Security::default(), true, false)).await
     }
 
     /// Boxed by its callers: starting the three services is a large future, which would
     /// otherwise be carried inside every test's.
-    async fn start_configured(security: Security, direct: bool) -> anyhow::Result<Self> {
+    async fn start_configured(
+        security: Security,
+        direct: bool,
+        behind_front: bool,
+    ) -> anyhow::Result<Self> {
         common::telemetry::init_for_tests();
         let data_dir = tempfile::tempdir()?;
         let mut databases = Vec::new();
-        let mut database = async || -> DatabaseConfig {
+        let database_front = match std::env::var("TEST_DATABASE_URL") {
+            Ok(server) if behind_front && !server.is_empty() => {
+                let server = reqwest::Url::parse(&server)?;
+                let upstream = format!(
+                    "{}:{}",
+                    server.host_str().unwrap_or("127.0.0.1"),
+                    server.port().unwrap_or(5432)
+                );
+                Some(DatabaseFront::start(upstream).await)
+            }
+            _ => None,
+        };
+        let front_port = database_front.as_ref().map(DatabaseFront::port);
+        let mut database = async || -> anyhow::Result<DatabaseConfig> {
             let mut config = DatabaseConfig {
                 data_dir: data_dir.path().to_owned(),
                 ..DatabaseConfig::default()
             };
             if let Some(scratch) = ScratchDatabase::create().await {
-                config.url = Some(scratch.url.clone());
+                let mut url = reqwest::Url::parse(&scratch.url)?;
+                if let Some(port) = front_port {
+                    url.set_host(Some("127.0.0.1"))?;
+                    url.set_port(Some(port))
+                        .map_err(|()| anyhow::anyhow!("a database URL without a port"))?;
+                }
+                config.url = Some(url.to_string());
                 databases.push(scratch);
             }
-            config
+            Ok(config)
         };
         let mut index_config = engagement_index::Config {
             http: HttpConfig::with_port(0),
-            database: database().await,
+            database: database().await?,
             ..engagement_index::Config::default()
         };
         quick_delivery(&mut index_config.delivery);
@@ -96,7 +130,7 @@ impl TestSystem {
         index_config.auth = security.engagement_index;
         let mut form_engine = form_engine::Config {
             http: HttpConfig::with_port(0),
-            database: database().await,
+            database: database().await?,
             ..form_engine::Config::default()
         };
         quick_delivery(&mut form_engine.delivery);
@@ -123,7 +157,7 @@ impl TestSystem {
         };
         let mut portal = patient_portal_stub::Config {
             http: HttpConfig::with_port(0),
-            database: database().await,
+            database: database().await?,
             ..patient_portal_stub::Config::default()
         };
         portal.auth = security.portal;
@@ -158,6 +192,7 @@ impl TestSystem {
             index_config,
             care_system_listener: std::sync::Mutex::new(care_system_listener),
             databases,
+            database_front,
             _data_dir: data_dir,
         })
     }

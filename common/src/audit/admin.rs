@@ -109,7 +109,7 @@ async fn page(
         .await
         .map_err(|error| {
             tracing::error!(%error, "the audit query failed");
-            Problem::internal()
+            Problem::fault(&error)
         })?;
     let more = events.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     events.truncate(usize::try_from(limit).unwrap_or(usize::MAX));

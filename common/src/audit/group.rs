@@ -95,6 +95,10 @@ async fn commit(store: &dyn AuditStore, group: Vec<Pending>) {
                 let _ = pending.done.send(Ok(()));
             }
         }
+        Err(error) if crate::db::is_unavailable(&error) => {
+            tracing::warn!(%error, requests = group.len(), "a grouped audit write failed: the database cannot serve now");
+            crate::db::Unavailable::answer_all(error, group.into_iter().map(|p| p.done));
+        }
         Err(error) => {
             // One request's rows must not fail the others': each is written on its own, and
             // answered with its own outcome. (Should the group have committed after all, a row
@@ -129,6 +133,8 @@ mod tests {
         entered: AtomicUsize,
         gate: Semaphore,
         refuse: Option<&'static str>,
+        /// Refuses as a database that cannot serve now, not as a bad row.
+        unavailable: bool,
     }
 
     impl Recorder {
@@ -142,9 +148,11 @@ mod tests {
                 .collect();
             self.writes.lock().unwrap().push(actions.clone());
             match self.refuse {
-                Some(bad) if actions.iter().any(|a| a == bad) => {
-                    Err(AuditError::Corrupt(bad.to_owned()))
-                }
+                Some(bad) if actions.iter().any(|a| a == bad) => Err(if self.unavailable {
+                    AuditError::Database(sqlx::Error::PoolTimedOut)
+                } else {
+                    AuditError::Corrupt(bad.to_owned())
+                }),
                 _ => Ok(()),
             }
         }
@@ -157,6 +165,7 @@ mod tests {
                 entered: AtomicUsize::new(0),
                 gate: Semaphore::new(0),
                 refuse: None,
+                unavailable: false,
             }
         }
     }
@@ -259,5 +268,21 @@ mod tests {
         assert_eq!(writes.len(), WRITERS + 4, "{writes:?}");
         assert_eq!(writes.iter().filter(|w| w.len() == 3).count(), 1);
         assert_eq!(writes.iter().filter(|w| w.len() == 1).count(), WRITERS + 3);
+    }
+
+    #[tokio::test]
+    async fn a_group_the_database_cannot_serve_fails_every_request_without_retrying_each() {
+        let store = Arc::new(Recorder {
+            refuse: Some("down"),
+            unavailable: true,
+            ..Recorder::default()
+        });
+        let outcomes = run(Arc::clone(&store), &["a", "down", "c"]).await;
+        assert_eq!(outcomes[..WRITERS], [true; WRITERS]);
+        assert_eq!(outcomes[WRITERS..], [false, false, false]);
+        // The held ones alone and the group; no request tried again alone, as each would wait
+        // out the pool on its own.
+        let writes = store.writes.lock().unwrap().clone();
+        assert_eq!(writes.len(), WRITERS + 1, "{writes:?}");
     }
 }

@@ -228,6 +228,9 @@ pub enum AuditError {
     Corrupt(String),
     #[error("the audit log's writer has stopped")]
     Stopped,
+    /// Written with others whose shared write met a database that cannot serve now.
+    #[error("audit log: {0}")]
+    Unavailable(#[from] crate::db::Unavailable),
 }
 
 /// The audit log could not be written (logged where it failed). Patient data must not be
@@ -237,8 +240,8 @@ pub enum AuditError {
 pub struct Unrecorded(#[source] pub AuditError);
 
 impl From<Unrecorded> for Problem {
-    fn from(_: Unrecorded) -> Self {
-        Problem::internal()
+    fn from(unrecorded: Unrecorded) -> Self {
+        Problem::fault(&unrecorded)
     }
 }
 

@@ -158,7 +158,7 @@ pub struct MigrationSession {
 
 fn internal(error: &InstallationError) -> Problem {
     tracing::error!(%error, "the installation store failed");
-    Problem::internal()
+    Problem::fault(error)
 }
 
 fn already_operational() -> Problem {

@@ -69,8 +69,9 @@ pub enum MigrationRefusal {
     Operational,
     /// 401 with what is wrong with the key.
     Key(String),
-    /// 500: the store did not answer.
-    Internal,
+    /// The store failed: its answer ([`Problem::fault`]: 503 when the database cannot serve
+    /// now, else 500).
+    Internal(Problem),
 }
 
 impl IntoResponse for MigrationRefusal {
@@ -91,7 +92,7 @@ impl IntoResponse for MigrationRefusal {
                 );
                 response
             }
-            Self::Internal => Problem::internal().into_response(),
+            Self::Internal(problem) => problem.into_response(),
         }
     }
 }
@@ -144,7 +145,7 @@ impl MigrationClient {
             .await
             .map_err(|error| {
                 tracing::error!(%error, entity, "cannot record the migration's progress");
-                Problem::internal()
+                Problem::fault(&error)
             })
     }
 }
@@ -188,7 +189,7 @@ where
             .await
             .map_err(|error| {
                 tracing::error!(%error, "cannot read the migration keys");
-                MigrationRefusal::Internal
+                MigrationRefusal::Internal(Problem::fault(&error))
             })?
             .ok_or_else(unknown)?;
         let digest: [u8; 32] = Sha256::digest(secret).into();

@@ -136,7 +136,8 @@ pub async fn migrate(
                 if existing.is_some()
                     && store.delete(&grant).await.map_err(|e| internal(&e))? != Removal::Removed
                 {
-                    return Err(internal(&"a held grant could not be replaced"));
+                    tracing::error!("a held grant could not be replaced");
+                    return Err(Problem::internal());
                 }
                 store
                     .put(&grant, GrantSource::Admin, created_at)

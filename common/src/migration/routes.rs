@@ -42,7 +42,7 @@ where
 
 /// The problem for a failure that is no fault of the client's (a store that cannot be
 /// reached, say); the cause is logged, not answered.
-pub fn internal(error: &impl std::fmt::Display) -> Problem {
+pub fn internal(error: &(impl std::error::Error + 'static)) -> Problem {
     tracing::error!(%error, "the migration failed");
-    Problem::internal()
+    Problem::fault(error)
 }

@@ -41,9 +41,9 @@ pub struct PermissionList {
     pub permissions: Vec<Permission>,
 }
 
-fn internal(error: &impl std::fmt::Display) -> Problem {
+fn internal(error: &(impl std::error::Error + 'static)) -> Problem {
     tracing::error!(%error, "permission administration failed");
-    Problem::internal()
+    Problem::fault(error)
 }
 
 /// A grant as the admin API reads it from its path, checked (`INVALID_PERMISSION`); the

@@ -239,7 +239,7 @@ impl From<Refusal> for Problem {
                 refusal.to_string(),
             ),
             Refusal::Forbidden { role, detail } => Problem::forbidden(role.refusal_code(), detail),
-            Refusal::Unavailable(_) => Problem::internal(),
+            Refusal::Unavailable(error) => Problem::fault(&error),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The one error type of the engagement index contracts at the edge: validation failures are
 //! 400 problem documents with their EI code; refusals (401, 403) are problem documents as the
-//! permission check made them; anything else is an opaque 500 whose cause goes to the log.
+//! permission check made them; a database that cannot serve now is 503 `DATABASE_UNAVAILABLE`;
+//! anything else is an opaque 500 whose cause goes to the log.
 
 use axum::response::{IntoResponse, Response};
 use common::audit::Unrecorded;
@@ -67,7 +68,7 @@ impl IntoResponse for ApiError {
             Self::Store(error) => {
                 // Store errors never carry request values, so no identity number is logged.
                 tracing::error!(%error, "engagement store failed");
-                Problem::internal().into_response()
+                Problem::fault(&error).into_response()
             }
         }
     }

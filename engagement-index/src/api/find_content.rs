@@ -82,6 +82,9 @@ pub async fn find_content(
         Ok(found) => found,
         // The search itself could not be recorded: nothing to add.
         Err(error @ StoreError::Audit(_)) => return Err(error.into()),
+        // Nor can it be when the database cannot serve now; trying would wait out the pool a
+        // second time. Nothing was handed out; the log has the failure.
+        Err(error) if common::db::is_unavailable(&error) => return Err(error.into()),
         Err(error) => {
             audit.record(event.outcome(AuditOutcome::Failed)).await?;
             return Err(error.into());

@@ -20,7 +20,7 @@ pub(super) fn queue_problem(error: &DeliveryError, doing: &str) -> Problem {
         );
     }
     tracing::error!(%error, doing, "the notification queue failed");
-    Problem::internal()
+    Problem::fault(error)
 }
 
 /// What the index's OpenAPI document says on the 503 of the operations reaching the queues.

@@ -151,9 +151,9 @@ pub struct Redriven {
     pub redriven: u64,
 }
 
-fn internal(error: &impl std::fmt::Display) -> Problem {
+fn internal(error: &(impl std::error::Error + 'static)) -> Problem {
     tracing::error!(%error, "subscriber administration failed");
-    Problem::internal()
+    Problem::fault(error)
 }
 
 fn not_found(logical_address: &str) -> Problem {

@@ -101,6 +101,12 @@ async fn answer(pool: &PgPool, batch: Vec<Job>) {
                 }
                 return;
             }
+            // Every search would fail alike, each after its own wait for a connection.
+            Err(error) if common::db::is_unavailable(&error) => {
+                tracing::warn!(%error, searches = batch.len(), "a batched FindContent failed: the database cannot serve now");
+                common::db::Unavailable::answer_all(error, batch.into_iter().map(|job| job.reply));
+                return;
+            }
             // Each search then gets its own outcome.
             Err(error) => tracing::warn!(
                 %error,

@@ -131,13 +131,122 @@ async fn commit<S: ApplyInTurn>(writer: &S, group: Vec<Job>) {
                 let _ = job.reply.send(Err(error));
             }
         }
+        // Every request would fail alike, each after its own wait for a connection.
+        Err(error) if common::db::is_unavailable(&error) => {
+            tracing::warn!(%error, requests = group.len(), "a group commit failed: the database cannot serve now");
+            common::db::Unavailable::answer_all(error, group.into_iter().map(|job| job.reply));
+        }
         Err(error) => {
             // One request must not fail the others: each is tried on its own.
             tracing::warn!(%error, requests = group.len(), "a group commit failed; committing its requests one by one");
             for job in group {
+                // Its caller is gone (its time limit passed, answered 503): it was told
+                // nothing was stored, so nothing is.
+                if job.reply.is_closed() {
+                    continue;
+                }
                 let result = alone(writer, &*job.rules, &job.context).await;
                 let _ = job.reply.send(result);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::domain::{ChangePlan, EngagementKey, StoredEngagements};
+
+    /// A request of one transaction; the writer below never plans it.
+    struct One;
+
+    impl ChangeRules for One {
+        fn keys_to_read(&self) -> Vec<EngagementKey> {
+            Vec::new()
+        }
+        fn plan(&self, _: &StoredEngagements, _: DateTime<Utc>) -> ChangePlan {
+            ChangePlan::default()
+        }
+        fn transaction_count(&self) -> usize {
+            1
+        }
+        fn to_shared(&self) -> Arc<dyn ChangeRules> {
+            Arc::new(One)
+        }
+    }
+
+    /// Fails every write of more than one request with `failure`, and counts the writes.
+    struct Failing {
+        failure: fn() -> sqlx::Error,
+        writes: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ApplyInTurn for Failing {
+        async fn apply_in_turn(
+            &self,
+            requests: &[Request<'_>],
+        ) -> Result<Vec<AppliedChanges>, StoreError> {
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            if requests.len() > 1 {
+                return Err((self.failure)().into());
+            }
+            Ok(vec![AppliedChanges::default()])
+        }
+    }
+
+    fn group(
+        size: usize,
+    ) -> (
+        Vec<Job>,
+        Vec<oneshot::Receiver<Result<AppliedChanges, StoreError>>>,
+    ) {
+        (0..size)
+            .map(|_| {
+                let (reply, answer) = oneshot::channel();
+                let job = Job {
+                    rules: Arc::new(One),
+                    context: OutboxContext::default(),
+                    reply,
+                };
+                (job, answer)
+            })
+            .unzip()
+    }
+
+    #[tokio::test]
+    async fn a_group_the_database_cannot_serve_fails_at_once_each_request_unavailable() {
+        let writer = Failing {
+            failure: || sqlx::Error::PoolTimedOut,
+            writes: AtomicUsize::new(0),
+        };
+        let (jobs, answers) = group(5);
+        commit(&writer, jobs).await;
+        // Not tried again one by one: each would wait out the pool on its own.
+        assert_eq!(writer.writes.load(Ordering::SeqCst), 1);
+        for answer in answers {
+            let error = answer.await.unwrap().unwrap_err();
+            assert!(common::db::is_unavailable(&error), "{error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn another_failure_tries_each_request_alone_unless_its_caller_is_gone() {
+        let writer = Failing {
+            failure: || sqlx::Error::Protocol("one request's fault".into()),
+            writes: AtomicUsize::new(0),
+        };
+        let (jobs, mut answers) = group(4);
+        drop(answers.remove(3));
+        commit(&writer, jobs).await;
+        // The group, then the three requests still waited for, alone.
+        assert_eq!(writer.writes.load(Ordering::SeqCst), 4);
+        for answer in answers {
+            assert!(answer.await.unwrap().is_ok());
         }
     }
 }

@@ -129,6 +129,10 @@ pub enum StoreError {
     /// The audit rows of the change could not be written (nothing was stored).
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// Written or read together with others whose shared statement met a database that
+    /// cannot serve now (nothing was stored).
+    #[error("{0}")]
+    Unavailable(#[from] common::db::Unavailable),
 }
 
 #[async_trait]

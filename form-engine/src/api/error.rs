@@ -1,5 +1,6 @@
 //! The one error type of the HTTP edge: every failure becomes a problem document; a failure
-//! that is not the caller's is logged with its cause and answered with an opaque 500.
+//! that is not the caller's is logged with its cause and answered with an opaque 500, or 503
+//! `DATABASE_UNAVAILABLE` when the database cannot serve now.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -17,8 +18,9 @@ use crate::domain::template::service::TemplateError;
 pub enum ApiError {
     /// The caller's problem: shown as is.
     Problem(Problem),
-    /// Ours: logged, answered with an opaque 500.
-    Internal(String),
+    /// Ours: the cause is logged; the answer an opaque 500, or 503 `DATABASE_UNAVAILABLE`
+    /// when the database cannot serve now ([`Problem::fault`]).
+    Internal { cause: String, unavailable: bool },
 }
 
 impl ApiError {
@@ -38,8 +40,11 @@ impl ApiError {
         Self::Problem(Problem::conflict(code, detail))
     }
 
-    pub fn internal(cause: impl std::fmt::Display) -> Self {
-        Self::Internal(cause.to_string())
+    pub fn internal(cause: impl std::error::Error + 'static) -> Self {
+        Self::Internal {
+            unavailable: common::db::is_unavailable(&cause),
+            cause: cause.to_string(),
+        }
     }
 }
 
@@ -124,6 +129,15 @@ impl From<FormError> for ApiError {
     }
 }
 
+/// The answer to a failure of the engine's own.
+pub fn internal_problem(unavailable: bool) -> Problem {
+    if unavailable {
+        Problem::database_unavailable()
+    } else {
+        Problem::internal()
+    }
+}
+
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars
@@ -136,9 +150,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             Self::Problem(problem) => problem.into_response(),
-            Self::Internal(cause) => {
+            Self::Internal { cause, unavailable } => {
                 tracing::error!(%cause, "request failed");
-                Problem::internal().into_response()
+                internal_problem(unavailable).into_response()
             }
         }
     }

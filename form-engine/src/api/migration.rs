@@ -102,7 +102,10 @@ pub fn openapi() -> OpenApiDocument {
 fn problem(error: impl Into<ApiError>) -> Problem {
     match error.into() {
         ApiError::Problem(problem) => problem,
-        ApiError::Internal(cause) => internal(&cause),
+        ApiError::Internal { cause, unavailable } => {
+            tracing::error!(%cause, "the migration failed");
+            super::error::internal_problem(unavailable)
+        }
     }
 }
 

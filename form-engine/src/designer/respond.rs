@@ -83,21 +83,35 @@ pub fn forbidden(context: &PageContext, user: Option<&SignedIn>, text: &str) -> 
     )
 }
 
+/// A failure of the engine's own: 500, or 503 with `Retry-After` when the database cannot
+/// serve now (a passing outage, not a fault); the same words either way.
 pub fn internal(
     context: &PageContext,
     user: Option<&SignedIn>,
-    error: &dyn std::fmt::Display,
+    error: &(dyn std::error::Error + 'static),
 ) -> Response {
     tracing::error!(%error, "a designer page failed");
+    let unavailable = common::db::is_unavailable(error);
     let l = context.lang;
-    message(
+    let mut response = message(
         context,
         user,
-        StatusCode::INTERNAL_SERVER_ERROR,
+        if unavailable {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        },
         l.pick("Något gick fel", "Something went wrong"),
         l.pick(
             "Ändringen kunde inte göras. Försök igen om en stund.",
             "The change could not be made. Try again in a while.",
         ),
-    )
+    );
+    if unavailable {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("5"),
+        );
+    }
+    response
 }

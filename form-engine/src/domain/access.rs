@@ -220,6 +220,13 @@ impl Access {
         if trail.written && result.is_ok() {
             return result;
         }
+        // A database that cannot serve now cannot take the audit row either, and trying would
+        // wait out the pool a second time. Nothing was handed out; the log has the failure.
+        if let Err(error) = &result
+            && common::db::is_unavailable(error)
+        {
+            return result;
+        }
         let event = match (&result, trail.event) {
             (_, Some(event)) if trail.hidden => event,
             (Ok(_), Some(event)) => event.outcome(AuditOutcome::Success),

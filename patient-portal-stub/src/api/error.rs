@@ -1,6 +1,7 @@
 //! The one error of the contracts and admin endpoints: a problem document the edge already
 //! decided on (validation, permissions, audit), or a domain failure, mapped here to its
-//! problem document. A storage failure is an opaque 500 with its cause logged here, once.
+//! problem document. A storage failure is an opaque 500 (503 `DATABASE_UNAVAILABLE` when the
+//! database cannot serve now) with its cause logged here, once.
 
 use axum::response::{IntoResponse, Response};
 use common::audit::Unrecorded;
@@ -53,7 +54,7 @@ impl ApiError {
             ),
             Self::Portal(PortalError::Store(error)) => {
                 tracing::error!(%error, "storage failed");
-                Problem::internal()
+                Problem::fault(&error)
             }
         }
     }

@@ -188,7 +188,7 @@ pub struct AddMessageToPatientPortalInboxResponse {
             body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "RATE_LIMITED: too many requests; see Retry-After",
             body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "INTERNAL_ERROR: a bug or an outage; the cause is logged", body = Problem,
+        (status = 500, description = "INTERNAL_ERROR: a fault in the service; the cause is logged", body = Problem,
             content_type = "application/problem+json"),
         (status = 503, description = "TIMEOUT, NOT_READY: the service cannot answer now; retry after Retry-After",
             body = Problem, content_type = "application/problem+json")

@@ -94,7 +94,7 @@ pub async fn list(
         .await
     {
         Ok(messages) => messages,
-        Err(error) => return page::internal(&context, &error),
+        Err(error) => return page::fault(&context, &error),
     };
     let t = context.texts();
     let unread = messages.iter().filter(|m| m.is_unread()).count();
@@ -132,7 +132,7 @@ pub async fn show(
     let message = match opened {
         Ok(Some(message)) => message,
         Ok(None) => return page::not_found(&context, Some(&signed_in)),
-        Err(error) => return page::internal(&context, &error),
+        Err(error) => return page::fault(&context, &error),
     };
     let t = context.texts();
     page::render(

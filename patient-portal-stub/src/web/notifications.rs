@@ -56,7 +56,7 @@ pub async fn list(
         .await
     {
         Ok(notifications) => notifications,
-        Err(error) => return page::internal(&context, &error),
+        Err(error) => return page::fault(&context, &error),
     };
     let t = context.texts();
     page::render(

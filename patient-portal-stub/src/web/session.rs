@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for SignedIn {
         match current(parts, state).await {
             Ok(Some(signed_in)) => Ok(signed_in),
             Ok(None) => Err(sign_in_first(parts)),
-            Err(error) => Err(page::internal(&PageContext::from_parts(parts), &error)),
+            Err(error) => Err(page::fault(&PageContext::from_parts(parts), &error)),
         }
     }
 }
@@ -85,7 +85,7 @@ impl FromRequestParts<AppState> for MaybeSignedIn {
         current(parts, state)
             .await
             .map(Self)
-            .map_err(|error| page::internal(&PageContext::from_parts(parts), &error))
+            .map_err(|error| page::fault(&PageContext::from_parts(parts), &error))
     }
 }
 

@@ -104,7 +104,7 @@ struct SignInView<'a> {
 async fn sign_in_page(state: &AppState, headers: &HeaderMap, view: SignInView<'_>) -> Response {
     let citizens = match state.portal.citizens().await {
         Ok(citizens) => citizens,
-        Err(error) => return page::internal(view.context, &error),
+        Err(error) => return page::fault(view.context, &error),
     };
     let t = view.context.texts();
     let (csrf_token, new_token) = sign_in_token(headers);
@@ -203,7 +203,7 @@ pub async fn submit(
         Some(id) => match state.portal.citizen(id).await {
             Ok(citizen) => Some(citizen),
             Err(PortalError::CitizenNotFound) => None,
-            Err(error) => return page::internal(&context, &error),
+            Err(error) => return page::fault(&context, &error),
         },
         None => None,
     };
@@ -233,7 +233,7 @@ pub async fn submit(
             );
             response
         }
-        Err(error) => page::internal(&context, &error),
+        Err(error) => page::fault(&context, &error),
     }
 }
 
@@ -270,7 +270,7 @@ pub async fn sign_out(
         .end_session(&signed_in.session.session_hash)
         .await
     {
-        return page::internal(&context, &error);
+        return page::fault(&context, &error);
     }
     tracing::info!(citizen_id = %signed_in.citizen.id, "citizen signed out");
     let mut response = Redirect::to("/sign-in?signed_out=1").into_response();

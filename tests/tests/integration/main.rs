@@ -4,6 +4,7 @@ mod support;
 
 mod architecture;
 mod browser;
+mod database_outage;
 mod designer;
 mod direct;
 mod flow;

@@ -276,7 +276,7 @@ fn question_page(
     });
     let rendered = match rendered {
         Ok(rendered) => rendered,
-        Err(error) => return page::internal(context, &error),
+        Err(error) => return page::fault(context, &error),
     };
     let mut layout = Layout::new(
         context,

@@ -1,0 +1,117 @@
+//! A TCP front between services under test and their database server, which a test can cut
+//! and restore: what a restart, a failover or a network fault looks like to a service.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::copy_bidirectional;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// Passes connections on to `upstream` until cut.
+pub struct DatabaseFront {
+    address: SocketAddr,
+    upstream: Arc<str>,
+    state: Arc<Mutex<FrontState>>,
+}
+
+struct FrontState {
+    /// Cancelled to close every connection passed on so far.
+    open: CancellationToken,
+    /// Cancelled to stop listening; `None` while cut.
+    listening: Option<CancellationToken>,
+}
+
+impl DatabaseFront {
+    /// Listens on a free port of 127.0.0.1 and passes each connection on to `upstream`
+    /// (`host:port`).
+    pub async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port for the database front");
+        let address = listener.local_addr().expect("the front's address");
+        let front = Self {
+            address,
+            upstream: upstream.into(),
+            state: Arc::new(Mutex::new(FrontState {
+                open: CancellationToken::new(),
+                listening: None,
+            })),
+        };
+        front.listen(listener);
+        front
+    }
+
+    /// The port services connect to instead of the server's.
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Closes every connection and stops listening, so that a new one is refused: the server
+    /// is down.
+    pub fn cut(&self) {
+        let mut state = self.state.lock().expect("the front's state");
+        if let Some(listening) = state.listening.take() {
+            listening.cancel();
+        }
+        state.open.cancel();
+        state.open = CancellationToken::new();
+    }
+
+    /// Closes every connection and goes on taking new ones: the server restarted.
+    pub fn restart(&self) {
+        let mut state = self.state.lock().expect("the front's state");
+        state.open.cancel();
+        state.open = CancellationToken::new();
+    }
+
+    /// Listens again on the same port after [`Self::cut`].
+    pub async fn restore(&self) {
+        let listener = TcpListener::bind(self.address)
+            .await
+            .expect("the front's port again");
+        self.listen(listener);
+    }
+
+    fn listen(&self, listener: TcpListener) {
+        let mut state = self.state.lock().expect("the front's state");
+        let listening = CancellationToken::new();
+        state.listening = Some(listening.clone());
+        let (upstream, shared) = (Arc::clone(&self.upstream), Arc::clone(&self.state));
+        tokio::spawn(accept(listener, upstream, shared, listening));
+    }
+}
+
+impl Drop for DatabaseFront {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+async fn accept(
+    listener: TcpListener,
+    upstream: Arc<str>,
+    state: Arc<Mutex<FrontState>>,
+    listening: CancellationToken,
+) {
+    loop {
+        let mut client = tokio::select! {
+            () = listening.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((client, _)) => client,
+                Err(_) => continue,
+            },
+        };
+        let open = state.lock().expect("the front's state").open.clone();
+        let upstream = Arc::clone(&upstream);
+        tokio::spawn(async move {
+            let Ok(mut server) = TcpStream::connect(&*upstream).await else {
+                return;
+            };
+            tokio::select! {
+                () = open.cancelled() => {}
+                _ = copy_bidirectional(&mut client, &mut server) => {}
+            }
+        });
+    }
+}
