@@ -67,7 +67,8 @@ impl Problem {
         Self::new(StatusCode::CONFLICT, code, detail)
     }
 
-    /// A bug or an outage: the body says nothing of the cause, which goes to the log.
+    /// A fault in the service (an outage of its database is [`Problem::fault`]'s 503): the body
+    /// says nothing of the cause, which goes to the log.
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

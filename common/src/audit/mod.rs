@@ -234,7 +234,8 @@ pub enum AuditError {
 }
 
 /// The audit log could not be written (logged where it failed). Patient data must not be
-/// handed out unrecorded: `From<Unrecorded> for Problem` answers an opaque 500.
+/// handed out unrecorded: `From<Unrecorded> for Problem` answers an opaque 500 (503
+/// `DATABASE_UNAVAILABLE` when the database cannot serve now).
 #[derive(Debug, thiserror::Error)]
 #[error("the audit log could not be written: {0}")]
 pub struct Unrecorded(#[source] pub AuditError);

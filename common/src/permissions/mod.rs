@@ -225,7 +225,8 @@ pub enum Refusal {
     /// The caller holds none of the roles asked for in the scope: 403 with `role`'s code.
     #[error("{detail}")]
     Forbidden { role: Role, detail: String },
-    /// The grants could not be read (logged where it failed): an opaque 500.
+    /// The grants could not be read (logged where it failed): an opaque 500, or 503
+    /// `DATABASE_UNAVAILABLE` when the database cannot serve now.
     #[error("the permission check failed: {0}")]
     Unavailable(#[source] PermissionError),
 }

@@ -1,6 +1,7 @@
 //! How a request that reads or changes the notification queues answers when the queues fail:
 //! a notification backbone out of reach (a NATS server away or restarting) is a 503
-//! the caller can retry, not a fault of the service; anything else stays an opaque 500.
+//! the caller can retry, not a fault of the service; so is a database that cannot serve now
+//! (`DATABASE_UNAVAILABLE`); anything else stays an opaque 500.
 
 use common::delivery::DeliveryError;
 use common::openapi::Unavailable;

@@ -60,7 +60,7 @@ impl From<Refusal> for ApiError {
     }
 }
 
-/// Logged where it failed; an opaque 500.
+/// Logged where it failed; an opaque 500, or 503 when the database cannot serve now.
 impl From<Unrecorded> for ApiError {
     fn from(unrecorded: Unrecorded) -> Self {
         Self::Problem(unrecorded.into())
