@@ -99,6 +99,9 @@ pub struct DatabaseConfig {
     /// Directory holding the default SQLite file (created on first start).
     pub data_dir: PathBuf,
     pub max_connections: u32,
+    /// How long a request waits for a pooled connection before it is answered 503
+    /// `DATABASE_UNAVAILABLE` (all connections busy, or the server not answering). At least 1.
+    pub acquire_timeout_secs: u64,
     /// PostgreSQL, the engagement index: how often it vacuums its outbox and subscribers'
     /// queues itself (0: left to autovacuum). Their rows are deleted or updated as fast as they
     /// are written, and what stays behind slows every read of the queues until a vacuum
@@ -112,6 +115,7 @@ impl Default for DatabaseConfig {
             url: None,
             data_dir: PathBuf::from("data"),
             max_connections: 10,
+            acquire_timeout_secs: 10,
             queue_vacuum_secs: 10,
         }
     }

@@ -33,6 +33,8 @@ pub enum DatabaseError {
     },
     #[error("cannot open the database: {0}")]
     Connect(#[source] sqlx::Error),
+    #[error("database.acquire_timeout_secs must be at least 1")]
+    AcquireTimeout,
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -90,10 +92,52 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Opens (creating when missing) a SQLite database in WAL mode and runs `migrator`.
+/// How long a request waits for a pooled connection unless configured
+/// (`database.acquire_timeout_secs`).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The pool settings of `config`: its size and how long a request waits for a connection.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl PoolSettings {
+    /// `max_connections` connections, the default wait.
+    pub fn sized(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            acquire_timeout: ACQUIRE_TIMEOUT,
+        }
+    }
+
+    /// A service's `[database]` settings, refused when the wait is zero.
+    pub fn from_config(config: &DatabaseConfig) -> Result<Self, DatabaseError> {
+        if config.acquire_timeout_secs == 0 {
+            return Err(DatabaseError::AcquireTimeout);
+        }
+        Ok(Self {
+            max_connections: config.max_connections,
+            acquire_timeout: Duration::from_secs(config.acquire_timeout_secs),
+        })
+    }
+}
+
+/// Opens (creating when missing) a SQLite database in WAL mode with `max_connections` and runs
+/// `migrator`.
 pub async fn open_sqlite(
     path: &std::path::Path,
     max_connections: u32,
+    migrator: &Migrator,
+) -> Result<SqlitePool, DatabaseError> {
+    open_sqlite_with(path, PoolSettings::sized(max_connections), migrator).await
+}
+
+/// [`open_sqlite`] with the pool's `settings`.
+pub async fn open_sqlite_with(
+    path: &std::path::Path,
+    settings: PoolSettings,
     migrator: &Migrator,
 ) -> Result<SqlitePool, DatabaseError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -110,7 +154,8 @@ pub async fn open_sqlite(
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
     let pool = SqlitePoolOptions::new()
-        .max_connections(max_connections.max(1))
+        .max_connections(settings.max_connections.max(1))
+        .acquire_timeout(settings.acquire_timeout)
         .connect_with(options)
         .await
         .map_err(DatabaseError::Connect)?;
@@ -124,16 +169,25 @@ pub async fn open_sqlite(
 /// trips of a short query, and a connection in use a moment ago is alive.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
-/// Connects to PostgreSQL and runs `migrator`.
+/// Connects to PostgreSQL with a pool of `max_connections` and runs `migrator`.
 pub async fn open_postgres(
     url: &str,
     max_connections: u32,
     migrator: &Migrator,
 ) -> Result<PgPool, DatabaseError> {
+    open_postgres_with(url, PoolSettings::sized(max_connections), migrator).await
+}
+
+/// [`open_postgres`] with the pool's `settings`.
+pub async fn open_postgres_with(
+    url: &str,
+    settings: PoolSettings,
+    migrator: &Migrator,
+) -> Result<PgPool, DatabaseError> {
     let options = PgConnectOptions::from_str(url).map_err(DatabaseError::Connect)?;
     let pool = PgPoolOptions::new()
-        .max_connections(max_connections.max(1))
-        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(settings.max_connections.max(1))
+        .acquire_timeout(settings.acquire_timeout)
         .test_before_acquire(false)
         .before_acquire(|connection, metadata| {
             Box::pin(async move {

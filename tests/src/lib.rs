@@ -111,6 +111,8 @@ impl TestSystem {
             if let Some(scratch) = ScratchDatabase::create().await {
                 let mut url = reqwest::Url::parse(&scratch.url)?;
                 if let Some(port) = front_port {
+                    // A request waits 3 s for a connection while the front is cut, not 10.
+                    config.acquire_timeout_secs = 3;
                     url.set_host(Some("127.0.0.1"))?;
                     url.set_port(Some(port))
                         .map_err(|()| anyhow::anyhow!("a database URL without a port"))?;

@@ -6,6 +6,7 @@ mod audit_batch;
 mod auth_jwt;
 mod auth_mtls;
 mod client_auth;
+mod database_pool;
 mod database_tls;
 mod delivery;
 mod delivery_logs;

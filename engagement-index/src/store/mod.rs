@@ -213,8 +213,12 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
     let description = target.describe();
     let stores = match target {
         DatabaseTarget::Sqlite(path) => {
-            let pool =
-                common::db::open_sqlite(&path, config.max_connections, &SQLITE_MIGRATIONS).await?;
+            let pool = common::db::open_sqlite_with(
+                &path,
+                common::db::PoolSettings::from_config(config)?,
+                &SQLITE_MIGRATIONS,
+            )
+            .await?;
             let deliveries: Arc<dyn DeliveryStore> =
                 Arc::new(SqliteDeliveryStore::new(pool.clone()));
             Stores {
@@ -228,9 +232,12 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
             }
         }
         DatabaseTarget::Postgres(url) => {
-            let pool =
-                common::db::open_postgres(&url, config.max_connections, &POSTGRES_MIGRATIONS)
-                    .await?;
+            let pool = common::db::open_postgres_with(
+                &url,
+                common::db::PoolSettings::from_config(config)?,
+                &POSTGRES_MIGRATIONS,
+            )
+            .await?;
             let deliveries: Arc<dyn DeliveryStore> = Arc::new(PgDeliveryStore::new(pool.clone()));
             Stores {
                 engagements: Arc::new(PgStore::new(pool.clone())),

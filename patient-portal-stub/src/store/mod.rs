@@ -190,10 +190,20 @@ pub async fn open(
     let description = target.describe();
     let store: Arc<dyn PortalStore> = match target {
         DatabaseTarget::Sqlite(path) => Arc::new(SqliteStore::new(
-            common::db::open_sqlite(&path, config.max_connections, &SQLITE_MIGRATIONS).await?,
+            common::db::open_sqlite_with(
+                &path,
+                common::db::PoolSettings::from_config(config)?,
+                &SQLITE_MIGRATIONS,
+            )
+            .await?,
         )),
         DatabaseTarget::Postgres(url) => Arc::new(PgStore::new(
-            common::db::open_postgres(&url, config.max_connections, &POSTGRES_MIGRATIONS).await?,
+            common::db::open_postgres_with(
+                &url,
+                common::db::PoolSettings::from_config(config)?,
+                &POSTGRES_MIGRATIONS,
+            )
+            .await?,
         )),
     };
     Ok((store, description))

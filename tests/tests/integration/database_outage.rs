@@ -167,7 +167,7 @@ async fn outage() {
 
     // Down: the server's port refuses connections.
     front.cut();
-    // At once: each waits out its pool's acquire timeout (10 s).
+    // At once: each waits out its pool's acquire timeout (3 s in this system, 10 s by default).
     let contracts = contracts(&system);
     let [index, engine, portal] = &contracts;
     let during = update("during");
@@ -198,8 +198,8 @@ async fn outage() {
         let waited = asked.elapsed();
         assert_eq!(status, 503, "{name}");
         assert_eq!(body["code"], "NOT_READY", "{name}");
-        // The pool would wait 10 s for a connection; readiness answers within its own bound
-        // (2 s), well inside a probe's timeout.
+        // The pool waits 3 s here (10 s by default) for a connection; readiness answers within
+        // its own bound (2 s), well inside a probe's timeout.
         assert!(waited < Duration::from_secs(5), "{name} waited {waited:?}");
     }
 
