@@ -86,7 +86,7 @@ impl Problem {
     /// now ([`crate::db::is_unavailable`]: down, restarting, failing over, out of connections),
     /// else the opaque 500 of a fault. The cause goes to the log, never to the caller.
     pub fn fault(cause: &(dyn std::error::Error + 'static)) -> Self {
-        if crate::db::is_unavailable(cause) {
+        if fault_status(cause) == StatusCode::SERVICE_UNAVAILABLE {
             Self::database_unavailable()
         } else {
             Self::internal()
@@ -107,6 +107,26 @@ impl Problem {
     }
 }
 
+/// The status of a failure of the service's own: 503 when `cause` is a database that cannot
+/// serve now ([`crate::db::is_unavailable`]), else 500. For answers that are not problem
+/// documents (pages); [`Problem::fault`] is the same for problem documents.
+pub fn fault_status(cause: &(dyn std::error::Error + 'static)) -> StatusCode {
+    if crate::db::is_unavailable(cause) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// Says on a 503 when to try again (`Retry-After: 5`), for problem documents and pages alike.
+pub fn retry_later(response: &mut Response) {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}: {}", self.status, self.code, self.detail)
@@ -123,11 +143,7 @@ impl IntoResponse for Problem {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        }
+        retry_later(&mut response);
         response
     }
 }

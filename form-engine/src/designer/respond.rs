@@ -91,27 +91,17 @@ pub fn internal(
     error: &(dyn std::error::Error + 'static),
 ) -> Response {
     tracing::error!(%error, "a designer page failed");
-    let unavailable = common::db::is_unavailable(error);
     let l = context.lang;
     let mut response = message(
         context,
         user,
-        if unavailable {
-            StatusCode::SERVICE_UNAVAILABLE
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
-        },
+        common::problem::fault_status(error),
         l.pick("Något gick fel", "Something went wrong"),
         l.pick(
             "Ändringen kunde inte göras. Försök igen om en stund.",
             "The change could not be made. Try again in a while.",
         ),
     );
-    if unavailable {
-        response.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from_static("5"),
-        );
-    }
+    common::problem::retry_later(&mut response);
     response
 }

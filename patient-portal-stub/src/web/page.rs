@@ -128,37 +128,29 @@ pub fn control_free<'a>(
     })
 }
 
-/// A failure of the portal's own: [`internal`], or when the cause is a database that cannot
-/// serve now, the same page answered 503 with `Retry-After` (a passing outage, not a fault).
+/// A failure of the portal's own: the page of [`internal`], answered 503 with `Retry-After`
+/// when the cause is a database that cannot serve now (a passing outage, not a fault), else 500.
 pub fn fault(context: &PageContext, cause: &(dyn std::error::Error + 'static)) -> Response {
-    if !common::db::is_unavailable(cause) {
-        return internal(context, &cause);
-    }
-    tracing::error!(%cause, "a page failed: the database cannot serve now");
-    let t = context.texts();
-    let mut response = error_page(
-        context,
-        None,
-        StatusCode::SERVICE_UNAVAILABLE,
-        t.internal_error_title,
-        t.internal_error_text,
-    );
-    response.headers_mut().insert(
-        http::header::RETRY_AFTER,
-        http::HeaderValue::from_static("5"),
-    );
-    response
+    tracing::error!(%cause, "a page failed");
+    failure_page(context, common::problem::fault_status(cause))
 }
 
 /// A bug: the page says nothing of the cause, which goes to the log.
 pub fn internal(context: &PageContext, cause: &dyn std::fmt::Display) -> Response {
     tracing::error!(%cause, "a page failed");
+    failure_page(context, StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// "Something went wrong, try again in a while", with `status`.
+fn failure_page(context: &PageContext, status: StatusCode) -> Response {
     let t = context.texts();
-    error_page(
+    let mut response = error_page(
         context,
         None,
-        StatusCode::INTERNAL_SERVER_ERROR,
+        status,
         t.internal_error_title,
         t.internal_error_text,
-    )
+    );
+    common::problem::retry_later(&mut response);
+    response
 }
