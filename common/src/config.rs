@@ -73,6 +73,10 @@ pub struct HttpConfig {
     pub body_limit_bytes: usize,
     /// A request taking longer than this is answered with 503 and abandoned.
     pub request_timeout_secs: u64,
+    /// After SIGTERM or Ctrl-C, how long the service goes on serving before it stops accepting
+    /// connections: readiness answers 503 and every answer closes its connection, so that load
+    /// balancers, which take a few seconds to notice, move the callers to another instance.
+    pub shutdown_grace_secs: u64,
 }
 
 impl HttpConfig {
@@ -82,11 +86,16 @@ impl HttpConfig {
             port,
             body_limit_bytes: 10 * 1024 * 1024,
             request_timeout_secs: 30,
+            shutdown_grace_secs: 0,
         }
     }
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
     }
 }
 

@@ -4,6 +4,7 @@
 //! fallbacks, and serving with graceful shutdown.
 
 pub mod pages;
+mod stopping;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,8 @@ use crate::problem::{self, ApiJson, Problem};
 use crate::shutdown::Shutdown;
 use crate::telemetry;
 
+use self::stopping::Stopping;
+
 /// Answers whether the service can do its work (its database answers; the error text goes to
 /// the log, not to the caller), and in which mode its installation is. Build it with
 /// [`readiness`].
@@ -41,6 +44,7 @@ use crate::telemetry;
 pub struct ReadinessCheck {
     check: Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>,
     installation: Option<Installation>,
+    stopping: Stopping,
 }
 
 impl ReadinessCheck {
@@ -91,9 +95,17 @@ async fn live() -> ApiJson<HealthStatus> {
     responses(
         (status = 200, description = "Ready to serve: `UP`, or `STAGING` while the installation is in \
             staging (the contracts answer 503 INSTALLATION_IN_STAGING)", body = HealthStatus),
-        (status = 503, description = "NOT_READY: the database does not answer within 2 seconds", body = Problem,
+        (status = 503, description = "NOT_READY: the database does not answer within 2 seconds, or the \
+            service is stopping (it serves on for `http.shutdown_grace_secs` so that load balancers \
+            take it out first)", body = Problem,
             content_type = "application/problem+json")))]
 async fn ready(State(readiness): State<ReadinessCheck>) -> Result<ApiJson<HealthStatus>, Problem> {
+    if readiness.stopping.is_stopping() {
+        return Err(Problem::unavailable(
+            "NOT_READY",
+            "The service is stopping; send requests to another instance.",
+        ));
+    }
     let checked = tokio::time::timeout(READINESS_WAIT, (readiness.check)())
         .await
         .unwrap_or_else(|_| Err(format!("no answer within {READINESS_WAIT:?}")));
@@ -153,11 +165,22 @@ pub fn operational_openapi() -> OpenApi {
 
 /// Puts a service's API routes into the shared skeleton.
 pub fn router(service: ServiceDescription, api: Router, http: &HttpConfig) -> Router {
+    router_stopping_with(service, api, http, &Stopping::default())
+}
+
+/// [`router`], its readiness and answers following `stopping`.
+fn router_stopping_with(
+    service: ServiceDescription,
+    api: Router,
+    http: &HttpConfig,
+    stopping: &Stopping,
+) -> Router {
     let ServiceDescription {
         name,
         openapi,
-        readiness,
+        mut readiness,
     } = service;
+    readiness.stopping = stopping.clone();
     // Install the recorder before the first request so no sample is lost.
     crate::metrics::handle();
     let openapi = crate::openapi::complete(openapi);
@@ -169,6 +192,10 @@ pub fn router(service: ServiceDescription, api: Router, http: &HttpConfig) -> Ro
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::from_fn_with_state(
+                    stopping.clone(),
+                    stopping::close_connections,
+                ))
                 .layer(middleware::from_fn(correlation::middleware))
                 .layer(
                     TraceLayer::new_for_http()
@@ -240,20 +267,44 @@ pub(crate) fn no_delay(stream: &tokio::net::TcpStream) {
     }
 }
 
-/// Serves until `shutdown` is cancelled, then lets requests in flight finish.
+/// How long requests in flight may take to finish after the server stopped accepting
+/// connections, for servers without a request timeout of their own.
+pub(crate) const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+
+/// Serves until `shutdown` is cancelled, then lets requests in flight finish (for at most 30 s).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
+    serve_draining(listener, router, shutdown, DRAIN_LIMIT).await
+}
+
+/// Serves until `shutdown` is cancelled, then lets requests in flight finish for at most
+/// `drain`; connections still open then are closed when the process ends.
+async fn serve_draining(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Shutdown,
+    drain: Duration,
+) -> std::io::Result<()> {
     // Made into routes once: served as a plain `Router`, axum rebuilt its route table for every
     // connection (about 18 kB each, held while the connection lives).
-    axum::serve(
+    let serving = axum::serve(
         listener.tap_io(|stream| no_delay(stream)),
         router.into_make_service(),
     )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    tokio::select! {
+        served = serving.into_future() => served,
+        () = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(drain).await;
+        } => {
+            tracing::warn!(drain_secs = drain.as_secs(), "requests still in flight when the drain ended; closing their connections");
+            Ok(())
+        }
+    }
 }
 
 /// A readiness check from an async closure.
@@ -265,15 +316,21 @@ where
     ReadinessCheck {
         check: Arc::new(move || Box::pin(check())),
         installation: None,
+        stopping: Stopping::default(),
     }
 }
 
 /// A service's router in the shared skeleton, bound to its listener and ready to serve: plain
 /// HTTP, or TLS after [`BoundService::with_tls`].
 pub struct BoundService {
+    name: &'static str,
     listener: TcpListener,
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
+    stopping: Stopping,
+    grace: Duration,
+    /// A request may run for the request timeout; a second more lets its answer go out.
+    drain: Duration,
 }
 
 impl BoundService {
@@ -286,10 +343,15 @@ impl BoundService {
         let listener = bind(http)
             .await
             .with_context(|| format!("cannot listen on {}:{}", http.host, http.port))?;
+        let stopping = Stopping::default();
         Ok(Self {
+            name: service.name,
             listener,
-            router: router(service, api, http),
+            router: router_stopping_with(service, api, http, &stopping),
             tls: None,
+            stopping,
+            grace: http.shutdown_grace(),
+            drain: http.request_timeout() + Duration::from_secs(1),
         })
     }
 
@@ -312,11 +374,20 @@ impl BoundService {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` is cancelled, then lets requests in flight finish.
+    /// Serves until `shutdown` is cancelled and the grace period (`http.shutdown_grace_secs`)
+    /// after it has passed, then lets requests in flight finish.
     pub async fn serve(self, shutdown: Shutdown) -> std::io::Result<()> {
-        match self.tls {
-            Some(tls) => crate::tls::serve_tls(self.listener, self.router, tls, shutdown).await,
-            None => serve(self.listener, self.router, shutdown).await,
-        }
+        let (accepting_ends, grace) =
+            stopping::stop_accepting_after_grace(shutdown, self.stopping, self.grace, self.name);
+        let served = match self.tls {
+            Some(tls) => {
+                crate::tls::serve_tls(self.listener, self.router, tls, accepting_ends, self.drain)
+                    .await
+            }
+            None => serve_draining(self.listener, self.router, accepting_ends, self.drain).await,
+        };
+        // A server that failed before the signal leaves its grace period waiting.
+        grace.abort();
+        served
     }
 }

@@ -4,12 +4,18 @@ use tokio_util::sync::CancellationToken;
 
 pub use tokio_util::sync::CancellationToken as Shutdown;
 
-/// Cancels `token` on Ctrl-C or SIGTERM.
+/// Cancels `token` on Ctrl-C or SIGTERM. A second signal ends the process at once, without
+/// waiting for a grace period or for requests in flight (each transaction either committed or
+/// is rolled back by the database).
 pub fn cancel_on_signal(token: CancellationToken) {
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("shutdown signal received, draining requests");
         token.cancel();
+        wait_for_signal().await;
+        tracing::warn!("second shutdown signal received, stopping at once");
+        eprintln!("stopping at once (second signal)");
+        std::process::exit(1);
     });
 }
 

@@ -33,10 +33,6 @@ use crate::shutdown::Shutdown;
 /// A TLS handshake that takes longer than this is abandoned.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long requests in flight may take to finish after shutdown before their connections
-/// are closed anyway.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Whether a client must present a certificate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -181,13 +177,14 @@ impl ClientCertificate {
 }
 
 /// Serves `router` over TLS until `shutdown` is cancelled, then lets requests in flight finish
-/// (at most 30 s). Each request carries the client's [`ClientCertificate`], when it presented
+/// (at most `drain`). Each request carries the client's [`ClientCertificate`], when it presented
 /// one, and its `ConnectInfo<SocketAddr>`.
 pub async fn serve_tls(
     listener: TcpListener,
     router: Router,
     tls: Arc<rustls::ServerConfig>,
     shutdown: Shutdown,
+    drain: Duration,
 ) -> io::Result<()> {
     let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
@@ -244,11 +241,14 @@ pub async fn serve_tls(
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    if tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_err()
     {
-        tracing::warn!("requests still in flight after 30 s; closing their connections");
+        tracing::warn!(
+            drain_secs = drain.as_secs(),
+            "requests still in flight when the drain ended; closing their connections"
+        );
     }
     Ok(())
 }

@@ -202,19 +202,21 @@ impl Application {
 
     /// Serves and notifies subscribers until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let fan_out = tokio::spawn(self.fan_out.run(shutdown.clone()));
-        let delivery = tokio::spawn(self.delivery.run(shutdown.clone()));
-        let retention = tokio::spawn(self.retention.run(shutdown.clone()));
+        // The background work goes on through the server's grace period, and stops with the
+        // server, whatever stopped it.
+        let background = Shutdown::new();
+        let fan_out = tokio::spawn(self.fan_out.run(background.clone()));
+        let delivery = tokio::spawn(self.delivery.run(background.clone()));
+        let retention = tokio::spawn(self.retention.run(background.clone()));
         let queue_vacuum = self
             .queue_vacuum
-            .map(|vacuum| tokio::spawn(vacuum.run(shutdown.clone())));
+            .map(|vacuum| tokio::spawn(vacuum.run(background.clone())));
         let served = self
             .server
-            .serve(shutdown.clone())
+            .serve(shutdown)
             .await
             .context("the engagement index server failed");
-        // The server stopping for any reason stops the background work too.
-        shutdown.cancel();
+        background.cancel();
         let _ = tokio::join!(fan_out, delivery, retention);
         if let Some(task) = queue_vacuum {
             let _ = task.await;

@@ -172,15 +172,18 @@ impl Application {
 
     /// Serves, delivers, sweeps and reminds until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let delivery = tokio::spawn(self.delivery.run(shutdown.clone()));
-        let sweeper = tokio::spawn(self.sweeper.run(shutdown.clone()));
-        let alarm_relay = tokio::spawn(self.alarm_relay.run(shutdown.clone()));
-        let retention = tokio::spawn(self.retention.run(shutdown.clone()));
+        // The background work goes on through the server's grace period, and stops with the
+        // server, whatever stopped it.
+        let background = Shutdown::new();
+        let delivery = tokio::spawn(self.delivery.run(background.clone()));
+        let sweeper = tokio::spawn(self.sweeper.run(background.clone()));
+        let alarm_relay = tokio::spawn(self.alarm_relay.run(background.clone()));
+        let retention = tokio::spawn(self.retention.run(background.clone()));
         let reminders = self
             .reminders
-            .map(|job| tokio::spawn(job.run(shutdown.clone())));
-        let served = self.server.serve(shutdown.clone()).await;
-        shutdown.cancel();
+            .map(|job| tokio::spawn(job.run(background.clone())));
+        let served = self.server.serve(shutdown).await;
+        background.cancel();
         let _ = tokio::join!(delivery, sweeper, alarm_relay, retention);
         if let Some(reminders) = reminders {
             let _ = reminders.await;

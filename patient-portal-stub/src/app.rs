@@ -115,12 +115,15 @@ impl Application {
 
     /// Serves until `shutdown` is cancelled.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let retention = tokio::spawn(self.retention.run(shutdown.clone()));
+        // The sweeper goes on through the server's grace period and stops with the server.
+        let background = Shutdown::new();
+        let retention = tokio::spawn(self.retention.run(background.clone()));
         let served = self
             .server
             .serve(shutdown)
             .await
             .context("the patient portal server failed");
+        background.cancel();
         let _ = retention.await;
         served
     }

@@ -235,7 +235,13 @@ async fn protected_receiver(
         .unwrap();
     let port = listener.local_addr().unwrap().port();
     if let Some(tls) = authenticator.tls() {
-        tokio::spawn(common::tls::serve_tls(listener, app, tls, shutdown.clone()));
+        tokio::spawn(common::tls::serve_tls(
+            listener,
+            app,
+            tls,
+            shutdown.clone(),
+            std::time::Duration::from_secs(30),
+        ));
         (format!("https://127.0.0.1:{port}/notify"), callers)
     } else {
         tokio::spawn(common::server::serve(listener, app, shutdown.clone()));

@@ -18,4 +18,5 @@ mod openapi;
 mod queue_vacuum;
 mod retention;
 mod security;
+mod stopping;
 mod subscriber_refusals;

@@ -5,6 +5,7 @@ mod support;
 mod architecture;
 mod browser;
 mod database_outage;
+mod deployment_files;
 mod designer;
 mod direct;
 mod flow;

@@ -1,0 +1,136 @@
+//! The settings written into `deploy/` (the image's `ENV`, the compose file, the Kubernetes
+//! manifests) are ones the services accept: a misspelt key stops a service at start, and
+//! nothing else here runs those files. The manifests also give each pod time to stop.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// `(variable, value)` of every setting of ours with a literal value in `file`.
+fn settings(file: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut found = Vec::new();
+    let mut lines = text.lines().map(str::trim).peekable();
+    while let Some(line) = lines.next() {
+        if line.starts_with('#') {
+            continue;
+        }
+        // Kubernetes: `- name: VARIABLE` with `value: "..."` on the next line.
+        if let Some(name) = line.strip_prefix("- name: ") {
+            if let Some(value) = lines.peek().and_then(|next| next.strip_prefix("value: ")) {
+                found.push((name.to_owned(), value.trim_matches('"').to_owned()));
+            }
+            continue;
+        }
+        // The Dockerfile's `ENV A=1 B=2 \`, compose's `A: value`.
+        for word in line.split_whitespace() {
+            if let Some((name, value)) = word.split_once('=') {
+                found.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        if let Some((name, value)) = line.split_once(": ") {
+            found.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    found.retain(|(name, _)| PREFIXES.iter().any(|p| name.starts_with(&format!("{p}__"))));
+    assert!(
+        !found.is_empty(),
+        "no setting found in {}: the file's format changed",
+        file.display()
+    );
+    found
+}
+
+const PREFIXES: [&str; 3] = ["ENGAGEMENT_INDEX", "FORM_ENGINE", "PATIENT_PORTAL_STUB"];
+
+fn deploy() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
+}
+
+/// The settings of one service as a TOML file its `--config` reads: the same keys and values
+/// as the variables (`ENGAGEMENT_INDEX__HTTP__PORT=1` is `http.port = 1`).
+fn as_toml(prefix: &str, settings: &[(String, String)], dir: &Path) -> PathBuf {
+    let lines: BTreeMap<String, String> = settings
+        .iter()
+        .filter_map(|(name, value)| {
+            let key = name.strip_prefix(&format!("{prefix}__"))?;
+            let key = key.to_lowercase().replace("__", ".");
+            let value = if value.parse::<i64>().is_ok() || value == "true" || value == "false" {
+                value.clone()
+            } else {
+                serde_json::to_string(value).unwrap()
+            };
+            Some((key, value))
+        })
+        .collect();
+    let file = dir.join(format!("{prefix}.toml"));
+    let mut text = String::new();
+    for (key, value) in &lines {
+        writeln!(text, "{key} = {value}").unwrap();
+    }
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// Loads each service's settings from `file`; answers each one's grace period and request
+/// timeout, in seconds, for the services the file sets anything for.
+fn load_all(file: &Path) -> Vec<(&'static str, u64, u64)> {
+    let found = settings(file);
+    let dir = tempfile::tempdir().unwrap();
+    let mut loaded = Vec::new();
+    for prefix in PREFIXES {
+        if !found.iter().any(|(name, _)| name.starts_with(prefix)) {
+            continue;
+        }
+        let config = as_toml(prefix, &found, dir.path());
+        let http = match prefix {
+            "ENGAGEMENT_INDEX" => {
+                engagement_index::Config::load(Some(&config), None).map(|c| c.http)
+            }
+            "FORM_ENGINE" => form_engine::Config::load(Some(&config), None).map(|c| c.http),
+            _ => patient_portal_stub::Config::load(Some(&config), None).map(|c| c.http),
+        }
+        .unwrap_or_else(|error| panic!("{} sets {prefix}'s keys wrongly: {error}", file.display()));
+        loaded.push((prefix, http.shutdown_grace_secs, http.request_timeout_secs));
+    }
+    loaded
+}
+
+#[test]
+fn the_image_and_the_compose_file_set_keys_the_services_accept() {
+    for file in ["Dockerfile", "compose.yaml"] {
+        let loaded = load_all(&deploy().join(file));
+        assert_eq!(loaded.len(), 3, "{file} sets something for each service");
+    }
+}
+
+#[test]
+fn each_kubernetes_manifest_sets_accepted_keys_and_gives_its_pod_time_to_stop() {
+    for (file, prefix) in [
+        ("engagement-index.yaml", "ENGAGEMENT_INDEX"),
+        ("form-engine.yaml", "FORM_ENGINE"),
+        ("patient-portal-stub.yaml", "PATIENT_PORTAL_STUB"),
+    ] {
+        let path = deploy().join("kubernetes").join(file);
+        let loaded = load_all(&path);
+        assert_eq!(loaded.len(), 1, "{file} configures one service");
+        let (service, grace, request_timeout) = loaded[0];
+        assert_eq!(service, prefix);
+        assert!(
+            grace > 0,
+            "{file}: the pod serves on while it leaves the Service's endpoints"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let termination: u64 = text
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("terminationGracePeriodSeconds: "))
+            .unwrap_or_else(|| panic!("{file} sets terminationGracePeriodSeconds"))
+            .parse()
+            .unwrap();
+        assert!(
+            termination > grace + request_timeout,
+            "{file}: Kubernetes would kill the pod ({termination} s) before its grace period \
+             ({grace} s) and a request in flight ({request_timeout} s) end"
+        );
+    }
+}
