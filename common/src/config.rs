@@ -77,6 +77,9 @@ pub struct HttpConfig {
     /// connections: readiness answers 503 and every answer closes its connection, so that load
     /// balancers, which take a few seconds to notice, move the callers to another instance.
     pub shutdown_grace_secs: u64,
+    /// A connection that sends no complete request head for this long is closed: an idle
+    /// keep-alive connection, or a client sending its headers too slowly. At least 1.
+    pub idle_timeout_secs: u64,
 }
 
 impl HttpConfig {
@@ -87,6 +90,7 @@ impl HttpConfig {
             body_limit_bytes: 10 * 1024 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 0,
+            idle_timeout_secs: 60,
         }
     }
 
@@ -96,6 +100,10 @@ impl HttpConfig {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
     }
 }
 

@@ -15,6 +15,11 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::config::ConfigError;
 use crate::correlation;
 
+/// How long a pooled connection may wait for its next request. Below the services' own idle
+/// timeout (`http.idle_timeout_secs`, 60 s) so that the client, not the server, closes an idle
+/// connection: a request sent just as the server closes one would fail.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A client for calls to other services and to subscribers. Use one per process area and
 /// clone it: it holds the connection pool.
 pub fn client(timeout: Duration) -> reqwest::Client {
@@ -22,6 +27,7 @@ pub fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(5).min(timeout))
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .user_agent(concat!("nordform/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client configuration is static and valid")
@@ -90,6 +96,7 @@ impl ClientAuthConfig {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(5).min(timeout))
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent(concat!("nordform/", env!("CARGO_PKG_VERSION")));
         if let (Some(certificate), Some(key)) = (&self.certificate, &self.private_key) {
             let mut pem = read("the client certificate", certificate)?;

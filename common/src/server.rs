@@ -3,6 +3,7 @@
 //! request span with W3C trace context, metrics, panic guard, timeout, body limit), problem-JSON
 //! fallbacks, and serving with graceful shutdown.
 
+pub(crate) mod connections;
 pub mod pages;
 mod stopping;
 
@@ -13,7 +14,6 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt as _;
 use futures::future::BoxFuture;
 use http::StatusCode;
 use serde::Serialize;
@@ -35,6 +35,7 @@ use crate::problem::{self, ApiJson, Problem};
 use crate::shutdown::Shutdown;
 use crate::telemetry;
 
+use self::connections::ConnectionLimits;
 use self::stopping::Stopping;
 
 /// Answers whether the service can do its work (its database answers; the error text goes to
@@ -271,40 +272,21 @@ pub(crate) fn no_delay(stream: &tokio::net::TcpStream) {
 /// connections, for servers without a request timeout of their own.
 pub(crate) const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 
+/// How long a connection may go without a request, for servers without a configuration of
+/// their own (`http.idle_timeout_secs`).
+pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_mins(1);
+
 /// Serves until `shutdown` is cancelled, then lets requests in flight finish (for at most 30 s).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
-    serve_draining(listener, router, shutdown, DRAIN_LIMIT).await
-}
-
-/// Serves until `shutdown` is cancelled, then lets requests in flight finish for at most
-/// `drain`; connections still open then are closed when the process ends.
-async fn serve_draining(
-    listener: TcpListener,
-    router: Router,
-    shutdown: Shutdown,
-    drain: Duration,
-) -> std::io::Result<()> {
-    // Made into routes once: served as a plain `Router`, axum rebuilt its route table for every
-    // connection (about 18 kB each, held while the connection lives).
-    let serving = axum::serve(
-        listener.tap_io(|stream| no_delay(stream)),
-        router.into_make_service(),
-    )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-    tokio::select! {
-        served = serving.into_future() => served,
-        () = async {
-            shutdown.cancelled().await;
-            tokio::time::sleep(drain).await;
-        } => {
-            tracing::warn!(drain_secs = drain.as_secs(), "requests still in flight when the drain ended; closing their connections");
-            Ok(())
-        }
-    }
+    let limits = ConnectionLimits {
+        idle: DEFAULT_IDLE_TIMEOUT,
+        drain: DRAIN_LIMIT,
+    };
+    connections::serve_connections(listener, router, None, shutdown, limits).await
 }
 
 /// A readiness check from an async closure.
@@ -329,8 +311,7 @@ pub struct BoundService {
     tls: Option<Arc<rustls::ServerConfig>>,
     stopping: Stopping,
     grace: Duration,
-    /// A request may run for the request timeout; a second more lets its answer go out.
-    drain: Duration,
+    limits: ConnectionLimits,
 }
 
 impl BoundService {
@@ -340,6 +321,10 @@ impl BoundService {
         http: &HttpConfig,
     ) -> anyhow::Result<Self> {
         use anyhow::Context as _;
+        anyhow::ensure!(
+            http.idle_timeout_secs > 0,
+            "http.idle_timeout_secs must be at least 1"
+        );
         let listener = bind(http)
             .await
             .with_context(|| format!("cannot listen on {}:{}", http.host, http.port))?;
@@ -351,7 +336,11 @@ impl BoundService {
             tls: None,
             stopping,
             grace: http.shutdown_grace(),
-            drain: http.request_timeout() + Duration::from_secs(1),
+            limits: ConnectionLimits {
+                idle: http.idle_timeout(),
+                // A request may run for the request timeout; a second more lets its answer out.
+                drain: http.request_timeout() + Duration::from_secs(1),
+            },
         })
     }
 
@@ -379,13 +368,14 @@ impl BoundService {
     pub async fn serve(self, shutdown: Shutdown) -> std::io::Result<()> {
         let (accepting_ends, grace) =
             stopping::stop_accepting_after_grace(shutdown, self.stopping, self.grace, self.name);
-        let served = match self.tls {
-            Some(tls) => {
-                crate::tls::serve_tls(self.listener, self.router, tls, accepting_ends, self.drain)
-                    .await
-            }
-            None => serve_draining(self.listener, self.router, accepting_ends, self.drain).await,
-        };
+        let served = connections::serve_connections(
+            self.listener,
+            self.router,
+            self.tls,
+            accepting_ends,
+            self.limits,
+        )
+        .await;
         // A server that failed before the signal leaves its grace period waiting.
         grace.abort();
         served

@@ -12,26 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use rustls::RootCertStore;
 use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt as _;
 
 use crate::identity::HsaId;
 use crate::shutdown::Shutdown;
-
-/// A TLS handshake that takes longer than this is abandoned.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether a client must present a certificate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,71 +175,12 @@ pub async fn serve_tls(
     shutdown: Shutdown,
     drain: Duration,
 ) -> io::Result<()> {
-    let acceptor = TlsAcceptor::from(tls);
-    let graceful = GracefulShutdown::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(%error, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        crate::server::no_delay(&stream);
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let stream =
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(error)) => {
-                        tracing::info!(%peer, %error, "TLS handshake refused");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::info!(%peer, "TLS handshake timed out");
-                        return;
-                    }
-                };
-            let certificate = stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|chain| chain.first())
-                .and_then(|leaf| ClientCertificate::from_der(leaf));
-            let service =
-                hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
-                    let extensions = request.extensions_mut();
-                    extensions.insert(ConnectInfo(peer));
-                    if let Some(certificate) = &certificate {
-                        extensions.insert(certificate.clone());
-                    }
-                    router.clone().oneshot(request.map(Body::new))
-                });
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(error) = watcher.watch(connection.into_owned()).await {
-                tracing::debug!(%peer, %error, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(drain, graceful.shutdown())
+    let limits = crate::server::connections::ConnectionLimits {
+        idle: crate::server::DEFAULT_IDLE_TIMEOUT,
+        drain,
+    };
+    crate::server::connections::serve_connections(listener, router, Some(tls), shutdown, limits)
         .await
-        .is_err()
-    {
-        tracing::warn!(
-            drain_secs = drain.as_secs(),
-            "requests still in flight when the drain ended; closing their connections"
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

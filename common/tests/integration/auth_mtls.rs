@@ -116,6 +116,15 @@ async fn start(
     client_certificate: ClientCertificateMode,
     gateways: &[&str],
 ) -> Server {
+    start_with(ca, client_certificate, gateways, &HttpConfig::with_port(0)).await
+}
+
+async fn start_with(
+    ca: &TestCa,
+    client_certificate: ClientCertificateMode,
+    gateways: &[&str],
+    http: &HttpConfig,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let (server_pem, server_key) = ca.server();
     let config = AuthConfig {
@@ -142,7 +151,7 @@ async fn start(
         openapi: utoipa::openapi::OpenApi::default(),
         readiness: common::server::readiness(|| async { Ok(()) }),
     };
-    let bound = BoundService::bind(service, api, &HttpConfig::with_port(0))
+    let bound = BoundService::bind(service, api, http)
         .await
         .unwrap()
         .with_tls(authenticator.tls());
@@ -161,13 +170,22 @@ async fn start(
 
 /// A client trusting `ca_pem`, presenting `identity` (certificate and key PEM) when given.
 fn client(ca_pem: &str, identity: Option<&(String, String)>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_client(ca_pem, identity))
+        .resolve("localhost", ([127, 0, 0, 1], 0).into())
+        .build()
+        .unwrap()
+}
+
+/// The TLS side of [`client`].
+fn tls_client(ca_pem: &str, identity: Option<&(String, String)>) -> rustls::ClientConfig {
     common::http_client::install_crypto_provider();
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
         .unwrap();
     let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
-    let config = match identity {
+    match identity {
         Some((certificate, key)) => builder
             .with_client_auth_cert(
                 vec![CertificateDer::from_pem_slice(certificate.as_bytes()).unwrap()],
@@ -175,12 +193,7 @@ fn client(ca_pem: &str, identity: Option<&(String, String)>) -> reqwest::Client 
             )
             .unwrap(),
         None => builder.with_no_client_auth(),
-    };
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .resolve("localhost", ([127, 0, 0, 1], 0).into())
-        .build()
-        .unwrap()
+    }
 }
 
 #[tokio::test]
@@ -378,4 +391,41 @@ async fn shutdown_lets_a_request_in_flight_finish_and_refuses_new_connections() 
         .send()
         .await;
     assert!(fresh.is_err());
+}
+
+/// Over TLS too, a connection that completes its handshake and then sends no request is closed
+/// after the idle timeout: the handshake is not a request.
+#[tokio::test]
+async fn a_tls_connection_that_sends_no_request_is_closed_after_the_idle_timeout() {
+    use tokio::io::AsyncReadExt as _;
+
+    let ca = TestCa::new("Test SITHS CA");
+    let http = HttpConfig {
+        idle_timeout_secs: 1,
+        ..HttpConfig::with_port(0)
+    };
+    let server = start_with(&ca, ClientCertificateMode::Required, &[], &http).await;
+    let config = tls_client(&server.ca_pem, Some(&ca.client(Some(CLIENT_HSA_ID))));
+    let port: u16 = server.base.rsplit(':').next().unwrap().parse().unwrap();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut connection = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+            tcp,
+        )
+        .await
+        .expect("the handshake succeeds");
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(
+        Duration::from_secs(10),
+        connection.read_to_end(&mut received),
+    )
+    .await
+    .expect("the server closes the idle connection");
+    // An orderly close_notify or a reset: either way nothing was sent.
+    let _ = read;
+    assert!(received.is_empty());
+    server.shutdown.cancel();
 }

@@ -11,6 +11,7 @@ mod database_tls;
 mod delivery;
 mod delivery_logs;
 mod hardening;
+mod idle_connections;
 mod installation;
 mod nats_tls;
 mod no_personal_data_in_logs;
