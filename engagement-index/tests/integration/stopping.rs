@@ -41,15 +41,20 @@ impl RunningIndex {
             .spawn()
             .unwrap();
         let index = Self { child, port };
-        let started = Instant::now();
-        while index.readiness().await != Some(200) {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the index did not become ready"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        index.readiness_becomes(200, Duration::from_secs(30)).await;
         index
+    }
+
+    /// Waits (at most `within`) until `/health/ready` answers `status`.
+    async fn readiness_becomes(&self, status: u16, within: Duration) {
+        let started = Instant::now();
+        while self.readiness().await != Some(status) {
+            assert!(
+                started.elapsed() < within,
+                "readiness did not answer {status} within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -139,13 +144,8 @@ async fn after_sigterm_the_index_serves_through_its_grace_period_and_keeps_what_
 
     index.signal("-TERM");
     let signalled = Instant::now();
-    while index.readiness().await != Some(503) {
-        assert!(
-            signalled.elapsed() < Duration::from_secs(2),
-            "readiness fails at once after the signal"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Readiness fails at once after the signal.
+    index.readiness_becomes(503, Duration::from_secs(2)).await;
     let not_ready: Value = common::testing::http()
         .get(index.url("/health/ready"))
         .send()
@@ -201,11 +201,7 @@ async fn a_second_signal_stops_the_index_without_waiting_out_its_grace_period() 
     let dir = tempfile::tempdir().unwrap();
     let mut index = RunningIndex::start(dir.path(), 600).await;
     index.signal("-TERM");
-    let signalled = Instant::now();
-    while index.readiness().await != Some(503) {
-        assert!(signalled.elapsed() < Duration::from_secs(2));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    index.readiness_becomes(503, Duration::from_secs(2)).await;
     index.signal("-INT");
     let status = index.exit(Duration::from_secs(10)).await;
     assert!(
