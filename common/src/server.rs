@@ -283,6 +283,7 @@ pub async fn serve(
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
     let limits = ConnectionLimits {
+        service: None,
         idle: DEFAULT_IDLE_TIMEOUT,
         drain: DRAIN_LIMIT,
     };
@@ -329,14 +330,16 @@ impl BoundService {
             .await
             .with_context(|| format!("cannot listen on {}:{}", http.host, http.port))?;
         let stopping = Stopping::default();
+        let name = service.name;
         Ok(Self {
-            name: service.name,
+            name,
             listener,
             router: router_stopping_with(service, api, http, &stopping),
             tls: None,
             stopping,
             grace: http.shutdown_grace(),
             limits: ConnectionLimits {
+                service: Some(name),
                 idle: http.idle_timeout(),
                 // A request may run for the request timeout; a second more lets its answer out.
                 drain: http.request_timeout() + Duration::from_secs(1),

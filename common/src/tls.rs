@@ -176,6 +176,7 @@ pub async fn serve_tls(
     drain: Duration,
 ) -> io::Result<()> {
     let limits = crate::server::connections::ConnectionLimits {
+        service: None,
         idle: crate::server::DEFAULT_IDLE_TIMEOUT,
         drain,
     };

@@ -32,6 +32,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long connections may wait, and how long the requests in flight may take after shutdown.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ConnectionLimits {
+    /// The service's name for its connection metrics; `None` records none (servers outside the
+    /// skeleton: the demo care system, the connection kit's receiver).
+    pub service: Option<&'static str>,
     /// Without a complete request head for this long, an HTTP/1 connection is closed; an
     /// HTTP/2 connection is pinged this often and closed when the ping goes unanswered.
     pub idle: Duration,
@@ -71,6 +74,7 @@ pub(crate) async fn serve_connections(
             router: router.clone(),
             watcher: graceful.watcher(),
             peer,
+            open: limits.service.map(OpenConnection::new),
         };
         let acceptor = acceptor.clone();
         let idle = limits.idle;
@@ -85,10 +89,12 @@ pub(crate) async fn serve_connections(
                     Ok(Ok(stream)) => stream,
                     Ok(Err(error)) => {
                         tracing::info!(%peer, %error, "TLS handshake refused");
+                        served.count_failed_handshake();
                         return;
                     }
                     Err(_) => {
                         tracing::info!(%peer, "TLS handshake timed out");
+                        served.count_failed_handshake();
                         return;
                     }
                 };
@@ -137,9 +143,17 @@ struct Served {
     router: Router,
     watcher: Watcher,
     peer: SocketAddr,
+    open: Option<OpenConnection>,
 }
 
 impl Served {
+    fn count_failed_handshake(&self) {
+        if let Some(open) = &self.open {
+            metrics::counter!("http_tls_handshakes_failed_total", "service" => open.service)
+                .increment(1);
+        }
+    }
+
     async fn serve<S>(self, stream: S, certificate: Option<ClientCertificate>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -149,6 +163,7 @@ impl Served {
             router,
             watcher,
             peer,
+            open,
         } = self;
         let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
             let extensions = request.extensions_mut();
@@ -161,7 +176,50 @@ impl Served {
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
         if let Err(error) = watcher.watch(connection).await {
             tracing::debug!(%peer, %error, "connection ended with an error");
+            if let Some(open) = &open
+                && timed_out(&*error)
+            {
+                metrics::counter!("http_connections_timed_out_total", "service" => open.service)
+                    .increment(1);
+            }
         }
+    }
+}
+
+/// Whether a connection ended because it went without a request head for the idle timeout:
+/// hyper's header read timeout, or [`FirstByteDeadline`].
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_timeout)
+            || error
+                .downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// Counts a connection in `http_connections_open` while it lives.
+struct OpenConnection {
+    service: &'static str,
+}
+
+impl OpenConnection {
+    fn new(service: &'static str) -> Self {
+        metrics::gauge!("http_connections_open", "service" => service).increment(1);
+        Self { service }
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics::gauge!("http_connections_open", "service" => self.service).decrement(1);
     }
 }
 
