@@ -212,6 +212,7 @@ async fn launch() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    common::open_files::raise_limit();
     match run(&args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

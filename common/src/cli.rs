@@ -78,6 +78,7 @@ where
             return std::process::ExitCode::FAILURE;
         }
     };
+    crate::open_files::raise_limit();
     let shutdown = crate::shutdown::Shutdown::new();
     crate::shutdown::cancel_on_signal(shutdown.clone());
     match run(config, shutdown).await {

@@ -19,6 +19,7 @@ pub mod identity_link;
 pub mod installation;
 pub mod metrics;
 pub mod migration;
+pub mod open_files;
 pub mod openapi;
 pub mod partitions;
 pub mod permissions;

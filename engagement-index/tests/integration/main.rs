@@ -14,6 +14,7 @@ mod contract_storage;
 mod contract_validation;
 mod identity_links;
 mod notifications;
+mod open_files;
 mod openapi;
 mod queue_vacuum;
 mod retention;
