@@ -86,7 +86,7 @@ impl Problem {
     /// now ([`crate::db::is_unavailable`]: down, restarting, failing over, out of connections),
     /// else the opaque 500 of a fault. The cause goes to the log, never to the caller.
     pub fn fault(cause: &(dyn std::error::Error + 'static)) -> Self {
-        if fault_status(cause) == StatusCode::SERVICE_UNAVAILABLE {
+        if crate::db::is_unavailable(cause) {
             Self::database_unavailable()
         } else {
             Self::internal()

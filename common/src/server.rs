@@ -283,11 +283,10 @@ pub async fn serve(
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
     let limits = ConnectionLimits {
-        service: None,
         idle: DEFAULT_IDLE_TIMEOUT,
         drain: DRAIN_LIMIT,
     };
-    connections::serve_connections(listener, router, None, shutdown, limits).await
+    connections::serve_connections(None, listener, router, None, shutdown, limits).await
 }
 
 /// A readiness check from an async closure.
@@ -330,16 +329,14 @@ impl BoundService {
             .await
             .with_context(|| format!("cannot listen on {}:{}", http.host, http.port))?;
         let stopping = Stopping::default();
-        let name = service.name;
         Ok(Self {
-            name,
+            name: service.name,
             listener,
             router: router_stopping_with(service, api, http, &stopping),
             tls: None,
             stopping,
             grace: http.shutdown_grace(),
             limits: ConnectionLimits {
-                service: Some(name),
                 idle: http.idle_timeout(),
                 // A request may run for the request timeout; a second more lets its answer out.
                 drain: http.request_timeout() + Duration::from_secs(1),
@@ -372,6 +369,7 @@ impl BoundService {
         let (accepting_ends, grace) =
             stopping::stop_accepting_after_grace(shutdown, self.stopping, self.grace, self.name);
         let served = connections::serve_connections(
+            Some(self.name),
             self.listener,
             self.router,
             self.tls,

@@ -176,12 +176,18 @@ pub async fn serve_tls(
     drain: Duration,
 ) -> io::Result<()> {
     let limits = crate::server::connections::ConnectionLimits {
-        service: None,
         idle: crate::server::DEFAULT_IDLE_TIMEOUT,
         drain,
     };
-    crate::server::connections::serve_connections(listener, router, Some(tls), shutdown, limits)
-        .await
+    crate::server::connections::serve_connections(
+        None,
+        listener,
+        router,
+        Some(tls),
+        shutdown,
+        limits,
+    )
+    .await
 }
 
 #[cfg(test)]

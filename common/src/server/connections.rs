@@ -32,9 +32,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long connections may wait, and how long the requests in flight may take after shutdown.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ConnectionLimits {
-    /// The service's name for its connection metrics; `None` records none (servers outside the
-    /// skeleton: the demo care system, the connection kit's receiver).
-    pub service: Option<&'static str>,
     /// Without a complete request head for this long, an HTTP/1 connection is closed; an
     /// HTTP/2 connection is pinged this often and closed when the ping goes unanswered.
     pub idle: Duration,
@@ -44,8 +41,10 @@ pub(crate) struct ConnectionLimits {
 /// Serves `router` on `listener` (over TLS when `tls` is given) until `shutdown` is cancelled,
 /// then lets requests in flight finish for at most `limits.drain`. Every request carries the
 /// client's address as `ConnectInfo<SocketAddr>` and, over TLS, the [`ClientCertificate`] when
-/// the client presented one.
+/// the client presented one. `service` names the connection metrics; `None` records none
+/// (servers outside the skeleton: the demo care system, the connection kit's receiver).
 pub(crate) async fn serve_connections(
+    service: Option<&'static str>,
     listener: TcpListener,
     router: Router,
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -74,7 +73,7 @@ pub(crate) async fn serve_connections(
             router: router.clone(),
             watcher: graceful.watcher(),
             peer,
-            open: limits.service.map(OpenConnection::new),
+            open: service.map(OpenConnection::new),
         };
         let acceptor = acceptor.clone();
         let idle = limits.idle;

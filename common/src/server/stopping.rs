@@ -47,23 +47,8 @@ pub(crate) async fn close_connections(
     response
 }
 
-/// Returns the moment the server is to stop accepting connections: `grace` after `shutdown`
-/// was cancelled, with `stopping` set from the signal on.
-async fn grace_period(shutdown: Shutdown, stopping: Stopping, grace: Duration, name: &'static str) {
-    shutdown.cancelled().await;
-    stopping.begin();
-    if !grace.is_zero() {
-        tracing::info!(
-            service = name,
-            grace_secs = grace.as_secs(),
-            "stopping: readiness answers 503 and answers close their connections; \
-             serving on until the grace period ends"
-        );
-        tokio::time::sleep(grace).await;
-    }
-}
-
-/// Cancels the returned token when the grace period after `shutdown` ends.
+/// Cancels the returned token when the server is to stop accepting connections: `grace` after
+/// `shutdown` was cancelled, with `stopping` set from the signal on.
 pub(crate) fn stop_accepting_after_grace(
     shutdown: Shutdown,
     stopping: Stopping,
@@ -74,7 +59,17 @@ pub(crate) fn stop_accepting_after_grace(
     let task = tokio::spawn({
         let accepting_ends = accepting_ends.clone();
         async move {
-            grace_period(shutdown, stopping, grace, name).await;
+            shutdown.cancelled().await;
+            stopping.begin();
+            if !grace.is_zero() {
+                tracing::info!(
+                    service = name,
+                    grace_secs = grace.as_secs(),
+                    "stopping: readiness answers 503 and answers close their connections; \
+                     serving on until the grace period ends"
+                );
+                tokio::time::sleep(grace).await;
+            }
             accepting_ends.cancel();
         }
     });
