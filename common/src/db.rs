@@ -15,9 +15,11 @@ use crate::config::DatabaseConfig;
 
 mod backend;
 mod queue_vacuum;
+mod readiness;
 mod unavailable;
 
 pub use queue_vacuum::QueueVacuum;
+pub use readiness::{HANDED_ON_WITHIN, PoolReadiness, PoolWatch};
 pub use unavailable::{Unavailable, is_unavailable};
 
 pub use backend::{Backend, parse_sqlite_time, sqlite_time};
@@ -97,10 +99,12 @@ pub fn redact(url: &str) -> String {
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The pool settings of `config`: its size and how long a request waits for a connection.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct PoolSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// Told whenever the pool hands a connection on, for readiness ([`PoolReadiness`]).
+    pub watch: PoolWatch,
 }
 
 impl PoolSettings {
@@ -109,6 +113,7 @@ impl PoolSettings {
         Self {
             max_connections,
             acquire_timeout: ACQUIRE_TIMEOUT,
+            watch: PoolWatch::default(),
         }
     }
 
@@ -120,6 +125,7 @@ impl PoolSettings {
         Ok(Self {
             max_connections: config.max_connections,
             acquire_timeout: Duration::from_secs(config.acquire_timeout_secs),
+            watch: PoolWatch::default(),
         })
     }
 }
@@ -153,9 +159,14 @@ pub async fn open_sqlite_with(
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
+    let watch = settings.watch;
     let pool = SqlitePoolOptions::new()
         .max_connections(settings.max_connections.max(1))
         .acquire_timeout(settings.acquire_timeout)
+        .before_acquire(move |_, _| {
+            watch.handed_on();
+            Box::pin(async { Ok(true) })
+        })
         .connect_with(options)
         .await
         .map_err(DatabaseError::Connect)?;
@@ -185,15 +196,18 @@ pub async fn open_postgres_with(
     migrator: &Migrator,
 ) -> Result<PgPool, DatabaseError> {
     let options = PgConnectOptions::from_str(url).map_err(DatabaseError::Connect)?;
+    let watch = settings.watch;
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections.max(1))
         .acquire_timeout(settings.acquire_timeout)
         .test_before_acquire(false)
-        .before_acquire(|connection, metadata| {
+        .before_acquire(move |connection, metadata| {
+            let watch = watch.clone();
             Box::pin(async move {
                 if metadata.idle_for >= PING_WHEN_IDLE_FOR {
                     sqlx::Connection::ping(connection).await?;
                 }
+                watch.handed_on();
                 Ok(true)
             })
         })

@@ -89,14 +89,16 @@ async fn live() -> ApiJson<HealthStatus> {
     })
 }
 
-/// Readiness: the service's database answers. A staging installation is ready too (its admin
+/// Readiness: the service's database answers; a pool whose connections are all busy serving
+/// requests answers too, so that a burst does not take every instance out at once. A staging installation is ready too (its admin
 /// and migration endpoints serve) and says so: `{"status": "STAGING", "installationMode":
 /// "staging"}`.
 #[utoipa::path(get, path = "/health/ready", tag = "operations",
     responses(
         (status = 200, description = "Ready to serve: `UP`, or `STAGING` while the installation is in \
             staging (the contracts answer 503 INSTALLATION_IN_STAGING)", body = HealthStatus),
-        (status = 503, description = "NOT_READY: the database does not answer within 2 seconds, or the \
+        (status = 503, description = "NOT_READY: the database does not answer within 2 seconds (a pool \
+            whose connections are all busy with requests, handing them on, is answering), or the \
             service is stopping (it serves on for `http.shutdown_grace_secs` so that load balancers \
             take it out first)", body = Problem,
             content_type = "application/problem+json")))]
@@ -300,6 +302,15 @@ where
         installation: None,
         stopping: Stopping::default(),
     }
+}
+
+/// Readiness from the service's database pool: whether the database answers, a pool busy with
+/// requests counting as answering ([`crate::db::PoolReadiness`]).
+pub fn database_readiness(pool: crate::db::PoolReadiness) -> ReadinessCheck {
+    readiness(move || {
+        let pool = pool.clone();
+        async move { pool.check().await.map_err(|error| error.to_string()) }
+    })
 }
 
 /// A service's router in the shared skeleton, bound to its listener and ready to serve: plain

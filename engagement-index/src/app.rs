@@ -136,14 +136,8 @@ impl Application {
             config.retention.clone(),
             stores.retention.clone(),
         );
-        let readiness = {
-            let engagements = Arc::clone(&stores.engagements);
-            common::server::readiness(move || {
-                let engagements = Arc::clone(&engagements);
-                async move { engagements.ping().await.map_err(|e| e.to_string()) }
-            })
-            .with_installation(&installation)
-        };
+        let readiness =
+            common::server::database_readiness(stores.readiness.clone()).with_installation(&installation);
         let http = config.http.clone();
         let state = AppState {
             config: Arc::new(config),

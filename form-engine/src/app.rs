@@ -44,7 +44,7 @@ impl Application {
             .await
             .context("the form engine cannot set up caller authentication ([auth])")?;
         authenticator.log_start(SERVICE_NAME);
-        let (store, database) = store::open(&config.database)
+        let (store, database, database_readiness) = store::open_with_readiness(&config.database)
             .await
             .context("the form engine cannot open its database")?;
         let installation = Installation::start(
@@ -98,14 +98,8 @@ impl Application {
         );
         let retention =
             RetentionJob::new(SERVICE_NAME, config.retention.clone(), store.retention());
-        let readiness = {
-            let store = Arc::clone(&store);
-            common::server::readiness(move || {
-                let store = Arc::clone(&store);
-                async move { store.ping().await.map_err(|e| e.to_string()) }
-            })
-            .with_installation(&installation)
-        };
+        let readiness =
+            common::server::database_readiness(database_readiness).with_installation(&installation);
         let http = config.http.clone();
         let index = config.engagement_index_update_url();
         let library_owner = config.instruments.care_unit.clone();

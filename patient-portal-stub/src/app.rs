@@ -33,7 +33,7 @@ impl Application {
             .await
             .context("the patient portal cannot set up caller authentication ([auth])")?;
         authenticator.log_start(SERVICE_NAME);
-        let (store, database) = store::open(&config.database)
+        let (store, database, database_readiness) = store::open_with_readiness(&config.database)
             .await
             .context("the patient portal cannot open its database")?;
         let installation = Installation::start(
@@ -56,14 +56,8 @@ impl Application {
             .apply_configured_citizens(&citizens, truncate_to_micros(Utc::now()))
             .await
             .context("the patient portal cannot store its test citizens")?;
-        let readiness = {
-            let store = Arc::clone(&store);
-            common::server::readiness(move || {
-                let store = Arc::clone(&store);
-                async move { store.ping().await.map_err(|e| e.to_string()) }
-            })
-            .with_installation(&installation)
-        };
+        let readiness =
+            common::server::database_readiness(database_readiness).with_installation(&installation);
         let http = config.http.clone();
         let engine = FormEngine::with_credentials(
             &config.form_engine_url,

@@ -1,12 +1,13 @@
 //! The pool's settings from `[database]`, on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL:
 //! a request that finds every connection taken waits `acquire_timeout_secs`, not the built-in
 //! 10 s, and then fails as a database that cannot serve now (503 `DATABASE_UNAVAILABLE` at
-//! the edge); a wait of zero is refused at start.
+//! the edge); a wait of zero is refused at start. Readiness tells a pool busy with requests from
+//! one that hands nothing on.
 
 use std::time::{Duration, Instant};
 
 use common::config::DatabaseConfig;
-use common::db::{DatabaseError, DatabaseTarget, PoolSettings, is_unavailable};
+use common::db::{DatabaseError, DatabaseTarget, PoolReadiness, PoolSettings, is_unavailable};
 use common::testing::TestDatabase;
 use sqlx::migrate::Migrator;
 
@@ -68,4 +69,134 @@ fn a_wait_of_zero_is_refused() {
             .acquire_timeout,
         Duration::from_secs(10)
     );
+}
+
+/// Opens `config`'s database with a pool of `max_connections` and its readiness check.
+async fn pool_with_readiness(
+    config: &DatabaseConfig,
+    max_connections: u32,
+) -> (Holder, PoolReadiness) {
+    let config = DatabaseConfig {
+        max_connections,
+        ..config.clone()
+    };
+    let settings = PoolSettings::from_config(&config).unwrap();
+    let watch = settings.watch.clone();
+    match DatabaseTarget::from_config(&config, "ready.sqlite").unwrap() {
+        DatabaseTarget::Sqlite(path) => {
+            let pool = common::db::open_sqlite_with(&path, settings, &Migrator::DEFAULT)
+                .await
+                .unwrap();
+            let readiness = PoolReadiness::new(pool.clone(), watch);
+            (Holder::Sqlite(pool), readiness)
+        }
+        DatabaseTarget::Postgres(url) => {
+            let pool = common::db::open_postgres_with(&url, settings, &Migrator::DEFAULT)
+                .await
+                .unwrap();
+            let readiness = PoolReadiness::new(pool.clone(), watch);
+            (Holder::Postgres(pool), readiness)
+        }
+    }
+}
+
+enum Holder {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Holder {
+    /// Takes a connection, runs a statement on it and keeps it for `hold`, `times` times: a
+    /// request that holds its connection (sqlx's check of each connection handed back is a
+    /// round trip of its own).
+    fn keep_busy(&self, hold: Duration, times: usize) -> tokio::task::JoinHandle<()> {
+        match self {
+            Self::Sqlite(pool) => {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    for _ in 0..times {
+                        let mut connection = pool.acquire().await.unwrap();
+                        sqlx::query("SELECT 1").execute(&mut *connection).await.unwrap();
+                        tokio::time::sleep(hold).await;
+                    }
+                })
+            }
+            Self::Postgres(pool) => {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    for _ in 0..times {
+                        let mut connection = pool.acquire().await.unwrap();
+                        sqlx::query("SELECT 1").execute(&mut *connection).await.unwrap();
+                        tokio::time::sleep(hold).await;
+                    }
+                })
+            }
+        }
+    }
+
+    /// How long a request arriving now waits for a connection (at most `patience`).
+    async fn wait_in_line(&self, patience: Duration) -> Option<Duration> {
+        let asked = Instant::now();
+        let taken = match self {
+            Self::Sqlite(pool) => tokio::time::timeout(patience, pool.acquire()).await.is_ok(),
+            Self::Postgres(pool) => tokio::time::timeout(patience, pool.acquire()).await.is_ok(),
+        };
+        taken.then(|| asked.elapsed())
+    }
+}
+
+#[tokio::test]
+async fn a_pool_busy_with_requests_is_ready() {
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let (pool, readiness) = pool_with_readiness(&database.config, 2).await;
+        // Idle: the check pings a connection.
+        readiness.check().await.unwrap();
+        // Forty requests each holding a connection for 150 ms, on two connections: a line of
+        // three seconds, longer than readiness waits (2 s).
+        let requests: Vec<_> = (0..40)
+            .map(|_| pool.keep_busy(Duration::from_millis(150), 2))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            pool.wait_in_line(Duration::from_secs(2)).await,
+            None,
+            "{backend}: the line is shorter than the check's patience; the test proves nothing"
+        );
+        let asked = Instant::now();
+        tokio::time::timeout(Duration::from_secs(2), readiness.check())
+            .await
+            .unwrap_or_else(|_| panic!("{backend}: a busy pool was not ready within 2 s"))
+            .unwrap();
+        assert!(
+            asked.elapsed() < Duration::from_millis(500),
+            "{backend}: the check waited {:?}",
+            asked.elapsed()
+        );
+        for request in requests {
+            request.await.unwrap();
+        }
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_pool_that_hands_nothing_on_is_not_ready() {
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let (pool, readiness) = pool_with_readiness(&database.config, 1).await;
+        readiness.check().await.unwrap();
+        // One request holds the only connection, as a statement that never ends would.
+        let stuck = pool.keep_busy(Duration::from_hours(1), 1);
+        tokio::time::sleep(common::db::HANDED_ON_WITHIN + Duration::from_millis(200)).await;
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), readiness.check())
+                .await
+                .is_err(),
+            "{backend}: a pool that handed nothing on for {:?} counted as answering",
+            common::db::HANDED_ON_WITHIN
+        );
+        stuck.abort();
+        database.cleanup().await;
+    }
 }

@@ -8,11 +8,6 @@ macro_rules! engagement_store {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
         impl crate::store::EngagementStore for $store {
-            async fn ping(&self) -> Result<(), crate::store::StoreError> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
-                Ok(())
-            }
-
             async fn apply(
                 &self,
                 rules: &dyn crate::domain::ChangeRules,
@@ -137,9 +132,6 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait EngagementStore: Send + Sync + 'static {
-    /// Whether the database answers (readiness).
-    async fn ping(&self) -> Result<(), StoreError>;
-
     /// Reads and locks the posts `rules` name, applies their plan, writes one outbox row when
     /// it notifies anything and appends the context's audit rows (one per patient of the
     /// request), all in one transaction.
@@ -195,6 +187,8 @@ pub struct Stores {
     pub queue_vacuum: Option<common::db::QueueVacuum>,
     /// The database, for the start-up log line (no password).
     pub description: String,
+    /// Whether the database answers (`/health/ready`).
+    pub readiness: common::db::PoolReadiness,
 }
 
 /// The tables whose rows come and go as fast as they are written: the outbox (and the NATS
@@ -213,18 +207,16 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
     let description = target.describe();
     let stores = match target {
         DatabaseTarget::Sqlite(path) => {
-            let pool = common::db::open_sqlite_with(
-                &path,
-                common::db::PoolSettings::from_config(config)?,
-                &SQLITE_MIGRATIONS,
-            )
-            .await?;
+            let settings = common::db::PoolSettings::from_config(config)?;
+            let watch = settings.watch.clone();
+            let pool = common::db::open_sqlite_with(&path, settings, &SQLITE_MIGRATIONS).await?;
             let deliveries: Arc<dyn DeliveryStore> =
                 Arc::new(SqliteDeliveryStore::new(pool.clone()));
             Stores {
                 engagements: Arc::new(SqliteStore::new(pool.clone())),
                 subscribers: Arc::new(SqliteSubscribers::new(pool.clone())),
                 migration: Arc::new(migration::SqliteMigration::new(pool.clone())),
+                readiness: common::db::PoolReadiness::new(pool.clone(), watch),
                 retention: retention::sqlite(pool, Arc::clone(&deliveries)),
                 queue_vacuum: None,
                 deliveries,
@@ -232,12 +224,9 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
             }
         }
         DatabaseTarget::Postgres(url) => {
-            let pool = common::db::open_postgres_with(
-                &url,
-                common::db::PoolSettings::from_config(config)?,
-                &POSTGRES_MIGRATIONS,
-            )
-            .await?;
+            let settings = common::db::PoolSettings::from_config(config)?;
+            let watch = settings.watch.clone();
+            let pool = common::db::open_postgres_with(&url, settings, &POSTGRES_MIGRATIONS).await?;
             let deliveries: Arc<dyn DeliveryStore> = Arc::new(PgDeliveryStore::new(pool.clone()));
             Stores {
                 engagements: Arc::new(PgStore::new(pool.clone())),
@@ -248,6 +237,7 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
                     &QUEUE_TABLES,
                     std::time::Duration::from_secs(config.queue_vacuum_secs),
                 ),
+                readiness: common::db::PoolReadiness::new(pool.clone(), watch),
                 retention: retention::postgres(pool, Arc::clone(&deliveries)),
                 deliveries,
                 description,

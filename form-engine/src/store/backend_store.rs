@@ -63,11 +63,6 @@ macro_rules! form_store {
 
             #[async_trait]
             impl FormStore for $store {
-                async fn ping(&self) -> Result<(), StoreError> {
-                    sqlx::query("SELECT 1").execute(&self.pool).await?;
-                    Ok(())
-                }
-
                 async fn template_versions(
                     &self,
                     template_id: &str,

@@ -86,9 +86,6 @@ impl StoreError {
 
 #[async_trait]
 pub trait FormStore: Send + Sync + 'static {
-    /// Whether the database answers (readiness).
-    async fn ping(&self) -> Result<(), StoreError>;
-
     /// Every stored version of a template id, deleted ones included, in version order,
     /// without their documents.
     async fn template_versions(&self, template_id: &str) -> Result<Vec<TemplateHead>, StoreError>;
@@ -243,26 +240,36 @@ pub trait FormStore: Send + Sync + 'static {
 }
 
 /// Opens the configured database, creating and migrating it as needed.
-pub async fn open(config: &DatabaseConfig) -> Result<(Arc<dyn FormStore>, String), DatabaseError> {
+pub async fn open(
+    config: &DatabaseConfig,
+) -> Result<(Arc<dyn FormStore>, String), DatabaseError> {
+    let (store, description, _) = open_with_readiness(config).await?;
+    Ok((store, description))
+}
+
+/// [`open`], with the check of `/health/ready` on the same pool.
+pub async fn open_with_readiness(
+    config: &DatabaseConfig,
+) -> Result<(Arc<dyn FormStore>, String, common::db::PoolReadiness), DatabaseError> {
     let target = DatabaseTarget::from_config(config, "form-engine.sqlite")?;
     let description = target.describe();
-    let store: Arc<dyn FormStore> = match target {
-        DatabaseTarget::Sqlite(path) => Arc::new(SqliteStore::new(
-            common::db::open_sqlite_with(
-                &path,
-                common::db::PoolSettings::from_config(config)?,
-                &SQLITE_MIGRATIONS,
+    let settings = common::db::PoolSettings::from_config(config)?;
+    let watch = settings.watch.clone();
+    let (store, readiness): (Arc<dyn FormStore>, _) = match target {
+        DatabaseTarget::Sqlite(path) => {
+            let pool = common::db::open_sqlite_with(&path, settings, &SQLITE_MIGRATIONS).await?;
+            (
+                Arc::new(SqliteStore::new(pool.clone())),
+                common::db::PoolReadiness::new(pool, watch),
             )
-            .await?,
-        )),
-        DatabaseTarget::Postgres(url) => Arc::new(PgStore::new(
-            common::db::open_postgres_with(
-                &url,
-                common::db::PoolSettings::from_config(config)?,
-                &POSTGRES_MIGRATIONS,
+        }
+        DatabaseTarget::Postgres(url) => {
+            let pool = common::db::open_postgres_with(&url, settings, &POSTGRES_MIGRATIONS).await?;
+            (
+                Arc::new(PgStore::new(pool.clone())),
+                common::db::PoolReadiness::new(pool, watch),
             )
-            .await?,
-        )),
+        }
     };
-    Ok((store, description))
+    Ok((store, description, readiness))
 }

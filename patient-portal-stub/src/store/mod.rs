@@ -69,9 +69,6 @@ pub enum StoreError {
 
 #[async_trait]
 pub trait PortalStore: Send + Sync + 'static {
-    /// Whether the database answers (readiness).
-    async fn ping(&self) -> Result<(), StoreError>;
-
     /// Creates each configured citizen that is missing and resets the others (matched by
     /// personal identity number, keeping their ids) to their configured values. Citizens the
     /// configuration does not name are left alone.
@@ -186,25 +183,33 @@ pub trait PortalStore: Send + Sync + 'static {
 pub async fn open(
     config: &DatabaseConfig,
 ) -> Result<(Arc<dyn PortalStore>, String), DatabaseError> {
+    let (store, description, _) = open_with_readiness(config).await?;
+    Ok((store, description))
+}
+
+/// [`open`], with the check of `/health/ready` on the same pool.
+pub async fn open_with_readiness(
+    config: &DatabaseConfig,
+) -> Result<(Arc<dyn PortalStore>, String, common::db::PoolReadiness), DatabaseError> {
     let target = DatabaseTarget::from_config(config, "patient-portal-stub.sqlite")?;
     let description = target.describe();
-    let store: Arc<dyn PortalStore> = match target {
-        DatabaseTarget::Sqlite(path) => Arc::new(SqliteStore::new(
-            common::db::open_sqlite_with(
-                &path,
-                common::db::PoolSettings::from_config(config)?,
-                &SQLITE_MIGRATIONS,
+    let settings = common::db::PoolSettings::from_config(config)?;
+    let watch = settings.watch.clone();
+    let (store, readiness): (Arc<dyn PortalStore>, _) = match target {
+        DatabaseTarget::Sqlite(path) => {
+            let pool = common::db::open_sqlite_with(&path, settings, &SQLITE_MIGRATIONS).await?;
+            (
+                Arc::new(SqliteStore::new(pool.clone())),
+                common::db::PoolReadiness::new(pool, watch),
             )
-            .await?,
-        )),
-        DatabaseTarget::Postgres(url) => Arc::new(PgStore::new(
-            common::db::open_postgres_with(
-                &url,
-                common::db::PoolSettings::from_config(config)?,
-                &POSTGRES_MIGRATIONS,
+        }
+        DatabaseTarget::Postgres(url) => {
+            let pool = common::db::open_postgres_with(&url, settings, &POSTGRES_MIGRATIONS).await?;
+            (
+                Arc::new(PgStore::new(pool.clone())),
+                common::db::PoolReadiness::new(pool, watch),
             )
-            .await?,
-        )),
+        }
     };
-    Ok((store, description))
+    Ok((store, description, readiness))
 }

@@ -129,11 +129,6 @@ where
     for<'r> NotificationRow<DB::Id>: FromRow<'r, DB::Row>,
     for<'r> SessionRow<DB::Id>: FromRow<'r, DB::Row>,
 {
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     async fn apply_configured_citizens(
         &self,
         profiles: &[CitizenProfile],
