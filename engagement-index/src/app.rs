@@ -136,8 +136,8 @@ impl Application {
             config.retention.clone(),
             stores.retention.clone(),
         );
-        let readiness =
-            common::server::database_readiness(stores.readiness.clone()).with_installation(&installation);
+        let readiness = common::server::database_readiness(stores.readiness.clone())
+            .with_installation(&installation);
         let http = config.http.clone();
         let state = AppState {
             config: Arc::new(config),

@@ -116,7 +116,10 @@ impl Holder {
                 tokio::spawn(async move {
                     for _ in 0..times {
                         let mut connection = pool.acquire().await.unwrap();
-                        sqlx::query("SELECT 1").execute(&mut *connection).await.unwrap();
+                        sqlx::query("SELECT 1")
+                            .execute(&mut *connection)
+                            .await
+                            .unwrap();
                         tokio::time::sleep(hold).await;
                     }
                 })
@@ -126,7 +129,10 @@ impl Holder {
                 tokio::spawn(async move {
                     for _ in 0..times {
                         let mut connection = pool.acquire().await.unwrap();
-                        sqlx::query("SELECT 1").execute(&mut *connection).await.unwrap();
+                        sqlx::query("SELECT 1")
+                            .execute(&mut *connection)
+                            .await
+                            .unwrap();
                         tokio::time::sleep(hold).await;
                     }
                 })

@@ -240,9 +240,7 @@ pub trait FormStore: Send + Sync + 'static {
 }
 
 /// Opens the configured database, creating and migrating it as needed.
-pub async fn open(
-    config: &DatabaseConfig,
-) -> Result<(Arc<dyn FormStore>, String), DatabaseError> {
+pub async fn open(config: &DatabaseConfig) -> Result<(Arc<dyn FormStore>, String), DatabaseError> {
     let (store, description, _) = open_with_readiness(config).await?;
     Ok((store, description))
 }

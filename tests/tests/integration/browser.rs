@@ -1,15 +1,17 @@
 //! The citizen's side of the flow in a real browser: headless Chromium (driven through
 //! chromedriver) signs in as a test citizen, opens the care system's message, answers the
 //! example form with one validation error corrected, submits it, and the care system then sees
-//! the completed form. A screenshot of each step goes to `target/e2e-screenshots/`.
-//!
+//! the completed form. A screenshot of each step goes to `target/e2e-screenshots/`, and each
+//! step's page is checked with axe-core against the WCAG 2.2 A and AA rules (as is each page of
+//! the designer's test): the test fails on any violation.
 //!
 //! A second test answers the PHQ-9 of the engine's instrument library: the citizen sees the
 //! approved total on the summary and the receipt ("Din summa: 14"), and the care system reads
 //! the total and the severity band from GetForm.
 //!
-//! Needs `chromedriver` and `chromium` (Debian's packages; `.ci/run` installs them). Without
-//! them the test says so and passes, unless `NORDFORM_BROWSER_TESTS=required`, as in CI.
+//! Needs `chromedriver` and `chromium` (Debian's packages; `.ci/run` installs them) and axe-core
+//! (`npm ci --prefix tests/accessibility`). Without them the test says so and passes (without
+//! axe: checks no page), unless `NORDFORM_BROWSER_TESTS=required`, as in CI.
 
 use crate::support;
 
@@ -28,6 +30,35 @@ pub(crate) struct Browser {
     screenshots: PathBuf,
     step: usize,
     _profile: tempfile::TempDir,
+    /// axe-core's script, when installed; every page screenshotted is checked with it.
+    axe: Option<String>,
+    /// What axe found, page by page.
+    inaccessible: Vec<String>,
+}
+
+/// The WCAG levels checked: A and AA of 2.0, 2.1 and 2.2, what the Swedish law on accessible
+/// digital public services asks (EN 301 549).
+const WCAG_TAGS: &str = "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']";
+
+/// axe-core from `tests/accessibility` (`npm ci --prefix tests/accessibility`), or `None`.
+fn axe_script() -> Option<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("accessibility/node_modules/axe-core/axe.min.js");
+    match std::fs::read_to_string(&path) {
+        Ok(script) => Some(script),
+        Err(error) => {
+            assert!(
+                std::env::var("NORDFORM_BROWSER_TESTS").as_deref() != Ok("required"),
+                "axe-core is required but cannot be read at {}: {error}; run `npm ci --prefix tests/accessibility`",
+                path.display()
+            );
+            eprintln!(
+                "not checking accessibility: no axe-core at {} (npm ci --prefix tests/accessibility)",
+                path.display()
+            );
+            None
+        }
+    }
 }
 
 impl Browser {
@@ -92,10 +123,14 @@ impl Browser {
             screenshots,
             step: 0,
             _profile: profile,
+            axe: axe_script(),
+            inaccessible: Vec::new(),
         })
     }
 
+    /// Saves a screenshot of the page and checks it with axe-core.
     pub(crate) async fn screenshot(&mut self, name: &str) {
+        self.check_accessibility(name).await;
         self.step += 1;
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(
@@ -104,6 +139,30 @@ impl Browser {
             png,
         )
         .unwrap();
+    }
+
+    /// Runs axe-core's WCAG A and AA rules on the page and keeps what they find; [`Self::close`]
+    /// fails the test when anything was found.
+    async fn check_accessibility(&mut self, page: &str) {
+        let Some(axe) = &self.axe else {
+            return;
+        };
+        self.client.execute(axe, Vec::new()).await.unwrap();
+        let run = format!(
+            r"const done = arguments[arguments.length - 1];
+              axe.run(document, {{runOnly: {{type: 'tag', values: {WCAG_TAGS}}}}})
+                .then(result => done(result.violations.map(v =>
+                  `${{v.id}} (${{v.impact}}): ${{v.help}}\n` + v.nodes.map(n =>
+                    `    ${{n.target.join(' ')}}: ${{n.failureSummary.replace(/\n/g, ' ')}}`).join('\n'))))
+                .catch(error => done([`axe failed: ${{error}}`]));"
+        );
+        let found = self.client.execute_async(&run, Vec::new()).await.unwrap();
+        for violation in found.as_array().into_iter().flatten() {
+            self.inaccessible.push(format!(
+                "{page}: {}",
+                violation.as_str().unwrap_or_default()
+            ));
+        }
     }
 
     pub(crate) async fn source(&self) -> String {
@@ -162,10 +221,16 @@ impl Browser {
             .await;
     }
 
+    /// Ends the session; fails the test when a page broke a WCAG rule.
     pub(crate) async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        assert!(
+            self.inaccessible.is_empty(),
+            "pages that break WCAG 2.2 A/AA rules (axe-core):\n{}",
+            self.inaccessible.join("\n")
+        );
     }
 }
 
@@ -280,6 +345,13 @@ async fn a_citizen_answers_the_example_form_in_a_browser_and_the_care_system_see
         answers.contains("Inget av detta"),
         "alternatives by their text"
     );
+    // The portal's other page, checked for accessibility as every page above was.
+    browser
+        .client
+        .goto(&url(system.portal, "/notifications"))
+        .await
+        .unwrap();
+    browser.screenshot("notifications").await;
     browser.close().await;
     system.stop().await;
 }
