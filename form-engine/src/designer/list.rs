@@ -199,7 +199,7 @@ fn list_page(
 fn list_table(main: &mut String, l: Lang, unit: &HsaId, templates: &[TemplateSummary]) {
     let _ = write!(
         main,
-        r#"<table id="templates"><caption class="muted">{}</caption><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
+        r#"<div class="table-wrap"><table id="templates"><caption class="muted">{}</caption><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>"#,
         l.pick(
             "Varje mall med dess versioner, nyaste först",
             "Each template with its versions, newest first"
@@ -244,7 +244,7 @@ fn list_table(main: &mut String, l: Lang, unit: &HsaId, templates: &[TemplateSum
             );
         }
     }
-    main.push_str("</tbody></table>");
+    main.push_str("</tbody></table></div>");
 }
 
 /// `POST /designer/units/{unit}/templates`: a new template, opened in the editor.

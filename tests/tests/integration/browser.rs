@@ -2,8 +2,8 @@
 //! chromedriver) signs in as a test citizen, opens the care system's message, answers the
 //! example form with one validation error corrected, submits it, and the care system then sees
 //! the completed form. A screenshot of each step goes to `target/e2e-screenshots/`, and each
-//! step's page is checked with axe-core against the WCAG 2.2 A and AA rules (as is each page of
-//! the designer's test): the test fails on any violation.
+//! step's page is checked with axe-core against the WCAG 2.2 A and AA rules, and for reflow at
+//! 320 CSS pixels (as is each page of the designer's test): the test fails on any violation.
 //!
 //! A second test answers the PHQ-9 of the engine's instrument library: the citizen sees the
 //! approved total on the summary and the receipt ("Din summa: 14"), and the care system reads
@@ -157,6 +157,38 @@ impl Browser {
                 .catch(error => done([`axe failed: ${{error}}`]));"
         );
         let found = self.client.execute_async(&run, Vec::new()).await.unwrap();
+        // Reflow (1.4.10): at 320 CSS pixels wide nothing needs scrolling sideways.
+        self.client.set_window_size(320, 1100).await.unwrap();
+        let overflow = self
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        // The width, and the outermost elements reaching past it (what to fix).
+        let wide = self
+            .client
+            .execute(
+                r"const width = document.documentElement.clientWidth;
+                  const past = [...document.body.querySelectorAll('*')]
+                    .filter(e => e.getBoundingClientRect().right > width + 1)
+                    .filter((e, _, all) => !all.includes(e.parentElement))
+                    .slice(0, 5)
+                    .map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className ? '.' + String(e.className).split(' ').join('.') : ''} (${Math.round(e.getBoundingClientRect().width)} px)`);
+                  return [width, past.join(', ')];",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        let (width, past) = (&wide[0], wide[1].as_str().unwrap_or_default());
+        self.client.set_window_size(1200, 1100).await.unwrap();
+        if overflow.as_i64().unwrap_or_default() > 0 {
+            self.inaccessible.push(format!(
+                "{page}: reflow: at {width} px wide the page is {overflow} px wider (WCAG 1.4.10): {past}"
+            ));
+        }
         for violation in found.as_array().into_iter().flatten() {
             self.inaccessible.push(format!(
                 "{page}: {}",
