@@ -1,5 +1,7 @@
 //! Prometheus metrics: one recorder per process, request counts and latency histograms per
-//! route (the route template, never the raw path, so ids and numbers never become labels).
+//! route (the route template, never the raw path, so ids and numbers never become labels), and
+//! problem answers by code (`http_problems_total`). `deploy/prometheus/alerts.yaml` alerts on
+//! them.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -9,6 +11,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::problem::ProblemCode;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -78,6 +82,14 @@ pub async fn track(State(service): State<&'static str>, request: Request, next: 
         ("route", route),
         ("status", status),
     ];
+    if let Some(problem) = response.extensions().get::<ProblemCode>() {
+        let labels = [
+            ("service", service.to_owned()),
+            ("route", labels[2].1.clone()),
+            ("code", problem.label().to_owned()),
+        ];
+        metrics::counter!("http_problems_total", &labels).increment(1);
+    }
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels[..3])
         .record(started.elapsed().as_secs_f64());

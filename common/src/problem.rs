@@ -144,7 +144,27 @@ impl IntoResponse for Problem {
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
         retry_later(&mut response);
+        response.extensions_mut().insert(ProblemCode(self.code));
         response
+    }
+}
+
+/// The code of the problem an answer carries, for the metrics (`http_problems_total`), so that
+/// an alert can tell `DATABASE_UNAVAILABLE` from the other 503s without reading bodies.
+#[derive(Clone, Debug)]
+pub struct ProblemCode(pub String);
+
+impl ProblemCode {
+    /// The code as a metric label: the codes are the services' own constants, but a label must
+    /// never carry what a caller sent, so anything but `A-Z`, `0-9` and `_` reads `OTHER`.
+    pub fn label(&self) -> &str {
+        let code = self.0.as_str();
+        let plain = !code.is_empty()
+            && code.len() <= 48
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if plain { code } else { "OTHER" }
     }
 }
 
@@ -462,6 +482,17 @@ pub async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Problem
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_problem_answer_carries_its_code_for_the_metrics_and_a_label_never_carries_input() {
+        let response = Problem::unavailable(DATABASE_UNAVAILABLE, "down").into_response();
+        let code = response.extensions().get::<ProblemCode>().unwrap();
+        assert_eq!(code.label(), "DATABASE_UNAVAILABLE");
+        for odd in ["", "lower_case", "EI000 OR 1=1", &"A".repeat(49)] {
+            assert_eq!(ProblemCode(odd.to_owned()).label(), "OTHER", "{odd}");
+        }
+        assert_eq!(ProblemCode("EI004".to_owned()).label(), "EI004");
+    }
 
     #[test]
     fn serialises_with_the_rfc_9457_member_names() {

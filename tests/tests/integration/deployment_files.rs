@@ -1,6 +1,7 @@
 //! The settings written into `deploy/` (the image's `ENV`, the compose file, the Kubernetes
 //! manifests) are ones the services accept: a misspelt key stops a service at start, and
-//! nothing else here runs those files. The manifests also give each pod time to stop.
+//! nothing else here runs those files. The manifests also give each pod time to stop, and the
+//! alerting rules read only metrics the services record.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -132,5 +133,121 @@ fn each_kubernetes_manifest_sets_accepted_keys_and_gives_its_pod_time_to_stop() 
             "{file}: Kubernetes would kill the pod ({termination} s) before its grace period \
              ({grace} s) and a request in flight ({request_timeout} s) end"
         );
+    }
+}
+
+/// The PromQL expressions of `alerts.yaml`, single-line or folded (`expr: >-`).
+fn alert_expressions(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.trim_start().strip_prefix("expr:") else {
+            continue;
+        };
+        let rest = rest.trim();
+        if rest != ">-" && rest != "|" {
+            found.push(rest.to_owned());
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let mut folded = String::new();
+        while let Some(next) = lines.peek() {
+            if next.len() - next.trim_start().len() <= indent {
+                break;
+            }
+            folded.push_str(next.trim());
+            folded.push(' ');
+            lines.next();
+        }
+        found.push(folded);
+    }
+    found
+}
+
+/// The metric names an expression reads: its words outside label matchers, ranges and
+/// `by (...)` groupings, less PromQL's functions.
+fn metrics_read(expression: &str) -> Vec<String> {
+    let mut outside = String::new();
+    let mut depth = 0;
+    for c in expression.chars() {
+        match c {
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth -= 1,
+            _ if depth == 0 => outside.push(c),
+            _ => {}
+        }
+    }
+    // `by (service, le)` names labels.
+    while let Some(at) = outside.find("by (") {
+        let close = outside[at..]
+            .find(')')
+            .map_or(outside.len(), |c| at + c + 1);
+        outside.replace_range(at..close, " ");
+    }
+    outside
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
+        .filter(|w| !["sum", "max", "rate", "increase", "histogram_quantile"].contains(w))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every metric name the services record (`counter!("name"`, `gauge!(`, `histogram!(`).
+fn metrics_recorded() -> Vec<String> {
+    fn walk(dir: &Path, names: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, names);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for macro_call in ["counter!(", "gauge!(", "histogram!("] {
+                    for (at, _) in text.match_indices(macro_call) {
+                        let rest = text[at + macro_call.len()..].trim_start();
+                        if let Some(quoted) = rest.strip_prefix('"') {
+                            names.push(quoted.split('"').next().unwrap().to_owned());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut names = Vec::new();
+    for crate_dir in [
+        "common",
+        "engagement-index",
+        "form-engine",
+        "patient-portal-stub",
+    ] {
+        walk(&root.join(crate_dir).join("src"), &mut names);
+    }
+    names
+}
+
+#[test]
+fn the_alerts_read_only_metrics_the_services_export() {
+    let text = std::fs::read_to_string(deploy().join("prometheus/alerts.yaml")).unwrap();
+    let expressions = alert_expressions(&text);
+    assert!(expressions.len() >= 10, "every rule has an expression");
+    let recorded = metrics_recorded();
+    assert!(
+        recorded.iter().any(|name| name == "http_problems_total"),
+        "the scan of the sources finds the metrics: {recorded:?}"
+    );
+    for expression in &expressions {
+        let read = metrics_read(expression);
+        assert!(!read.is_empty(), "no metric found in `{expression}`");
+        for metric in read {
+            // `up` is Prometheus's own; a histogram is read through its series.
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| metric.strip_suffix(suffix))
+                .unwrap_or(&metric);
+            assert!(
+                metric == "up" || recorded.iter().any(|name| name == base),
+                "alerts.yaml reads `{metric}`, which no service records (in `{expression}`)"
+            );
+        }
     }
 }

@@ -46,7 +46,7 @@ async fn every_service_is_live_ready_and_documented() {
 }
 
 #[tokio::test]
-async fn metrics_count_requests_per_route() {
+async fn metrics_count_requests_per_route_and_problems_by_code() {
     let system = TestSystem::start().await.unwrap();
     for (name, address) in system.services() {
         system
@@ -55,6 +55,13 @@ async fn metrics_count_requests_per_route() {
             .send()
             .await
             .unwrap();
+        let refused = system
+            .http
+            .get(url(address, "/no-such-page"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 404);
         let metrics = system
             .http
             .get(url(address, "/metrics"))
@@ -75,6 +82,16 @@ async fn metrics_count_requests_per_route() {
                 && line.contains("route=\"/health/live\"")
         });
         assert!(counted, "{name} counts /health/live:\n{text}");
+        // Problems by their code, which the alerts in deploy/prometheus/ tell apart.
+        let problems = text.lines().any(|line| {
+            line.starts_with("http_problems_total{")
+                && line.contains(&format!("service=\"{name}\""))
+                && line.contains("code=\"NOT_FOUND\"")
+        });
+        assert!(
+            problems,
+            "{name} counts its problem answers by code:\n{text}"
+        );
         assert!(
             text.contains("http_request_duration_seconds_bucket"),
             "{name} has latency histograms"
