@@ -106,7 +106,7 @@ fn the_image_and_the_compose_file_set_keys_the_services_accept() {
 }
 
 #[test]
-fn each_kubernetes_manifest_sets_accepted_keys_and_gives_its_pod_time_to_stop() {
+fn each_kubernetes_manifest_sets_accepted_keys_and_keeps_its_service_up_through_changes() {
     for (file, prefix) in [
         ("engagement-index.yaml", "ENGAGEMENT_INDEX"),
         ("form-engine.yaml", "FORM_ENGINE"),
@@ -128,6 +128,22 @@ fn each_kubernetes_manifest_sets_accepted_keys_and_gives_its_pod_time_to_stop() 
             .unwrap_or_else(|| panic!("{file} sets terminationGracePeriodSeconds"))
             .parse()
             .unwrap();
+        for (part, why) in [
+            (
+                "kind: PodDisruptionBudget",
+                "a drain evicts one replica at a time",
+            ),
+            (
+                "startupProbe:",
+                "liveness waits for a long migration at start",
+            ),
+            (
+                "maxUnavailable: 0",
+                "a rollout keeps every replica until its successor is ready",
+            ),
+        ] {
+            assert!(text.contains(part), "{file} lacks `{part}`: {why}");
+        }
         assert!(
             termination > grace + request_timeout,
             "{file}: Kubernetes would kill the pod ({termination} s) before its grace period \
