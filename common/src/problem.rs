@@ -118,6 +118,22 @@ pub fn fault_status(cause: &(dyn std::error::Error + 'static)) -> StatusCode {
     }
 }
 
+/// Marks a page answering a failure of the service's own ([`fault_status`]) with the problem
+/// code a document would carry (`DATABASE_UNAVAILABLE` or `INTERNAL_ERROR`), so that the
+/// metrics and alerts count the citizen's and the designer's pages with the API's answers,
+/// and says when to try again ([`retry_later`]).
+pub fn mark_fault_page(response: &mut Response) {
+    let code = if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        DATABASE_UNAVAILABLE
+    } else {
+        "INTERNAL_ERROR"
+    };
+    response
+        .extensions_mut()
+        .insert(ProblemCode(code.to_owned()));
+    retry_later(response);
+}
+
 /// Says on a 503 when to try again (`Retry-After: 5`), for problem documents and pages alike.
 pub fn retry_later(response: &mut Response) {
     if response.status() == StatusCode::SERVICE_UNAVAILABLE {

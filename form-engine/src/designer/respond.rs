@@ -102,6 +102,6 @@ pub fn internal(
             "The change could not be made. Try again in a while.",
         ),
     );
-    common::problem::retry_later(&mut response);
+    common::problem::mark_fault_page(&mut response);
     response
 }

@@ -151,6 +151,6 @@ fn failure_page(context: &PageContext, status: StatusCode) -> Response {
         t.internal_error_title,
         t.internal_error_text,
     );
-    common::problem::retry_later(&mut response);
+    common::problem::mark_fault_page(&mut response);
     response
 }

@@ -192,6 +192,25 @@ async fn outage() {
         text.contains("<html") && text.contains("Försök igen"),
         "{text}"
     );
+    // Counted as the API's answers are, for the alert on DATABASE_UNAVAILABLE.
+    let metrics = system
+        .http
+        .get(url(system.portal, "/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line.starts_with("http_problems_total{")
+                && line.contains("service=\"patient-portal-stub\"")
+                && line.contains("route=\"/sign-in\"")
+                && line.contains("code=\"DATABASE_UNAVAILABLE\"")),
+        "the page's 503 is counted by its code:\n{metrics}"
+    );
     for (name, address) in system.services() {
         let asked = Instant::now();
         let (status, body) = readiness(&system, address).await;
