@@ -3,6 +3,7 @@
 mod index_support;
 
 mod allocator_settings;
+mod backup_restore;
 mod contract_concurrency;
 mod contract_edge_cases;
 mod contract_find_content;
