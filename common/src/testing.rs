@@ -1,6 +1,7 @@
 //! Test helpers shared by the services' and the workspace's tests (feature `testing`).
 
 pub mod accessibility;
+pub mod backup;
 pub mod database_front;
 pub mod nats;
 pub mod security;

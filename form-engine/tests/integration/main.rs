@@ -3,6 +3,7 @@
 mod fhir_validator;
 mod support;
 
+mod backup_restore;
 mod designer;
 mod designer_tools;
 mod direct_notification;
