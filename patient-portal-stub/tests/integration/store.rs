@@ -1,5 +1,5 @@
 //! Store behaviour the HTTP tests cannot reach by the clock: expired messages and sessions.
-//! On SQLite and (when TEST_DATABASE_URL is set) PostgreSQL.
+//! On SQLite and (when TEST_DATABASE_URL is set) PostgreSQL; and a backup copy of the store.
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use common::identity::{HsaId, PersonalIdentityNumber};
@@ -161,5 +161,45 @@ async fn a_session_ends_when_it_expires_or_its_citizen_is_deleted() {
             "{backend}: deleted with the citizen"
         );
         database.cleanup().await;
+    }
+}
+
+/// A backup copy taken as an operator takes it (README, "Backing up and restoring"): the
+/// citizens and their inbox are on it, and it takes new messages.
+#[tokio::test]
+async fn a_backup_copy_holds_the_citizens_and_their_inbox() {
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let (store, _) = store::open(&database.config).await.unwrap();
+        let greta = citizen();
+        let now = Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap();
+        store.create_citizen(&greta, now).await.unwrap();
+        store
+            .add_message(&message(greta.id, "Före kopian", None), &[])
+            .await
+            .unwrap();
+        let Some(copy) =
+            common::testing::backup::copy_database(&database, "patient-portal-stub.sqlite").await
+        else {
+            eprintln!("note: no pg_dump; a dump and restore is not tested");
+            continue;
+        };
+        let (restored, _) = store::open(&copy.config).await.unwrap();
+        restored
+            .add_message(&message(greta.id, "Efter kopian", None), &[])
+            .await
+            .unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+        let mut subjects: Vec<String> = restored
+            .inbox(greta.id, day)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.subject)
+            .collect();
+        subjects.sort();
+        assert_eq!(subjects, ["Efter kopian", "Före kopian"], "{backend}");
+        database.cleanup().await;
+        copy.cleanup().await;
     }
 }
