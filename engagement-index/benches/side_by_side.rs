@@ -21,7 +21,8 @@
 //! write among ten times as many rows, so the run shows how much of the index's slowdown at
 //! that scale is PostgreSQL's own. `BENCH_AUDIT_ROWS` first fills the audit log, as update_find
 //! does (support::load_audit); `BENCH_PREWARM=1` reads the table and its indexes into the
-//! server's buffers after the load (support::prewarm).
+//! server's buffers after the load (support::prewarm). `BENCH_SERVICE_LOGS=1` has the index
+//! log as it ships (JSON, a line per request, on standard output); without it, it logs nothing.
 //!
 //! Rates for the first two (each for `BENCH_SECONDS`), mean latency of `BENCH_BATCHES`
 //! sequential calls for the third; then the ratios against the targets. The load comes from
@@ -341,7 +342,19 @@ async fn main() {
         eprintln!("set TEST_DATABASE_URL to a PostgreSQL server to run this benchmark");
         return;
     };
-    common::telemetry::init_for_tests();
+    // BENCH_SERVICE_LOGS=1: the service's own logging as it ships (JSON lines on standard
+    // output, `info,sqlx=warn`: a line per request); otherwise none. Redirect the output to a
+    // file and read the results from its lines that are not JSON.
+    let _telemetry = if std::env::var_os("BENCH_SERVICE_LOGS").is_some() {
+        let log = common::config::LogConfig {
+            format: common::config::LogFormat::Json,
+            ..common::config::LogConfig::default()
+        };
+        Some(common::telemetry::init(engagement_index::SERVICE_NAME, &log).expect("logging starts"))
+    } else {
+        common::telemetry::init_for_tests();
+        None
+    };
     let url = database.config.url.clone().expect("a PostgreSQL URL");
     let clients = env_number("BENCH_CLIENTS", 32);
     let raw_clients = env_number("BENCH_RAW_CLIENTS", 8);
