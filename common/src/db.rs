@@ -130,6 +130,52 @@ impl PoolSettings {
     }
 }
 
+/// A service's pool on the backend its configuration names.
+pub enum ConfiguredPool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A service's database as configured, opened (created and migrated as needed).
+pub struct OpenedDatabase {
+    pub pool: ConfiguredPool,
+    /// `/health/ready`'s check of that pool.
+    pub readiness: PoolReadiness,
+    /// The database, for the start-up log line (no password).
+    pub description: String,
+}
+
+/// Opens the database `config` names (the SQLite file `file_name` under `data_dir` unless a
+/// URL is given) with the pool settings of `config`, migrated by the backend's migrator.
+pub async fn open_configured(
+    config: &DatabaseConfig,
+    file_name: &str,
+    sqlite: &Migrator,
+    postgres: &Migrator,
+) -> Result<OpenedDatabase, DatabaseError> {
+    let target = DatabaseTarget::from_config(config, file_name)?;
+    let description = target.describe();
+    let settings = PoolSettings::from_config(config)?;
+    let watch = settings.watch.clone();
+    let (pool, readiness) = match target {
+        DatabaseTarget::Sqlite(path) => {
+            let pool = open_sqlite_with(&path, settings, sqlite).await?;
+            let readiness = PoolReadiness::new(pool.clone(), watch);
+            (ConfiguredPool::Sqlite(pool), readiness)
+        }
+        DatabaseTarget::Postgres(url) => {
+            let pool = open_postgres_with(&url, settings, postgres).await?;
+            let readiness = PoolReadiness::new(pool.clone(), watch);
+            (ConfiguredPool::Postgres(pool), readiness)
+        }
+    };
+    Ok(OpenedDatabase {
+        pool,
+        readiness,
+        description,
+    })
+}
+
 /// Opens (creating when missing) a SQLite database in WAL mode with `max_connections` and runs
 /// `migrator`.
 pub async fn open_sqlite(

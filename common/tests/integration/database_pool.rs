@@ -106,49 +106,45 @@ enum Holder {
 }
 
 impl Holder {
-    /// Takes a connection, runs a statement on it and keeps it for `hold`, `times` times: a
-    /// request that holds its connection (sqlx's check of each connection handed back is a
-    /// round trip of its own).
+    /// Takes a connection, answers a round trip on it and keeps it for `hold`, `times` times:
+    /// a request that holds its connection.
     fn keep_busy(&self, hold: Duration, times: usize) -> tokio::task::JoinHandle<()> {
         match self {
-            Self::Sqlite(pool) => {
-                let pool = pool.clone();
-                tokio::spawn(async move {
-                    for _ in 0..times {
-                        let mut connection = pool.acquire().await.unwrap();
-                        sqlx::query("SELECT 1")
-                            .execute(&mut *connection)
-                            .await
-                            .unwrap();
-                        tokio::time::sleep(hold).await;
-                    }
-                })
-            }
-            Self::Postgres(pool) => {
-                let pool = pool.clone();
-                tokio::spawn(async move {
-                    for _ in 0..times {
-                        let mut connection = pool.acquire().await.unwrap();
-                        sqlx::query("SELECT 1")
-                            .execute(&mut *connection)
-                            .await
-                            .unwrap();
-                        tokio::time::sleep(hold).await;
-                    }
-                })
-            }
+            Self::Sqlite(pool) => keep_busy(pool.clone(), hold, times),
+            Self::Postgres(pool) => keep_busy(pool.clone(), hold, times),
         }
     }
 
     /// How long a request arriving now waits for a connection (at most `patience`).
     async fn wait_in_line(&self, patience: Duration) -> Option<Duration> {
-        let asked = Instant::now();
-        let taken = match self {
-            Self::Sqlite(pool) => tokio::time::timeout(patience, pool.acquire()).await.is_ok(),
-            Self::Postgres(pool) => tokio::time::timeout(patience, pool.acquire()).await.is_ok(),
-        };
-        taken.then(|| asked.elapsed())
+        match self {
+            Self::Sqlite(pool) => wait_in_line(pool, patience).await,
+            Self::Postgres(pool) => wait_in_line(pool, patience).await,
+        }
     }
+}
+
+fn keep_busy<DB: sqlx::Database>(
+    pool: sqlx::Pool<DB>,
+    hold: Duration,
+    times: usize,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        for _ in 0..times {
+            let mut connection = pool.acquire().await.unwrap();
+            sqlx::Connection::ping(&mut *connection).await.unwrap();
+            tokio::time::sleep(hold).await;
+        }
+    })
+}
+
+async fn wait_in_line<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+    patience: Duration,
+) -> Option<Duration> {
+    let asked = Instant::now();
+    let taken = tokio::time::timeout(patience, pool.acquire()).await.is_ok();
+    taken.then(|| asked.elapsed())
 }
 
 #[tokio::test]

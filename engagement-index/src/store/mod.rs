@@ -78,7 +78,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use common::audit::{AuditError, AuditEvent, AuditLog, AuditStore};
 use common::config::DatabaseConfig;
-use common::db::{DatabaseError, DatabaseTarget};
+use common::db::{ConfiguredPool, DatabaseError};
 use common::delivery::{DeliveryStore, PgDeliveryStore, SqliteDeliveryStore};
 use common::installation::InstallationStore;
 use common::permissions::PermissionStore;
@@ -203,30 +203,30 @@ const QUEUE_TABLES: [&str; 5] = [
 
 /// Opens the configured database, creating and migrating it as needed.
 pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
-    let target = DatabaseTarget::from_config(config, "engagement-index.sqlite")?;
-    let description = target.describe();
-    let stores = match target {
-        DatabaseTarget::Sqlite(path) => {
-            let settings = common::db::PoolSettings::from_config(config)?;
-            let watch = settings.watch.clone();
-            let pool = common::db::open_sqlite_with(&path, settings, &SQLITE_MIGRATIONS).await?;
+    let opened = common::db::open_configured(
+        config,
+        "engagement-index.sqlite",
+        &SQLITE_MIGRATIONS,
+        &POSTGRES_MIGRATIONS,
+    )
+    .await?;
+    let (readiness, description) = (opened.readiness, opened.description);
+    let stores = match opened.pool {
+        ConfiguredPool::Sqlite(pool) => {
             let deliveries: Arc<dyn DeliveryStore> =
                 Arc::new(SqliteDeliveryStore::new(pool.clone()));
             Stores {
                 engagements: Arc::new(SqliteStore::new(pool.clone())),
                 subscribers: Arc::new(SqliteSubscribers::new(pool.clone())),
                 migration: Arc::new(migration::SqliteMigration::new(pool.clone())),
-                readiness: common::db::PoolReadiness::new(pool.clone(), watch),
                 retention: retention::sqlite(pool, Arc::clone(&deliveries)),
                 queue_vacuum: None,
                 deliveries,
+                readiness,
                 description,
             }
         }
-        DatabaseTarget::Postgres(url) => {
-            let settings = common::db::PoolSettings::from_config(config)?;
-            let watch = settings.watch.clone();
-            let pool = common::db::open_postgres_with(&url, settings, &POSTGRES_MIGRATIONS).await?;
+        ConfiguredPool::Postgres(pool) => {
             let deliveries: Arc<dyn DeliveryStore> = Arc::new(PgDeliveryStore::new(pool.clone()));
             Stores {
                 engagements: Arc::new(PgStore::new(pool.clone())),
@@ -237,9 +237,9 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
                     &QUEUE_TABLES,
                     std::time::Duration::from_secs(config.queue_vacuum_secs),
                 ),
-                readiness: common::db::PoolReadiness::new(pool.clone(), watch),
                 retention: retention::postgres(pool, Arc::clone(&deliveries)),
                 deliveries,
+                readiness,
                 description,
             }
         }

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::domain::form::model::Form;
 use common::config::DatabaseConfig;
-use common::db::{DatabaseError, DatabaseTarget};
+use common::db::{ConfiguredPool, DatabaseError};
 use std::sync::LazyLock;
 
 use sqlx::migrate::Migrator;
@@ -249,25 +249,16 @@ pub async fn open(config: &DatabaseConfig) -> Result<(Arc<dyn FormStore>, String
 pub async fn open_with_readiness(
     config: &DatabaseConfig,
 ) -> Result<(Arc<dyn FormStore>, String, common::db::PoolReadiness), DatabaseError> {
-    let target = DatabaseTarget::from_config(config, "form-engine.sqlite")?;
-    let description = target.describe();
-    let settings = common::db::PoolSettings::from_config(config)?;
-    let watch = settings.watch.clone();
-    let (store, readiness): (Arc<dyn FormStore>, _) = match target {
-        DatabaseTarget::Sqlite(path) => {
-            let pool = common::db::open_sqlite_with(&path, settings, &SQLITE_MIGRATIONS).await?;
-            (
-                Arc::new(SqliteStore::new(pool.clone())),
-                common::db::PoolReadiness::new(pool, watch),
-            )
-        }
-        DatabaseTarget::Postgres(url) => {
-            let pool = common::db::open_postgres_with(&url, settings, &POSTGRES_MIGRATIONS).await?;
-            (
-                Arc::new(PgStore::new(pool.clone())),
-                common::db::PoolReadiness::new(pool, watch),
-            )
-        }
+    let opened = common::db::open_configured(
+        config,
+        "form-engine.sqlite",
+        &SQLITE_MIGRATIONS,
+        &POSTGRES_MIGRATIONS,
+    )
+    .await?;
+    let store: Arc<dyn FormStore> = match opened.pool {
+        ConfiguredPool::Sqlite(pool) => Arc::new(SqliteStore::new(pool)),
+        ConfiguredPool::Postgres(pool) => Arc::new(PgStore::new(pool)),
     };
-    Ok((store, description, readiness))
+    Ok((store, opened.description, opened.readiness))
 }

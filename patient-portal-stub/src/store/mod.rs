@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use common::audit::{AuditError, AuditEvent, AuditStore};
 use common::config::DatabaseConfig;
-use common::db::{DatabaseError, DatabaseTarget};
+use common::db::{ConfiguredPool, DatabaseError};
 use common::identity::PersonalIdentityNumber;
 use common::installation::InstallationStore;
 use common::permissions::PermissionStore;
@@ -191,25 +191,16 @@ pub async fn open(
 pub async fn open_with_readiness(
     config: &DatabaseConfig,
 ) -> Result<(Arc<dyn PortalStore>, String, common::db::PoolReadiness), DatabaseError> {
-    let target = DatabaseTarget::from_config(config, "patient-portal-stub.sqlite")?;
-    let description = target.describe();
-    let settings = common::db::PoolSettings::from_config(config)?;
-    let watch = settings.watch.clone();
-    let (store, readiness): (Arc<dyn PortalStore>, _) = match target {
-        DatabaseTarget::Sqlite(path) => {
-            let pool = common::db::open_sqlite_with(&path, settings, &SQLITE_MIGRATIONS).await?;
-            (
-                Arc::new(SqliteStore::new(pool.clone())),
-                common::db::PoolReadiness::new(pool, watch),
-            )
-        }
-        DatabaseTarget::Postgres(url) => {
-            let pool = common::db::open_postgres_with(&url, settings, &POSTGRES_MIGRATIONS).await?;
-            (
-                Arc::new(PgStore::new(pool.clone())),
-                common::db::PoolReadiness::new(pool, watch),
-            )
-        }
+    let opened = common::db::open_configured(
+        config,
+        "patient-portal-stub.sqlite",
+        &SQLITE_MIGRATIONS,
+        &POSTGRES_MIGRATIONS,
+    )
+    .await?;
+    let store: Arc<dyn PortalStore> = match opened.pool {
+        ConfiguredPool::Sqlite(pool) => Arc::new(SqliteStore::new(pool)),
+        ConfiguredPool::Postgres(pool) => Arc::new(PgStore::new(pool)),
     };
-    Ok((store, description, readiness))
+    Ok((store, opened.description, opened.readiness))
 }
