@@ -90,9 +90,9 @@ async fn live() -> ApiJson<HealthStatus> {
 }
 
 /// Readiness: the service's database answers; a pool whose connections are all busy serving
-/// requests answers too, so that a burst does not take every instance out at once. A staging installation is ready too (its admin
-/// and migration endpoints serve) and says so: `{"status": "STAGING", "installationMode":
-/// "staging"}`.
+/// requests answers too, so that a burst does not take every instance out at once. A staging
+/// installation is ready too (its admin and migration endpoints serve) and says so:
+/// `{"status": "STAGING", "installationMode": "staging"}`.
 #[utoipa::path(get, path = "/health/ready", tag = "operations",
     responses(
         (status = 200, description = "Ready to serve: `UP`, or `STAGING` while the installation is in \
