@@ -16,6 +16,9 @@ pub const CONTENT_TYPE: &str = "application/problem+json";
 /// The code of [`Problem::database_unavailable`].
 pub const DATABASE_UNAVAILABLE: &str = "DATABASE_UNAVAILABLE";
 
+/// The code of [`Problem::internal`].
+pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
+
 /// An RFC 9457 problem document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
@@ -72,7 +75,7 @@ impl Problem {
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
+            INTERNAL_ERROR,
             "An internal error occurred. It has been logged; quote the correlation id when reporting it.",
         )
     }
@@ -126,7 +129,7 @@ pub fn mark_fault_page(response: &mut Response) {
     let code = if response.status() == StatusCode::SERVICE_UNAVAILABLE {
         DATABASE_UNAVAILABLE
     } else {
-        "INTERNAL_ERROR"
+        INTERNAL_ERROR
     };
     response
         .extensions_mut()
