@@ -119,11 +119,24 @@ pub struct DatabaseConfig {
     /// How long a request waits for a pooled connection before it is answered 503
     /// `DATABASE_UNAVAILABLE` (all connections busy, or the server not answering). At least 1.
     pub acquire_timeout_secs: u64,
+    /// PostgreSQL: how long the service's workers (batched searches, group commits, the audit
+    /// log's writers, the fan-out, deliveries) wait for the answer to one statement before they
+    /// give it up, close its connection and answer 503 `DATABASE_UNAVAILABLE`, so that a server
+    /// gone silent (frozen, or lost in a failover without closing its connections) stops
+    /// nothing for good. At least 1.
+    pub response_timeout_secs: u64,
     /// PostgreSQL, the engagement index: how often it vacuums its outbox and subscribers'
     /// queues itself (0: left to autovacuum). Their rows are deleted or updated as fast as they
     /// are written, and what stays behind slows every read of the queues until a vacuum
     /// ([`crate::db::QueueVacuum`]). The other services' queues are slow enough for autovacuum.
     pub queue_vacuum_secs: u64,
+}
+
+impl DatabaseConfig {
+    /// `response_timeout_secs` (zero is refused when the database is opened).
+    pub fn response_timeout(&self) -> crate::db::ResponseTimeout {
+        crate::db::ResponseTimeout::new(Duration::from_secs(self.response_timeout_secs))
+    }
 }
 
 impl Default for DatabaseConfig {
@@ -133,6 +146,7 @@ impl Default for DatabaseConfig {
             data_dir: PathBuf::from("data"),
             max_connections: 10,
             acquire_timeout_secs: 10,
+            response_timeout_secs: 10,
             queue_vacuum_secs: 10,
         }
     }

@@ -16,10 +16,12 @@ use crate::config::DatabaseConfig;
 mod backend;
 mod queue_vacuum;
 mod readiness;
+mod response_timeout;
 mod unavailable;
 
 pub use queue_vacuum::QueueVacuum;
 pub use readiness::{HANDED_ON_WITHIN, PoolReadiness, PoolWatch};
+pub use response_timeout::ResponseTimeout;
 pub use unavailable::{Unavailable, is_unavailable};
 
 pub use backend::{Backend, parse_sqlite_time, sqlite_time};
@@ -37,6 +39,8 @@ pub enum DatabaseError {
     Connect(#[source] sqlx::Error),
     #[error("database.acquire_timeout_secs must be at least 1")]
     AcquireTimeout,
+    #[error("database.response_timeout_secs must be at least 1")]
+    ResponseTimeout,
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -103,6 +107,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PoolSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// How long the check of a connection idle for a while waits for its answer before the
+    /// connection is closed and another one tried.
+    pub response_timeout: ResponseTimeout,
     /// Told whenever the pool hands a connection on, for readiness ([`PoolReadiness`]).
     pub watch: PoolWatch,
 }
@@ -113,11 +120,12 @@ impl PoolSettings {
         Self {
             max_connections,
             acquire_timeout: ACQUIRE_TIMEOUT,
+            response_timeout: ResponseTimeout::DEFAULT,
             watch: PoolWatch::default(),
         }
     }
 
-    /// A service's `[database]` settings, refused when the wait is zero.
+    /// A service's `[database]` settings, refused when a wait is zero.
     pub fn from_config(config: &DatabaseConfig) -> Result<Self, DatabaseError> {
         if config.acquire_timeout_secs == 0 {
             return Err(DatabaseError::AcquireTimeout);
@@ -125,8 +133,17 @@ impl PoolSettings {
         Ok(Self {
             max_connections: config.max_connections,
             acquire_timeout: Duration::from_secs(config.acquire_timeout_secs),
+            response_timeout: response_timeout(config)?,
             watch: PoolWatch::default(),
         })
+    }
+}
+
+/// `database.response_timeout_secs`, refused when zero.
+pub fn response_timeout(config: &DatabaseConfig) -> Result<ResponseTimeout, DatabaseError> {
+    match config.response_timeout_secs {
+        0 => Err(DatabaseError::ResponseTimeout),
+        _ => Ok(config.response_timeout()),
     }
 }
 
@@ -141,6 +158,8 @@ pub struct OpenedDatabase {
     pub pool: ConfiguredPool,
     /// `/health/ready`'s check of that pool.
     pub readiness: PoolReadiness,
+    /// The bound on the service's workers' statements (`database.response_timeout_secs`).
+    pub response_timeout: ResponseTimeout,
     /// The database, for the start-up log line (no password).
     pub description: String,
 }
@@ -156,7 +175,7 @@ pub async fn open_configured(
     let target = DatabaseTarget::from_config(config, file_name)?;
     let description = target.describe();
     let settings = PoolSettings::from_config(config)?;
-    let watch = settings.watch.clone();
+    let (watch, response_timeout) = (settings.watch.clone(), settings.response_timeout);
     let (pool, readiness) = match target {
         DatabaseTarget::Sqlite(path) => {
             let pool = open_sqlite_with(&path, settings, sqlite).await?;
@@ -172,6 +191,7 @@ pub async fn open_configured(
     Ok(OpenedDatabase {
         pool,
         readiness,
+        response_timeout,
         description,
     })
 }
@@ -226,6 +246,20 @@ pub async fn open_sqlite_with(
 /// trips of a short query, and a connection in use a moment ago is alive.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
+/// `io`'s outcome, or an I/O error of a server that did not answer within `limit` (which
+/// the pool takes for a broken connection, and closes).
+async fn within(
+    limit: ResponseTimeout,
+    io: impl std::future::Future<Output = Result<(), sqlx::Error>>,
+) -> Result<(), sqlx::Error> {
+    tokio::time::timeout(limit.limit(), io).await.map_err(|_| {
+        sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            limit.silence().to_string(),
+        ))
+    })?
+}
+
 /// Connects to PostgreSQL with a pool of `max_connections` and runs `migrator`.
 pub async fn open_postgres(
     url: &str,
@@ -242,7 +276,7 @@ pub async fn open_postgres_with(
     migrator: &Migrator,
 ) -> Result<PgPool, DatabaseError> {
     let options = PgConnectOptions::from_str(url).map_err(DatabaseError::Connect)?;
-    let watch = settings.watch;
+    let (watch, limit) = (settings.watch, settings.response_timeout);
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections.max(1))
         .acquire_timeout(settings.acquire_timeout)
@@ -251,7 +285,9 @@ pub async fn open_postgres_with(
             let watch = watch.clone();
             Box::pin(async move {
                 if metadata.idle_for >= PING_WHEN_IDLE_FOR {
-                    sqlx::Connection::ping(connection).await?;
+                    // A silent server is given up on like a closed one: the pool then tries
+                    // another connection or opens a new one.
+                    within(limit, sqlx::Connection::ping(connection)).await?;
                 }
                 watch.handed_on();
                 Ok(true)

@@ -55,7 +55,7 @@ impl Application {
         let security = Security {
             authenticator: authenticator.clone(),
             permissions,
-            audit: AuditLog::grouped(stores.engagements.audit_store()),
+            audit: AuditLog::grouped(stores.engagements.audit_store(), stores.response_timeout),
         };
         let declared = config
             .subscribers
@@ -123,13 +123,15 @@ impl Application {
             client
                 .client(config.delivery.request_timeout())
                 .context("cannot set up this index's client credentials ([subscriber_client])")?,
-        );
+        )
+        .with_response_timeout(stores.response_timeout);
         let fan_out = FanOut::new(
             Arc::clone(&stores.subscribers),
             queue,
             config.notification.max_transactions,
             config.notification.linger(),
             delivery.waker(),
+            stores.response_timeout,
         );
         let retention = RetentionJob::new(
             SERVICE_NAME,

@@ -83,19 +83,22 @@ impl Application {
         )
         // Update is idempotent per engagement: posts queued together go in one request, so
         // a busy engine keeps up with its own form changes.
-        .merging("engagementTransaction", 1000);
+        .merging("engagementTransaction", 1000)
+        .with_response_timeout(config.database.response_timeout());
         let sweeper = Sweeper::new(
             Arc::clone(&store),
             api::poster(&config),
             config.forms.rules(),
             delivery.waker(),
-        );
+        )
+        .with_response_timeout(config.database.response_timeout());
         let alarm_relay = AlarmRelay::new(
             Arc::clone(&store),
             api::poster(&config),
             config.notification.alarm_relay_interval(),
             delivery.waker(),
-        );
+        )
+        .with_response_timeout(config.database.response_timeout());
         let retention =
             RetentionJob::new(SERVICE_NAME, config.retention.clone(), store.retention());
         let readiness =

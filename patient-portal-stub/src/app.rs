@@ -48,7 +48,7 @@ impl Application {
             .declare(&config.auth.permissions)
             .await
             .context("cannot apply the grants of the configuration ([[auth.permissions]])")?;
-        let audit = AuditLog::grouped(store.audit_store());
+        let audit = AuditLog::grouped(store.audit_store(), config.database.response_timeout());
         let retention =
             RetentionJob::new(SERVICE_NAME, config.retention.clone(), store.retention());
         let citizens = config.test_citizens()?;

@@ -111,8 +111,10 @@ impl TestSystem {
             if let Some(scratch) = ScratchDatabase::create().await {
                 let mut url = reqwest::Url::parse(&scratch.url)?;
                 if let Some(port) = front_port {
-                    // A request waits 3 s for a connection while the front is cut, not 10.
+                    // A request waits 3 s for a connection while the front is cut, not 10,
+                    // and a worker 2 s for an answer while it is silent.
                     config.acquire_timeout_secs = 3;
+                    config.response_timeout_secs = 2;
                     url.set_host(Some("127.0.0.1"))?;
                     url.set_port(Some(port))
                         .map_err(|()| anyhow::anyhow!("a database URL without a port"))?;
@@ -122,8 +124,13 @@ impl TestSystem {
             }
             Ok(config)
         };
+        // Behind the front a request is given up after 5 s, not 30, while it is silent.
+        let http = || HttpConfig {
+            request_timeout_secs: if behind_front { 5 } else { 30 },
+            ..HttpConfig::with_port(0)
+        };
         let mut index_config = engagement_index::Config {
-            http: HttpConfig::with_port(0),
+            http: http(),
             database: database().await?,
             ..engagement_index::Config::default()
         };
@@ -131,7 +138,7 @@ impl TestSystem {
         index_config.notification.linger_ms = Some(10);
         index_config.auth = security.engagement_index;
         let mut form_engine = form_engine::Config {
-            http: HttpConfig::with_port(0),
+            http: http(),
             database: database().await?,
             ..form_engine::Config::default()
         };
@@ -158,7 +165,7 @@ impl TestSystem {
             None
         };
         let mut portal = patient_portal_stub::Config {
-            http: HttpConfig::with_port(0),
+            http: http(),
             database: database().await?,
             ..patient_portal_stub::Config::default()
         };

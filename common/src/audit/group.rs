@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::{AuditError, AuditEvent, AuditStore};
+use crate::db::ResponseTimeout;
 
 /// At most this many requests share one transaction.
 const MOST_REQUESTS_PER_COMMIT: usize = 512;
@@ -39,7 +40,7 @@ struct Pending {
 impl GroupCommit {
     /// Starts the writer; must be called inside the Tokio runtime. The writer stops when the
     /// last handle is dropped.
-    pub(super) fn start(store: &Arc<dyn AuditStore>) -> Self {
+    pub(super) fn start(store: &Arc<dyn AuditStore>, limit: ResponseTimeout) -> Self {
         let (queue, arrivals) = mpsc::channel::<Pending>(QUEUE);
         let arrivals = Arc::new(Mutex::new(arrivals));
         for _ in 0..WRITERS {
@@ -56,7 +57,7 @@ impl GroupCommit {
                     if taken == 0 {
                         break;
                     }
-                    commit(store.as_ref(), std::mem::take(&mut group)).await;
+                    commit(store.as_ref(), std::mem::take(&mut group), limit).await;
                 }
             });
         }
@@ -78,10 +79,14 @@ impl GroupCommit {
     }
 }
 
-async fn commit(store: &dyn AuditStore, group: Vec<Pending>) {
+/// Each write is bounded by `limit`: a silent database must not hold the writer, and every
+/// request after it, for ever (`crate::db::ResponseTimeout`).
+async fn commit(store: &dyn AuditStore, group: Vec<Pending>, limit: ResponseTimeout) {
     if group.len() == 1 {
         let pending = group.into_iter().next().expect("a group of one");
-        let result = store.append_all(&pending.events, pending.at).await;
+        let result = limit
+            .bound(store.append_all(&pending.events, pending.at))
+            .await;
         let _ = pending.done.send(result);
         return;
     }
@@ -89,7 +94,7 @@ async fn commit(store: &dyn AuditStore, group: Vec<Pending>) {
         .iter()
         .map(|pending| (pending.events.as_slice(), pending.at))
         .collect();
-    match store.append_groups(&rows).await {
+    match limit.bound(store.append_groups(&rows)).await {
         Ok(()) => {
             for pending in group {
                 let _ = pending.done.send(Ok(()));
@@ -105,7 +110,9 @@ async fn commit(store: &dyn AuditStore, group: Vec<Pending>) {
             // is stored twice: an audit log may repeat a row, never miss one.)
             tracing::warn!(%error, requests = group.len(), "a grouped audit write failed; writing each request's rows on their own");
             for pending in group {
-                let result = store.append_all(&pending.events, pending.at).await;
+                let result = limit
+                    .bound(store.append_all(&pending.events, pending.at))
+                    .await;
                 let _ = pending.done.send(result);
             }
         }
@@ -203,7 +210,10 @@ mod tests {
     /// Sends one request per writer, then (while their writes are held) `rest`; answers each
     /// request's outcome.
     async fn run(store: Arc<Recorder>, rest: &[&str]) -> Vec<bool> {
-        let log = AuditLog::grouped(Arc::clone(&store) as Arc<dyn AuditStore>);
+        let log = AuditLog::grouped(
+            Arc::clone(&store) as Arc<dyn AuditStore>,
+            crate::db::ResponseTimeout::DEFAULT,
+        );
         let mut first = Vec::new();
         for n in 0..WRITERS {
             let log = log.clone();

@@ -292,9 +292,10 @@ impl AuditLog {
 
     /// Rows of requests arriving together written in one transaction and one flush, each
     /// request answered once its rows are durable (`group.rs`). Must be called inside the
-    /// Tokio runtime: it starts the writer.
-    pub fn grouped(store: Arc<dyn AuditStore>) -> Self {
-        let group = Some(group::GroupCommit::start(&store));
+    /// Tokio runtime: it starts the writer. A write not answered within `limit` is given up
+    /// and its requests answered unavailable (`database.response_timeout_secs`).
+    pub fn grouped(store: Arc<dyn AuditStore>, limit: crate::db::ResponseTimeout) -> Self {
+        let group = Some(group::GroupCommit::start(&store, limit));
         Self { store, group }
     }
 

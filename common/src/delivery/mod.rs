@@ -70,6 +70,9 @@ pub enum DeliveryError {
     /// A statement written for several deliveries at once failed (its error, as text).
     #[error("delivery queue error: {0}")]
     Batched(String),
+    /// The database did not answer in time ([`crate::db::ResponseTimeout`]).
+    #[error("delivery queue: {0}")]
+    Unavailable(#[from] crate::db::Unavailable),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]

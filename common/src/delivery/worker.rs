@@ -18,6 +18,7 @@ use super::{
     NOTIFICATION_ID_HEADER, Route,
 };
 use crate::correlation::{self, CorrelationId};
+use crate::db::ResponseTimeout;
 use crate::shutdown::Shutdown;
 
 /// How often queue figures are refreshed for the metrics.
@@ -54,6 +55,10 @@ struct Shared {
     reads: Together<(String, i64), Result<Vec<Delivery>, String>>,
     /// and routes, looked up after every wake.
     routes: Together<String, Option<Route>>,
+    /// The bound on each question to the queue and the routes: a silent database fails the
+    /// question, which is asked again later, instead of stopping deliveries for good
+    /// (`crate::db::ResponseTimeout`).
+    limit: ResponseTimeout,
 }
 
 /// Consecutive queued payloads whose `field` arrays may travel in one POST.
@@ -183,8 +188,19 @@ impl DeliveryWorker {
                 marks: Together::new(),
                 reads: Together::new(),
                 routes: Together::new(),
+                limit: ResponseTimeout::DEFAULT,
             }),
         }
+    }
+
+    /// Bounds each question to the queue by `limit` (`database.response_timeout_secs`)
+    /// instead of [`ResponseTimeout::DEFAULT`].
+    #[must_use]
+    pub fn with_response_timeout(mut self, limit: ResponseTimeout) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.limit = limit;
+        }
+        self
     }
 
     /// Sends consecutive queued messages in one POST, their `field` arrays concatenated up to
@@ -227,7 +243,11 @@ impl DeliveryWorker {
                 shared.publish_stats(&mut seen_destinations).await;
                 stats_due = tokio::time::Instant::now() + STATS_INTERVAL;
             }
-            match shared.store.due_destinations(Utc::now()).await {
+            match shared
+                .limit
+                .bound(shared.store.due_destinations(Utc::now()))
+                .await
+            {
                 Ok(due) => {
                     let now = tokio::time::Instant::now();
                     left_alone.retain(|_, until| *until > now);
@@ -332,8 +352,8 @@ impl Shared {
             if tokio::time::Instant::now() >= renew_at {
                 let now = Utc::now();
                 match self
-                    .store
-                    .claim(destination, self.id, now + lease, now)
+                    .limit
+                    .bound(self.store.claim(destination, self.id, now + lease, now))
                     .await
                 {
                     Ok(true) => renew_at = tokio::time::Instant::now() + renew_every,
@@ -385,7 +405,11 @@ impl Shared {
                 Next::Wait => break,
             }
         }
-        if let Err(error) = self.store.release(destination, self.id).await {
+        if let Err(error) = self
+            .limit
+            .bound(self.store.release(destination, self.id))
+            .await
+        {
             tracing::warn!(service = self.service, destination, %error, "cannot release the delivery lease");
         }
         served
@@ -418,7 +442,10 @@ impl Shared {
         limit: i64,
     ) -> Result<Vec<Delivery>, DeliveryError> {
         if !self.store.reads_together() {
-            return self.store.pending_run(destination, limit).await;
+            return self
+                .limit
+                .bound(self.store.pending_run(destination, limit))
+                .await;
         }
         match self.reads.ask((destination.to_owned(), limit)).await {
             Some(run) => run.map_err(DeliveryError::Batched),
@@ -431,13 +458,13 @@ impl Shared {
     /// Starts the tasks that answer the destinations' questions together; aborted when the
     /// worker stops.
     fn answer_together(&self) -> Vec<tokio::task::JoinHandle<()>> {
-        let store = Arc::clone(&self.store);
+        let (store, limit) = (Arc::clone(&self.store), self.limit);
         let marks = self.marks.start(move |marks: Vec<Vec<i64>>| {
             let store = Arc::clone(&store);
             async move {
                 let ids: Vec<i64> = marks.iter().flatten().copied().collect();
-                let result = store
-                    .mark_delivered(&ids, Utc::now())
+                let result = limit
+                    .bound(store.mark_delivered(&ids, Utc::now()))
                     .await
                     .map_err(|error| error.to_string());
                 vec![result; marks.len()]
@@ -448,7 +475,7 @@ impl Shared {
             let store = Arc::clone(&store);
             async move {
                 let asked = wanted.len();
-                match store.pending_runs(&wanted).await {
+                match limit.bound(store.pending_runs(&wanted)).await {
                     Ok(runs) if runs.len() == asked => runs.into_iter().map(Ok).collect(),
                     Ok(_) => {
                         vec![Err(String::from("the queue answered a read it was not asked")); asked]
@@ -460,7 +487,12 @@ impl Shared {
         let resolver = Arc::clone(&self.resolver);
         let routes = self.routes.start(move |destinations: Vec<String>| {
             let resolver = Arc::clone(&resolver);
-            async move { resolver.routes(&destinations).await }
+            // Not found in time: each destination is left alone and looked up again later.
+            async move {
+                tokio::time::timeout(limit.limit(), resolver.routes(&destinations))
+                    .await
+                    .unwrap_or_else(|_| vec![None; destinations.len()])
+            }
         });
         [marks, reads, routes].into_iter().flatten().collect()
     }
@@ -633,8 +665,8 @@ impl Shared {
                         .min(self.policy.max_age());
                     tracing::warn!(%reason, attempts, retry_in_ms = wait.as_millis(), "delivery failed, will retry");
                     let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-                    self.store
-                        .mark_failed(&batch.ids, &reason, next)
+                    self.limit
+                        .bound(self.store.mark_failed(&batch.ids, &reason, next))
                         .await
                         .map(|()| Next::Wait)
                 }
@@ -660,7 +692,9 @@ impl Shared {
         } else {
             Cause::GaveUp
         };
-        self.store.mark_dead(&batch.ids, answer).await?;
+        self.limit
+            .bound(self.store.mark_dead(&batch.ids, answer))
+            .await?;
         metrics::counter!(
             "deliveries_dead_lettered_total",
             "service" => self.service,
@@ -698,7 +732,7 @@ impl Shared {
     }
 
     async fn publish_stats(&self, seen: &mut HashSet<String>) {
-        let stats = match self.store.stats().await {
+        let stats = match self.limit.bound(self.store.stats()).await {
             Ok(stats) => stats,
             Err(error) => {
                 tracing::warn!(service = self.service, %error, "cannot read delivery queue figures");

@@ -1,5 +1,5 @@
-//! A TCP front between services under test and their database server, which a test can cut
-//! and restore: what a restart, a failover or a network fault looks like to a service.
+//! A TCP front between services under test and their database server, which a test can cut,
+//! silence and restore: what a restart, a failover or a network fault looks like to a service.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -18,6 +18,8 @@ pub struct DatabaseFront {
 struct FrontState {
     /// Cancelled to close every connection passed on so far.
     open: CancellationToken,
+    /// Cancelled to silence every connection passed on so far.
+    answering: CancellationToken,
     /// Cancelled to stop listening; `None` while cut.
     listening: Option<CancellationToken>,
 }
@@ -35,6 +37,7 @@ impl DatabaseFront {
             upstream: upstream.into(),
             state: Arc::new(Mutex::new(FrontState {
                 open: CancellationToken::new(),
+                answering: CancellationToken::new(),
                 listening: None,
             })),
         };
@@ -63,6 +66,17 @@ impl DatabaseFront {
         let mut state = self.state.lock().expect("the front's state");
         state.open.cancel();
         state.open = CancellationToken::new();
+    }
+
+    /// Every connection passed on so far goes silent: what a service sends on it is taken and
+    /// never answered, and it is never closed; new connections are passed on. A server that
+    /// froze, or a failover whose old primary dropped off the network without a reset, while
+    /// the new one takes connections. (The server's side of each silenced connection is
+    /// closed, so its transactions end and hold no locks, as the old primary's would be gone.)
+    pub fn silence(&self) {
+        let mut state = self.state.lock().expect("the front's state");
+        state.answering.cancel();
+        state.answering = CancellationToken::new();
     }
 
     /// Listens again on the same port after [`Self::cut`].
@@ -102,15 +116,25 @@ async fn accept(
                 Err(_) => continue,
             },
         };
-        let open = state.lock().expect("the front's state").open.clone();
+        let (open, answering) = {
+            let state = state.lock().expect("the front's state");
+            (state.open.clone(), state.answering.clone())
+        };
         let upstream = Arc::clone(&upstream);
         tokio::spawn(async move {
             let Ok(mut server) = TcpStream::connect(&*upstream).await else {
                 return;
             };
-            tokio::select! {
-                () = open.cancelled() => {}
-                _ = copy_bidirectional(&mut client, &mut server) => {}
+            let silenced = tokio::select! {
+                () = open.cancelled() => false,
+                () = answering.cancelled() => true,
+                _ = copy_bidirectional(&mut client, &mut server) => false,
+            };
+            if silenced {
+                drop(server);
+                // The client's side stays open, unread, until the front closes everything.
+                open.cancelled().await;
+                drop(client);
             }
         });
     }

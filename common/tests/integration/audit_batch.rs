@@ -10,6 +10,7 @@ use common::audit::{
     SqliteAuditStore,
 };
 use common::auth::{AuthMethod, Caller};
+use common::db::ResponseTimeout;
 use common::identity::{HsaId, PersonalIdentityNumber};
 use common::permissions::Role;
 use common::testing::TestDatabase;
@@ -123,7 +124,7 @@ async fn a_grouped_log_stores_every_concurrent_request_once() {
             let pool = common::db::open_sqlite(&path, 5, &SQLITE).await.unwrap();
             Arc::new(SqliteAuditStore::new(pool))
         };
-        let log = AuditLog::grouped(Arc::clone(&store));
+        let log = AuditLog::grouped(Arc::clone(&store), ResponseTimeout::DEFAULT);
         let started = Utc::now();
         let requests: Vec<_> = (0..200)
             .map(|n| {

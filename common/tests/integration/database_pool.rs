@@ -202,3 +202,69 @@ async fn a_pool_that_hands_nothing_on_is_not_ready() {
         database.cleanup().await;
     }
 }
+
+#[test]
+fn a_response_timeout_of_zero_is_refused() {
+    let config = DatabaseConfig {
+        response_timeout_secs: 0,
+        ..DatabaseConfig::default()
+    };
+    let refused = PoolSettings::from_config(&config).unwrap_err();
+    assert!(matches!(refused, DatabaseError::ResponseTimeout));
+}
+
+/// PostgreSQL through a front that silences the connections open so far (a frozen server, or
+/// a failover whose old primary vanished): a connection given back with its answer unread
+/// (its check is bounded at 5 s, the patched sqlx-core of vendor/README.md), and an idle one
+/// checked before use (bounded by `response_timeout_secs`), are given up and closed, so that a
+/// pool of one connection serves again on a new one, instead of waiting for ever.
+#[tokio::test]
+async fn connections_to_a_silent_server_are_given_up_and_their_places_freed() {
+    for database in TestDatabase::all().await {
+        let Some(url) = database.config.url.clone() else {
+            continue;
+        };
+        let mut url = reqwest::Url::parse(&url).unwrap();
+        let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+        let front = common::testing::database_front::DatabaseFront::start(upstream).await;
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(front.port())).unwrap();
+        let config = DatabaseConfig {
+            url: Some(url.to_string()),
+            max_connections: 1,
+            acquire_timeout_secs: 10,
+            response_timeout_secs: 1,
+            ..database.config.clone()
+        };
+        let settings = PoolSettings::from_config(&config).unwrap();
+        let pool = common::db::open_postgres_with(url.as_str(), settings, &Migrator::DEFAULT)
+            .await
+            .unwrap();
+        let select = || sqlx::query("SELECT 1").execute(&pool);
+        select().await.unwrap();
+
+        // A statement sent into the silence, given up by its caller: its connection comes
+        // back with the answer unread.
+        front.silence();
+        let given_up = tokio::time::timeout(Duration::from_millis(300), select()).await;
+        assert!(given_up.is_err(), "a silent server answered");
+        let asked = Instant::now();
+        select().await.unwrap();
+        let waited = asked.elapsed();
+        // The check's bound (5 s), then a new connection; not the acquire timeout, or never.
+        assert!(waited < Duration::from_secs(8), "waited {waited:?}");
+
+        // An idle connection (checked before use) to a server that fell silent meanwhile.
+        front.silence();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let asked = Instant::now();
+        select().await.unwrap();
+        let waited = asked.elapsed();
+        // The limit (1 s), then a new connection.
+        assert!(waited < Duration::from_secs(4), "waited {waited:?}");
+
+        pool.close().await;
+        drop(front);
+        database.cleanup().await;
+    }
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use common::db::ResponseTimeout;
 use common::delivery::{DeliveryError, JetStreamDeliveries, JetStreamRelay};
 use common::shutdown::Shutdown;
 use tokio::sync::Notify;
@@ -22,6 +23,9 @@ pub struct FanOut {
     delivery: Arc<Notify>,
     /// Wakes the fan-out at once (a handler that just committed changes may notify it).
     changes: Arc<Notify>,
+    /// The bound on each of a round's statements: a silent database fails the round, which
+    /// is tried again, instead of stopping the fan-out for good (`common::db::ResponseTimeout`).
+    limit: ResponseTimeout,
 }
 
 /// Where a round's notifications go.
@@ -56,6 +60,7 @@ impl FanOut {
         max_transactions: usize,
         linger: Duration,
         delivery: Arc<Notify>,
+        limit: ResponseTimeout,
     ) -> Self {
         Self {
             store,
@@ -64,6 +69,7 @@ impl FanOut {
             linger,
             delivery,
             changes: Arc::new(Notify::new()),
+            limit,
         }
     }
 
@@ -71,7 +77,10 @@ impl FanOut {
     /// queues; how many changes it took.
     async fn round(&self) -> Result<usize, RoundError> {
         match &self.queue {
-            Queue::Database => Ok(self.store.fan_out(self.max_transactions).await?),
+            Queue::Database => Ok(self
+                .limit
+                .bound(self.store.fan_out(self.max_transactions))
+                .await?),
             Queue::Stream {
                 stream,
                 lease,
@@ -84,14 +93,17 @@ impl FanOut {
                     .and_then(|lease| Utc::now().checked_sub_signed(lease))
                     .unwrap_or(chrono::DateTime::UNIX_EPOCH);
                 let Some(round) = self
-                    .store
-                    .take_round(self.max_transactions, *owner, stale_before)
+                    .limit
+                    .bound(
+                        self.store
+                            .take_round(self.max_transactions, *owner, stale_before),
+                    )
                     .await?
                 else {
                     return Ok(0);
                 };
                 stream.publish_round(round.id, &round.notifications).await?;
-                self.store.finish_round(round.id).await?;
+                self.limit.bound(self.store.finish_round(round.id)).await?;
                 metrics::counter!("notification_messages_published_total")
                     .increment(round.notifications.len() as u64);
                 Ok(round.changes)

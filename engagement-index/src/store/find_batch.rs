@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use common::db::ResponseTimeout;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row as _};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -38,12 +39,13 @@ pub(super) struct FindBatch {
 
 impl FindBatch {
     /// Starts the readers; they stop when this is dropped. Must be called inside the Tokio
-    /// runtime.
-    pub(super) fn start(pool: PgPool) -> Self {
+    /// runtime. A batch not answered within `limit` is given up: a silent database must not
+    /// hold the reader, and every search behind it, for ever (`common::db::ResponseTimeout`).
+    pub(super) fn start(pool: PgPool, limit: ResponseTimeout) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel();
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..READERS {
-            tokio::spawn(read_batches(pool.clone(), Arc::clone(&receiver)));
+            tokio::spawn(read_batches(pool.clone(), Arc::clone(&receiver), limit));
         }
         Self { pool, queue }
     }
@@ -72,7 +74,11 @@ impl FindBatch {
     }
 }
 
-async fn read_batches(pool: PgPool, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
+async fn read_batches(
+    pool: PgPool,
+    receiver: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
+    limit: ResponseTimeout,
+) {
     loop {
         let mut batch = Vec::with_capacity(MOST_SEARCHES_PER_STATEMENT);
         {
@@ -86,14 +92,14 @@ async fn read_batches(pool: PgPool, receiver: Arc<Mutex<mpsc::UnboundedReceiver<
                 return;
             }
         }
-        answer(&pool, batch).await;
+        answer(&pool, batch, limit).await;
     }
 }
 
-async fn answer(pool: &PgPool, batch: Vec<Job>) {
+async fn answer(pool: &PgPool, batch: Vec<Job>, limit: ResponseTimeout) {
     if batch.len() > 1 {
         let jobs: Vec<&Job> = batch.iter().collect();
-        match find_many(pool, &jobs).await {
+        match limit.bound(find_many(pool, &jobs)).await {
             Ok(answers) => {
                 for (job, found) in batch.into_iter().zip(answers) {
                     // A caller that went away (its client disconnected) needs no answer.
@@ -116,7 +122,7 @@ async fn answer(pool: &PgPool, batch: Vec<Job>) {
         }
     }
     for job in batch {
-        let found = alone(pool, &job).await;
+        let found = limit.bound(alone(pool, &job)).await;
         let _ = job.reply.send(found);
     }
 }

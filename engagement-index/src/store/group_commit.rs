@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use common::db::ResponseTimeout;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::StoreError;
@@ -45,12 +46,18 @@ pub(super) struct GroupCommit<S> {
 }
 
 impl<S: ApplyInTurn> GroupCommit<S> {
-    /// Starts the committers; they stop when this is dropped.
-    pub(super) fn start(writer: Arc<S>) -> Self {
+    /// Starts the committers; they stop when this is dropped. A group's write not answered
+    /// within `limit` is given up: a silent database must not hold a committer, and every
+    /// Update queued behind it, for ever (`common::db::ResponseTimeout`).
+    pub(super) fn start(writer: Arc<S>, limit: ResponseTimeout) -> Self {
         let (queue, receiver) = mpsc::unbounded_channel();
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..COMMITTERS {
-            tokio::spawn(commit_groups(Arc::clone(&writer), Arc::clone(&receiver)));
+            tokio::spawn(commit_groups(
+                Arc::clone(&writer),
+                Arc::clone(&receiver),
+                limit,
+            ));
         }
         Self { writer, queue }
     }
@@ -88,6 +95,7 @@ async fn alone<S: ApplyInTurn>(
 async fn commit_groups<S: ApplyInTurn>(
     writer: Arc<S>,
     receiver: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>,
+    limit: ResponseTimeout,
 ) {
     loop {
         let group = {
@@ -108,17 +116,17 @@ async fn commit_groups<S: ApplyInTurn>(
             }
             group
         };
-        commit(&*writer, group).await;
+        commit(&*writer, group, limit).await;
     }
 }
 
-async fn commit<S: ApplyInTurn>(writer: &S, group: Vec<Job>) {
+async fn commit<S: ApplyInTurn>(writer: &S, group: Vec<Job>, limit: ResponseTimeout) {
     let outcome = {
         let requests: Vec<Request<'_>> = group
             .iter()
             .map(|job| (&*job.rules, &job.context))
             .collect();
-        writer.apply_in_turn(&requests).await
+        limit.bound(writer.apply_in_turn(&requests)).await
     };
     match outcome {
         Ok(applied) => {
@@ -145,7 +153,7 @@ async fn commit<S: ApplyInTurn>(writer: &S, group: Vec<Job>) {
                 if job.reply.is_closed() {
                     continue;
                 }
-                let result = alone(writer, &*job.rules, &job.context).await;
+                let result = limit.bound(alone(writer, &*job.rules, &job.context)).await;
                 let _ = job.reply.send(result);
             }
         }
@@ -225,7 +233,7 @@ mod tests {
             writes: AtomicUsize::new(0),
         };
         let (jobs, answers) = group(5);
-        commit(&writer, jobs).await;
+        commit(&writer, jobs, ResponseTimeout::DEFAULT).await;
         // Not tried again one by one: each would wait out the pool on its own.
         assert_eq!(writer.writes.load(Ordering::SeqCst), 1);
         for answer in answers {
@@ -242,7 +250,7 @@ mod tests {
         };
         let (jobs, mut answers) = group(4);
         drop(answers.remove(3));
-        commit(&writer, jobs).await;
+        commit(&writer, jobs, ResponseTimeout::DEFAULT).await;
         // The group, then the three requests still waited for, alone.
         assert_eq!(writer.writes.load(Ordering::SeqCst), 4);
         for answer in answers {

@@ -189,6 +189,8 @@ pub struct Stores {
     pub description: String,
     /// Whether the database answers (`/health/ready`).
     pub readiness: common::db::PoolReadiness,
+    /// The bound on the workers' statements (`database.response_timeout_secs`).
+    pub response_timeout: common::db::ResponseTimeout,
 }
 
 /// The tables whose rows come and go as fast as they are written: the outbox (and the NATS
@@ -211,25 +213,33 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
     )
     .await?;
     let (readiness, description) = (opened.readiness, opened.description);
+    let response_timeout = opened.response_timeout;
     let stores = match opened.pool {
         ConfiguredPool::Sqlite(pool) => {
             let deliveries: Arc<dyn DeliveryStore> =
                 Arc::new(SqliteDeliveryStore::new(pool.clone()));
             Stores {
-                engagements: Arc::new(SqliteStore::new(pool.clone())),
+                engagements: Arc::new(SqliteStore::with_response_timeout(
+                    pool.clone(),
+                    response_timeout,
+                )),
                 subscribers: Arc::new(SqliteSubscribers::new(pool.clone())),
                 migration: Arc::new(migration::SqliteMigration::new(pool.clone())),
                 retention: retention::sqlite(pool, Arc::clone(&deliveries)),
                 queue_vacuum: None,
                 deliveries,
                 readiness,
+                response_timeout,
                 description,
             }
         }
         ConfiguredPool::Postgres(pool) => {
             let deliveries: Arc<dyn DeliveryStore> = Arc::new(PgDeliveryStore::new(pool.clone()));
             Stores {
-                engagements: Arc::new(PgStore::new(pool.clone())),
+                engagements: Arc::new(PgStore::with_response_timeout(
+                    pool.clone(),
+                    response_timeout,
+                )),
                 subscribers: Arc::new(PgSubscribers::new(pool.clone())),
                 migration: Arc::new(migration::PgMigration::new(pool.clone())),
                 queue_vacuum: common::db::QueueVacuum::new(
@@ -240,6 +250,7 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
                 retention: retention::postgres(pool, Arc::clone(&deliveries)),
                 deliveries,
                 readiness,
+                response_timeout,
                 description,
             }
         }

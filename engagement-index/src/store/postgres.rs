@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use common::audit::AuditEvent;
+use common::db::ResponseTimeout;
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::StoreError;
@@ -33,14 +34,19 @@ impl PgStore {
     /// Must be called inside the Tokio runtime: it starts the group committers and the
     /// FindContent readers.
     pub fn new(pool: PgPool) -> Self {
+        Self::with_response_timeout(pool, ResponseTimeout::DEFAULT)
+    }
+
+    /// [`Self::new`] with the bound on the committers' and readers' statements.
+    pub fn with_response_timeout(pool: PgPool, limit: ResponseTimeout) -> Self {
         let writer = Arc::new(PgWriter {
             pool: pool.clone(),
             new_posts: NewPostsGuess::default(),
         });
         Self {
-            finds: FindBatch::start(pool.clone()),
+            finds: FindBatch::start(pool.clone(), limit),
             pool,
-            group: GroupCommit::start(writer),
+            group: GroupCommit::start(writer, limit),
         }
     }
 

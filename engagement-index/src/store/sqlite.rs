@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use common::audit::AuditBackend;
+use common::db::ResponseTimeout;
 use serde_json::{Value, json};
 use sqlx::{SqliteConnection, SqlitePool};
 
@@ -26,10 +27,15 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Must be called inside the Tokio runtime: it starts the group committers.
     pub fn new(pool: SqlitePool) -> Self {
+        Self::with_response_timeout(pool, ResponseTimeout::DEFAULT)
+    }
+
+    /// [`Self::new`] with the bound on the committers' statements.
+    pub fn with_response_timeout(pool: SqlitePool, limit: ResponseTimeout) -> Self {
         let writer = Arc::new(SqliteWriter { pool: pool.clone() });
         Self {
             pool,
-            group: GroupCommit::start(writer),
+            group: GroupCommit::start(writer, limit),
         }
     }
 

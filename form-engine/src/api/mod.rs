@@ -84,9 +84,10 @@ impl AppState {
             config.forms.rules(),
             Arc::clone(&outbox),
         ));
+        let audit = AuditLog::grouped(store.audit_store(), config.database.response_timeout());
         Self {
             config: Arc::new(config),
-            audit: AuditLog::grouped(store.audit_store()),
+            audit,
             store,
             templates,
             forms,

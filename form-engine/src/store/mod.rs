@@ -74,6 +74,17 @@ pub enum StoreError {
     Audit(#[from] AuditError),
 }
 
+/// A database that did not answer in time (`common::db::ResponseTimeout`): an I/O time-out, as
+/// the connection's own would be, and answered 503 like one.
+impl From<common::db::Unavailable> for StoreError {
+    fn from(silence: common::db::Unavailable) -> Self {
+        Self::Database(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            silence.to_string(),
+        )))
+    }
+}
+
 impl StoreError {
     /// A unique-key violation is a concurrent insert of the same key.
     pub(crate) fn from_insert(error: sqlx::Error) -> Self {

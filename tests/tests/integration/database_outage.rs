@@ -236,3 +236,111 @@ async fn outage() {
     }
     system.stop().await;
 }
+
+#[tokio::test]
+async fn a_database_gone_silent_is_given_up_on_and_every_service_answers_again() {
+    if std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty()) {
+        silence().await;
+    } else {
+        eprintln!("note: TEST_DATABASE_URL is unset; a silent database is not tested");
+    }
+}
+
+/// How long a service may take to answer again after its database went silent: its statements
+/// sent into the silence are given up after 2 s here (`database.response_timeout_secs`, 10 s by
+/// default), its requests after 5 s (`http.request_timeout_secs`), a few of them in turn.
+const AFTER_SILENCE: Duration = Duration::from_mins(1);
+
+/// Sends `body` until it answers 200, asserting that nothing before was a 500: a statement
+/// given up answers 503 `DATABASE_UNAVAILABLE`, a request given up 503 `TIMEOUT`.
+async fn answered_after_silence(system: &TestSystem, name: &str, url: &str, body: &Value) {
+    let deadline = Instant::now() + AFTER_SILENCE;
+    loop {
+        let answer = post(system, url, body).await;
+        if answer.status == 200 {
+            return;
+        }
+        assert_eq!(answer.status, 503, "{name}: {}", answer.body);
+        let code = answer.body["code"].as_str().unwrap_or_default();
+        assert!(
+            ["DATABASE_UNAVAILABLE", "TIMEOUT"].contains(&code),
+            "{name}: {}",
+            answer.body
+        );
+        assert!(Instant::now() < deadline, "{name} answers again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until the care system has been notified of `form_id` by the engagement index.
+async fn notified(care_system: &demo_care_system::DemoCareSystemHandle, form_id: &str) {
+    let deadline = Instant::now() + AFTER_SILENCE;
+    while !care_system
+        .notifications()
+        .iter()
+        .any(|notification| notification.form_id == form_id)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the care system is notified of form {form_id}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A server that froze, or a failover whose old primary vanished without closing its
+/// connections: what the services sent on them is never answered, while new connections reach
+/// a server that answers. Without a bound of their own the workers (FindContent's batches,
+/// Update's group commits, the fan-out, the deliveries, the audit log's writers) would wait
+/// for ever, and with them every request after, until a restart.
+async fn silence() {
+    let system = TestSystem::start_behind_database_front().await.unwrap();
+    let front = system
+        .database_front
+        .as_ref()
+        .expect("a front on PostgreSQL");
+    let (care_system, _) = system.start_care_system().await.unwrap();
+    let update_url = url(system.engagement_index, "/engagementindex/v1/Update");
+
+    // The whole flow before: a form requested reaches the care system through the index.
+    let before = care_system.request_form(RESIDENT).await.unwrap();
+    notified(&care_system, &before).await;
+    let stored = post(&system, &update_url, &update("before")).await;
+    assert_eq!(stored.status, 200, "{}", stored.body);
+    // Every service has just used its connections: its next statements go out on them at once,
+    // without the check of a connection idle for a while.
+    for (name, url, body) in contracts(&system) {
+        assert_eq!(post(&system, &url, &body).await.status, 200, "{name}");
+    }
+
+    front.silence();
+    let silenced = Instant::now();
+    for (name, url, body) in contracts(&system) {
+        answered_after_silence(&system, name, &url, &body).await;
+    }
+    answered_after_silence(&system, "Update", &update_url, &update("after")).await;
+    assert_eq!(bookings(&system).await, ["before", "after"]);
+    // And the flow: the engine's deliveries, the index's group commit, fan-out and deliveries
+    // all go on.
+    let after = loop {
+        match care_system.request_form(RESIDENT).await {
+            Ok(form_id) => break form_id,
+            Err(error) => {
+                assert!(
+                    silenced.elapsed() < AFTER_SILENCE,
+                    "a form can be requested again: {error:#}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    notified(&care_system, &after).await;
+    for (name, address) in system.services() {
+        assert_eq!(readiness(&system, address).await.0, 200, "{name}");
+    }
+    eprintln!(
+        "every service answered again {:.1} s after its database went silent",
+        silenced.elapsed().as_secs_f64()
+    );
+    system.stop().await;
+}

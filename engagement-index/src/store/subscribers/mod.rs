@@ -366,6 +366,7 @@ fn delivery_error(error: common::delivery::DeliveryError) -> StoreError {
     match error {
         common::delivery::DeliveryError::Database(error) => StoreError::from(error),
         common::delivery::DeliveryError::Payload(error) => decode_error(error),
+        common::delivery::DeliveryError::Unavailable(error) => StoreError::from(error),
         // The notification backbone out of reach answers as a database out of reach does.
         common::delivery::DeliveryError::Backbone(error)
         | common::delivery::DeliveryError::Batched(error) => {

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use common::db::ResponseTimeout;
 use common::shutdown::Shutdown;
 use tokio::sync::Notify;
 
@@ -41,6 +42,9 @@ pub struct Sweeper {
     /// The time of `expired_at` and of the alarms raised (the system's unless a test brings
     /// its own).
     clock: Clock,
+    /// The bound on each statement: a silent database fails the sweep, which runs again,
+    /// instead of stopping it for good (`common::db::ResponseTimeout`).
+    limit: ResponseTimeout,
 }
 
 impl Sweeper {
@@ -56,7 +60,15 @@ impl Sweeper {
             rules,
             outbox,
             clock: clock::system(),
+            limit: ResponseTimeout::DEFAULT,
         }
+    }
+
+    /// Bounds each statement by `limit` (`database.response_timeout_secs`).
+    #[must_use]
+    pub fn with_response_timeout(mut self, limit: ResponseTimeout) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// The sweeper going by `clock`: its runs sweep as of the clock's Swedish day.
@@ -97,8 +109,11 @@ impl Sweeper {
             ..Swept::default()
         };
         swept.forgotten_answers = self
-            .store
-            .forget_idempotent_answers((self.clock)() - self.rules.idempotency_retention)
+            .limit
+            .bound(
+                self.store
+                    .forget_idempotent_answers((self.clock)() - self.rules.idempotency_retention),
+            )
             .await?;
         if swept.expired + swept.purged > 0 {
             self.outbox.notify_one();
@@ -109,7 +124,10 @@ impl Sweeper {
     async fn expire(&self, today: NaiveDate) -> Result<u64, StoreError> {
         let mut done = 0;
         loop {
-            let due = self.store.due_forms(Due::Expiry(today), BATCH).await?;
+            let due = self
+                .limit
+                .bound(self.store.due_forms(Due::Expiry(today), BATCH))
+                .await?;
             let mut progressed = false;
             for form in &due {
                 // The post to delete is the one the form has before it expires.
@@ -120,13 +138,13 @@ impl Sweeper {
                 expired.revision += 1;
                 let written = if form.origin == Origin::Request {
                     let alarm = NewAlarm::about(form, AlarmKind::FormExpired, now);
-                    self.store
-                        .follow_up()
-                        .update_form_raising(&expired, &deliveries, &[], &alarm)
+                    let follow_up = self.store.follow_up();
+                    self.limit
+                        .bound(follow_up.update_form_raising(&expired, &deliveries, &[], &alarm))
                         .await
                 } else {
-                    self.store
-                        .update_form_notifying(&expired, &deliveries, &[])
+                    self.limit
+                        .bound(self.store.update_form_notifying(&expired, &deliveries, &[]))
                         .await
                 };
                 match written {
@@ -150,13 +168,21 @@ impl Sweeper {
     async fn purge(&self, today: NaiveDate) -> Result<u64, StoreError> {
         let mut done = 0;
         loop {
-            let due = self.store.due_forms(Due::Purge(today), BATCH).await?;
+            let due = self
+                .limit
+                .bound(self.store.due_forms(Due::Purge(today), BATCH))
+                .await?;
             let mut progressed = false;
             for form in &due {
                 let deliveries = self.poster.outbox_of(form, self.poster.removed(form));
                 match self
-                    .store
-                    .delete_form_notifying(form.id, form.revision, &deliveries, &[])
+                    .limit
+                    .bound(self.store.delete_form_notifying(
+                        form.id,
+                        form.revision,
+                        &deliveries,
+                        &[],
+                    ))
                     .await
                 {
                     Ok(()) => {

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::db::ResponseTimeout;
 use common::delivery::NewDelivery;
 use common::shutdown::Shutdown;
 use serde_json::{Value, json};
@@ -38,6 +39,9 @@ pub struct AlarmRelay {
     interval: Duration,
     /// The delivery worker's waker: relayed notifications go out at once.
     outbox: Arc<Notify>,
+    /// The bound on each statement: a silent database fails the relay, which tries again,
+    /// instead of stopping it for good (`common::db::ResponseTimeout`).
+    limit: ResponseTimeout,
 }
 
 impl AlarmRelay {
@@ -52,7 +56,15 @@ impl AlarmRelay {
             poster,
             interval,
             outbox,
+            limit: ResponseTimeout::DEFAULT,
         }
+    }
+
+    /// Bounds each statement by `limit` (`database.response_timeout_secs`).
+    #[must_use]
+    pub fn with_response_timeout(mut self, limit: ResponseTimeout) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// Relays every `interval` until `shutdown`.
@@ -76,16 +88,20 @@ impl AlarmRelay {
         let feed = self.store.follow_up();
         let mut queued = 0;
         loop {
-            let from = cursor.relayed().await?;
-            let alarms = feed.alarms_after(from, BATCH).await?;
+            let from = self.limit.bound(cursor.relayed()).await?;
+            let alarms = self.limit.bound(feed.alarms_after(from, BATCH)).await?;
             let Some(to) = alarms.last().map(|a| a.serial_number) else {
                 return Ok(queued);
             };
             let mut deliveries = Vec::new();
             for alarm in &alarms {
-                deliveries.extend(self.notification(alarm).await?);
+                deliveries.extend(self.limit.bound(self.notification(alarm)).await?);
             }
-            if cursor.relay(from, to, &deliveries).await? {
+            if self
+                .limit
+                .bound(cursor.relay(from, to, &deliveries))
+                .await?
+            {
                 queued += deliveries.len();
                 if !deliveries.is_empty() {
                     self.outbox.notify_one();
