@@ -138,6 +138,12 @@ pub fn system_clock() -> Clock {
 #[error("{0}")]
 pub struct SweepError(pub String);
 
+impl From<crate::db::Unavailable> for SweepError {
+    fn from(silence: crate::db::Unavailable) -> Self {
+        Self(silence.to_string())
+    }
+}
+
 /// One kind of finished row a service keeps for a while.
 #[async_trait]
 pub trait Sweep: Send + Sync + 'static {
@@ -185,6 +191,10 @@ pub struct RetentionJob {
     config: RetentionConfig,
     sweeps: Vec<Arc<dyn Sweep>>,
     clock: Clock,
+    /// The bound on each batch's delete: a silent database fails the run (counted, so the
+    /// retention alert fires), which is tried again, instead of stopping retention for good.
+    /// Partition maintenance is not bounded: exporting a month of audit rows takes minutes.
+    limit: crate::db::ResponseTimeout,
 }
 
 impl RetentionJob {
@@ -199,7 +209,15 @@ impl RetentionJob {
             config,
             sweeps,
             clock: system_clock(),
+            limit: crate::db::ResponseTimeout::DEFAULT,
         }
+    }
+
+    /// Bounds each batch's delete by `limit` (`database.response_timeout_secs`).
+    #[must_use]
+    pub fn with_response_timeout(mut self, limit: crate::db::ResponseTimeout) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// The same job reading the time from `clock`.
@@ -237,7 +255,7 @@ impl RetentionJob {
                 }
             }
             loop {
-                match sweep.delete_batch(cutoff, limit).await {
+                match self.limit.bound(sweep.delete_batch(cutoff, limit)).await {
                     Ok(n) => {
                         deleted += n;
                         metrics::counter!("retention_rows_deleted_total",

@@ -137,7 +137,8 @@ impl Application {
             SERVICE_NAME,
             config.retention.clone(),
             stores.retention.clone(),
-        );
+        )
+        .with_response_timeout(stores.response_timeout);
         let readiness = common::server::database_readiness(stores.readiness.clone())
             .with_installation(&installation);
         let http = config.http.clone();

@@ -100,7 +100,8 @@ impl Application {
         )
         .with_response_timeout(config.database.response_timeout());
         let retention =
-            RetentionJob::new(SERVICE_NAME, config.retention.clone(), store.retention());
+            RetentionJob::new(SERVICE_NAME, config.retention.clone(), store.retention())
+                .with_response_timeout(config.database.response_timeout());
         let readiness =
             common::server::database_readiness(database_readiness).with_installation(&installation);
         let http = config.http.clone();

@@ -50,7 +50,8 @@ impl Application {
             .context("cannot apply the grants of the configuration ([[auth.permissions]])")?;
         let audit = AuditLog::grouped(store.audit_store(), config.database.response_timeout());
         let retention =
-            RetentionJob::new(SERVICE_NAME, config.retention.clone(), store.retention());
+            RetentionJob::new(SERVICE_NAME, config.retention.clone(), store.retention())
+                .with_response_timeout(config.database.response_timeout());
         let citizens = config.test_citizens()?;
         store
             .apply_configured_citizens(&citizens, truncate_to_micros(Utc::now()))
