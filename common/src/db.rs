@@ -140,7 +140,7 @@ impl PoolSettings {
 }
 
 /// `database.response_timeout_secs`, refused when zero.
-pub fn response_timeout(config: &DatabaseConfig) -> Result<ResponseTimeout, DatabaseError> {
+fn response_timeout(config: &DatabaseConfig) -> Result<ResponseTimeout, DatabaseError> {
     match config.response_timeout_secs {
         0 => Err(DatabaseError::ResponseTimeout),
         _ => Ok(config.response_timeout()),
@@ -246,20 +246,6 @@ pub async fn open_sqlite_with(
 /// trips of a short query, and a connection in use a moment ago is alive.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
-/// `io`'s outcome, or an I/O error of a server that did not answer within `limit` (which
-/// the pool takes for a broken connection, and closes).
-async fn within(
-    limit: ResponseTimeout,
-    io: impl std::future::Future<Output = Result<(), sqlx::Error>>,
-) -> Result<(), sqlx::Error> {
-    tokio::time::timeout(limit.limit(), io).await.map_err(|_| {
-        sqlx::Error::Io(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            limit.silence().to_string(),
-        ))
-    })?
-}
-
 /// Connects to PostgreSQL with a pool of `max_connections` and runs `migrator`.
 pub async fn open_postgres(
     url: &str,
@@ -287,7 +273,7 @@ pub async fn open_postgres_with(
                 if metadata.idle_for >= PING_WHEN_IDLE_FOR {
                     // A silent server is given up on like a closed one: the pool then tries
                     // another connection or opens a new one.
-                    within(limit, sqlx::Connection::ping(connection)).await?;
+                    limit.bound(sqlx::Connection::ping(connection)).await?;
                 }
                 watch.handed_on();
                 Ok(true)

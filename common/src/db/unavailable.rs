@@ -34,6 +34,17 @@ pub fn is_unavailable(error: &(dyn StdError + 'static)) -> bool {
 #[error("the database cannot serve now: {0}")]
 pub struct Unavailable(pub String);
 
+/// For code that speaks sqlx's errors (a pool's hooks): an I/O error, which the pool takes for
+/// a broken connection and closes, and which [`is_unavailable`] knows.
+impl From<Unavailable> for sqlx::Error {
+    fn from(unavailable: Unavailable) -> Self {
+        Self::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            unavailable.0,
+        ))
+    }
+}
+
 impl Unavailable {
     /// Answers the first of a group's `replies` with the group's `error` and every other with
     /// an `Unavailable` carrying its text. A reply nobody waits for any more is dropped.

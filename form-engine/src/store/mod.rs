@@ -78,10 +78,7 @@ pub enum StoreError {
 /// the connection's own would be, and answered 503 like one.
 impl From<common::db::Unavailable> for StoreError {
     fn from(silence: common::db::Unavailable) -> Self {
-        Self::Database(sqlx::Error::Io(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            silence.to_string(),
-        )))
+        Self::Database(silence.into())
     }
 }
 
