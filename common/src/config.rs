@@ -120,10 +120,11 @@ pub struct DatabaseConfig {
     /// `DATABASE_UNAVAILABLE` (all connections busy, or the server not answering). At least 1.
     pub acquire_timeout_secs: u64,
     /// PostgreSQL: how long the service's workers (batched searches, group commits, the audit
-    /// log's writers, the fan-out, deliveries, expiry, the alarm relay, retention's deletes) wait for the answer to one statement before they
-    /// give it up, close its connection and answer 503 `DATABASE_UNAVAILABLE`, so that a server
-    /// gone silent (frozen, or lost in a failover without closing its connections) stops
-    /// nothing for good. At least 1.
+    /// log's writers, the fan-out, deliveries, expiry, the alarm relay, reminders, retention's
+    /// deletes) wait for the answer to one statement before they give it up, close its
+    /// connection and answer 503 `DATABASE_UNAVAILABLE`, so that a server gone silent (frozen,
+    /// or lost in a failover without closing its connections) stops nothing for good. At
+    /// least 1.
     pub response_timeout_secs: u64,
     /// PostgreSQL, the engagement index: how often it vacuums its outbox and subscribers'
     /// queues itself (0: left to autovacuum). Their rows are deleted or updated as fast as they

@@ -109,6 +109,7 @@ impl Application {
         let library_owner = config.instruments.care_unit.clone();
         let portal = portal_client(&config)?;
         let reminder_rules = config.reminders.rules();
+        let response_timeout = config.database.response_timeout();
         let state = AppState::with_security(config, store, delivery.waker(), permissions);
         let reminders = portal.map(|portal| {
             ReminderJob::new(
@@ -118,6 +119,7 @@ impl Application {
                 reminder_rules,
                 crate::domain::follow_up::clock::system(),
             )
+            .with_response_timeout(response_timeout)
         });
         if let Some(care_unit) = library_owner {
             crate::instruments::load(&state.templates, &care_unit)

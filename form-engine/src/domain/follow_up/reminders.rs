@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Days, NaiveDate};
+use common::db::ResponseTimeout;
 use common::shutdown::Shutdown;
 use uuid::Uuid;
 
@@ -99,6 +100,9 @@ pub struct ReminderJob {
     portal: Arc<dyn Portal>,
     rules: ReminderRules,
     clock: Clock,
+    /// The bound on each statement: a silent database fails the run, which runs again,
+    /// instead of stopping reminders for good (`common::db::ResponseTimeout`).
+    limit: ResponseTimeout,
 }
 
 impl ReminderJob {
@@ -116,7 +120,15 @@ impl ReminderJob {
             portal,
             rules,
             clock,
+            limit: ResponseTimeout::DEFAULT,
         }
+    }
+
+    /// Bounds each statement by `limit` (`database.response_timeout_secs`).
+    #[must_use]
+    pub fn with_response_timeout(mut self, limit: ResponseTimeout) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// Runs every `interval` until `shutdown`.
@@ -161,8 +173,8 @@ impl ReminderJob {
         let mut after = None;
         loop {
             let batch = self
-                .store
-                .reminder_candidates(from, to, after, BATCH)
+                .limit
+                .bound(self.store.reminder_candidates(from, to, after, BATCH))
                 .await?;
             for candidate in &batch {
                 let days = match &candidate.days_before {
@@ -179,8 +191,11 @@ impl ReminderJob {
                 }
                 let lease_until = now + self.rules.lease;
                 if self
-                    .store
-                    .claim_reminder(candidate.form_id, due, now, lease_until)
+                    .limit
+                    .bound(
+                        self.store
+                            .claim_reminder(candidate.form_id, due, now, lease_until),
+                    )
                     .await?
                 {
                     self.attempt(candidate.form_id, due, 1, done).await?;
@@ -195,10 +210,14 @@ impl ReminderJob {
 
     async fn retries(&self, done: &mut Reminded) -> Result<(), StoreError> {
         let now = (self.clock)();
-        for pending in self.store.reminders_to_retry(now, BATCH).await? {
+        let due = self
+            .limit
+            .bound(self.store.reminders_to_retry(now, BATCH))
+            .await?;
+        for pending in due {
             if self
-                .store
-                .take_retry(&pending, now + self.rules.lease)
+                .limit
+                .bound(self.store.take_retry(&pending, now + self.rules.lease))
                 .await?
             {
                 let PendingReminder {
@@ -222,11 +241,17 @@ impl ReminderJob {
         if let Some(days) = known.get(key) {
             return days.clone();
         }
-        let days = match self.templates.compiled_for_form(key).await {
-            Ok(template) => template.template().reminder_days_before.clone(),
-            Err(error) => {
+        let read = tokio::time::timeout(self.limit.limit(), self.templates.compiled_for_form(key));
+        let days = match read.await {
+            Ok(Ok(template)) => template.template().reminder_days_before.clone(),
+            Ok(Err(error)) => {
                 tracing::warn!(%error, template_id = %key.template_id, "no reminder policy: the template does not read");
                 Vec::new()
+            }
+            // Not kept: the next run reads it again.
+            Err(_) => {
+                tracing::warn!(error = %self.limit.silence(), template_id = %key.template_id, "no reminder policy this run: the template was not read in time");
+                return Vec::new();
             }
         };
         known.insert(key.clone(), days.clone());
@@ -242,14 +267,21 @@ impl ReminderJob {
         done: &mut Reminded,
     ) -> Result<(), StoreError> {
         let now = (self.clock)();
-        let outcome = match self.forms.form(form_id).await? {
+        let outcome = match self.limit.bound(self.forms.form(form_id)).await? {
             Some(form) if is_open(&form, swedish_date(now)) => self.send(&form).await,
             _ => Outcome::FormClosed,
         };
         let retry_at = (outcome == Outcome::PortalUnreachable && attempt < self.rules.max_attempts)
             .then(|| now + self.retry_delay(attempt));
-        self.store
-            .record_reminder(form_id, due, attempt, now, outcome.as_str(), retry_at)
+        self.limit
+            .bound(self.store.record_reminder(
+                form_id,
+                due,
+                attempt,
+                now,
+                outcome.as_str(),
+                retry_at,
+            ))
             .await?;
         done.attempts += 1;
         if matches!(outcome, Outcome::Sent | Outcome::NotificationsOff) {
