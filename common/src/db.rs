@@ -158,8 +158,6 @@ pub struct OpenedDatabase {
     pub pool: ConfiguredPool,
     /// `/health/ready`'s check of that pool.
     pub readiness: PoolReadiness,
-    /// The bound on the service's workers' statements (`database.response_timeout_secs`).
-    pub response_timeout: ResponseTimeout,
     /// The database, for the start-up log line (no password).
     pub description: String,
 }
@@ -175,7 +173,7 @@ pub async fn open_configured(
     let target = DatabaseTarget::from_config(config, file_name)?;
     let description = target.describe();
     let settings = PoolSettings::from_config(config)?;
-    let (watch, response_timeout) = (settings.watch.clone(), settings.response_timeout);
+    let watch = settings.watch.clone();
     let (pool, readiness) = match target {
         DatabaseTarget::Sqlite(path) => {
             let pool = open_sqlite_with(&path, settings, sqlite).await?;
@@ -191,7 +189,6 @@ pub async fn open_configured(
     Ok(OpenedDatabase {
         pool,
         readiness,
-        response_timeout,
         description,
     })
 }

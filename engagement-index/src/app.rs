@@ -37,6 +37,8 @@ impl Application {
             .await
             .context("the engagement index cannot set up caller authentication ([auth])")?;
         authenticator.log_start(SERVICE_NAME);
+        // The bound on the workers' statements (`database.response_timeout_secs`).
+        let response_timeout = config.database.response_timeout();
         let stores = store::open(&config.database)
             .await
             .context("the engagement index cannot open its database")?;
@@ -55,7 +57,7 @@ impl Application {
         let security = Security {
             authenticator: authenticator.clone(),
             permissions,
-            audit: AuditLog::grouped(stores.engagements.audit_store(), stores.response_timeout),
+            audit: AuditLog::grouped(stores.engagements.audit_store(), response_timeout),
         };
         let declared = config
             .subscribers
@@ -124,21 +126,21 @@ impl Application {
                 .client(config.delivery.request_timeout())
                 .context("cannot set up this index's client credentials ([subscriber_client])")?,
         )
-        .with_response_timeout(stores.response_timeout);
+        .with_response_timeout(response_timeout);
         let fan_out = FanOut::new(
             Arc::clone(&stores.subscribers),
             queue,
             config.notification.max_transactions,
             config.notification.linger(),
             delivery.waker(),
-            stores.response_timeout,
+            response_timeout,
         );
         let retention = RetentionJob::new(
             SERVICE_NAME,
             config.retention.clone(),
             stores.retention.clone(),
         )
-        .with_response_timeout(stores.response_timeout);
+        .with_response_timeout(response_timeout);
         let readiness = common::server::database_readiness(stores.readiness.clone())
             .with_installation(&installation);
         let http = config.http.clone();

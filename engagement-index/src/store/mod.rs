@@ -189,8 +189,6 @@ pub struct Stores {
     pub description: String,
     /// Whether the database answers (`/health/ready`).
     pub readiness: common::db::PoolReadiness,
-    /// The bound on the workers' statements (`database.response_timeout_secs`).
-    pub response_timeout: common::db::ResponseTimeout,
 }
 
 /// The tables whose rows come and go as fast as they are written: the outbox (and the NATS
@@ -213,7 +211,7 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
     )
     .await?;
     let (readiness, description) = (opened.readiness, opened.description);
-    let response_timeout = opened.response_timeout;
+    let response_timeout = config.response_timeout();
     let stores = match opened.pool {
         ConfiguredPool::Sqlite(pool) => {
             let deliveries: Arc<dyn DeliveryStore> =
@@ -229,7 +227,6 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
                 queue_vacuum: None,
                 deliveries,
                 readiness,
-                response_timeout,
                 description,
             }
         }
@@ -250,7 +247,6 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
                 retention: retention::postgres(pool, Arc::clone(&deliveries)),
                 deliveries,
                 readiness,
-                response_timeout,
                 description,
             }
         }
