@@ -118,6 +118,11 @@ async fn accept(
         };
         let (open, answering) = {
             let state = state.lock().expect("the front's state");
+            // Asked under the lock `cut` takes: a connection accepted just before a cut would
+            // otherwise take the tokens the cut left and outlive it.
+            if listening.is_cancelled() {
+                return;
+            }
             (state.open.clone(), state.answering.clone())
         };
         let upstream = Arc::clone(&upstream);
