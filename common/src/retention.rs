@@ -193,7 +193,8 @@ pub struct RetentionJob {
     clock: Clock,
     /// The bound on each batch's delete: a silent database fails the run (counted, so the
     /// retention alert fires), which is tried again, instead of stopping retention for good.
-    /// Partition maintenance is not bounded: exporting a month of audit rows takes minutes.
+    /// Partition maintenance is not bounded: exporting a month of audit rows takes minutes; a
+    /// stalled one shows in `retention_running_since_timestamp_seconds`.
     limit: crate::db::ResponseTimeout,
 }
 
@@ -237,6 +238,12 @@ impl RetentionJob {
         let mut cleaned = Cleaned::default();
         let mut failure = None;
         for sweep in &self.sweeps {
+            // Set while the sweep runs, so that one stalled for hours shows (the alert
+            // NordformRetentionStalled): partition maintenance is not bounded.
+            let running = metrics::gauge!("retention_running_since_timestamp_seconds",
+                "service" => self.service, "table" => sweep.table());
+            #[allow(clippy::cast_precision_loss)] // seconds since 1970 fit a double exactly
+            running.set(now.timestamp() as f64);
             let mut deleted = 0_u64;
             match sweep.maintain(now, &self.config).await {
                 Ok(n) => {
@@ -276,6 +283,7 @@ impl RetentionJob {
                     }
                 }
             }
+            running.set(0.0);
             if deleted > 0 {
                 tracing::info!(table = sweep.table(), deleted, %cutoff, "retention cleanup");
             }

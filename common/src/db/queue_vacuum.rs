@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use super::ResponseTimeout;
 use crate::shutdown::Shutdown;
 
 /// Vacuums `tables` every `every`, skipping any another process is vacuuming at the time.
@@ -20,6 +21,10 @@ pub struct QueueVacuum {
     pool: PgPool,
     statement: String,
     every: Duration,
+    /// A vacuum waited on past this is given up (logged, and the next one runs on time): a
+    /// silent database would otherwise stop the vacuums for good. The server finishes a
+    /// vacuum given up on by itself, and the next skips a table it still holds.
+    limit: ResponseTimeout,
 }
 
 impl QueueVacuum {
@@ -29,14 +34,21 @@ impl QueueVacuum {
             pool,
             statement: format!("VACUUM (SKIP_LOCKED, TRUNCATE false) {}", tables.join(", ")),
             every,
+            limit: ResponseTimeout::DEFAULT,
         })
+    }
+
+    /// Gives each vacuum up after `limit` (`database.response_timeout_secs`).
+    #[must_use]
+    pub fn with_response_timeout(mut self, limit: ResponseTimeout) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// One vacuum of every table.
     pub async fn once(&self) -> Result<(), sqlx::Error> {
-        sqlx::query(sqlx::AssertSqlSafe(self.statement.as_str()))
-            .execute(&self.pool)
-            .await?;
+        let vacuum = sqlx::query(sqlx::AssertSqlSafe(self.statement.as_str())).execute(&self.pool);
+        self.limit.bound(vacuum).await?;
         Ok(())
     }
 

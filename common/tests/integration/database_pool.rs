@@ -263,6 +263,39 @@ async fn connections_to_a_silent_server_are_given_up_and_their_places_freed() {
         // The limit (1 s), then a new connection.
         assert!(waited < Duration::from_secs(4), "waited {waited:?}");
 
+        // The queue tables' vacuum: given up after the limit, and the next one runs.
+        sqlx::query("CREATE TABLE vacuumed_queue (id bigint)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let vacuum = common::db::QueueVacuum::new(
+            pool.clone(),
+            &["vacuumed_queue"],
+            Duration::from_secs(10),
+        )
+        .unwrap()
+        .with_response_timeout(config.response_timeout());
+        front.silence();
+        let asked = Instant::now();
+        let given_up = tokio::time::timeout(Duration::from_secs(30), vacuum.once())
+            .await
+            .expect("a vacuum into the silence waits no longer than its limit");
+        assert!(given_up.is_err(), "a silent server vacuumed");
+        assert!(
+            asked.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            asked.elapsed()
+        );
+        // The next ones run on schedule (every 10 s in production; here at once, each bound
+        // counting its wait for the pool's one place, freed within the check's 5 s).
+        let again = Instant::now();
+        while let Err(error) = vacuum.once().await {
+            assert!(
+                again.elapsed() < Duration::from_secs(10),
+                "the next vacuum: {error}"
+            );
+        }
+
         pool.close().await;
         drop(front);
         database.cleanup().await;

@@ -419,3 +419,78 @@ fn the_configuration_has_sane_defaults_and_refuses_nonsense() {
     );
     assert_eq!(config.cutoff(start()), start() - Duration::seconds(7 * DAY));
 }
+
+/// A sweep whose partition maintenance waits for ever, as on a database gone silent in the
+/// middle of a month's export.
+struct Stalled;
+
+#[async_trait::async_trait]
+impl Sweep for Stalled {
+    fn table(&self) -> &'static str {
+        "stalled_table"
+    }
+
+    async fn delete_batch(
+        &self,
+        _cutoff: DateTime<Utc>,
+        _limit: i64,
+    ) -> Result<u64, common::retention::SweepError> {
+        Ok(0)
+    }
+
+    async fn maintain(
+        &self,
+        _now: DateTime<Utc>,
+        _config: &RetentionConfig,
+    ) -> Result<u64, common::retention::SweepError> {
+        std::future::pending().await
+    }
+}
+
+/// The gauge's value for `table` of the service `retention-gauge-test`, if exported.
+fn running_since(table: &str) -> Option<f64> {
+    common::metrics::handle()
+        .render()
+        .lines()
+        .find(|line| {
+            line.starts_with("retention_running_since_timestamp_seconds{")
+                && line.contains("service=\"retention-gauge-test\"")
+                && line.contains(&format!("table=\"{table}\""))
+        })
+        .map(|line| line.rsplit(' ').next().unwrap().parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_sweep_that_never_finishes_shows_since_when_it_runs_and_a_finished_one_shows_zero() {
+    let clock = TestClock::new(start());
+    let dir = tempfile::tempdir().unwrap();
+    let queue = Queue::Sqlite(
+        common::db::open_sqlite(&dir.path().join("queue.sqlite"), 2, &SQLITE)
+            .await
+            .unwrap(),
+    );
+    let sweeps: Vec<Arc<dyn Sweep>> = vec![
+        Arc::new(DeliveredMessages(queue.store())),
+        Arc::new(Stalled),
+    ];
+    common::metrics::handle();
+    let job = RetentionJob::new("retention-gauge-test", RetentionConfig::default(), sweeps)
+        .with_clock(clock.clock());
+    let run = tokio::spawn(async move { job.run_once().await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while running_since("stalled_table").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled sweep's gauge"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let started = start().timestamp() as f64;
+    // What NordformRetentionStalled alerts on: the time the stuck sweep started.
+    assert_eq!(running_since("stalled_table"), Some(started));
+    // The sweep before it finished.
+    assert_eq!(running_since("delivery"), Some(0.0));
+    assert!(!run.is_finished());
+    run.abort();
+}

@@ -243,7 +243,8 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
                     pool.clone(),
                     &QUEUE_TABLES,
                     std::time::Duration::from_secs(config.queue_vacuum_secs),
-                ),
+                )
+                .map(|vacuum| vacuum.with_response_timeout(config.response_timeout())),
                 retention: retention::postgres(pool, Arc::clone(&deliveries)),
                 deliveries,
                 readiness,
