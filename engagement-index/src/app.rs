@@ -93,7 +93,8 @@ impl Application {
                     Arc::clone(&stores.deliveries),
                     Arc::clone(&backbone),
                     &config.delivery,
-                );
+                )
+                .with_response_timeout(response_timeout);
                 let queue = Queue::Stream {
                     stream: Arc::clone(&backbone),
                     earlier: Some(earlier),

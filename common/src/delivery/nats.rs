@@ -40,6 +40,8 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
 
+use crate::db::ResponseTimeout;
+
 use super::{
     Delivery, DeliveryError, DeliveryPolicy, DeliveryState, DeliveryStore, DestinationStats,
     NewDelivery, PullPoint, StoredPayload,
@@ -1358,6 +1360,9 @@ pub struct JetStreamRelay {
     backbone: Arc<JetStreamDeliveries>,
     id: Uuid,
     lease: chrono::Duration,
+    /// The bound on each of its questions to the database: a silent database fails the
+    /// relay, which is tried again, instead of holding back every round for good.
+    limit: ResponseTimeout,
 }
 
 impl JetStreamRelay {
@@ -1372,7 +1377,15 @@ impl JetStreamRelay {
             id: Uuid::new_v4(),
             lease: chrono::Duration::from_std(policy.lease())
                 .unwrap_or(chrono::Duration::seconds(30)),
+            limit: ResponseTimeout::DEFAULT,
         }
+    }
+
+    /// Gives each question to the database up after `limit` (`database.response_timeout_secs`).
+    #[must_use]
+    pub fn with_response_timeout(mut self, limit: ResponseTimeout) -> Self {
+        self.limit = limit;
+        self
     }
 
     /// Publishes what the outbox holds, in queue order; returns how many messages it moved.
@@ -1382,28 +1395,31 @@ impl JetStreamRelay {
     /// between publishes it again, and the stream drops the copy.
     pub async fn relay(&self) -> Result<usize, DeliveryError> {
         let now = Utc::now();
-        if !self
+        let claim = self
             .outbox
-            .claim(RELAY_LEASE, self.id, now + self.lease, now)
-            .await?
-        {
+            .claim(RELAY_LEASE, self.id, now + self.lease, now);
+        if !self.limit.bound(claim).await? {
             return Ok(0); // another process relays
         }
         let result = self.relay_all().await;
-        self.outbox.release(RELAY_LEASE, self.id).await?;
+        self.limit
+            .bound(self.outbox.release(RELAY_LEASE, self.id))
+            .await?;
         result
     }
 
     async fn relay_all(&self) -> Result<usize, DeliveryError> {
         let mut moved = 0;
         loop {
-            let run = self.outbox.pending(RELAY_RUN).await?;
+            let run = self.limit.bound(self.outbox.pending(RELAY_RUN)).await?;
             if run.is_empty() {
                 return Ok(moved);
             }
             self.backbone.publish(&run).await?;
             let ids: Vec<i64> = run.iter().map(|delivery| delivery.id).collect();
-            self.outbox.relayed(&ids, Utc::now()).await?;
+            self.limit
+                .bound(self.outbox.relayed(&ids, Utc::now()))
+                .await?;
             moved += ids.len();
             if i64::try_from(ids.len()).is_ok_and(|n| n < RELAY_RUN) {
                 return Ok(moved);

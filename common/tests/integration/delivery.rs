@@ -1492,6 +1492,75 @@ async fn a_relay_that_publishes_again_after_a_crash_is_stored_once() {
     database.cleanup().await;
 }
 
+/// The relay of what an earlier version queued in the database: on a database gone silent
+/// (PostgreSQL through a front that silences its open connections) it gives up within its
+/// limit, instead of holding back every round for good, and the next try moves everything.
+#[tokio::test]
+async fn a_relay_facing_a_silent_database_gives_up_and_the_next_try_moves_everything() {
+    common::telemetry::init_for_tests();
+    for database in TestDatabase::all().await {
+        let Some(url) = database.config.url.clone() else {
+            continue;
+        };
+        let Some(config) = nats().await else {
+            return;
+        };
+        let mut url = reqwest::Url::parse(&url).unwrap();
+        let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+        let front = common::testing::database_front::DatabaseFront::start(upstream).await;
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(front.port())).unwrap();
+        let outbox = Outbox::Postgres(
+            common::db::open_postgres(url.as_str(), 2, &POSTGRES)
+                .await
+                .unwrap(),
+        );
+        outbox.enqueue("SUB-SILENT", 0..4).await;
+        let backbone = Arc::new(
+            JetStreamDeliveries::connect(&config, &fast_policy())
+                .await
+                .unwrap(),
+        );
+        let limit = common::db::ResponseTimeout::new(Duration::from_secs(1));
+        let relay = JetStreamRelay::new(outbox.store(), Arc::clone(&backbone), &fast_policy())
+            .with_response_timeout(limit);
+
+        front.silence();
+        let asked = Instant::now();
+        let given_up = tokio::time::timeout(Duration::from_secs(30), relay.relay())
+            .await
+            .expect("a relay facing a silent database waits no longer than its limit");
+        assert!(
+            given_up.is_err(),
+            "a silent database answered: {given_up:?}"
+        );
+        assert!(
+            asked.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            asked.elapsed()
+        );
+
+        // Tried again as the fan-out does, on new connections: everything moves, once.
+        let again = Instant::now();
+        let mut moved = 0;
+        while moved < 4 {
+            match relay.relay().await {
+                Ok(n) => moved += n,
+                Err(error) => assert!(
+                    again.elapsed() < Duration::from_secs(20),
+                    "the relay after the silence: {error}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let stream: Arc<dyn DeliveryStore> = Arc::clone(&backbone) as Arc<dyn DeliveryStore>;
+        assert_eq!(pending_numbers(&stream, "SUB-SILENT").await, [0, 1, 2, 3]);
+        backbone.delete(&config).await.unwrap();
+        drop(front);
+        database.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn relayed_messages_leave_the_outbox_and_only_they_do() {
     common::telemetry::init_for_tests();
