@@ -14,11 +14,13 @@ use sqlx::sqlite::{
 use crate::config::DatabaseConfig;
 
 mod backend;
+mod clock_offset;
 mod queue_vacuum;
 mod readiness;
 mod response_timeout;
 mod unavailable;
 
+pub use clock_offset::{ClockProbe, ClockReading, WARN_OFFSET};
 pub use queue_vacuum::QueueVacuum;
 pub use readiness::{HANDED_ON_WITHIN, PoolReadiness, PoolWatch};
 pub use response_timeout::ResponseTimeout;
@@ -181,8 +183,10 @@ pub async fn open_configured(
             (ConfiguredPool::Sqlite(pool), readiness)
         }
         DatabaseTarget::Postgres(url) => {
+            let limit = settings.response_timeout;
             let pool = open_postgres_with(&url, settings, postgres).await?;
-            let readiness = PoolReadiness::new(pool.clone(), watch);
+            let readiness = PoolReadiness::new(pool.clone(), watch)
+                .with_clock(ClockProbe::postgres(pool.clone(), limit, chrono::Utc::now));
             (ConfiguredPool::Postgres(pool), readiness)
         }
     };

@@ -46,6 +46,8 @@ pub struct ReadinessCheck {
     check: Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>,
     installation: Option<Installation>,
     stopping: Stopping,
+    /// The database's clock, compared with this host's while the service runs.
+    clock: Option<crate::db::ClockProbe>,
 }
 
 impl ReadinessCheck {
@@ -301,16 +303,21 @@ where
         check: Arc::new(move || Box::pin(check())),
         installation: None,
         stopping: Stopping::default(),
+        clock: None,
     }
 }
 
 /// Readiness from the service's database pool: whether the database answers, a pool busy with
 /// requests counting as answering ([`crate::db::PoolReadiness`]).
 pub fn database_readiness(pool: crate::db::PoolReadiness) -> ReadinessCheck {
-    readiness(move || {
-        let pool = pool.clone();
-        async move { pool.check().await.map_err(|error| error.to_string()) }
-    })
+    let clock = pool.clock().cloned();
+    ReadinessCheck {
+        clock,
+        ..readiness(move || {
+            let pool = pool.clone();
+            async move { pool.check().await.map_err(|error| error.to_string()) }
+        })
+    }
 }
 
 /// A service's router in the shared skeleton, bound to its listener and ready to serve: plain
@@ -323,6 +330,7 @@ pub struct BoundService {
     stopping: Stopping,
     grace: Duration,
     limits: ConnectionLimits,
+    clock: Option<crate::db::ClockProbe>,
 }
 
 impl BoundService {
@@ -340,7 +348,9 @@ impl BoundService {
             .await
             .with_context(|| format!("cannot listen on {}:{}", http.host, http.port))?;
         let stopping = Stopping::default();
+        let clock = service.readiness.clock.clone();
         Ok(Self {
+            clock,
             name: service.name,
             listener,
             router: router_stopping_with(service, api, http, &stopping),
@@ -377,6 +387,9 @@ impl BoundService {
     /// Serves until `shutdown` is cancelled and the grace period (`http.shutdown_grace_secs`)
     /// after it has passed, then lets requests in flight finish.
     pub async fn serve(self, shutdown: Shutdown) -> std::io::Result<()> {
+        let clock = self
+            .clock
+            .map(|probe| tokio::spawn(probe.watch(self.name, shutdown.clone())));
         let (accepting_ends, grace) =
             stopping::stop_accepting_after_grace(shutdown, self.stopping, self.grace, self.name);
         let served = connections::serve_connections(
@@ -390,6 +403,9 @@ impl BoundService {
         .await;
         // A server that failed before the signal leaves its grace period waiting.
         grace.abort();
+        if let Some(clock) = clock {
+            clock.abort();
+        }
         served
     }
 }

@@ -60,6 +60,8 @@ impl PoolWatch {
 #[derive(Clone)]
 pub struct PoolReadiness {
     check: Arc<dyn Fn() -> BoxFuture<'static, Result<(), sqlx::Error>> + Send + Sync>,
+    /// PostgreSQL's: the server's clock, which the service compares its own with.
+    clock: Option<super::ClockProbe>,
 }
 
 impl PoolReadiness {
@@ -70,7 +72,20 @@ impl PoolReadiness {
                 let (pool, watch) = (pool.clone(), watch.clone());
                 Box::pin(async move { answers(&pool, &watch).await })
             }),
+            clock: None,
         }
+    }
+
+    /// The same check, with the database's clock to compare this host's with.
+    #[must_use]
+    pub fn with_clock(mut self, clock: super::ClockProbe) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The database's clock, on PostgreSQL (SQLite's is this host's).
+    pub fn clock(&self) -> Option<&super::ClockProbe> {
+        self.clock.as_ref()
     }
 
     /// Whether the database answers. The caller bounds the wait.

@@ -301,3 +301,59 @@ async fn connections_to_a_silent_server_are_given_up_and_their_places_freed() {
         database.cleanup().await;
     }
 }
+
+/// The comparison of this host's clock with the database server's
+/// (`database_clock_offset_seconds`): on one host the two agree, and a host whose clock runs
+/// 30 s ahead reads as 30 s ahead.
+#[tokio::test]
+async fn the_database_clock_is_compared_with_this_hosts() {
+    for database in TestDatabase::all().await {
+        let Some(url) = database.config.url.clone() else {
+            continue;
+        };
+        let pool = common::db::open_postgres(&url, 2, &Migrator::DEFAULT)
+            .await
+            .unwrap();
+        let limit = common::db::ResponseTimeout::DEFAULT;
+        let same = common::db::ClockProbe::postgres(pool.clone(), limit, chrono::Utc::now)
+            .read()
+            .await
+            .unwrap();
+        assert!(same.offset_secs.abs() < 0.5, "{same:?}");
+        let ahead = common::db::ClockProbe::postgres(pool.clone(), limit, || {
+            chrono::Utc::now() + chrono::TimeDelta::seconds(30)
+        })
+        .read()
+        .await
+        .unwrap();
+        assert!((ahead.offset_secs + 30.0).abs() < 0.5, "{ahead:?}");
+
+        // What the service runs: the gauge the alert NordformClockOffset reads.
+        common::metrics::handle();
+        let shutdown = common::shutdown::Shutdown::new();
+        let watching = tokio::spawn(
+            common::db::ClockProbe::postgres(pool.clone(), limit, || {
+                chrono::Utc::now() + chrono::TimeDelta::seconds(30)
+            })
+            .watch("clock-watch-test", shutdown.clone()),
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let exported = loop {
+            let text = common::metrics::handle().render();
+            let line = text.lines().find(|line| {
+                line.starts_with("database_clock_offset_seconds{")
+                    && line.contains("service=\"clock-watch-test\"")
+            });
+            if let Some(line) = line {
+                break line.rsplit(' ').next().unwrap().parse::<f64>().unwrap();
+            }
+            assert!(Instant::now() < deadline, "no gauge:\n{text}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!((exported + 30.0).abs() < 0.5, "{exported}");
+        shutdown.cancel();
+        watching.await.unwrap();
+        pool.close().await;
+        database.cleanup().await;
+    }
+}

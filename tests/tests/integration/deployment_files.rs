@@ -203,7 +203,18 @@ fn metrics_read(expression: &str) -> Vec<String> {
     outside
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()))
-        .filter(|w| !["sum", "max", "rate", "increase", "histogram_quantile"].contains(w))
+        .filter(|w| {
+            ![
+                "sum",
+                "max",
+                "rate",
+                "increase",
+                "histogram_quantile",
+                "abs",
+                "time",
+            ]
+            .contains(w)
+        })
         .map(str::to_owned)
         .collect()
 }

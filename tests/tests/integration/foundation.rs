@@ -96,6 +96,42 @@ async fn metrics_count_requests_per_route_and_problems_by_code() {
             text.contains("http_request_duration_seconds_bucket"),
             "{name} has latency histograms"
         );
+        // On PostgreSQL, how far this host's clock is from the server's (one host here): read
+        // as the service starts, so asked again for a moment.
+        let offset = |text: &str| {
+            text.lines()
+                .find(|line| {
+                    line.starts_with("database_clock_offset_seconds{")
+                        && line.contains(&format!("service=\"{name}\""))
+                })
+                .map(|line| line.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        };
+        if std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty()) {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            let mut text = text;
+            let read = loop {
+                if let Some(read) = offset(&text) {
+                    break read;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{name}: no clock offset:\n{text}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                text = system
+                    .http
+                    .get(url(address, "/metrics"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+            };
+            assert!(read.abs() < 1.0, "{name}: {read}");
+        } else {
+            assert_eq!(offset(&text), None, "{name}: SQLite's clock is this host's");
+        }
     }
     system.stop().await;
 }
