@@ -1,13 +1,12 @@
 //! How far this host's clock is from the database server's.
 //!
-//! Several processes on one PostgreSQL database take turns by leases they time with their own
-//! clocks (a subscriber's queue, the relay), and stamp what they write with them: a form's
-//! expiry, the audit log's times, the ids that choose a row's monthly partition. A process
-//! whose clock runs ahead by more than a lease (`delivery.lease_secs`, 30 s) takes a lease
-//! another still holds, and two processes then deliver to one subscriber at once, out of
-//! order. Hosts are meant to agree through NTP; a virtual machine resumed from a pause, or a
-//! host whose time service stopped, does not. The database's clock is the one all of them
-//! share, so each service compares its own with it every minute, exports the difference
+//! Several processes on one PostgreSQL database stamp what they write with their own clocks: a
+//! form's expiry, reminders' retries, the audit log's times, the ids that choose a row's
+//! monthly partition. (Their delivery leases are timed by the database's clock, so that a
+//! process whose clock runs ahead cannot take a lease another still holds.) Hosts are meant to
+//! agree through NTP; a virtual machine resumed from a pause, or a host whose time service
+//! stopped, does not. The database's clock is the one all of them share, so each service
+//! compares its own with it every minute, exports the difference
 //! (`database_clock_offset_seconds`, alert `NordformClockOffset`) and logs when it is large.
 
 use std::sync::Arc;
@@ -109,9 +108,9 @@ impl ClockProbe {
                     if large && !warned {
                         tracing::warn!(
                             offset_secs = reading.offset_secs,
-                            "this host's clock is {:.1} s {} the database server's: leases, \
-                             expiry and the times and ids written take this host's clock; \
-                             set its time service right",
+                            "this host's clock is {:.1} s {} the database server's: forms' \
+                             expiry, retries and the times and ids written take this host's \
+                             clock; set its time service right",
                             reading.offset_secs.abs(),
                             if reading.offset_secs < 0.0 {
                                 "ahead of"

@@ -225,14 +225,15 @@ pub trait DestinationResolver: Send + Sync + 'static {
 pub trait DeliveryStore: Send + Sync + 'static {
     /// Destinations whose first pending message is due at `now`.
     async fn due_destinations(&self, now: DateTime<Utc>) -> Result<Vec<String>, DeliveryError>;
-    /// Takes or renews the lease of `destination` for `worker` until `until`; false when another
-    /// worker holds a lease that has not run out.
+    /// Takes or renews the lease of `destination` for `worker`, for `lease` from now; false when
+    /// another worker holds a lease that has not run out. On PostgreSQL "now" is the database
+    /// server's clock, the one every process shares, so that a host whose clock runs ahead
+    /// cannot take a lease another still holds.
     async fn claim(
         &self,
         destination: &str,
         worker: Uuid,
-        until: DateTime<Utc>,
-        now: DateTime<Utc>,
+        lease: std::time::Duration,
     ) -> Result<bool, DeliveryError>;
     async fn release(&self, destination: &str, worker: Uuid) -> Result<(), DeliveryError>;
     /// The first pending message of `destination`.

@@ -1039,8 +1039,7 @@ impl DeliveryStore for JetStreamDeliveries {
         &self,
         _destination: &str,
         _worker: Uuid,
-        _until: DateTime<Utc>,
-        _now: DateTime<Utc>,
+        _lease: Duration,
     ) -> Result<bool, DeliveryError> {
         // The consumer hands out one message at a time whoever asks: no lease needed.
         Ok(true)
@@ -1359,7 +1358,7 @@ pub struct JetStreamRelay {
     outbox: Arc<dyn DeliveryStore>,
     backbone: Arc<JetStreamDeliveries>,
     id: Uuid,
-    lease: chrono::Duration,
+    lease: Duration,
     /// The bound on each of its questions to the database: a silent database fails the
     /// relay, which is tried again, instead of holding back every round for good.
     limit: ResponseTimeout,
@@ -1375,8 +1374,7 @@ impl JetStreamRelay {
             outbox,
             backbone,
             id: Uuid::new_v4(),
-            lease: chrono::Duration::from_std(policy.lease())
-                .unwrap_or(chrono::Duration::seconds(30)),
+            lease: policy.lease(),
             limit: ResponseTimeout::DEFAULT,
         }
     }
@@ -1394,10 +1392,7 @@ impl JetStreamRelay {
     /// one delete. A message leaves the outbox only once the stream has stored it; a crash in
     /// between publishes it again, and the stream drops the copy.
     pub async fn relay(&self) -> Result<usize, DeliveryError> {
-        let now = Utc::now();
-        let claim = self
-            .outbox
-            .claim(RELAY_LEASE, self.id, now + self.lease, now);
+        let claim = self.outbox.claim(RELAY_LEASE, self.id, self.lease);
         if !self.limit.bound(claim).await? {
             return Ok(0); // another process relays
         }

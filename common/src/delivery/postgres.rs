@@ -111,6 +111,27 @@ impl DeliveryBackend for Postgres {
         Ok(())
     }
 
+    /// Timed by the server's clock: every process on the database shares it.
+    async fn claim(
+        pool: &PgPool,
+        destination: &str,
+        worker: Uuid,
+        lease: std::time::Duration,
+    ) -> Result<bool, DeliveryError> {
+        let claimed = sqlx::query(
+            "INSERT INTO delivery_lease (destination, owner, until) \
+             VALUES ($1, $2, clock_timestamp() + make_interval(secs => $3)) \
+             ON CONFLICT (destination) DO UPDATE SET owner = excluded.owner, until = excluded.until \
+             WHERE delivery_lease.owner = excluded.owner OR delivery_lease.until < clock_timestamp()",
+        )
+        .bind(destination)
+        .bind(worker)
+        .bind(lease.as_secs_f64())
+        .execute(pool)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     async fn due_destinations(
         pool: &PgPool,
         now: DateTime<Utc>,

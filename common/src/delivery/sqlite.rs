@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::store::DeliveryBackend;
 use super::{Delivery, DeliveryError, NewDelivery};
-use crate::db::{parse_sqlite_time, sqlite_time};
+use crate::db::{Backend as _, parse_sqlite_time, sqlite_time};
 
 /// Rows per INSERT: keeps the bound parameters under SQLite's limit.
 const ROWS_PER_STATEMENT: usize = 1000;
@@ -76,6 +76,32 @@ impl DeliveryBackend for Sqlite {
             insert.build().execute(&mut *connection).await?;
         }
         Ok(())
+    }
+
+    /// Timed by this process's clock: an SQLite file has one host.
+    async fn claim(
+        pool: &SqlitePool,
+        destination: &str,
+        worker: Uuid,
+        lease: std::time::Duration,
+    ) -> Result<bool, DeliveryError> {
+        let now = Utc::now();
+        let until = chrono::Duration::from_std(lease)
+            .ok()
+            .and_then(|lease| now.checked_add_signed(lease))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let claimed = sqlx::query(
+            "INSERT INTO delivery_lease (destination, owner, until) VALUES ($1, $2, $3) \
+             ON CONFLICT (destination) DO UPDATE SET owner = excluded.owner, until = excluded.until \
+             WHERE delivery_lease.owner = excluded.owner OR delivery_lease.until < $4",
+        )
+        .bind(destination)
+        .bind(Sqlite::id_value(worker))
+        .bind(Sqlite::time_value(until))
+        .bind(Sqlite::time_value(now))
+        .execute(pool)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
     }
 
     async fn due_destinations(

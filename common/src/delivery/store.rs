@@ -70,6 +70,14 @@ pub trait DeliveryBackend: Backend {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, DeliveryError>;
 
+    /// Takes or renews `destination`'s lease for `worker` ([`DeliveryStore::claim`]).
+    async fn claim(
+        pool: &Pool<Self>,
+        destination: &str,
+        worker: Uuid,
+        lease: std::time::Duration,
+    ) -> Result<bool, DeliveryError>;
+
     /// Whether [`Self::pending_runs`] reads several queues in one statement.
     const READS_TOGETHER: bool;
 
@@ -149,21 +157,9 @@ where
         &self,
         destination: &str,
         worker: Uuid,
-        until: DateTime<Utc>,
-        now: DateTime<Utc>,
+        lease: std::time::Duration,
     ) -> Result<bool, DeliveryError> {
-        let claimed = sqlx::query(
-            "INSERT INTO delivery_lease (destination, owner, until) VALUES ($1, $2, $3) \
-             ON CONFLICT (destination) DO UPDATE SET owner = excluded.owner, until = excluded.until \
-             WHERE delivery_lease.owner = excluded.owner OR delivery_lease.until < $4",
-        )
-        .bind(destination)
-        .bind(DB::id_value(worker))
-        .bind(DB::time_value(until))
-        .bind(DB::time_value(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(DB::rows_affected(&claimed) == 1)
+        DB::claim(&self.pool, destination, worker, lease).await
     }
 
     async fn release(&self, destination: &str, worker: Uuid) -> Result<(), DeliveryError> {

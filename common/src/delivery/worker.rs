@@ -335,8 +335,7 @@ impl Shared {
         shutdown: &Shutdown,
     ) -> Served {
         let mut served = Served::Pushed;
-        let lease = chrono::Duration::from_std(self.policy.lease())
-            .unwrap_or(chrono::Duration::seconds(30));
+        let lease = self.policy.lease();
         // Renewed when half of it has gone. The route is looked up again then, and after
         // every wake, so a changed url applies to what is queued after the change.
         let renew_every = self.policy.lease() / 2;
@@ -350,10 +349,9 @@ impl Shared {
                 break;
             }
             if tokio::time::Instant::now() >= renew_at {
-                let now = Utc::now();
                 match self
                     .limit
-                    .bound(self.store.claim(destination, self.id, now + lease, now))
+                    .bound(self.store.claim(destination, self.id, lease))
                     .await
                 {
                     Ok(true) => renew_at = tokio::time::Instant::now() + renew_every,

@@ -1492,6 +1492,62 @@ async fn a_relay_that_publishes_again_after_a_crash_is_stored_once() {
     database.cleanup().await;
 }
 
+/// A destination's lease: one worker at a time, renewed by its holder, passed on once it has
+/// run out. On PostgreSQL it is timed by the database server's clock, so no process's own
+/// clock (one running ahead, say) decides when another's lease has run out.
+#[tokio::test]
+async fn a_lease_is_held_by_one_worker_until_it_runs_out() {
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let outbox = Outbox::open(&database).await;
+        let store = outbox.store();
+        let (first, second) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        let lease = Duration::from_secs(3);
+        assert!(
+            store.claim("SUB-LEASE", first, lease).await.unwrap(),
+            "{backend}"
+        );
+        assert!(
+            !store.claim("SUB-LEASE", second, lease).await.unwrap(),
+            "{backend}"
+        );
+        // Renewed by its holder, for as long again from now.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(
+            store.claim("SUB-LEASE", first, lease).await.unwrap(),
+            "{backend}"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(
+            !store.claim("SUB-LEASE", second, lease).await.unwrap(),
+            "{backend}: the renewed lease holds"
+        );
+        // Given back: the next worker takes it at once; and once a lease has run out, too.
+        store.release("SUB-LEASE", first).await.unwrap();
+        assert!(
+            store.claim("SUB-LEASE", second, lease).await.unwrap(),
+            "{backend}"
+        );
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        assert!(
+            store.claim("SUB-LEASE", first, lease).await.unwrap(),
+            "{backend}"
+        );
+        if let Outbox::Postgres(pool) = &outbox {
+            // Its end by the server's clock: the lease from the moment the server took it.
+            let left: f64 = sqlx::query_scalar(
+                "SELECT extract(epoch FROM until - clock_timestamp())::float8 \
+                 FROM delivery_lease WHERE destination = 'SUB-LEASE'",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            assert!(left > 2.0 && left <= 3.0, "{left}");
+        }
+        database.cleanup().await;
+    }
+}
+
 /// The relay of what an earlier version queued in the database: on a database gone silent
 /// (PostgreSQL through a front that silences its open connections) it gives up within its
 /// limit, instead of holding back every round for good, and the next try moves everything.
