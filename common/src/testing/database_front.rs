@@ -45,6 +45,20 @@ impl DatabaseFront {
         front
     }
 
+    /// A front before the PostgreSQL server of `url`, and `url` leading through it.
+    pub async fn before(url: &str) -> (Self, String) {
+        let mut url = reqwest::Url::parse(url).expect("a PostgreSQL URL");
+        let upstream = format!(
+            "{}:{}",
+            url.host_str().unwrap_or("127.0.0.1"),
+            url.port().unwrap_or(5432)
+        );
+        let front = Self::start(upstream).await;
+        url.set_host(Some("127.0.0.1")).expect("a host");
+        url.set_port(Some(front.port())).expect("a port");
+        (front, url.to_string())
+    }
+
     /// The port services connect to instead of the server's.
     pub fn port(&self) -> u16 {
         self.address.port()

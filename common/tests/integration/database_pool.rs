@@ -224,20 +224,16 @@ async fn connections_to_a_silent_server_are_given_up_and_their_places_freed() {
         let Some(url) = database.config.url.clone() else {
             continue;
         };
-        let mut url = reqwest::Url::parse(&url).unwrap();
-        let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-        let front = common::testing::database_front::DatabaseFront::start(upstream).await;
-        url.set_host(Some("127.0.0.1")).unwrap();
-        url.set_port(Some(front.port())).unwrap();
+        let (front, url) = common::testing::database_front::DatabaseFront::before(&url).await;
         let config = DatabaseConfig {
-            url: Some(url.to_string()),
+            url: Some(url.clone()),
             max_connections: 1,
             acquire_timeout_secs: 10,
             response_timeout_secs: 1,
             ..database.config.clone()
         };
         let settings = PoolSettings::from_config(&config).unwrap();
-        let pool = common::db::open_postgres_with(url.as_str(), settings, &Migrator::DEFAULT)
+        let pool = common::db::open_postgres_with(&url, settings, &Migrator::DEFAULT)
             .await
             .unwrap();
         let select = || sqlx::query("SELECT 1").execute(&pool);

@@ -1561,16 +1561,8 @@ async fn a_relay_facing_a_silent_database_gives_up_and_the_next_try_moves_everyt
         let Some(config) = nats().await else {
             return;
         };
-        let mut url = reqwest::Url::parse(&url).unwrap();
-        let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-        let front = common::testing::database_front::DatabaseFront::start(upstream).await;
-        url.set_host(Some("127.0.0.1")).unwrap();
-        url.set_port(Some(front.port())).unwrap();
-        let outbox = Outbox::Postgres(
-            common::db::open_postgres(url.as_str(), 2, &POSTGRES)
-                .await
-                .unwrap(),
-        );
+        let (front, url) = common::testing::database_front::DatabaseFront::before(&url).await;
+        let outbox = Outbox::Postgres(common::db::open_postgres(&url, 2, &POSTGRES).await.unwrap());
         outbox.enqueue("SUB-SILENT", 0..4).await;
         let backbone = Arc::new(
             JetStreamDeliveries::connect(&config, &fast_policy())
