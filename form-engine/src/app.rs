@@ -63,6 +63,8 @@ impl Application {
             .notification
             .validate()
             .context("the form engine's notification routes ([notification])")?;
+        // The bound on the workers' statements (`database.response_timeout_secs`).
+        let response_timeout = config.database.response_timeout();
         let client = &config.engagement_index_client;
         let index_route = EngagementIndexRoute::new(&config).with_bearer(
             client
@@ -84,24 +86,24 @@ impl Application {
         // Update is idempotent per engagement: posts queued together go in one request, so
         // a busy engine keeps up with its own form changes.
         .merging("engagementTransaction", 1000)
-        .with_response_timeout(config.database.response_timeout());
+        .with_response_timeout(response_timeout);
         let sweeper = Sweeper::new(
             Arc::clone(&store),
             api::poster(&config),
             config.forms.rules(),
             delivery.waker(),
         )
-        .with_response_timeout(config.database.response_timeout());
+        .with_response_timeout(response_timeout);
         let alarm_relay = AlarmRelay::new(
             Arc::clone(&store),
             api::poster(&config),
             config.notification.alarm_relay_interval(),
             delivery.waker(),
         )
-        .with_response_timeout(config.database.response_timeout());
+        .with_response_timeout(response_timeout);
         let retention =
             RetentionJob::new(SERVICE_NAME, config.retention.clone(), store.retention())
-                .with_response_timeout(config.database.response_timeout());
+                .with_response_timeout(response_timeout);
         let readiness =
             common::server::database_readiness(database_readiness).with_installation(&installation);
         let http = config.http.clone();
@@ -109,7 +111,6 @@ impl Application {
         let library_owner = config.instruments.care_unit.clone();
         let portal = portal_client(&config)?;
         let reminder_rules = config.reminders.rules();
-        let response_timeout = config.database.response_timeout();
         let state = AppState::with_security(config, store, delivery.waker(), permissions);
         let reminders = portal.map(|portal| {
             ReminderJob::new(

@@ -244,7 +244,7 @@ pub async fn open(config: &DatabaseConfig) -> Result<Stores, DatabaseError> {
                     &QUEUE_TABLES,
                     std::time::Duration::from_secs(config.queue_vacuum_secs),
                 )
-                .map(|vacuum| vacuum.with_response_timeout(config.response_timeout())),
+                .map(|vacuum| vacuum.with_response_timeout(response_timeout)),
                 retention: retention::postgres(pool, Arc::clone(&deliveries)),
                 deliveries,
                 readiness,
