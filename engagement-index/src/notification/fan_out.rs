@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use common::db::ResponseTimeout;
 use common::delivery::{DeliveryError, JetStreamDeliveries, JetStreamRelay};
 use common::shutdown::Shutdown;
@@ -87,17 +86,9 @@ impl FanOut {
                 owner,
                 ..
             } => {
-                // A lease too long to subtract leaves every round to its owner, not a panic.
-                let stale_before = chrono::Duration::from_std(*lease)
-                    .ok()
-                    .and_then(|lease| Utc::now().checked_sub_signed(lease))
-                    .unwrap_or(chrono::DateTime::UNIX_EPOCH);
                 let Some(round) = self
                     .limit
-                    .bound(
-                        self.store
-                            .take_round(self.max_transactions, *owner, stale_before),
-                    )
+                    .bound(self.store.take_round(self.max_transactions, *owner, *lease))
                     .await?
                 else {
                     return Ok(0);

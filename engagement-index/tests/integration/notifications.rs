@@ -958,15 +958,15 @@ async fn residents_queued(stream: &JetStreamDeliveries, destination: &str) -> Ve
         .collect()
 }
 
-/// A fan-out round for `owner`, rounds taken before `stale_before` counting as abandoned.
+/// A fan-out round for `owner`, rounds taken longer than `lease` ago counting as abandoned.
 async fn take(
     stores: &engagement_index::store::Stores,
     owner: uuid::Uuid,
-    stale_before: chrono::DateTime<chrono::Utc>,
+    lease: std::time::Duration,
 ) -> Option<engagement_index::store::Round> {
     stores
         .subscribers
-        .take_round(100, owner, stale_before)
+        .take_round(100, owner, lease)
         .await
         .unwrap()
 }
@@ -997,15 +997,29 @@ async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_s
         for resident in ["191212121212", "192012121212", "193012121212"] {
             queue_change(&database, resident).await;
         }
-        let now = chrono::Utc::now;
-        let fresh = || now() - chrono::Duration::seconds(30);
+        let lease = std::time::Duration::from_secs(30);
         let (dead, other) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
 
         // A process takes a round and publishes it, and dies before it can finish the round.
-        let taken = take(&stores, dead, fresh())
+        let taken = take(&stores, dead, lease)
             .await
             .expect("three changes to fan out");
         assert_eq!(taken.changes, 3, "{backend}");
+        if let Raw::Postgres(pool) = Raw::open(&database).await {
+            // Stamped by the server's clock, which every process shares, not the host's.
+            let age: f64 = sqlx::query_scalar(
+                "SELECT extract(epoch FROM clock_timestamp() - taken_at)::float8 \
+                 FROM notification_round",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            assert!(
+                (0.0..5.0).contains(&age),
+                "{backend}: round taken {age} s ago"
+            );
+            pool.close().await;
+        }
         stream
             .publish_round(taken.id, &taken.notifications)
             .await
@@ -1015,11 +1029,13 @@ async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_s
 
         // While the round is young another process leaves it alone and takes nothing else.
         assert!(
-            take(&stores, other, fresh()).await.is_none(),
+            take(&stores, other, lease).await.is_none(),
             "{backend}: a round under way is another's"
         );
         // Once it is older than the lease, the other process takes the same round over...
-        let again = take(&stores, other, now() + chrono::Duration::seconds(1))
+        let short = std::time::Duration::from_millis(200);
+        tokio::time::sleep(short * 2).await;
+        let again = take(&stores, other, short)
             .await
             .expect("the unfinished round");
         assert_eq!((again.id, again.changes), (taken.id, 3), "{backend}");
@@ -1031,12 +1047,10 @@ async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_s
         stores.subscribers.finish_round(again.id).await.unwrap();
 
         // The next round is the change after; its owner keeps it until it finishes it.
-        let next = take(&stores, other, fresh())
-            .await
-            .expect("the later change");
+        let next = take(&stores, other, lease).await.expect("the later change");
         assert_ne!(next.id, taken.id, "{backend}");
         assert_eq!(next.changes, 1, "{backend}");
-        let retaken = take(&stores, other, fresh())
+        let retaken = take(&stores, other, lease)
             .await
             .expect("its own unfinished round, at once");
         assert_eq!((retaken.id, retaken.changes), (next.id, 1), "{backend}");
@@ -1046,7 +1060,7 @@ async fn a_round_whose_process_died_before_finishing_it_is_published_again_and_s
             .unwrap();
         stores.subscribers.finish_round(next.id).await.unwrap();
         assert!(
-            take(&stores, other, fresh()).await.is_none(),
+            take(&stores, other, lease).await.is_none(),
             "{backend}: nothing left"
         );
 

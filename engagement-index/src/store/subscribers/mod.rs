@@ -44,13 +44,14 @@ pub trait SubscriberStore: Send + Sync + 'static {
     /// caller and then [finished](Self::finish_round). The round is recorded with the outbox
     /// rows' marks in one commit, so a round whose owner died before finishing it is found
     /// again: it is returned once more (same changes, same [`Round::id`]) to `owner` at once
-    /// and to any other owner when it was taken before `stale_before`. `None`: nothing to
-    /// fan out, or another owner's round is under way.
+    /// and to any other owner once it was taken longer than `lease` ago, by the clock all
+    /// processes share (the database server's on PostgreSQL). `None`: nothing to fan out, or
+    /// another owner's round is under way.
     async fn take_round(
         &self,
         max_transactions: usize,
         owner: Uuid,
-        stale_before: DateTime<Utc>,
+        lease: std::time::Duration,
     ) -> Result<Option<Round>, StoreError>;
     /// Forgets a round once its notifications are published.
     async fn finish_round(&self, round: i64) -> Result<(), StoreError>;
@@ -99,8 +100,11 @@ pub trait SubscriberBackend: Backend + DeliveryBackend {
         declared: &[Subscriber],
     ) -> Result<Vec<String>, StoreError>;
 
-    /// Makes the rest of the transaction the only fan-out under way, across processes.
-    async fn serialise(connection: &mut Self::Connection) -> Result<(), StoreError>;
+    /// Makes the rest of the transaction the only fan-out under way, across processes, and
+    /// says what time it then is by the clock rounds are timed by: the server's on PostgreSQL,
+    /// which every process reads alike, whatever its host's clock says; the process's on
+    /// SQLite, whose processes share one host.
+    async fn serialise(connection: &mut Self::Connection) -> Result<DateTime<Utc>, StoreError>;
 
     /// Marks up to [`CHANGES_PER_ROUND`] outbox rows fanned out, in id order, and returns them
     /// (`id`, `transactions`, `correlation_id`, `traceparent`), so that no other process takes
@@ -248,10 +252,15 @@ where
         &self,
         max_transactions: usize,
         owner: Uuid,
-        stale_before: DateTime<Utc>,
+        lease: std::time::Duration,
     ) -> Result<Option<Round>, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        DB::serialise(&mut transaction).await?;
+        let now = DB::serialise(&mut transaction).await?;
+        // A lease too long to subtract leaves every round to its owner, not a panic.
+        let stale_before = chrono::Duration::from_std(lease)
+            .ok()
+            .and_then(|lease| now.checked_sub_signed(lease))
+            .unwrap_or(DateTime::UNIX_EPOCH);
         let unfinished = sqlx::query(
             "SELECT first_id, outbox_ids, \
                  CASE WHEN owner = $1 OR taken_at < $2 THEN 1 ELSE 0 END AS takeable \
@@ -272,7 +281,7 @@ where
                 "UPDATE notification_round SET owner = $1, taken_at = $2 WHERE first_id = $3",
             )
             .bind(DB::id_value(owner))
-            .bind(DB::time_value(Utc::now()))
+            .bind(DB::time_value(now))
             .bind(id)
             .execute(&mut *transaction)
             .await?;
@@ -294,7 +303,7 @@ where
             .bind(id)
             .bind(serde_json::to_string(&ids).map_err(decode_error)?)
             .bind(DB::id_value(owner))
-            .bind(DB::time_value(Utc::now()))
+            .bind(DB::time_value(now))
             .execute(&mut *transaction)
             .await?;
             (id, rows)

@@ -1,7 +1,7 @@
 //! What the subscriber registry and the fan-out write their own way on PostgreSQL.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, Row as _};
 
@@ -60,12 +60,14 @@ impl SubscriberBackend for Postgres {
         Ok(gone)
     }
 
-    async fn serialise(connection: &mut PgConnection) -> Result<(), StoreError> {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(FAN_OUT_LOCK)
-            .execute(&mut *connection)
-            .await?;
-        Ok(())
+    async fn serialise(connection: &mut PgConnection) -> Result<DateTime<Utc>, StoreError> {
+        // The clock is read once the lock is held: later than any earlier round's stamp.
+        Ok(sqlx::query_scalar(
+            "SELECT clock_timestamp() FROM (SELECT pg_advisory_xact_lock($1)) AS locked",
+        )
+        .bind(FAN_OUT_LOCK)
+        .fetch_one(&mut *connection)
+        .await?)
     }
 
     async fn take_changes(connection: &mut PgConnection) -> Result<Vec<PgRow>, StoreError> {

@@ -1,7 +1,7 @@
 //! What the subscriber registry and the fan-out write their own way on SQLite.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Sqlite, SqliteConnection};
 
@@ -67,13 +67,13 @@ impl SubscriberBackend for Sqlite {
         Ok(gone)
     }
 
-    async fn serialise(connection: &mut SqliteConnection) -> Result<(), StoreError> {
+    async fn serialise(connection: &mut SqliteConnection) -> Result<DateTime<Utc>, StoreError> {
         // A write that changes nothing still takes SQLite's write lock, which is held to the
         // end of the transaction: another process's round waits here, before it reads.
         sqlx::query("UPDATE notification_round SET first_id = first_id WHERE false")
             .execute(&mut *connection)
             .await?;
-        Ok(())
+        Ok(Utc::now())
     }
 
     async fn take_changes(connection: &mut SqliteConnection) -> Result<Vec<SqliteRow>, StoreError> {
