@@ -121,6 +121,46 @@ async fn saving_without_a_version_makes_the_next_version() {
 }
 
 #[tokio::test]
+async fn past_the_highest_version_number_a_version_must_be_named() {
+    for_each_backend(|engine, backend| async move {
+        let highest = i64::from(i32::MAX);
+        let body = engine
+            .save_template(&example_with(
+                &json!({"templateVersion": highest, "publishStatus": "Unpublished"}),
+            ))
+            .await;
+        assert_eq!(
+            body["formTemplate"]["templateVersion"], highest,
+            "{backend}: {body}"
+        );
+        // No next version: refused naming the field, not a fault of the server.
+        let next = example_with(&json!({"templateVersion": null, "publishStatus": "Unpublished"}));
+        let (status, body) = engine
+            .call("SaveFormTemplate", &json!({"formTemplate": next}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{backend}: {body}");
+        assert_eq!(body["ResultCode"], "ERROR", "{backend}: {body}");
+        assert_eq!(body["findings"][0]["code"], "VERSION_CONFLICT", "{body}");
+        assert_eq!(body["findings"][0]["field"], "templateVersion", "{body}");
+        assert!(
+            body["findings"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("no next version"),
+            "{body}"
+        );
+        // A lower version named is stored as before.
+        let named = example_with(&json!({"templateVersion": 5, "publishStatus": "Unpublished"}));
+        let body = engine.save_template(&named).await;
+        assert_eq!(
+            body["formTemplate"]["templateVersion"], 5,
+            "{backend}: {body}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn publish_status_moves_forward_and_published_content_is_fixed() {
     for_each_backend(|engine, backend| async move {
         let draft = example_with(&json!({"templateVersion": 2, "publishStatus": "Unpublished"}));

@@ -1,7 +1,8 @@
 //! Versions and publish status: what saving a template does to the versions already stored.
 //!
 //! - Saving without a version makes the next version (one more than any version ever stored,
-//!   deleted ones included, so a number is never reused).
+//!   deleted ones included, so a number is never reused), up to [`HIGHEST_VERSION`]; past it
+//!   a version must be named.
 //! - Saving with a version that does not exist stores that version.
 //! - Saving an existing version changes it, if its status allows: Unpublished and Pending
 //!   versions can change freely; a Published version's content is fixed (forms are pinned to
@@ -15,6 +16,10 @@ use chrono::{DateTime, Utc};
 use super::finding::{Finding, FindingCode, Location};
 use super::model::{FormTemplate, PublishStatus};
 use crate::store::{StoredTemplate, TemplateHead};
+
+/// The highest version number: the contract's `templateVersion` is an int32, and the stores
+/// keep it as one.
+pub const HIGHEST_VERSION: u32 = i32::MAX as u32;
 
 /// What to do with a checked template.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,9 +72,29 @@ pub fn decide(
             ),
         ));
     }
-    let next = heads.iter().map(|v| v.template_version).max().unwrap_or(0) + 1;
+    let highest = heads.iter().map(|v| v.template_version).max().unwrap_or(0);
+    let next = (highest < HIGHEST_VERSION).then_some(highest + 1);
+    // The advice a refusal ends with: how to store the change as a version of its own.
+    let as_new_version = match next {
+        Some(next) => format!("leave templateVersion out to make version {next}"),
+        None => format!(
+            "version {HIGHEST_VERSION} is taken, so a new version must name an unused number"
+        ),
+    };
     let Some(version) = template.template_version else {
-        return Ok(SaveDecision::Insert { version: next });
+        return match next {
+            Some(version) => Ok(SaveDecision::Insert { version }),
+            None => Err(Finding::error(
+                FindingCode::VersionConflict,
+                &at,
+                Some("templateVersion"),
+                &format!(
+                    "{} has a version {HIGHEST_VERSION}, the highest number a version can have, \
+                     so there is no next version; name an unused version with templateVersion",
+                    template.template_id
+                ),
+            )),
+        };
     };
     if version == 0 {
         return Err(Finding::error(
@@ -89,7 +114,7 @@ pub fn decide(
             Some("templateVersion"),
             &format!(
                 "version {version} of {} was deleted and its number is not used again; \
-                 leave templateVersion out to make version {next}",
+                 {as_new_version}",
                 template.template_id
             ),
         ));
@@ -120,7 +145,7 @@ pub fn decide(
             Some("publishStatus"),
             &format!(
                 "version {version} is {from} and cannot become {to}: {options}; \
-                 leave templateVersion out to make version {next}"
+                 {as_new_version}"
             ),
         ));
     }
@@ -133,7 +158,7 @@ pub fn decide(
             None,
             &format!(
                 "version {version} is {from}, so its content can no longer change (forms are pinned to it); \
-                 only its publishStatus can. Leave templateVersion out to make version {next} with the changes"
+                 only its publishStatus can. For the changes, {as_new_version}"
             ),
         ));
     }
