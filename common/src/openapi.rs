@@ -38,7 +38,69 @@ pub fn complete_with(mut document: OpenApi, unavailable: &[Unavailable]) -> Open
     let mut value = serde_json::to_value(&document).expect("an OpenAPI document serialises");
     add_control_character_patterns(&mut value);
     add_skeleton_responses(&mut value, unavailable);
-    serde_json::from_value(value).expect("the completed OpenAPI document reads back")
+    read_back(value).expect("the completed OpenAPI document reads back")
+}
+
+/// A link's members as utoipa's `Link` reads and writes them, and as OpenAPI spells them.
+const LINK_MEMBERS: [(&str, &str); 3] = [
+    ("operation_id", "operationId"),
+    ("operation_ref", "operationRef"),
+    ("request_body", "requestBody"),
+];
+
+/// The links of every answer of `document`.
+fn links(document: &mut Value) -> Vec<&mut Map<String, Value>> {
+    let mut found = Vec::new();
+    for (_, operation) in operations(document) {
+        let Some(answers) = operation
+            .get_mut("responses")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for answer in answers.values_mut() {
+            if let Some(links) = answer.get_mut("links").and_then(Value::as_object_mut) {
+                found.extend(links.values_mut().filter_map(Value::as_object_mut));
+            }
+        }
+    }
+    found
+}
+
+/// The document a service changed as JSON, as utoipa's type again. utoipa's `Link` spells its
+/// members in snake case (`operation_id`) and cannot read a link without `parameters` (one
+/// that gives its target only a body), so links are put in its spelling, with an empty map;
+/// [`to_json`] writes them as OpenAPI spells them.
+pub fn read_back(mut value: Value) -> Result<OpenApi, serde_json::Error> {
+    for link in links(&mut value) {
+        for (utoipa, openapi) in LINK_MEMBERS {
+            if let Some(member) = link.remove(openapi) {
+                link.insert(utoipa.to_owned(), member);
+            }
+        }
+        link.entry("parameters")
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    serde_json::from_value(value)
+}
+
+/// The document as served at `/openapi.json` (`pretty`: as kept in `openapi/`): utoipa's
+/// serialisation, in its order, with links spelled as OpenAPI spells them. Only utoipa's
+/// `Link` writes these snake-case keys; every name of the contracts is camel case or RIV-TA's.
+pub fn to_json(document: &OpenApi, pretty: bool) -> String {
+    let text = if pretty {
+        serde_json::to_string_pretty(document)
+    } else {
+        serde_json::to_string(document)
+    }
+    .expect("an OpenAPI document serialises");
+    let separator = if pretty { ": " } else { ":" };
+    LINK_MEMBERS.iter().fold(text, |text, (utoipa, openapi)| {
+        text.replace(
+            &format!("\"{utoipa}\"{separator}"),
+            &format!("\"{openapi}\"{separator}"),
+        )
+    })
 }
 
 /// Paths the skeleton serves without authentication or rate limit.

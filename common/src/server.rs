@@ -158,6 +158,19 @@ fn operational_routes() -> OpenApiRouter<ReadinessCheck> {
         .routes(routes!(metrics))
 }
 
+/// `/openapi.json`: the document, written once (utoipa's Swagger UI would write it again at
+/// every request, and with links spelled as utoipa's type spells them).
+fn openapi_route<S: Clone + Send + Sync + 'static>(document: &OpenApi) -> Router<S> {
+    let body = axum::body::Bytes::from(crate::openapi::to_json(document, false));
+    Router::new().route(
+        "/openapi.json",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { ([(http::header::CONTENT_TYPE, "application/json")], body) }
+        }),
+    )
+}
+
 /// The operational part of a service's OpenAPI document (for services' document builders).
 pub fn operational_openapi() -> OpenApi {
     let (_, mut document) = operational_routes().split_for_parts();
@@ -192,7 +205,8 @@ fn router_stopping_with(
     let (operations, _) = operational_routes().with_state(readiness).split_for_parts();
     let timeout = http.request_timeout();
     api.merge(operations)
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(openapi_route(&openapi))
+        .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(

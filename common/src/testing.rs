@@ -203,10 +203,7 @@ impl TestDatabase {
 /// Fails when the committed `openapi/<file_name>` differs from `document`; with
 /// `UPDATE_OPENAPI=1` rewrites the file instead.
 pub fn assert_openapi_current(document: &utoipa::openapi::OpenApi, file_name: &str) {
-    let generated = format!(
-        "{}\n",
-        serde_json::to_string_pretty(document).expect("an OpenAPI document serialises")
-    );
+    let generated = format!("{}\n", crate::openapi::to_json(document, true));
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../openapi")
         .join(file_name);

@@ -11,6 +11,7 @@ pub mod forms;
 pub mod headers;
 pub mod identity_links;
 pub mod instruments;
+mod links;
 pub mod migration;
 pub mod notification_routes;
 pub mod templates;
@@ -186,9 +187,11 @@ pub fn openapi() -> OpenApiDocument {
     common::openapi::complete(tightened(&document))
 }
 
-/// The document with the engine's field rules, which [`contract::Contract`] enforces.
+/// The document with the engine's field rules, which [`contract::Contract`] enforces, and the
+/// links between its contracts.
 pub(crate) fn tightened(document: &OpenApiDocument) -> OpenApiDocument {
     let mut value = serde_json::to_value(document).expect("an OpenAPI document serialises");
     contract::tighten(&mut value);
-    serde_json::from_value(value).expect("the tightened OpenAPI document reads back")
+    links::add(&mut value);
+    common::openapi::read_back(value).expect("the tightened OpenAPI document reads back")
 }

@@ -1,0 +1,276 @@
+//! OpenAPI links: which answer's ids the next contract takes, e.g. the `formId` CreateForm
+//! answers is what GetForm and SaveFormPage take. They tell an integrator (and tools that
+//! chain calls, such as schemathesis's stateful phase) how the contracts follow each other.
+//!
+//! The contracts take their ids in the body, so a link's `requestBody` is an object whose
+//! members are runtime expressions (`$response.body#/form/formId`); a member the target
+//! requires and the link does not give is the caller's to fill in.
+
+use serde_json::{Map, Value, json};
+
+/// A link: its name, the target operation and what the target is given.
+struct Link {
+    name: &'static str,
+    operation_id: &'static str,
+    description: &'static str,
+    /// `requestBody` (for the contracts, which take their ids in the body) or `parameters`
+    /// (for the GET exports, which take them in the path).
+    given: Given,
+}
+
+enum Given {
+    Body(Value),
+    Parameters(Value),
+}
+
+/// The links of one operation's 200 answer.
+struct From {
+    path: &'static str,
+    method: &'static str,
+    links: Vec<Link>,
+}
+
+fn body_link(
+    name: &'static str,
+    operation_id: &'static str,
+    description: &'static str,
+    body: Value,
+) -> Link {
+    Link {
+        name,
+        operation_id,
+        description,
+        given: Given::Body(body),
+    }
+}
+
+fn all() -> Vec<From> {
+    let created = |pointer: &str| format!("$response.body#/form/{pointer}");
+    let form = json!({"formId": created("formId"), "subjectOfCare": created("subjectOfCare")});
+    let requested = json!({"formId": "$response.body#/formRequestResponses/0/formId"});
+    let template = |pointer: &str| format!("$response.body#/formTemplate/{pointer}");
+    vec![
+        From {
+            path: "/forminteraction/v2/SaveFormTemplate",
+            method: "post",
+            links: vec![
+                body_link(
+                    "GetFormTemplate",
+                    "GetFormTemplate",
+                    "The version just saved.",
+                    json!({"templateId": template("templateId"), "templateVersion": template("templateVersion")}),
+                ),
+                body_link(
+                    "CreateForm",
+                    "CreateForm",
+                    "A form of the version just saved (once it is Published), for its care unit.",
+                    json!({
+                        "templateId": template("templateId"),
+                        "templateVersion": template("templateVersion"),
+                        "healthcare_facility_CareUnit": template("healthCareFacilityUnit"),
+                    }),
+                ),
+                Link {
+                    name: "ExportQuestionnaire",
+                    operation_id: "ExportQuestionnaire",
+                    description: "The version just saved as a FHIR Questionnaire.",
+                    given: Given::Parameters(json!({
+                        "path.templateId": template("templateId"),
+                        "path.templateVersion": template("templateVersion"),
+                    })),
+                },
+            ],
+        },
+        From {
+            path: "/forminteraction/v2/CreateFormRequest",
+            method: "post",
+            links: vec![
+                body_link(
+                    "GetForm",
+                    "GetForm",
+                    "The first form created (the care system reads it).",
+                    requested.clone(),
+                ),
+                body_link(
+                    "CancelForm",
+                    "CancelForm",
+                    "The first form created (the care system withdraws it).",
+                    requested,
+                ),
+            ],
+        },
+        From {
+            path: "/forminteraction/v2/CreateForm",
+            method: "post",
+            links: vec![
+                body_link("GetForm", "GetForm", "The form created.", form.clone()),
+                body_link(
+                    "GetFormQuestionPage",
+                    "GetFormQuestionPage",
+                    "The form's first page.",
+                    json!({
+                        "formId": created("formId"),
+                        "subjectOfCare": created("subjectOfCare"),
+                        "pageNumber": 0,
+                        "direction": "FORWARD",
+                    }),
+                ),
+                body_link(
+                    "SaveFormPage",
+                    "SaveFormPage",
+                    "Answers to a page of the form created.",
+                    form.clone(),
+                ),
+                body_link(
+                    "SaveForm",
+                    "SaveForm",
+                    "Sends the form created, once every page is answered.",
+                    form.clone(),
+                ),
+                body_link(
+                    "CancelForm",
+                    "CancelForm",
+                    "Withdraws the form created.",
+                    form,
+                ),
+            ],
+        },
+        From {
+            path: "/forminteraction/v2/SaveForm",
+            method: "post",
+            links: vec![
+                body_link(
+                    "GetForm",
+                    "GetForm",
+                    "The form sent (the care system reads the answers).",
+                    json!({"formId": "$request.body#/formId"}),
+                ),
+                Link {
+                    name: "ExportQuestionnaireResponse",
+                    operation_id: "ExportQuestionnaireResponse",
+                    description: "The answers of the form sent as a FHIR QuestionnaireResponse.",
+                    given: Given::Parameters(json!({"path.formId": "$request.body#/formId"})),
+                },
+            ],
+        },
+        From {
+            path: "/forminteraction/v2/GetForms",
+            method: "post",
+            links: vec![body_link(
+                "GetForm",
+                "GetForm",
+                "The first form listed.",
+                json!({"formId": "$response.body#/forms/0/formId"}),
+            )],
+        },
+    ]
+}
+
+/// Adds the links to the 200 answers of `document`'s operations.
+pub fn add(document: &mut Value) {
+    for from in all() {
+        let Some(answer) = document
+            .pointer_mut(&format!(
+                "/paths/{}/{}/responses/200",
+                from.path.replace('~', "~0").replace('/', "~1"),
+                from.method
+            ))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        let links: Map<String, Value> = from
+            .links
+            .into_iter()
+            .map(|link| {
+                let mut value = json!({
+                    "operationId": link.operation_id,
+                    "description": link.description,
+                });
+                match link.given {
+                    Given::Body(body) => value["requestBody"] = body,
+                    Given::Parameters(parameters) => value["parameters"] = parameters,
+                }
+                (link.name.to_owned(), value)
+            })
+            .collect();
+        answer.insert(String::from("links"), Value::Object(links));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// The operation with `operation_id` in the served document.
+    fn operation<'a>(document: &'a Value, operation_id: &str) -> Option<&'a Value> {
+        document["paths"].as_object()?.values().find_map(|item| {
+            item.as_object()?
+                .values()
+                .find(|operation| operation["operationId"] == operation_id)
+        })
+    }
+
+    /// The properties a request schema names, through `$ref` and `allOf`.
+    fn properties(document: &Value, schema: &Value, into: &mut Vec<String>) {
+        if let Some(reference) = schema["$ref"].as_str() {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            properties(document, &document["components"]["schemas"][name], into);
+        }
+        if let Some(members) = schema["properties"].as_object() {
+            into.extend(members.keys().cloned());
+        }
+        for part in schema["allOf"].as_array().into_iter().flatten() {
+            properties(document, part, into);
+        }
+    }
+
+    #[test]
+    fn every_link_names_an_operation_and_what_it_takes() {
+        let document: serde_json::Value =
+            serde_json::from_str(&common::openapi::to_json(&crate::api::openapi(), false)).unwrap();
+        let mut links = 0;
+        for item in document["paths"].as_object().unwrap().values() {
+            for source in item.as_object().unwrap().values() {
+                let Some(found) = source["responses"]["200"]["links"].as_object() else {
+                    continue;
+                };
+                for (name, link) in found {
+                    links += 1;
+                    let target_id = link["operationId"].as_str().unwrap();
+                    let target = operation(&document, target_id)
+                        .unwrap_or_else(|| panic!("link {name}: no operation {target_id}"));
+                    if let Some(body) = link["requestBody"].as_object() {
+                        let mut known = Vec::new();
+                        let schema =
+                            &target["requestBody"]["content"]["application/json"]["schema"];
+                        properties(&document, schema, &mut known);
+                        for member in body.keys() {
+                            assert!(
+                                known.contains(member),
+                                "link {name}: {target_id} takes no {member}"
+                            );
+                        }
+                    }
+                    for parameter in link["parameters"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, _)| k)
+                    {
+                        let (location, parameter) = parameter.split_once('.').unwrap();
+                        assert!(
+                            target["parameters"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .any(|p| { p["in"] == location && p["name"] == parameter }),
+                            "link {name}: {target_id} has no {location} parameter {parameter}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(links >= 12, "{links} links");
+    }
+}
