@@ -373,6 +373,40 @@ fn patternise(schema: &mut Value, kind: TextKind) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn links_are_read_and_written_as_openapi_spells_them() {
+        let mut document = json!({
+            "openapi": "3.1.0",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/x/v1/Make": {"post": {
+                "operationId": "Make",
+                "responses": {"200": {"description": "made", "links": {
+                    "Get": {
+                        "operationId": "Get",
+                        "requestBody": {"id": "$response.body#/id"},
+                        "description": "the one made"
+                    },
+                    "Export": {
+                        "operationId": "Export",
+                        "parameters": {"path.id": "$response.body#/id"}
+                    }
+                }}}
+            }}}
+        });
+        let read = read_back(document.clone()).unwrap();
+        for pretty in [false, true] {
+            let written: Value = serde_json::from_str(&to_json(&read, pretty)).unwrap();
+            assert_eq!(written, document, "pretty: {pretty}");
+        }
+        // Read back again (as a service's later steps do), nothing is lost.
+        let again = read_back(serde_json::to_value(&read).unwrap()).unwrap();
+        let written: Value = serde_json::from_str(&to_json(&again, false)).unwrap();
+        assert_eq!(written, document);
+        document["paths"]["/x/v1/Make"]["post"]["responses"]["200"]["links"]["Get"]["operationId"] =
+            json!("Other");
+        assert_ne!(written, document);
+    }
+
     fn document() -> Value {
         json!({
             "openapi": "3.1.0",
