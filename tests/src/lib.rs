@@ -211,6 +211,17 @@ impl TestSystem {
         format!("{}://{address}", self.scheme)
     }
 
+    /// What the service at `address` exports at `/metrics`.
+    pub async fn metrics(&self, address: SocketAddr) -> String {
+        let response = self
+            .http
+            .get(format!("{}/metrics", self.base_url(address)))
+            .send()
+            .await
+            .expect("/metrics answers");
+        response.text().await.expect("/metrics has a body")
+    }
+
     /// Each service with its name, for tests that check all three alike.
     pub fn services(&self) -> [(&'static str, SocketAddr); 3] {
         [

@@ -24,7 +24,7 @@ enum Given {
 }
 
 /// The links of one operation's 200 answer.
-struct From {
+struct Source {
     path: &'static str,
     method: &'static str,
     links: Vec<Link>,
@@ -44,13 +44,13 @@ fn body_link(
     }
 }
 
-fn all() -> Vec<From> {
+fn all() -> Vec<Source> {
     let created = |pointer: &str| format!("$response.body#/form/{pointer}");
     let form = json!({"formId": created("formId"), "subjectOfCare": created("subjectOfCare")});
     let requested = json!({"formId": "$response.body#/formRequestResponses/0/formId"});
     let template = |pointer: &str| format!("$response.body#/formTemplate/{pointer}");
     vec![
-        From {
+        Source {
             path: "/forminteraction/v2/SaveFormTemplate",
             method: "post",
             links: vec![
@@ -81,7 +81,7 @@ fn all() -> Vec<From> {
                 },
             ],
         },
-        From {
+        Source {
             path: "/forminteraction/v2/CreateFormRequest",
             method: "post",
             links: vec![
@@ -99,7 +99,7 @@ fn all() -> Vec<From> {
                 ),
             ],
         },
-        From {
+        Source {
             path: "/forminteraction/v2/CreateForm",
             method: "post",
             links: vec![
@@ -135,7 +135,7 @@ fn all() -> Vec<From> {
                 ),
             ],
         },
-        From {
+        Source {
             path: "/forminteraction/v2/SaveForm",
             method: "post",
             links: vec![
@@ -153,7 +153,7 @@ fn all() -> Vec<From> {
                 },
             ],
         },
-        From {
+        Source {
             path: "/forminteraction/v2/GetForms",
             method: "post",
             links: vec![body_link(
@@ -168,18 +168,18 @@ fn all() -> Vec<From> {
 
 /// Adds the links to the 200 answers of `document`'s operations.
 pub fn add(document: &mut Value) {
-    for from in all() {
+    for source in all() {
         let Some(answer) = document
             .pointer_mut(&format!(
                 "/paths/{}/{}/responses/200",
-                from.path.replace('~', "~0").replace('/', "~1"),
-                from.method
+                source.path.replace('~', "~0").replace('/', "~1"),
+                source.method
             ))
             .and_then(Value::as_object_mut)
         else {
             continue;
         };
-        let links: Map<String, Value> = from
+        let links: Map<String, Value> = source
             .links
             .into_iter()
             .map(|link| {

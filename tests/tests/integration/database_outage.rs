@@ -194,15 +194,7 @@ async fn outage() {
         "{text}"
     );
     // Counted as the API's answers are, for the alert on DATABASE_UNAVAILABLE.
-    let metrics = system
-        .http
-        .get(url(system.portal, "/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = system.metrics(system.portal).await;
     assert!(
         metrics
             .lines()

@@ -118,15 +118,7 @@ async fn metrics_count_requests_per_route_and_problems_by_code() {
                     "{name}: no clock offset:\n{text}"
                 );
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                text = system
-                    .http
-                    .get(url(address, "/metrics"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
+                text = system.metrics(address).await;
             };
             assert!(read.abs() < 1.0, "{name}: {read}");
         } else {
