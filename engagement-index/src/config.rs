@@ -55,9 +55,9 @@ pub struct Config {
 pub struct NotificationConfig {
     /// Most engagement transactions in one ProcessNotification.
     pub max_transactions: usize,
-    /// How long accepted changes wait to travel together before they are fanned out; under a
-    /// steady load, also the least time between two fan-out rounds. Unset: 15 ms on the
-    /// database queue, 25 ms on NATS ([`Self::linger`]).
+    /// The least time between two fan-out rounds: a change after a quiet spell goes at once,
+    /// the changes that follow it within this time travel together in the next round. Unset:
+    /// 15 ms on the database queue, 25 ms on NATS ([`Self::linger`]).
     #[serde(default)]
     pub linger_ms: Option<u64>,
     /// Where the subscribers' queues live: `postgres` (the index's database, the default) or

@@ -39,6 +39,16 @@ impl Index {
         declared: Vec<DeclaredSubscriber>,
         nats: Option<JetStreamConfig>,
     ) -> Self {
+        Self::start_lingering(database, declared, nats, 10).await
+    }
+
+    /// With the fan-out's `linger_ms` at `linger_ms`.
+    async fn start_lingering(
+        database: &TestDatabase,
+        declared: Vec<DeclaredSubscriber>,
+        nats: Option<JetStreamConfig>,
+        linger_ms: u64,
+    ) -> Self {
         common::telemetry::init_for_tests();
         let mut config = Config {
             http: HttpConfig::with_port(0),
@@ -50,7 +60,7 @@ impl Index {
         config.delivery.max_backoff_ms = 200;
         config.delivery.poll_interval_ms = 20;
         config.delivery.max_attempts = 1000;
-        config.notification.linger_ms = Some(10);
+        config.notification.linger_ms = Some(linger_ms);
         if let Some(nats) = nats {
             config.notification.backbone = Backbone::Nats;
             config.notification.nats = nats;
@@ -397,6 +407,61 @@ async fn notifications_arrive_in_commit_order() {
         assert_eq!(receiver.categories(), categories, "{backend}");
         index.shutdown.cancel();
         drop_stream(nats).await;
+        database.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_change_after_a_quiet_spell_goes_at_once_and_the_next_ones_wait_for_the_pace() {
+    // A linger far longer than a round, so that waiting for it and not waiting differ by
+    // seconds, even on a busy machine. The pace is the fan-out's, the same for each backbone: the database queue.
+    let linger = Duration::from_secs(4);
+    for database in TestDatabase::all().await {
+        let backend = database.backend;
+        let linger_ms = u64::try_from(linger.as_millis()).unwrap();
+        let index = Index::start_lingering(&database, Vec::new(), None, linger_ms).await;
+        let (receiver, address) = Receiver::start().await;
+        index
+            .subscribe("SUB-PACE", &push_to(address, &json!([])))
+            .await;
+
+        // Its round begins after `sent`, and once it is committed nothing more is waited for.
+        let sent = tokio::time::Instant::now();
+        index
+            .update(vec![transaction("191212121212", "FIRST", "SRC-1")])
+            .await;
+        let committed = tokio::time::Instant::now();
+        eventually("the first change arrives", || receiver.requests() == 1).await;
+        assert!(
+            committed.elapsed() < linger / 2,
+            "{backend}: a change after a quiet spell waited {:?} for its round",
+            committed.elapsed()
+        );
+
+        // Both within the linger of the first round: they travel together, in the round that
+        // begins `linger` after it.
+        for category in ["SECOND", "THIRD"] {
+            index
+                .update(vec![transaction("191212121212", category, "SRC-1")])
+                .await;
+        }
+        eventually("the next two arrive", || receiver.transactions().len() == 3).await;
+        assert!(
+            sent.elapsed() >= linger,
+            "{backend}: the next round came {:?} after the first change, within the linger",
+            sent.elapsed()
+        );
+        assert_eq!(
+            receiver.requests(),
+            2,
+            "{backend}: one notification for both"
+        );
+        assert_eq!(
+            receiver.categories(),
+            ["FIRST", "SECOND", "THIRD"],
+            "{backend}"
+        );
+        index.shutdown.cancel();
         database.cleanup().await;
     }
 }
