@@ -8,9 +8,8 @@
 
 use serde_json::{Map, Value, json};
 
-/// A link: its name, the target operation and what the target is given.
+/// A link, named after the operation it leads to, and what that operation is given.
 struct Link {
-    name: &'static str,
     operation_id: &'static str,
     description: &'static str,
     /// `requestBody` (for the contracts, which take their ids in the body) or `parameters`
@@ -23,25 +22,28 @@ enum Given {
     Parameters(Value),
 }
 
-/// The links of one operation's 200 answer.
-struct Source {
-    path: &'static str,
-    method: &'static str,
-    links: Vec<Link>,
+impl Link {
+    fn body(operation_id: &'static str, description: &'static str, body: Value) -> Self {
+        Self {
+            operation_id,
+            description,
+            given: Given::Body(body),
+        }
+    }
+
+    fn parameters(operation_id: &'static str, description: &'static str, given: Value) -> Self {
+        Self {
+            operation_id,
+            description,
+            given: Given::Parameters(given),
+        }
+    }
 }
 
-fn body_link(
-    name: &'static str,
-    operation_id: &'static str,
-    description: &'static str,
-    body: Value,
-) -> Link {
-    Link {
-        name,
-        operation_id,
-        description,
-        given: Given::Body(body),
-    }
+/// The links of one contract's 200 answer (every contract is a POST).
+struct Source {
+    path: &'static str,
+    links: Vec<Link>,
 }
 
 fn all() -> Vec<Source> {
@@ -52,16 +54,13 @@ fn all() -> Vec<Source> {
     vec![
         Source {
             path: "/forminteraction/v2/SaveFormTemplate",
-            method: "post",
             links: vec![
-                body_link(
-                    "GetFormTemplate",
+                Link::body(
                     "GetFormTemplate",
                     "The version just saved.",
                     json!({"templateId": template("templateId"), "templateVersion": template("templateVersion")}),
                 ),
-                body_link(
-                    "CreateForm",
+                Link::body(
                     "CreateForm",
                     "A form of the version just saved (once it is Published), for its care unit.",
                     json!({
@@ -70,29 +69,25 @@ fn all() -> Vec<Source> {
                         "healthcare_facility_CareUnit": template("healthCareFacilityUnit"),
                     }),
                 ),
-                Link {
-                    name: "ExportQuestionnaire",
-                    operation_id: "ExportQuestionnaire",
-                    description: "The version just saved as a FHIR Questionnaire.",
-                    given: Given::Parameters(json!({
+                Link::parameters(
+                    "ExportQuestionnaire",
+                    "The version just saved as a FHIR Questionnaire.",
+                    json!({
                         "path.templateId": template("templateId"),
                         "path.templateVersion": template("templateVersion"),
-                    })),
-                },
+                    }),
+                ),
             ],
         },
         Source {
             path: "/forminteraction/v2/CreateFormRequest",
-            method: "post",
             links: vec![
-                body_link(
-                    "GetForm",
+                Link::body(
                     "GetForm",
                     "The first form created (the care system reads it).",
                     requested.clone(),
                 ),
-                body_link(
-                    "CancelForm",
+                Link::body(
                     "CancelForm",
                     "The first form created (the care system withdraws it).",
                     requested,
@@ -101,11 +96,9 @@ fn all() -> Vec<Source> {
         },
         Source {
             path: "/forminteraction/v2/CreateForm",
-            method: "post",
             links: vec![
-                body_link("GetForm", "GetForm", "The form created.", form.clone()),
-                body_link(
-                    "GetFormQuestionPage",
+                Link::body("GetForm", "The form created.", form.clone()),
+                Link::body(
                     "GetFormQuestionPage",
                     "The form's first page.",
                     json!({
@@ -115,49 +108,37 @@ fn all() -> Vec<Source> {
                         "direction": "FORWARD",
                     }),
                 ),
-                body_link(
-                    "SaveFormPage",
+                Link::body(
                     "SaveFormPage",
                     "Answers to a page of the form created.",
                     form.clone(),
                 ),
-                body_link(
-                    "SaveForm",
+                Link::body(
                     "SaveForm",
                     "Sends the form created, once every page is answered.",
                     form.clone(),
                 ),
-                body_link(
-                    "CancelForm",
-                    "CancelForm",
-                    "Withdraws the form created.",
-                    form,
-                ),
+                Link::body("CancelForm", "Withdraws the form created.", form),
             ],
         },
         Source {
             path: "/forminteraction/v2/SaveForm",
-            method: "post",
             links: vec![
-                body_link(
-                    "GetForm",
+                Link::body(
                     "GetForm",
                     "The form sent (the care system reads the answers).",
                     json!({"formId": "$request.body#/formId"}),
                 ),
-                Link {
-                    name: "ExportQuestionnaireResponse",
-                    operation_id: "ExportQuestionnaireResponse",
-                    description: "The answers of the form sent as a FHIR QuestionnaireResponse.",
-                    given: Given::Parameters(json!({"path.formId": "$request.body#/formId"})),
-                },
+                Link::parameters(
+                    "ExportQuestionnaireResponse",
+                    "The answers of the form sent as a FHIR QuestionnaireResponse.",
+                    json!({"path.formId": "$request.body#/formId"}),
+                ),
             ],
         },
         Source {
             path: "/forminteraction/v2/GetForms",
-            method: "post",
-            links: vec![body_link(
-                "GetForm",
+            links: vec![Link::body(
                 "GetForm",
                 "The first form listed.",
                 json!({"formId": "$response.body#/forms/0/formId"}),
@@ -171,9 +152,8 @@ pub fn add(document: &mut Value) {
     for source in all() {
         let Some(answer) = document
             .pointer_mut(&format!(
-                "/paths/{}/{}/responses/200",
+                "/paths/{}/post/responses/200",
                 source.path.replace('~', "~0").replace('/', "~1"),
-                source.method
             ))
             .and_then(Value::as_object_mut)
         else {
@@ -191,7 +171,7 @@ pub fn add(document: &mut Value) {
                     Given::Body(body) => value["requestBody"] = body,
                     Given::Parameters(parameters) => value["parameters"] = parameters,
                 }
-                (link.name.to_owned(), value)
+                (link.operation_id.to_owned(), value)
             })
             .collect();
         answer.insert(String::from("links"), Value::Object(links));
